@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdio.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+#define strempty(s) ((s) ? (s) : "")
+#define isempty(s) (!(s) || (s)[0] == '\0')
+
+/* Hand ownership out of a cleanup-owned local. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -EBADF; _fd; })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+/* Declares foop(Foo **) calling foo_free() for use with _cleanup_. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)           \
+        static inline void func##p(type *p) {             \
+                if (*p)                                   \
+                        *p = func(*p);                    \
+        }
+
+static inline int negative_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}
