@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "macro.h"
+
 #define WG_KEY_LEN 32
 #define WG_KEY_B64_LEN 45 /* 44 characters and NUL */
 
@@ -71,10 +73,12 @@ typedef struct WgDevice {
         uint16_t listen_port;
         uint32_t fwmark;
         WgPeer *peers;
+        WgPeer *last_peer; /* keeps appending O(1); maintained by wg_device_append_peer() */
 } WgDevice;
 
 /* Frees the device, its peers and their allowed IPs; accepts NULL, returns NULL. */
 WgDevice *wg_device_free(WgDevice *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(WgDevice *, wg_device_free);
 /* Appends an empty peer to the device's list (keeps order); NULL on OOM. */
 WgPeer *wg_device_append_peer(WgDevice *d);
 /* Appends an allowed IP to the peer's list (keeps order); NULL on OOM. */

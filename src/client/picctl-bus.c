@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "picctl-bus.h"
+#include "picctl-format.h"
+#include "polkit-agent.h"
+
+int report_error(int r, const char *format, ...) {
+        va_list ap;
+
+        fputs("picctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return r;
+}
+
+int report_parse_error(int r) {
+        return report_error(r, "unexpected reply from pic-celld: %s", strerror(r < 0 ? -r : r));
+}
+
+int usage_error(const char *verb, const char *format, ...) {
+        va_list ap;
+
+        fputs("picctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fprintf(stderr, "\nSee 'picctl %s%s--help'.\n", strempty(verb), isempty(verb) ? "" : " ");
+        return EXIT_USAGE;
+}
+
+void context_done(Context *c) {
+        c->bus = sd_bus_flush_close_unref(c->bus);
+        polkit_agent_close(c->agent);
+        c->agent = 0;
+}
+
+int context_get_bus(Context *c, sd_bus **ret) {
+        int r;
+
+        if (!c->bus) {
+                r = sd_bus_open_system(&c->bus);
+                if (r < 0)
+                        return report_error(r, "cannot reach pic-celld on the system bus: %s", strerror(-r));
+
+                r = sd_bus_set_allow_interactive_authorization(c->bus, c->ask_password);
+                if (r < 0)
+                        return report_error(r, "cannot set up the bus connection: %s", strerror(-r));
+        }
+
+        *ret = c->bus;
+        return 0;
+}
+
+int bus_new_call(Context *c, const char *path, const char *interface, const char *member, sd_bus_message **ret) {
+        sd_bus *bus;
+        int r;
+
+        r = context_get_bus(c, &bus);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, ret, PIC_BUS_NAME, path, interface, member);
+        if (r < 0)
+                return report_error(r, "cannot build the %s call: %s", member, strerror(-r));
+        return 0;
+}
+
+static bool error_means_unreachable(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e,
+                                      SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                      SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                      SD_BUS_ERROR_DISCONNECTED);
+}
+
+/* One line per failure, with what to do next where we know it. */
+static int report_call_error(sd_bus *bus, const sd_bus_error *e, int r) {
+        const char *msg;
+
+        if (e && !isempty(e->message))
+                msg = e->message;
+        else if (e && !isempty(e->name))
+                msg = e->name;
+        else
+                msg = strerror(-r);
+
+        if (error_means_unreachable(e) || sd_bus_is_open(bus) <= 0)
+                return report_error(r, "cannot reach pic-celld on the system bus: %s", msg);
+        if (sd_bus_error_has_name(e, PIC_ERROR_SETUP_REQUIRED))
+                return report_error(r, "%s; run 'picctl setup --name NAME --domain DOMAIN --address CIDR' first", msg);
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                return report_error(r, "%s (this needs administrator privileges: run picctl as root, "
+                                    "or authenticate when polkit asks)", msg);
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY))
+                return report_error(r, "pic-celld did not answer: %s", msg);
+        return report_error(r, "%s", msg);
+}
+
+int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **ret_reply) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus *bus;
+        int r;
+
+        r = context_get_bus(c, &bus);
+        if (r < 0)
+                return r;
+
+        if (needs_auth && c->ask_password && c->agent == 0)
+                c->agent = polkit_agent_open();
+
+        r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        if (r < 0)
+                r = report_call_error(bus, &error, r);
+        sd_bus_error_free(&error);
+        return r < 0 ? r : 0;
+}
+
+int bus_call_noargs(Context *c, const char *path, const char *interface, const char *member,
+                    bool needs_auth, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = bus_new_call(c, path, interface, member, &m);
+        if (r < 0)
+                return r;
+        return bus_call(c, m, needs_auth, ret_reply);
+}
+
+int bus_get_all(Context *c, const char *path, const char *interface, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = bus_new_call(c, path, "org.freedesktop.DBus.Properties", "GetAll", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", interface);
+        if (r < 0)
+                return report_error(r, "cannot build the GetAll call: %s", strerror(-r));
+        return bus_call(c, m, false, ret_reply);
+}
+
+int bus_find_peer(Context *c, const char *name, char **ret_path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *path;
+        int r;
+
+        r = bus_new_call(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "GetPeerByName", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return report_error(r, "cannot build the GetPeerByName call: %s", strerror(-r));
+        r = bus_call(c, m, false, &reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return report_parse_error(r);
+
+        *ret_path = strdup(path);
+        if (!*ret_path)
+                return report_error(-ENOMEM, "out of memory");
+        return 0;
+}
+
+static int read_text(sd_bus_message *m, const char *contents, char **ret) {
+        union {
+                const char *s;
+                int b;
+                uint8_t y;
+                int16_t n;
+                uint16_t q;
+                int32_t i;
+                uint32_t u;
+                int64_t x;
+                uint64_t t;
+                double d;
+        } v;
+        char *text = NULL;
+        int r;
+
+        if (streq(contents, "as")) {
+                _cleanup_(strv_freep) char **l = NULL;
+
+                r = sd_bus_message_read_strv(m, &l);
+                if (r < 0)
+                        return r;
+                text = strv_join(l, ", ");
+                goto done;
+        }
+
+        if (strlen(contents) != 1 || !strchr("sogbynqiuxtd", contents[0])) {
+                r = sd_bus_message_skip(m, contents);
+                if (r < 0)
+                        return r;
+                text = strdup("(…)");
+                goto done;
+        }
+
+        r = sd_bus_message_read_basic(m, contents[0], &v);
+        if (r < 0)
+                return r;
+
+        switch (contents[0]) {
+        case 's': case 'o': case 'g': r = asprintf(&text, "%s", v.s); break;
+        case 'b': r = asprintf(&text, "%s", v.b ? "yes" : "no"); break;
+        case 'y': r = asprintf(&text, "%" PRIu8, v.y); break;
+        case 'n': r = asprintf(&text, "%" PRIi16, v.n); break;
+        case 'q': r = asprintf(&text, "%" PRIu16, v.q); break;
+        case 'i': r = asprintf(&text, "%" PRIi32, v.i); break;
+        case 'u': r = asprintf(&text, "%" PRIu32, v.u); break;
+        case 'x': r = asprintf(&text, "%" PRIi64, v.x); break;
+        case 't': r = asprintf(&text, "%" PRIu64, v.t); break;
+        default:  r = asprintf(&text, "%g", v.d); break;
+        }
+        if (r < 0)
+                text = NULL;
+
+done:
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
+}
+
+int bus_read_variant_text(sd_bus_message *m, char **ret) {
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (r == 0 || type != SD_BUS_TYPE_VARIANT)
+                return -EBADMSG;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
+        if (r < 0)
+                return r;
+        r = read_text(m, contents, ret);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* a{sv} as a flat list: key, value, key, value, … */
+static int read_dict_text(sd_bus_message *m, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+
+        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+                const char *key;
+                char **grown;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+
+                grown = realloc(l, (n + 3) * sizeof(char *));
+                if (!grown)
+                        return -ENOMEM;
+                l = grown;
+                l[n] = strdup(key);
+                l[n + 1] = NULL;
+                if (!l[n])
+                        return -ENOMEM;
+                r = bus_read_variant_text(m, &l[n + 1]);
+                if (r < 0)
+                        return r;
+                n += 2;
+                l[n] = NULL;
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int read_property(sd_bus_message *m, const BusProperty *p, void *userdata) {
+        void *field = (uint8_t *) userdata + p->offset;
+        const char *s;
+        int b, r;
+
+        switch (p->signature[0]) {
+        case 's':
+        case 'o':
+                r = sd_bus_message_read_basic(m, p->signature[0], &s);
+                if (r < 0)
+                        return r;
+                free(*(char **) field);
+                *(char **) field = strdup(s);
+                return *(char **) field ? 0 : -ENOMEM;
+        case 'b':
+                r = sd_bus_message_read_basic(m, 'b', &b);
+                if (r < 0)
+                        return r;
+                *(bool *) field = b;
+                return 0;
+        case 'q':
+        case 'u':
+        case 't':
+                return sd_bus_message_read_basic(m, p->signature[0], field);
+        case 'a':
+                *(char ***) field = strv_free(*(char ***) field);
+                if (streq(p->signature, "as"))
+                        return sd_bus_message_read_strv(m, (char ***) field);
+                return read_dict_text(m, (char ***) field);
+        default:
+                return -EINVAL;
+        }
+}
+
+int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+                const BusProperty *p;
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+
+                for (p = table; p->name; p++)
+                        if (streq(p->name, name))
+                                break;
+
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+
+                if (!p->name || !streq(p->signature, contents))
+                        r = sd_bus_message_skip(m, "v");
+                else {
+                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
+                        if (r < 0)
+                                return r;
+                        r = read_property(m, p, userdata);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(m);
+                }
+                if (r < 0)
+                        return r;
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        return sd_bus_message_exit_container(m);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+#define PIC_BUS_NAME          "org.pic.Cell1"
+#define PIC_MANAGER_PATH      "/org/pic/Cell1"
+#define PIC_MANAGER_INTERFACE "org.pic.Cell1.Manager"
+#define PIC_PEER_INTERFACE    "org.pic.Cell1.Peer"
+#define PIC_ERROR_SETUP_REQUIRED "org.pic.Cell1.Error.SetupRequired"
+
+/* Exit status of a command line the user got wrong. */
+#define EXIT_USAGE 2
+
+typedef struct Context {
+        sd_bus *bus;
+        bool ask_password;   /* allow polkit to ask for a password */
+        pid_t agent;         /* our pkttyagent, 0 if none */
+} Context;
+
+void context_done(Context *c);
+
+/* The system bus, connected on first use; failure is reported on stderr. */
+int context_get_bus(Context *c, sd_bus **ret);
+
+/* A method call to pic-celld's object @path. */
+int bus_new_call(Context *c, const char *path, const char *interface, const char *member, sd_bus_message **ret);
+
+/* Sends @m and waits for the reply. Any failure is reported on stderr as one
+ * line; the return value is then negative. @needs_auth: the method may ask
+ * polkit, so a password agent is started first. */
+int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **ret_reply);
+
+/* A call without arguments. */
+int bus_call_noargs(Context *c, const char *path, const char *interface, const char *member,
+                    bool needs_auth, sd_bus_message **ret_reply);
+
+/* org.freedesktop.DBus.Properties.GetAll; the reply is positioned at its a{sv}. */
+int bus_get_all(Context *c, const char *path, const char *interface, sd_bus_message **ret_reply);
+
+/* The object path of the peer called @name (Manager.GetPeerByName). */
+int bus_find_peer(Context *c, const char *name, char **ret_path);
+
+/* Maps a{sv} entries onto struct fields. Signatures: "s" and "o" (char *),
+ * "b" (bool), "q" (uint16_t), "u" (uint32_t), "t" (uint64_t), "as" (char **),
+ * "a{sv}" (char **, alternating key and value rendered as text). Entries not
+ * in the table or of another type are skipped. */
+typedef struct BusProperty {
+        const char *name;
+        const char *signature;
+        size_t offset;
+} BusProperty;
+
+int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata);
+
+/* Reads one variant and renders its value as text for people. */
+int bus_read_variant_text(sd_bus_message *m, char **ret);
+
+/* "picctl: <message>" on stderr; returns @r. */
+int report_error(int r, const char *format, ...) _printf_(2, 3);
+
+/* Reports a reply we could not parse. */
+int report_parse_error(int r);
+
+/* "picctl: <message>" and a pointer to @verb's help on stderr; returns EXIT_USAGE. */
+int usage_error(const char *verb, const char *format, ...) _printf_(2, 3);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "picctl-format.h"
+
+char *format_bytes(char *buf, size_t size, uint64_t bytes) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double value = (double) bytes;
+        size_t i;
+
+        if (bytes < 1024) {
+                snprintf(buf, size, "%" PRIu64 " B", bytes);
+                return buf;
+        }
+
+        for (i = 0; i < sizeof units / sizeof units[0] - 1; i++) {
+                value /= 1024.0;
+                /* Stop before rounding would print "1024.0". */
+                if (value < 1023.95)
+                        break;
+        }
+        if (i == sizeof units / sizeof units[0] - 1)
+                value /= 1024.0;
+
+        snprintf(buf, size, "%.1f %s", value, units[i]);
+        return buf;
+}
+
+char *format_ago(char *buf, size_t size, uint64_t then_usec, uint64_t now_usec) {
+        uint64_t sec;
+
+        if (then_usec == 0) {
+                snprintf(buf, size, "never");
+                return buf;
+        }
+
+        /* A handshake stamped slightly in the future is clock skew, not news. */
+        sec = now_usec > then_usec ? (now_usec - then_usec) / 1000000 : 0;
+
+        if (sec < 60)
+                snprintf(buf, size, "%" PRIu64 " s ago", sec);
+        else if (sec < 60 * 60)
+                snprintf(buf, size, "%" PRIu64 " min ago", sec / 60);
+        else if (sec < 24 * 60 * 60)
+                snprintf(buf, size, "%" PRIu64 " h ago", sec / (60 * 60));
+        else
+                snprintf(buf, size, "%" PRIu64 " d ago", sec / (24 * 60 * 60));
+        return buf;
+}
+
+char *format_timestamp(char *buf, size_t size, uint64_t usec) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                snprintf(buf, size, "%s", usec == 0 ? "never" : "?");
+        return buf;
+}
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+char *strv_join(char * const *l, const char *sep) {
+        size_t n = 1, seplen = strlen(sep);
+        char *s, *p;
+
+        for (char * const *i = l; i && *i; i++)
+                n += strlen(*i) + seplen;
+
+        s = p = malloc(n);
+        if (!s)
+                return NULL;
+        *p = '\0';
+
+        for (char * const *i = l; i && *i; i++) {
+                if (i != l)
+                        p = stpcpy(p, sep);
+                p = stpcpy(p, *i);
+        }
+        return s;
+}
+
+char **strv_split_comma(const char *s) {
+        size_t n = 0, i = 0;
+        char **l;
+
+        if (*s != '\0')
+                for (const char *p = s; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+                        n++;
+
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+
+        for (const char *p = s; i < n; i++) {
+                size_t len = strcspn(p, ",");
+
+                l[i] = strndup(p, len);
+                if (!l[i])
+                        return strv_free(l);
+                p += len + 1;
+        }
+        return l;
+}

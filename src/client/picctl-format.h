@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Enough for "1023.9 EiB" and "18446744073709551615 B". */
+#define FORMAT_BYTES_MAX 32
+/* Enough for "213503982 d ago". */
+#define FORMAT_AGO_MAX 32
+#define FORMAT_TIMESTAMP_MAX 64
+
+/* Byte counts in IEC units: "0 B", "512 B", "1.5 KiB", "12.0 MiB". */
+char *format_bytes(char *buf, size_t size, uint64_t bytes);
+
+/* How long before @now_usec @then_usec was, both µs since the epoch:
+ * "never" for 0, else "N s ago", "N min ago", "N h ago" or "N d ago". */
+char *format_ago(char *buf, size_t size, uint64_t then_usec, uint64_t now_usec);
+
+/* Local time "YYYY-MM-DD HH:MM:SS ZONE", or "never" for 0. */
+char *format_timestamp(char *buf, size_t size, uint64_t usec);
+
+/* NULL-terminated string arrays. */
+char **strv_free(char **l);
+size_t strv_length(char * const *l);
+/* Joins @l with @sep; NULL on allocation failure. */
+char *strv_join(char * const *l, const char *sep);
+/* Splits @s at commas; "" gives an empty list; NULL on allocation failure. */
+char **strv_split_comma(const char *s);
+
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}

@@ -1,0 +1,862 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cJSON.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "picctl.h"
+#include "picctl-format.h"
+#include "qr.h"
+
+#define PEER_LABEL_WIDTH 19   /* strlen("PersistentKeepalive") */
+
+#define ADD_SYNOPSIS \
+        "NAME [--public-key KEY] [--address IP] [--access SERVICE,...]\n" \
+        "                [--keepalive SECONDS] [--preshared-key[=KEY]]"
+
+typedef struct PeerInfo {
+        char *name;
+        char *public_key;
+        char *address;
+        char **service_access;
+        uint16_t persistent_keepalive;
+        bool has_preshared_key;
+        bool enabled;
+        uint64_t created;            /* µs since the epoch */
+        uint64_t latest_handshake;   /* µs since the epoch, 0 = never */
+        uint64_t rx_bytes;
+        uint64_t tx_bytes;
+        char *endpoint;
+} PeerInfo;
+
+static const BusProperty peer_properties[] = {
+        { "Name",                "s",  offsetof(PeerInfo, name)                 },
+        { "PublicKey",           "s",  offsetof(PeerInfo, public_key)           },
+        { "Address",             "s",  offsetof(PeerInfo, address)              },
+        { "ServiceAccess",       "as", offsetof(PeerInfo, service_access)       },
+        { "PersistentKeepalive", "q",  offsetof(PeerInfo, persistent_keepalive) },
+        { "HasPresharedKey",     "b",  offsetof(PeerInfo, has_preshared_key)    },
+        { "Enabled",             "b",  offsetof(PeerInfo, enabled)              },
+        { "Created",             "t",  offsetof(PeerInfo, created)              },
+        { "LatestHandshake",     "t",  offsetof(PeerInfo, latest_handshake)     },
+        { "RxBytes",             "t",  offsetof(PeerInfo, rx_bytes)             },
+        { "TxBytes",             "t",  offsetof(PeerInfo, tx_bytes)             },
+        { "Endpoint",            "s",  offsetof(PeerInfo, endpoint)             },
+        {}
+};
+
+static void peer_info_done(PeerInfo *p) {
+        free(p->name);
+        free(p->public_key);
+        free(p->address);
+        strv_free(p->service_access);
+        free(p->endpoint);
+        *p = (PeerInfo) {};
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* --- argument parsing --- */
+
+typedef enum PeerOption {
+        PEER_OPTION_JSON = 1 << 0,
+        PEER_OPTION_QR   = 1 << 1,
+} PeerOption;
+
+typedef struct PeerArgs {
+        const char *name;
+        bool json;
+        bool qr;
+        QrInk qr_ink;
+} PeerArgs;
+
+/* Parses "picctl peer VERB [NAME]" with the options in @allowed. Returns
+ * ARGS_PARSED, 0 after --help, or EXIT_USAGE. */
+static int parse_peer_args(int argc, char *argv[], Context *c, const char *label, bool wants_name,
+                           PeerOption allowed, void (*help)(void), PeerArgs *a) {
+        enum {
+                ARG_JSON = ARG_FIRST_VERB_OPTION,
+                ARG_QR,
+                ARG_INVERT,
+        };
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "json",   no_argument, NULL, ARG_JSON   },
+                { "qr",     no_argument, NULL, ARG_QR     },
+                { "invert", no_argument, NULL, ARG_INVERT },
+                {}
+        };
+        bool invert = false;
+        int opt;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                case ARG_JSON:
+                        if (!(allowed & PEER_OPTION_JSON))
+                                return usage_error(label, "unknown option '--json'");
+                        a->json = true;
+                        break;
+                case ARG_QR:
+                case ARG_INVERT:
+                        if (!(allowed & PEER_OPTION_QR))
+                                return usage_error(label, "unknown option '%s'", argv[optind - 1]);
+                        if (opt == ARG_QR)
+                                a->qr = true;
+                        else
+                                invert = true;
+                        break;
+                default:
+                        return getopt_usage_error(label, opt, argv);
+                }
+
+        if (invert && !a->qr)
+                return usage_error(label, "--invert only makes sense with --qr");
+        a->qr_ink = invert ? QR_INK_DARK : QR_INK_LIGHT;
+
+        if (wants_name) {
+                if (optind >= argc)
+                        return usage_error(label, "missing peer NAME");
+                a->name = argv[optind++];
+        }
+        if (optind < argc)
+                return usage_error(label, "unexpected argument '%s'", argv[optind]);
+        return ARGS_PARSED;
+}
+
+/* --- peer add --- */
+
+static void help_add(void) {
+        printf("picctl peer add " ADD_SYNOPSIS "\n"
+               "\n"
+               "Add a peer (a device) called NAME.\n"
+               "\n"
+               "  --public-key KEY         The device's WireGuard public key (base64); without\n"
+               "                           it the cell generates the key pair\n"
+               "  --address IP             The peer's IPv4 address in the VPN subnet; without\n"
+               "                           it the next free address is taken\n"
+               "  --access SERVICE,...     Services the peer may reach: dns web mail calendar\n"
+               "                           files webdav (\"\" for none)\n"
+               "  --keepalive SECONDS      Persistent keepalive, 0 = off\n"
+               "  --preshared-key[=KEY]    Use a preshared key: KEY (base64), or one the cell\n"
+               "                           generates\n");
+}
+
+typedef struct AddArgs {
+        const char *name;
+        const char *public_key;
+        const char *address;
+        char **access;
+        bool has_keepalive;
+        uint16_t keepalive;
+        bool preshared;
+        const char *preshared_key;   /* NULL with preshared: the cell generates one */
+} AddArgs;
+
+static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
+        enum {
+                ARG_PUBLIC_KEY = ARG_FIRST_VERB_OPTION,
+                ARG_ADDRESS,
+                ARG_ACCESS,
+                ARG_KEEPALIVE,
+                ARG_PRESHARED_KEY,
+        };
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "public-key",    required_argument, NULL, ARG_PUBLIC_KEY    },
+                { "address",       required_argument, NULL, ARG_ADDRESS       },
+                { "access",        required_argument, NULL, ARG_ACCESS        },
+                { "keepalive",     required_argument, NULL, ARG_KEEPALIVE     },
+                { "preshared-key", optional_argument, NULL, ARG_PRESHARED_KEY },
+                {}
+        };
+        const char *label = "peer add";
+        int opt;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help_add();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                case ARG_PUBLIC_KEY:
+                        a->public_key = optarg;
+                        break;
+                case ARG_ADDRESS:
+                        a->address = optarg;
+                        break;
+                case ARG_ACCESS:
+                        strv_free(a->access);
+                        a->access = strv_split_comma(optarg);
+                        if (!a->access)
+                                return report_error(-ENOMEM, "out of memory");
+                        for (char **s = a->access; *s; s++)
+                                if (isempty(*s))
+                                        return usage_error(label, "--access has an empty service name in '%s'", optarg);
+                        break;
+                case ARG_KEEPALIVE:
+                        if (parse_u16(optarg, 0, &a->keepalive) < 0)
+                                return usage_error(label, "--keepalive must be a number of seconds from 0 to 65535, not '%s'", optarg);
+                        a->has_keepalive = true;
+                        break;
+                case ARG_PRESHARED_KEY:
+                        a->preshared = true;
+                        a->preshared_key = optarg;
+                        if (a->preshared_key && isempty(a->preshared_key))
+                                return usage_error(label, "--preshared-key= needs a key; leave out '=' to generate one");
+                        break;
+                default:
+                        return getopt_usage_error(label, opt, argv);
+                }
+
+        if (optind >= argc)
+                return usage_error(label, "missing peer NAME");
+        a->name = argv[optind++];
+        if (optind < argc)
+                return usage_error(label, "unexpected argument '%s'", argv[optind]);
+        return ARGS_PARSED;
+}
+
+static int append_add_options(sd_bus_message *m, const AddArgs *a) {
+        int r;
+
+        r = sd_bus_message_append(m, "s", a->name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+
+        if (a->public_key && (r = sd_bus_message_append(m, "{sv}", "PublicKey", "s", a->public_key)) < 0)
+                return r;
+        if (a->address && (r = sd_bus_message_append(m, "{sv}", "Address", "s", a->address)) < 0)
+                return r;
+        if (a->access) {
+                r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "s", "ServiceAccess");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, "as");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(m, a->access);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (a->has_keepalive &&
+            (r = sd_bus_message_append(m, "{sv}", "PersistentKeepalive", "q", a->keepalive)) < 0)
+                return r;
+        if (a->preshared) {
+                if (a->preshared_key)
+                        r = sd_bus_message_append(m, "{sv}", "PresharedKey", "s", a->preshared_key);
+                else
+                        r = sd_bus_message_append(m, "{sv}", "PresharedKey", "b", 1);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_close_container(m);
+}
+
+static int peer_info_read(Context *c, const char *path, PeerInfo *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = bus_get_all(c, path, PIC_PEER_INTERFACE, &reply);
+        if (r < 0)
+                return r;
+        r = bus_read_properties(reply, peer_properties, ret);
+        if (r < 0)
+                return report_parse_error(r);
+        return 0;
+}
+
+static int peer_add(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(peer_info_done) PeerInfo info = {};
+        AddArgs a = {};
+        const char *path;
+        int r;
+
+        r = parse_add_args(argc, argv, c, &a);
+        if (r != ARGS_PARSED)
+                goto finish;
+
+        r = bus_new_call(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddPeer", &m);
+        if (r < 0)
+                goto finish;
+        r = append_add_options(m, &a);
+        if (r < 0) {
+                r = report_error(r, "cannot build the AddPeer call: %s", strerror(-r));
+                goto finish;
+        }
+        r = bus_call(c, m, true, &reply);
+        if (r < 0)
+                goto finish;
+
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0) {
+                r = report_parse_error(r);
+                goto finish;
+        }
+
+        /* The peer exists now; its address is only a nicety for the message. */
+        if (peer_info_read(c, path, &info) >= 0 && !isempty(info.address))
+                printf("Added peer %s (%s).\n", a.name, info.address);
+        else
+                printf("Added peer %s.\n", a.name);
+        printf("Get its configuration with 'picctl peer config %s' (add --qr for a QR code).\n", a.name);
+        r = 0;
+
+finish:
+        strv_free(a.access);
+        return r;
+}
+
+/* --- peer list --- */
+
+static void help_list(void) {
+        printf("picctl peer list [--json]\n"
+               "\n"
+               "List the peers: name, address, whether enabled, last handshake, bytes\n"
+               "received and sent.\n"
+               "\n"
+               "  --json   Print a JSON array of objects with all peer properties\n");
+}
+
+static int peer_info_compare(const void *a, const void *b) {
+        const PeerInfo *x = a, *y = b;
+
+        return strcmp(strempty(x->name), strempty(y->name));
+}
+
+static void peer_infos_free(PeerInfo *peers, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                peer_info_done(&peers[i]);
+        free(peers);
+}
+
+/* Reads every peer from one ObjectManager.GetManagedObjects reply. */
+static int read_managed_peers(sd_bus_message *reply, PeerInfo **ret, size_t *ret_n) {
+        PeerInfo *peers = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
+        if (r < 0)
+                goto fail;
+
+        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
+                r = sd_bus_message_skip(reply, "o");
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
+                if (r < 0)
+                        goto fail;
+
+                while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
+                        const char *interface;
+
+                        r = sd_bus_message_read(reply, "s", &interface);
+                        if (r < 0)
+                                goto fail;
+
+                        if (streq(interface, PIC_PEER_INTERFACE)) {
+                                PeerInfo *grown = realloc(peers, (n + 1) * sizeof(PeerInfo));
+
+                                if (!grown) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                peers = grown;
+                                peers[n++] = (PeerInfo) {};
+                                r = bus_read_properties(reply, peer_properties, &peers[n - 1]);
+                        } else
+                                r = sd_bus_message_skip(reply, "a{sv}");
+                        if (r < 0)
+                                goto fail;
+
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (r < 0)
+                        goto fail;
+
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+        }
+        if (r < 0)
+                goto fail;
+
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto fail;
+
+        if (n > 0)
+                qsort(peers, n, sizeof(PeerInfo), peer_info_compare);
+        *ret = peers;
+        *ret_n = n;
+        return 0;
+
+fail:
+        peer_infos_free(peers, n);
+        return r;
+}
+
+/* cJSON numbers are doubles; print 64-bit counters exactly instead. */
+static bool json_add_u64(cJSON *o, const char *key, uint64_t v) {
+        char buf[24];
+
+        snprintf(buf, sizeof buf, "%" PRIu64, v);
+        return cJSON_AddRawToObject(o, key, buf);
+}
+
+static cJSON *peer_info_to_json(const PeerInfo *p) {
+        cJSON *o = cJSON_CreateObject(), *access = cJSON_CreateArray();
+
+        if (!o || !access)
+                goto fail;
+        for (char **s = p->service_access; s && *s; s++)
+                if (!cJSON_AddItemToArray(access, cJSON_CreateString(*s)))
+                        goto fail;
+
+        if (!cJSON_AddStringToObject(o, "Name", strempty(p->name)) ||
+            !cJSON_AddStringToObject(o, "PublicKey", strempty(p->public_key)) ||
+            !cJSON_AddStringToObject(o, "Address", strempty(p->address)) ||
+            !cJSON_AddItemToObject(o, "ServiceAccess", access))
+                goto fail;
+        access = NULL; /* owned by o now */
+
+        if (!cJSON_AddNumberToObject(o, "PersistentKeepalive", p->persistent_keepalive) ||
+            !cJSON_AddBoolToObject(o, "HasPresharedKey", p->has_preshared_key) ||
+            !cJSON_AddBoolToObject(o, "Enabled", p->enabled) ||
+            !json_add_u64(o, "Created", p->created) ||
+            !json_add_u64(o, "LatestHandshake", p->latest_handshake) ||
+            !json_add_u64(o, "RxBytes", p->rx_bytes) ||
+            !json_add_u64(o, "TxBytes", p->tx_bytes) ||
+            !cJSON_AddStringToObject(o, "Endpoint", strempty(p->endpoint)))
+                goto fail;
+        return o;
+
+fail:
+        cJSON_Delete(access);
+        cJSON_Delete(o);
+        return NULL;
+}
+
+static int print_json(cJSON *json) {
+        char *text;
+
+        if (!json)
+                return report_error(-ENOMEM, "out of memory");
+        text = cJSON_Print(json);
+        cJSON_Delete(json);
+        if (!text)
+                return report_error(-ENOMEM, "out of memory");
+        puts(text);
+        free(text);
+        return 0;
+}
+
+static int print_peers_json(const PeerInfo *peers, size_t n) {
+        cJSON *array = cJSON_CreateArray();
+
+        for (size_t i = 0; array && i < n; i++) {
+                cJSON *o = peer_info_to_json(&peers[i]);
+
+                if (!o || !cJSON_AddItemToArray(array, o)) {
+                        cJSON_Delete(o);
+                        cJSON_Delete(array);
+                        array = NULL;
+                }
+        }
+        return print_json(array);
+}
+
+enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_HANDSHAKE, COL_RX, COL_TX, N_COLUMNS };
+
+/* Left-aligned columns two spaces apart; the last one is not padded. */
+static void print_row(const char *const row[N_COLUMNS], const size_t width[N_COLUMNS]) {
+        for (size_t j = 0; j + 1 < N_COLUMNS; j++)
+                printf("%-*s  ", (int) width[j], row[j]);
+        printf("%s\n", row[N_COLUMNS - 1]);
+}
+
+static void print_peers_table(const PeerInfo *peers, size_t n) {
+        static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "HANDSHAKE", "RX", "TX" };
+        char (*cells)[N_COLUMNS][FORMAT_AGO_MAX + FORMAT_BYTES_MAX];
+        size_t width[N_COLUMNS];
+        uint64_t now = now_usec();
+
+        cells = calloc(n, sizeof *cells);
+        if (!cells) {
+                report_error(-ENOMEM, "out of memory");
+                return;
+        }
+
+        for (size_t j = 0; j < N_COLUMNS; j++)
+                width[j] = strlen(header[j]);
+
+        for (size_t i = 0; i < n; i++) {
+                snprintf(cells[i][COL_NAME], sizeof cells[i][COL_NAME], "%s", strempty(peers[i].name));
+                snprintf(cells[i][COL_ADDRESS], sizeof cells[i][COL_ADDRESS], "%s", strempty(peers[i].address));
+                snprintf(cells[i][COL_ENABLED], sizeof cells[i][COL_ENABLED], "%s", peers[i].enabled ? "yes" : "no");
+                format_ago(cells[i][COL_HANDSHAKE], sizeof cells[i][COL_HANDSHAKE], peers[i].latest_handshake, now);
+                format_bytes(cells[i][COL_RX], sizeof cells[i][COL_RX], peers[i].rx_bytes);
+                format_bytes(cells[i][COL_TX], sizeof cells[i][COL_TX], peers[i].tx_bytes);
+
+                for (size_t j = 0; j < N_COLUMNS; j++)
+                        width[j] = MAX(width[j], strlen(cells[i][j]));
+        }
+
+        print_row(header, width);
+        for (size_t i = 0; i < n; i++) {
+                const char *row[N_COLUMNS];
+
+                for (size_t j = 0; j < N_COLUMNS; j++)
+                        row[j] = cells[i][j];
+                print_row(row, width);
+        }
+
+        free(cells);
+}
+
+static int peer_list(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PeerArgs a = {};
+        PeerInfo *peers = NULL;
+        size_t n = 0;
+        int r;
+
+        r = parse_peer_args(argc, argv, c, "peer list", false, PEER_OPTION_JSON, help_list, &a);
+        if (r != ARGS_PARSED)
+                return r;
+
+        r = bus_call_noargs(c, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                            false, &reply);
+        if (r < 0)
+                return r;
+
+        r = read_managed_peers(reply, &peers, &n);
+        if (r < 0)
+                return report_parse_error(r);
+
+        if (a.json)
+                r = print_peers_json(peers, n);
+        else if (n == 0)
+                printf("No peers. Add one with 'picctl peer add NAME'.\n");
+        else
+                print_peers_table(peers, n);
+
+        peer_infos_free(peers, n);
+        return r;
+}
+
+/* --- peer show --- */
+
+static void help_show(void) {
+        printf("picctl peer show NAME [--json]\n"
+               "\n"
+               "Show all properties of the peer NAME.\n"
+               "\n"
+               "  --json   Print them as a JSON object\n");
+}
+
+static void print_peer_field(const char *label, const char *value) {
+        printf("%*s: %s\n", PEER_LABEL_WIDTH, label, isempty(value) ? "(none)" : value);
+}
+
+static int print_peer(const PeerInfo *p) {
+        char buf[FORMAT_TIMESTAMP_MAX + FORMAT_AGO_MAX + 8], ts[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX];
+        _cleanup_(freep) char *access = strv_join(p->service_access, ", ");
+
+        if (!access)
+                return report_error(-ENOMEM, "out of memory");
+
+        print_peer_field("Name", p->name);
+        print_peer_field("PublicKey", p->public_key);
+        print_peer_field("Address", p->address);
+        print_peer_field("ServiceAccess", access);
+        if (p->persistent_keepalive == 0)
+                print_peer_field("PersistentKeepalive", "off");
+        else {
+                snprintf(buf, sizeof buf, "%u s", p->persistent_keepalive);
+                print_peer_field("PersistentKeepalive", buf);
+        }
+        print_peer_field("HasPresharedKey", p->has_preshared_key ? "yes" : "no");
+        print_peer_field("Enabled", p->enabled ? "yes" : "no");
+        print_peer_field("Created", format_timestamp(ts, sizeof ts, p->created));
+        if (p->latest_handshake == 0)
+                print_peer_field("LatestHandshake", "never");
+        else {
+                snprintf(buf, sizeof buf, "%s (%s)", format_timestamp(ts, sizeof ts, p->latest_handshake),
+                         format_ago(ago, sizeof ago, p->latest_handshake, now_usec()));
+                print_peer_field("LatestHandshake", buf);
+        }
+        print_peer_field("RxBytes", format_bytes(buf, sizeof buf, p->rx_bytes));
+        print_peer_field("TxBytes", format_bytes(buf, sizeof buf, p->tx_bytes));
+        print_peer_field("Endpoint", p->endpoint);
+        return 0;
+}
+
+static int peer_show(int argc, char *argv[], Context *c) {
+        _cleanup_(peer_info_done) PeerInfo info = {};
+        _cleanup_(freep) char *path = NULL;
+        PeerArgs a = {};
+        int r;
+
+        r = parse_peer_args(argc, argv, c, "peer show", true, PEER_OPTION_JSON, help_show, &a);
+        if (r != ARGS_PARSED)
+                return r;
+
+        r = bus_find_peer(c, a.name, &path);
+        if (r < 0)
+                return r;
+        r = peer_info_read(c, path, &info);
+        if (r < 0)
+                return r;
+
+        if (a.json)
+                return print_json(peer_info_to_json(&info));
+        return print_peer(&info);
+}
+
+/* --- peer config --- */
+
+static void help_config(void) {
+        printf("picctl peer config NAME [--qr [--invert]]\n"
+               "\n"
+               "Print the peer's WireGuard (wg-quick) configuration. It holds the peer's\n"
+               "private key when the cell generated it, so keep it secret.\n"
+               "\n"
+               "  --qr       Show it as a QR code for the WireGuard app on a phone\n"
+               "  --invert   Draw the QR code for a terminal with dark text on a light\n"
+               "             background\n");
+}
+
+static int peer_config(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) char *path = NULL, *qr = NULL;
+        PeerArgs a = {};
+        const char *config;
+        size_t len;
+        int r;
+
+        r = parse_peer_args(argc, argv, c, "peer config", true, PEER_OPTION_QR, help_config, &a);
+        if (r != ARGS_PARSED)
+                return r;
+
+        r = bus_find_peer(c, a.name, &path);
+        if (r < 0)
+                return r;
+        r = bus_call_noargs(c, path, PIC_PEER_INTERFACE, "GetConfig", true, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &config);
+        if (r < 0)
+                return report_parse_error(r);
+
+        if (!a.qr) {
+                len = strlen(config);
+                fputs(config, stdout);
+                if (len > 0 && config[len - 1] != '\n')
+                        fputc('\n', stdout);
+                return 0;
+        }
+
+        r = qr_render_text(config, QR_QUIET_ZONE_DEFAULT, a.qr_ink, &qr);
+        if (r == -ERANGE)
+                return report_error(r, "the configuration is too long for a QR code");
+        if (r < 0)
+                return report_error(r, "cannot make a QR code: %s", strerror(-r));
+        fputs(qr, stdout);
+        return 0;
+}
+
+/* --- peer remove, enable, disable, rotate-keys --- */
+
+static void help_remove(void) {
+        printf("picctl peer remove NAME\n\nRemove the peer NAME; its device can no longer connect.\n");
+}
+
+static void help_enable(void) {
+        printf("picctl peer enable NAME\n\nLet the disabled peer NAME connect again.\n");
+}
+
+static void help_disable(void) {
+        printf("picctl peer disable NAME\n\nRefuse the peer NAME but keep its settings.\n");
+}
+
+static void help_rotate_keys(void) {
+        printf("picctl peer rotate-keys NAME\n\n"
+               "Give the peer NAME new keys. Its device needs the new configuration\n"
+               "('picctl peer config NAME') to connect again.\n");
+}
+
+/* Finds the peer and calls @method on it with a boolean argument if @enabled >= 0.
+ * Returns ARGS_PARSED when the call succeeded, so the caller can tell it from --help. */
+static int peer_simple_call(int argc, char *argv[], Context *c, const char *label, void (*help)(void),
+                            const char *method, int enabled, PeerArgs *a) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        r = parse_peer_args(argc, argv, c, label, true, 0, help, a);
+        if (r != ARGS_PARSED)
+                return r;
+
+        r = bus_find_peer(c, a->name, &path);
+        if (r < 0)
+                return r;
+        r = bus_new_call(c, path, PIC_PEER_INTERFACE, method, &m);
+        if (r < 0)
+                return r;
+        if (enabled >= 0) {
+                r = sd_bus_message_append(m, "b", enabled);
+                if (r < 0)
+                        return report_error(r, "cannot build the %s call: %s", method, strerror(-r));
+        }
+        r = bus_call(c, m, true, NULL);
+        return r < 0 ? r : ARGS_PARSED;
+}
+
+static int peer_remove(int argc, char *argv[], Context *c) {
+        PeerArgs a = {};
+        int r = peer_simple_call(argc, argv, c, "peer remove", help_remove, "Remove", -1, &a);
+
+        if (r == ARGS_PARSED) {
+                printf("Removed peer %s.\n", a.name);
+                r = 0;
+        }
+        return r;
+}
+
+static int peer_enable(int argc, char *argv[], Context *c) {
+        PeerArgs a = {};
+        int r = peer_simple_call(argc, argv, c, "peer enable", help_enable, "SetEnabled", 1, &a);
+
+        if (r == ARGS_PARSED) {
+                printf("Enabled peer %s.\n", a.name);
+                r = 0;
+        }
+        return r;
+}
+
+static int peer_disable(int argc, char *argv[], Context *c) {
+        PeerArgs a = {};
+        int r = peer_simple_call(argc, argv, c, "peer disable", help_disable, "SetEnabled", 0, &a);
+
+        if (r == ARGS_PARSED) {
+                printf("Disabled peer %s.\n", a.name);
+                r = 0;
+        }
+        return r;
+}
+
+static int peer_rotate_keys(int argc, char *argv[], Context *c) {
+        PeerArgs a = {};
+        int r = peer_simple_call(argc, argv, c, "peer rotate-keys", help_rotate_keys, "RotateKeys", -1, &a);
+
+        if (r == ARGS_PARSED) {
+                printf("Rotated the keys of peer %s. Its device needs the new configuration:\n"
+                       "  picctl peer config %s\n", a.name, a.name);
+                r = 0;
+        }
+        return r;
+}
+
+/* --- picctl peer --- */
+
+static void help_peer(void) {
+        printf("picctl peer COMMAND ...\n"
+               "\n"
+               "Manage the cell's peers (devices).\n"
+               "\n"
+               "  list [--json]            List peers, their last handshake and traffic\n"
+               "  add " ADD_SYNOPSIS "\n"
+               "                           Add a peer\n"
+               "  show NAME [--json]       Show all properties of a peer\n"
+               "  config NAME [--qr [--invert]]\n"
+               "                           Print the peer's WireGuard configuration, or a QR\n"
+               "                           code of it\n"
+               "  enable NAME              Let a disabled peer connect again\n"
+               "  disable NAME             Refuse the peer but keep its settings\n"
+               "  rotate-keys NAME         Give the peer new keys\n"
+               "  remove NAME              Remove the peer\n"
+               "\n"
+               "See 'picctl peer COMMAND --help' for each command's options.\n");
+}
+
+static int peer_help(int argc, char *argv[], Context *c) {
+        help_peer();
+        return 0;
+}
+
+static const Verb peer_verbs[] = {
+        { "list",        peer_list        },
+        { "add",         peer_add         },
+        { "show",        peer_show        },
+        { "config",      peer_config      },
+        { "enable",      peer_enable      },
+        { "disable",     peer_disable     },
+        { "rotate-keys", peer_rotate_keys },
+        { "remove",      peer_remove      },
+        { "help",        peer_help        },
+        {}
+};
+
+int verb_peer(int argc, char *argv[], Context *c) {
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                {}
+        };
+        int opt;
+
+        optind = 0;
+        /* '+' stops at the peer command, whose own options follow it. */
+        while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help_peer();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                default:
+                        return getopt_usage_error("peer", opt, argv);
+                }
+
+        if (optind >= argc)
+                return usage_error("peer", "missing peer command (list, add, show, config, enable, disable, rotate-keys, remove)");
+
+        return dispatch_verb(peer_verbs, "peer", argc - optind, argv + optind, c);
+}

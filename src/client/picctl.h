@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "picctl-bus.h"
+
+/* A command: argv[0] is its own name; returns 0, EXIT_USAGE, or a negative
+ * errno after reporting the failure. */
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char *argv[], Context *c);
+} Verb;
+
+/* What an argument parser returns when the command should run; otherwise it
+ * returns the exit status (0 after --help, EXIT_USAGE). */
+#define ARGS_PARSED 1
+
+enum {
+        ARG_NO_ASK_PASSWORD = 0x100,
+        ARG_FIRST_VERB_OPTION,   /* commands number their own long options from here */
+};
+
+/* Options every command accepts, after the command too. */
+#define COMMON_OPTIONS                                                          \
+        { "help",            no_argument, NULL, 'h'                 },          \
+        { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD }
+
+/* Runs the entry of @verbs named argv[0]; @group is "" or "peer" for messages. */
+int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], Context *c);
+
+/* Reports getopt_long()'s ':' (missing argument) or '?' (unknown option)
+ * result for @verb; returns EXIT_USAGE. */
+int getopt_usage_error(const char *verb, int opt, char *argv[]);
+
+/* Strict decimal in [min, 65535]. */
+int parse_u16(const char *s, uint16_t min, uint16_t *ret);
+
+int verb_peer(int argc, char *argv[], Context *c);

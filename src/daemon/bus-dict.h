@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+/* Reads an a{sv} argument against a table of known keys. Unknown keys, wrong
+ * variant types and repeated keys fail with InvalidArgs naming the key, so a
+ * caller learns which field to fix. A key may appear in the table more than
+ * once with different types (e.g. "PresharedKey" as s or b). */
+typedef struct BusDictField {
+        const char *name;
+        char type;    /* 's', 'b', 'q', 'u', or 'a' for "as" */
+        void *target; /* const char **, int *, uint16_t *, uint32_t *, char *** (strv, caller frees) */
+        bool *present;
+} BusDictField;
+
+int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields, sd_bus_error *error);
+
+/* Frees a NULL-terminated string array; accepts NULL. */
+char **strv_free(char **l);
+size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+char **strv_copy(char *const *l);
+static inline void strv_freep(char ***l) {
+        *l = strv_free(*l);
+}

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <time.h>
+
+#include "bus-dict.h"
+#include "bus-errors.h"
+#include "cell-bus.h"
+#include "keys.h"
+#include "log.h"
+#include "names.h"
+#include "peer-bus.h"
+#include "state.h"
+
+#define ACTION_CONFIGURE "org.pic.cell1.configure"
+#define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
+
+int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
+        if (m->cell.setup_complete)
+                return 0;
+        return sd_bus_error_set(error, BUS_ERROR_SETUP_REQUIRED,
+                                "The cell is not set up yet: call Setup (picctl setup) first.");
+}
+
+void cell_bus_emit_changed(Manager *m, char **names) {
+        int r = sd_bus_emit_properties_changed_strv(m->bus, MANAGER_PATH, "org.pic.Cell1.Manager", names);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
+}
+
+static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
+                                       "Endpoint", "WireGuardBackend", "PendingChanges", NULL };
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char buf[CIDR4_STRLEN];
+        const char *v = "";
+
+        if (streq(property, "Name"))
+                v = m->cell.name;
+        else if (streq(property, "Domain"))
+                v = m->cell.domain;
+        else if (streq(property, "Endpoint"))
+                v = m->cell.endpoint;
+        else if (streq(property, "PublicKey"))
+                v = m->cell.setup_complete ? m->cell.public_key_b64 : "";
+        else if (streq(property, "VpnAddress"))
+                v = m->cell.setup_complete ? cidr4_format(&m->cell.vpn_address, buf) : "";
+        else if (streq(property, "InterfaceName"))
+                v = m->config.ifname;
+        else if (streq(property, "WireGuardBackend"))
+                v = m->wg_ready ? wg_backend_kind_to_string(m->wg->kind) : "";
+        else if (streq(property, "Version"))
+                v = PIC_VERSION;
+        return sd_bus_message_append_basic(reply, 's', strempty(v));
+}
+
+static int property_get_pending(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char buf[CIDR4_STRLEN];
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0 && m->cell.pending_vpn_address)
+                r = sd_bus_message_append(reply, "{sv}", "VpnAddress", "s",
+                                          cidr4_format(&m->cell.pending_vpn_address_value, buf));
+        if (r >= 0 && m->cell.pending_listen_port)
+                r = sd_bus_message_append(reply, "{sv}", "ListenPort", "q", m->cell.pending_listen_port_value);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_setup_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "b", m->cell.setup_complete);
+}
+
+static int property_get_peer_count(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->peers_by_name));
+}
+
+static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_error *error) {
+        char why[256];
+        bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false;
+        const BusDictField fields[] = {
+                { "Name", 's', &s->name, &has_name },
+                { "Domain", 's', &s->domain, &has_domain },
+                { "VpnAddress", 's', &s->vpn_address, &has_vpn },
+                { "ListenPort", 'q', &s->listen_port, &s->has_listen_port },
+                { "Endpoint", 's', &s->endpoint, &has_endpoint },
+        };
+        int r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+        if (r < 0)
+                return r;
+        if (cell_settings_validate(s, why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        return 0;
+}
+
+static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        CellSettings s = {};
+        int r;
+
+        r = read_cell_settings(message, &s, error);
+        if (r < 0)
+                return r;
+        if (!s.name || !s.domain || !s.vpn_address)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Setup needs Name, Domain and VpnAddress (missing: %s%s%s).",
+                                         s.name ? "" : "Name ", s.domain ? "" : "Domain ",
+                                         s.vpn_address ? "" : "VpnAddress");
+        if (m->cell.setup_complete)
+                return sd_bus_error_set(error, BUS_ERROR_CONFLICT,
+                                        "The cell is already set up; change it with Configure.");
+        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        Cell c = {
+                .setup_complete = true,
+                .name = strdup(s.name),
+                .domain = strdup(s.domain),
+                .endpoint = isempty(s.endpoint) ? NULL : strdup(s.endpoint),
+                .vpn_address = s.vpn,
+                .listen_port = s.has_listen_port ? s.listen_port : CELL_DEFAULT_LISTEN_PORT,
+        };
+        if (!c.name || !c.domain || (!isempty(s.endpoint) && !c.endpoint)) {
+                cell_done(&c);
+                return -ENOMEM;
+        }
+        r = key_generate_private(c.private_key);
+        if (r < 0) {
+                cell_done(&c);
+                return r;
+        }
+        key_public_from_private(c.public_key, c.private_key);
+        key_to_base64(c.public_key, c.public_key_b64);
+
+        /* Device first: a failed device leaves the cell not set up, so Setup
+         * can simply be tried again. */
+        Cell old = m->cell;
+        m->cell = c;
+        r = manager_reconcile(m);
+        if (r >= 0)
+                r = state_save_cell(m->state_fd, &m->cell);
+        if (r < 0) {
+                m->cell = old;
+                cell_done(&c);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Setup failed: %s.", strerror(-r));
+        }
+        cell_done(&old);
+        log_info("Cell %s.%s set up on %s.", m->cell.name, m->cell.domain, m->config.ifname);
+        cell_bus_emit_changed(m, all_cell_properties);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+/* The peer's address at the same offset in another subnet. */
+static uint32_t renumber(const Cidr4 *from, const Cidr4 *to, uint32_t addr) {
+        return cidr4_network(to) | (addr & ~cidr4_netmask(from->prefix));
+}
+
+static int check_peers_fit(Manager *m, const Cidr4 *to, sd_bus_error *error) {
+        Peer *p;
+        char a[CIDR4_STRLEN], b[CIDR4_STRLEN];
+
+        HASHMAP_FOREACH(p, m->peers_by_name) {
+                uint32_t n = renumber(&m->cell.vpn_address, to, p->address);
+                if (!cidr4_is_host(to, n) || n == to->addr ||
+                    (p->address & ~cidr4_netmask(m->cell.vpn_address.prefix)) > ~cidr4_netmask(to->prefix))
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+                                                 "VpnAddress %s cannot hold peer '%s' (%s) at the same host number; "
+                                                 "choose a larger subnet or move the peer first.",
+                                                 cidr4_format(to, b), p->name, ipv4_format(p->address, a));
+        }
+        return 0;
+}
+
+static int method_configure(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        CellSettings s = {};
+        int r;
+
+        r = read_cell_settings(message, &s, error);
+        if (r < 0)
+                return r;
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        if (s.vpn_address) {
+                r = check_peers_fit(m, &s.vpn, error);
+                if (r < 0)
+                        return r;
+        }
+        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        Cell c;
+        r = cell_copy(&m->cell, &c);
+        if (r < 0)
+                return r;
+        char *changed[8];
+        size_t n = 0;
+        if (s.name && !streq(s.name, c.name)) {
+                free(c.name);
+                c.name = strdup(s.name);
+                changed[n++] = "Name";
+        }
+        if (s.domain && !streq(s.domain, c.domain)) {
+                free(c.domain);
+                c.domain = strdup(s.domain);
+                changed[n++] = "Domain";
+        }
+        if (s.endpoint && !streq(s.endpoint, strempty(c.endpoint))) {
+                free(c.endpoint);
+                c.endpoint = isempty(s.endpoint) ? NULL : strdup(s.endpoint);
+                changed[n++] = "Endpoint";
+        }
+        if (s.vpn_address || s.has_listen_port)
+                changed[n++] = "PendingChanges";
+        if (s.vpn_address) {
+                c.pending_vpn_address = s.vpn.addr != c.vpn_address.addr || s.vpn.prefix != c.vpn_address.prefix;
+                c.pending_vpn_address_value = s.vpn;
+        }
+        if (s.has_listen_port) {
+                c.pending_listen_port = s.listen_port != c.listen_port;
+                c.pending_listen_port_value = s.listen_port;
+        }
+        changed[n] = NULL;
+        if (!c.name || !c.domain || (!isempty(s.endpoint) && !c.endpoint)) {
+                cell_done(&c);
+                return -ENOMEM;
+        }
+        r = state_save_cell(m->state_fd, &c);
+        if (r < 0) {
+                cell_done(&c);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
+        }
+        cell_done(&m->cell);
+        m->cell = c;
+        if (n > 0)
+                cell_bus_emit_changed(m, changed);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+/* Moves every peer to its address in the new subnet: files first, then the
+ * model; WireGuard follows in the caller's reconcile. */
+static int renumber_peers(Manager *m, const Cidr4 *from, const Cidr4 *to) {
+        size_t n = hashmap_size(m->peers_by_name), i = 0;
+        _cleanup_(freep) Peer **olds = calloc(n + 1, sizeof(Peer *));
+        Peer *p;
+        int r;
+
+        if (!olds)
+                return -ENOMEM;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                olds[i++] = p;
+        for (i = 0; i < n; i++) {
+                Peer *new;
+                r = peer_copy(olds[i], &new);
+                if (r < 0)
+                        return r;
+                new->address = renumber(from, to, olds[i]->address);
+                r = state_save_peer(m->peers_fd, new);
+                if (r >= 0)
+                        r = manager_replace_peer(m, olds[i], new);
+                if (r < 0) {
+                        peer_free(new);
+                        return r;
+                }
+                char *names[] = { "Address", NULL };
+                peer_bus_emit_changed(new, names);
+        }
+        return 0;
+}
+
+static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
+                return sd_bus_reply_method_return(message, NULL);
+
+        Cell c;
+        r = cell_copy(&m->cell, &c);
+        if (r < 0)
+                return r;
+        Cidr4 from = c.vpn_address;
+        if (c.pending_vpn_address)
+                c.vpn_address = c.pending_vpn_address_value;
+        if (c.pending_listen_port)
+                c.listen_port = c.pending_listen_port_value;
+        c.pending_vpn_address = c.pending_listen_port = false;
+
+        /* Peers move first: an interrupted Apply leaves them in the pending
+         * subnet, where the next Apply (or start) still finds them by offset. */
+        if (from.addr != c.vpn_address.addr || from.prefix != c.vpn_address.prefix) {
+                r = renumber_peers(m, &from, &c.vpn_address);
+                if (r < 0) {
+                        cell_done(&c);
+                        return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to move peers to the new subnet: %s.",
+                                                 strerror(-r));
+                }
+        }
+        r = state_save_cell(m->state_fd, &c);
+        if (r < 0) {
+                cell_done(&c);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
+        }
+        cell_done(&m->cell);
+        m->cell = c;
+        r = manager_reconcile(m);
+        char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
+        cell_bus_emit_changed(m, changed);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED,
+                                         "The settings were stored but WireGuard refused them: %s.", strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_discard_pending(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
+                return sd_bus_reply_method_return(message, NULL);
+
+        Cell c;
+        r = cell_copy(&m->cell, &c);
+        if (r < 0)
+                return r;
+        c.pending_vpn_address = c.pending_listen_port = false;
+        r = state_save_cell(m->state_fd, &c);
+        if (r < 0) {
+                cell_done(&c);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
+        }
+        cell_done(&m->cell);
+        m->cell = c;
+        char *changed[] = { "PendingChanges", NULL };
+        cell_bus_emit_changed(m, changed);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static bool address_is_taken(uint32_t addr, void *userdata) {
+        Manager *m = userdata;
+        return addr == m->cell.vpn_address.addr || hashmap_get(m->peers_by_address, &addr);
+}
+
+static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name, *public_key = NULL, *address = NULL, *psk_string = NULL;
+        _cleanup_(strv_freep) char **access = NULL;
+        uint16_t keepalive = 0;
+        int psk_generate = 0;
+        bool has_pub = false, has_addr = false, has_access = false, has_keepalive = false, has_psk_s = false,
+             has_psk_b = false;
+        char why[256], a[CIDR4_STRLEN];
+        WgKey key, psk;
+        uint32_t addr = 0;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        const BusDictField fields[] = {
+                { "PublicKey", 's', &public_key, &has_pub },
+                { "Address", 's', &address, &has_addr },
+                { "ServiceAccess", 'a', &access, &has_access },
+                { "PersistentKeepalive", 'q', &keepalive, &has_keepalive },
+                { "PresharedKey", 's', &psk_string, &has_psk_s },
+                { "PresharedKey", 'b', &psk_generate, &has_psk_b },
+        };
+        r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+        if (r < 0)
+                return r;
+
+        if (!peer_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Peer name must be %s.", PEER_NAME_CHARSET_DOC);
+        if (has_pub && key_from_base64(public_key, key) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "PublicKey must be a WireGuard key: 44 characters of base64 ending in '='.");
+        if (has_psk_s && key_from_base64(psk_string, psk) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "PresharedKey must be a WireGuard key (44 characters of base64) or true to generate one.");
+        if (has_access && peer_service_access_validate(access, why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        if (has_addr && peer_address_parse(address, &addr) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        if (hashmap_get(m->peers_by_name, name))
+                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "A peer named '%s' already exists.", name);
+        if (has_addr) {
+                Peer *other = hashmap_get(m->peers_by_address, &addr);
+                char net[CIDR4_STRLEN];
+                if (!cidr4_is_host(&m->cell.vpn_address, addr))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Address %s is not a usable host address of the cell's subnet %s.",
+                                                 ipv4_format(addr, a), cidr4_format(&m->cell.vpn_address, net));
+                if (addr == m->cell.vpn_address.addr)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is the cell's own address.",
+                                                 ipv4_format(addr, a));
+                if (other)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
+                                                 ipv4_format(addr, a), other->name);
+        }
+        if (has_pub) {
+                char b64[WG_KEY_B64_LEN];
+                key_to_base64(key, b64);
+                Peer *other = hashmap_get(m->peers_by_key, b64);
+                if (other)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
+                                                 other->name);
+                if (streq(b64, m->cell.public_key_b64))
+                        return sd_bus_error_set(error, BUS_ERROR_CONFLICT, "PublicKey is the cell's own key.");
+        }
+        if (!has_addr && cidr4_allocate(&m->cell.vpn_address, address_is_taken, m, &addr) < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
+                                         cidr4_format(&m->cell.vpn_address, a));
+
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        _cleanup_(peer_freep) Peer *p = NULL;
+        r = peer_new(&p, name);
+        if (r < 0)
+                return r;
+        if (has_pub)
+                peer_set_public_key(p, key);
+        else if ((r = peer_generate_keys(p)) < 0)
+                return r;
+        if (has_psk_s) {
+                memcpy(p->preshared_key, psk, WG_KEY_LEN);
+                p->has_preshared_key = true;
+        } else if (has_psk_b && psk_generate) {
+                key_generate_symmetric(p->preshared_key);
+                p->has_preshared_key = true;
+        }
+        key_wipe(psk);
+        if (has_access && (r = peer_set_service_access(p, access)) < 0)
+                return r;
+        p->address = addr;
+        p->persistent_keepalive = keepalive;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        p->created_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+
+        r = manager_commit_peer(m, NULL, p);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to add peer '%s': %s.", name, strerror(-r));
+        Peer *added = TAKE_PTR(p);
+        log_info("Added peer %s (%s).", added->name, ipv4_format(added->address, a));
+        (void) sd_bus_emit_object_added(m->bus, added->object_path);
+        char *changed[] = { "PeerCount", NULL };
+        cell_bus_emit_changed(m, changed);
+        return sd_bus_reply_method_return(message, "o", added->object_path);
+}
+
+static int method_get_peer_by_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        int r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        Peer *p = peer_name_is_valid(name) ? hashmap_get(m->peers_by_name, name) : NULL;
+        if (!p)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No peer named '%.64s'.", name);
+        return sd_bus_reply_method_return(message, "o", p->object_path);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("SetupComplete", "b", property_get_setup_complete, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Name", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Domain", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("VpnAddress", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ListenPort", "q", NULL, offsetof(Manager, cell.listen_port), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("InterfaceName", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("WireGuardBackend", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PendingChanges", "a{sv}", property_get_pending, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_apply, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DiscardPending", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_discard_pending,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddPeer", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", peer),
+                                method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),
+                                method_get_peer_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+int cell_bus_register(Manager *m) {
+        return sd_bus_add_object_vtable(m->bus, NULL, MANAGER_PATH, "org.pic.Cell1.Manager", manager_vtable, m);
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager.h"
+#include "sandbox.h"
+
+static void help(void) {
+        printf("pic-celld — the Personal Internet Cell system service (org.pic.Cell1)\n\n"
+               "  -h --help                    show this help\n"
+               "     --version                 show the version\n"
+               "     --state-dir=DIR           where the cell's state lives (default %s)\n"
+               "     --netns=NAME              run in network namespace /run/netns/NAME\n"
+               "     --interface=IFNAME        the WireGuard interface (default pic0)\n"
+               "     --wireguard-run-dir=DIR   where UAPI sockets live (default /run/wireguard)\n"
+               "     --wireguard-go=PATH       wireguard-go to start without kernel WireGuard (default %s)\n"
+               "     --backend=auto|kernel|userspace\n"
+               "     --stats-interval=SEC      how often to read WireGuard statistics (default 5)\n"
+               "     --polkit-timeout=SEC      deny when polkit does not answer in time (default 25)\n"
+               "     --log-level=LEVEL         debug, info, notice, warning or err\n",
+               PIC_STATE_DIR, PIC_WIREGUARD_GO);
+}
+
+static int parse_seconds(const char *s, uint64_t *ret) {
+        char *end;
+        double d = strtod(s, &end);
+        if (*end || !(d > 0) || d > 86400)
+                return -EINVAL;
+        *ret = (uint64_t) llround(d * 1e6);
+        return 0;
+}
+
+static int parse_log_level(const char *s) {
+        static const char *const names[] = { [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                                             [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
+        for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
+                if (names[i] && streq(names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
+               ARG_BACKEND, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "netns", required_argument, NULL, ARG_NETNS },
+                { "interface", required_argument, NULL, ARG_INTERFACE },
+                { "wireguard-run-dir", required_argument, NULL, ARG_RUN_DIR },
+                { "wireguard-go", required_argument, NULL, ARG_WIREGUARD_GO },
+                { "backend", required_argument, NULL, ARG_BACKEND },
+                { "stats-interval", required_argument, NULL, ARG_STATS },
+                { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {}
+        };
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (o) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PIC_VERSION);
+                        return 0;
+                case ARG_STATE_DIR:
+                        c->state_dir = optarg;
+                        break;
+                case ARG_NETNS:
+                        c->netns = optarg;
+                        break;
+                case ARG_INTERFACE:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 15 || strchr(optarg, '/')) {
+                                log_error("--interface: '%s' is not a valid interface name (1-15 characters).", optarg);
+                                return -EINVAL;
+                        }
+                        c->ifname = optarg;
+                        break;
+                case ARG_RUN_DIR:
+                        if (optarg[0] != '/') {
+                                log_error("--wireguard-run-dir must be an absolute path.");
+                                return -EINVAL;
+                        }
+                        c->wireguard_run_dir = optarg;
+                        break;
+                case ARG_WIREGUARD_GO:
+                        c->wireguard_go = optarg;
+                        break;
+                case ARG_BACKEND:
+                        if (streq(optarg, "auto"))
+                                c->backend = WG_BACKEND_CHOICE_AUTO;
+                        else if (streq(optarg, "kernel"))
+                                c->backend = WG_BACKEND_CHOICE_KERNEL;
+                        else if (streq(optarg, "userspace"))
+                                c->backend = WG_BACKEND_CHOICE_USERSPACE;
+                        else {
+                                log_error("--backend must be auto, kernel or userspace.");
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_STATS:
+                case ARG_POLKIT_TIMEOUT:
+                        r = parse_seconds(optarg, o == ARG_STATS ? &c->stats_interval_usec : &c->polkit_timeout_usec);
+                        if (r < 0) {
+                                log_error("%s: '%s' is not a number of seconds.", argv[optind - 1], optarg);
+                                return r;
+                        }
+                        break;
+                case ARG_LOG_LEVEL:
+                        r = parse_log_level(optarg);
+                        if (r < 0) {
+                                log_error("--log-level must be debug, info, notice, warning or err.");
+                                return r;
+                        }
+                        log_set_max_level(r);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'.", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        ManagerConfig config = {
+                .state_dir = (char *) PIC_STATE_DIR,
+                .ifname = (char *) "pic0",
+                .wireguard_run_dir = (char *) "/run/wireguard",
+                .wireguard_go = (char *) PIC_WIREGUARD_GO,
+                .backend = WG_BACKEND_CHOICE_AUTO,
+                .stats_interval_usec = 5 * 1000000ULL,
+                .polkit_timeout_usec = 25 * 1000000ULL,
+        };
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        r = parse_argv(argc, argv, &config);
+        if (r <= 0)
+                return r;
+
+        /* The event loop delivers these; SIGCHLD for wireguard-go. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        if (config.netns && (r = sandbox_enter_netns(config.netns)) < 0)
+                return r;
+        r = sandbox_bind_wireguard_run_dir(config.wireguard_run_dir);
+        if (r < 0)
+                return r;
+
+        r = manager_new(&m, &config);
+        if (r < 0)
+                return r;
+        r = manager_start(m);
+        if (r < 0)
+                return r;
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.pic.Cell1.");
+        r = manager_run(m);
+        (void) sd_notify(false, "STOPPING=1");
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+        if (r < 0)
+                log_error_errno(r, "pic-celld failed: %m");
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

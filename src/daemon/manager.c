@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "bus-dict.h"
+#include "cell-bus.h"
+#include "fileio.h"
+#include "log.h"
+#include "manager.h"
+#include "netlink/rtnl.h"
+#include "peer-bus.h"
+#include "peer-wg.h"
+#include "state.h"
+
+static int manager_index_peer(Manager *m, Peer *p) {
+        int r = hashmap_put(m->peers_by_name, p->name, p);
+        if (r < 0)
+                return r;
+        r = hashmap_put(m->peers_by_address, &p->address, p);
+        if (r >= 0) {
+                r = hashmap_put(m->peers_by_key, p->public_key_b64, p);
+                if (r >= 0) {
+                        p->manager = m;
+                        return 0;
+                }
+                hashmap_remove(m->peers_by_address, &p->address);
+        }
+        hashmap_remove(m->peers_by_name, p->name);
+        return r;
+}
+
+void manager_unindex_peer(Manager *m, Peer *p) {
+        hashmap_remove(m->peers_by_name, p->name);
+        if (hashmap_get(m->peers_by_address, &p->address) == p)
+                hashmap_remove(m->peers_by_address, &p->address);
+        if (hashmap_get(m->peers_by_key, p->public_key_b64) == p)
+                hashmap_remove(m->peers_by_key, p->public_key_b64);
+}
+
+int manager_replace_peer(Manager *m, Peer *old, Peer *new) {
+        manager_unindex_peer(m, old);
+        int r = manager_index_peer(m, new);
+        if (r < 0) { /* the caller checked for conflicts; put the old one back */
+                (void) manager_index_peer(m, old);
+                return r;
+        }
+        peer_free(old);
+        return 0;
+}
+
+int manager_add_peer(Manager *m, Peer *p) {
+        int r = sd_bus_path_encode(PEER_PATH_PREFIX, p->name, &p->object_path);
+        if (r < 0)
+                return r;
+        return manager_index_peer(m, p);
+}
+
+void manager_remove_peer(Manager *m, Peer *p) {
+        manager_unindex_peer(m, p);
+        peer_free(p);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        Peer *p;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                peer_free(p);
+        hashmap_free(m->peers_by_name);
+        hashmap_free(m->peers_by_address);
+        hashmap_free(m->peers_by_key);
+        sd_event_source_unref(m->stats_timer);
+        sd_event_source_unref(m->wg_child);
+        polkit_registry_free(m->polkit);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        wg_backend_free(m->wg);
+        cell_done(&m->cell);
+        if (m->state_fd >= 0)
+                close(m->state_fd);
+        if (m->peers_fd >= 0)
+                close(m->peers_fd);
+        free(m);
+        return NULL;
+}
+
+int manager_new(Manager **ret, ManagerConfig *config) {
+        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof *m);
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config = *config;
+        m->state_fd = m->peers_fd = -EBADF;
+        m->peers_by_name = hashmap_new(&string_hash_ops);
+        m->peers_by_address = hashmap_new(&u32_hash_ops);
+        m->peers_by_key = hashmap_new(&string_hash_ops);
+        if (!m->peers_by_name || !m->peers_by_address || !m->peers_by_key)
+                return -ENOMEM;
+
+        m->state_fd = open_dir_at(AT_FDCWD, config->state_dir, 0700);
+        if (m->state_fd < 0)
+                return log_error_errno(m->state_fd, "Failed to open state directory %s: %m", config->state_dir);
+        m->peers_fd = open_dir_at(m->state_fd, "peers", 0700);
+        if (m->peers_fd < 0)
+                return log_error_errno(m->peers_fd, "Failed to open %s/peers: %m", config->state_dir);
+
+        r = wg_backend_new(&m->wg, config->ifname, config->wireguard_run_dir, config->wireguard_go);
+        if (r < 0)
+                return log_error_errno(r, "Invalid WireGuard settings: %m");
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int load_peer(Peer *p, void *userdata) {
+        Manager *m = userdata;
+        char a[CIDR4_STRLEN];
+
+        if (!cidr4_is_host(&m->cell.vpn_address, p->address) || p->address == m->cell.vpn_address.addr) {
+                log_error("Peer %s has address %s outside the cell's subnet; it is not loaded.", p->name,
+                          ipv4_format(p->address, a));
+                peer_free(p);
+                return 0;
+        }
+        int r = manager_add_peer(m, p);
+        if (r == -EEXIST) {
+                log_error("Peer %s repeats the address or key of another peer; it is not loaded.", p->name);
+                peer_free(p);
+                return 0;
+        }
+        if (r < 0)
+                peer_free(p);
+        return r;
+}
+
+int manager_sync_device(Manager *m) {
+        int r, ifindex;
+
+        r = wg_backend_ensure_device(m->wg, m->config.backend);
+        if (r < 0)
+                return r;
+        if (m->wg->child > 0)
+                manager_watch_wireguard_go(m);
+
+        ifindex = rtnl_link_index(m->config.ifname);
+        if (ifindex < 0)
+                return log_error_errno(ifindex, "WireGuard interface %s vanished: %m", m->config.ifname);
+        struct in_addr a = { .s_addr = htonl(m->cell.vpn_address.addr) };
+        r = rtnl_addr_sync(ifindex, AF_INET, &a, m->cell.vpn_address.prefix);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the address of %s: %m", m->config.ifname);
+        r = rtnl_link_set_up(ifindex, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bring %s up: %m", m->config.ifname);
+        m->wg_ready = true;
+        return 0;
+}
+
+/* Private key, port and the complete peer list in one batched set. */
+int manager_reconcile(Manager *m) {
+        int r;
+
+        if (!m->cell.setup_complete)
+                return 0;
+        r = manager_sync_device(m);
+        if (r < 0)
+                return r;
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        r = peer_wg_full_device(m, &d);
+        if (r < 0)
+                return r;
+        r = wg_backend_set_device(m->wg, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
+        log_info("WireGuard on %s (%s) carries %zu peers.", m->config.ifname,
+                 wg_backend_kind_to_string(m->wg->kind), wg_device_count_peers(d));
+        return 0;
+}
+
+static int on_wireguard_go_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_error("wireguard-go for %s exited (status %d); starting it again.", m->config.ifname, si->si_status);
+        m->wg->child = 0;
+        m->wg_child = sd_event_source_disable_unref(m->wg_child);
+        m->wg_ready = false;
+        (void) manager_reconcile(m);
+        return 0;
+}
+
+void manager_watch_wireguard_go(Manager *m) {
+        if (m->wg_child)
+                return;
+        int r = sd_event_add_child(m->event, &m->wg_child, m->wg->child, WEXITED, on_wireguard_go_exit, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch wireguard-go: %m");
+}
+
+static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->cell.setup_complete && m->wg_ready)
+                peer_wg_refresh_stats(m);
+        return sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = state_load_cell(m->state_fd, &m->cell);
+        if (r < 0)
+                return r;
+        if (m->cell.setup_complete) {
+                r = state_load_peers(m->peers_fd, load_peer, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load peers: %m");
+                /* Rebuild the kernel side before taking the name, so the first
+                 * caller already sees every peer live. */
+                r = manager_reconcile(m);
+                if (r < 0)
+                        log_error_errno(r, "WireGuard is not configured (%m); it is retried on the next change.");
+        }
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC, m->config.stats_interval_usec,
+                                       0, on_stats_timer, m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        m->polkit = polkit_registry_new(m->bus, m->config.polkit_timeout_usec);
+        if (!m->polkit)
+                return -ENOMEM;
+        r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);
+        if (r < 0)
+                return r;
+        r = cell_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Manager object: %m");
+        r = peer_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register peer objects: %m");
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to own org.pic.Cell1: %m");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        log_info("pic-celld %s ready: %zu peers, state in %s.", PIC_VERSION, hashmap_size(m->peers_by_name),
+                 m->config.state_dir);
+        return sd_event_loop(m->event);
+}
+
+int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
+        int r;
+
+        r = new ? state_save_peer(m->peers_fd, new) : state_remove_peer(m->peers_fd, old->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to store peer %s: %m", new ? new->name : old->name);
+
+        r = peer_wg_apply_change(m, old, new);
+        if (r < 0) {
+                log_error_errno(r, "Failed to apply peer %s to WireGuard: %m", new ? new->name : old->name);
+                int k = old ? state_save_peer(m->peers_fd, old) : state_remove_peer(m->peers_fd, new->name);
+                if (k < 0)
+                        log_error_errno(k, "Failed to restore the stored peer %s: %m", old ? old->name : new->name);
+                return r;
+        }
+
+        if (old && new)
+                return manager_replace_peer(m, old, new);
+        if (new)
+                return manager_add_peer(m, new);
+        return 0;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cell.h"
+#include "hashmap.h"
+#include "polkit.h"
+#include "wg/wg-backend.h"
+
+#define MANAGER_PATH "/org/pic/Cell1"
+#define PEER_PATH_PREFIX "/org/pic/Cell1/peer"
+
+/* Everything the daemon was told on its command line. */
+typedef struct ManagerConfig {
+        char *state_dir;
+        char *netns;
+        char *ifname;
+        char *wireguard_run_dir;
+        char *wireguard_go;
+        WgBackendChoice backend;
+        uint64_t stats_interval_usec;
+        uint64_t polkit_timeout_usec;
+} ManagerConfig;
+
+typedef struct Peer Peer;
+
+/* The one context: event loop, bus, authorization, the cell and its peers. */
+typedef struct Manager {
+        ManagerConfig config;
+        sd_event *event;
+        sd_bus *bus;
+        PolkitRegistry *polkit;
+        int state_fd, peers_fd;
+
+        Cell cell;
+        Hashmap *peers_by_name;    /* Peer.name → Peer, owns the peers */
+        Hashmap *peers_by_address; /* &Peer.address → Peer */
+        Hashmap *peers_by_key;     /* Peer.public_key_b64 → Peer */
+
+        WgBackend *wg;
+        bool wg_ready;
+        sd_event_source *stats_timer;
+        sd_event_source *wg_child;
+} Manager;
+
+int manager_new(Manager **ret, ManagerConfig *config);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+/* Brings the WireGuard device in line with the cell (not its peers). */
+int manager_sync_device(Manager *m);
+/* The device, its keys and every peer, from the model, in one batch. */
+int manager_reconcile(Manager *m);
+void manager_watch_wireguard_go(Manager *m);
+
+/* Peer bookkeeping: the maps and object paths. */
+int manager_add_peer(Manager *m, Peer *p);
+void manager_remove_peer(Manager *m, Peer *p);
+int manager_replace_peer(Manager *m, Peer *old, Peer *new);
+void manager_unindex_peer(Manager *m, Peer *p);
+
+/* Makes a peer change real: stored durably and live in WireGuard, old
+ * swapped for new in the model. old NULL adds, new NULL removes (the caller
+ * then drops the object). On failure neither the files nor WireGuard nor the
+ * model change. */
+int manager_commit_peer(Manager *m, Peer *old, Peer *new);

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sodium.h>
+
+#include "bus-dict.h"
+#include "bus-errors.h"
+#include "cell-bus.h"
+#include "keys.h"
+#include "log.h"
+#include "peer-bus.h"
+
+#define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
+#define ACTION_READ_SECRETS "org.pic.cell1.read-secrets"
+
+static int peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *name = NULL;
+
+        if (sd_bus_path_decode(path, PEER_PATH_PREFIX, &name) <= 0)
+                return 0;
+        Peer *p = hashmap_get(m->peers_by_name, name);
+        if (!p)
+                return 0;
+        *found = p;
+        return 1;
+}
+
+static int peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t i = 0;
+        Peer *p;
+
+        char **l = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                if (!(l[i++] = strdup(p->object_path))) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *nodes = l;
+        return 0;
+}
+
+void peer_bus_emit_changed(Peer *p, char **names) {
+        int r = sd_bus_emit_properties_changed_strv(p->manager->bus, p->object_path, "org.pic.Cell1.Peer", names);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged for %s: %m", p->name);
+}
+
+void peer_bus_emit_diff(Peer *new, const Peer *old) {
+        char *names[8];
+        size_t n = 0;
+
+        if (!streq(new->public_key_b64, old->public_key_b64))
+                names[n++] = "PublicKey";
+        if (new->address != old->address)
+                names[n++] = "Address";
+        if (strv_length(new->service_access) != strv_length(old->service_access))
+                names[n++] = "ServiceAccess";
+        else
+                for (char **i = new->service_access; *i; i++)
+                        if (!strv_contains(old->service_access, *i)) {
+                                names[n++] = "ServiceAccess";
+                                break;
+                        }
+        if (new->persistent_keepalive != old->persistent_keepalive)
+                names[n++] = "PersistentKeepalive";
+        if (new->has_preshared_key != old->has_preshared_key)
+                names[n++] = "HasPresharedKey";
+        if (new->enabled != old->enabled)
+                names[n++] = "Enabled";
+        names[n] = NULL;
+        if (n > 0)
+                peer_bus_emit_changed(new, names);
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        char buf[CIDR4_STRLEN];
+
+        if (streq(property, "Name"))
+                return sd_bus_message_append(reply, "s", p->name);
+        if (streq(property, "PublicKey"))
+                return sd_bus_message_append(reply, "s", p->public_key_b64);
+        if (streq(property, "Address"))
+                return sd_bus_message_append(reply, "s", ipv4_format(p->address, buf));
+        if (streq(property, "ServiceAccess"))
+                return sd_bus_message_append_strv(reply, p->service_access);
+        if (streq(property, "PersistentKeepalive"))
+                return sd_bus_message_append(reply, "q", p->persistent_keepalive);
+        if (streq(property, "HasPresharedKey"))
+                return sd_bus_message_append(reply, "b", p->has_preshared_key);
+        if (streq(property, "Enabled"))
+                return sd_bus_message_append(reply, "b", p->enabled);
+        if (streq(property, "Created"))
+                return sd_bus_message_append(reply, "t", p->created_usec);
+        if (streq(property, "LatestHandshake"))
+                return sd_bus_message_append(reply, "t", p->latest_handshake_usec);
+        if (streq(property, "RxBytes"))
+                return sd_bus_message_append(reply, "t", p->rx_bytes);
+        if (streq(property, "TxBytes"))
+                return sd_bus_message_append(reply, "t", p->tx_bytes);
+        if (streq(property, "Endpoint"))
+                return sd_bus_message_append(reply, "s", p->endpoint);
+        return -ENOENT;
+}
+
+/* Stores, applies and swaps in a changed copy of a peer, then replies. */
+static int commit_and_reply(sd_bus_message *message, Peer *old, Peer *new, sd_bus_error *error) {
+        Manager *m = old->manager;
+        _cleanup_(freep) char *name = strdup(old->name);
+        Peer snapshot = *old; /* for the change signal; pointers stay unused */
+
+        int r = manager_commit_peer(m, old, new);
+        if (r < 0) {
+                peer_free(new);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to change peer '%s': %s.", strempty(name),
+                                         strerror(-r));
+        }
+        snapshot.service_access = NULL;
+        peer_bus_emit_diff(new, &snapshot);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        int r;
+
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_commit_peer(m, p, NULL);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to remove peer '%s': %s.", p->name,
+                                         strerror(-r));
+        log_info("Removed peer %s.", p->name);
+        (void) sd_bus_emit_object_removed(m->bus, p->object_path);
+        manager_remove_peer(m, p);
+        char *changed[] = { "PeerCount", NULL };
+        cell_bus_emit_changed(m, changed);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        const char *public_key = NULL, *address = NULL, *psk_string = NULL;
+        _cleanup_(strv_freep) char **access = NULL;
+        uint16_t keepalive = 0;
+        int psk_generate = 0;
+        bool has_pub = false, has_addr = false, has_access = false, has_keepalive = false, has_psk_s = false,
+             has_psk_b = false;
+        char why[256], a[CIDR4_STRLEN], b64[WG_KEY_B64_LEN];
+        WgKey key, psk;
+        uint32_t addr = 0;
+        int r;
+
+        const BusDictField fields[] = {
+                { "PublicKey", 's', &public_key, &has_pub },
+                { "Address", 's', &address, &has_addr },
+                { "ServiceAccess", 'a', &access, &has_access },
+                { "PersistentKeepalive", 'q', &keepalive, &has_keepalive },
+                { "PresharedKey", 's', &psk_string, &has_psk_s },
+                { "PresharedKey", 'b', &psk_generate, &has_psk_b },
+        };
+        r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+        if (r < 0)
+                return r;
+        if (has_pub && key_from_base64(public_key, key) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "PublicKey must be a WireGuard key: 44 characters of base64 ending in '='.");
+        if (has_psk_s && key_from_base64(psk_string, psk) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "PresharedKey must be a WireGuard key (44 characters of base64), or a boolean.");
+        if (has_access && peer_service_access_validate(access, why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        if (has_addr && peer_address_parse(address, &addr) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        if (has_addr) {
+                Peer *other = hashmap_get(m->peers_by_address, &addr);
+                if (!cidr4_is_host(&m->cell.vpn_address, addr) || addr == m->cell.vpn_address.addr)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Address %s is not a free host address of the cell's subnet.",
+                                                 ipv4_format(addr, a));
+                if (other && other != p)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
+                                                 ipv4_format(addr, a), other->name);
+        }
+        if (has_pub) {
+                key_to_base64(key, b64);
+                Peer *other = hashmap_get(m->peers_by_key, b64);
+                if (other && other != p)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
+                                                 other->name);
+                if (streq(b64, m->cell.public_key_b64))
+                        return sd_bus_error_set(error, BUS_ERROR_CONFLICT, "PublicKey is the cell's own key.");
+        }
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        Peer *new;
+        r = peer_copy(p, &new);
+        if (r < 0)
+                return r;
+        if (has_pub && !streq(b64, p->public_key_b64)) {
+                peer_set_public_key(new, key);
+                new->has_private_key = false; /* the device now holds its own key */
+                key_wipe(new->private_key);
+        }
+        if (has_addr)
+                new->address = addr;
+        if (has_access && (r = peer_set_service_access(new, access)) < 0) {
+                peer_free(new);
+                return r;
+        }
+        if (has_keepalive)
+                new->persistent_keepalive = keepalive;
+        if (has_psk_s) {
+                memcpy(new->preshared_key, psk, WG_KEY_LEN);
+                new->has_preshared_key = true;
+        } else if (has_psk_b) {
+                new->has_preshared_key = psk_generate;
+                if (psk_generate)
+                        key_generate_symmetric(new->preshared_key);
+                else
+                        key_wipe(new->preshared_key);
+        }
+        key_wipe(psk);
+        /* ServiceAccess is compared by content in the diff; keep the old list for it. */
+        _cleanup_(strv_freep) char **old_access = strv_copy(p->service_access);
+        Peer snapshot = *p;
+        snapshot.service_access = old_access;
+        r = manager_commit_peer(m, p, new);
+        if (r < 0) {
+                peer_free(new);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to update peer '%s': %s.", snapshot.name,
+                                         strerror(-r));
+        }
+        peer_bus_emit_diff(new, &snapshot);
+        sodium_memzero(&snapshot, sizeof snapshot);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_rotate_keys(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        int r;
+
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        Peer *new;
+        r = peer_copy(p, &new);
+        if (r < 0)
+                return r;
+        r = peer_generate_keys(new);
+        if (r < 0) {
+                peer_free(new);
+                return r;
+        }
+        if (new->has_preshared_key)
+                key_generate_symmetric(new->preshared_key);
+        return commit_and_reply(message, p, new, error);
+}
+
+static int method_set_enabled(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        int enabled, r;
+
+        r = sd_bus_message_read(message, "b", &enabled);
+        if (r < 0)
+                return r;
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (p->enabled == !!enabled)
+                return sd_bus_reply_method_return(message, NULL);
+        Peer *new;
+        r = peer_copy(p, &new);
+        if (r < 0)
+                return r;
+        new->enabled = enabled;
+        return commit_and_reply(message, p, new, error);
+}
+
+static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        int r;
+
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_READ_SECRETS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char *config = NULL;
+        r = peer_client_config(p, &m->cell, &config);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", config);
+        sodium_memzero(config, strlen(config));
+        free(config);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable peer_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Address", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ServiceAccess", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PersistentKeepalive", "q", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HasPresharedKey", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Enabled", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Created", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LatestHandshake", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RotateKeys", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_rotate_keys,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetEnabled", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT, method_set_enabled,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_VTABLE_END
+};
+
+int peer_bus_register(Manager *m) {
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, PEER_PATH_PREFIX, "org.pic.Cell1.Peer", peer_vtable,
+                                           peer_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(m->bus, NULL, PEER_PATH_PREFIX, peer_enumerate, m);
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "keys.h"
+#include "log.h"
+#include "peer-bus.h"
+#include "peer-wg.h"
+
+static WgDevice *device_new(const Manager *m) {
+        WgDevice *d = calloc(1, sizeof *d);
+        if (d)
+                snprintf(d->name, sizeof d->name, "%s", m->config.ifname);
+        return d;
+}
+
+int peer_wg_full_device(Manager *m, WgDevice **ret) {
+        _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
+        Peer *p;
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
+        memcpy(d->private_key, m->cell.private_key, WG_KEY_LEN);
+        d->listen_port = m->cell.listen_port;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                if (p->enabled) {
+                        r = peer_to_wg(p, d);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
+        _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        bool old_live = old && old->enabled, new_live = new && new->enabled;
+        if (old_live && (!new_live || memcmp(old->public_key, new->public_key, WG_KEY_LEN) != 0)) {
+                WgPeer *w = wg_device_append_peer(d);
+                if (!w)
+                        return -ENOMEM;
+                memcpy(w->public_key, old->public_key, WG_KEY_LEN);
+                w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REMOVE_ME;
+        }
+        if (new_live) {
+                r = peer_to_wg(new, d);
+                if (r < 0)
+                        return r;
+        }
+        if (!d->peers)
+                return 0;
+        if (!m->wg_ready) {
+                /* The device failed earlier (e.g. wireguard-go died): rebuild it whole. */
+                r = manager_reconcile(m);
+                return r < 0 ? r : 0;
+        }
+        return wg_backend_set_device(m->wg, d);
+}
+
+static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
+        char host[INET6_ADDRSTRLEN];
+        buf[0] = 0;
+        if (!(w->flags & WG_PEER_HAS_ENDPOINT))
+                return;
+        if (w->endpoint.addr.sa_family == AF_INET)
+                snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &w->endpoint.addr4.sin_addr, host, sizeof host),
+                         ntohs(w->endpoint.addr4.sin_port));
+        else if (w->endpoint.addr.sa_family == AF_INET6)
+                snprintf(buf, size, "[%s]:%u", inet_ntop(AF_INET6, &w->endpoint.addr6.sin6_addr, host, sizeof host),
+                         ntohs(w->endpoint.addr6.sin6_port));
+}
+
+void peer_wg_refresh_stats(Manager *m) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        int r = wg_backend_get_device(m->wg, &d);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
+                return;
+        }
+        for (const WgPeer *w = d->peers; w; w = w->next) {
+                char b64[WG_KEY_B64_LEN], endpoint[sizeof(((Peer *) NULL)->endpoint)];
+                key_to_base64(w->public_key, b64);
+                Peer *p = hashmap_get(m->peers_by_key, b64);
+                if (!p)
+                        continue;
+
+                const char *changed[5];
+                size_t n = 0;
+                format_endpoint(w, endpoint, sizeof endpoint);
+                if (p->latest_handshake_usec != w->last_handshake_usec) {
+                        p->latest_handshake_usec = w->last_handshake_usec;
+                        changed[n++] = "LatestHandshake";
+                }
+                if (p->rx_bytes != w->rx_bytes) {
+                        p->rx_bytes = w->rx_bytes;
+                        changed[n++] = "RxBytes";
+                }
+                if (p->tx_bytes != w->tx_bytes) {
+                        p->tx_bytes = w->tx_bytes;
+                        changed[n++] = "TxBytes";
+                }
+                if (!streq(p->endpoint, endpoint)) {
+                        snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+                        changed[n++] = "Endpoint";
+                }
+                changed[n] = NULL;
+                if (n > 0)
+                        peer_bus_emit_changed(p, (char **) changed);
+        }
+}

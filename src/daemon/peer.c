@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-dict.h"
+#include "keys.h"
+#include "macro.h"
+#include "peer.h"
+
+const char *const peer_services[] = { "dns", "web", "mail", "calendar", "files", "webdav", NULL };
+
+Peer *peer_free(Peer *p) {
+        if (!p)
+                return NULL;
+        free(p->object_path);
+        strv_free(p->service_access);
+        sodium_memzero(p, sizeof *p); /* keys */
+        free(p);
+        return NULL;
+}
+
+int peer_new(Peer **ret, const char *name) {
+        if (!peer_name_is_valid(name))
+                return -EINVAL;
+        Peer *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->enabled = true;
+        p->service_access = calloc(1, sizeof(char *));
+        if (!p->service_access)
+                return peer_free(p), -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int peer_copy(const Peer *p, Peer **ret) {
+        Peer *c = malloc(sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        *c = *p;
+        c->object_path = p->object_path ? strdup(p->object_path) : NULL;
+        c->service_access = strv_copy(p->service_access);
+        if ((p->object_path && !c->object_path) || !c->service_access) {
+                peer_free(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+void peer_set_public_key(Peer *p, const WgKey key) {
+        memcpy(p->public_key, key, WG_KEY_LEN);
+        key_to_base64(p->public_key, p->public_key_b64);
+}
+
+int peer_generate_keys(Peer *p) {
+        WgKey pub;
+        int r = key_generate_private(p->private_key);
+        if (r < 0)
+                return r;
+        key_public_from_private(pub, p->private_key);
+        peer_set_public_key(p, pub);
+        p->has_private_key = true;
+        return 0;
+}
+
+static bool service_is_known(const char *s) {
+        for (const char *const *i = peer_services; *i; i++)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
+int peer_service_access_validate(char *const *services, char *buf, size_t size) {
+        for (char *const *i = services; i && *i; i++) {
+                if (!service_is_known(*i)) {
+                        snprintf(buf, size, "ServiceAccess: unknown service '%.32s'; valid services: %s.", *i,
+                                 PEER_SERVICES_DOC);
+                        return -EINVAL;
+                }
+                for (char *const *j = services; j < i; j++)
+                        if (streq(*i, *j)) {
+                                snprintf(buf, size, "ServiceAccess: '%s' is listed twice.", *i);
+                                return -EINVAL;
+                        }
+        }
+        return 0;
+}
+
+int peer_set_service_access(Peer *p, char *const *services) {
+        char **c = strv_copy(services);
+        if (!c)
+                return -ENOMEM;
+        strv_free(p->service_access);
+        p->service_access = c;
+        return 0;
+}
+
+int peer_address_parse(const char *s, uint32_t *ret) {
+        Cidr4 c;
+        if (cidr4_parse(s, false, &c) < 0 || c.prefix != 32)
+                return -EINVAL;
+        *ret = c.addr;
+        return 0;
+}
+
+int peer_to_wg(const Peer *p, WgDevice *d) {
+        WgPeer *w = wg_device_append_peer(d);
+        if (!w)
+                return -ENOMEM;
+        memcpy(w->public_key, p->public_key, WG_KEY_LEN);
+        w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REPLACE_ALLOWEDIPS | WG_PEER_HAS_PERSISTENT_KEEPALIVE |
+                   WG_PEER_HAS_PRESHARED_KEY;
+        /* An all-zero preshared key is how WireGuard is told "none". */
+        if (p->has_preshared_key)
+                memcpy(w->preshared_key, p->preshared_key, WG_KEY_LEN);
+        w->persistent_keepalive = p->persistent_keepalive;
+        struct in_addr a = { .s_addr = htonl(p->address) };
+        return wg_peer_append_allowed_ip(w, AF_INET, &a, 32) ? 0 : -ENOMEM;
+}
+
+int peer_client_config(const Peer *p, const Cell *cell, char **ret) {
+        char *buf = NULL, addr[CIDR4_STRLEN], net[CIDR4_STRLEN], dns[CIDR4_STRLEN];
+        char key[WG_KEY_B64_LEN];
+        size_t size;
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        Cidr4 subnet = { .addr = cidr4_network(&cell->vpn_address), .prefix = cell->vpn_address.prefix };
+        fprintf(f, "# %s on cell %s.%s\n[Interface]\n", p->name, strempty(cell->name), strempty(cell->domain));
+        if (p->has_private_key) {
+                key_to_base64(p->private_key, key);
+                fprintf(f, "PrivateKey = %s\n", key);
+        } else
+                fputs("# PrivateKey = (the key this device generated; the cell never saw it)\n", f);
+        fprintf(f, "Address = %s/32\n", ipv4_format(p->address, addr));
+        fprintf(f, "DNS = %s\n", ipv4_format(cell->vpn_address.addr, dns));
+        fprintf(f, "\n[Peer]\nPublicKey = %s\n", cell->public_key_b64);
+        if (p->has_preshared_key) {
+                key_to_base64(p->preshared_key, key);
+                fprintf(f, "PresharedKey = %s\n", key);
+        }
+        if (!isempty(cell->endpoint))
+                fprintf(f, "Endpoint = %s\n", cell->endpoint);
+        else
+                fputs("# Endpoint = (not set: set the cell's Endpoint with Configure)\n", f);
+        fprintf(f, "AllowedIPs = %s\n", cidr4_format(&subnet, net));
+        if (p->persistent_keepalive > 0)
+                fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);
+        sodium_memzero(key, sizeof key);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}

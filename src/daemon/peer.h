@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cell.h"
+#include "names.h"
+#include "wg/wg.h"
+
+typedef struct Manager Manager;
+
+/* One WireGuard client of the cell. */
+typedef struct Peer {
+        Manager *manager;
+        char name[PEER_NAME_MAX + 1];
+        char *object_path;
+
+        WgKey public_key;
+        char public_key_b64[WG_KEY_B64_LEN];
+        bool has_private_key; /* the cell generated the pair and can hand out a full config */
+        WgKey private_key;
+        bool has_preshared_key;
+        WgKey preshared_key;
+        uint32_t address; /* host byte order, inside the cell's VPN subnet */
+        char **service_access;
+        uint16_t persistent_keepalive;
+        bool enabled;
+        uint64_t created_usec;
+
+        /* read from WireGuard on a timer */
+        uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
+        char endpoint[64];
+} Peer;
+
+/* The services a peer may be granted; later work maps them to firewall rules. */
+extern const char *const peer_services[];
+#define PEER_SERVICES_DOC "dns, web, mail, calendar, files, webdav"
+
+Peer *peer_free(Peer *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free);
+int peer_new(Peer **ret, const char *name);
+/* A deep copy, for changes that must be checked before they replace the original. */
+int peer_copy(const Peer *p, Peer **ret);
+
+void peer_set_public_key(Peer *p, const WgKey key);
+int peer_generate_keys(Peer *p);
+/* -EINVAL with a message naming the bad service. */
+int peer_service_access_validate(char *const *services, char *buf, size_t size);
+int peer_set_service_access(Peer *p, char *const *services);
+
+/* "10.0.0.5" or "10.0.0.5/32". */
+int peer_address_parse(const char *s, uint32_t *ret);
+#define PEER_ADDRESS_ERROR "Address must be an IPv4 address such as 10.0.0.5 (optionally with /32)."
+
+/* The peer as a WireGuard peer entry of the cell's device (its address as /32). */
+int peer_to_wg(const Peer *p, WgDevice *d);
+/* The wg-quick configuration for the peer's own device. */
+int peer_client_config(const Peer *p, const Cell *cell, char **ret);

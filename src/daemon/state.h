@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cell.h"
+#include "peer.h"
+
+/* The state directory: cell.json plus peers/<name>.json, one small file per
+ * peer so a change costs one small durable write however many peers exist.
+ * Every file carries "schema"; older files are migrated on load, newer ones
+ * are refused and left untouched. */
+#define STATE_SCHEMA_VERSION 1
+#define STATE_FILE_MAX (1024 * 1024)
+
+int cell_to_json(const Cell *c, char **ret);
+int cell_from_json(const char *text, Cell *ret, char *error_buf, size_t size);
+int peer_to_json(const Peer *p, char **ret);
+int peer_from_json(const char *text, Peer **ret, char *error_buf, size_t size);
+
+/* Load cell.json; returns 0 and leaves *ret empty (setup_complete false) when
+ * there is none. */
+int state_load_cell(int state_fd, Cell *ret);
+int state_save_cell(int state_fd, const Cell *c);
+int state_save_peer(int peers_fd, const Peer *p);
+int state_remove_peer(int peers_fd, const char *name);
+
+/* Calls cb for every peer file that loads; files that do not are logged and
+ * left alone. */
+int state_load_peers(int peers_fd, int (*cb)(Peer *p, void *userdata), void *userdata);

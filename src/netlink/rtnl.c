@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <libmnl/libmnl.h>
+
+#include "log.h"
+#include "macro.h"
+#include "rtnl.h"
+
+#define RTNL_REQUEST_SIZE 1024
+#define RTNL_RECEIVE_SIZE 32768 /* libmnl's advice for dumps: bigger than a page */
+#define RTNL_DUMP_ATTEMPTS 5
+
+/* One short-lived NETLINK_ROUTE socket and the kernel's last extended-ACK text. */
+typedef struct Rtnl {
+        struct mnl_socket *nl;
+        uint32_t portid;
+        uint32_t seq;
+        char error_message[128];
+} Rtnl;
+
+/* Called for each reply message; returns a negative errno to abort. */
+typedef int (*RtnlReplyFunc)(const struct nlmsghdr *nlh, void *userdata);
+
+typedef struct RtnlCall {
+        Rtnl *rtnl;
+        RtnlReplyFunc reply;
+        void *userdata;
+        int error;
+} RtnlCall;
+
+static void rtnl_close(Rtnl *r) {
+        if (r->nl)
+                mnl_socket_close(r->nl);
+        r->nl = NULL;
+}
+
+static int rtnl_open(Rtnl *r) {
+        int one = 1;
+
+        *r = (Rtnl) {};
+
+        r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!r->nl)
+                return negative_errno();
+
+        if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int e = negative_errno();
+                rtnl_close(r);
+                return e;
+        }
+
+        /* Best effort: older kernels lack them, and errors still arrive without. */
+        (void) mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof one);
+        (void) mnl_socket_setsockopt(r->nl, NETLINK_CAP_ACK, &one, sizeof one);
+
+        r->portid = mnl_socket_get_portid(r->nl);
+        return 0;
+}
+
+static int rtnl_on_error(const struct nlmsghdr *nlh, void *data) {
+        RtnlCall *c = data;
+        const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr))) {
+                c->error = -EBADMSG;
+                return MNL_CB_ERROR;
+        }
+
+        if (err->error == 0)
+                return MNL_CB_STOP; /* the ACK */
+
+        if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+                const struct nlattr *attr;
+                size_t offset = sizeof(struct nlmsgerr);
+
+                /* Without NETLINK_CAP_ACK the kernel echoes our request before the TLVs. */
+                if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+                        offset += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
+
+                mnl_attr_for_each(attr, nlh, offset)
+                        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+                            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+                                snprintf(c->rtnl->error_message, sizeof c->rtnl->error_message,
+                                         "%s", mnl_attr_get_str(attr));
+        }
+
+        c->error = err->error < 0 ? err->error : -err->error;
+        return MNL_CB_ERROR;
+}
+
+static int rtnl_on_done(const struct nlmsghdr *nlh, void *data) {
+        RtnlCall *c = data;
+
+        /* A dump that failed half way says so in NLMSG_DONE's payload. */
+        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+                int e = *(const int *) mnl_nlmsg_get_payload(nlh);
+                if (e < 0) {
+                        c->error = e;
+                        return MNL_CB_ERROR;
+                }
+        }
+
+        return MNL_CB_STOP;
+}
+
+static int rtnl_on_overrun(const struct nlmsghdr *nlh, void *data) {
+        RtnlCall *c = data;
+
+        c->error = -ENOBUFS;
+        return MNL_CB_ERROR;
+}
+
+static int rtnl_on_noop(const struct nlmsghdr *nlh, void *data) {
+        return MNL_CB_OK;
+}
+
+static int rtnl_on_data(const struct nlmsghdr *nlh, void *data) {
+        RtnlCall *c = data;
+        int r;
+
+        if (!c->reply)
+                return MNL_CB_OK;
+
+        r = c->reply(nlh, c->userdata);
+        if (r < 0) {
+                c->error = r;
+                return MNL_CB_ERROR;
+        }
+
+        return MNL_CB_OK;
+}
+
+/* Sends one request (with NLM_F_ACK) and reads until its ACK, error or end of
+ * dump, handing each reply message to reply(). Returns the kernel's error. */
+static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, RtnlReplyFunc reply, void *userdata) {
+        static mnl_cb_t control[NLMSG_MIN_TYPE] = {
+                [NLMSG_NOOP] = rtnl_on_noop,
+                [NLMSG_ERROR] = rtnl_on_error,
+                [NLMSG_DONE] = rtnl_on_done,
+                [NLMSG_OVERRUN] = rtnl_on_overrun,
+        };
+        RtnlCall c = {
+                .rtnl = r,
+                .reply = reply,
+                .userdata = userdata,
+        };
+        _cleanup_(freep) char *buf = NULL;
+
+        buf = malloc(RTNL_RECEIVE_SIZE);
+        if (!buf)
+                return -ENOMEM;
+
+        nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+        nlh->nlmsg_seq = ++r->seq;
+        r->error_message[0] = '\0';
+
+        if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+                return negative_errno();
+
+        for (;;) {
+                ssize_t n;
+                int k;
+
+                n = mnl_socket_recvfrom(r->nl, buf, RTNL_RECEIVE_SIZE);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+
+                k = mnl_cb_run2(buf, n, nlh->nlmsg_seq, r->portid, rtnl_on_data, &c,
+                                control, ELEMENTSOF(control));
+                if (k < 0)
+                        /* libmnl reports an interrupted dump (NLM_F_DUMP_INTR) as EINTR. */
+                        return c.error < 0 ? c.error : negative_errno();
+                if (k == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
+static struct nlmsghdr *rtnl_message(char *buf, uint16_t type, uint16_t flags) {
+        struct nlmsghdr *nlh;
+
+        memset(buf, 0, RTNL_REQUEST_SIZE);
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        return nlh;
+}
+
+static int ifname_check(const char *ifname) {
+        if (isempty(ifname) || strlen(ifname) >= IFNAMSIZ)
+                return -EINVAL;
+        return 0;
+}
+
+static int family_address_size(int family) {
+        switch (family) {
+        case AF_INET:
+                return sizeof(struct in_addr);
+        case AF_INET6:
+                return sizeof(struct in6_addr);
+        default:
+                return -EAFNOSUPPORT;
+        }
+}
+
+static int on_link_reply(const struct nlmsghdr *nlh, void *userdata) {
+        int *ifindex = userdata;
+        const struct ifinfomsg *ifi;
+
+        if (nlh->nlmsg_type != RTM_NEWLINK)
+                return 0;
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+                return -EBADMSG;
+
+        ifi = mnl_nlmsg_get_payload(nlh);
+        *ifindex = ifi->ifi_index;
+        return 0;
+}
+
+/* Looks a link up by index (ifindex > 0) or by name; -ENODEV if absent. */
+static int link_get(Rtnl *r, int ifindex, const char *ifname) {
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifi;
+        int found = 0, k;
+
+        nlh = rtnl_message(buf, RTM_GETLINK, 0);
+        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex > 0 ? ifindex : 0;
+        if (ifname)
+                mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+        /* The statistics are most of a link message and we need none of them. */
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+
+        k = rtnl_call(r, nlh, on_link_reply, &found);
+        if (k < 0)
+                return k;
+
+        return found > 0 ? found : -ENODEV;
+}
+
+int rtnl_link_index(const char *ifname) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        int k;
+
+        k = ifname_check(ifname);
+        if (k < 0)
+                return k;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        return link_get(&r, 0, ifname);
+}
+
+int rtnl_link_create(const char *ifname, const char *kind) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifi;
+        struct nlattr *linkinfo;
+        int k;
+
+        k = ifname_check(ifname);
+        if (k < 0)
+                return k;
+        if (isempty(kind) || strlen(kind) >= 64)
+                return -EINVAL;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        nlh = rtnl_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+        linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+        mnl_attr_nest_end(nlh, linkinfo);
+
+        k = rtnl_call(&r, nlh, NULL, NULL);
+        if (k >= 0)
+                return 0;
+
+        /* The kernel answers an unknown kind with EOPNOTSUPP and this text; map both
+         * to one value so callers can fall back to another backend reliably. */
+        if (k == -EOPNOTSUPP || streq(r.error_message, "Unknown device type")) {
+                log_debug("Kernel has no link kind \"%s\": %s", kind, strempty(r.error_message));
+                return -EOPNOTSUPP;
+        }
+
+        return log_debug_errno(k, "Failed to create link %s of kind %s: %m%s%s", ifname, kind,
+                               r.error_message[0] ? " — " : "", r.error_message);
+}
+
+int rtnl_link_delete(const char *ifname) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifi;
+        int k;
+
+        k = ifname_check(ifname);
+        if (k < 0)
+                return k;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        nlh = rtnl_message(buf, RTM_DELLINK, 0);
+        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+
+        return rtnl_call(&r, nlh, NULL, NULL);
+}
+
+/* Changes an existing link: the flags under change, plus IFLA_MTU if mtu > 0. */
+static int link_change(int ifindex, unsigned flags, unsigned change, uint32_t mtu) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifi;
+        int k;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        nlh = rtnl_message(buf, RTM_NEWLINK, 0);
+        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        ifi->ifi_flags = flags;
+        ifi->ifi_change = change;
+        if (mtu > 0)
+                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+
+        k = rtnl_call(&r, nlh, NULL, NULL);
+        if (k < 0 && r.error_message[0])
+                log_debug_errno(k, "Failed to change link %i: %m — %s", ifindex, r.error_message);
+        return k;
+}
+
+int rtnl_link_set_up(int ifindex, bool up) {
+        return link_change(ifindex, up ? IFF_UP : 0, IFF_UP, 0);
+}
+
+int rtnl_link_set_mtu(int ifindex, uint32_t mtu) {
+        if (mtu == 0)
+                return -EINVAL;
+        return link_change(ifindex, 0, 0, mtu);
+}
+
+static void address_put(struct nlmsghdr *nlh, const RtnlAddress *a) {
+        size_t size = a->family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+        struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+        ifa->ifa_family = a->family;
+        ifa->ifa_prefixlen = a->prefixlen;
+        mnl_attr_put(nlh, IFA_LOCAL, size, &a->address);
+        mnl_attr_put(nlh, IFA_ADDRESS, size, &a->peer);
+}
+
+static int address_make(int family, const void *addr, uint8_t prefixlen, RtnlAddress *ret) {
+        int size;
+
+        size = family_address_size(family);
+        if (size < 0)
+                return size;
+        if (!addr || prefixlen > size * 8)
+                return -EINVAL;
+
+        *ret = (RtnlAddress) {
+                .family = family,
+                .prefixlen = prefixlen,
+        };
+        memcpy(&ret->address, addr, size);
+        memcpy(&ret->peer, addr, size);
+        return 0;
+}
+
+static bool address_equal(const RtnlAddress *a, const RtnlAddress *b) {
+        size_t size;
+
+        if (a->family != b->family || a->prefixlen != b->prefixlen)
+                return false;
+
+        size = a->family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+        return memcmp(&a->address, &b->address, size) == 0 &&
+               memcmp(&a->peer, &b->peer, size) == 0;
+}
+
+static int address_replace(Rtnl *r, int ifindex, const RtnlAddress *a) {
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifaddrmsg *ifa;
+
+        nlh = rtnl_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+        ifa->ifa_index = ifindex;
+        /* Like ip(8): 127.0.0.0/8 is host scope, everything else universe (IPv6
+         * ignores this and derives the scope from the address). */
+        ifa->ifa_scope = a->family == AF_INET && (ntohl(a->address.ip4.s_addr) >> 24) == 127 ?
+                RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+        address_put(nlh, a);
+
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+static int address_delete(Rtnl *r, int ifindex, const RtnlAddress *a) {
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct ifaddrmsg *ifa;
+
+        nlh = rtnl_message(buf, RTM_DELADDR, 0);
+        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+        ifa->ifa_index = ifindex;
+        address_put(nlh, a);
+
+        return rtnl_call(r, nlh, NULL, NULL);
+}
+
+typedef struct AddressDump {
+        int ifindex;
+        int family;
+        RtnlAddress *addresses;
+        size_t n, allocated;
+} AddressDump;
+
+static int on_address(const struct nlmsghdr *nlh, void *userdata) {
+        AddressDump *d = userdata;
+        const struct ifaddrmsg *ifa;
+        const struct nlattr *attr;
+        const void *local = NULL, *address = NULL;
+        RtnlAddress *a;
+        int size;
+
+        if (nlh->nlmsg_type != RTM_NEWADDR)
+                return 0;
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifaddrmsg))
+                return -EBADMSG;
+
+        ifa = mnl_nlmsg_get_payload(nlh);
+        if ((int) ifa->ifa_index != d->ifindex)
+                return 0;
+        if (d->family != AF_UNSPEC && ifa->ifa_family != d->family)
+                return 0;
+        size = family_address_size(ifa->ifa_family);
+        if (size < 0)
+                return 0; /* another protocol's idea of an address */
+
+        mnl_attr_for_each(attr, nlh, sizeof *ifa) {
+                if (mnl_attr_get_payload_len(attr) != (size_t) size)
+                        continue;
+                if (mnl_attr_get_type(attr) == IFA_LOCAL)
+                        local = mnl_attr_get_payload(attr);
+                else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+                        address = mnl_attr_get_payload(attr);
+        }
+        if (!local)
+                local = address;
+        if (!address)
+                address = local;
+        if (!local)
+                return 0;
+
+        if (d->n >= d->allocated) {
+                size_t m = MAX(d->allocated * 2, (size_t) 4);
+                RtnlAddress *p = reallocarray(d->addresses, m, sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                d->addresses = p;
+                d->allocated = m;
+        }
+
+        a = d->addresses + d->n++;
+        *a = (RtnlAddress) {
+                .family = ifa->ifa_family,
+                .prefixlen = ifa->ifa_prefixlen,
+                .scope = ifa->ifa_scope,
+        };
+        memcpy(&a->address, local, size);
+        memcpy(&a->peer, address, size);
+        return 0;
+}
+
+static int address_dump_once(Rtnl *r, int ifindex, int family, AddressDump *d) {
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh;
+        struct rtgenmsg *g;
+
+        *d = (AddressDump) {
+                .ifindex = ifindex,
+                .family = family,
+        };
+
+        nlh = rtnl_message(buf, RTM_GETADDR, NLM_F_DUMP);
+        g = mnl_nlmsg_put_extra_header(nlh, sizeof *g);
+        g->rtgen_family = family;
+
+        return rtnl_call(r, nlh, on_address, d);
+}
+
+/* Dumps the link's addresses; the link is checked first so a missing one is
+ * -ENODEV rather than an empty list. A dump the kernel marks as interrupted
+ * (addresses changed under it) is retried on a fresh socket. */
+static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, size_t *n) {
+        AddressDump d = {};
+        int k;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        if (family != AF_UNSPEC && family_address_size(family) < 0)
+                return -EAFNOSUPPORT;
+
+        k = link_get(r, ifindex, NULL);
+        if (k < 0)
+                return k;
+
+        for (unsigned attempt = 0;; attempt++) {
+                k = address_dump_once(r, ifindex, family, &d);
+                if (k >= 0)
+                        break;
+
+                free(d.addresses);
+                if (k != -EINTR || attempt + 1 >= RTNL_DUMP_ATTEMPTS)
+                        return k;
+
+                rtnl_close(r);
+                k = rtnl_open(r);
+                if (k < 0)
+                        return k;
+        }
+
+        if (d.n == 0) {
+                free(d.addresses);
+                d.addresses = NULL;
+        }
+
+        *ret = d.addresses;
+        *n = d.n;
+        return 0;
+}
+
+int rtnl_addr_list(int ifindex, int family, RtnlAddress **ret, size_t *n) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        int k;
+
+        if (!ret || !n)
+                return -EINVAL;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        return address_dump(&r, ifindex, family, ret, n);
+}
+
+int rtnl_addr_replace(int ifindex, int family, const void *addr, uint8_t prefixlen) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        RtnlAddress a;
+        int k;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        k = address_make(family, addr, prefixlen, &a);
+        if (k < 0)
+                return k;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        return address_replace(&r, ifindex, &a);
+}
+
+int rtnl_addr_delete(int ifindex, int family, const void *addr, uint8_t prefixlen) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        RtnlAddress a;
+        int k;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        k = address_make(family, addr, prefixlen, &a);
+        if (k < 0)
+                return k;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        return address_delete(&r, ifindex, &a);
+}
+
+int rtnl_addr_flush(int ifindex, int family) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(freep) RtnlAddress *list = NULL;
+        size_t n = 0;
+        int k, removed = 0;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        k = address_dump(&r, ifindex, family, &list, &n);
+        if (k < 0)
+                return k;
+
+        for (size_t i = 0; i < n; i++) {
+                k = address_delete(&r, ifindex, list + i);
+                /* Removing an IPv4 primary takes its secondaries with it. */
+                if (k == -EADDRNOTAVAIL)
+                        continue;
+                if (k < 0)
+                        return k;
+                removed++;
+        }
+
+        return removed;
+}
+
+int rtnl_addr_sync(int ifindex, int family, const void *addr, uint8_t prefixlen) {
+        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(freep) RtnlAddress *list = NULL;
+        RtnlAddress wanted;
+        bool present = false;
+        size_t n = 0, others = 0;
+        int k;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        k = address_make(family, addr, prefixlen, &wanted);
+        if (k < 0)
+                return k;
+
+        k = rtnl_open(&r);
+        if (k < 0)
+                return k;
+
+        k = address_dump(&r, ifindex, family, &list, &n);
+        if (k < 0)
+                return k;
+
+        for (size_t i = 0; i < n; i++) {
+                if (address_equal(list + i, &wanted))
+                        present = true;
+                else if (!(family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&list[i].address.ip6)))
+                        others++;
+        }
+
+        if (present && others == 0)
+                return 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (address_equal(list + i, &wanted) ||
+                    (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&list[i].address.ip6)))
+                        continue;
+
+                k = address_delete(&r, ifindex, list + i);
+                if (k < 0 && k != -EADDRNOTAVAIL)
+                        return k;
+        }
+
+        /* Always (re)add: deleting an IPv4 primary may have taken the wanted
+         * address with it, when that one was its secondary. */
+        k = address_replace(&r, ifindex, &wanted);
+        if (k < 0)
+                return k;
+
+        return 1;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+static int write_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        char tmp[256];
+        int r;
+
+        if (snprintf(tmp, sizeof tmp, ".#%s.%u", name, (unsigned) getpid()) >= (int) sizeof tmp)
+                return -ENAMETOOLONG;
+
+        /* O_NONBLOCK: a FIFO squatting on the temp name must fail the call, not hang it. */
+        _cleanup_(closep) int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+        if (fd < 0)
+                return -errno;
+
+        r = write_all(fd, data, size);
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+        if (fsync(dir_fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int unlink_durable(int dir_fd, const char *name) {
+        if (unlinkat(dir_fd, name, 0) < 0)
+                return -errno;
+        if (fsync(dir_fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_size) {
+        /* O_NONBLOCK: opening a FIFO planted here must not hang us; regular files ignore it. */
+        _cleanup_(closep) int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((size_t) st.st_size > max_size)
+                return -EFBIG;
+
+        _cleanup_(freep) char *buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t have = 0;
+        for (;;) {
+                if (have == (size_t) st.st_size)
+                        break;
+                ssize_t n = read(fd, buf + have, (size_t) st.st_size - have);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                have += (size_t) n;
+        }
+        buf[have] = 0;
+        if (ret_size)
+                *ret_size = have;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int open_dir_at(int dir_fd, const char *path, mode_t mode) {
+        if (mkdirat(dir_fd, path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Replaces dir_fd/name with data durably: write a temp file beside it, fsync,
+ * rename over, fsync the directory. On failure the old file is untouched and
+ * the temp file is gone. */
+int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+/* Removes dir_fd/name and fsyncs the directory; -ENOENT is passed up. */
+int unlink_durable(int dir_fd, const char *name);
+/* Reads a whole regular file (at most max_size bytes) into a NUL-terminated buffer. */
+int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_size);
+/* Opens (creating with mode if needed) a directory below dir_fd. */
+int open_dir_at(int dir_fd, const char *path, mode_t mode);

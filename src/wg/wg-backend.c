@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "log.h"
+#include "netlink/rtnl.h"
+#include "wg-backend.h"
+#include "wg-genl.h"
+#include "wg-uapi.h"
+
+#define WIREGUARD_GO_START_TIMEOUT_MS 5000
+
+int wg_backend_new(WgBackend **ret, const char *ifname, const char *run_dir, const char *wireguard_go) {
+        if (strlen(ifname) >= sizeof(((WgBackend *) NULL)->ifname))
+                return -ENAMETOOLONG;
+
+        _cleanup_(wg_backend_freep) WgBackend *b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        snprintf(b->ifname, sizeof b->ifname, "%s", ifname);
+        b->run_dir = strdup(run_dir);
+        b->wireguard_go = strdup(wireguard_go);
+        if (!b->run_dir || !b->wireguard_go)
+                return -ENOMEM;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+WgBackend *wg_backend_free(WgBackend *b) {
+        if (!b)
+                return NULL;
+        free(b->run_dir);
+        free(b->wireguard_go);
+        free(b);
+        return NULL;
+}
+
+static int uapi_socket_alive(WgBackend *b) {
+        int fd = wg_uapi_connect(b->run_dir, b->ifname);
+        if (fd >= 0) {
+                close(fd);
+                return 1;
+        }
+        if (fd == -ECONNREFUSED) { /* left behind by a wireguard-go that died */
+                char path[PATH_MAX];
+                if (wg_uapi_socket_path(b->run_dir, b->ifname, path, sizeof path) >= 0)
+                        (void) unlink(path);
+        }
+        return 0;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static int start_wireguard_go(WgBackend *b) {
+        extern char **environ;
+        char *argv[] = { b->wireguard_go, (char *) "-f", b->ifname, NULL };
+
+        if (mkdir(b->run_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create %s: %m", b->run_dir);
+
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Failed to fork for wireguard-go: %m");
+        if (pid == 0) {
+                sigset_t all;
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                execve(b->wireguard_go, argv, environ);
+                fprintf(stderr, "<3>Failed to execute %s: %m\n", b->wireguard_go);
+                _exit(127);
+        }
+        b->child = pid;
+
+        /* Its UAPI socket appearing is the sign it is ready for configuration. */
+        for (unsigned waited = 0; waited < WIREGUARD_GO_START_TIMEOUT_MS; waited += 10) {
+                if (uapi_socket_alive(b) > 0) {
+                        log_info("Started %s for %s (PID %d).", b->wireguard_go, b->ifname, (int) pid);
+                        return 0;
+                }
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        b->child = 0;
+                        return log_error_errno(-ECHILD, "%s for %s exited during start-up (status %d).",
+                                               b->wireguard_go, b->ifname, status);
+                }
+                sleep_ms(10);
+        }
+        (void) kill(pid, SIGTERM);
+        (void) waitpid(pid, NULL, 0);
+        b->child = 0;
+        return log_error_errno(-ETIMEDOUT, "%s did not open its UAPI socket for %s in time.", b->wireguard_go, b->ifname);
+}
+
+int wg_backend_ensure_device(WgBackend *b, WgBackendChoice choice) {
+        int r;
+
+        if (choice != WG_BACKEND_CHOICE_KERNEL && uapi_socket_alive(b) > 0) {
+                b->kind = WG_BACKEND_USERSPACE;
+                return 0;
+        }
+        if (choice != WG_BACKEND_CHOICE_USERSPACE) {
+                if (rtnl_link_index(b->ifname) > 0) {
+                        b->kind = WG_BACKEND_KERNEL;
+                        return 0;
+                }
+                r = rtnl_link_create(b->ifname, "wireguard");
+                if (r >= 0) {
+                        b->kind = WG_BACKEND_KERNEL;
+                        return 1;
+                }
+                if (r != -EOPNOTSUPP || choice == WG_BACKEND_CHOICE_KERNEL)
+                        return log_error_errno(r, "Failed to create WireGuard interface %s: %m", b->ifname);
+                log_info("The kernel has no WireGuard; using %s.", b->wireguard_go);
+        } else if (rtnl_link_index(b->ifname) > 0)
+                return log_error_errno(-EEXIST, "Interface %s exists but no wireguard-go serves it.", b->ifname);
+
+        r = start_wireguard_go(b);
+        if (r < 0)
+                return r;
+        b->kind = WG_BACKEND_USERSPACE;
+        return 1;
+}
+
+int wg_backend_set_device(WgBackend *b, const WgDevice *d) {
+        return b->kind == WG_BACKEND_KERNEL ? wg_genl_set_device(d) : wg_uapi_set_device(b->run_dir, d);
+}
+
+int wg_backend_get_device(WgBackend *b, WgDevice **ret) {
+        return b->kind == WG_BACKEND_KERNEL ? wg_genl_get_device(b->ifname, ret)
+                                            : wg_uapi_get_device(b->run_dir, b->ifname, ret);
+}
