@@ -91,7 +91,7 @@ static int report_call_error(sd_bus *bus, const sd_bus_error *e, int r) {
         if (error_means_unreachable(e) || sd_bus_is_open(bus) <= 0)
                 return report_error(r, "cannot reach pic-celld on the system bus: %s", msg);
         if (sd_bus_error_has_name(e, PIC_ERROR_SETUP_REQUIRED))
-                return report_error(r, "%s; run 'picctl setup --name NAME --domain DOMAIN --address CIDR' first", msg);
+                return report_error(r, "the cell is not set up yet; run 'picctl setup --name NAME --domain DOMAIN --address CIDR' first");
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
                 return report_error(r, "%s (this needs administrator privileges: run picctl as root, "
                                     "or authenticate when polkit asks)", msg);

@@ -158,11 +158,17 @@ static int run(int argc, char *argv[]) {
 
         if (config.netns && (r = sandbox_enter_netns(config.netns)) < 0)
                 return r;
+        r = manager_new(&m, &config);
+        if (r < 0)
+                return r;
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
         r = sandbox_bind_wireguard_run_dir(config.wireguard_run_dir);
         if (r < 0)
                 return r;
-
-        r = manager_new(&m, &config);
+        /* Inside this process the sockets now appear under /run/wireguard. */
+        r = wg_backend_set_run_dir(m->wg, "/run/wireguard");
         if (r < 0)
                 return r;
         r = manager_start(m);

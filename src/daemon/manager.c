@@ -162,8 +162,9 @@ int manager_sync_device(Manager *m) {
         return 0;
 }
 
-/* Private key, port and the complete peer list in one batched set. */
+/* Reads the device and sets only what differs, in one batch. */
 int manager_reconcile(Manager *m) {
+        _cleanup_(wg_device_freep) WgDevice *have = NULL, *change = NULL;
         int r;
 
         if (!m->cell.setup_complete)
@@ -171,15 +172,21 @@ int manager_reconcile(Manager *m) {
         r = manager_sync_device(m);
         if (r < 0)
                 return r;
-        _cleanup_(wg_device_freep) WgDevice *d = NULL;
-        r = peer_wg_full_device(m, &d);
+        r = wg_backend_get_device(m->wg, &have);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read WireGuard device %s: %m", m->config.ifname);
+        r = peer_wg_reconcile_device(m, have, &change);
         if (r < 0)
                 return r;
-        r = wg_backend_set_device(m->wg, d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
-        log_info("WireGuard on %s (%s) carries %zu peers.", m->config.ifname,
-                 wg_backend_kind_to_string(m->wg->kind), wg_device_count_peers(d));
+        if (change->flags || change->peers) {
+                r = wg_backend_set_device(m->wg, change);
+                if (r < 0) {
+                        m->wg_ready = false;
+                        return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
+                }
+        }
+        log_info("WireGuard on %s (%s): %zu peers, %zu set now.", m->config.ifname,
+                 wg_backend_kind_to_string(m->wg->kind), hashmap_size(m->peers_by_name), wg_device_count_peers(change));
         return 0;
 }
 
@@ -210,6 +217,13 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
 }
 
+int manager_connect_bus(Manager *m) {
+        int r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        return 0;
+}
+
 int manager_start(Manager *m) {
         int r;
 
@@ -237,9 +251,6 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = sd_bus_open_system(&m->bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
         m->polkit = polkit_registry_new(m->bus, m->config.polkit_timeout_usec);
         if (!m->polkit)
                 return -ENOMEM;

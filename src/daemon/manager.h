@@ -48,6 +48,9 @@ typedef struct Manager {
 int manager_new(Manager **ret, ManagerConfig *config);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+/* Connects to the system bus (before the sandbox may hide /run). */
+int manager_connect_bus(Manager *m);
+/* Loads state, rebuilds WireGuard, publishes the objects and takes the name. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 

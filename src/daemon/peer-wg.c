@@ -14,18 +14,53 @@ static WgDevice *device_new(const Manager *m) {
         return d;
 }
 
-int peer_wg_full_device(Manager *m, WgDevice **ret) {
+static bool wg_peer_matches(const WgPeer *have, const Peer *want) {
+        WgKey zero = {};
+        const uint8_t *psk = want->has_preshared_key ? want->preshared_key : zero;
+        const WgAllowedIp *a = have->allowed_ips;
+
+        if (memcmp(have->preshared_key, psk, WG_KEY_LEN) != 0 || have->persistent_keepalive != want->persistent_keepalive)
+                return false;
+        return a && !a->next && a->family == AF_INET && a->cidr == 32 && ntohl(a->ip4.s_addr) == want->address;
+}
+
+int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret) {
         _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new(&string_hash_ops);
+        char b64[WG_KEY_B64_LEN];
         Peer *p;
         int r;
 
-        if (!d)
+        if (!d || !seen)
                 return -ENOMEM;
-        d->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
-        memcpy(d->private_key, m->cell.private_key, WG_KEY_LEN);
-        d->listen_port = m->cell.listen_port;
+        if (!(have->flags & WG_DEVICE_HAS_PRIVATE_KEY) || memcmp(have->private_key, m->cell.private_key, WG_KEY_LEN) != 0) {
+                d->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
+                memcpy(d->private_key, m->cell.private_key, WG_KEY_LEN);
+        }
+        if (have->listen_port != m->cell.listen_port) {
+                d->flags |= WG_DEVICE_HAS_LISTEN_PORT;
+                d->listen_port = m->cell.listen_port;
+        }
+        /* Peers already right are left alone, so their sessions survive a restart. */
+        for (const WgPeer *w = have->peers; w; w = w->next) {
+                key_to_base64(w->public_key, b64);
+                p = hashmap_get(m->peers_by_key, b64);
+                if (p && p->enabled && wg_peer_matches(w, p)) {
+                        r = hashmap_put(seen, p->name, p);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (p && p->enabled)
+                        continue; /* re-set below */
+                WgPeer *gone = wg_device_append_peer(d);
+                if (!gone)
+                        return -ENOMEM;
+                memcpy(gone->public_key, w->public_key, WG_KEY_LEN);
+                gone->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REMOVE_ME;
+        }
         HASHMAP_FOREACH(p, m->peers_by_name)
-                if (p->enabled) {
+                if (p->enabled && !hashmap_get(seen, p->name)) {
                         r = peer_to_wg(p, d);
                         if (r < 0)
                                 return r;

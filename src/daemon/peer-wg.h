@@ -7,8 +7,9 @@
 /* How peers become WireGuard configuration, and how WireGuard's counters come
  * back into the peer objects. */
 
-/* Private key, port and every enabled peer, replacing whatever the device had. */
-int peer_wg_full_device(Manager *m, WgDevice **ret);
+/* What to set so the device (currently `have`) matches the model: keys and
+ * port when they differ, missing or changed peers, removal of strangers. */
+int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret);
 /* Applies the change from old to new (either may be NULL) in one set. */
 int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new);
 /* Reads handshakes, counters and endpoints, emitting PropertiesChanged for

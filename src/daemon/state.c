@@ -156,6 +156,7 @@ int cell_from_json(const char *text, Cell *ret, char *buf, size_t size) {
                 return -ENOMEM;
         }
         *ret = c;
+        key_wipe(c.private_key);
         return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 /* A small chained hash map. Keys are borrowed (they usually live in the value),
  * so a caller removes the entry before freeing the value. */
 typedef struct HashmapOps {
@@ -19,6 +21,7 @@ typedef struct Hashmap Hashmap;
 
 Hashmap *hashmap_new(const HashmapOps *ops);
 Hashmap *hashmap_free(Hashmap *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Hashmap *, hashmap_free);
 /* -EEXIST if the key is present, -ENOMEM */
 int hashmap_put(Hashmap *h, const void *key, void *value);
 void *hashmap_get(const Hashmap *h, const void *key);

@@ -10,7 +10,6 @@
 
 #define MANY 100000
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Hashmap *, hashmap_free);
 
 typedef struct Item {
         char name[16];

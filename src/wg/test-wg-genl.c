@@ -837,6 +837,24 @@ static void test_parse_malformed(void **state) {
         ((struct nlattr *) ((uint8_t *) nlh + nlh->nlmsg_len - 8))->nla_len = 64;
         assert_int_equal(parse_into_new(buf), -EBADMSG);
 
+        /* the same for an attribute of a type the parser skips, at top level and nested */
+        memset(buf, 0, sizeof(buf));
+        nlh = reply_start(buf);
+        mnl_attr_put_u32(nlh, 99, 3);
+        ((struct nlattr *) ((uint8_t *) nlh + nlh->nlmsg_len - 8))->nla_len = 64;
+        assert_int_equal(parse_into_new(buf), -EBADMSG);
+        memset(buf, 0, sizeof(buf));
+        nlh = reply_start(buf);
+        peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+        peer = mnl_attr_nest_start(nlh, 0);
+        mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, k);
+        mnl_attr_put_u32(nlh, 99, 3);
+        ((struct nlattr *) ((uint8_t *) nlh + nlh->nlmsg_len - 8))->nla_len = 12; /* past the peer nest */
+        mnl_attr_nest_end(nlh, peer);
+        mnl_attr_put_u32(nlh, 98, 3); /* so the message itself is long enough */
+        mnl_attr_nest_end(nlh, peers);
+        assert_int_equal(parse_into_new(buf), -EBADMSG);
+
         /* an attribute shorter than its own header */
         memset(buf, 0, sizeof(buf));
         nlh = reply_start(buf);
@@ -972,7 +990,14 @@ static void test_parse_truncated_and_corrupted(void **state) {
 
 static void test_live_family_probe(void **state) {
         WgDevice *d = NULL;
+        uint16_t id = 0;
         int r;
+
+        /* the controller itself always resolves, to its fixed id: the success path of resolving */
+        r = wg_genl_resolve_family("nlctrl", &id);
+        if (r >= 0)
+                assert_int_equal(id, GENL_ID_CTRL);
+        assert_int_equal(wg_genl_resolve_family("pic-nofamily", &id), r < 0 ? r : -EPROTONOSUPPORT);
 
         r = wg_genl_available();
         if (r < 0) {

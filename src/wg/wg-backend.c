@@ -38,6 +38,15 @@ WgBackend *wg_backend_free(WgBackend *b) {
         return NULL;
 }
 
+int wg_backend_set_run_dir(WgBackend *b, const char *run_dir) {
+        char *d = strdup(run_dir);
+        if (!d)
+                return -ENOMEM;
+        free(b->run_dir);
+        b->run_dir = d;
+        return 0;
+}
+
 static int uapi_socket_alive(WgBackend *b) {
         int fd = wg_uapi_connect(b->run_dir, b->ifname);
         if (fd >= 0) {

@@ -24,6 +24,7 @@ typedef enum WgBackendChoice {
 
 int wg_backend_new(WgBackend **ret, const char *ifname, const char *run_dir, const char *wireguard_go);
 WgBackend *wg_backend_free(WgBackend *b);
+int wg_backend_set_run_dir(WgBackend *b, const char *run_dir);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WgBackend *, wg_backend_free);
 
 /* Makes sure the interface exists, creating it (or starting wireguard-go) when

@@ -301,7 +301,7 @@ int wg_genl_build_set(const WgDevice *dev, uint16_t family_id, uint32_t seq, siz
                 genl->cmd = WG_CMD_SET_DEVICE;
                 genl->version = WG_GENL_VERSION;
 
-                r = put_set_message(nlh, max_msg_size, dev, true, &c);
+                r = put_set_message(nlh, max_msg_size, dev, b->n_messages == 1, &c);
                 if (r < 0)
                         return r;
         } while (c.peer);
@@ -780,12 +780,15 @@ static int on_family_reply(const struct nlmsghdr *nlh, void *userdata) {
         return MNL_CB_OK;
 }
 
-static int genl_resolve_family(GenlSocket *s) {
-        uint8_t buf[MNL_NLMSG_HDRLEN + MNL_ALIGN(GENL_HDRLEN) + MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(WG_GENL_NAME))] = {};
+static int genl_resolve_family(GenlSocket *s, const char *name, uint16_t *ret) {
+        uint8_t buf[MNL_NLMSG_HDRLEN + MNL_ALIGN(GENL_HDRLEN) + MNL_ATTR_HDRLEN + MNL_ALIGN(GENL_NAMSIZ)] = {};
         struct nlmsghdr *nlh;
         struct genlmsghdr *genl;
         uint16_t family_id = 0;
         int r;
+
+        if (isempty(name) || strnlen(name, GENL_NAMSIZ) >= GENL_NAMSIZ)
+                return -EINVAL;
 
         nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = GENL_ID_CTRL;
@@ -794,7 +797,7 @@ static int genl_resolve_family(GenlSocket *s) {
         genl = mnl_nlmsg_put_extra_header(nlh, sizeof(struct genlmsghdr));
         genl->cmd = CTRL_CMD_GETFAMILY;
         genl->version = 1;
-        mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
+        mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
 
         r = genl_transact(s, nlh, on_family_reply, &family_id);
         if (r == -ENOENT)
@@ -804,8 +807,21 @@ static int genl_resolve_family(GenlSocket *s) {
         if (family_id == 0)
                 return -EPROTO;
 
-        s->family_id = family_id;
+        *ret = family_id;
         return 0;
+}
+
+int wg_genl_resolve_family(const char *name, uint16_t *ret) {
+        _cleanup_(genl_socket_freep) GenlSocket *s = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+
+        r = genl_socket_open(&s);
+        if (r < 0)
+                return r;
+        return genl_resolve_family(s, name, ret);
 }
 
 static int genl_socket_open_wireguard(GenlSocket **ret) {
@@ -815,7 +831,7 @@ static int genl_socket_open_wireguard(GenlSocket **ret) {
         r = genl_socket_open(&s);
         if (r < 0)
                 return r;
-        r = genl_resolve_family(s);
+        r = genl_resolve_family(s, WG_GENL_NAME, &s->family_id);
         if (r < 0)
                 return r;
 

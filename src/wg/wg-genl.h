@@ -47,5 +47,8 @@ int wg_genl_parse_device_message(const struct nlmsghdr *nlh, WgDevice *dev);
 int wg_genl_set_device(const WgDevice *dev);
 int wg_genl_get_device(const char *ifname, WgDevice **ret);
 
+/* Resolves a generic netlink family's id; -EPROTONOSUPPORT when the kernel has no such family. */
+int wg_genl_resolve_family(const char *name, uint16_t *ret);
+
 /* 1 if the kernel's wireguard family resolves, 0 if it does not, negative errno on other errors. */
 int wg_genl_available(void);

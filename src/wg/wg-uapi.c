@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -20,6 +22,10 @@ static void format_endpoint(FILE *f, const WgEndpoint *e) {
         if (e->addr.sa_family == AF_INET)
                 fprintf(f, "endpoint=%s:%u\n", inet_ntop(AF_INET, &e->addr4.sin_addr, buf, sizeof buf),
                         ntohs(e->addr4.sin_port));
+        else if (e->addr.sa_family == AF_INET6 && e->addr6.sin6_scope_id != 0)
+                fprintf(f, "endpoint=[%s%%%" PRIu32 "]:%u\n",
+                        inet_ntop(AF_INET6, &e->addr6.sin6_addr, buf, sizeof buf), e->addr6.sin6_scope_id,
+                        ntohs(e->addr6.sin6_port));
         else if (e->addr.sa_family == AF_INET6)
                 fprintf(f, "endpoint=[%s]:%u\n", inet_ntop(AF_INET6, &e->addr6.sin6_addr, buf, sizeof buf),
                         ntohs(e->addr6.sin6_port));
@@ -73,22 +79,56 @@ int wg_uapi_format_set(const WgDevice *dev, char **ret, size_t *ret_size) {
         return 0;
 }
 
+/* Decimal digits only: strtoull() alone also takes " 1", "+1" and "-1" (as 2^64 - 1). */
+static int parse_u64(const char *v, uint64_t *ret) {
+        char *end;
+        if (!isdigit((unsigned char) v[0]))
+                return -EBADMSG;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || *end)
+                return -EBADMSG;
+        *ret = x;
+        return 0;
+}
+
+/* "[v6%zone]" zones come as interface names or numbers. */
+static int parse_scope_id(const char *zone, uint32_t *ret) {
+        uint64_t x;
+        if (parse_u64(zone, &x) >= 0) {
+                if (x > UINT32_MAX)
+                        return -EBADMSG;
+                *ret = (uint32_t) x;
+                return 0;
+        }
+        unsigned i = if_nametoindex(zone);
+        if (i == 0)
+                return -EBADMSG;
+        *ret = i;
+        return 0;
+}
+
 static int parse_endpoint(const char *v, WgEndpoint *e) {
-        char host[INET6_ADDRSTRLEN + 2];
+        char host[INET6_ADDRSTRLEN + 2 + IF_NAMESIZE];
         const char *colon = strrchr(v, ':');
+        uint64_t port;
         if (!colon || (size_t) (colon - v) >= sizeof host)
                 return -EBADMSG;
         memcpy(host, v, (size_t) (colon - v));
         host[colon - v] = 0;
-        char *end;
-        unsigned long port = strtoul(colon + 1, &end, 10);
-        if (*end || port > 65535)
+        if (parse_u64(colon + 1, &port) < 0 || port > 65535)
                 return -EBADMSG;
 
         memset(e, 0, sizeof *e);
         size_t hl = strlen(host);
         if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
                 host[hl - 1] = 0;
+                char *zone = strchr(host, '%');
+                if (zone) {
+                        *zone++ = 0;
+                        if (parse_scope_id(zone, &e->addr6.sin6_scope_id) < 0)
+                                return -EBADMSG;
+                }
                 if (inet_pton(AF_INET6, host + 1, &e->addr6.sin6_addr) != 1)
                         return -EBADMSG;
                 e->addr6.sin6_family = AF_INET6;
@@ -105,27 +145,17 @@ static int parse_endpoint(const char *v, WgEndpoint *e) {
 static int parse_allowed_ip(const char *v, WgPeer *p) {
         char addr[INET6_ADDRSTRLEN];
         const char *slash = strchr(v, '/');
+        uint64_t cidr;
         if (!slash || (size_t) (slash - v) >= sizeof addr)
                 return -EBADMSG;
         memcpy(addr, v, (size_t) (slash - v));
         addr[slash - v] = 0;
-        char *end;
-        unsigned long cidr = strtoul(slash + 1, &end, 10);
         int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
         struct in6_addr buf;
-        if (*end || cidr > (family == AF_INET ? 32U : 128U) || inet_pton(family, addr, &buf) != 1)
+        if (parse_u64(slash + 1, &cidr) < 0 || cidr > (family == AF_INET ? 32U : 128U) ||
+            inet_pton(family, addr, &buf) != 1)
                 return -EBADMSG;
         return wg_peer_append_allowed_ip(p, family, &buf, (uint8_t) cidr) ? 0 : -ENOMEM;
-}
-
-static int parse_u64(const char *v, uint64_t *ret) {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(v, &end, 10);
-        if (errno || *end || !*v)
-                return -EBADMSG;
-        *ret = x;
-        return 0;
 }
 
 int wg_uapi_parse_get(const char *text, WgDevice *dev) {
@@ -152,7 +182,8 @@ int wg_uapi_parse_get(const char *text, WgDevice *dev) {
                 const char *k = buf;
 
                 if (streq(k, "errno")) {
-                        if (parse_u64(v, &x) < 0)
+                        /* wireguard-go sends its errors negative ("errno=-22"); accept both signs. */
+                        if (parse_u64(v + (v[0] == '-'), &x) < 0)
                                 return -EBADMSG;
                         r = x == 0 ? 0 : -(int) MIN(x, 4095U);
                         goto finish;

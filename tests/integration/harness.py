@@ -13,7 +13,6 @@ See test_harness_selftest.py for worked examples.
 """
 
 import contextlib
-import json
 import os
 import re
 import select
@@ -171,7 +170,7 @@ def uapi_request(sock_path, request, timeout=5):
 def uapi_get(sock_path):
     """Parsed UAPI get: {'errno': int, 'device': {key: value}, 'peers': [{key: value or [values]}]}.
 
-        Keys are as on the wire (private_key/public_key in hex); allowed_ip is a list."""
+    Keys are as on the wire (private_key/public_key in hex); allowed_ip is a list."""
     device, peers, errno = {}, [], None
     for line in uapi_request(sock_path, 'get=1\n\n').splitlines():
         if '=' not in line:
@@ -274,9 +273,9 @@ def _stop_pids(pids, timeout=5):
 class TempWorld:
     """A unique temp dir plus a LIFO cleanup registry.
 
-        Use as a context manager or call cleanup(); HarnessTestCase does it for you.
-        Every process started here inherits PIC_IT_WORLD=<path>, which cleanup
-        uses as a last net for processes nobody recorded (e.g. bus-activated ones)."""
+    Use as a context manager or call cleanup(); HarnessTestCase does it for you.
+    Every process started here inherits PIC_IT_WORLD=<path>, which cleanup
+    uses as a last net for processes nobody recorded (e.g. bus-activated ones)."""
 
     _current = None
 
@@ -684,10 +683,10 @@ def celld_pid(bus):
 class SignalRecorder:
     """Records matching signals on its own GLib-driven connection.
 
-        rec = SignalRecorder(bus, dbus_interface='org.freedesktop.DBus.Properties',
-                             signal_name='PropertiesChanged', path=...)
-        rec.wait_for(lambda sigs: any(...), timeout=5)
-        Each record is (path, member, args)."""
+    rec = SignalRecorder(bus, dbus_interface='org.freedesktop.DBus.Properties',
+                         signal_name='PropertiesChanged', path=...)
+    rec.wait_for(lambda sigs: any(...), timeout=5)
+    Each record is (path, member, args)."""
 
     def __init__(self, bus, **match):
         from dbus.mainloop.glib import DBusGMainLoop
@@ -843,8 +842,8 @@ def real_polkitd_argv(actions, rules, share_rules):
 class RealPolkit:
     """The real polkitd (drops to user polkitd) in a private mount namespace with the project's actions.
 
-        policy_files defaults to <source>/polkit/*.policy; rules_files go to /etc/polkit-1/rules.d.
-        uid 0 is always authorized; deny paths need a non-root caller."""
+    policy_files defaults to <source>/polkit/*.policy; rules_files go to /etc/polkit-1/rules.d.
+    uid 0 is always authorized; deny paths need a non-root caller."""
 
     def __init__(self, bus, source=None, policy_files=None, rules_files=(), world=None):
         self.world = _world(world if world is not None else bus.world)
@@ -919,7 +918,9 @@ class ForeignConnection:
 # ---------------------------------------------------------------- wireguard-go clients
 
 def parse_wg_quick(text):
-    """wg-quick config → (interface_dict, [peer_dict], setconf_text). Keys keep their spelling; dicts map lowercase key → value."""
+    """wg-quick config → (interface_dict, [peer_dict], setconf_text).
+
+    The dicts map lowercase keys to values; setconf_text is what `wg setconf` accepts."""
     iface, peers, out = {}, [], []
     section = None
     for raw in text.splitlines():
@@ -1073,7 +1074,9 @@ class WgClient:
 
 
 def wg_quick_config(private_key, addresses, listen_port=None, peers=(), dns=None):
-    """Build a wg-quick config. peers: dicts with public_key, allowed_ips (list or str), endpoint, keepalive, preshared_key."""
+    """Build a wg-quick config.
+
+    peers: dicts with public_key, allowed_ips (list or str), endpoint, keepalive, preshared_key."""
     lines = ['[Interface]', 'PrivateKey = %s' % private_key,
              'Address = %s' % (', '.join(addresses) if not isinstance(addresses, str) else addresses)]
     if listen_port:
@@ -1226,7 +1229,10 @@ def main():
 # ---------------------------------------------------------------- CLI for tools/dev
 
 def _cli(argv):
-    """harness.py bus-dir DIR | polkit-dirs DIR [POLICY...] | activation BUS_DIR BUILD STATE NETNS IF WGDIR [ARGS...] | polkitd-argv DIR"""
+    """usage: harness.py bus-dir DIR
+       harness.py polkit-dirs DIR [POLICY...]
+       harness.py polkitd-argv DIR
+       harness.py activation BUS_DIR BUILD STATE NETNS IFNAME WGDIR [ARGS...]"""
     if not argv:
         print(_cli.__doc__, file=sys.stderr)
         return 2

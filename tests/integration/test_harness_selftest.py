@@ -103,6 +103,15 @@ class PrivateBusTest(HarnessTestCase):
         out = harness.run(['busctl', '--system', 'list', '--no-pager']).stdout
         self.assertIn('org.freedesktop.DBus', out)
 
+    def test_signal_recorder(self):
+        bus = PrivateBus()
+        rec = harness.SignalRecorder(bus, dbus_interface='org.freedesktop.DBus', signal_name='NameOwnerChanged')
+        self.addCleanup(rec.close)
+        other = ForeignConnection(bus)
+        rec.wait_for(lambda sigs: any(args[0] == other.unique_name and args[2] == other.unique_name
+                                      for _, _, args in sigs), 5, 'NameOwnerChanged for the new connection')
+        self.assertEqual(rec.signals[0][:2], ('/org/freedesktop/DBus', 'NameOwnerChanged'))
+
     def test_activation_and_cleanup_of_activated_service(self):
         bus = PrivateBus()
         bus.allow_owner('org.pic.HarnessTest1')
@@ -242,14 +251,42 @@ class CleanupTest(unittest.TestCase):
         self.assertNotEqual(os.environ.get('DBUS_SYSTEM_BUS_ADDRESS'), bus.address)
 
 
-class CellFixtureTest(HarnessTestCase):
-    """Smoke test of the Cell fixture against the real daemon, once it is built."""
+class CellFixtureTest(unittest.TestCase):
+    """The Cell fixture against the real daemon, once it is built: it activates, and cleanup
+    also removes the wireguard-go the daemon leaves behind on purpose."""
 
-    def test_celld_activates(self):
-        cell = harness.Cell(polkit='mock')
-        pid = cell.start()
-        self.assertEqual(pid, harness.celld_pid(cell.bus))
-        cell.interface('org.freedesktop.DBus.Peer').Ping()
+    def setUp(self):
+        harness.require_root()
+        if not os.access(harness.celld_binary(), os.X_OK):
+            self.skipTest('pic-celld not built at %s' % harness.celld_binary())
+
+    def test_celld_activates_and_cleanup_takes_its_wireguard_go(self):
+        before = host_wireguard_listing()
+        world = TempWorld()
+        try:
+            cell = harness.Cell(world=world, polkit='mock')
+            cell.polkit.allow_unknown(True)
+            pid = cell.start()
+            self.assertEqual(pid, harness.celld_pid(cell.bus))
+            cell.interface('org.freedesktop.DBus.Peer').Ping()
+            cell.manager().Setup(dbus.Dictionary({'Name': 'selftest', 'Domain': 'selftest.lan',
+                                                  'VpnAddress': '10.233.0.1/24'}, signature='sv'))
+            wait_for(lambda: os.path.exists(cell.uapi_socket), 10, 0.1, 'the daemon\'s UAPI socket')
+            self.assertEqual(uapi_get(cell.uapi_socket)['errno'], 0)
+            pids = cell.netns.pids() + [pid]
+            self.assertGreaterEqual(len(set(pids)), 2)
+            name = cell.netns.name
+        except BaseException:
+            world.dump_logs()
+            raise
+        finally:
+            world.cleanup()
+            world.remove()
+        for p in pids:
+            self.assertIsNone(harness._proc_starttime(p), 'pid %d survived cleanup' % p)
+        self.assertFalse(harness.netns_exists(name))
+        self.assertEqual(world.stray_pids(), [])
+        self.assertEqual(host_wireguard_listing(), before)
 
 
 if __name__ == '__main__':
