@@ -39,6 +39,16 @@ char **strv_copy(char *const *l) {
         return c;
 }
 
+int utf8_prefix_len(const char *s, int max) {
+        int n = 0;
+        while (n < max && s[n])
+                n++;
+        /* cut inside a sequence: step back to the byte that starts it */
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                n--;
+        return n;
+}
+
 static const char *type_name(char t) {
         switch (t) {
         case 's': return "a string (s)";
@@ -128,7 +138,8 @@ int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields
                                         snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", fields[i].name);
                                 }
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown setting '%.64s'; known settings: %s.", key, names);
+                                                 "Unknown setting '%.*s'; known settings: %s.",
+                                                 utf8_prefix_len(key, 64), key, names);
                 }
                 if (!match) {
                         char types[128];

@@ -17,6 +17,11 @@ typedef struct BusDictField {
 
 int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields, sd_bus_error *error);
 
+/* How many bytes of s (at most max) to print with "%.*s" without cutting a
+ * UTF-8 sequence: sd-bus drops an error whose message is not valid UTF-8, and
+ * the caller would only see a timeout. */
+int utf8_prefix_len(const char *s, int max);
+
 /* Frees a NULL-terminated string array; accepts NULL. */
 char **strv_free(char **l);
 size_t strv_length(char *const *l);

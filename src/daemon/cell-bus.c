@@ -286,6 +286,12 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
+        /* Peers added since Configure were placed in the live subnet: check again. */
+        if (m->cell.pending_vpn_address) {
+                r = check_peers_fit(m, &m->cell.pending_vpn_address_value, error);
+                if (r < 0)
+                        return r;
+        }
         r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -409,6 +415,9 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
                 return r;
         if (hashmap_get(m->peers_by_name, name))
                 return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "A peer named '%s' already exists.", name);
+        if (state_peer_file_exists(m->peers_fd, name))
+                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+                                         "peers/%s.json exists but could not be loaded; move it away first.", name);
         if (has_addr) {
                 Peer *other = hashmap_get(m->peers_by_address, &addr);
                 char net[CIDR4_STRLEN];
@@ -484,7 +493,8 @@ static int method_get_peer_by_name(sd_bus_message *message, void *userdata, sd_b
                 return r;
         Peer *p = peer_name_is_valid(name) ? hashmap_get(m->peers_by_name, name) : NULL;
         if (!p)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No peer named '%.64s'.", name);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No peer named '%.*s'.",
+                                         utf8_prefix_len(name, 64), name);
         return sd_bus_reply_method_return(message, "o", p->object_path);
 }
 

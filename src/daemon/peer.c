@@ -78,8 +78,8 @@ static bool service_is_known(const char *s) {
 int peer_service_access_validate(char *const *services, char *buf, size_t size) {
         for (char *const *i = services; i && *i; i++) {
                 if (!service_is_known(*i)) {
-                        snprintf(buf, size, "ServiceAccess: unknown service '%.32s'; valid services: %s.", *i,
-                                 PEER_SERVICES_DOC);
+                        snprintf(buf, size, "ServiceAccess: unknown service '%.*s'; valid services: %s.",
+                                 utf8_prefix_len(*i, 32), *i, PEER_SERVICES_DOC);
                         return -EINVAL;
                 }
                 for (char *const *j = services; j < i; j++)

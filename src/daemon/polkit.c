@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
+
+#define ANSWER_KEEP_USEC (30ULL * 1000000ULL)
 
 typedef enum QueryState {
         QUERY_PENDING,
@@ -18,6 +21,7 @@ typedef struct PolkitQuery {
         sd_bus_slot *slot;
         QueryState state;
         char *reason; /* why it was denied, for the caller */
+        uint64_t answered_usec;
         struct PolkitQuery *next;
 } PolkitQuery;
 
@@ -66,8 +70,29 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+/* An answer nobody came back for (the re-run handler refused earlier, e.g.
+ * on a conflict) would hold its message forever: drop it after a while. */
+static void registry_drop_stale(PolkitRegistry *registry) {
+        uint64_t now = now_usec();
+        for (PolkitQuery **i = &registry->queries; *i;) {
+                PolkitQuery *q = *i;
+                if (q->state != QUERY_PENDING && now - q->answered_usec > ANSWER_KEEP_USEC) {
+                        *i = q->next;
+                        query_free(q);
+                } else
+                        i = &q->next;
+        }
+}
+
 static void query_finish(PolkitQuery *q, QueryState state, const char *reason) {
         q->state = state;
+        q->answered_usec = now_usec();
         if (reason)
                 q->reason = strdup(reason);
         q->slot = sd_bus_slot_unref(q->slot);
@@ -147,6 +172,7 @@ static int query_start(PolkitRegistry *registry, sd_bus_message *m, const char *
 }
 
 int polkit_verify_async(PolkitRegistry *registry, sd_bus_message *m, const char *action, sd_bus_error *error) {
+        registry_drop_stale(registry);
         for (PolkitQuery *q = registry->queries; q; q = q->next) {
                 if (q->request != m || !streq(q->action, action))
                         continue;

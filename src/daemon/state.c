@@ -297,6 +297,12 @@ int state_remove_peer(int peers_fd, const char *name) {
         return unlink_durable(peers_fd, fn);
 }
 
+bool state_peer_file_exists(int peers_fd, const char *name) {
+        char fn[PEER_NAME_MAX + 6];
+        peer_file_name(name, fn);
+        return faccessat(peers_fd, fn, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT;
+}
+
 int state_load_peers(int peers_fd, int (*cb)(Peer *p, void *userdata), void *userdata) {
         int fd = fcntl(peers_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)

@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""picctl against a real pic-celld: every command does what it says and shows
+it, and every failure is one 'picctl: ' line on stderr with exit status 1
+(2 for usage errors)."""
+
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+MANAGER = 'org.pic.Cell1.Manager'
+PEER = 'org.pic.Cell1.Peer'
+QR_CHARS = set('█▀▄ \n')
+SETUP = ('setup', '--name', 'home', '--domain', 'home.lan', '--address', '10.79.0.1/24',
+         '--endpoint', 'cell.example.org:51820')
+
+
+def status_fields(text):
+    """'Label: value' lines of picctl status/peer show → {label: value}."""
+    out = {}
+    for line in text.splitlines():
+        label, sep, value = line.partition(': ')
+        if sep and label.strip() and ' ' not in label.strip():
+            out[label.strip()] = value
+    return out
+
+
+def qr_to_pgm(text, path, scale=6, border=4):
+    """Turns picctl's half-block QR (ink = light modules) into a PGM for zbarimg."""
+    lines = text.rstrip('\n').split('\n')
+    width = max(len(l) for l in lines)
+    height = min(2 * len(lines), width)  # the code is square; a last half row is padding
+    light = [[True] * width for _ in range(height)]
+    for y, line in enumerate(lines):
+        for x, ch in enumerate(line):
+            for half, inked in ((0, ch in '█▀'), (1, ch in '█▄')):
+                if 2 * y + half < height:
+                    light[2 * y + half][x] = inked
+    size_x, size_y = (width + 2 * border) * scale, (height + 2 * border) * scale
+    pixels = bytearray(b'\xff' * (size_x * size_y))
+    for y in range(height):
+        for x in range(width):
+            if not light[y][x]:
+                for dy in range(scale):
+                    row = ((y + border) * scale + dy) * size_x
+                    start = row + (x + border) * scale
+                    pixels[start:start + scale] = b'\x00' * scale
+    with open(path, 'wb') as f:
+        f.write(b'P5\n%d %d\n255\n' % (size_x, size_y) + bytes(pixels))
+
+
+class PicctlTest(h.HarnessTestCase):
+    def make_cell(self, allowed=ALL_ACTIONS):
+        self.cell = h.Cell(world=self.world)
+        self.cell.polkit.set_allowed(allowed)
+        self.cell.start()
+        return self.cell
+
+    def picctl(self, *args, **kwargs):
+        """Runs picctl and insists on success with nothing on stderr; returns stdout."""
+        p = self.cell.picctl(*args, **kwargs)
+        self.assertEqual((p.returncode, p.stderr), (0, ''), 'picctl %s' % ' '.join(args))
+        return p.stdout
+
+    def assert_fails(self, args, status=1):
+        """Runs picctl expecting failure: exit `status`, a 'picctl: ' line first on stderr, nothing on stdout."""
+        p = self.cell.picctl(*args)
+        what = 'picctl %s: %r' % (' '.join(args), p.stderr)
+        self.assertEqual(p.returncode, status, what)
+        self.assertEqual(p.stdout, '', what)
+        lines = p.stderr.splitlines()
+        self.assertTrue(lines and lines[0].startswith('picctl: '), what)
+        if status == 1:
+            self.assertEqual(len(lines), 1, what)
+        return lines[0]
+
+    def test_before_setup(self):
+        cell = self.make_cell()
+        out = self.picctl('status')
+        self.assertIn('not set up', out)
+        self.assertIn('picctl setup', out)
+        self.assertEqual(status_fields(out)['SetupComplete'], 'no')
+        self.assertEqual(self.picctl(), out)  # no command means status
+        line = self.assert_fails(['peer', 'add', 'laptop'])
+        self.assertIn('setup', line)
+        self.assertEqual(cell.managed_objects(), {})
+
+    def test_workflow(self):
+        cell = self.make_cell()
+        self.assertIn('is set up', self.picctl(*SETUP))
+        status = status_fields(self.picctl('status'))
+        self.assertEqual(status['Name'], 'home')
+        self.assertEqual(status['Domain'], 'home.lan')
+        self.assertEqual(status['VpnAddress'], '10.79.0.1/24')
+        self.assertEqual(status['ListenPort'], '51820')
+        self.assertEqual(status['Endpoint'], 'cell.example.org:51820')
+        self.assertEqual(status['SetupComplete'], 'yes')
+        self.assertEqual(status['PendingChanges'], 'none')
+        self.assertEqual(status['PeerCount'], '0')
+        cell_key = str(cell.properties(MANAGER)['PublicKey'])
+        self.assertEqual(status['PublicKey'], cell_key)
+
+        self.assertIn('Added peer laptop (10.79.0.2)', self.picctl('peer', 'add', 'laptop', '--access', 'dns,files',
+                                                                   '--keepalive', '25'))
+        rows = [l.split() for l in self.picctl('peer', 'list').splitlines()]
+        self.assertEqual(rows[0][:3], ['NAME', 'ADDRESS', 'ENABLED'])
+        self.assertEqual(rows[1][:3], ['laptop', '10.79.0.2', 'yes'])
+        self.assertEqual(len(rows), 2)
+
+        show = status_fields(self.picctl('peer', 'show', 'laptop'))
+        path = cell.manager().GetPeerByName('laptop')
+        props = cell.properties(PEER, path)
+        self.assertEqual(show['Name'], 'laptop')
+        self.assertEqual(show['PublicKey'], str(props['PublicKey']))
+        self.assertEqual(show['Address'], '10.79.0.2')
+        self.assertEqual(show['ServiceAccess'], 'dns, files')
+        self.assertEqual(show['PersistentKeepalive'], '25 s')
+        self.assertEqual(show['Enabled'], 'yes')
+
+        config = self.picctl('peer', 'config', 'laptop')
+        iface, peers, _ = h.parse_wg_quick(config)
+        self.assertEqual(h.wg_pubkey(iface['privatekey']), str(props['PublicKey']))
+        self.assertEqual(iface['address'], '10.79.0.2/32')
+        self.assertEqual(len(peers), 1)
+        self.assertEqual(peers[0]['publickey'], cell_key)
+        self.assertEqual(peers[0]['endpoint'], 'cell.example.org:51820')
+        self.assertEqual(peers[0]['persistentkeepalive'], '25')
+
+        qr = self.picctl('peer', 'config', 'laptop', '--qr')
+        self.assertTrue(set(qr) <= QR_CHARS, set(qr) - QR_CHARS)
+        self.assertTrue(set(qr) & set('█▀▄'))
+        self.assertEqual(len({len(l) for l in qr.splitlines()}), 1)
+        if shutil.which('zbarimg'):
+            pgm = os.path.join(self.world.path, 'qr.pgm')
+            qr_to_pgm(qr, pgm)
+            p = h.run(['zbarimg', '--quiet', '--raw', pgm], check=False)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.strip(), config.strip())
+
+        self.assertIn('Disabled', self.picctl('peer', 'disable', 'laptop'))
+        self.assertFalse(cell.properties(PEER, path)['Enabled'])
+        self.assertEqual(self.picctl('peer', 'list').splitlines()[1].split()[2], 'no')
+        self.assertIn('Enabled', self.picctl('peer', 'enable', 'laptop'))
+        self.assertTrue(cell.properties(PEER, path)['Enabled'])
+
+        self.assertIn('picctl peer config laptop', self.picctl('peer', 'rotate-keys', 'laptop'))
+        rotated = str(cell.properties(PEER, path)['PublicKey'])
+        self.assertNotEqual(rotated, str(props['PublicKey']))
+        iface, _, _ = h.parse_wg_quick(self.picctl('peer', 'config', 'laptop'))
+        self.assertEqual(h.wg_pubkey(iface['privatekey']), rotated)
+
+        out = self.picctl('configure', '--port', '51999')
+        self.assertIn('ListenPort → 51999', out)
+        status = status_fields(self.picctl('status'))
+        self.assertEqual(status['PendingChanges'], 'ListenPort → 51999')
+        self.assertEqual(status['ListenPort'], '51820')
+        self.assertIn('applied', self.picctl('apply'))
+        status = status_fields(self.picctl('status'))
+        self.assertEqual((status['ListenPort'], status['PendingChanges']), ('51999', 'none'))
+        self.assertEqual(h.uapi_get(cell.uapi_socket)['device']['listen_port'], '51999')
+
+        self.picctl('configure', '--port', '51820')
+        self.assertEqual(status_fields(self.picctl('status'))['PendingChanges'], 'ListenPort → 51820')
+        self.assertIn('discarded', self.picctl('discard'))
+        status = status_fields(self.picctl('status'))
+        self.assertEqual((status['ListenPort'], status['PendingChanges']), ('51999', 'none'))
+
+        self.assertIn('Removed', self.picctl('peer', 'remove', 'laptop'))
+        self.assertEqual(cell.managed_objects(), {})
+        self.assertIn('No peers', self.picctl('peer', 'list'))
+        self.assertEqual(h.uapi_get(cell.uapi_socket)['peers'], [])
+
+    def test_errors(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'laptop')
+        before = cell.managed_objects()
+
+        self.assertIn("'laptop' already exists", self.assert_fails(['peer', 'add', 'laptop']))
+        for bad in ('_laptop', 'a.b', 'x' * 33, 'sp ace', 'ä'):
+            self.assertIn('name', self.assert_fails(['peer', 'add', bad]))
+        for cidr in ('10.0.0.1/33', '10.0.0.1', '8.8.8.8/24', '10.0.0.300/24'):
+            self.assertIn('VpnAddress', self.assert_fails(['configure', '--address', cidr]))
+        self.assertIn('Address', self.assert_fails(['peer', 'add', 'phone', '--address', '10.1.2.300']))
+        self.assertIn('Address', self.assert_fails(['peer', 'add', 'phone', '--address', '10.80.0.5']))
+        self.assertIn("'nope'", self.assert_fails(['peer', 'show', 'nope']))
+        self.assertIn("'nope'", self.assert_fails(['peer', 'remove', 'nope']))
+        self.assertIn('already set up', self.assert_fails(list(SETUP)))
+        self.assertEqual(cell.managed_objects(), before)
+
+        for args in (['bogus'], ['--bogus'], ['peer'], ['peer', 'bogus'], ['peer', 'add'],
+                     ['peer', 'add', 'q', '--keepalive', 'x'], ['peer', 'add', 'q', '--access', 'dns,,web'],
+                     ['peer', 'add', 'a', 'b'], ['status', 'extra'], ['setup', '--name', 'x'],
+                     ['configure'], ['configure', '--port', '0'], ['peer', 'config'], ['peer', 'list', '--qr']):
+            self.assert_fails(args, status=2)
+        self.assertEqual(cell.managed_objects(), before)
+
+    def test_access_denied(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        cell.polkit.set_allowed([])
+        line = self.assert_fails(['peer', 'add', 'laptop'])
+        self.assertIn('ccess denied', line)
+        self.assertIn('org.pic.cell1.manage-peers', line)
+        self.assertEqual(cell.managed_objects(), {})
+        # reading needs no authorization
+        self.assertEqual(status_fields(self.picctl('status'))['Name'], 'home')
+
+
+if __name__ == '__main__':
+    h.main()
