@@ -35,7 +35,7 @@ mkdir -p /run/wireguard
 mount --bind "$dir" /run/wireguard
 t0=$(date +%s%N)
 if [ "$start_go" = 1 ]; then
-    LOG_LEVEL=error wireguard-go "$ifname"
+    LOG_LEVEL=error wireguard-go "$ifname" >/dev/null 2>&1 </dev/null
     while [ ! -S "/run/wireguard/$ifname.sock" ]; do sleep 0.01; done
     wg set "$ifname" private-key "$dir/key" listen-port 51900
 fi
