@@ -8,6 +8,7 @@
 #include "log.h"
 #include "names.h"
 #include "peer-bus.h"
+#include "peer-options.h"
 #include "state.h"
 
 #define ACTION_CONFIGURE "org.pic.cell1.configure"
@@ -372,44 +373,19 @@ static bool address_is_taken(uint32_t addr, void *userdata) {
 
 static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name, *public_key = NULL, *address = NULL, *psk_string = NULL;
-        _cleanup_(strv_freep) char **access = NULL;
-        uint16_t keepalive = 0;
-        int psk_generate = 0;
-        bool has_pub = false, has_addr = false, has_access = false, has_keepalive = false, has_psk_s = false,
-             has_psk_b = false;
-        char why[256], a[CIDR4_STRLEN];
-        WgKey key, psk;
-        uint32_t addr = 0;
+        _cleanup_(peer_options_done) PeerOptions o = {};
+        char a[CIDR4_STRLEN];
+        const char *name;
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        const BusDictField fields[] = {
-                { "PublicKey", 's', &public_key, &has_pub },
-                { "Address", 's', &address, &has_addr },
-                { "ServiceAccess", 'a', &access, &has_access },
-                { "PersistentKeepalive", 'q', &keepalive, &has_keepalive },
-                { "PresharedKey", 's', &psk_string, &has_psk_s },
-                { "PresharedKey", 'b', &psk_generate, &has_psk_b },
-        };
-        r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+        r = peer_options_read(message, &o, error);
         if (r < 0)
                 return r;
-
         if (!peer_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Peer name must be %s.", PEER_NAME_CHARSET_DOC);
-        if (has_pub && key_from_base64(public_key, key) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "PublicKey must be a WireGuard key: 44 characters of base64 ending in '='.");
-        if (has_psk_s && key_from_base64(psk_string, psk) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "PresharedKey must be a WireGuard key (44 characters of base64) or true to generate one.");
-        if (has_access && peer_service_access_validate(access, why, sizeof why) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
-        if (has_addr && peer_address_parse(address, &addr) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -418,34 +394,15 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         if (state_peer_file_exists(m->peers_fd, name))
                 return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
                                          "peers/%s.json exists but could not be loaded; move it away first.", name);
-        if (has_addr) {
-                Peer *other = hashmap_get(m->peers_by_address, &addr);
-                char net[CIDR4_STRLEN];
-                if (!cidr4_is_host(&m->cell.vpn_address, addr))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Address %s is not a usable host address of the cell's subnet %s.",
-                                                 ipv4_format(addr, a), cidr4_format(&m->cell.vpn_address, net));
-                if (addr == m->cell.vpn_address.addr)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is the cell's own address.",
-                                                 ipv4_format(addr, a));
-                if (other)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
-                                                 ipv4_format(addr, a), other->name);
+        r = peer_options_check(m, &o, NULL, error);
+        if (r < 0)
+                return r;
+        if (!o.has_addr) {
+                if (cidr4_allocate(&m->cell.vpn_address, address_is_taken, m, &o.addr) < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
+                                                 cidr4_format(&m->cell.vpn_address, a));
+                o.has_addr = true;
         }
-        if (has_pub) {
-                char b64[WG_KEY_B64_LEN];
-                key_to_base64(key, b64);
-                Peer *other = hashmap_get(m->peers_by_key, b64);
-                if (other)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
-                                                 other->name);
-                if (streq(b64, m->cell.public_key_b64))
-                        return sd_bus_error_set(error, BUS_ERROR_CONFLICT, "PublicKey is the cell's own key.");
-        }
-        if (!has_addr && cidr4_allocate(&m->cell.vpn_address, address_is_taken, m, &addr) < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
-                                         cidr4_format(&m->cell.vpn_address, a));
-
         r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -454,22 +411,11 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         r = peer_new(&p, name);
         if (r < 0)
                 return r;
-        if (has_pub)
-                peer_set_public_key(p, key);
-        else if ((r = peer_generate_keys(p)) < 0)
+        if (!o.has_pub && (r = peer_generate_keys(p)) < 0)
                 return r;
-        if (has_psk_s) {
-                memcpy(p->preshared_key, psk, WG_KEY_LEN);
-                p->has_preshared_key = true;
-        } else if (has_psk_b && psk_generate) {
-                key_generate_symmetric(p->preshared_key);
-                p->has_preshared_key = true;
-        }
-        key_wipe(psk);
-        if (has_access && (r = peer_set_service_access(p, access)) < 0)
+        r = peer_options_apply(&o, p);
+        if (r < 0)
                 return r;
-        p->address = addr;
-        p->persistent_keepalive = keepalive;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         p->created_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;

@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "log.h"
 #include "peer-bus.h"
+#include "peer-options.h"
 
 #define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
 #define ACTION_READ_SECRETS "org.pic.cell1.read-secrets"
@@ -110,18 +111,27 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 /* Stores, applies and swaps in a changed copy of a peer, then replies. */
 static int commit_and_reply(sd_bus_message *message, Peer *old, Peer *new, sd_bus_error *error) {
         Manager *m = old->manager;
-        _cleanup_(freep) char *name = strdup(old->name);
-        Peer snapshot = *old; /* for the change signal; pointers stay unused */
+        /* old is freed by the commit: keep what the change signal compares. */
+        _cleanup_(strv_freep) char **old_access = strv_copy(old->service_access);
+        Peer snapshot = *old;
+        snapshot.object_path = NULL;
+        snapshot.service_access = old_access;
+        if (!old_access) {
+                peer_free(new);
+                return -ENOMEM;
+        }
 
         int r = manager_commit_peer(m, old, new);
         if (r < 0) {
                 peer_free(new);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to change peer '%s': %s.", strempty(name),
-                                         strerror(-r));
+                r = sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to change peer '%s': %s.", snapshot.name,
+                                      strerror(-r));
+        } else {
+                peer_bus_emit_diff(new, &snapshot);
+                r = sd_bus_reply_method_return(message, NULL);
         }
-        snapshot.service_access = NULL;
-        peer_bus_emit_diff(new, &snapshot);
-        return sd_bus_reply_method_return(message, NULL);
+        sodium_memzero(&snapshot, sizeof snapshot);
+        return r;
 }
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -150,60 +160,18 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
 static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Peer *p = userdata;
         Manager *m = p->manager;
-        const char *public_key = NULL, *address = NULL, *psk_string = NULL;
-        _cleanup_(strv_freep) char **access = NULL;
-        uint16_t keepalive = 0;
-        int psk_generate = 0;
-        bool has_pub = false, has_addr = false, has_access = false, has_keepalive = false, has_psk_s = false,
-             has_psk_b = false;
-        char why[256], a[CIDR4_STRLEN], b64[WG_KEY_B64_LEN];
-        WgKey key, psk;
-        uint32_t addr = 0;
+        _cleanup_(peer_options_done) PeerOptions o = {};
         int r;
 
-        const BusDictField fields[] = {
-                { "PublicKey", 's', &public_key, &has_pub },
-                { "Address", 's', &address, &has_addr },
-                { "ServiceAccess", 'a', &access, &has_access },
-                { "PersistentKeepalive", 'q', &keepalive, &has_keepalive },
-                { "PresharedKey", 's', &psk_string, &has_psk_s },
-                { "PresharedKey", 'b', &psk_generate, &has_psk_b },
-        };
-        r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+        r = peer_options_read(message, &o, error);
         if (r < 0)
                 return r;
-        if (has_pub && key_from_base64(public_key, key) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "PublicKey must be a WireGuard key: 44 characters of base64 ending in '='.");
-        if (has_psk_s && key_from_base64(psk_string, psk) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "PresharedKey must be a WireGuard key (44 characters of base64), or a boolean.");
-        if (has_access && peer_service_access_validate(access, why, sizeof why) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
-        if (has_addr && peer_address_parse(address, &addr) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
-        if (has_addr) {
-                Peer *other = hashmap_get(m->peers_by_address, &addr);
-                if (!cidr4_is_host(&m->cell.vpn_address, addr) || addr == m->cell.vpn_address.addr)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Address %s is not a free host address of the cell's subnet.",
-                                                 ipv4_format(addr, a));
-                if (other && other != p)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
-                                                 ipv4_format(addr, a), other->name);
-        }
-        if (has_pub) {
-                key_to_base64(key, b64);
-                Peer *other = hashmap_get(m->peers_by_key, b64);
-                if (other && other != p)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
-                                                 other->name);
-                if (streq(b64, m->cell.public_key_b64))
-                        return sd_bus_error_set(error, BUS_ERROR_CONFLICT, "PublicKey is the cell's own key.");
-        }
+        r = peer_options_check(m, &o, p, error);
+        if (r < 0)
+                return r;
         r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -212,43 +180,12 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         r = peer_copy(p, &new);
         if (r < 0)
                 return r;
-        if (has_pub && !streq(b64, p->public_key_b64)) {
-                peer_set_public_key(new, key);
-                new->has_private_key = false; /* the device now holds its own key */
-                key_wipe(new->private_key);
-        }
-        if (has_addr)
-                new->address = addr;
-        if (has_access && (r = peer_set_service_access(new, access)) < 0) {
+        r = peer_options_apply(&o, new);
+        if (r < 0) {
                 peer_free(new);
                 return r;
         }
-        if (has_keepalive)
-                new->persistent_keepalive = keepalive;
-        if (has_psk_s) {
-                memcpy(new->preshared_key, psk, WG_KEY_LEN);
-                new->has_preshared_key = true;
-        } else if (has_psk_b) {
-                new->has_preshared_key = psk_generate;
-                if (psk_generate)
-                        key_generate_symmetric(new->preshared_key);
-                else
-                        key_wipe(new->preshared_key);
-        }
-        key_wipe(psk);
-        /* ServiceAccess is compared by content in the diff; keep the old list for it. */
-        _cleanup_(strv_freep) char **old_access = strv_copy(p->service_access);
-        Peer snapshot = *p;
-        snapshot.service_access = old_access;
-        r = manager_commit_peer(m, p, new);
-        if (r < 0) {
-                peer_free(new);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to update peer '%s': %s.", snapshot.name,
-                                         strerror(-r));
-        }
-        peer_bus_emit_diff(new, &snapshot);
-        sodium_memzero(&snapshot, sizeof snapshot);
-        return sd_bus_reply_method_return(message, NULL);
+        return commit_and_reply(message, p, new, error);
 }
 
 static int method_rotate_keys(sd_bus_message *message, void *userdata, sd_bus_error *error) {

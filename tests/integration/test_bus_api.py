@@ -639,7 +639,7 @@ class PeerTest(BusApiTestCase):
         self.assertEqual(self.uapi_peer(key)['persistent_keepalive_interval'], '0')
 
         self.assertBusError(CONFLICT, peer.Update, sv({'Address': '10.60.0.30'}), contains=("'phone'",))
-        self.assertBusError(INVALID_ARGS, peer.Update, sv({'Address': '10.60.0.1'}))
+        self.assertBusError(CONFLICT, peer.Update, sv({'Address': '10.60.0.1'}))
         self.assertBusError(INVALID_ARGS, peer.Update, sv({'Address': '10.70.0.3'}))
         self.assertEqual(self.peer_props(path)['Address'], '10.60.0.20')
 
