@@ -3,6 +3,7 @@
 
 #include "bus-dict.h"
 #include "bus-errors.h"
+#include "cell-apply.h"
 #include "cell-bus.h"
 #include "keys.h"
 #include "log.h"
@@ -160,24 +161,27 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(message, NULL);
 }
 
-/* The peer's address at the same offset in another subnet. */
-static uint32_t renumber(const Cidr4 *from, const Cidr4 *to, uint32_t addr) {
-        return cidr4_network(to) | (addr & ~cidr4_netmask(from->prefix));
+static int check_peers_fit(Manager *m, const Cidr4 *to, sd_bus_error *error) {
+        char a[CIDR4_STRLEN], b[CIDR4_STRLEN];
+        Peer *p = cell_apply_misfit(m, to);
+
+        if (!p)
+                return 0;
+        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+                                 "VpnAddress %s cannot hold peer '%s' (%s) at the same host number; "
+                                 "choose a larger subnet or move the peer first.",
+                                 cidr4_format(to, b), p->name, ipv4_format(p->address, a));
 }
 
-static int check_peers_fit(Manager *m, const Cidr4 *to, sd_bus_error *error) {
-        Peer *p;
-        char a[CIDR4_STRLEN], b[CIDR4_STRLEN];
-
-        HASHMAP_FOREACH(p, m->peers_by_name) {
-                uint32_t n = renumber(&m->cell.vpn_address, to, p->address);
-                if (!cidr4_is_host(to, n) || n == to->addr ||
-                    (p->address & ~cidr4_netmask(m->cell.vpn_address.prefix)) > ~cidr4_netmask(to->prefix))
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
-                                                 "VpnAddress %s cannot hold peer '%s' (%s) at the same host number; "
-                                                 "choose a larger subnet or move the peer first.",
-                                                 cidr4_format(to, b), p->name, ipv4_format(p->address, a));
+/* Stores c and makes it the cell; on failure c is dropped and nothing changes. */
+static int commit_cell(Manager *m, Cell *c, sd_bus_error *error) {
+        int r = state_save_cell(m->state_fd, c);
+        if (r < 0) {
+                cell_done(c);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
         }
+        cell_done(&m->cell);
+        m->cell = *c;
         return 0;
 }
 
@@ -237,47 +241,12 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
                 cell_done(&c);
                 return -ENOMEM;
         }
-        r = state_save_cell(m->state_fd, &c);
-        if (r < 0) {
-                cell_done(&c);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
-        }
-        cell_done(&m->cell);
-        m->cell = c;
+        r = commit_cell(m, &c, error);
+        if (r < 0)
+                return r;
         if (n > 0)
                 cell_bus_emit_changed(m, changed);
         return sd_bus_reply_method_return(message, NULL);
-}
-
-/* Moves every peer to its address in the new subnet: files first, then the
- * model; WireGuard follows in the caller's reconcile. */
-static int renumber_peers(Manager *m, const Cidr4 *from, const Cidr4 *to) {
-        size_t n = hashmap_size(m->peers_by_name), i = 0;
-        _cleanup_(freep) Peer **olds = calloc(n + 1, sizeof(Peer *));
-        Peer *p;
-        int r;
-
-        if (!olds)
-                return -ENOMEM;
-        HASHMAP_FOREACH(p, m->peers_by_name)
-                olds[i++] = p;
-        for (i = 0; i < n; i++) {
-                Peer *new;
-                r = peer_copy(olds[i], &new);
-                if (r < 0)
-                        return r;
-                new->address = renumber(from, to, olds[i]->address);
-                r = state_save_peer(m->peers_fd, new);
-                if (r >= 0)
-                        r = manager_replace_peer(m, olds[i], new);
-                if (r < 0) {
-                        peer_free(new);
-                        return r;
-                }
-                char *names[] = { "Address", NULL };
-                peer_bus_emit_changed(new, names);
-        }
-        return 0;
 }
 
 static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -299,34 +268,17 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
                 return sd_bus_reply_method_return(message, NULL);
 
-        Cell c;
-        r = cell_copy(&m->cell, &c);
+        Cidr4 from = m->cell.vpn_address;
+        r = cell_apply_pending(m);
         if (r < 0)
-                return r;
-        Cidr4 from = c.vpn_address;
-        if (c.pending_vpn_address)
-                c.vpn_address = c.pending_vpn_address_value;
-        if (c.pending_listen_port)
-                c.listen_port = c.pending_listen_port_value;
-        c.pending_vpn_address = c.pending_listen_port = false;
-
-        /* Peers move first: an interrupted Apply leaves them in the pending
-         * subnet, where the next Apply (or start) still finds them by offset. */
-        if (from.addr != c.vpn_address.addr || from.prefix != c.vpn_address.prefix) {
-                r = renumber_peers(m, &from, &c.vpn_address);
-                if (r < 0) {
-                        cell_done(&c);
-                        return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to move peers to the new subnet: %s.",
-                                                 strerror(-r));
-                }
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to apply the pending settings: %s.",
+                                         strerror(-r));
+        if (from.addr != m->cell.vpn_address.addr || from.prefix != m->cell.vpn_address.prefix) {
+                Peer *p;
+                char *names[] = { "Address", NULL };
+                HASHMAP_FOREACH(p, m->peers_by_name)
+                        peer_bus_emit_changed(p, names);
         }
-        r = state_save_cell(m->state_fd, &c);
-        if (r < 0) {
-                cell_done(&c);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
-        }
-        cell_done(&m->cell);
-        m->cell = c;
         r = manager_reconcile(m);
         char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
         cell_bus_emit_changed(m, changed);
@@ -354,13 +306,9 @@ static int method_discard_pending(sd_bus_message *message, void *userdata, sd_bu
         if (r < 0)
                 return r;
         c.pending_vpn_address = c.pending_listen_port = false;
-        r = state_save_cell(m->state_fd, &c);
-        if (r < 0) {
-                cell_done(&c);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
-        }
-        cell_done(&m->cell);
-        m->cell = c;
+        r = commit_cell(m, &c, error);
+        if (r < 0)
+                return r;
         char *changed[] = { "PendingChanges", NULL };
         cell_bus_emit_changed(m, changed);
         return sd_bus_reply_method_return(message, NULL);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "bus-dict.h"
+#include "cell-apply.h"
 #include "cell-bus.h"
 #include "fileio.h"
 #include "log.h"
@@ -120,14 +121,8 @@ int manager_new(Manager **ret, ManagerConfig *config) {
 
 static int load_peer(Peer *p, void *userdata) {
         Manager *m = userdata;
-        char a[CIDR4_STRLEN];
 
-        if (!cidr4_is_host(&m->cell.vpn_address, p->address) || p->address == m->cell.vpn_address.addr) {
-                log_error("Peer %s has address %s outside the cell's subnet; it is not loaded.", p->name,
-                          ipv4_format(p->address, a));
-                peer_free(p);
-                return 0;
-        }
+        /* Peers outside the subnet are dropped after an interrupted Apply had its chance. */
         int r = manager_add_peer(m, p);
         if (r == -EEXIST) {
                 log_error("Peer %s repeats the address or key of another peer; it is not loaded.", p->name);
@@ -137,6 +132,23 @@ static int load_peer(Peer *p, void *userdata) {
         if (r < 0)
                 peer_free(p);
         return r;
+}
+
+static void drop_peers_outside_subnet(Manager *m) {
+        char a[CIDR4_STRLEN];
+        Peer *p;
+
+        for (bool again = true; again;) {
+                again = false;
+                HASHMAP_FOREACH(p, m->peers_by_name)
+                        if (!cidr4_is_host(&m->cell.vpn_address, p->address) || p->address == m->cell.vpn_address.addr) {
+                                log_error("Peer %s has address %s outside the cell's subnet; it is not served "
+                                          "(its file is left as it is).", p->name, ipv4_format(p->address, a));
+                                manager_remove_peer(m, p);
+                                again = true; /* the map changed under the iteration */
+                                break;
+                        }
+        }
 }
 
 int manager_sync_device(Manager *m) {
@@ -234,6 +246,8 @@ int manager_start(Manager *m) {
                 r = state_load_peers(m->peers_fd, load_peer, m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to load peers: %m");
+                (void) cell_apply_finish_interrupted(m);
+                drop_peers_outside_subnet(m);
                 /* Rebuild the kernel side before taking the name, so the first
                  * caller already sees every peer live. */
                 r = manager_reconcile(m);

@@ -151,6 +151,37 @@ class StateTest(h.HarnessTestCase):
         self.assertEqual([str(self.peer(p).GetConfig()) for p in paths], configs)
         self.assertEqual(snapshot(cell.state_dir), files)
 
+    def test_apply_cut_short_is_finished_at_start(self):
+        """A crash after some peer files moved to the new subnet but before cell.json
+        was stored: the next start completes the Apply instead of losing peers."""
+        cell = self.make_cell()
+        self.setup_cell()
+        mgr = cell.manager()
+        for name in ('laptop', 'phone', 'tablet'):
+            mgr.AddPeer(name, settings())
+        mgr.Configure(settings(VpnAddress='10.79.0.1/24'))
+        cell.stop()
+
+        # what the interrupted Apply left: one peer moved, the cell still pending
+        path = os.path.join(cell.state_dir, 'peers', 'phone.json')
+        with open(path) as f:
+            record = json.load(f)
+        self.assertEqual(record['address'], '10.78.0.3')
+        record['address'] = '10.79.0.3'
+        with open(path, 'w') as f:
+            json.dump(record, f)
+
+        cell.start()
+        props = cell.properties(MANAGER)
+        self.assertEqual(str(props['VpnAddress']), '10.79.0.1/24')
+        self.assertEqual(dict(props['PendingChanges']), {})
+        addresses = sorted(str(ifaces[PEER]['Address']) for ifaces in cell.managed_objects().values())
+        self.assertEqual(addresses, ['10.79.0.2', '10.79.0.3', '10.79.0.4'])
+        live = sorted(a for p in h.uapi_get(cell.uapi_socket)['peers'] for a in p['allowed_ip'])
+        self.assertEqual(live, ['10.79.0.2/32', '10.79.0.3/32', '10.79.0.4/32'])
+        with open(os.path.join(cell.state_dir, 'cell.json')) as f:
+            self.assertEqual(json.load(f)['vpn_address'], '10.79.0.1/24')
+
     def test_unusable_peer_files_are_skipped_and_kept(self):
         cell = self.make_cell()
         self.setup_cell()

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "manager.h"
+
+/* Applying pending VpnAddress/ListenPort changes to the model and the files.
+ * Peers keep their host number in the new subnet; their files are written
+ * before cell.json, so an Apply cut short leaves peers in the pending subnet
+ * and cell_apply_finish_interrupted() completes it at the next start. */
+
+/* The first peer whose host number does not fit in `to`, or NULL. */
+Peer *cell_apply_misfit(Manager *m, const Cidr4 *to);
+/* Stores and adopts the pending settings (not WireGuard: the caller reconciles). */
+int cell_apply_pending(Manager *m);
+/* At start, before peers are checked against the subnet. Returns 1 when it finished an Apply. */
+int cell_apply_finish_interrupted(Manager *m);
