@@ -224,8 +224,11 @@ void manager_watch_wireguard_go(Manager *m) {
 static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        if (m->cell.setup_complete && m->wg_ready)
-                peer_wg_refresh_stats(m);
+        if (m->cell.setup_complete && (!m->wg_ready || peer_wg_refresh_stats(m) < 0)) {
+                /* e.g. a wireguard-go this process did not start (kept across a restart) died */
+                m->wg_ready = false;
+                (void) manager_reconcile(m);
+        }
         return sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
 }
 

@@ -111,13 +111,11 @@ static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
                          ntohs(w->endpoint.addr6.sin6_port));
 }
 
-void peer_wg_refresh_stats(Manager *m) {
+int peer_wg_refresh_stats(Manager *m) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
         int r = wg_backend_get_device(m->wg, &d);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
-                return;
-        }
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
         for (const WgPeer *w = d->peers; w; w = w->next) {
                 char b64[WG_KEY_B64_LEN], endpoint[sizeof(((Peer *) NULL)->endpoint)];
                 key_to_base64(w->public_key, b64);
@@ -148,4 +146,5 @@ void peer_wg_refresh_stats(Manager *m) {
                 if (n > 0)
                         peer_bus_emit_changed(p, (char **) changed);
         }
+        return 0;
 }

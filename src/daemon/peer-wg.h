@@ -14,4 +14,4 @@ int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret);
 int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new);
 /* Reads handshakes, counters and endpoints, emitting PropertiesChanged for
  * what changed. */
-void peer_wg_refresh_stats(Manager *m);
+int peer_wg_refresh_stats(Manager *m);

@@ -41,12 +41,16 @@ class TunnelTest(h.HarnessTestCase):
 
     def test_peer_pings_cell_until_removed(self):
         self.make_cell()
+        changes = h.SignalRecorder(self.cell.bus, dbus_interface='org.freedesktop.DBus.Properties',
+                                   signal_name='PropertiesChanged')
+        self.addCleanup(changes.close)
         path, peer, client = self.add_client('laptop')
         self.assertTrue(h.wait_for(lambda: client.ping(self.cell_vpn_ip), 15, 0.2, 'ping through the tunnel'))
 
         # the cell saw the handshake and the traffic, and said so on the bus
+        changes.wait_for(lambda sigs: any(p == str(path) and 'LatestHandshake' in a[1] and a[1]['LatestHandshake'] > 0
+                                          for p, _, a in sigs), 10, 'PropertiesChanged with LatestHandshake')
         props = self.cell.interface('org.freedesktop.DBus.Properties', path)
-        h.wait_for(lambda: props.Get('org.pic.Cell1.Peer', 'LatestHandshake') > 0, 10, 0.2, 'LatestHandshake')
         self.assertGreater(props.Get('org.pic.Cell1.Peer', 'RxBytes'), 0)
         self.assertTrue(str(props.Get('org.pic.Cell1.Peer', 'Endpoint')).startswith(CLIENT_LAN % (os.getpid() % 200)))
 
@@ -86,6 +90,28 @@ class TunnelTest(h.HarnessTestCase):
         self.cell.start()
         self.assertEqual(self.cell.managed_objects(), before)
         self.assertTrue(h.wait_for(lambda: client.ping(self.cell_vpn_ip), 15, 0.2, 'ping after restart'))
+
+    def cell_wireguard_go(self):
+        for pid in self.cell.netns.pids():
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                if b'wireguard-go' in f.read().split(b'\0')[0]:
+                    return pid
+        return None
+
+    def test_wireguard_go_dying_is_repaired(self):
+        """Whether wireguard-go is the daemon's child or was inherited across a restart."""
+        self.make_cell()
+        _, _, client = self.add_client('laptop')
+        self.assertTrue(h.wait_for(lambda: client.ping(self.cell_vpn_ip), 15, 0.2, 'ping'))
+        for round in ('child', 'inherited'):
+            if round == 'inherited':
+                os.kill(self.cell.pid(), signal.SIGKILL)
+                self.cell.bus.wait_for_no_owner(h.CELL_BUS_NAME)
+                self.cell.start()
+            old = self.cell_wireguard_go()
+            os.kill(old, signal.SIGKILL)
+            h.wait_for(lambda: self.cell_wireguard_go() not in (None, old), 10, 0.1, 'a new wireguard-go')
+            self.assertTrue(h.wait_for(lambda: client.ping(self.cell_vpn_ip), 30, 0.5, 'ping (%s)' % round))
 
     def test_cold_start_rebuilds_the_tunnel(self):
         """Daemon and its wireguard-go both gone: a new start rebuilds device and peers from state."""
