@@ -108,6 +108,15 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return -ENOENT;
 }
 
+/* The cell must be set up, then polkit decides: 1 go on, 0 wait for polkit
+ * (the handler returns 1 and runs again), negative refused. */
+static int authorize(sd_bus_message *message, Manager *m, const char *action, sd_bus_error *error) {
+        int r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        return polkit_verify_async(m->polkit, message, action, error);
+}
+
 /* Stores, applies and swaps in a changed copy of a peer, then replies. */
 static int commit_and_reply(sd_bus_message *message, Peer *old, Peer *new, sd_bus_error *error) {
         Manager *m = old->manager;
@@ -139,10 +148,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = p->manager;
         int r;
 
-        r = cell_bus_require_setup(m, error);
-        if (r < 0)
-                return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        r = authorize(message, m, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = manager_commit_peer(m, p, NULL);
@@ -193,10 +199,7 @@ static int method_rotate_keys(sd_bus_message *message, void *userdata, sd_bus_er
         Manager *m = p->manager;
         int r;
 
-        r = cell_bus_require_setup(m, error);
-        if (r < 0)
-                return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        r = authorize(message, m, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         Peer *new;
@@ -221,10 +224,7 @@ static int method_set_enabled(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "b", &enabled);
         if (r < 0)
                 return r;
-        r = cell_bus_require_setup(m, error);
-        if (r < 0)
-                return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        r = authorize(message, m, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (p->enabled == !!enabled)
@@ -242,10 +242,7 @@ static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_err
         Manager *m = p->manager;
         int r;
 
-        r = cell_bus_require_setup(m, error);
-        if (r < 0)
-                return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_READ_SECRETS, error);
+        r = authorize(message, m, ACTION_READ_SECRETS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
