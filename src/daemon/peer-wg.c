@@ -91,9 +91,11 @@ int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
         if (!d->peers)
                 return 0;
         if (!m->wg_ready) {
-                /* The device failed earlier (e.g. wireguard-go died): rebuild it whole. */
+                /* The device failed earlier (e.g. wireguard-go died): rebuild it from
+                 * the model, which does not hold this change yet, then apply the change. */
                 r = manager_reconcile(m);
-                return r < 0 ? r : 0;
+                if (r < 0)
+                        return r;
         }
         return wg_backend_set_device(m->wg, d);
 }
