@@ -5,6 +5,7 @@
 #include "bus-errors.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
+#include "changes.h"
 #include "keys.h"
 #include "log.h"
 #include "names.h"
@@ -23,9 +24,7 @@ int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
 }
 
 void cell_bus_emit_changed(Manager *m, char **names) {
-        int r = sd_bus_emit_properties_changed_strv(m->bus, MANAGER_PATH, "org.pic.Cell1.Manager", names);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
+        changes_mark_cell(m, names);
 }
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",

@@ -33,6 +33,7 @@ static int manager_index_peer(Manager *m, Peer *p) {
 }
 
 void manager_unindex_peer(Manager *m, Peer *p) {
+        changes_forget_peer(m, p, NULL);
         hashmap_remove(m->peers_by_name, p->name);
         if (hashmap_get(m->peers_by_address, &p->address) == p)
                 hashmap_remove(m->peers_by_address, &p->address);
@@ -41,6 +42,7 @@ void manager_unindex_peer(Manager *m, Peer *p) {
 }
 
 int manager_replace_peer(Manager *m, Peer *old, Peer *new) {
+        changes_forget_peer(m, old, new);
         manager_unindex_peer(m, old);
         int r = manager_index_peer(m, new);
         if (r < 0) { /* the caller checked for conflicts; put the old one back */
@@ -73,6 +75,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->peers_by_address);
         hashmap_free(m->peers_by_key);
         sd_event_source_unref(m->stats_timer);
+        sd_event_source_unref(m->emit_event);
         sd_event_source_unref(m->wg_child);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);

@@ -5,6 +5,7 @@
 #include <systemd/sd-event.h>
 
 #include "cell.h"
+#include "changes.h"
 #include "hashmap.h"
 #include "polkit.h"
 #include "wg/wg-backend.h"
@@ -38,6 +39,10 @@ typedef struct Manager {
         Hashmap *peers_by_name;    /* Peer.name → Peer, owns the peers */
         Hashmap *peers_by_address; /* &Peer.address → Peer */
         Hashmap *peers_by_key;     /* Peer.public_key_b64 → Peer */
+
+        Changes cell_changes;  /* coalesced PropertiesChanged (changes.c) */
+        Peer *changed_peers;
+        sd_event_source *emit_event;
 
         WgBackend *wg;
         bool wg_ready;

@@ -6,6 +6,7 @@
 #include "cell-bus.h"
 #include "keys.h"
 #include "log.h"
+#include "changes.h"
 #include "peer-bus.h"
 #include "peer-options.h"
 
@@ -44,9 +45,7 @@ static int peer_enumerate(sd_bus *bus, const char *path, void *userdata, char **
 }
 
 void peer_bus_emit_changed(Peer *p, char **names) {
-        int r = sd_bus_emit_properties_changed_strv(p->manager->bus, p->object_path, "org.pic.Cell1.Peer", names);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit PropertiesChanged for %s: %m", p->name);
+        changes_mark_peer(p, names);
 }
 
 void peer_bus_emit_diff(Peer *new, const Peer *old) {

@@ -42,6 +42,9 @@ int peer_copy(const Peer *p, Peer **ret) {
         if (!c)
                 return -ENOMEM;
         *c = *p;
+        c->changes = (Changes) {};
+        c->changed_next = NULL;
+        c->changed_queued = false;
         c->object_path = p->object_path ? strdup(p->object_path) : NULL;
         c->service_access = strv_copy(p->service_access);
         if ((p->object_path && !c->object_path) || !c->service_access) {

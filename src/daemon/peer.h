@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "cell.h"
+#include "changes.h"
 #include "names.h"
 #include "wg/wg.h"
 
@@ -27,6 +28,11 @@ typedef struct Peer {
         uint16_t persistent_keepalive;
         bool enabled;
         uint64_t created_usec;
+
+        /* PropertiesChanged waiting for the end of this loop iteration (changes.c) */
+        Changes changes;
+        struct Peer *changed_next;
+        bool changed_queued;
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;

@@ -609,6 +609,26 @@ class PeerTest(BusApiTestCase):
         self.assertEqual(self.add_peer('laptop'), path)
         self.assertEqual(self.peer_props(path)['Address'], '10.60.0.2')
 
+    def test_change_signals_are_coalesced(self):
+        """One PropertiesChanged per object per change, however many properties moved."""
+        self.start_cell()
+        paths = [self.add_peer(n) for n in ('a', 'b', 'c')]
+        self.mgr.Configure(sv({'VpnAddress': '10.61.0.1/24', 'ListenPort': q(51821)}), timeout=CALL_TIMEOUT)
+        rec = self.recorder(dbus_interface=PROPERTIES_IFACE, signal_name='PropertiesChanged')
+        self.mgr.Apply(timeout=CALL_TIMEOUT)
+        self.peer(paths[0]).Update(sv({'ServiceAccess': strv(['mail']), 'PersistentKeepalive': q(5)}),
+                                   timeout=CALL_TIMEOUT)
+        rec.pump(0.5)
+        per_object = {}
+        for path, _, args in rec.signals:
+            per_object.setdefault((path, str(args[0])), []).append(sorted(str(k) for k in args[1]))
+        self.assertEqual(per_object[('/org/pic/Cell1', MANAGER_IFACE)],
+                         [['ListenPort', 'PendingChanges', 'VpnAddress', 'WireGuardBackend']])
+        self.assertEqual(per_object[(paths[0], PEER_IFACE)],
+                         [['Address'], ['PersistentKeepalive', 'ServiceAccess']])
+        for path in paths[1:]:
+            self.assertEqual(per_object[(path, PEER_IFACE)], [['Address']])
+
     def test_update_and_enable(self):
         self.start_cell()
         path = self.add_peer('laptop', ServiceAccess=strv(['dns']))
