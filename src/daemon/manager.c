@@ -208,11 +208,12 @@ int manager_reconcile(Manager *m) {
 static int on_wireguard_go_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Manager *m = userdata;
 
-        log_error("wireguard-go for %s exited (status %d); starting it again.", m->config.ifname, si->si_status);
+        log_error("wireguard-go for %s exited (status %d); it is started again on the next statistics tick.",
+                  m->config.ifname, si->si_status);
         m->wg->child = 0;
         m->wg_child = sd_event_source_disable_unref(m->wg_child);
+        /* The timer repairs it, which also paces restarts of one that keeps crashing. */
         m->wg_ready = false;
-        (void) manager_reconcile(m);
         return 0;
 }
 
