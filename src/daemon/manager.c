@@ -154,7 +154,7 @@ static void drop_peers_outside_subnet(Manager *m) {
         }
 }
 
-int manager_sync_device(Manager *m) {
+static int sync_device(Manager *m) {
         int r, ifindex;
 
         r = wg_backend_ensure_device(m->wg, m->config.backend);
@@ -173,7 +173,6 @@ int manager_sync_device(Manager *m) {
         r = rtnl_link_set_up(ifindex, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to bring %s up: %m", m->config.ifname);
-        m->wg_ready = true;
         return 0;
 }
 
@@ -184,7 +183,8 @@ int manager_reconcile(Manager *m) {
 
         if (!m->cell.setup_complete)
                 return 0;
-        r = manager_sync_device(m);
+        m->wg_ready = false; /* until the whole device is right */
+        r = sync_device(m);
         if (r < 0)
                 return r;
         r = wg_backend_get_device(m->wg, &have);
@@ -195,11 +195,10 @@ int manager_reconcile(Manager *m) {
                 return r;
         if (change->flags || change->peers) {
                 r = wg_backend_set_device(m->wg, change);
-                if (r < 0) {
-                        m->wg_ready = false;
+                if (r < 0)
                         return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
-                }
         }
+        m->wg_ready = true;
         log_info("WireGuard on %s (%s): %zu peers, %zu set now.", m->config.ifname,
                  wg_backend_kind_to_string(m->wg->kind), hashmap_size(m->peers_by_name), wg_device_count_peers(change));
         return 0;

@@ -59,8 +59,6 @@ int manager_connect_bus(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* Brings the WireGuard device in line with the cell (not its peers). */
-int manager_sync_device(Manager *m);
 /* The device, its keys and every peer, from the model, in one batch. */
 int manager_reconcile(Manager *m);
 void manager_watch_wireguard_go(Manager *m);

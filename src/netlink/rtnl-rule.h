@@ -67,7 +67,8 @@ int rtnl_rule_list(int family, RtnlRule **ret, size_t *n);
  * that protocol with attributes RtnlRule cannot express are left alone too
  * (someone else borrowed the number). protocol must not be 0 (-EINVAL): that
  * would claim rules nobody labelled. Returns 0 if nothing changed, 1 if
- * something was added or removed. */
+ * something was added or removed, -EAGAIN if the rules kept changing under it
+ * (every round is a fresh dump, so a retry later is safe). */
 int rtnl_rule_sync(int family, uint8_t protocol, const RtnlRule *want, size_t n);
 
 /* Whether two rules describe the same rule (after filling the defaults:

@@ -57,6 +57,19 @@ int rtnl_family_address_size(int family) {
         }
 }
 
+bool rtnl_prefix_has_host_bits(const void *addr, int size, uint8_t prefixlen) {
+        const uint8_t *p = addr;
+
+        for (int i = 0; i < size; i++) {
+                int keep = MIN(MAX((int) prefixlen - i * 8, 0), 8);
+                uint8_t host = keep == 8 ? 0 : (uint8_t) (0xffu >> keep);
+
+                if (p[i] & host)
+                        return true;
+        }
+        return false;
+}
+
 static int on_error(const struct nlmsghdr *nlh, void *data) {
         RtnlCall *c = data;
         const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);

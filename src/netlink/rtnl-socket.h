@@ -3,9 +3,10 @@
 
 /* Private to src/netlink: one short-lived NETLINK_ROUTE socket and a call that
  * sends one request and reads every reply up to its ACK, error or end of dump.
- * Shared by the rule and route modules (rtnl.c still carries its own copy). */
+ * Shared by the link/address, rule and route modules. */
 
 #include <linux/netlink.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RTNL_REQUEST_SIZE 1024
@@ -34,3 +35,6 @@ int rtnl_socket_call(Rtnl *r, struct nlmsghdr *nlh, RtnlReplyFunc reply, void *u
 
 /* Address length of family in bytes; -EAFNOSUPPORT unless AF_INET or AF_INET6. */
 int rtnl_family_address_size(int family);
+
+/* Whether addr (size bytes) has bits set beyond its first prefixlen. */
+bool rtnl_prefix_has_host_bits(const void *addr, int size, uint8_t prefixlen);

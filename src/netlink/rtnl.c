@@ -11,204 +11,12 @@
 #include "log.h"
 #include "macro.h"
 #include "rtnl.h"
-
-#define RTNL_REQUEST_SIZE 1024
-#define RTNL_RECEIVE_SIZE 32768 /* libmnl's advice for dumps: bigger than a page */
-#define RTNL_DUMP_ATTEMPTS 5
-
-/* One short-lived NETLINK_ROUTE socket and the kernel's last extended-ACK text. */
-typedef struct Rtnl {
-        struct mnl_socket *nl;
-        uint32_t portid;
-        uint32_t seq;
-        char error_message[128];
-} Rtnl;
-
-/* Called for each reply message; returns a negative errno to abort. */
-typedef int (*RtnlReplyFunc)(const struct nlmsghdr *nlh, void *userdata);
-
-typedef struct RtnlCall {
-        Rtnl *rtnl;
-        RtnlReplyFunc reply;
-        void *userdata;
-        int error;
-} RtnlCall;
-
-static void rtnl_close(Rtnl *r) {
-        if (r->nl)
-                mnl_socket_close(r->nl);
-        r->nl = NULL;
-}
-
-static int rtnl_open(Rtnl *r) {
-        int one = 1;
-
-        *r = (Rtnl) {};
-
-        r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-        if (!r->nl)
-                return negative_errno();
-
-        if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-                int e = negative_errno();
-                rtnl_close(r);
-                return e;
-        }
-
-        /* Best effort: older kernels lack them, and errors still arrive without. */
-        (void) mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof one);
-        (void) mnl_socket_setsockopt(r->nl, NETLINK_CAP_ACK, &one, sizeof one);
-
-        r->portid = mnl_socket_get_portid(r->nl);
-        return 0;
-}
-
-static int rtnl_on_error(const struct nlmsghdr *nlh, void *data) {
-        RtnlCall *c = data;
-        const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-
-        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr))) {
-                c->error = -EBADMSG;
-                return MNL_CB_ERROR;
-        }
-
-        if (err->error == 0)
-                return MNL_CB_STOP; /* the ACK */
-
-        if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-                const struct nlattr *attr;
-                size_t offset = sizeof(struct nlmsgerr);
-
-                /* Without NETLINK_CAP_ACK the kernel echoes our request before the TLVs. */
-                if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-                        offset += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
-
-                mnl_attr_for_each(attr, nlh, offset)
-                        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-                                snprintf(c->rtnl->error_message, sizeof c->rtnl->error_message,
-                                         "%s", mnl_attr_get_str(attr));
-        }
-
-        c->error = err->error < 0 ? err->error : -err->error;
-        return MNL_CB_ERROR;
-}
-
-static int rtnl_on_done(const struct nlmsghdr *nlh, void *data) {
-        RtnlCall *c = data;
-
-        /* A dump that failed half way says so in NLMSG_DONE's payload. */
-        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-                int e = *(const int *) mnl_nlmsg_get_payload(nlh);
-                if (e < 0) {
-                        c->error = e;
-                        return MNL_CB_ERROR;
-                }
-        }
-
-        return MNL_CB_STOP;
-}
-
-static int rtnl_on_overrun(const struct nlmsghdr *nlh, void *data) {
-        RtnlCall *c = data;
-
-        c->error = -ENOBUFS;
-        return MNL_CB_ERROR;
-}
-
-static int rtnl_on_noop(const struct nlmsghdr *nlh, void *data) {
-        return MNL_CB_OK;
-}
-
-static int rtnl_on_data(const struct nlmsghdr *nlh, void *data) {
-        RtnlCall *c = data;
-        int r;
-
-        if (!c->reply)
-                return MNL_CB_OK;
-
-        r = c->reply(nlh, c->userdata);
-        if (r < 0) {
-                c->error = r;
-                return MNL_CB_ERROR;
-        }
-
-        return MNL_CB_OK;
-}
-
-/* Sends one request (with NLM_F_ACK) and reads until its ACK, error or end of
- * dump, handing each reply message to reply(). Returns the kernel's error. */
-static int rtnl_call(Rtnl *r, struct nlmsghdr *nlh, RtnlReplyFunc reply, void *userdata) {
-        static mnl_cb_t control[NLMSG_MIN_TYPE] = {
-                [NLMSG_NOOP] = rtnl_on_noop,
-                [NLMSG_ERROR] = rtnl_on_error,
-                [NLMSG_DONE] = rtnl_on_done,
-                [NLMSG_OVERRUN] = rtnl_on_overrun,
-        };
-        RtnlCall c = {
-                .rtnl = r,
-                .reply = reply,
-                .userdata = userdata,
-        };
-        _cleanup_(freep) char *buf = NULL;
-
-        buf = malloc(RTNL_RECEIVE_SIZE);
-        if (!buf)
-                return -ENOMEM;
-
-        nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-        nlh->nlmsg_seq = ++r->seq;
-        r->error_message[0] = '\0';
-
-        if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
-                return negative_errno();
-
-        for (;;) {
-                ssize_t n;
-                int k;
-
-                n = mnl_socket_recvfrom(r->nl, buf, RTNL_RECEIVE_SIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-
-                k = mnl_cb_run2(buf, n, nlh->nlmsg_seq, r->portid, rtnl_on_data, &c,
-                                control, ELEMENTSOF(control));
-                if (k < 0)
-                        /* libmnl reports an interrupted dump (NLM_F_DUMP_INTR) as EINTR. */
-                        return c.error < 0 ? c.error : negative_errno();
-                if (k == MNL_CB_STOP)
-                        return 0;
-        }
-}
-
-static struct nlmsghdr *rtnl_message(char *buf, uint16_t type, uint16_t flags) {
-        struct nlmsghdr *nlh;
-
-        memset(buf, 0, RTNL_REQUEST_SIZE);
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = flags;
-        return nlh;
-}
+#include "rtnl-socket.h"
 
 static int ifname_check(const char *ifname) {
         if (isempty(ifname) || strlen(ifname) >= IFNAMSIZ)
                 return -EINVAL;
         return 0;
-}
-
-static int family_address_size(int family) {
-        switch (family) {
-        case AF_INET:
-                return sizeof(struct in_addr);
-        case AF_INET6:
-                return sizeof(struct in6_addr);
-        default:
-                return -EAFNOSUPPORT;
-        }
 }
 
 static int on_link_reply(const struct nlmsghdr *nlh, void *userdata) {
@@ -232,7 +40,7 @@ static int link_get(Rtnl *r, int ifindex, const char *ifname) {
         struct ifinfomsg *ifi;
         int found = 0, k;
 
-        nlh = rtnl_message(buf, RTM_GETLINK, 0);
+        nlh = rtnl_socket_message(buf, RTM_GETLINK, 0);
         ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
         ifi->ifi_family = AF_UNSPEC;
         ifi->ifi_index = ifindex > 0 ? ifindex : 0;
@@ -241,7 +49,7 @@ static int link_get(Rtnl *r, int ifindex, const char *ifname) {
         /* The statistics are most of a link message and we need none of them. */
         mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 
-        k = rtnl_call(r, nlh, on_link_reply, &found);
+        k = rtnl_socket_call(r, nlh, on_link_reply, &found);
         if (k < 0)
                 return k;
 
@@ -249,14 +57,14 @@ static int link_get(Rtnl *r, int ifindex, const char *ifname) {
 }
 
 int rtnl_link_index(const char *ifname) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         int k;
 
         k = ifname_check(ifname);
         if (k < 0)
                 return k;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
@@ -264,7 +72,7 @@ int rtnl_link_index(const char *ifname) {
 }
 
 int rtnl_link_create(const char *ifname, const char *kind) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         char buf[RTNL_REQUEST_SIZE];
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
@@ -277,11 +85,11 @@ int rtnl_link_create(const char *ifname, const char *kind) {
         if (isempty(kind) || strlen(kind) >= 64)
                 return -EINVAL;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
-        nlh = rtnl_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        nlh = rtnl_socket_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
         ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
@@ -289,7 +97,7 @@ int rtnl_link_create(const char *ifname, const char *kind) {
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
         mnl_attr_nest_end(nlh, linkinfo);
 
-        k = rtnl_call(&r, nlh, NULL, NULL);
+        k = rtnl_socket_call(&r, nlh, NULL, NULL);
         if (k >= 0)
                 return 0;
 
@@ -305,7 +113,7 @@ int rtnl_link_create(const char *ifname, const char *kind) {
 }
 
 int rtnl_link_delete(const char *ifname) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         char buf[RTNL_REQUEST_SIZE];
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
@@ -315,21 +123,21 @@ int rtnl_link_delete(const char *ifname) {
         if (k < 0)
                 return k;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
-        nlh = rtnl_message(buf, RTM_DELLINK, 0);
+        nlh = rtnl_socket_message(buf, RTM_DELLINK, 0);
         ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
         ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 
-        return rtnl_call(&r, nlh, NULL, NULL);
+        return rtnl_socket_call(&r, nlh, NULL, NULL);
 }
 
 /* Changes an existing link: the flags under change, plus IFLA_MTU if mtu > 0. */
 static int link_change(int ifindex, unsigned flags, unsigned change, uint32_t mtu) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         char buf[RTNL_REQUEST_SIZE];
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
@@ -338,11 +146,11 @@ static int link_change(int ifindex, unsigned flags, unsigned change, uint32_t mt
         if (ifindex <= 0)
                 return -EINVAL;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
-        nlh = rtnl_message(buf, RTM_NEWLINK, 0);
+        nlh = rtnl_socket_message(buf, RTM_NEWLINK, 0);
         ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
         ifi->ifi_family = AF_UNSPEC;
         ifi->ifi_index = ifindex;
@@ -351,7 +159,7 @@ static int link_change(int ifindex, unsigned flags, unsigned change, uint32_t mt
         if (mtu > 0)
                 mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 
-        k = rtnl_call(&r, nlh, NULL, NULL);
+        k = rtnl_socket_call(&r, nlh, NULL, NULL);
         if (k < 0 && r.error_message[0])
                 log_debug_errno(k, "Failed to change link %i: %m — %s", ifindex, r.error_message);
         return k;
@@ -380,7 +188,7 @@ static void address_put(struct nlmsghdr *nlh, const RtnlAddress *a) {
 static int address_make(int family, const void *addr, uint8_t prefixlen, RtnlAddress *ret) {
         int size;
 
-        size = family_address_size(family);
+        size = rtnl_family_address_size(family);
         if (size < 0)
                 return size;
         if (!addr || prefixlen > size * 8)
@@ -411,7 +219,7 @@ static int address_replace(Rtnl *r, int ifindex, const RtnlAddress *a) {
         struct nlmsghdr *nlh;
         struct ifaddrmsg *ifa;
 
-        nlh = rtnl_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+        nlh = rtnl_socket_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
         ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
         ifa->ifa_index = ifindex;
         /* Like ip(8): 127.0.0.0/8 is host scope, everything else universe (IPv6
@@ -420,7 +228,7 @@ static int address_replace(Rtnl *r, int ifindex, const RtnlAddress *a) {
                 RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
         address_put(nlh, a);
 
-        return rtnl_call(r, nlh, NULL, NULL);
+        return rtnl_socket_call(r, nlh, NULL, NULL);
 }
 
 static int address_delete(Rtnl *r, int ifindex, const RtnlAddress *a) {
@@ -428,12 +236,12 @@ static int address_delete(Rtnl *r, int ifindex, const RtnlAddress *a) {
         struct nlmsghdr *nlh;
         struct ifaddrmsg *ifa;
 
-        nlh = rtnl_message(buf, RTM_DELADDR, 0);
+        nlh = rtnl_socket_message(buf, RTM_DELADDR, 0);
         ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
         ifa->ifa_index = ifindex;
         address_put(nlh, a);
 
-        return rtnl_call(r, nlh, NULL, NULL);
+        return rtnl_socket_call(r, nlh, NULL, NULL);
 }
 
 typedef struct AddressDump {
@@ -461,7 +269,7 @@ static int on_address(const struct nlmsghdr *nlh, void *userdata) {
                 return 0;
         if (d->family != AF_UNSPEC && ifa->ifa_family != d->family)
                 return 0;
-        size = family_address_size(ifa->ifa_family);
+        size = rtnl_family_address_size(ifa->ifa_family);
         if (size < 0)
                 return 0; /* another protocol's idea of an address */
 
@@ -510,11 +318,11 @@ static int address_dump_once(Rtnl *r, int ifindex, int family, AddressDump *d) {
                 .family = family,
         };
 
-        nlh = rtnl_message(buf, RTM_GETADDR, NLM_F_DUMP);
+        nlh = rtnl_socket_message(buf, RTM_GETADDR, NLM_F_DUMP);
         g = mnl_nlmsg_put_extra_header(nlh, sizeof *g);
         g->rtgen_family = family;
 
-        return rtnl_call(r, nlh, on_address, d);
+        return rtnl_socket_call(r, nlh, on_address, d);
 }
 
 /* Dumps the link's addresses; the link is checked first so a missing one is
@@ -526,7 +334,7 @@ static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, siz
 
         if (ifindex <= 0)
                 return -EINVAL;
-        if (family != AF_UNSPEC && family_address_size(family) < 0)
+        if (family != AF_UNSPEC && rtnl_family_address_size(family) < 0)
                 return -EAFNOSUPPORT;
 
         k = link_get(r, ifindex, NULL);
@@ -542,8 +350,8 @@ static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, siz
                 if (k != -EINTR || attempt + 1 >= RTNL_DUMP_ATTEMPTS)
                         return k;
 
-                rtnl_close(r);
-                k = rtnl_open(r);
+                rtnl_socket_close(r);
+                k = rtnl_socket_open(r);
                 if (k < 0)
                         return k;
         }
@@ -559,13 +367,13 @@ static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, siz
 }
 
 int rtnl_addr_list(int ifindex, int family, RtnlAddress **ret, size_t *n) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         int k;
 
         if (!ret || !n)
                 return -EINVAL;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
@@ -573,7 +381,7 @@ int rtnl_addr_list(int ifindex, int family, RtnlAddress **ret, size_t *n) {
 }
 
 int rtnl_addr_replace(int ifindex, int family, const void *addr, uint8_t prefixlen) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         RtnlAddress a;
         int k;
 
@@ -583,7 +391,7 @@ int rtnl_addr_replace(int ifindex, int family, const void *addr, uint8_t prefixl
         if (k < 0)
                 return k;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
@@ -591,7 +399,7 @@ int rtnl_addr_replace(int ifindex, int family, const void *addr, uint8_t prefixl
 }
 
 int rtnl_addr_delete(int ifindex, int family, const void *addr, uint8_t prefixlen) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         RtnlAddress a;
         int k;
 
@@ -601,7 +409,7 @@ int rtnl_addr_delete(int ifindex, int family, const void *addr, uint8_t prefixle
         if (k < 0)
                 return k;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
@@ -609,12 +417,12 @@ int rtnl_addr_delete(int ifindex, int family, const void *addr, uint8_t prefixle
 }
 
 int rtnl_addr_flush(int ifindex, int family) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         _cleanup_(freep) RtnlAddress *list = NULL;
         size_t n = 0;
         int k, removed = 0;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
@@ -636,7 +444,7 @@ int rtnl_addr_flush(int ifindex, int family) {
 }
 
 int rtnl_addr_sync(int ifindex, int family, const void *addr, uint8_t prefixlen) {
-        _cleanup_(rtnl_close) Rtnl r = {};
+        _cleanup_(rtnl_socket_close) Rtnl r = {};
         _cleanup_(freep) RtnlAddress *list = NULL;
         RtnlAddress wanted;
         bool present = false;
@@ -649,7 +457,7 @@ int rtnl_addr_sync(int ifindex, int family, const void *addr, uint8_t prefixlen)
         if (k < 0)
                 return k;
 
-        k = rtnl_open(&r);
+        k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
