@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The model: what table, chains, rules and set elements the configuration and
+ * the peers' access mean, written as nftables transactions (nft-batch.c). */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "firewall-internal.h"
+#include "log.h"
+#include "nft-batch.h"
+#include "nft-query.h"
+#include "nft-rule.h"
+
+/* nft(8)'s datatype numbers, so `nft list` shows the key types by name. */
+#define NFT_TYPE_BITS 6
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_INET_PROTOCOL 12
+#define NFT_TYPE_INET_SERVICE 13
+
+#define SET_ID_SERVICE_ENDPOINTS 1
+#define SET_ID_PEER_ACCESS 2
+
+/* nft's chain priorities: dstnat, filter, srcnat */
+#define PRIORITY_DSTNAT (-100)
+#define PRIORITY_FILTER 0
+#define PRIORITY_SRCNAT 100
+
+/* Set keys: each field padded to 4 bytes, as concatenations live in 32-bit registers. */
+typedef struct EndpointKey {
+        uint32_t address; /* network order */
+        uint8_t protocol, pad1[3];
+        uint16_t port, pad2; /* network order */
+} EndpointKey;
+
+typedef struct PeerAccessKey {
+        uint32_t peer; /* network order */
+        EndpointKey endpoint;
+} PeerAccessKey;
+
+_Static_assert(sizeof(EndpointKey) == 12, "endpoint key is three 32-bit registers");
+_Static_assert(sizeof(PeerAccessKey) == 16, "peer key is four 32-bit registers");
+
+static const uint8_t endpoint_field_len[] = { 4, 1, 2 };
+static const uint8_t peer_access_field_len[] = { 4, 4, 1, 2 };
+
+Firewall *firewall_free(Firewall *f) {
+        free(f);
+        return NULL;
+}
+
+static bool ifname_valid(const char *s) {
+        return !isempty(s) && strlen(s) < IFNAMSIZ && !strchr(s, '/');
+}
+
+static int service_validate(const FirewallService *s) {
+        if (!firewall_service_known(s->name))
+                return -EINVAL;
+        if (s->n_ports == 0 || s->n_ports > FIREWALL_SERVICE_PORTS_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_ports; i++) {
+                if (!IN_SET_PROTO(s->ports[i].protocol) || s->ports[i].port == 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int firewall_new(Firewall **ret, const FirewallConfig *c) {
+        _cleanup_(firewall_freep) Firewall *f = NULL;
+        const FirewallService *defaults;
+        size_t n_defaults;
+        int r;
+
+        if (!ifname_valid(c->wg_ifname))
+                return -EINVAL;
+        if (!isempty(c->uplink_ifname) && !ifname_valid(c->uplink_ifname))
+                return -EINVAL;
+        if (c->vpn_subnet.prefix > 32)
+                return -EINVAL;
+
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        strcpy(f->wg_ifname, c->wg_ifname);
+        if (!isempty(c->uplink_ifname))
+                strcpy(f->uplink_ifname, c->uplink_ifname);
+        f->vpn_subnet = c->vpn_subnet;
+        f->vpn_address = c->vpn_address;
+
+        defaults = firewall_default_services(&n_defaults);
+        assert(n_defaults == FIREWALL_N_SERVICES);
+        memcpy(f->services, defaults, sizeof f->services);
+
+        for (size_t i = 0; i < c->n_services; i++) {
+                const FirewallService *o = &c->services[i];
+
+                r = service_validate(o);
+                if (r < 0)
+                        return log_debug_errno(r, "Invalid service entry '%s'", strempty(o->name));
+                for (size_t j = 0; j < FIREWALL_N_SERVICES; j++)
+                        if (streq(f->services[j].name, o->name)) {
+                                f->services[j] = *o;
+                                f->services[j].name = defaults[j].name; /* ours is static */
+                        }
+        }
+        for (size_t j = 0; j < FIREWALL_N_SERVICES; j++)
+                if (f->services[j].address == 0)
+                        f->services[j].address = f->vpn_address;
+
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+const FirewallService *firewall_get_service(Firewall *f, const char *name) {
+        for (size_t i = 0; i < FIREWALL_N_SERVICES; i++)
+                if (name && streq(f->services[i].name, name))
+                        return &f->services[i];
+        return NULL;
+}
+
+void firewall_test_inject_failure(Firewall *f, bool enable) {
+        f->inject_failure = enable;
+}
+
+/* ---------------------------------------------------------------- set elements */
+
+static EndpointKey endpoint_key(uint32_t address, const FirewallPort *p) {
+        return (EndpointKey) {
+                .address = htonl(address),
+                .protocol = p->protocol,
+                .port = htons(p->port),
+        };
+}
+
+static int peer_access_key_cmp(const void *a, const void *b) {
+        return memcmp(a, b, sizeof(PeerAccessKey));
+}
+
+/* The peer's elements for services, sorted and without duplicates (two
+ * services may share an endpoint). -EINVAL for an unknown name. */
+static int peer_keys(Firewall *f, uint32_t peer, char **services, PeerAccessKey **ret, size_t *ret_n) {
+        _cleanup_(freep) PeerAccessKey *keys = NULL;
+        size_t n = 0, n_alloc = 0;
+
+        for (char **s = services; s && *s; s++) {
+                const FirewallService *svc = firewall_get_service(f, *s);
+                if (!svc)
+                        return log_debug_errno(-EINVAL, "Unknown service '%s'", *s);
+                n_alloc += svc->n_ports;
+        }
+
+        keys = calloc(MAX(n_alloc, 1u), sizeof *keys);
+        if (!keys)
+                return -ENOMEM;
+        for (char **s = services; s && *s; s++) {
+                const FirewallService *svc = firewall_get_service(f, *s);
+                for (size_t i = 0; i < svc->n_ports; i++)
+                        keys[n++] = (PeerAccessKey) {
+                                .peer = htonl(peer),
+                                .endpoint = endpoint_key(svc->address, &svc->ports[i]),
+                        };
+        }
+
+        qsort(keys, n, sizeof *keys, peer_access_key_cmp);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+                if (u == 0 || peer_access_key_cmp(&keys[u - 1], &keys[i]) != 0)
+                        keys[u++] = keys[i];
+
+        *ret = TAKE_PTR(keys);
+        *ret_n = u;
+        return 0;
+}
+
+static bool key_in(const PeerAccessKey *k, const PeerAccessKey *keys, size_t n) {
+        return bsearch(k, keys, n, sizeof *keys, peer_access_key_cmp) != NULL;
+}
+
+/* Collects elements into messages of at most NFT_BATCH_ELEMS_PER_MESSAGE. */
+typedef struct ElemWriter {
+        NftBatch *batch;
+        const char *set;
+        uint16_t type;
+        struct nftnl_set *chunk;
+        size_t n;
+} ElemWriter;
+
+static int elem_writer_flush(ElemWriter *w) {
+        int r = 0;
+
+        if (w->chunk && w->n > 0)
+                r = nft_batch_add_set_elems(w->batch, w->type, NFPROTO_INET, 0, w->chunk);
+        if (w->chunk)
+                nftnl_set_free(w->chunk);
+        w->chunk = NULL;
+        w->n = 0;
+        return r;
+}
+
+static int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
+        struct nftnl_set_elem *e;
+        int r;
+
+        if (w->n >= NFT_BATCH_ELEMS_PER_MESSAGE) {
+                r = elem_writer_flush(w);
+                if (r < 0)
+                        return r;
+        }
+        if (!w->chunk) {
+                w->chunk = nftnl_set_alloc();
+                if (!w->chunk)
+                        return -ENOMEM;
+                nftnl_set_set_str(w->chunk, NFTNL_SET_TABLE, FIREWALL_TABLE);
+                nftnl_set_set_str(w->chunk, NFTNL_SET_NAME, w->set);
+        }
+        e = nftnl_set_elem_alloc();
+        if (!e)
+                return -ENOMEM;
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
+        nftnl_set_elem_add(w->chunk, e);
+        w->n++;
+        return 0;
+}
+
+static void elem_writer_done(ElemWriter *w) {
+        if (w->chunk)
+                nftnl_set_free(w->chunk);
+        w->chunk = NULL;
+}
+
+static int add_peer_keys(ElemWriter *w, const PeerAccessKey *keys, size_t n) {
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = elem_writer_add(w, &keys[i], sizeof keys[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_bogus_element(Firewall *f, NftBatch *b) {
+        _cleanup_(elem_writer_done) ElemWriter w = {
+                .batch = b, .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM,
+        };
+        const uint8_t short_key[3] = { 1, 2, 3 };
+        int r;
+
+        /* A key shorter than the set's: the kernel refuses it with EINVAL. */
+        log_debug("Test hook: appending an invalid element to the batch");
+        f->inject_failure = false;
+        r = elem_writer_add(&w, short_key, sizeof short_key);
+        if (r < 0)
+                return r;
+        return elem_writer_flush(&w);
+}
+
+/* ---------------------------------------------------------------- table, sets, chains */
+
+static int add_table_message(NftBatch *b, uint16_t type, uint16_t flags) {
+        struct nftnl_table *t;
+        int r;
+
+        t = nftnl_table_alloc();
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, FIREWALL_TABLE);
+        r = nft_batch_add_table(b, type, NFPROTO_INET, flags, t);
+        nftnl_table_free(t);
+        return r;
+}
+
+static uint32_t concat_type(const uint32_t *types, size_t n) {
+        uint32_t t = 0;
+
+        for (size_t i = 0; i < n; i++)
+                t = (t << NFT_TYPE_BITS) | types[i];
+        return t;
+}
+
+static int add_set(NftBatch *b, const char *name, uint32_t id, const uint32_t *types,
+                   const uint8_t *field_len, size_t n_fields) {
+        struct nftnl_set *s;
+        uint32_t key_len = 0;
+        int r;
+
+        for (size_t i = 0; i < n_fields; i++)
+                key_len += (field_len[i] + 3u) & ~3u;
+
+        s = nftnl_set_alloc();
+        if (!s)
+                return -ENOMEM;
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, FIREWALL_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat_type(types, n_fields));
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+        /* The kernel wants the concat flag whenever field lengths are given. */
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_CONCAT);
+        nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, n_fields);
+        r = nft_batch_add_set(b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE | NLM_F_EXCL, s);
+        nftnl_set_free(s);
+        return r;
+}
+
+static int add_chain(NftBatch *b, const char *name, const char *type, uint32_t hook, int32_t priority) {
+        struct nftnl_chain *c;
+        int r;
+
+        c = nftnl_chain_alloc();
+        if (!c)
+                return -ENOMEM;
+        nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, FIREWALL_TABLE);
+        nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+        nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+        nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
+        /* We only ever narrow what comes from the peers; the cell's other traffic is not ours to judge. */
+        nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        r = nft_batch_add_chain(b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE | NLM_F_EXCL, c);
+        nftnl_chain_free(c);
+        return r;
+}
+
+static int commit_rule(NftBatch *b, NftRule *rule) {
+        int r = rule->error;
+
+        if (r == 0)
+                r = nft_batch_add_rule(b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, rule->rule);
+        nft_rule_done(rule);
+        return r;
+}
+
+static int add_dnat_rules(Firewall *f, NftBatch *b, const char *service) {
+        const FirewallService *svc = firewall_get_service(f, service);
+        char addr[CIDR4_STRLEN], comment[256];
+        int r;
+
+        /* Nothing to translate when the service listens on the VPN address itself. */
+        if (svc->address == f->vpn_address)
+                return 0;
+
+        for (size_t i = 0; i < svc->n_ports; i++) {
+                const FirewallPort *p = &svc->ports[i];
+                _cleanup_(nft_rule_done) NftRule rule = {};
+
+                snprintf(comment, sizeof comment, "%s %u/%s on the VPN address goes to %s",
+                         service, p->port, p->protocol == IPPROTO_TCP ? "tcp" : "udp", ipv4_format(svc->address, addr));
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_PREROUTING, comment);
+                if (r < 0)
+                        return r;
+                nft_rule_match_iifname(&rule, f->wg_ifname);
+                nft_rule_match_ipv4(&rule);
+                nft_rule_match_ip_daddr(&rule, f->vpn_address);
+                nft_rule_match_l4proto(&rule, p->protocol);
+                nft_rule_match_th_dport(&rule, p->port);
+                nft_rule_dnat_ipv4(&rule, svc->address);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
+        int r;
+
+        {
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain, "replies and related traffic");
+                if (r < 0)
+                        return r;
+                nft_rule_match_ct_state(&rule, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+                nft_rule_verdict(&rule, NF_ACCEPT);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        {
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain,
+                                 "peers reach the services they were granted (@" FIREWALL_SET_PEER_ACCESS ")");
+                if (r < 0)
+                        return r;
+                nft_rule_match_iifname(&rule, f->wg_ifname);
+                nft_rule_match_ipv4(&rule);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
+                nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_02);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
+                nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS);
+                nft_rule_verdict(&rule, NF_ACCEPT);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        {
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain,
+                                 "other services are closed to peers (@" FIREWALL_SET_SERVICE_ENDPOINTS ")");
+                if (r < 0)
+                        return r;
+                nft_rule_match_iifname(&rule, f->wg_ifname);
+                nft_rule_match_ipv4(&rule);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_00);
+                nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_01);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+                nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_SERVICE_ENDPOINTS, SET_ID_SERVICE_ENDPOINTS);
+                nft_rule_verdict(&rule, NF_DROP);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        {
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain, "anything else from the peers: the internet");
+                if (r < 0)
+                        return r;
+                nft_rule_match_iifname(&rule, f->wg_ifname);
+                nft_rule_verdict(&rule, NF_ACCEPT);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_masquerade_rule(Firewall *f, NftBatch *b) {
+        _cleanup_(nft_rule_done) NftRule rule = {};
+        char comment[256], subnet[CIDR4_STRLEN];
+        int r;
+
+        snprintf(comment, sizeof comment, "peers (%s) leave through %s with its address",
+                 cidr4_format(&f->vpn_subnet, subnet), f->uplink_ifname);
+        r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_POSTROUTING, comment);
+        if (r < 0)
+                return r;
+        nft_rule_match_oifname(&rule, f->uplink_ifname);
+        nft_rule_match_ipv4(&rule);
+        nft_rule_match_ip_saddr_prefix(&rule, f->vpn_subnet.addr, f->vpn_subnet.prefix);
+        nft_rule_masquerade(&rule);
+        return commit_rule(b, &rule);
+}
+
+static int add_service_endpoints(Firewall *f, NftBatch *b) {
+        _cleanup_(elem_writer_done) ElemWriter w = {
+                .batch = b, .set = FIREWALL_SET_SERVICE_ENDPOINTS, .type = NFT_MSG_NEWSETELEM,
+        };
+        EndpointKey seen[FIREWALL_N_SERVICES * FIREWALL_SERVICE_PORTS_MAX];
+        size_t n_seen = 0;
+        int r;
+
+        for (size_t i = 0; i < FIREWALL_N_SERVICES; i++)
+                for (size_t j = 0; j < f->services[i].n_ports; j++) {
+                        EndpointKey k = endpoint_key(f->services[i].address, &f->services[i].ports[j]);
+                        bool dup = false;
+
+                        for (size_t s = 0; s < n_seen && !dup; s++)
+                                dup = memcmp(&seen[s], &k, sizeof k) == 0;
+                        if (dup)
+                                continue;
+                        seen[n_seen++] = k;
+                        r = elem_writer_add(&w, &k, sizeof k);
+                        if (r < 0)
+                                return r;
+                }
+        return elem_writer_flush(&w);
+}
+
+static int build_table(Firewall *f, NftBatch *b) {
+        static const uint32_t endpoint_types[] = { NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE };
+        static const uint32_t peer_access_types[] = {
+                NFT_TYPE_IPADDR, NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE,
+        };
+        int r;
+
+        /* Create-if-missing, then delete, then create: replaces ours whether or not it exists. */
+        r = add_table_message(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+        if (r < 0)
+                return r;
+        r = add_table_message(b, NFT_MSG_DELTABLE, 0);
+        if (r < 0)
+                return r;
+        r = add_table_message(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0)
+                return r;
+
+        r = add_set(b, FIREWALL_SET_SERVICE_ENDPOINTS, SET_ID_SERVICE_ENDPOINTS,
+                    endpoint_types, endpoint_field_len, ELEMENTSOF(endpoint_types));
+        if (r < 0)
+                return r;
+        r = add_set(b, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS,
+                    peer_access_types, peer_access_field_len, ELEMENTSOF(peer_access_types));
+        if (r < 0)
+                return r;
+        r = add_service_endpoints(f, b);
+        if (r < 0)
+                return r;
+
+        r = add_chain(b, FIREWALL_CHAIN_PREROUTING, "nat", NF_INET_PRE_ROUTING, PRIORITY_DSTNAT);
+        if (r < 0)
+                return r;
+        r = add_dnat_rules(f, b, "dns");
+        if (r < 0)
+                return r;
+        r = add_dnat_rules(f, b, "web");
+        if (r < 0)
+                return r;
+
+        r = add_chain(b, FIREWALL_CHAIN_INPUT, "filter", NF_INET_LOCAL_IN, PRIORITY_FILTER);
+        if (r < 0)
+                return r;
+        r = add_filter_rules(f, b, FIREWALL_CHAIN_INPUT);
+        if (r < 0)
+                return r;
+        r = add_chain(b, FIREWALL_CHAIN_FORWARD, "filter", NF_INET_FORWARD, PRIORITY_FILTER);
+        if (r < 0)
+                return r;
+        r = add_filter_rules(f, b, FIREWALL_CHAIN_FORWARD);
+        if (r < 0)
+                return r;
+
+        if (!isempty(f->uplink_ifname)) {
+                r = add_chain(b, FIREWALL_CHAIN_POSTROUTING, "nat", NF_INET_POST_ROUTING, PRIORITY_SRCNAT);
+                if (r < 0)
+                        return r;
+                r = add_masquerade_rule(f, b);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int commit(Firewall *f, NftBatch *b) {
+        int r;
+
+        if (f->inject_failure) {
+                r = add_bogus_element(f, b);
+                if (r < 0)
+                        return r;
+        }
+        return nft_batch_commit(b);
+}
+
+int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
+        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
+        _cleanup_(elem_writer_done) ElemWriter w = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
+        int r;
+
+        /* Refuse before sending anything. */
+        for (size_t i = 0; i < n_peers; i++)
+                for (char **s = peers[i].services; s && *s; s++)
+                        if (!firewall_service_known(*s))
+                                return log_debug_errno(-EINVAL, "Unknown service '%s'", *s);
+
+        r = nft_batch_new(&b);
+        if (r < 0)
+                return r;
+        r = build_table(f, b);
+        if (r < 0)
+                return r;
+
+        w.batch = b;
+        for (size_t i = 0; i < n_peers; i++) {
+                _cleanup_(freep) PeerAccessKey *keys = NULL;
+                size_t n;
+
+                r = peer_keys(f, peers[i].address, peers[i].services, &keys, &n);
+                if (r < 0)
+                        return r;
+                r = add_peer_keys(&w, keys, n);
+                if (r < 0)
+                        return r;
+        }
+        r = elem_writer_flush(&w);
+        if (r < 0)
+                return r;
+
+        r = commit(f, b);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to replace table inet %s: %m", FIREWALL_TABLE);
+        return 0;
+}
+
+int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services) {
+        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
+        _cleanup_(freep) PeerAccessKey *old_keys = NULL, *new_keys = NULL;
+        _cleanup_(elem_writer_done) ElemWriter add = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter del = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_DELSETELEM };
+        size_t n_old, n_new;
+        int r;
+
+        r = peer_keys(f, peer_address, old_services, &old_keys, &n_old);
+        if (r < 0)
+                return r;
+        r = peer_keys(f, peer_address, new_services, &new_keys, &n_new);
+        if (r < 0)
+                return r;
+
+        r = nft_batch_new(&b);
+        if (r < 0)
+                return r;
+        add.batch = del.batch = b;
+
+        /* Each removed element is first added (a no-op if present) so deleting it cannot
+         * fail on an element that is already gone: the batch stays valid either way. */
+        for (size_t i = 0; i < n_old; i++)
+                if (!key_in(&old_keys[i], new_keys, n_new)) {
+                        r = elem_writer_add(&add, &old_keys[i], sizeof old_keys[i]);
+                        if (r < 0)
+                                return r;
+                        r = elem_writer_add(&del, &old_keys[i], sizeof old_keys[i]);
+                        if (r < 0)
+                                return r;
+                }
+        r = elem_writer_flush(&add);
+        if (r < 0)
+                return r;
+        r = elem_writer_flush(&del);
+        if (r < 0)
+                return r;
+
+        /* All of new, not just what old lacks: adding a present element is a no-op, and a
+         * stale old list still ends with exactly new_services granted. */
+        for (size_t i = 0; i < n_new; i++) {
+                r = elem_writer_add(&add, &new_keys[i], sizeof new_keys[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = elem_writer_flush(&add);
+        if (r < 0)
+                return r;
+
+        if (nft_batch_size(b) == 0 && !f->inject_failure)
+                return 0;
+
+        r = commit(f, b);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to change the access of a peer: %m");
+        return 0;
+}
+
+int firewall_remove_peer(Firewall *f, uint32_t peer_address, char **services) {
+        return firewall_set_peer_access(f, peer_address, services, NULL);
+}
+
+int firewall_table_exists(Firewall *f) {
+        return nft_table_exists(NFPROTO_INET, FIREWALL_TABLE);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* pic-celld's firewall: one nftables table of its own, `inet pic`, written
+ * with libnftnl in single batch transactions over netlink, in the caller's
+ * current network namespace. Nothing here touches another table or flushes
+ * the ruleset.
+ *
+ * The table (see firewall_dump() for what the kernel holds):
+ *   set service_endpoints  ipv4_addr . inet_proto . inet_service
+ *       every (address, protocol, port) a named service is served on
+ *   set peer_access        ipv4_addr . ipv4_addr . inet_proto . inet_service
+ *       (peer address . service address . protocol . port) a peer may reach
+ *   chain prerouting (nat, dstnat): from the WireGuard interface to the cell's
+ *       VPN address, 53/udp+tcp → the dns service address, 80,443/tcp → web
+ *   chain input, forward (filter, policy accept): established/related accept;
+ *       from the WireGuard interface: @peer_access accept, @service_endpoints
+ *       drop, anything else (the internet) accept
+ *   chain postrouting (nat, srcnat): out of the uplink from the VPN subnet:
+ *       masquerade (no chain when the uplink is empty)
+ * Per-peer facts are set elements only, so the rule count does not depend on
+ * the number of peers. The DNAT runs before the filter, so the filter and the
+ * sets see the service address, not the cell's VPN address.
+ *
+ * Addresses are IPv4 in host byte order (as in cidr.h). Errors are negative
+ * errnos; a batch the kernel refuses changes nothing (nftables transactions
+ * are all or nothing) and the first error of the batch is returned. */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "macro.h"
+
+#define FIREWALL_TABLE "pic"
+#define FIREWALL_SERVICE_PORTS_MAX 8
+
+typedef struct FirewallPort {
+        uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+        uint16_t port;
+} FirewallPort;
+
+typedef struct FirewallService {
+        const char *name; /* one of firewall_service_names() */
+        uint32_t address; /* where it is served; 0: the cell's VPN address */
+        FirewallPort ports[FIREWALL_SERVICE_PORTS_MAX];
+        size_t n_ports;
+} FirewallService;
+
+typedef struct FirewallConfig {
+        const char *wg_ifname;     /* the WireGuard interface (required) */
+        const char *uplink_ifname; /* NULL or "": no masquerade */
+        Cidr4 vpn_subnet;
+        uint32_t vpn_address;      /* the cell's own VPN address (DNAT match) */
+        /* Entries replacing the default of the same name; names must be known. */
+        const FirewallService *services;
+        size_t n_services;
+} FirewallConfig;
+
+typedef struct FirewallPeer {
+        uint32_t address;
+        char **services; /* NULL-terminated service names; NULL: none */
+} FirewallPeer;
+
+typedef struct Firewall Firewall;
+
+/* The known service names, NULL-terminated: dns web mail calendar files webdav. */
+const char *const *firewall_service_names(void);
+/* The built-in service table (FIREWALL_N_SERVICES entries, addresses 0). */
+const FirewallService *firewall_default_services(size_t *ret_n);
+/* True if name is a known service. */
+bool firewall_service_known(const char *name);
+
+/* Copies and validates c: -EINVAL for a missing/too long interface name, an
+ * unknown service name, a service without ports or with a bad protocol.
+ * Talks to nobody. */
+int firewall_new(Firewall **ret, const FirewallConfig *c);
+Firewall *firewall_free(Firewall *f);
+
+/* The effective service (defaults with overrides, address resolved), or NULL. */
+const FirewallService *firewall_get_service(Firewall *f, const char *name);
+
+/* Replaces the whole table (ours only) with the configuration and all peers'
+ * elements in one transaction: creates it if missing, deletes and rebuilds it
+ * otherwise. -EINVAL (nothing sent) for an unknown service name. */
+int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers);
+
+/* One transaction changing only this peer's elements: those of services in
+ * old_services but not in new_services are removed, all of new_services' are
+ * (re-)added (either list may be NULL). Idempotent: removing an element that
+ * is not there or adding one that is are not errors, so a stale old list still
+ * ends with new_services granted. -EINVAL (nothing sent) for an unknown service
+ * name; -ENOENT if our table does not exist (call firewall_apply()). */
+int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services);
+
+/* Removes the peer's elements for services (its current ServiceAccess). */
+int firewall_remove_peer(Firewall *f, uint32_t peer_address, char **services);
+
+/* The table as the kernel has it now, read back over netlink: chains (hook,
+ * priority, policy), rules (handle, what they do, the kernel's expressions)
+ * and sets with their elements (sorted), as text. -ENOENT if there is no table. */
+int firewall_dump(Firewall *f, char **ret_text);
+
+/* 1 if our table exists, 0 if not, negative errno on failure. */
+int firewall_table_exists(Firewall *f);
+
+/* A non-blocking netlink socket subscribed to nftables events in the current
+ * network namespace; poll it for EPOLLIN and call firewall_monitor_process(). */
+int firewall_open_monitor(int *ret_fd);
+/* Drains pending events. *ret_table_gone is true when our table was deleted
+ * (`nft delete table inet pic`, `nft flush ruleset`) and does not exist now:
+ * our own firewall_apply() deletes and recreates it, which is not "gone". When
+ * events were lost (ENOBUFS) the table is checked directly. */
+int firewall_monitor_process(int fd, bool *ret_table_gone);
+
+/* Tests only: the next transaction gets one invalid message appended at the
+ * end, so the kernel refuses the whole batch. */
+void firewall_test_inject_failure(Firewall *f, bool enable);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Firewall *, firewall_free);

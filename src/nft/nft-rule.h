@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Building nftables rules expression by expression (libnftnl), with the first
+ * allocation failure remembered instead of checked at every step. Addresses
+ * and ports given to the match helpers are in host byte order. */
+
+#include <stdint.h>
+
+#include "macro.h"
+
+struct nftnl_rule;
+
+typedef struct NftRule {
+        struct nftnl_rule *rule;
+        int error; /* first failure, 0 if none */
+} NftRule;
+
+/* A rule for family/table/chain, with comment stored as nft(8) stores it
+ * (so `nft list` shows it too). -ENOMEM. */
+int nft_rule_new(NftRule *ret, uint16_t family, const char *table, const char *chain, const char *comment);
+void nft_rule_done(NftRule *r);
+
+void nft_rule_meta_load(NftRule *r, uint32_t key, uint32_t dreg);
+void nft_rule_payload_load(NftRule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
+void nft_rule_cmp(NftRule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len);
+void nft_rule_lookup(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id);
+void nft_rule_immediate(NftRule *r, uint32_t dreg, const void *data, uint32_t len);
+void nft_rule_verdict(NftRule *r, int verdict);
+
+/* Common matches */
+void nft_rule_match_iifname(NftRule *r, const char *ifname);
+void nft_rule_match_oifname(NftRule *r, const char *ifname);
+void nft_rule_match_ipv4(NftRule *r); /* meta nfproto ipv4, needed before ip fields in inet */
+void nft_rule_match_ip_daddr(NftRule *r, uint32_t addr);
+void nft_rule_match_ip_saddr_prefix(NftRule *r, uint32_t network, uint8_t prefix);
+void nft_rule_match_l4proto(NftRule *r, uint8_t protocol);
+void nft_rule_match_th_dport(NftRule *r, uint16_t port);
+void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits); /* any of the bits */
+
+/* Statements */
+void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr);
+void nft_rule_masquerade(NftRule *r);
