@@ -5,6 +5,7 @@
 #include "bus-errors.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
+#include "cell-firewall.h"
 #include "changes.h"
 #include "keys.h"
 #include "log.h"
@@ -50,6 +51,8 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                 v = m->config.ifname;
         else if (streq(property, "WireGuardBackend"))
                 v = m->wg_ready ? wg_backend_kind_to_string(m->wg->kind) : "";
+        else if (streq(property, "Uplink"))
+                v = cell_firewall_uplink(m);
         else if (streq(property, "Version"))
                 v = PIC_VERSION;
         return sd_bus_message_append_basic(reply, 's', strempty(v));
@@ -147,6 +150,8 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         Cell old = m->cell;
         m->cell = c;
         r = manager_reconcile(m);
+        if (r >= 0)
+                r = cell_firewall_rebuild(m);
         if (r >= 0)
                 r = state_save_cell(m->state_fd, &m->cell);
         if (r < 0) {
@@ -279,11 +284,14 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                         peer_bus_emit_changed(p, names);
         }
         r = manager_reconcile(m);
+        if (r >= 0)
+                r = cell_firewall_rebuild(m);
         char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
         cell_bus_emit_changed(m, changed);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_FAILED,
-                                         "The settings were stored but WireGuard refused them: %s.", strerror(-r));
+                                         "The settings were stored but WireGuard or the firewall refused them: %s.",
+                                         strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -391,6 +399,21 @@ static int method_get_peer_by_name(sd_bus_message *message, void *userdata, sd_b
         return sd_bus_reply_method_return(message, "o", p->object_path);
 }
 
+static int method_get_firewall(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *text = NULL;
+
+        int r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = cell_firewall_dump(m, &text);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, BUS_ERROR_FAILED, "The firewall table inet pic does not exist right now.");
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to read the firewall: %s.", strerror(-r));
+        return sd_bus_reply_method_return(message, "s", text);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -405,6 +428,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("WireGuardBackend", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PendingChanges", "a{sv}", property_get_pending, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,
@@ -414,6 +438,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddPeer", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", peer),
                                 method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetFirewall", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", ruleset), method_get_firewall,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),
                                 method_get_peer_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

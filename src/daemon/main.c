@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "cell-firewall.h"
 #include "manager.h"
 #include "sandbox.h"
 
@@ -19,6 +20,9 @@ static void help(void) {
                "     --wireguard-run-dir=DIR   where UAPI sockets live (default /run/wireguard)\n"
                "     --wireguard-go=PATH       wireguard-go to start without kernel WireGuard (default %s)\n"
                "     --backend=auto|kernel|userspace\n"
+               "     --uplink=IFNAME           where peers' internet traffic leaves (default: the default route's)\n"
+               "     --services=FILE           JSON replacing built-in services: {\"files\": {\"address\": \"10.0.9.2\",\n"
+               "                               \"ports\": [\"tcp/445\"]}, …}\n"
                "     --stats-interval=SEC      how often to read WireGuard statistics (default 5)\n"
                "     --polkit-timeout=SEC      deny when polkit does not answer in time (default 25)\n"
                "     --log-level=LEVEL         debug, info, notice, warning or err\n",
@@ -45,7 +49,7 @@ static int parse_log_level(const char *s) {
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
-               ARG_BACKEND, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+               ARG_BACKEND, ARG_UPLINK, ARG_SERVICES, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -55,6 +59,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "wireguard-run-dir", required_argument, NULL, ARG_RUN_DIR },
                 { "wireguard-go", required_argument, NULL, ARG_WIREGUARD_GO },
                 { "backend", required_argument, NULL, ARG_BACKEND },
+                { "uplink", required_argument, NULL, ARG_UPLINK },
+                { "services", required_argument, NULL, ARG_SERVICES },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -104,6 +110,16 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 log_error("--backend must be auto, kernel or userspace.");
                                 return -EINVAL;
                         }
+                        break;
+                case ARG_UPLINK:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 15 || strchr(optarg, '/')) {
+                                log_error("--uplink: '%s' is not a valid interface name (1-15 characters).", optarg);
+                                return -EINVAL;
+                        }
+                        c->uplink = optarg;
+                        break;
+                case ARG_SERVICES:
+                        c->services_file = optarg;
                         break;
                 case ARG_STATS:
                 case ARG_POLKIT_TIMEOUT:
@@ -160,6 +176,8 @@ static int run(int argc, char *argv[]) {
                 return r;
         r = manager_new(&m, &config);
         if (r < 0)
+                return r;
+        if (config.services_file && (r = cell_firewall_load_services(m, config.services_file)) < 0)
                 return r;
         r = manager_connect_bus(m);
         if (r < 0)

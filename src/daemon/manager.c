@@ -7,6 +7,8 @@
 #include "bus-dict.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
+#include "cell-firewall.h"
+#include "netlink/rtnl-rule.h"
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
@@ -76,6 +78,10 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->peers_by_key);
         sd_event_source_unref(m->stats_timer);
         sd_event_source_unref(m->emit_event);
+        sd_event_source_unref(m->firewall_monitor);
+        firewall_free(m->firewall);
+        free(m->services);
+        strv_free(m->service_names);
         sd_event_source_unref(m->wg_child);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
@@ -259,7 +265,17 @@ int manager_start(Manager *m) {
                 r = manager_reconcile(m);
                 if (r < 0)
                         log_error_errno(r, "WireGuard is not configured (%m); it is retried on the next change.");
+                r = cell_firewall_rebuild(m);
+                if (r < 0)
+                        log_error_errno(r, "The firewall is not built (%m); it is retried on the next change.");
         }
+        r = cell_firewall_watch(m);
+        if (r < 0)
+                return r;
+        /* No exit or relay is served yet: drop policy rules a previous run left. */
+        r = rtnl_rule_sync(AF_INET, RTNL_PROTO_PIC, NULL, 0);
+        if (r < 0)
+                log_warning_errno(r, "Failed to clean up policy routing rules: %m");
 
         r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
@@ -306,8 +322,13 @@ int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
                 return log_error_errno(r, "Failed to store peer %s: %m", new ? new->name : old->name);
 
         r = peer_wg_apply_change(m, old, new);
+        if (r >= 0) {
+                r = cell_firewall_peer_change(m, old, new);
+                if (r < 0) /* the firewall refused: WireGuard goes back too */
+                        (void) peer_wg_apply_change(m, new, old);
+        }
         if (r < 0) {
-                log_error_errno(r, "Failed to apply peer %s to WireGuard: %m", new ? new->name : old->name);
+                log_error_errno(r, "Failed to apply peer %s: %m", new ? new->name : old->name);
                 int k = old ? state_save_peer(m->peers_fd, old) : state_remove_peer(m->peers_fd, new->name);
                 if (k < 0)
                         log_error_errno(k, "Failed to restore the stored peer %s: %m", old ? old->name : new->name);

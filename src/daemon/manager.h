@@ -6,7 +6,10 @@
 
 #include "cell.h"
 #include "changes.h"
+#include <net/if.h>
+
 #include "hashmap.h"
+#include "nft/firewall.h"
 #include "polkit.h"
 #include "wg/wg-backend.h"
 
@@ -20,6 +23,8 @@ typedef struct ManagerConfig {
         char *ifname;
         char *wireguard_run_dir;
         char *wireguard_go;
+        char *uplink;        /* NULL: the interface of the default route */
+        char *services_file; /* NULL: the built-in service table */
         WgBackendChoice backend;
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;
@@ -43,6 +48,13 @@ typedef struct Manager {
         Changes cell_changes;  /* coalesced PropertiesChanged (changes.c) */
         Peer *changed_peers;
         sd_event_source *emit_event;
+
+        Firewall *firewall;
+        FirewallService *services; /* overrides from --services */
+        char **service_names;
+        size_t n_services;
+        sd_event_source *firewall_monitor;
+        char uplink[IF_NAMESIZE];
 
         WgBackend *wg;
         bool wg_ready;

@@ -8,9 +8,9 @@
 #include "bus-dict.h"
 #include "keys.h"
 #include "macro.h"
+#include "nft/firewall.h"
 #include "peer.h"
 
-const char *const peer_services[] = { "dns", "web", "mail", "calendar", "files", "webdav", NULL };
 
 Peer *peer_free(Peer *p) {
         if (!p)
@@ -71,16 +71,9 @@ int peer_generate_keys(Peer *p) {
         return 0;
 }
 
-static bool service_is_known(const char *s) {
-        for (const char *const *i = peer_services; *i; i++)
-                if (streq(*i, s))
-                        return true;
-        return false;
-}
-
 int peer_service_access_validate(char *const *services, char *buf, size_t size) {
         for (char *const *i = services; i && *i; i++) {
-                if (!service_is_known(*i)) {
+                if (!firewall_service_known(*i)) {
                         snprintf(buf, size, "ServiceAccess: unknown service '%.*s'; valid services: %s.",
                                  utf8_prefix_len(*i, 32), *i, PEER_SERVICES_DOC);
                         return -EINVAL;

@@ -39,8 +39,7 @@ typedef struct Peer {
         char endpoint[64];
 } Peer;
 
-/* The services a peer may be granted; later work maps them to firewall rules. */
-extern const char *const peer_services[];
+/* The services a peer may be granted are the firewall's (src/nft/firewall-services.c). */
 #define PEER_SERVICES_DOC "dns, web, mail, calendar, files, webdav"
 
 Peer *peer_free(Peer *p);

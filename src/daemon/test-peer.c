@@ -10,6 +10,7 @@
 #include "bus-dict.h"
 #include "keys.h"
 #include "macro.h"
+#include "nft/firewall.h"
 #include "peer.h"
 
 /* ---- names and the model ---- */
@@ -82,8 +83,8 @@ static void test_service_access_validate(void **state) {
         assert_int_equal(peer_service_access_validate(none, why, sizeof why), 0);
         assert_int_equal(peer_service_access_validate(NULL, why, sizeof why), 0);
 
-        /* Every service peer_services knows is valid, and documented. */
-        for (const char *const *s = peer_services; *s; s++) {
+        /* Every service the firewall knows is valid, and documented. */
+        for (const char *const *s = firewall_service_names(); *s; s++) {
                 char *one[] = { (char *) *s, NULL };
                 assert_int_equal(peer_service_access_validate(one, why, sizeof why), 0);
                 assert_non_null(strstr(PEER_SERVICES_DOC, *s));
@@ -94,7 +95,7 @@ static void test_service_access_validate(void **state) {
         assert_int_equal(peer_service_access_validate(unknown, why, sizeof why), -EINVAL);
         assert_non_null(strstr(why, "ServiceAccess"));
         assert_non_null(strstr(why, "'ssh'"));
-        for (const char *const *s = peer_services; *s; s++)
+        for (const char *const *s = firewall_service_names(); *s; s++)
                 assert_non_null(strstr(why, *s));
 
         char *upper[] = { "DNS", NULL };

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cJSON.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+
+#include "cell-firewall.h"
+#include "fileio.h"
+#include "log.h"
+#include "netlink/rtnl-route.h"
+
+const char *cell_firewall_uplink(Manager *m) {
+        if (m->config.uplink)
+                return m->config.uplink;
+
+        _cleanup_(freep) RtnlRoute *routes = NULL;
+        size_t n = 0;
+        m->uplink[0] = 0;
+        if (rtnl_route_list(AF_INET, 0 /* main */, &routes, &n) < 0)
+                return m->uplink;
+        for (size_t i = 0; i < n; i++)
+                if (routes[i].dst_prefixlen == 0 && routes[i].oif > 0 &&
+                    if_indextoname((unsigned) routes[i].oif, m->uplink))
+                        break;
+        return m->uplink;
+}
+
+static int new_firewall(Manager *m, Firewall **ret) {
+        FirewallConfig c = {
+                .wg_ifname = m->config.ifname,
+                .uplink_ifname = cell_firewall_uplink(m),
+                .vpn_subnet = { cidr4_network(&m->cell.vpn_address), m->cell.vpn_address.prefix },
+                .vpn_address = m->cell.vpn_address.addr,
+                .services = m->services,
+                .n_services = m->n_services,
+        };
+        return firewall_new(ret, &c);
+}
+
+int cell_firewall_rebuild(Manager *m) {
+        _cleanup_(firewall_freep) Firewall *f = NULL;
+        _cleanup_(freep) FirewallPeer *peers = NULL;
+        size_t n = 0;
+        Peer *p;
+        int r;
+
+        if (!m->cell.setup_complete)
+                return 0;
+        r = new_firewall(m, &f);
+        if (r < 0)
+                return log_error_errno(r, "Invalid firewall settings: %m");
+        peers = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(FirewallPeer));
+        if (!peers)
+                return -ENOMEM;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                peers[n++] = (FirewallPeer) { .address = p->address, .services = p->service_access };
+        r = firewall_apply(f, peers, n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the firewall table: %m");
+        firewall_free(m->firewall);
+        m->firewall = TAKE_PTR(f);
+        log_info("Firewall table inet pic carries %zu peers (uplink %s).", n,
+                 isempty(cell_firewall_uplink(m)) ? "none" : cell_firewall_uplink(m));
+        return 0;
+}
+
+int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
+        if (!m->firewall) /* not built yet or refused: the next rebuild has it all */
+                return cell_firewall_rebuild(m);
+        if (old && new && old->address == new->address)
+                return firewall_set_peer_access(m->firewall, new->address, old->service_access, new->service_access);
+        if (old) {
+                int r = firewall_remove_peer(m->firewall, old->address, old->service_access);
+                if (r < 0 || !new)
+                        return r;
+        }
+        return firewall_set_peer_access(m->firewall, new->address, NULL, new->service_access);
+}
+
+static int on_firewall_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        bool gone = false;
+
+        int r = firewall_monitor_process(fd, &gone);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read nftables events: %m");
+        if (gone && m->cell.setup_complete) {
+                log_warning("Somebody removed table inet pic; building it again.");
+                (void) cell_firewall_rebuild(m);
+        }
+        return 0;
+}
+
+int cell_firewall_watch(Manager *m) {
+        int fd, r;
+
+        r = firewall_open_monitor(&fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch nftables: %m");
+        r = sd_event_add_io(m->event, &m->firewall_monitor, fd, EPOLLIN, on_firewall_event, m);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return sd_event_source_set_io_fd_own(m->firewall_monitor, true);
+}
+
+int cell_firewall_dump(Manager *m, char **ret) {
+        if (!m->firewall)
+                return -ENOENT;
+        return firewall_dump(m->firewall, ret);
+}
+
+static void cjson_deletep(cJSON **j) {
+        if (*j)
+                cJSON_Delete(*j);
+}
+
+static int parse_port(const char *s, FirewallPort *ret) {
+        uint8_t proto = strncmp(s, "tcp/", 4) == 0 ? IPPROTO_TCP : strncmp(s, "udp/", 4) == 0 ? IPPROTO_UDP : 0;
+        char *end;
+        unsigned long port = proto ? strtoul(s + 4, &end, 10) : 0;
+        if (!proto || !s[4] || *end || port == 0 || port > 65535)
+                return -EINVAL;
+        *ret = (FirewallPort) { .protocol = proto, .port = (uint16_t) port };
+        return 0;
+}
+
+int cell_firewall_load_services(Manager *m, const char *path) {
+        _cleanup_(freep) char *text = NULL;
+        _cleanup_(cjson_deletep) cJSON *o = NULL;
+        const cJSON *entry;
+        int r;
+
+        r = read_file_at(AT_FDCWD, path, 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", path);
+        o = cJSON_Parse(text);
+        if (!cJSON_IsObject(o))
+                return log_error_errno(-EINVAL, "%s: not a JSON object of services.", path);
+
+        size_t n = (size_t) cJSON_GetArraySize(o);
+        FirewallService *services = calloc(n + 1, sizeof(FirewallService));
+        char **names = calloc(n + 1, sizeof(char *));
+        if (!services || !names) {
+                free(services);
+                free(names);
+                return -ENOMEM;
+        }
+        m->services = services;
+        m->service_names = names;
+        m->n_services = 0;
+        cJSON_ArrayForEach(entry, o) {
+                FirewallService *s = &services[m->n_services];
+                const cJSON *address = cJSON_GetObjectItemCaseSensitive(entry, "address");
+                const cJSON *ports = cJSON_GetObjectItemCaseSensitive(entry, "ports"), *port;
+
+                if (!firewall_service_known(entry->string))
+                        return log_error_errno(-EINVAL, "%s: unknown service '%s'.", path, entry->string);
+                if (!(names[m->n_services] = strdup(entry->string)))
+                        return -ENOMEM;
+                s->name = names[m->n_services];
+                if (cJSON_IsString(address) && ipv4_parse(address->valuestring, &s->address) < 0)
+                        return log_error_errno(-EINVAL, "%s: %s: bad address '%s'.", path, s->name, address->valuestring);
+                if (!cJSON_IsArray(ports) || cJSON_GetArraySize(ports) == 0 ||
+                    cJSON_GetArraySize(ports) > FIREWALL_SERVICE_PORTS_MAX)
+                        return log_error_errno(-EINVAL, "%s: %s: \"ports\" must list 1-%d of \"tcp/N\" or \"udp/N\".",
+                                               path, s->name, FIREWALL_SERVICE_PORTS_MAX);
+                cJSON_ArrayForEach(port, ports)
+                        if (!cJSON_IsString(port) || parse_port(port->valuestring, &s->ports[s->n_ports++]) < 0)
+                                return log_error_errno(-EINVAL, "%s: %s: ports must be \"tcp/N\" or \"udp/N\".",
+                                                       path, s->name);
+                m->n_services++;
+        }
+        return 0;
+}
