@@ -26,6 +26,12 @@ const char *cell_firewall_uplink(Manager *m) {
         return m->uplink;
 }
 
+/* Tests prove that a refused batch changes nothing by making the next one fail. */
+static void maybe_inject_failure(Manager *m, Firewall *f) {
+        if (m->config.test_firewall_failure_file && access(m->config.test_firewall_failure_file, F_OK) >= 0)
+                firewall_test_inject_failure(f, true);
+}
+
 static int new_firewall(Manager *m, Firewall **ret) {
         FirewallConfig c = {
                 .wg_ifname = m->config.ifname,
@@ -55,6 +61,7 @@ int cell_firewall_rebuild(Manager *m) {
                 return -ENOMEM;
         HASHMAP_FOREACH(p, m->peers_by_name)
                 peers[n++] = (FirewallPeer) { .address = p->address, .services = p->service_access };
+        maybe_inject_failure(m, f);
         r = firewall_apply(f, peers, n);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the firewall table: %m");
@@ -68,6 +75,7 @@ int cell_firewall_rebuild(Manager *m) {
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         if (!m->firewall) /* not built yet or refused: the next rebuild has it all */
                 return cell_firewall_rebuild(m);
+        maybe_inject_failure(m, m->firewall);
         if (old && new && old->address == new->address)
                 return firewall_set_peer_access(m->firewall, new->address, old->service_access, new->service_access);
         if (old) {

@@ -25,6 +25,7 @@ typedef struct ManagerConfig {
         char *wireguard_go;
         char *uplink;        /* NULL: the interface of the default route */
         char *services_file; /* NULL: the built-in service table */
+        char *test_firewall_failure_file; /* tests: while it exists, firewall batches are made to fail */
         WgBackendChoice backend;
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The cell's firewall, proven with real packets through real WireGuard tunnels.
+
+    peer-a ─┐ (veth + WireGuard)
+            ├─ cell (pic-celld, wireguard-go, table inet pic) ── svc ("internet" and the services)
+    peer-b ─┘
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+N = os.getpid() % 200
+VPN = '10.233.%d.1/24' % N
+CELL_VPN_IP = VPN.split('/')[0]
+SVC_NET = '10.234.%d' % N      # cell .1, svc .2: the uplink side
+SVC_IP = SVC_NET + '.2'
+FAILED = 'org.pic.Cell1.Error.Failed'
+
+SERVICES = {
+    'files': {'address': SVC_IP, 'ports': ['tcp/445']},
+    'mail': {'address': SVC_IP, 'ports': ['tcp/143']},
+    'dns': {'address': SVC_IP, 'ports': ['udp/53', 'tcp/53']},
+    'web': {'address': SVC_IP, 'ports': ['tcp/80', 'tcp/443']},
+}
+
+
+def read_bytes(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+def strv(items):
+    return dbus.Array(items, signature='s')
+
+
+class FirewallTest(h.HarnessTestCase):
+    def setUp(self):
+        super().setUp()
+        self.host_ruleset = h.run(['nft', 'list', 'ruleset']).stdout
+        self.addCleanup(lambda: self.assertEqual(h.run(['nft', 'list', 'ruleset']).stdout, self.host_ruleset,
+                                                 "the host's ruleset changed"))
+        services = os.path.join(self.world.path, 'services.json')
+        with open(services, 'w') as f:
+            json.dump(SERVICES, f)
+        self.failure_file = os.path.join(self.world.path, 'fail-firewall')
+        self.cell = h.Cell(world=self.world, extra_args=['--services=%s' % services, '--stats-interval=0.5',
+                                                         '--test-firewall-failure-file=%s' % self.failure_file])
+        self.cell.polkit.set_allowed(ALL_ACTIONS)
+
+        # the "internet" and the services, behind the cell's uplink; no route back to the VPN
+        self.svc = h.Netns(world=self.world)
+        h.veth(self.cell.netns, self.svc, SVC_NET + '.1/24', SVC_IP + '/24', world=self.world)
+        self.cell.netns.ip('route', 'add', 'default', 'via', SVC_IP)
+        self.cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+        for port in (445, 143, 80, 8080):
+            # 8080 is "a web site on the internet": it answers with the address it saw
+            self.svc.spawn(['socat', 'TCP-LISTEN:%d,bind=%s,reuseaddr,fork' % (port, SVC_IP),
+                            'SYSTEM:echo $SOCAT_PEERADDR'], name='listen-%d' % port)
+        self.svc.spawn(['socat', 'UDP-RECVFROM:53,bind=%s,reuseaddr,fork' % SVC_IP, 'SYSTEM:echo dns-answer'],
+                       name='listen-dns')
+
+        self.cell.start()
+        self.mgr = self.cell.manager()
+        self.mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN}))
+        self.assertEqual(str(self.cell.properties('org.pic.Cell1.Manager')['Uplink']),
+                         self.cell.netns.run(['ip', '-o', 'route', 'show', 'default']).stdout.split()[4])
+
+    def add_client(self, name, lan, access):
+        ns = h.Netns(world=self.world)
+        h.veth(self.cell.netns, ns, '10.235.%d.1/24' % lan, '10.235.%d.2/24' % lan, world=self.world)
+        path = self.mgr.AddPeer(name, sv({'ServiceAccess': strv(access)}))
+        peer = self.cell.interface('org.pic.Cell1.Peer', path)
+        config = str(peer.GetConfig()).replace(
+                'AllowedIPs = ', 'AllowedIPs = %s.0/24, ' % SVC_NET) + 'Endpoint = 10.235.%d.1:51820\n' % lan
+        client = h.WgClient(ns, self.world.unique('wgc'), config, world=self.world)
+        h.wait_for(lambda: client.ping(CELL_VPN_IP), 20, 0.2, 'tunnel up for %s' % name)
+        return peer, client
+
+    def connects(self, client, port, addr=SVC_IP):
+        p = client.run(['timeout', '3', 'socat', '-T2', '-', 'TCP:%s:%d,connect-timeout=2' % (addr, port)],
+                       check=False, input='')
+        return p.returncode == 0 and p.stdout.strip() != ''
+
+    def answer(self, client, port, addr=SVC_IP):
+        return client.run(['timeout', '3', 'socat', '-T2', '-', 'TCP:%s:%d,connect-timeout=2' % (addr, port)],
+                          check=False, input='').stdout.strip()
+
+    def test_access_follows_service_access(self):
+        peer, a = self.add_client('alice', N % 50 + 1, ['files'])
+        _, b = self.add_client('bob', N % 50 + 100, ['mail'])
+        self.assertTrue(self.connects(a, 445))
+        self.assertFalse(self.connects(a, 143))
+        self.assertTrue(self.connects(b, 143))
+        self.assertFalse(self.connects(b, 445))
+
+        peer.Update(sv({'ServiceAccess': strv(['mail'])}))
+        self.assertFalse(self.connects(a, 445))
+        self.assertTrue(self.connects(a, 143))
+        self.assertTrue(self.connects(b, 143))  # the other peer did not change
+
+        # internet: allowed for every peer, and masqueraded to the uplink address
+        self.assertEqual(self.answer(a, 8080).split(':')[0], SVC_NET + '.1')
+
+    def test_dns_and_web_reach_the_cell_address_through_dnat(self):
+        _, a = self.add_client('alice', N % 50 + 1, ['dns', 'web'])
+        _, b = self.add_client('bob', N % 50 + 100, [])
+        q = a.run(['timeout', '3', 'socat', '-T2', '-', 'UDP:%s:53' % CELL_VPN_IP], check=False, input='query\n')
+        self.assertEqual(q.stdout.strip(), 'dns-answer')
+        self.assertTrue(self.connects(a, 80, CELL_VPN_IP))
+        q = b.run(['timeout', '3', 'socat', '-T2', '-', 'UDP:%s:53' % CELL_VPN_IP], check=False, input='query\n')
+        self.assertEqual(q.stdout.strip(), '')
+        self.assertFalse(self.connects(b, 80, CELL_VPN_IP))
+
+    def test_refused_batch_changes_nothing(self):
+        peer, a = self.add_client('alice', N % 50 + 1, ['files'])
+        before = str(self.mgr.GetFirewall())
+        state = read_bytes(os.path.join(self.cell.state_dir, 'peers', 'alice.json'))
+        open(self.failure_file, 'w').close()
+        with self.assertRaises(dbus.DBusException) as e:
+            peer.Update(sv({'ServiceAccess': strv(['mail'])}))
+        self.assertEqual(e.exception.get_dbus_name(), FAILED)
+        os.unlink(self.failure_file)
+
+        self.assertEqual(str(self.mgr.GetFirewall()), before)
+        self.assertEqual(list(self.cell.properties('org.pic.Cell1.Peer', peer.object_path)['ServiceAccess']),
+                         ['files'])
+        self.assertEqual(read_bytes(os.path.join(self.cell.state_dir, 'peers', 'alice.json')), state)
+        self.assertTrue(self.connects(a, 445))
+        self.assertFalse(self.connects(a, 143))
+        self.assertTrue(h.wait_for(lambda: a.ping(CELL_VPN_IP), 10, 0.2, 'WireGuard untouched'))
+
+    def test_flushed_table_is_rebuilt(self):
+        _, a = self.add_client('alice', N % 50 + 1, ['files'])
+        before = str(self.mgr.GetFirewall())
+        self.cell.netns.run(['nft', 'flush', 'ruleset'])
+        t0 = time.monotonic()
+        h.wait_for(lambda: self.cell.netns.run(['nft', 'list', 'table', 'inet', 'pic'], check=False).returncode == 0,
+                   1.0, 0.02, 'table inet pic rebuilt within a second')
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertEqual(self.strip_handles(str(self.mgr.GetFirewall())), self.strip_handles(before))
+        self.assertTrue(self.connects(a, 445))
+        self.assertFalse(self.connects(a, 143))
+
+    @staticmethod
+    def strip_handles(text):
+        return re.sub(r'handle \d+', 'handle N', text)
+
+
+if __name__ == '__main__':
+    h.main()
