@@ -61,6 +61,12 @@ char *format_timestamp(char *buf, size_t size, uint64_t usec) {
         return buf;
 }
 
+void print_table_row(const char *const *row, const size_t *width, size_t n_columns) {
+        for (size_t j = 0; j + 1 < n_columns; j++)
+                printf("%-*s  ", (int) width[j], row[j]);
+        printf("%s\n", n_columns > 0 ? row[n_columns - 1] : "");
+}
+
 char **strv_free(char **l) {
         if (!l)
                 return NULL;
@@ -77,6 +83,13 @@ size_t strv_length(char * const *l) {
                 while (l[n])
                         n++;
         return n;
+}
+
+bool strv_contains(char * const *l, const char *s) {
+        for (char * const *i = l; i && *i; i++)
+                if (strcmp(*i, s) == 0)
+                        return true;
+        return false;
 }
 
 char *strv_join(char * const *l, const char *sep) {

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "picctl.h"
+#include "picctl-access.h"
 #include "picctl-format.h"
+#include "picctl-peer.h"
 #include "qr.h"
 
 #define PEER_LABEL_WIDTH 19   /* strlen("PersistentKeepalive") */
@@ -15,21 +17,6 @@
 #define ADD_SYNOPSIS \
         "NAME [--public-key KEY] [--address IP] [--access SERVICE,...]\n" \
         "                [--keepalive SECONDS] [--preshared-key[=KEY]]"
-
-typedef struct PeerInfo {
-        char *name;
-        char *public_key;
-        char *address;
-        char **service_access;
-        uint16_t persistent_keepalive;
-        bool has_preshared_key;
-        bool enabled;
-        uint64_t created;            /* µs since the epoch */
-        uint64_t latest_handshake;   /* µs since the epoch, 0 = never */
-        uint64_t rx_bytes;
-        uint64_t tx_bytes;
-        char *endpoint;
-} PeerInfo;
 
 static const BusProperty peer_properties[] = {
         { "Name",                "s",  offsetof(PeerInfo, name)                 },
@@ -47,7 +34,7 @@ static const BusProperty peer_properties[] = {
         {}
 };
 
-static void peer_info_done(PeerInfo *p) {
+void peer_info_done(PeerInfo *p) {
         free(p->name);
         free(p->public_key);
         free(p->address);
@@ -233,6 +220,28 @@ static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
         return ARGS_PARSED;
 }
 
+/* The {"ServiceAccess": <as>} entry of an a{sv}. */
+static int append_service_access(sd_bus_message *m, char **access) {
+        int r;
+
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", "ServiceAccess");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, access);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
 static int append_add_options(sd_bus_message *m, const AddArgs *a) {
         int r;
 
@@ -247,26 +256,8 @@ static int append_add_options(sd_bus_message *m, const AddArgs *a) {
                 return r;
         if (a->address && (r = sd_bus_message_append(m, "{sv}", "Address", "s", a->address)) < 0)
                 return r;
-        if (a->access) {
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(m, "s", "ServiceAccess");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, "as");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append_strv(m, a->access);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-        }
+        if (a->access && (r = append_service_access(m, a->access)) < 0)
+                return r;
         if (a->has_keepalive &&
             (r = sd_bus_message_append(m, "{sv}", "PersistentKeepalive", "q", a->keepalive)) < 0)
                 return r;
@@ -354,7 +345,7 @@ static int peer_info_compare(const void *a, const void *b) {
         return strcmp(strempty(x->name), strempty(y->name));
 }
 
-static void peer_infos_free(PeerInfo *peers, size_t n) {
+void peer_infos_free(PeerInfo *peers, size_t n) {
         for (size_t i = 0; i < n; i++)
                 peer_info_done(&peers[i]);
         free(peers);
@@ -432,6 +423,21 @@ fail:
         return r;
 }
 
+int peer_infos_read_all(Context *c, PeerInfo **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = bus_call_noargs(c, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                            false, &reply);
+        if (r < 0)
+                return r;
+
+        r = read_managed_peers(reply, ret, ret_n);
+        if (r < 0)
+                return report_parse_error(r);
+        return 0;
+}
+
 /* cJSON numbers are doubles; print 64-bit counters exactly instead. */
 static bool json_add_u64(cJSON *o, const char *key, uint64_t v) {
         char buf[24];
@@ -473,7 +479,7 @@ fail:
         return NULL;
 }
 
-static int print_json(cJSON *json) {
+int print_json(cJSON *json) {
         char *text;
 
         if (!json)
@@ -504,13 +510,6 @@ static int print_peers_json(const PeerInfo *peers, size_t n) {
 
 enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_HANDSHAKE, COL_RX, COL_TX, N_COLUMNS };
 
-/* Left-aligned columns two spaces apart; the last one is not padded. */
-static void print_row(const char *const row[N_COLUMNS], const size_t width[N_COLUMNS]) {
-        for (size_t j = 0; j + 1 < N_COLUMNS; j++)
-                printf("%-*s  ", (int) width[j], row[j]);
-        printf("%s\n", row[N_COLUMNS - 1]);
-}
-
 static void print_peers_table(const PeerInfo *peers, size_t n) {
         static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "HANDSHAKE", "RX", "TX" };
         char (*cells)[N_COLUMNS][FORMAT_AGO_MAX + FORMAT_BYTES_MAX];
@@ -538,20 +537,19 @@ static void print_peers_table(const PeerInfo *peers, size_t n) {
                         width[j] = MAX(width[j], strlen(cells[i][j]));
         }
 
-        print_row(header, width);
+        print_table_row(header, width, N_COLUMNS);
         for (size_t i = 0; i < n; i++) {
                 const char *row[N_COLUMNS];
 
                 for (size_t j = 0; j < N_COLUMNS; j++)
                         row[j] = cells[i][j];
-                print_row(row, width);
+                print_table_row(row, width, N_COLUMNS);
         }
 
         free(cells);
 }
 
 static int peer_list(int argc, char *argv[], Context *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         PeerArgs a = {};
         PeerInfo *peers = NULL;
         size_t n = 0;
@@ -561,14 +559,9 @@ static int peer_list(int argc, char *argv[], Context *c) {
         if (r != ARGS_PARSED)
                 return r;
 
-        r = bus_call_noargs(c, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
-                            false, &reply);
+        r = peer_infos_read_all(c, &peers, &n);
         if (r < 0)
                 return r;
-
-        r = read_managed_peers(reply, &peers, &n);
-        if (r < 0)
-                return report_parse_error(r);
 
         if (a.json)
                 r = print_peers_json(peers, n);
@@ -702,6 +695,157 @@ static int peer_config(int argc, char *argv[], Context *c) {
         return 0;
 }
 
+/* --- peer access --- */
+
+#define ACCESS_SYNOPSIS "NAME [+SERVICE|-SERVICE|SERVICE]..."
+
+static void help_access(void) {
+        printf("picctl peer access " ACCESS_SYNOPSIS "\n"
+               "\n"
+               "Show or change which services the peer NAME may reach. Without changes it\n"
+               "prints the peer's current access.\n"
+               "\n"
+               "  +SERVICE, SERVICE   Grant SERVICE: dns web mail calendar files webdav\n"
+               "  -SERVICE            Revoke SERVICE\n"
+               "\n"
+               "Changes apply in order, e.g. 'picctl peer access laptop +files -mail'.\n");
+}
+
+typedef struct AccessArgs {
+        const char *name;
+        AccessChange *changes;
+        size_t n_changes;
+} AccessArgs;
+
+/* Options come before NAME; after it "-mail" is a revocation, not an option, so
+ * only the long options are recognised there. */
+static int parse_access_args(int argc, char *argv[], Context *c, AccessArgs *a) {
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                {}
+        };
+        const char *label = "peer access";
+        bool only_changes = false;
+        int opt;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help_access();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                default:
+                        return getopt_usage_error(label, opt, argv);
+                }
+
+        if (optind >= argc)
+                return usage_error(label, "missing peer NAME");
+        a->name = argv[optind++];
+
+        a->changes = calloc(argc, sizeof(AccessChange));
+        if (!a->changes)
+                return report_error(-ENOMEM, "out of memory");
+
+        for (int i = optind; i < argc; i++) {
+                const char *word = argv[i];
+
+                if (!only_changes && strncmp(word, "--", 2) == 0) {
+                        if (streq(word, "--")) {
+                                only_changes = true;
+                                continue;
+                        }
+                        if (streq(word, "--help")) {
+                                help_access();
+                                return 0;
+                        }
+                        if (streq(word, "--no-ask-password")) {
+                                c->ask_password = false;
+                                continue;
+                        }
+                        return usage_error(label, "unknown option '%s'", word);
+                }
+
+                if (access_change_parse(word, &a->changes[a->n_changes]) < 0)
+                        return usage_error(label, "'%s' is not a change: use +SERVICE, -SERVICE or SERVICE", word);
+                a->n_changes++;
+        }
+        return ARGS_PARSED;
+}
+
+static int print_access(const char *name, char **access) {
+        _cleanup_(freep) char *text = strv_join(access, ", ");
+
+        if (!text)
+                return report_error(-ENOMEM, "out of memory");
+        printf("%s: %s\n", name, isempty(text) ? "none" : text);
+        return 0;
+}
+
+static int call_update_access(Context *c, const char *path, char **access) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = bus_new_call(c, path, PIC_PEER_INTERFACE, "Update", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r >= 0)
+                r = append_service_access(m, access);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return report_error(r, "cannot build the Update call: %s", strerror(-r));
+        return bus_call(c, m, true, NULL);
+}
+
+static int peer_access(int argc, char *argv[], Context *c) {
+        _cleanup_(peer_info_done) PeerInfo info = {};
+        _cleanup_(strv_freep) char **access = NULL;
+        _cleanup_(freep) char *path = NULL;
+        AccessArgs a = {};
+        int r;
+
+        r = parse_access_args(argc, argv, c, &a);
+        if (r != ARGS_PARSED)
+                goto finish;
+
+        r = bus_find_peer(c, a.name, &path);
+        if (r < 0)
+                goto finish;
+        r = peer_info_read(c, path, &info);
+        if (r < 0)
+                goto finish;
+
+        r = access_changes_apply(info.service_access, a.changes, a.n_changes, &access);
+        if (r < 0) {
+                r = report_error(r, "out of memory");
+                goto finish;
+        }
+        /* Nothing to change: no call, so no authorization either. */
+        if (r == 0) {
+                r = print_access(a.name, info.service_access);
+                goto finish;
+        }
+
+        r = call_update_access(c, path, access);
+        if (r < 0)
+                goto finish;
+
+        /* Show what the daemon holds now, not what we asked for. */
+        peer_info_done(&info);
+        r = peer_info_read(c, path, &info);
+        if (r < 0)
+                goto finish;
+        r = print_access(a.name, info.service_access);
+
+finish:
+        free(a.changes);
+        return r;
+}
+
 /* --- peer remove, enable, disable, rotate-keys --- */
 
 static void help_remove(void) {
@@ -808,6 +952,9 @@ static void help_peer(void) {
                "  config NAME [--qr [--invert]]\n"
                "                           Print the peer's WireGuard configuration, or a QR\n"
                "                           code of it\n"
+               "  access " ACCESS_SYNOPSIS "\n"
+               "                           Show the services the peer may reach, or grant\n"
+               "                           (+SERVICE) and revoke (-SERVICE) them\n"
                "  enable NAME              Let a disabled peer connect again\n"
                "  disable NAME             Refuse the peer but keep its settings\n"
                "  rotate-keys NAME         Give the peer new keys\n"
@@ -826,6 +973,7 @@ static const Verb peer_verbs[] = {
         { "add",         peer_add         },
         { "show",        peer_show        },
         { "config",      peer_config      },
+        { "access",      peer_access      },
         { "enable",      peer_enable      },
         { "disable",     peer_disable     },
         { "rotate-keys", peer_rotate_keys },
@@ -856,7 +1004,7 @@ int verb_peer(int argc, char *argv[], Context *c) {
                 }
 
         if (optind >= argc)
-                return usage_error("peer", "missing peer command (list, add, show, config, enable, disable, rotate-keys, remove)");
+                return usage_error("peer", "missing peer command (list, add, show, config, access, enable, disable, rotate-keys, remove)");
 
         return dispatch_verb(peer_verbs, "peer", argc - optind, argv + optind, c);
 }

@@ -31,10 +31,19 @@ static void help_main(void) {
                "  peer show NAME [--json]  Show all properties of a peer\n"
                "  peer config NAME [--qr]  Print the peer's WireGuard configuration, or\n"
                "                           a QR code of it for a phone to scan\n"
+               "  peer access NAME [+SERVICE|-SERVICE|SERVICE]...\n"
+               "                           Show the services a peer may reach, or grant\n"
+               "                           (+SERVICE) and revoke (-SERVICE) them\n"
                "  peer enable NAME         Let a disabled peer connect again\n"
                "  peer disable NAME        Refuse the peer but keep its settings\n"
                "  peer rotate-keys NAME    Give the peer new keys\n"
                "  peer remove NAME         Remove the peer\n"
+               "\n"
+               "Firewall commands:\n"
+               "  firewall [--json]        Show the uplink and which services each peer\n"
+               "                           may reach\n"
+               "  firewall --ruleset       Print the cell's nftables table as the kernel\n"
+               "                           holds it\n"
                "\n"
                "Options:\n"
                "  -h --help                Show this help, or a command's after the command\n"
@@ -125,6 +134,7 @@ typedef struct CellInfo {
         char *endpoint;
         char *interface_name;
         char *wireguard_backend;
+        char *uplink;
         char **pending_changes;   /* key, value, key, value, … */
         uint32_t peer_count;
 } CellInfo;
@@ -140,6 +150,7 @@ static const BusProperty cell_properties[] = {
         { "Endpoint",         "s",     offsetof(CellInfo, endpoint)          },
         { "InterfaceName",    "s",     offsetof(CellInfo, interface_name)    },
         { "WireGuardBackend", "s",     offsetof(CellInfo, wireguard_backend) },
+        { "Uplink",           "s",     offsetof(CellInfo, uplink)            },
         { "PendingChanges",   "a{sv}", offsetof(CellInfo, pending_changes)   },
         { "PeerCount",        "u",     offsetof(CellInfo, peer_count)        },
         {}
@@ -147,6 +158,7 @@ static const BusProperty cell_properties[] = {
 
 static void cell_info_done(CellInfo *i) {
         free(i->version);
+        free(i->uplink);
         free(i->name);
         free(i->domain);
         free(i->vpn_address);
@@ -226,6 +238,7 @@ static int verb_status(int argc, char *argv[], Context *c) {
         print_field("SetupComplete", "yes");
         print_field("InterfaceName", info.interface_name);
         print_field("WireGuardBackend", info.wireguard_backend);
+        print_field("Uplink", info.uplink);
         print_pending("PendingChanges", info.pending_changes);
         snprintf(buf, sizeof buf, "%u", info.peer_count);
         print_field("PeerCount", buf);
@@ -459,6 +472,7 @@ static const Verb verbs[] = {
         { "apply",     verb_apply     },
         { "discard",   verb_discard   },
         { "peer",      verb_peer      },
+        { "firewall",  verb_firewall  },
         { "help",      verb_help      },
         {}
 };

@@ -38,3 +38,4 @@ int getopt_usage_error(const char *verb, int opt, char *argv[]);
 int parse_u16(const char *s, uint16_t min, uint16_t *ret);
 
 int verb_peer(int argc, char *argv[], Context *c);
+int verb_firewall(int argc, char *argv[], Context *c);

@@ -51,6 +51,12 @@ static void test_split_join(void **state) {
 
         joined = strv_join(three, ", ");
         assert_string_equal(joined, "dns, web, , ");
+
+        assert_true(strv_contains(three, "web"));
+        assert_true(strv_contains(three, ""));
+        assert_false(strv_contains(three, "we"));
+        assert_false(strv_contains(empty, "dns"));
+        assert_false(strv_contains(NULL, "dns"));
 }
 
 int main(void) {

@@ -4,6 +4,7 @@
 it, and every failure is one 'picctl: ' line on stderr with exit status 1
 (2 for usage errors)."""
 
+import json
 import os
 import shutil
 import sys
@@ -198,6 +199,87 @@ class PicctlTest(h.HarnessTestCase):
                      ['configure'], ['configure', '--port', '0'], ['peer', 'config'], ['peer', 'list', '--qr']):
             self.assert_fails(args, status=2)
         self.assertEqual(cell.managed_objects(), before)
+
+    def test_firewall(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'phone', '--access', 'dns,mail')
+        self.picctl('peer', 'add', 'laptop', '--access', 'files,web')
+        self.picctl('peer', 'add', 'tv', '--access', '')
+        self.picctl('peer', 'disable', 'tv')
+
+        lines = self.picctl('firewall').splitlines()
+        uplink = str(cell.properties(MANAGER)['Uplink'])
+        self.assertEqual(lines[0], 'Uplink: %s' % (uplink or '(none)'))
+        self.assertEqual(lines[1], '')
+        rows = [l.split() for l in lines[2:]]
+        self.assertEqual(rows, [['NAME', 'ADDRESS', 'ENABLED', 'ACCESS'],
+                                ['laptop', '10.79.0.3', 'yes', 'files,web'],
+                                ['phone', '10.79.0.2', 'yes', 'dns,mail'],
+                                ['tv', '10.79.0.4', 'no', '-']])
+
+        data = json.loads(self.picctl('firewall', '--json'))
+        self.assertEqual(data['Uplink'], uplink)
+        self.assertEqual([(p['Name'], p['Address'], p['Enabled'], p['ServiceAccess']) for p in data['Peers']],
+                         [('laptop', '10.79.0.3', True, ['files', 'web']),
+                          ('phone', '10.79.0.2', True, ['dns', 'mail']),
+                          ('tv', '10.79.0.4', False, [])])
+
+        ruleset = self.picctl('firewall', '--ruleset')
+        self.assertTrue(ruleset.startswith('table inet pic\n'), ruleset[:200])
+        for chain in ('chain input', 'chain forward', 'set peer_access'):
+            self.assertIn(chain, ruleset)
+        self.assertEqual(ruleset.rstrip('\n'), str(cell.manager().GetFirewall()).rstrip('\n'))
+
+        for args in (['firewall', 'extra'], ['firewall', '--ruleset', '--json'], ['firewall', '--qr']):
+            self.assert_fails(args, status=2)
+
+    def test_firewall_before_setup(self):
+        self.make_cell()
+        out = self.picctl('firewall')
+        self.assertIn('No peers', out)
+        self.assertIn('not set up', self.assert_fails(['firewall', '--ruleset']))
+
+    def test_peer_access(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'laptop', '--access', 'dns,mail')
+        path = cell.manager().GetPeerByName('laptop')
+
+        def access():
+            return [str(s) for s in cell.properties(PEER, path)['ServiceAccess']]
+
+        self.assertEqual(self.picctl('peer', 'access', 'laptop'), 'laptop: dns, mail\n')
+        self.assertEqual(self.picctl('peer', 'access', 'laptop', '+files', '-mail'), 'laptop: dns, files\n')
+        self.assertEqual(access(), ['dns', 'files'])
+        self.assertEqual(self.picctl('peer', 'access', 'laptop'), 'laptop: dns, files\n')
+        # a bare name grants; granting twice and revoking what is not granted change nothing
+        self.assertEqual(self.picctl('peer', 'access', 'laptop', 'web', '+dns', '-calendar'),
+                         'laptop: dns, files, web\n')
+        self.assertEqual(access(), ['dns', 'files', 'web'])
+        self.assertEqual(self.picctl('peer', 'access', '--no-ask-password', 'laptop', '-dns', '--', '-web', '-files'),
+                         'laptop: none\n')
+        self.assertEqual(access(), [])
+        self.assertIn('laptop', self.picctl('firewall').splitlines()[3])
+        self.assertEqual(self.picctl('firewall').splitlines()[3].split()[-1], '-')
+
+        line = self.assert_fails(['peer', 'access', 'laptop', '+bogus'])
+        self.assertIn("'bogus'", line)
+        self.assertIn('dns, web, mail, calendar, files, webdav', line)
+        self.assertEqual(access(), [])
+        self.assertIn("'nope'", self.assert_fails(['peer', 'access', 'nope', '+dns']))
+
+        cell.polkit.set_allowed([])
+        self.assertIn('ccess denied', self.assert_fails(['peer', 'access', 'laptop', '+dns']))
+        self.assertEqual(self.picctl('peer', 'access', 'laptop'), 'laptop: none\n')  # reading needs none
+
+        for args in (['peer', 'access'], ['peer', 'access', 'laptop', '+'], ['peer', 'access', 'laptop', '-'],
+                     ['peer', 'access', 'laptop', '--bogus'], ['peer', 'access', '-mail', 'laptop']):
+            self.assert_fails(args, status=2)
+        self.assertEqual(access(), [])
+        self.assertIn('picctl peer access', self.picctl('peer', 'access', 'laptop', '--help'))
+        self.assertIn('  access NAME', self.picctl('peer', '--help'))
+        self.assertIn('firewall', self.picctl('--help'))
 
     def test_access_denied(self):
         cell = self.make_cell()
