@@ -76,14 +76,9 @@ int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         if (!m->firewall) /* not built yet or refused: the next rebuild has it all */
                 return cell_firewall_rebuild(m);
         maybe_inject_failure(m, m->firewall);
-        if (old && new && old->address == new->address)
-                return firewall_set_peer_access(m->firewall, new->address, old->service_access, new->service_access);
-        if (old) {
-                int r = firewall_remove_peer(m->firewall, old->address, old->service_access);
-                if (r < 0 || !new)
-                        return r;
-        }
-        return firewall_set_peer_access(m->firewall, new->address, NULL, new->service_access);
+        /* An added peer has no old elements, a removed one no new ones; one batch either way. */
+        return firewall_change_peer(m->firewall, old ? old->address : new->address, old ? old->service_access : NULL,
+                                    new ? new->address : old->address, new ? new->service_access : NULL);
 }
 
 static int on_firewall_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

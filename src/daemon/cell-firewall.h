@@ -10,7 +10,7 @@
 
 /* Builds the table from the cell, the configured services and every peer. */
 int cell_firewall_rebuild(Manager *m);
-/* One batch with only this peer's elements (old or new may be NULL). */
+/* One batch with only this peer's elements (old or new may be NULL; the address may change). */
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new);
 /* Watches nftables events so a deleted table is rebuilt at once. */
 int cell_firewall_watch(Manager *m);

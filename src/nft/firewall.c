@@ -587,6 +587,11 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
 }
 
 int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services) {
+        return firewall_change_peer(f, peer_address, old_services, peer_address, new_services);
+}
+
+int firewall_change_peer(Firewall *f, uint32_t old_address, char **old_services, uint32_t new_address,
+                         char **new_services) {
         _cleanup_(nft_batch_freep) NftBatch *b = NULL;
         _cleanup_(freep) PeerAccessKey *old_keys = NULL, *new_keys = NULL;
         _cleanup_(elem_writer_done) ElemWriter add = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
@@ -594,10 +599,10 @@ int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_serv
         size_t n_old, n_new;
         int r;
 
-        r = peer_keys(f, peer_address, old_services, &old_keys, &n_old);
+        r = peer_keys(f, old_address, old_services, &old_keys, &n_old);
         if (r < 0)
                 return r;
-        r = peer_keys(f, peer_address, new_services, &new_keys, &n_new);
+        r = peer_keys(f, new_address, new_services, &new_keys, &n_new);
         if (r < 0)
                 return r;
 

@@ -95,6 +95,11 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers);
  * name; -ENOENT if our table does not exist (call firewall_apply()). */
 int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services);
 
+/* The same for a peer that also moves from old_address to new_address, still
+ * one transaction. */
+int firewall_change_peer(Firewall *f, uint32_t old_address, char **old_services, uint32_t new_address,
+                         char **new_services);
+
 /* Removes the peer's elements for services (its current ServiceAccess). */
 int firewall_remove_peer(Firewall *f, uint32_t peer_address, char **services);
 

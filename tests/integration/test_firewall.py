@@ -142,6 +142,19 @@ class FirewallTest(h.HarnessTestCase):
         self.assertFalse(self.connects(a, 143))
         self.assertTrue(h.wait_for(lambda: a.ping(CELL_VPN_IP), 10, 0.2, 'WireGuard untouched'))
 
+    def test_access_moves_with_the_address(self):
+        base = VPN.rsplit('.', 1)[0]
+        path = self.mgr.AddPeer('carol', sv({'ServiceAccess': strv(['files', 'mail']), 'Address': base + '.50'}))
+        peer = self.cell.interface('org.pic.Cell1.Peer', path)
+        self.assertIn('%s.50 . %s . tcp . 445' % (base, SVC_IP), str(self.mgr.GetFirewall()))
+        peer.Update(sv({'Address': base + '.60'}))
+        ruleset = str(self.mgr.GetFirewall())
+        self.assertNotIn('%s.50 . ' % base, ruleset)
+        self.assertIn('%s.60 . %s . tcp . 445' % (base, SVC_IP), ruleset)
+        self.assertIn('%s.60 . %s . tcp . 143' % (base, SVC_IP), ruleset)
+        peer.Remove()
+        self.assertNotIn('%s.60 . ' % base, str(self.mgr.GetFirewall()))
+
     def test_flushed_table_is_rebuilt(self):
         _, a = self.add_client('alice', N % 50 + 1, ['files'])
         before = str(self.mgr.GetFirewall())
