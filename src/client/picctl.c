@@ -5,7 +5,8 @@
 #include "picctl.h"
 #include "picctl-format.h"
 
-#define SETUP_SYNOPSIS "--name NAME --domain DOMAIN --address CIDR [--port N] [--endpoint HOST:PORT]"
+#define SETUP_SYNOPSIS "--name NAME --domain DOMAIN --address CIDR [--port N] [--endpoint HOST:PORT]\n" \
+        "             [--admin-password PASSWORD|-]"
 #define CONFIGURE_SYNOPSIS "[--name NAME] [--domain DOMAIN] [--address CIDR] [--port N] [--endpoint HOST:PORT]"
 #define STATUS_LABEL_WIDTH 16  /* strlen("WireGuardBackend") */
 
@@ -249,11 +250,19 @@ static int verb_status(int argc, char *argv[], Context *c) {
         return 0;
 }
 
+static void erase_and_freep(char **p) {
+        if (*p) {
+                explicit_bzero(*p, strlen(*p));
+                free(*p);
+        }
+}
+
 typedef struct CellSettings {
         const char *name;
         const char *domain;
         const char *address;
         const char *endpoint;
+        const char *admin_password;
         bool has_port;
         uint16_t port;
 } CellSettings;
@@ -268,7 +277,10 @@ static void help_setup(void) {
                "  --address CIDR       The cell's VPN address with prefix, in RFC 1918 space,\n"
                "                       e.g. 10.0.0.1/24\n"
                "  --port N             WireGuard listen port (default 51820)\n"
-               "  --endpoint HOST:PORT Where peers reach the cell, e.g. cell.example.org:51820\n");
+               "  --endpoint HOST:PORT Where peers reach the cell, e.g. cell.example.org:51820\n"
+               "  --admin-password PASSWORD\n"
+               "                       The web interface's admin password (8 or more characters);\n"
+               "                       '-' reads it from the first line of standard input\n");
 }
 
 static void help_configure(void) {
@@ -292,6 +304,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 ARG_ADDRESS,
                 ARG_PORT,
                 ARG_ENDPOINT,
+                ARG_ADMIN_PASSWORD,
         };
         static const struct option options[] = {
                 COMMON_OPTIONS,
@@ -300,6 +313,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 { "address",  required_argument, NULL, ARG_ADDRESS  },
                 { "port",     required_argument, NULL, ARG_PORT     },
                 { "endpoint", required_argument, NULL, ARG_ENDPOINT },
+                { "admin-password", required_argument, NULL, ARG_ADMIN_PASSWORD },
                 {}
         };
         int opt;
@@ -330,6 +344,11 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 case ARG_ENDPOINT:
                         s->endpoint = optarg;
                         break;
+                case ARG_ADMIN_PASSWORD:
+                        if (help != help_setup)
+                                return usage_error(argv[0], "the admin password is set with 'picctl setup' only");
+                        s->admin_password = optarg;
+                        break;
                 default:
                         return getopt_usage_error(argv[0], opt, argv);
                 }
@@ -354,6 +373,8 @@ static int append_cell_settings(sd_bus_message *m, const CellSettings *s) {
         if (s->has_port && (r = sd_bus_message_append(m, "{sv}", "ListenPort", "q", s->port)) < 0)
                 return r;
         if (s->endpoint && (r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", s->endpoint)) < 0)
+                return r;
+        if (s->admin_password && (r = sd_bus_message_append(m, "{sv}", "AdminPassword", "s", s->admin_password)) < 0)
                 return r;
         return sd_bus_message_close_container(m);
 }
@@ -381,6 +402,17 @@ static int verb_setup(int argc, char *argv[], Context *c) {
 
         if (!s.name || !s.domain || !s.address)
                 return usage_error(argv[0], "setup needs --name, --domain and --address");
+
+        /* "-": from standard input, so the password stays out of ps and shell history. */
+        _cleanup_(erase_and_freep) char *password = NULL;
+        if (s.admin_password && streq(s.admin_password, "-")) {
+                size_t size = 0;
+                ssize_t n = getline(&password, &size, stdin);
+                if (n <= 0)
+                        return usage_error(argv[0], "--admin-password -: nothing on standard input");
+                password[strcspn(password, "\r\n")] = 0;
+                s.admin_password = password;
+        }
 
         r = call_with_settings(c, "Setup", &s);
         if (r < 0)

@@ -10,12 +10,14 @@
 #include "keys.h"
 #include "log.h"
 #include "names.h"
+#include "password.h"
 #include "peer-bus.h"
 #include "peer-options.h"
 #include "state.h"
 
 #define ACTION_CONFIGURE "org.pic.cell1.configure"
 #define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
+#define ACTION_AUTHENTICATE "org.pic.cell1.authenticate"
 
 int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
         if (m->cell.setup_complete)
@@ -29,7 +31,7 @@ void cell_bus_emit_changed(Manager *m, char **names) {
 }
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
-                                       "Endpoint", "WireGuardBackend", "PendingChanges", NULL };
+                                       "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword", NULL };
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -81,6 +83,13 @@ static int property_get_setup_complete(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "b", m->cell.setup_complete);
 }
 
+static int property_get_has_admin_password(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "b", m->cell.admin_password_hash != NULL);
+}
+
 static int property_get_peer_count(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -89,13 +98,14 @@ static int property_get_peer_count(sd_bus *bus, const char *path, const char *in
 
 static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_error *error) {
         char why[256];
-        bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false;
+        bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false, has_admin_password = false;
         const BusDictField fields[] = {
                 { "Name", 's', &s->name, &has_name },
                 { "Domain", 's', &s->domain, &has_domain },
                 { "VpnAddress", 's', &s->vpn_address, &has_vpn },
                 { "ListenPort", 'q', &s->listen_port, &s->has_listen_port },
                 { "Endpoint", 's', &s->endpoint, &has_endpoint },
+                { "AdminPassword", 's', &s->admin_password, &has_admin_password },
         };
         int r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
         if (r < 0)
@@ -138,6 +148,8 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return -ENOMEM;
         }
         r = key_generate_private(c.private_key);
+        if (r >= 0 && s.admin_password)
+                r = password_hash(s.admin_password, &c.admin_password_hash);
         if (r < 0) {
                 cell_done(&c);
                 return r;
@@ -197,6 +209,9 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         r = read_cell_settings(message, &s, error);
         if (r < 0)
                 return r;
+        if (s.admin_password)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "AdminPassword is changed with SetAdminPassword, not Configure.");
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -399,6 +414,77 @@ static int method_get_peer_by_name(sd_bus_message *message, void *userdata, sd_b
         return sd_bus_reply_method_return(message, "o", p->object_path);
 }
 
+static int method_set_admin_password(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *old_password, *new_password;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &old_password, &new_password);
+        if (r < 0)
+                return r;
+        if (password_check_quality(new_password) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The new password must be %d-%d characters without control characters.",
+                                         PASSWORD_MIN, PASSWORD_MAX);
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        /* Knowing the old password is required once there is one, even for root. */
+        if (m->cell.admin_password_hash && !password_verify(m->cell.admin_password_hash, old_password))
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The old password is wrong.");
+
+        Cell c;
+        r = cell_copy(&m->cell, &c);
+        if (r < 0)
+                return r;
+        free(c.admin_password_hash);
+        c.admin_password_hash = NULL;
+        r = password_hash(new_password, &c.admin_password_hash);
+        if (r < 0) {
+                cell_done(&c);
+                return r;
+        }
+        r = commit_cell(m, &c, error);
+        if (r < 0)
+                return r;
+        log_info("The admin password was changed.");
+        char *changed[] = { "HasAdminPassword", NULL };
+        cell_bus_emit_changed(m, changed);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_authenticate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *user, *password;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &user, &password);
+        if (r < 0)
+                return r;
+        if (strlen(user) > 64 || strlen(password) > PASSWORD_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_AUTHENTICATE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        if (streq(user, "admin")) {
+                if (!password_verify(m->cell.admin_password_hash, password))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
+                return sd_bus_reply_method_return(message, "ss", "admin", "");
+        }
+        Peer *p = peer_name_is_valid(user) ? hashmap_get(m->peers_by_name, user) : NULL;
+        /* Unknown users cost a check too (password_verify on NULL), so timing tells nothing. */
+        if (!password_verify(p ? p->login_password_hash : NULL, password) || !p->enabled)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
+        return sd_bus_reply_method_return(message, "ss", "peer", p->name);
+}
+
 static int method_get_firewall(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(freep) char *text = NULL;
@@ -429,6 +515,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PendingChanges", "a{sv}", property_get_pending, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, 0),
+        SD_BUS_PROPERTY("HasAdminPassword", "b", property_get_has_admin_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,
@@ -438,6 +525,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddPeer", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", peer),
                                 method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetAdminPassword", SD_BUS_ARGS("s", old_password, "s", new_password), SD_BUS_NO_RESULT,
+                                method_set_admin_password, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Authenticate", SD_BUS_ARGS("s", username, "s", password),
+                                SD_BUS_RESULT("s", role, "s", peer), method_authenticate,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("GetFirewall", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", ruleset), method_get_firewall,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),

@@ -8,11 +8,13 @@
 #include "keys.h"
 #include "macro.h"
 #include "names.h"
+#include "password.h"
 
 void cell_done(Cell *c) {
         free(c->name);
         free(c->domain);
         free(c->endpoint);
+        free(c->admin_password_hash);
         key_wipe(c->private_key);
         *c = (Cell) {};
 }
@@ -22,7 +24,9 @@ int cell_copy(const Cell *c, Cell *ret) {
         ret->name = c->name ? strdup(c->name) : NULL;
         ret->domain = c->domain ? strdup(c->domain) : NULL;
         ret->endpoint = c->endpoint ? strdup(c->endpoint) : NULL;
-        if ((c->name && !ret->name) || (c->domain && !ret->domain) || (c->endpoint && !ret->endpoint)) {
+        ret->admin_password_hash = c->admin_password_hash ? strdup(c->admin_password_hash) : NULL;
+        if ((c->name && !ret->name) || (c->domain && !ret->domain) || (c->endpoint && !ret->endpoint) ||
+            (c->admin_password_hash && !ret->admin_password_hash)) {
                 cell_done(ret);
                 return -ENOMEM;
         }
@@ -104,6 +108,11 @@ int cell_settings_validate(CellSettings *s, char *buf, size_t size) {
                         snprintf(buf, size, "VpnAddress must be a host address of a subnet of /30 or larger, not its network or broadcast address.");
                         return -EINVAL;
                 }
+        }
+        if (s->admin_password && password_check_quality(s->admin_password) < 0) {
+                snprintf(buf, size, "AdminPassword must be %d-%d characters without control characters.", PASSWORD_MIN,
+                         PASSWORD_MAX);
+                return -EINVAL;
         }
         if (s->has_listen_port && s->listen_port == 0) {
                 snprintf(buf, size, "ListenPort must be between 1 and 65535.");

@@ -22,6 +22,7 @@ typedef struct Cell {
         WgKey private_key;
         WgKey public_key;
         char public_key_b64[WG_KEY_B64_LEN];
+        char *admin_password_hash; /* crypto_pwhash string, NULL: no admin login yet */
 
         bool pending_vpn_address, pending_listen_port;
         Cidr4 pending_vpn_address_value;
@@ -30,7 +31,7 @@ typedef struct Cell {
 
 /* What Setup/Configure were given; NULL / false = not given. */
 typedef struct CellSettings {
-        const char *name, *domain, *vpn_address, *endpoint;
+        const char *name, *domain, *vpn_address, *endpoint, *admin_password;
         uint16_t listen_port;
         bool has_listen_port;
         /* parsed */

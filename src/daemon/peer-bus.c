@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "log.h"
 #include "changes.h"
+#include "password.h"
 #include "peer-bus.h"
 #include "peer-options.h"
 
@@ -104,6 +105,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", p->tx_bytes);
         if (streq(property, "Endpoint"))
                 return sd_bus_message_append(reply, "s", p->endpoint);
+        if (streq(property, "HasLoginPassword"))
+                return sd_bus_message_append(reply, "b", p->login_password_hash != NULL);
         return -ENOENT;
 }
 
@@ -236,6 +239,47 @@ static int method_set_enabled(sd_bus_message *message, void *userdata, sd_bus_er
         return commit_and_reply(message, p, new, error);
 }
 
+static int method_set_login_password(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) char *password = NULL;
+        int r;
+
+        r = authorize(message, m, ACTION_MANAGE_PEERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        Peer *new;
+        r = peer_copy(p, &new);
+        if (r < 0)
+                return r;
+        free(new->login_password_hash);
+        new->login_password_hash = NULL;
+        r = password_generate(&password);
+        if (r >= 0)
+                r = password_hash(password, &new->login_password_hash);
+        if (r < 0) {
+                peer_free(new);
+                return r;
+        }
+        r = manager_commit_peer(m, p, new);
+        if (r < 0) {
+                peer_free(new);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the login: %s.", strerror(-r));
+        }
+        char *changed[] = { "HasLoginPassword", NULL };
+        peer_bus_emit_changed(new, changed);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_sensitive(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", password);
+        sodium_memzero(password, strlen(password));
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Peer *p = userdata;
         Manager *m = p->manager;
@@ -276,6 +320,7 @@ static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Endpoint", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HasLoginPassword", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -283,6 +328,8 @@ static const sd_bus_vtable peer_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetEnabled", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT, method_set_enabled,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLoginPassword", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", password),
+                                method_set_login_password, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", config), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END

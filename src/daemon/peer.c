@@ -16,6 +16,7 @@ Peer *peer_free(Peer *p) {
         if (!p)
                 return NULL;
         free(p->object_path);
+        free(p->login_password_hash);
         strv_free(p->service_access);
         sodium_memzero(p, sizeof *p); /* keys */
         free(p);
@@ -47,7 +48,9 @@ int peer_copy(const Peer *p, Peer **ret) {
         c->changed_queued = false;
         c->object_path = p->object_path ? strdup(p->object_path) : NULL;
         c->service_access = strv_copy(p->service_access);
-        if ((p->object_path && !c->object_path) || !c->service_access) {
+        c->login_password_hash = p->login_password_hash ? strdup(p->login_password_hash) : NULL;
+        if ((p->object_path && !c->object_path) || !c->service_access ||
+            (p->login_password_hash && !c->login_password_hash)) {
                 peer_free(c);
                 return -ENOMEM;
         }

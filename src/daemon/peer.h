@@ -28,6 +28,7 @@ typedef struct Peer {
         uint16_t persistent_keepalive;
         bool enabled;
         uint64_t created_usec;
+        char *login_password_hash; /* crypto_pwhash string for the web UI, NULL: none */
 
         /* PropertiesChanged waiting for the end of this loop iteration (changes.c) */
         Changes changes;

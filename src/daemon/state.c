@@ -53,7 +53,8 @@ int cell_to_json(const Cell *c, char **ret) {
                   cJSON_AddStringToObject(o, "vpn_address", cidr4_format(&c->vpn_address, cidr)) &&
                   cJSON_AddNumberToObject(o, "listen_port", c->listen_port) &&
                   cJSON_AddStringToObject(o, "endpoint", strempty(c->endpoint)) &&
-                  add_key(o, "private_key", c->private_key) >= 0;
+                  add_key(o, "private_key", c->private_key) >= 0 &&
+                  (!c->admin_password_hash || cJSON_AddStringToObject(o, "admin_password_hash", c->admin_password_hash));
         if (!ok)
                 return -ENOMEM;
         if (c->pending_vpn_address || c->pending_listen_port) {
@@ -151,7 +152,9 @@ int cell_from_json(const char *text, Cell *ret, char *buf, size_t size) {
         c.name = strdup(name);
         c.domain = strdup(domain);
         c.endpoint = isempty(endpoint) ? NULL : strdup(endpoint);
-        if (!c.name || !c.domain || (!isempty(endpoint) && !c.endpoint)) {
+        const char *admin = get_string(o, "admin_password_hash");
+        c.admin_password_hash = admin ? strdup(admin) : NULL;
+        if (!c.name || !c.domain || (!isempty(endpoint) && !c.endpoint) || (admin && !c.admin_password_hash)) {
                 cell_done(&c);
                 return -ENOMEM;
         }
@@ -179,7 +182,9 @@ int peer_to_json(const Peer *p, char **ret) {
                   cJSON_AddStringToObject(o, "address", ipv4_format(p->address, addr)) &&
                   cJSON_AddNumberToObject(o, "persistent_keepalive", p->persistent_keepalive) &&
                   cJSON_AddBoolToObject(o, "enabled", p->enabled) &&
-                  cJSON_AddNumberToObject(o, "created", (double) p->created_usec);
+                  cJSON_AddNumberToObject(o, "created", (double) p->created_usec) &&
+                  (!p->login_password_hash ||
+                   cJSON_AddStringToObject(o, "login_password_hash", p->login_password_hash));
         if (!ok)
                 return -ENOMEM;
         return print_json(o, ret);
@@ -246,6 +251,9 @@ int peer_from_json(const char *text, Peer **ret, char *buf, size_t size) {
         p->enabled = !cJSON_IsBool(enabled) || cJSON_IsTrue(enabled);
         if (get_uint(o, "created", 0, 1e19, &x))
                 p->created_usec = x;
+        const char *login = get_string(o, "login_password_hash");
+        if (login && !(p->login_password_hash = strdup(login)))
+                return -ENOMEM;
         *ret = TAKE_PTR(p);
         return 0;
 }

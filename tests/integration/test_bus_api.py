@@ -18,13 +18,15 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
 
-ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+               'org.pic.cell1.authenticate']
 MANAGER_IFACE = 'org.pic.Cell1.Manager'
 PEER_IFACE = 'org.pic.Cell1.Peer'
 OBJECT_MANAGER_IFACE = 'org.freedesktop.DBus.ObjectManager'
 PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties'
 
 INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
+ACCESS_DENIED = 'org.freedesktop.DBus.Error.AccessDenied'
 UNKNOWN_OBJECT = 'org.freedesktop.DBus.Error.UnknownObject'
 UNKNOWN_METHOD = 'org.freedesktop.DBus.Error.UnknownMethod'
 SETUP_REQUIRED = 'org.pic.Cell1.Error.SetupRequired'
@@ -916,6 +918,55 @@ class BadInputTest(BusApiTestCase):
         self.assertIn('Invalid arguments', r.stderr)
 
         self.assertUnharmed()
+
+
+# ---------------------------------------------------------------- 7. web logins
+
+class AuthTest(BusApiTestCase):
+    def test_admin_and_peer_logins(self):
+        self.start_cell(AdminPassword='correct horse')
+        with open(os.path.join(self.cell.state_dir, 'cell.json')) as f:
+            cell_json = f.read()
+        self.assertNotIn('correct horse', cell_json)
+        self.assertIn('$argon2id$', cell_json)
+        self.assertIs(bool(self.mgr_props()['HasAdminPassword']), True)
+
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'correct horse')), ('admin', ''))
+        for user, password in (('admin', 'wrong horse'), ('admin', ''), ('nobody', 'correct horse'),
+                               ('../x', 'y'), ('x' * 100, 'y')):
+            self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, user, password)
+
+        self.assertBusError(ACCESS_DENIED, self.mgr.SetAdminPassword, 'wrong horse', 'battery staple')
+        self.assertBusError(INVALID_ARGS, self.mgr.SetAdminPassword, 'correct horse', 'short')
+        self.mgr.SetAdminPassword('correct horse', 'battery staple', timeout=CALL_TIMEOUT)
+        self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'admin', 'correct horse')
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', ''))
+        self.assertBusError(INVALID_ARGS, self.mgr.Configure, sv({'AdminPassword': 'battery staple 2'}))
+
+        path = self.add_peer('laptop')
+        self.assertIs(bool(self.peer_props(path)['HasLoginPassword']), False)
+        self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'laptop', '')
+        password = str(self.peer(path).SetLoginPassword(timeout=CALL_TIMEOUT))
+        self.assertEqual(len(password), 20)
+        self.assertIs(bool(self.peer_props(path)['HasLoginPassword']), True)
+        self.assertEqual(tuple(self.mgr.Authenticate('laptop', password)), ('peer', 'laptop'))
+        with open(os.path.join(self.cell.state_dir, 'peers', 'laptop.json')) as f:
+            self.assertNotIn(password, f.read())
+        self.peer(path).SetEnabled(False, timeout=CALL_TIMEOUT)
+        self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'laptop', password)
+
+        # logins survive a restart; without the polkit action nobody may check them
+        self.cell.restart()
+        self.mgr = self.cell.manager()
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', ''))
+        self.cell.polkit.set_allowed([a for a in ALL_ACTIONS if a != 'org.pic.cell1.authenticate'])
+        self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'admin', 'battery staple')
+
+    def test_setup_refuses_a_weak_admin_password(self):
+        self.start_cell(setup=False)
+        self.assertBusError(INVALID_ARGS, self.mgr.Setup, setup_settings(AdminPassword='short'),
+                            contains=('AdminPassword',))
+        self.assertIs(bool(self.mgr_props()['SetupComplete']), False)
 
 
 if __name__ == '__main__':

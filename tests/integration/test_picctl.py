@@ -12,7 +12,8 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+               'org.pic.cell1.authenticate']
 MANAGER = 'org.pic.Cell1.Manager'
 PEER = 'org.pic.Cell1.Peer'
 QR_CHARS = set('█▀▄ \n')
@@ -89,6 +90,15 @@ class PicctlTest(h.HarnessTestCase):
         line = self.assert_fails(['peer', 'add', 'laptop'])
         self.assertIn('setup', line)
         self.assertEqual(cell.managed_objects(), {})
+
+    def test_admin_password_from_stdin(self):
+        cell = self.make_cell()
+        self.assert_fails(['configure', '--admin-password', 'x' * 12], status=2)
+        self.picctl(*(SETUP + ('--admin-password', '-')), input='correct horse battery\n')
+        mgr = cell.manager()
+        self.assertEqual(tuple(mgr.Authenticate('admin', 'correct horse battery')), ('admin', ''))
+        with open(os.path.join(cell.state_dir, 'cell.json')) as f:
+            self.assertNotIn('correct horse', f.read())
 
     def test_workflow(self):
         cell = self.make_cell()
