@@ -121,6 +121,9 @@ class PolkitTest(h.HarnessTestCase):
             ('SetEnabled', MANAGE_PEERS, lambda: peer.SetEnabled(False)),
             ('Remove', MANAGE_PEERS, lambda: peer.Remove()),
             ('GetConfig', READ_SECRETS, lambda: peer.GetConfig()),
+            ('SetLoginPassword', MANAGE_PEERS, lambda: peer.SetLoginPassword()),
+            ('SetAdminPassword', CONFIGURE, lambda: mgr.SetAdminPassword('', 'a new password')),
+            ('Authenticate', 'org.pic.cell1.authenticate', lambda: mgr.Authenticate('admin', 'a password')),
         ]
         for method, action, call in attempts:
             with self.subTest(method=method):
@@ -165,7 +168,9 @@ class PolkitTest(h.HarnessTestCase):
                              ('AddPeer', lambda: mgr.AddPeer('phone', settings())),
                              ('Update', lambda: peer.Update(settings(PersistentKeepalive=dbus.UInt16(5)))),
                              ('RotateKeys', peer.RotateKeys), ('SetEnabled', lambda: peer.SetEnabled(False)),
-                             ('Remove', peer.Remove), ('GetConfig', peer.GetConfig)):
+                             ('Remove', peer.Remove), ('GetConfig', peer.GetConfig),
+                             ('SetLoginPassword', peer.SetLoginPassword),
+                             ('SetAdminPassword', lambda: mgr.SetAdminPassword('', 'a new password'))):
             with self.subTest(method=method):
                 self.assertEqual(error_name(call), ACCESS_DENIED)
         self.assertEqual(snapshot(cell.state_dir), files)
