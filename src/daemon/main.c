@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
@@ -9,6 +8,7 @@
 #include "cell-firewall.h"
 #include "manager.h"
 #include "sandbox.h"
+#include "time-util.h"
 
 static void help(void) {
         printf("pic-celld — the Personal Internet Cell system service (org.pic.Cell1)\n\n"
@@ -27,24 +27,6 @@ static void help(void) {
                "     --polkit-timeout=SEC      deny when polkit does not answer in time (default 25)\n"
                "     --log-level=LEVEL         debug, info, notice, warning or err\n",
                PIC_STATE_DIR, PIC_WIREGUARD_GO);
-}
-
-static int parse_seconds(const char *s, uint64_t *ret) {
-        char *end;
-        double d = strtod(s, &end);
-        if (*end || !(d > 0) || d > 86400)
-                return -EINVAL;
-        *ret = (uint64_t) llround(d * 1e6);
-        return 0;
-}
-
-static int parse_log_level(const char *s) {
-        static const char *const names[] = { [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-                                             [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
-        for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
-                if (names[i] && streq(names[i], s))
-                        return i;
-        return -EINVAL;
 }
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
@@ -134,7 +116,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         }
                         break;
                 case ARG_LOG_LEVEL:
-                        r = parse_log_level(optarg);
+                        r = log_level_from_string(optarg);
                         if (r < 0) {
                                 log_error("--log-level must be debug, info, notice, warning or err.");
                                 return r;

@@ -9,6 +9,15 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
+int log_level_from_string(const char *s) {
+        static const char *const names[] = { [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                                             [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
+        for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
+                if (names[i] && streq(names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
 int log_get_max_level(void) {
         return max_level;
 }

@@ -7,6 +7,8 @@
 /* Logs to stderr with a "<N>" priority prefix journald understands. Never pass
  * secrets: nothing here scrubs them. */
 void log_set_max_level(int level);
+/* "err", "warning", "notice", "info" or "debug" → LOG_*; -EINVAL otherwise. */
+int log_level_from_string(const char *s);
 int log_get_max_level(void);
 int log_internal(int level, int error, const char *file, int line, const char *format, ...) _printf_(5, 6);
 
