@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "http.h"
+
+/* api-cell.c */
+void api_health(Request *r);
+void api_openapi(Request *r);
+void api_cell_get(Request *r);
+void api_cell_patch(Request *r);
+void api_cell_apply(Request *r);
+void api_cell_discard(Request *r);
+void api_setup(Request *r);
+
+/* api-peers.c */
+void api_peers_list(Request *r);
+void api_peers_create(Request *r);
+void api_peer_get(Request *r);
+void api_peer_patch(Request *r);
+void api_peer_delete(Request *r);
+void api_peer_rotate_keys(Request *r);
+void api_peer_config(Request *r);
+void api_peer_config_svg(Request *r);
+void api_peer_login(Request *r);
+/* GetManagedObjects reply → JSON array of peers sorted by name */
+int managed_peers(sd_bus_message *reply, cJSON **ret);
+
+/* api-auth.c */
+void api_login(Request *r);
+void api_logout(Request *r);
+void api_session(Request *r);
+void api_password(Request *r);
+
+/* events.c, metrics.c, static-files.c */
+void api_events(Request *r);
+void api_metrics(Request *r);
+void api_static(Request *r);

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <math.h>
+
+#include "bus-call.h"
+#include "log.h"
+#include "metrics.h"
+
+/* D-Bus error → HTTP, defined here once (DESIGN.md "Errors"). */
+static const struct {
+        const char *name;
+        unsigned status;
+        const char *code;
+} error_map[] = {
+        { "org.freedesktop.DBus.Error.InvalidArgs",       400, "invalid" },
+        { "org.pic.Cell1.Error.Conflict",                 409, "conflict" },
+        { "org.pic.Cell1.Error.SetupRequired",            428, "setup_required" },
+        { "org.freedesktop.DBus.Error.AccessDenied",      403, "forbidden" },
+        { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 403, "forbidden" },
+        { "org.freedesktop.DBus.Error.UnknownObject",     404, "not_found" },
+        { "org.freedesktop.DBus.Error.UnknownMethod",     404, "not_found" },
+        { "org.freedesktop.DBus.Error.UnknownInterface",  404, "not_found" },
+        { "org.freedesktop.DBus.Error.UnknownProperty",   404, "not_found" },
+        { "org.pic.Cell1.Error.Failed",                   500, "failed" },
+        { "org.freedesktop.DBus.Error.NoReply",           504, "timeout" },
+        { "org.freedesktop.DBus.Error.Timeout",           504, "timeout" },
+        { "org.freedesktop.DBus.Error.TimedOut",          504, "timeout" },
+        { "org.freedesktop.DBus.Error.ServiceUnknown",    504, "timeout" },
+        { "org.freedesktop.DBus.Error.NameHasNoOwner",    504, "timeout" },
+        { "org.freedesktop.DBus.Error.Disconnected",      504, "timeout" },
+        { "org.freedesktop.DBus.Error.Spawn.ChildExited", 504, "timeout" },
+};
+
+unsigned bus_error_to_http(const sd_bus_error *error, const char **ret_code) {
+        for (size_t i = 0; error && error->name && i < ELEMENTSOF(error_map); i++)
+                if (streq(error->name, error_map[i].name)) {
+                        *ret_code = error_map[i].code;
+                        return error_map[i].status;
+                }
+        *ret_code = "failed";
+        return 500;
+}
+
+int bus_new_call(Request *r, const char *path, const char *iface, const char *member, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(r->gateway->bus, ret, CELL_BUS_NAME, path, iface, member);
+}
+
+/* Which JSON fields a request's errors may name. */
+static const FieldMap *request_field_map(Request *r) {
+        return strstr(r->url, "/peers") ? peer_fields : cell_fields;
+}
+
+static int on_bus_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Request *r = userdata;
+        BusReplyHandler on_reply = r->bus_on_reply;
+        BusErrorHandler on_error = r->bus_on_error;
+        uint64_t now;
+
+        (void) sd_event_now(r->gateway->event, CLOCK_MONOTONIC, &now);
+        r->slot = sd_bus_slot_unref(r->slot);
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        metrics_bus_call(r->gateway->metrics, now - r->call_started, e != NULL);
+        r->bus_on_reply = NULL;
+        r->bus_on_error = NULL;
+
+        if (e) {
+                if (sd_bus_error_has_name(e, "org.pic.Cell1.Error.SetupRequired"))
+                        r->gateway->setup = SETUP_NO;
+                if (on_error && on_error(r, e))
+                        return 0;
+                const char *code;
+                unsigned status = bus_error_to_http(e, &code);
+                const char *field = status == 400 ? bus_error_field(e->message, request_field_map(r)) : NULL;
+                log_debug("%s %s: %s: %s", r->method, r->url, e->name, strempty(e->message));
+                http_reply_error(r, status, code,
+                                 status == 504 ? "The cell did not answer in time." : (e->message ?: e->name), field);
+                return 0;
+        }
+        on_reply(r, reply);
+        return 0;
+}
+
+void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error) {
+        Gateway *g = r->gateway;
+        int k;
+
+        r->bus_on_reply = on_reply;
+        r->bus_on_error = on_error;
+        (void) sd_event_now(g->event, CLOCK_MONOTONIC, &r->call_started);
+        k = sd_bus_call_async(g->bus, &r->slot, m, on_bus_reply, r, g->config.bus_timeout_usec);
+        if (k < 0) {
+                log_warning_errno(k, "Failed to call the cell: %m");
+                metrics_bus_call(g->metrics, 0, true);
+                http_reply_error(r, 504, "timeout", "The cell cannot be reached.", NULL);
+                return;
+        }
+        http_suspend(r);
+}
+
+void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        if (bus_new_call(r, path, "org.freedesktop.DBus.Properties", "GetAll", &m) < 0 ||
+            sd_bus_message_append(m, "s", iface) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_call(r, m, on_reply, NULL);
+}
+
+/* ------------------------------------------------------------------ D-Bus → JSON */
+
+const FieldMap cell_fields[] = {
+        { "name",              "Name",             "s" },
+        { "domain",            "Domain",           "s" },
+        { "vpn_address",       "VpnAddress",       "s" },
+        { "listen_port",       "ListenPort",       "q" },
+        { "public_key",        "PublicKey",        "s" },
+        { "endpoint",          "Endpoint",         "s" },
+        { "setup_complete",    "SetupComplete",    "b" },
+        { "pending_changes",   "PendingChanges",   "a{sv}" },
+        { "peer_count",        "PeerCount",        "u" },
+        { "version",           "Version",          "s" },
+        { "interface_name",    "InterfaceName",    "s" },
+        { "wireguard_backend", "WireGuardBackend", "s" },
+        { "uplink",            "Uplink",           "s" },
+        { "admin_password",    "AdminPassword",    "s" },  /* Setup only; never a property */
+        {}
+};
+
+const FieldMap peer_fields[] = {
+        { "name",                 "Name",                "s" },
+        { "public_key",           "PublicKey",           "s" },
+        { "address",              "Address",             "s" },
+        { "service_access",       "ServiceAccess",       "as" },
+        { "persistent_keepalive", "PersistentKeepalive", "q" },
+        { "preshared_key",        "PresharedKey",        "s|b" },  /* settings only */
+        { "has_preshared_key",    "HasPresharedKey",     "b" },
+        { "enabled",              "Enabled",             "b" },
+        { "created",              "Created",             "t" },
+        { "latest_handshake",     "LatestHandshake",     "t" },
+        { "rx_bytes",             "RxBytes",             "t" },
+        { "tx_bytes",             "TxBytes",             "t" },
+        { "endpoint",             "Endpoint",            "s" },
+        {}
+};
+
+void camel_to_snake(const char *in, char *out, size_t size) {
+        size_t o = 0;
+        for (size_t i = 0; in[i] && o + 2 < size; i++) {
+                if (isupper((unsigned char) in[i])) {
+                        if (i > 0)
+                                out[o++] = '_';
+                        out[o++] = (char) tolower((unsigned char) in[i]);
+                } else
+                        out[o++] = in[i];
+        }
+        out[o] = 0;
+}
+
+static int read_variant_json(sd_bus_message *m, cJSON **ret);
+
+/* a{sv} → object with snake_case keys */
+static int read_dict_json(sd_bus_message *m, cJSON **ret) {
+        cJSON *o = cJSON_CreateObject();
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                char snake[128];
+                cJSON *v = NULL;
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r >= 0)
+                        r = read_variant_json(m, &v);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0) {
+                        cJSON_Delete(v);
+                        break;
+                }
+                camel_to_snake(key, snake, sizeof snake);
+                cJSON_AddItemToObject(o, snake, v ?: cJSON_CreateNull());
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                cJSON_Delete(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+/* Reads one variant; unknown types are skipped and give NULL. */
+static int read_variant_json(sd_bus_message *m, cJSON **ret) {
+        const char *contents;
+        char type;
+        int r;
+
+        *ret = NULL;
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (streq(contents, "a{sv}")) {
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r >= 0)
+                        r = read_dict_json(m, ret);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                return r;
+        }
+        if (streq(contents, "as")) {
+                char **l = NULL;
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &l);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                cJSON *a = cJSON_CreateArray();
+                for (char **s = l; s && *s; s++) {
+                        if (a)
+                                cJSON_AddItemToArray(a, cJSON_CreateString(*s));
+                        free(*s);
+                }
+                free(l);
+                *ret = a;
+                return a ? 0 : -ENOMEM;
+        }
+        if (strlen(contents) != 1)
+                return sd_bus_message_skip(m, "v");
+
+        union {
+                const char *s;
+                int b;
+                uint8_t y;
+                int16_t n;
+                uint16_t q;
+                int32_t i;
+                uint32_t u;
+                int64_t x;
+                uint64_t t;
+                double d;
+        } v;
+        r = sd_bus_message_read(m, "v", contents, &v);
+        if (r < 0)
+                return r;
+        switch (contents[0]) {
+        case 's': case 'o': case 'g': *ret = cJSON_CreateString(v.s); break;
+        case 'b': *ret = cJSON_CreateBool(v.b); break;
+        case 'y': *ret = cJSON_CreateNumber(v.y); break;
+        case 'n': *ret = cJSON_CreateNumber(v.n); break;
+        case 'q': *ret = cJSON_CreateNumber(v.q); break;
+        case 'i': *ret = cJSON_CreateNumber(v.i); break;
+        case 'u': *ret = cJSON_CreateNumber(v.u); break;
+        case 'x': *ret = cJSON_CreateNumber((double) v.x); break;
+        case 't': *ret = cJSON_CreateNumber((double) v.t); break;
+        case 'd': *ret = cJSON_CreateNumber(v.d); break;
+        default: return 0;
+        }
+        return *ret ? 0 : -ENOMEM;
+}
+
+int bus_read_properties(sd_bus_message *m, const FieldMap *map, cJSON *obj) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                const FieldMap *f = NULL;
+
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r < 0)
+                        return r;
+                for (const FieldMap *x = map; x->json; x++)
+                        if (streq(x->dbus, key)) {
+                                f = x;
+                                break;
+                        }
+                if (!f)
+                        r = sd_bus_message_skip(m, "v");
+                else {
+                        cJSON *v = NULL;
+                        r = read_variant_json(m, &v);
+                        if (v)
+                                cJSON_ReplaceItemInObject(obj, f->json, v) ? 0 : cJSON_AddItemToObject(obj, f->json, v);
+                }
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static cJSON *properties_json(sd_bus_message *m, const FieldMap *map) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+                return NULL;
+        if (bus_read_properties(m, map, o) < 0) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+cJSON *bus_cell_json(sd_bus_message *m) {
+        return properties_json(m, cell_fields);
+}
+
+cJSON *bus_peer_json(sd_bus_message *m) {
+        return properties_json(m, peer_fields);
+}
+
+/* ------------------------------------------------------------------ JSON → D-Bus */
+
+static const FieldMap *find_json(const FieldMap *map, const char *json) {
+        for (const FieldMap *f = map; f->json; f++)
+                if (streq(f->json, json))
+                        return f;
+        return NULL;
+}
+
+static bool name_listed(const char *const *names, const char *name) {
+        for (; *names; names++)
+                if (streq(*names, name))
+                        return true;
+        return false;
+}
+
+static int append_one(Request *r, sd_bus_message *m, const FieldMap *f, const cJSON *v) {
+        char msg[160];
+        int k;
+
+        if (streq(f->type, "s") || (streq(f->type, "s|b") && cJSON_IsString(v))) {
+                if (!cJSON_IsString(v))
+                        goto wrong;
+                k = sd_bus_message_append(m, "{sv}", f->dbus, "s", v->valuestring);
+        } else if (streq(f->type, "s|b") || streq(f->type, "b")) {
+                if (!cJSON_IsBool(v))
+                        goto wrong;
+                k = sd_bus_message_append(m, "{sv}", f->dbus, "b", (int) cJSON_IsTrue(v));
+        } else if (streq(f->type, "q")) {
+                if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 65535 ||
+                    v->valuedouble != floor(v->valuedouble))
+                        goto wrong;
+                k = sd_bus_message_append(m, "{sv}", f->dbus, "q", (uint16_t) v->valuedouble);
+        } else if (streq(f->type, "as")) {
+                const cJSON *e;
+                if (!cJSON_IsArray(v))
+                        goto wrong;
+                cJSON_ArrayForEach(e, v)
+                        if (!cJSON_IsString(e))
+                                goto wrong;
+                k = sd_bus_message_open_container(m, 'e', "sv");
+                if (k >= 0)
+                        k = sd_bus_message_append(m, "s", f->dbus);
+                if (k >= 0)
+                        k = sd_bus_message_open_container(m, 'v', "as");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(m, 'a', "s");
+                cJSON_ArrayForEach(e, v)
+                        if (k >= 0)
+                                k = sd_bus_message_append(m, "s", e->valuestring);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(m);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(m);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(m);
+        } else
+                goto wrong;
+        if (k < 0) {
+                http_reply_error(r, 500, "failed", "Failed to build the bus call.", NULL);
+                return k;
+        }
+        return 0;
+
+wrong:
+        snprintf(msg, sizeof msg, "%s must be %s.", f->json,
+                 streq(f->type, "s") ? "a string" : streq(f->type, "b") ? "true or false" :
+                 streq(f->type, "q") ? "a number from 0 to 65535" : streq(f->type, "as") ? "a list of strings" :
+                 "a string or true/false");
+        http_reply_error(r, 400, "invalid", msg, f->json);
+        return -EINVAL;
+}
+
+int bus_append_settings(Request *r, sd_bus_message *m, cJSON *obj, const FieldMap *map,
+                        const char *const *allowed) {
+        const cJSON *v;
+        int k;
+
+        k = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (k < 0)
+                goto oom;
+        cJSON_ArrayForEach(v, obj) {
+                const FieldMap *f = find_json(map, v->string);
+                if (!f || !name_listed(allowed, v->string)) {
+                        char msg[160];
+                        snprintf(msg, sizeof msg, "Unknown field '%.64s'.", v->string);
+                        http_reply_error(r, 400, "invalid", msg, v->string);
+                        return -EINVAL;
+                }
+                k = append_one(r, m, f, v);
+                if (k < 0)
+                        return k;
+        }
+        k = sd_bus_message_close_container(m);
+        if (k < 0)
+                goto oom;
+        return 0;
+oom:
+        http_reply_error(r, 500, "failed", "Failed to build the bus call.", NULL);
+        return k;
+}
+
+const char *bus_error_field(const char *message, const FieldMap *map) {
+        const char *best = NULL, *best_at = NULL;
+
+        if (!message)
+                return NULL;
+        for (const FieldMap *f = map; f->json; f++) {
+                size_t l = strlen(f->dbus);
+                for (const char *p = strstr(message, f->dbus); p; p = strstr(p + 1, f->dbus)) {
+                        bool word = (p == message || !isalnum((unsigned char) p[-1])) && !isalnum((unsigned char) p[l]);
+                        if (word && (!best_at || p < best_at)) {
+                                best = f->json;
+                                best_at = p;
+                        }
+                        if (word)
+                                break;
+                }
+        }
+        return best;
+}

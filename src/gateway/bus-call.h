@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <systemd/sd-bus.h>
+
+#include "http.h"
+
+/* Called with the reply of a successful call. */
+typedef void (*BusReplyHandler)(Request *r, sd_bus_message *reply);
+/* Called with a failed call's error first; returns true when it replied itself. */
+typedef bool (*BusErrorHandler)(Request *r, const sd_bus_error *error);
+
+/* The HTTP status and short code for a D-Bus error: the one mapping. */
+unsigned bus_error_to_http(const sd_bus_error *error, const char **ret_code);
+
+int bus_new_call(Request *r, const char *path, const char *iface, const char *member, sd_bus_message **ret);
+/* Sends @m asynchronously with the gateway's timeout and suspends the request;
+ * on an error reply, @on_error (may be NULL) or the mapped HTTP error answers. */
+void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error);
+/* Shorthand: Properties.GetAll(@iface) on @path. */
+void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply);
+
+/* JSON <-> D-Bus. A FieldMap row names one JSON field and its D-Bus key. */
+typedef struct FieldMap {
+        const char *json;
+        const char *dbus;
+        const char *type;       /* "s", "q", "b", "as", or "s|b" */
+} FieldMap;
+
+extern const FieldMap cell_fields[];
+extern const FieldMap peer_fields[];
+
+/* Reads a{sv} of properties into @obj, keeping only mapped keys (others by snake_case when @all). */
+int bus_read_properties(sd_bus_message *m, const FieldMap *map, cJSON *obj);
+cJSON *bus_cell_json(sd_bus_message *m);      /* from GetAll(Manager) */
+cJSON *bus_peer_json(sd_bus_message *m);      /* from GetAll(Peer) */
+/* Appends a{sv} built from @obj's fields listed in @allowed (a subset of @map's JSON names);
+ * on a bad field replies 400 naming it and returns -EINVAL. */
+int bus_append_settings(Request *r, sd_bus_message *m, cJSON *obj, const FieldMap *map,
+                        const char *const *allowed);
+/* The JSON field a daemon error message names (its D-Bus key), or NULL. */
+const char *bus_error_field(const char *message, const FieldMap *map);
+void camel_to_snake(const char *in, char *out, size_t size);

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* GET /api/events: server-sent events fed by the cell's bus signals. */
+#include <microhttpd.h>
+
+#include "api.h"
+#include "bus-call.h"
+#include "events.h"
+#include "log.h"
+
+#define SSE_BUFFER_MAX (1024U * 1024U)   /* a client this far behind is dropped */
+
+typedef struct SseClient SseClient;
+struct SseClient {
+        Events *events;
+        struct MHD_Connection *connection;
+        char *buf;
+        size_t len, off;
+        bool suspended, closed;
+        SseClient *next, *prev;
+};
+
+struct Events {
+        Gateway *gateway;
+        sd_bus_slot *slots[4];
+        sd_event_source *keepalive;
+        SseClient *clients;
+        size_t n_clients;
+};
+
+static void client_resume(SseClient *c) {
+        if (!c->suspended)
+                return;
+        c->suspended = false;
+        MHD_resume_connection(c->connection);
+        gateway_kick(c->events->gateway);
+}
+
+static void client_push(SseClient *c, const char *text, size_t size) {
+        if (c->closed)
+                return;
+        if (c->len - c->off + size > SSE_BUFFER_MAX) {
+                c->closed = true;
+                client_resume(c);
+                return;
+        }
+        if (c->off > 0) {
+                memmove(c->buf, c->buf + c->off, c->len - c->off);
+                c->len -= c->off;
+                c->off = 0;
+        }
+        char *b = realloc(c->buf, c->len + size);
+        if (!b) {
+                c->closed = true;
+                client_resume(c);
+                return;
+        }
+        memcpy(b + c->len, text, size);
+        c->buf = b;
+        c->len += size;
+        client_resume(c);
+}
+
+static void broadcast_text(Events *e, const char *text) {
+        size_t size = strlen(text);
+        for (SseClient *c = e->clients; c; c = c->next)
+                client_push(c, text, size);
+}
+
+static void broadcast(Events *e, const char *event, cJSON *data) {
+        _cleanup_(freep) char *json = data ? cJSON_PrintUnformatted(data) : NULL;
+        _cleanup_(freep) char *text = NULL;
+        cJSON_Delete(data);
+        if (!json || asprintf(&text, "event: %s\ndata: %s\n\n", event, json) < 0)
+                return;
+        broadcast_text(e, text);
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        SseClient *c = cls;
+        if (c->closed && c->off == c->len)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        if (c->off == c->len) {
+                /* nothing to send: sleep until an event or the keepalive wakes us */
+                c->suspended = true;
+                MHD_suspend_connection(c->connection);
+                return 0;
+        }
+        size_t n = MIN(max, c->len - c->off);
+        memcpy(buf, c->buf + c->off, n);
+        c->off += n;
+        return (ssize_t) n;
+}
+
+static void sse_free(void *cls) {
+        SseClient *c = cls;
+        Events *e = c->events;
+        if (c->prev)
+                c->prev->next = c->next;
+        else if (e->clients == c)
+                e->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        e->n_clients--;
+        free(c->buf);
+        free(c);
+}
+
+void api_events(Request *r) {
+        Events *e = r->gateway->events;
+        SseClient *c = calloc(1, sizeof(SseClient));
+        if (!c) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        c->events = e;
+        c->connection = r->connection;
+        struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, c, sse_free);
+        if (!resp) {
+                free(c);
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        c->next = e->clients;
+        if (c->next)
+                c->next->prev = c;
+        e->clients = c;
+        e->n_clients++;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+        client_push(c, ": connected\nretry: 3000\n\n", strlen(": connected\nretry: 3000\n\n"));
+        http_reply(r, 200, resp);
+}
+
+size_t events_clients(Events *e) {
+        return e->n_clients;
+}
+
+void events_close_all(Events *e) {
+        for (SseClient *c = e->clients; c; c = c->next) {
+                c->closed = true;
+                client_resume(c);
+        }
+}
+
+/* ------------------------------------------------------------------ bus signals */
+
+static int on_cell_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return 0;
+        cJSON *o = bus_cell_json(reply);
+        if (o && !cJSON_HasObjectItem(o, "pending_changes"))
+                cJSON_AddItemToObject(o, "pending_changes", cJSON_CreateObject());
+        if (o)
+                broadcast(e, "cell", o);
+        return 0;
+}
+
+static int on_peer_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return 0;
+        cJSON *o = bus_peer_json(reply);
+        if (o)
+                broadcast(e, "peer", o);
+        return 0;
+}
+
+static void fetch_all(Events *e, const char *path, const char *iface, sd_bus_message_handler_t cb) {
+        int r = sd_bus_call_method_async(e->gateway->bus, NULL, CELL_BUS_NAME, path,
+                                         "org.freedesktop.DBus.Properties", "GetAll", cb, e, "s", iface);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read %s for an event: %m", path);
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        const char *iface, *path = sd_bus_message_get_path(m);
+        int r;
+
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0 || !path)
+                return 0;
+        if (streq(iface, MANAGER_IFACE)) {
+                /* keep the cached setup state in step */
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+                while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                        const char *key;
+                        int b;
+                        if (sd_bus_message_read(m, "s", &key) < 0)
+                                break;
+                        if (streq(key, "SetupComplete") && sd_bus_message_read(m, "v", "b", &b) >= 0)
+                                e->gateway->setup = b ? SETUP_YES : SETUP_NO;
+                        else if (sd_bus_message_skip(m, "v") < 0)
+                                break;
+                        if (sd_bus_message_exit_container(m) < 0)
+                                break;
+                }
+                if (e->clients)
+                        fetch_all(e, CELL_PATH, MANAGER_IFACE, on_cell_properties);
+        } else if (streq(iface, PEER_IFACE) && e->clients)
+                fetch_all(e, path, PEER_IFACE, on_peer_properties);
+        return 0;
+}
+
+static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        const char *path;
+        int r;
+
+        if (!e->clients)
+                return 0;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                const char *iface;
+                if (sd_bus_message_read(m, "s", &iface) < 0)
+                        break;
+                if (streq(iface, PEER_IFACE)) {
+                        cJSON *o = bus_peer_json(m);
+                        if (o)
+                                broadcast(e, "peer", o);
+                        break;
+                }
+                if (sd_bus_message_skip(m, "a{sv}") < 0 || sd_bus_message_exit_container(m) < 0)
+                        break;
+        }
+        return 0;
+}
+
+static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        _cleanup_(freep) char *name = NULL;
+        const char *path;
+        char **ifaces = NULL;
+        bool peer = false;
+
+        if (sd_bus_message_read(m, "o", &path) < 0 || sd_bus_message_read_strv(m, &ifaces) < 0)
+                return 0;
+        for (char **i = ifaces; i && *i; i++) {
+                peer = peer || streq(*i, PEER_IFACE);
+                free(*i);
+        }
+        free(ifaces);
+        if (!peer || !e->clients || sd_bus_path_decode(path, CELL_PEER_PATH_PREFIX, &name) <= 0)
+                return 0;
+        cJSON *o = cJSON_CreateObject();
+        if (o)
+                cJSON_AddStringToObject(o, "name", name);
+        broadcast(e, "peer-removed", o);
+        return 0;
+}
+
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Events *e = userdata;
+        /* a new pic-celld may have other state: ask again */
+        e->gateway->setup = SETUP_UNKNOWN;
+        return 0;
+}
+
+static int on_keepalive(sd_event_source *s, uint64_t usec, void *userdata) {
+        Events *e = userdata;
+        broadcast_text(e, ": keepalive\n\n");
+        return sd_event_source_set_time_relative(s, e->gateway->config.sse_keepalive_usec);
+}
+
+int events_new(Events **ret, Gateway *g) {
+        Events *e = calloc(1, sizeof(Events));
+        if (!e)
+                return -ENOMEM;
+        e->gateway = g;
+        *ret = e;
+        return 0;
+}
+
+Events *events_free(Events *e) {
+        if (!e)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(e->slots); i++)
+                sd_bus_slot_unref(e->slots[i]);
+        sd_event_source_disable_unref(e->keepalive);
+        free(e);
+        return NULL;
+}
+
+int events_start(Events *e) {
+        sd_bus *bus = e->gateway->bus;
+        int r;
+
+        r = sd_bus_match_signal_async(bus, &e->slots[0], CELL_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", on_properties_changed, NULL, e);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, &e->slots[1], CELL_BUS_NAME, CELL_PATH,
+                                              "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                              on_interfaces_added, NULL, e);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, &e->slots[2], CELL_BUS_NAME, CELL_PATH,
+                                              "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                              on_interfaces_removed, NULL, e);
+        if (r >= 0)
+                r = sd_bus_add_match_async(bus, &e->slots[3],
+                                           "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                           "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                           "arg0='" CELL_BUS_NAME "'",
+                                           on_owner_changed, NULL, e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the cell's signals: %m");
+        r = sd_event_add_time_relative(e->gateway->event, &e->keepalive, CLOCK_MONOTONIC,
+                                       e->gateway->config.sse_keepalive_usec, 0, on_keepalive, e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the event keepalive timer: %m");
+        return sd_event_source_set_enabled(e->keepalive, SD_EVENT_ON);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+struct MHD_Daemon;
+typedef struct Request Request;
+typedef struct Sessions Sessions;
+typedef struct LoginLimiter LoginLimiter;
+typedef struct Events Events;
+typedef struct Metrics Metrics;
+
+#define CELL_BUS_NAME "org.pic.Cell1"
+#define CELL_PATH "/org/pic/Cell1"
+#define CELL_PEER_PATH_PREFIX "/org/pic/Cell1/peer"
+#define MANAGER_IFACE "org.pic.Cell1.Manager"
+#define PEER_IFACE "org.pic.Cell1.Peer"
+
+typedef struct GatewayConfig {
+        const char *listen;            /* ADDR:PORT; ignored with sockets from systemd */
+        const char *web_root;
+        uint64_t session_idle_usec;
+        uint64_t bus_timeout_usec;     /* every bus call ends (504) after this */
+        unsigned login_attempts;       /* failed logins allowed per window, per address and per user */
+        uint64_t login_window_usec;
+        uint64_t sse_keepalive_usec;
+} GatewayConfig;
+
+typedef enum SetupState {
+        SETUP_UNKNOWN = -1,
+        SETUP_NO = 0,
+        SETUP_YES = 1,
+} SetupState;
+
+typedef struct Gateway {
+        GatewayConfig config;
+        sd_event *event;
+        sd_bus *bus;
+        struct MHD_Daemon *mhd;
+        sd_event_source *mhd_io, *mhd_timer, *mhd_kick;
+        Sessions *sessions;
+        LoginLimiter *limiter;
+        Events *events;
+        Metrics *metrics;
+        SetupState setup;       /* cached Manager.SetupComplete, refreshed by signals */
+        Request *suspended;     /* requests waiting for the bus; resumed before MHD stops */
+        uint16_t port;
+        bool stopping;
+} Gateway;
+
+int gateway_new(Gateway **ret, const GatewayConfig *config);
+Gateway *gateway_free(Gateway *g);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Gateway *, gateway_free);
+int gateway_start(Gateway *g);
+int gateway_run(Gateway *g);
+/* Makes MHD look at its connections again soon (after a resume from outside it). */
+void gateway_kick(Gateway *g);

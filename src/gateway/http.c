@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+
+static void request_free(Request *r) {
+        if (!r)
+                return;
+        sd_bus_slot_unref(r->slot);
+        if (r->response)
+                MHD_destroy_response(r->response);
+        if (r->free_data)
+                r->free_data(r->data);
+        cJSON_Delete(r->json);
+        if (r->body) /* may hold a password */
+                explicit_bzero(r->body, r->body_size);
+        free(r->body);
+        free(r->method);
+        free(r->url);
+        free(r->name);
+        free(r->path);
+        free(r->session_id);
+        free(r->session_peer);
+        free(r->extra_header_name);
+        free(r->extra_header_value);
+        free(r);
+}
+
+static void suspended_unlink(Request *r) {
+        Gateway *g = r->gateway;
+        if (r->suspended_prev)
+                r->suspended_prev->suspended_next = r->suspended_next;
+        else if (g->suspended == r)
+                g->suspended = r->suspended_next;
+        if (r->suspended_next)
+                r->suspended_next->suspended_prev = r->suspended_prev;
+        r->suspended_next = r->suspended_prev = NULL;
+}
+
+void http_suspend(Request *r) {
+        if (r->suspended || r->response)
+                return;
+        MHD_suspend_connection(r->connection);
+        r->suspended = true;
+        r->suspended_next = r->gateway->suspended;
+        if (r->suspended_next)
+                r->suspended_next->suspended_prev = r;
+        r->gateway->suspended = r;
+}
+
+static void add_common_headers(struct MHD_Response *resp, bool api) {
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+        if (api)
+                MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+void http_reply(Request *r, unsigned status, struct MHD_Response *response) {
+        if (r->response) { /* a second answer: keep the first */
+                MHD_destroy_response(response);
+                return;
+        }
+        add_common_headers(response, !r->path);
+        if (r->extra_header_name)
+                MHD_add_response_header(response, r->extra_header_name, r->extra_header_value);
+        r->response = response;
+        r->status = status;
+        if (r->suspended) {
+                suspended_unlink(r);
+                r->suspended = false;
+                MHD_resume_connection(r->connection);
+                gateway_kick(r->gateway);
+        }
+}
+
+int http_set_next_header(Request *r, const char *name, const char *value) {
+        free(r->extra_header_name);
+        free(r->extra_header_value);
+        r->extra_header_name = strdup(name);
+        r->extra_header_value = strdup(value);
+        return r->extra_header_name && r->extra_header_value ? 0 : -ENOMEM;
+}
+
+void http_reply_text(Request *r, unsigned status, const char *content_type, const char *text, size_t size) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(size, (void *) text, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return;
+        if (content_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        http_reply(r, status, resp);
+}
+
+void http_reply_json(Request *r, unsigned status, cJSON *json) {
+        _cleanup_(freep) char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+        cJSON_Delete(json);
+        if (!text) {
+                http_reply_text(r, 500, "application/json",
+                                "{\"error\":\"failed\",\"message\":\"Out of memory.\"}", 46);
+                return;
+        }
+        size_t len = strlen(text);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(len, TAKE_PTR(text), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        http_reply(r, status, resp);
+}
+
+void http_reply_error(Request *r, unsigned status, const char *code, const char *message, const char *field) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+                cJSON_AddStringToObject(o, "error", code);
+                cJSON_AddStringToObject(o, "message", message ?: code);
+                if (field)
+                        cJSON_AddStringToObject(o, "field", field);
+        }
+        http_reply_json(r, status, o);
+}
+
+void http_reply_empty(Request *r, unsigned status) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        if (resp)
+                http_reply(r, status, resp);
+}
+
+cJSON *http_body_object(Request *r) {
+        if (r->json)
+                return r->json;
+        if (r->body_size == 0) {
+                http_reply_error(r, 400, "invalid", "A JSON object is required as the request body.", NULL);
+                return NULL;
+        }
+        r->json = cJSON_ParseWithLength(r->body, r->body_size);
+        if (!r->json || !cJSON_IsObject(r->json)) {
+                http_reply_error(r, 400, "invalid", "The request body is not a JSON object.", NULL);
+                return NULL;
+        }
+        return r->json;
+}
+
+const char *http_header(Request *r, const char *name) {
+        return MHD_lookup_connection_value(r->connection, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(Request *r, const char *name) {
+        return MHD_lookup_connection_value(r->connection, MHD_COOKIE_KIND, name);
+}
+
+int http_client_address(Request *r, char *buf, size_t size) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!ci || !ci->client_addr)
+                return -ENOTCONN;
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+                return inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, size) ? 0 : -errno;
+        if (sa->sa_family == AF_INET6)
+                return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, size) ? 0 : -errno;
+        return -EAFNOSUPPORT;
+}
+
+bool http_client_is_loopback(Request *r) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!ci || !ci->client_addr)
+                return false;
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+                if (IN6_IS_ADDR_LOOPBACK(a))
+                        return true;
+                return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+        }
+        return false;
+}
+
+bool http_method_is_mutating(const char *method) {
+        return !streq(method, "GET") && !streq(method, "HEAD") && !streq(method, "OPTIONS");
+}
+
+bool http_origin_allowed(Request *r) {
+        const char *origin = http_header(r, "Origin");
+        if (!origin)
+                return true;
+        const char *host = http_header(r, MHD_HTTP_HEADER_HOST);
+        if (!host)
+                return false;
+        /* plain HTTP only: the origin must be exactly http://<Host> */
+        return strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0;
+}
+
+void http_abort_suspended(Gateway *g) {
+        while (g->suspended) {
+                Request *r = g->suspended;
+                r->slot = sd_bus_slot_unref(r->slot);
+                http_reply_error(r, 503, "unavailable", "The gateway is stopping.", NULL);
+                if (g->suspended == r) /* http_reply failed to resume it */
+                        suspended_unlink(r);
+        }
+}
+
+static enum MHD_Result queue(Request *r) {
+        uint64_t now;
+        (void) sd_event_now(r->gateway->event, CLOCK_MONOTONIC, &now);
+        metrics_http_request(r->gateway->metrics, r->status);
+        log_debug("%s %s → %u (%.1f ms)", r->method, r->url, r->status, (now - r->started) / 1000.0);
+        enum MHD_Result ret = MHD_queue_response(r->connection, r->status, r->response);
+        MHD_destroy_response(r->response);
+        r->response = NULL;
+        return ret;
+}
+
+enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                    const char *method, const char *version, const char *upload_data,
+                                    size_t *upload_data_size, void **con_cls) {
+        Gateway *g = cls;
+        Request *r = *con_cls;
+
+        if (!r) {
+                r = calloc(1, sizeof(Request));
+                if (!r)
+                        return MHD_NO;
+                r->gateway = g;
+                r->connection = connection;
+                r->method = strdup(method);
+                r->url = strdup(url);
+                (void) sd_event_now(g->event, CLOCK_MONOTONIC, &r->started);
+                *con_cls = r;
+                if (!r->method || !r->url)
+                        return MHD_NO;
+                const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+                if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
+                        r->body_too_large = true;
+                return MHD_YES;
+        }
+
+        if (*upload_data_size > 0) {
+                if (!r->body_too_large) {
+                        if (r->body_size + *upload_data_size > HTTP_BODY_MAX) {
+                                r->body_too_large = true;
+                                explicit_bzero(r->body, r->body_size);
+                                free(r->body);
+                                r->body = NULL;
+                                r->body_size = 0;
+                        } else {
+                                char *b = realloc(r->body, r->body_size + *upload_data_size + 1);
+                                if (!b)
+                                        return MHD_NO;
+                                memcpy(b + r->body_size, upload_data, *upload_data_size);
+                                r->body_size += *upload_data_size;
+                                b[r->body_size] = 0;
+                                r->body = b;
+                        }
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+
+        if (r->response)
+                return queue(r);
+        if (r->dispatched) /* resumed without an answer: cannot happen, but never hang */
+                return MHD_NO;
+        r->dispatched = true;
+
+        if (r->body_too_large)
+                http_reply_error(r, 413, "too_large", "The request body is larger than 64 KiB.", NULL);
+        else
+                routes_dispatch(r);
+
+        if (r->response)
+                return queue(r);
+        return MHD_YES;
+}
+
+void http_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                            enum MHD_RequestTerminationCode toe) {
+        Request *r = *con_cls;
+        if (!r)
+                return;
+        if (r->suspended)
+                suspended_unlink(r);
+        request_free(r);
+        *con_cls = NULL;
+}

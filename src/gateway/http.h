@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#include "gateway.h"
+#include "sessions.h"
+
+static inline void cJSON_Deletep(cJSON **j) {
+        if (*j)
+                cJSON_Delete(*j);
+}
+
+#define HTTP_BODY_MAX (64U * 1024U)
+
+typedef struct Route Route;
+
+/* One HTTP request, alive from its first byte until MHD reports it completed. */
+struct Request {
+        Gateway *gateway;
+        struct MHD_Connection *connection;
+        char *method, *url;
+        char *body;
+        size_t body_size;
+        bool body_too_large;
+        bool dispatched, suspended;
+        struct MHD_Response *response;   /* queued when the handler resumes us */
+        unsigned status;
+        uint64_t started;
+
+        const Route *route;
+        char *name;                      /* the {name} path segment */
+        char *path;                      /* the {path} rest, for static files */
+
+        /* copied from the session at dispatch: it may vanish while we wait */
+        SessionRole role;
+        char *session_id, *session_peer;
+
+        sd_bus_slot *slot;               /* the bus call in flight */
+        uint64_t call_started;
+        void (*bus_on_reply)(Request *r, sd_bus_message *reply);
+        bool (*bus_on_error)(Request *r, const sd_bus_error *error);
+        cJSON *json;                     /* the parsed request body */
+        void *data;                      /* a handler's state across bus calls */
+        void (*free_data)(void *data);
+        char *extra_header_name, *extra_header_value;
+
+        Request *suspended_next, *suspended_prev;
+};
+
+enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                    const char *method, const char *version, const char *upload_data,
+                                    size_t *upload_data_size, void **con_cls);
+void http_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                            enum MHD_RequestTerminationCode toe);
+/* Resumes every suspended request with 503: MHD must not stop with any suspended. */
+void http_abort_suspended(Gateway *g);
+
+/* Each reply function takes ownership of what it is given. */
+void http_reply(Request *r, unsigned status, struct MHD_Response *response);
+void http_reply_json(Request *r, unsigned status, cJSON *json);
+void http_reply_error(Request *r, unsigned status, const char *code, const char *message, const char *field);
+void http_reply_empty(Request *r, unsigned status);
+void http_reply_text(Request *r, unsigned status, const char *content_type, const char *text, size_t size);
+/* Sets a header on the reply about to be made (one, e.g. Set-Cookie or Retry-After). */
+int http_set_next_header(Request *r, const char *name, const char *value);
+
+/* The request body as a JSON object; on failure replies 400/413 and returns NULL. */
+cJSON *http_body_object(Request *r);
+void http_suspend(Request *r);
+const char *http_header(Request *r, const char *name);
+const char *http_cookie(Request *r, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"); loopback test. */
+int http_client_address(Request *r, char *buf, size_t size);
+bool http_client_is_loopback(Request *r);
+bool http_method_is_mutating(const char *method);
+/* Whether the Origin header, when present, names this gateway (scheme://Host). */
+bool http_origin_allowed(Request *r);

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "routes.h"
+#include "time-util.h"
+
+static void help(void) {
+        printf("pic-gatewayd — the PIC web gateway: REST/JSON over HTTP to org.pic.Cell1\n\n"
+               "  -h --help                 show this help\n"
+               "     --version              show the version\n"
+               "     --listen=ADDR:PORT     where to listen (default 127.0.0.1:8080; ignored with\n"
+               "                            sockets passed by systemd)\n"
+               "     --web-root=DIR         the web UI's files (default %s)\n"
+               "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
+               "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 10)\n"
+               "     --login-attempts=N     failed logins allowed per minute per address and user (default 5)\n"
+               "     --log-level=LEVEL      debug, info, notice, warning or err\n",
+               PIC_GATEWAY_WEB_ROOT);
+}
+
+static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
+        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
+               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "listen", required_argument, NULL, ARG_LISTEN },
+                { "web-root", required_argument, NULL, ARG_WEB_ROOT },
+                { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
+                { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
+                { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
+                { "sse-keepalive", required_argument, NULL, ARG_SSE_KEEPALIVE },
+                { "list-routes", no_argument, NULL, ARG_LIST_ROUTES },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {}
+        };
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (o) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PIC_VERSION);
+                        return 0;
+                case ARG_LISTEN:
+                        c->listen = optarg;
+                        break;
+                case ARG_WEB_ROOT:
+                        c->web_root = optarg;
+                        break;
+                case ARG_SESSION_IDLE:
+                case ARG_BUS_TIMEOUT:
+                case ARG_SSE_KEEPALIVE: /* undocumented: for tests */
+                        r = parse_seconds(optarg, o == ARG_SESSION_IDLE ? &c->session_idle_usec :
+                                                  o == ARG_BUS_TIMEOUT ? &c->bus_timeout_usec : &c->sse_keepalive_usec);
+                        if (r < 0) {
+                                log_error("%s: '%s' is not a number of seconds.", argv[optind - 1], optarg);
+                                return r;
+                        }
+                        break;
+                case ARG_LOGIN_ATTEMPTS: {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (*end || n == 0 || n > 1000) {
+                                log_error("--login-attempts must be a number from 1 to 1000.");
+                                return -EINVAL;
+                        }
+                        c->login_attempts = (unsigned) n;
+                        break;
+                }
+                case ARG_LIST_ROUTES: /* undocumented: the route table, for the OpenAPI test */
+                        routes_print(stdout);
+                        return 0;
+                case ARG_LOG_LEVEL:
+                        r = log_level_from_string(optarg);
+                        if (r < 0) {
+                                log_error("--log-level must be debug, info, notice, warning or err.");
+                                return r;
+                        }
+                        log_set_max_level(r);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'.", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        GatewayConfig config = {
+                .listen = "127.0.0.1:8080",
+                .web_root = PIC_GATEWAY_WEB_ROOT,
+                .session_idle_usec = 12 * 3600 * 1000000ULL,
+                .bus_timeout_usec = 10 * 1000000ULL,
+                .login_attempts = 5,
+                .login_window_usec = 60 * 1000000ULL,
+                .sse_keepalive_usec = 15 * 1000000ULL,
+        };
+        _cleanup_(gateway_freep) Gateway *g = NULL;
+        int r;
+
+        r = parse_argv(argc, argv, &config);
+        if (r <= 0)
+                return r;
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* a client that goes away mid-write must not kill us */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = gateway_new(&g, &config);
+        if (r < 0)
+                return r;
+        r = gateway_start(g);
+        if (r < 0)
+                return r;
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving HTTP on port %u.", g->port);
+        r = gateway_run(g);
+        (void) sd_notify(false, "STOPPING=1");
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+        if (r < 0)
+                log_error_errno(r, "pic-gatewayd failed: %m");
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

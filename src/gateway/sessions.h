@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef enum SessionRole {
+        ROLE_NONE,
+        ROLE_ADMIN,
+        ROLE_PEER,
+} SessionRole;
+
+#define SESSION_ID_LEN 43   /* 32 random bytes, base64url without padding */
+#define SESSIONS_MAX 4096
+
+typedef struct Session {
+        char id[SESSION_ID_LEN + 1];
+        char csrf[SESSION_ID_LEN + 1];
+        SessionRole role;
+        char *peer;             /* the peer's name for ROLE_PEER */
+        uint64_t last_used;     /* CLOCK_MONOTONIC µs */
+} Session;
+
+typedef struct Sessions Sessions;
+
+int sessions_new(Sessions **ret, uint64_t idle_usec);
+Sessions *sessions_free(Sessions *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sessions *, sessions_free);
+
+/* Creates a session with fresh random id and CSRF token; -EBUSY when SESSIONS_MAX live ones exist. */
+int sessions_create(Sessions *s, SessionRole role, const char *peer, uint64_t now, Session **ret);
+/* The live session with this id (touching it), or NULL when unknown or idle too long. */
+Session *sessions_find(Sessions *s, const char *id, uint64_t now);
+void sessions_remove(Sessions *s, const char *id);
+/* Ends every session of a role except one (after a password change). */
+void sessions_remove_role(Sessions *s, SessionRole role, const char *keep_id);
+void sessions_expire(Sessions *s, uint64_t now);
+size_t sessions_count(Sessions *s);
+bool session_csrf_matches(const Session *session, const char *token);
+const char *session_role_to_string(SessionRole role);
+
+/* Failed logins per key (client address, user name) in a fixed window. */
+typedef struct LoginLimiter LoginLimiter;
+int login_limiter_new(LoginLimiter **ret, unsigned attempts, uint64_t window_usec);
+LoginLimiter *login_limiter_free(LoginLimiter *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LoginLimiter *, login_limiter_free);
+/* 0 when @key may try now, else the seconds until it may. */
+unsigned login_limiter_check(LoginLimiter *l, const char *key, uint64_t now);
+void login_limiter_fail(LoginLimiter *l, const char *key, uint64_t now);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "sessions.h"
+
+#define SEC 1000000ULL
+
+static void test_create_find_expire(void **state) {
+        _cleanup_(sessions_freep) Sessions *s = NULL;
+        Session *a, *b;
+
+        assert_int_equal(sessions_new(&s, 10 * SEC), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &a), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "laptop", 0, &b), 0);
+        assert_int_equal(strlen(a->id), SESSION_ID_LEN);
+        assert_string_not_equal(a->id, b->id);
+        assert_string_not_equal(a->id, a->csrf);
+        assert_string_equal(b->peer, "laptop");
+
+        char id[SESSION_ID_LEN + 1];
+        strcpy(id, a->id);
+        assert_ptr_equal(sessions_find(s, id, 5 * SEC), a);
+        /* idle time counts from the last use */
+        assert_ptr_equal(sessions_find(s, id, 14 * SEC), a);
+        assert_null(sessions_find(s, id, 25 * SEC));
+        assert_null(sessions_find(s, "short", 0));
+        assert_null(sessions_find(s, NULL, 0));
+        sessions_expire(s, 100 * SEC);
+        assert_int_equal(sessions_count(s), 0);
+}
+
+static void test_csrf_and_roles(void **state) {
+        _cleanup_(sessions_freep) Sessions *s = NULL;
+        Session *a, *b, *p;
+
+        assert_int_equal(sessions_new(&s, 10 * SEC), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &a), 0);
+        assert_true(session_csrf_matches(a, a->csrf));
+        assert_false(session_csrf_matches(a, a->id));
+        assert_false(session_csrf_matches(a, NULL));
+        assert_false(session_csrf_matches(a, ""));
+
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &b), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "phone", 0, &p), 0);
+        char keep[SESSION_ID_LEN + 1];
+        strcpy(keep, a->id);
+        sessions_remove_role(s, ROLE_ADMIN, keep);
+        assert_int_equal(sessions_count(s), 2);
+        assert_non_null(sessions_find(s, keep, 0));
+        sessions_remove(s, keep);
+        assert_int_equal(sessions_count(s), 1);
+}
+
+static void test_login_limiter(void **state) {
+        _cleanup_(login_limiter_freep) LoginLimiter *l = NULL;
+
+        assert_int_equal(login_limiter_new(&l, 3, 60 * SEC), 0);
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 10 * SEC), 0);
+                login_limiter_fail(l, "addr:127.0.0.1", 10 * SEC);
+        }
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 10 * SEC), 60);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 69 * SEC + 1), 1);
+        assert_int_equal(login_limiter_check(l, "addr:10.0.0.1", 10 * SEC), 0);
+        /* the window ends */
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 70 * SEC), 0);
+        login_limiter_fail(l, "addr:127.0.0.1", 71 * SEC);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 71 * SEC), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_create_find_expire),
+                cmocka_unit_test(test_csrf_and_roles),
+                cmocka_unit_test(test_login_limiter),
+        };
+        if (sodium_init() < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The web UI's transport over pic-gatewayd's REST API (see api-contract / openapi.json).
+// Views only use the object createRestApi() returns; api-cockpit.js offers the same
+// methods over cockpit.dbus(), so the views run unchanged in Cockpit.
+
+import { ApiError } from './errors.js';
+
+const POLL_MS = 5000;          // refresh interval when server-sent events are unavailable
+const RESYNC_MS = 30000;       // full refresh even while events flow, in case one was missed
+const SSE_OPEN_TIMEOUT_MS = 5000;
+
+function retryAfterSeconds(res) {
+        const v = res.headers.get('Retry-After');
+        const n = v === null ? NaN : Number(v);
+        return Number.isFinite(n) ? n : null;
+}
+
+async function errorFromResponse(res) {
+        let body = {};
+        try {
+                body = await res.json();
+        } catch {
+                // an error without a JSON body: the status says enough
+        }
+        return new ApiError(res.status, body.error || `http_${res.status}`,
+                            body.message || res.statusText || `HTTP ${res.status}`,
+                            body.field || null, retryAfterSeconds(res));
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * @param {{base?: string}} options  base URL of the gateway ("" = same origin)
+ */
+export function createRestApi({ base = '' } = {}) {
+        let csrfToken = null;
+        const listeners = new Set();
+        const sessionLostHandlers = new Set();
+        let events = null;        // {source, timers} while someone is subscribed
+
+        async function request(method, path, { body, accept = 'application/json', authRoute = false } = {}) {
+                const headers = { Accept: accept };
+                if (body !== undefined)
+                        headers['Content-Type'] = 'application/json';
+                if (method !== 'GET' && method !== 'HEAD' && csrfToken)
+                        headers['X-CSRF-Token'] = csrfToken;
+                let res;
+                try {
+                        res = await fetch(base + path, {
+                                method,
+                                headers,
+                                body: body === undefined ? undefined : JSON.stringify(body),
+                                credentials: 'same-origin',
+                                cache: 'no-store',
+                        });
+                } catch (e) {
+                        throw new ApiError(0, 'network', `Cannot reach the gateway (${e.message})`);
+                }
+                if (!res.ok) {
+                        const err = await errorFromResponse(res);
+                        if (res.status === 401 && !authRoute) {
+                                csrfToken = null;
+                                stopEvents();
+                                for (const fn of sessionLostHandlers)
+                                        fn(err);
+                        }
+                        throw err;
+                }
+                if (res.status === 204)
+                        return null;
+                if (accept === 'application/json')
+                        return res.json();
+                return res.text();
+        }
+
+        function rememberSession(s) {
+                csrfToken = s && s.csrf_token ? s.csrf_token : null;
+                return s ? { role: s.role, peer: s.peer ?? null } : null;
+        }
+
+        function emit(event) {
+                for (const fn of listeners) {
+                        try {
+                                fn(event);
+                        } catch (e) {
+                                console.error('event listener failed', e);
+                        }
+                }
+        }
+
+        // One full refresh: what a client would have learned from missed events.
+        async function resync() {
+                try {
+                        const [cell, peers] = await Promise.all([api.getCell(), api.listPeers()]);
+                        emit({ type: 'cell', data: cell });
+                        emit({ type: 'peers', data: peers });
+                } catch (e) {
+                        if (e.status !== 401)
+                                emit({ type: 'error', data: e });
+                }
+        }
+
+        function startPolling() {
+                if (!events || events.pollTimer)
+                        return;
+                events.pollTimer = setInterval(resync, POLL_MS);
+                emit({ type: 'transport', data: { live: false, mode: 'polling' } });
+        }
+
+        function startEvents() {
+                events = { source: null, pollTimer: null, resyncTimer: null, openTimer: null };
+                if (typeof EventSource === 'undefined') {
+                        startPolling();
+                        return;
+                }
+                const source = new EventSource(base + '/api/events', { withCredentials: true });
+                events.source = source;
+                const onData = type => ev => {
+                        try {
+                                emit({ type, data: JSON.parse(ev.data) });
+                        } catch (e) {
+                                console.error('bad event', type, e);
+                        }
+                };
+                source.addEventListener('cell', onData('cell'));
+                source.addEventListener('peer', onData('peer'));
+                source.addEventListener('peer-removed', onData('peer-removed'));
+                source.addEventListener('open', () => {
+                        clearTimeout(events.openTimer);
+                        if (events.pollTimer) {
+                                clearInterval(events.pollTimer);
+                                events.pollTimer = null;
+                        }
+                        emit({ type: 'transport', data: { live: true, mode: 'events' } });
+                        resync();   // whatever changed while we were not connected
+                });
+                source.addEventListener('error', () => {
+                        // CONNECTING: the browser retries by itself; poll meanwhile. CLOSED: gave up.
+                        startPolling();
+                        if (source.readyState === EventSource.CLOSED)
+                                events.source = null;
+                });
+                events.openTimer = setTimeout(() => {
+                        if (source.readyState !== EventSource.OPEN)
+                                startPolling();
+                }, SSE_OPEN_TIMEOUT_MS);
+                events.resyncTimer = setInterval(() => {
+                        if (!events.pollTimer)
+                                resync();
+                }, RESYNC_MS);
+        }
+
+        function stopEvents() {
+                if (!events)
+                        return;
+                if (events.source)
+                        events.source.close();
+                clearInterval(events.pollTimer);
+                clearInterval(events.resyncTimer);
+                clearTimeout(events.openTimer);
+                events = null;
+        }
+
+        const api = {
+                transport: 'rest',
+
+                /** {setupComplete, session: {role, peer} | null} */
+                async status() {
+                        const health = await request('GET', '/health', { authRoute: true });
+                        if (!health.setup_complete)
+                                return { setupComplete: false, session: null };
+                        try {
+                                const s = await request('GET', '/api/session', { authRoute: true });
+                                return { setupComplete: true, session: rememberSession(s) };
+                        } catch (e) {
+                                if (e.status === 401)
+                                        return { setupComplete: true, session: rememberSession(null) };
+                                throw e;
+                        }
+                },
+
+                /** settings: {name, domain, vpn_address, listen_port?, endpoint?, admin_password} → cell */
+                setup(settings) {
+                        return request('POST', '/api/setup', { body: settings, authRoute: true });
+                },
+
+                async login(username, password) {
+                        const s = await request('POST', '/api/login', { body: { username, password }, authRoute: true });
+                        return rememberSession(s);
+                },
+
+                async logout() {
+                        stopEvents();
+                        try {
+                                await request('POST', '/api/logout', { authRoute: true });
+                        } finally {
+                                csrfToken = null;
+                        }
+                },
+
+                changePassword(oldPassword, newPassword) {
+                        return request('POST', '/api/password',
+                                       { body: { old_password: oldPassword, new_password: newPassword } });
+                },
+
+                getCell() {
+                        return request('GET', '/api/cell');
+                },
+
+                /** changes: {name?, domain?, vpn_address?, listen_port?, endpoint?} → cell */
+                configure(changes) {
+                        return request('PATCH', '/api/cell', { body: changes });
+                },
+
+                apply() {
+                        return request('POST', '/api/cell/apply');
+                },
+
+                discard() {
+                        return request('POST', '/api/cell/discard');
+                },
+
+                listPeers() {
+                        return request('GET', '/api/peers');
+                },
+
+                getPeer(name) {
+                        return request('GET', `/api/peers/${enc(name)}`);
+                },
+
+                /** options: {public_key?, address?, service_access?, persistent_keepalive?, preshared_key?} → peer */
+                addPeer(name, options = {}) {
+                        return request('POST', '/api/peers', { body: { name, ...options } });
+                },
+
+                updatePeer(name, changes) {
+                        return request('PATCH', `/api/peers/${enc(name)}`, { body: changes });
+                },
+
+                removePeer(name) {
+                        return request('DELETE', `/api/peers/${enc(name)}`);
+                },
+
+                setEnabled(name, enabled) {
+                        return request('PATCH', `/api/peers/${enc(name)}`, { body: { enabled: !!enabled } });
+                },
+
+                /** the peer's wg-quick configuration (text; carries its private key when the cell made it) */
+                peerConfig(name) {
+                        return request('GET', `/api/peers/${enc(name)}/config`, { accept: 'text/plain' });
+                },
+
+                /** a URL the QR code (SVG) of the peer's configuration can be loaded from */
+                peerQrSvgUrl(name) {
+                        return `${base}/api/peers/${enc(name)}/config.svg`;
+                },
+
+                /** the QR code of the peer's configuration as SVG text */
+                peerQrSvg(name) {
+                        return request('GET', `/api/peers/${enc(name)}/config.svg`, { accept: 'image/svg+xml' });
+                },
+
+                /**
+                 * callback({type, data}) for type 'cell' (cell), 'peer' (peer), 'peer-removed' ({name}),
+                 * 'peers' (the whole list, after a refresh), 'transport' ({live, mode}), 'error' (ApiError).
+                 * Returns a function that unsubscribes.
+                 */
+                subscribe(callback) {
+                        listeners.add(callback);
+                        if (!events)
+                                startEvents();
+                        return () => {
+                                listeners.delete(callback);
+                                if (listeners.size === 0)
+                                        stopEvents();
+                        };
+                },
+
+                /** callback(error) when the session ends under us (expired, logged out elsewhere) */
+                onSessionLost(callback) {
+                        sessionLostHandlers.add(callback);
+                        return () => sessionLostHandlers.delete(callback);
+                },
+        };
+        return api;
+}

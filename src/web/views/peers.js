@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Peers: the live table (handshake age, traffic), the add form, and per-peer actions.
+
+import { h, clear, formatAge, formatBytes } from '../dom.js';
+import { textField, checkboxGroup, formError, clearErrors, setFieldError, showError, errorText,
+         formValues, checkedValues, whileBusy } from '../forms.js';
+import { showQrDialog, confirmRemove, downloadConfig } from './peer-dialogs.js';
+
+export const SERVICES = [
+        { value: 'dns', label: 'DNS' },
+        { value: 'web', label: 'Web' },
+        { value: 'mail', label: 'Mail' },
+        { value: 'calendar', label: 'Calendar' },
+        { value: 'files', label: 'Files' },
+        { value: 'webdav', label: 'WebDAV' },
+];
+const ONLINE_SECONDS = 180;   // WireGuard re-handshakes every 2 min while traffic flows
+
+function serviceLabels(list) {
+        const names = (list || []).map(v => (SERVICES.find(s => s.value === v) || { label: v }).label);
+        return names.length ? names.join(', ') : 'none';
+}
+
+function isOnline(peer, now) {
+        const hs = Number(peer.latest_handshake) || 0;
+        return hs > 0 && now - hs / 1000 < ONLINE_SECONDS * 1000;
+}
+
+export function renderPeers(root, ctx) {
+        const { api, store } = ctx;
+        const status = h('p', { class: 'status', role: 'status' });
+        const actionError = h('p', { class: 'form-error', role: 'alert' });
+        const rows = new Map();       // name → {tr, cells}
+        const tbody = h('tbody');
+        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 8 }, 'No peers yet. Add one above.'));
+
+        const addForm = h('form', { class: 'card add-peer', novalidate: true, 'aria-labelledby': 'add-peer-title' },
+                          h('h2', { id: 'add-peer-title' }, 'Add a peer'),
+                          h('div', { class: 'form-row' },
+                            textField({ name: 'name', label: 'Name', required: true,
+                                        hint: 'The device, e.g. laptop: letters, digits, "-" and "_".' })),
+                          checkboxGroup({ name: 'service_access', legend: 'Services it may reach', options: SERVICES,
+                                          checked: ['dns', 'web'] }),
+                          formError(),
+                          h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Add peer')));
+
+        addForm.addEventListener('submit', async ev => {
+                ev.preventDefault();
+                clearErrors(addForm);
+                status.textContent = '';
+                const { name } = formValues(addForm);
+                if (!name) {
+                        setFieldError(addForm, 'name', 'Enter a name for the peer.');
+                        return;
+                }
+                try {
+                        const peer = await whileBusy(addForm, () =>
+                                api.addPeer(name, { service_access: checkedValues(addForm, 'service_access') }));
+                        store.putPeer(peer);
+                        addForm.querySelector('input[name=name]').value = '';
+                        status.textContent = `Peer ${peer.name} added (${peer.address}). Use its QR code or config to set up the device.`;
+                } catch (err) {
+                        if (!showError(addForm, err))
+                                setFieldError(addForm, null, errorText(err));
+                }
+        });
+
+        async function act(fn, done) {
+                actionError.textContent = '';
+                status.textContent = '';
+                try {
+                        await fn();
+                        if (done)
+                                status.textContent = done;
+                } catch (err) {
+                        actionError.textContent = errorText(err);
+                }
+        }
+
+        function makeRow(name) {
+                const cells = {
+                        name: h('th', { scope: 'row', 'data-label': 'Name' }, name),
+                        address: h('td', { 'data-label': 'Address' }),
+                        services: h('td', { 'data-label': 'Services' }),
+                        state: h('td', { 'data-label': 'Status' }),
+                        handshake: h('td', { 'data-label': 'Last handshake', class: 'handshake' }),
+                        rx: h('td', { 'data-label': 'Received', class: 'num' }),
+                        tx: h('td', { 'data-label': 'Sent', class: 'num' }),
+                };
+                const toggle = h('button', { type: 'button', class: 'secondary small', onclick: () => {
+                        const p = store.state.peers.get(name);
+                        const enable = !(p && p.enabled);
+                        act(async () => store.putPeer(await api.setEnabled(name, enable) || { name, enabled: enable }),
+                            `${name} ${enable ? 'enabled' : 'disabled'}.`);
+                } });
+                const actions = h('td', { class: 'row-actions', 'data-label': 'Actions' },
+                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Download the configuration of ${name}`,
+                                                onclick: () => act(() => downloadConfig(api, name)) }, 'Config'),
+                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Show the QR code of ${name}`,
+                                                onclick: () => showQrDialog(api, name) }, 'QR code'),
+                                  toggle,
+                                  h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
+                                                onclick: () => confirmRemove(api, name, () => {
+                                                        store.dropPeer(name);
+                                                        status.textContent = `Peer ${name} removed.`;
+                                                }) }, 'Remove'));
+                const tr = h('tr', { 'data-peer': name }, Object.values(cells), actions);
+                return { tr, cells, toggle };
+        }
+
+        function updateRow(row, p, now) {
+                row.cells.address.textContent = p.address || '—';
+                row.cells.services.textContent = serviceLabels(p.service_access);
+                const online = p.enabled && isOnline(p, now);
+                clear(row.cells.state, h('span', { class: `badge ${!p.enabled ? 'off' : online ? 'on' : 'idle'}` },
+                                         !p.enabled ? 'Disabled' : online ? 'Online' : 'Idle'));
+                row.cells.handshake.textContent = formatAge(p.latest_handshake, now);
+                row.cells.rx.textContent = formatBytes(p.rx_bytes);
+                row.cells.tx.textContent = formatBytes(p.tx_bytes);
+                row.toggle.textContent = p.enabled ? 'Disable' : 'Enable';
+                row.toggle.setAttribute('aria-label', `${p.enabled ? 'Disable' : 'Enable'} ${p.name}`);
+                row.tr.classList.toggle('disabled', !p.enabled);
+        }
+
+        // keyed update: rows (and their focused buttons) survive live refreshes
+        function render() {
+                const now = Date.now();
+                const peers = [...store.state.peers.values()].sort((a, b) => a.name.localeCompare(b.name));
+                for (const [name, row] of rows) {
+                        if (!store.state.peers.has(name)) {
+                                row.tr.remove();
+                                rows.delete(name);
+                        }
+                }
+                let prev = null;
+                for (const p of peers) {
+                        let row = rows.get(p.name);
+                        if (!row) {
+                                row = makeRow(p.name);
+                                rows.set(p.name, row);
+                        }
+                        updateRow(row, p, now);
+                        const want = prev ? prev.nextSibling : tbody.firstChild;
+                        if (row.tr !== want)
+                                tbody.insertBefore(row.tr, want);
+                        prev = row.tr;
+                }
+                if (peers.length === 0)
+                        tbody.append(empty);
+                else
+                        empty.remove();
+                count.textContent = `${peers.length} ${peers.length === 1 ? 'peer' : 'peers'}`;
+        }
+
+        function tick() {
+                const now = Date.now();
+                for (const [name, row] of rows) {
+                        const p = store.state.peers.get(name);
+                        if (p)
+                                row.cells.handshake.textContent = formatAge(p.latest_handshake, now);
+                }
+        }
+
+        const count = h('span', { class: 'muted count' });
+        const table = h('table', { class: 'peers' },
+                        h('caption', { class: 'visually-hidden' }, 'Peers of this cell'),
+                        h('thead', {}, h('tr', {},
+                                         ['Name', 'Address', 'Services', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
+                                                 .map(t => h('th', { scope: 'col', class: ['Received', 'Sent'].includes(t) ? 'num' : null }, t)))),
+                        tbody);
+
+        clear(root,
+              h('h1', {}, 'Peers'),
+              addForm,
+              h('section', { class: 'card', 'aria-labelledby': 'peer-list-title' },
+                h('div', { class: 'section-head' }, h('h2', { id: 'peer-list-title' }, 'Devices'), count),
+                status, actionError,
+                h('div', { class: 'table-wrap' }, table)));
+        render();
+        const stop = store.listen(what => {
+                if (what === 'peers')
+                        render();
+        });
+        const ticker = setInterval(tick, 1000);
+        api.listPeers().then(list => store.setPeers(list)).catch(err => { actionError.textContent = errorText(err); });
+        return () => {
+                stop();
+                clearInterval(ticker);
+        };
+}

@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Drives the PIC web UI in headless Chromium (Debian's, through playwright-core): setup wizard,
+// sign-in, add a peer, its config and QR code, live update, disable, remove; a screenshot per step.
+//
+// env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
+//      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
+//      PIC_BROWSER_DEPS    a directory holding node_modules/playwright-core (default: beside this file,
+//                          then $PIC_BUILD_DIR/browser-deps)
+//      PIC_CHROMIUM        the browser (default /usr/bin/chromium)
+//      PIC_UI_DECODE_QR    0 = do not decode the QR code with zbarimg (default: decode when zbarimg exists)
+// Exits 0 when every step passed, 1 otherwise.
+
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const buildDir = process.env.PIC_BUILD_DIR || '';
+
+function loadPlaywright() {
+        const candidates = [process.env.PIC_BROWSER_DEPS, here, buildDir && join(buildDir, 'browser-deps')].filter(Boolean);
+        for (const dir of candidates) {
+                if (existsSync(join(dir, 'node_modules', 'playwright-core')))
+                        return createRequire(join(resolve(dir), 'package.json'))('playwright-core');
+        }
+        throw new Error(`playwright-core not found in ${candidates.join(', ')}: run tools/dev deps`);
+}
+
+const URL_BASE = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
+const SHOTS = resolve(process.env.PIC_UI_SCREENSHOTS || (buildDir ? join(buildDir, 'ui-screenshots') : 'ui-screenshots'));
+const CHROMIUM = process.env.PIC_CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'correct horse battery staple';
+const STEP_TIMEOUT = 15000;
+const ZBARIMG = '/usr/bin/zbarimg';
+const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
+
+let shotNo = 0;
+let currentStep = '';
+const pageErrors = [];
+
+function log(...a) {
+        console.log('ui-test:', ...a);
+}
+
+async function shot(page, name) {
+        shotNo++;
+        const file = join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        log('screenshot', file);
+}
+
+function check(cond, what) {
+        if (!cond)
+                throw new Error(`check failed: ${what}`);
+}
+
+async function step(name, fn) {
+        currentStep = name;
+        log('step:', name);
+        await fn();
+        if (pageErrors.length)
+                throw new Error(`page errors during "${name}": ${pageErrors.join(' | ')}`);
+}
+
+async function fieldError(form, field) {
+        const slot = form.locator(`[data-error-for="${field}"]`);
+        await slot.filter({ hasText: /\S/ }).waitFor({ timeout: STEP_TIMEOUT });
+        return (await slot.textContent()).trim();
+}
+
+async function run(page, context) {
+        const nav = page.getByRole('navigation', { name: 'Main' });
+        await step('setup wizard appears', async () => {
+                await page.goto(URL_BASE + '/');
+                await page.getByRole('heading', { name: 'Set up your cell' }).waitFor();
+                await shot(page, 'setup-cell');
+        });
+
+        const wizard = page.locator('form.wizard');
+        await step('setup: an invalid VPN address is refused next to its field', async () => {
+                await page.getByLabel('Cell name').fill('home');
+                await page.getByLabel('Domain').fill('home.lan');
+                await page.getByRole('button', { name: 'Next' }).click();
+                await page.getByLabel('VPN address').fill('8.8.8.1/24');
+                await page.getByLabel('Public endpoint (optional)').fill('cell.example.org:51820');
+                await shot(page, 'setup-network');
+                await page.getByRole('button', { name: 'Next' }).click();
+                await page.getByLabel('Admin password', { exact: true }).fill(PASSWORD);
+                await page.getByLabel('Admin password again').fill(PASSWORD);
+                await shot(page, 'setup-admin');
+                await page.getByRole('button', { name: 'Set up the cell' }).click();
+                const msg = await fieldError(wizard, 'vpn_address');
+                log('vpn_address error:', msg);
+                check(await page.getByLabel('VPN address').isVisible(), 'the wizard went back to the network step');
+                await shot(page, 'setup-error');
+        });
+
+        await step('setup completes', async () => {
+                await page.getByLabel('VPN address').fill('10.66.0.1/24');
+                await page.getByRole('button', { name: 'Next' }).click();
+                await page.getByRole('button', { name: 'Set up the cell' }).click();
+                await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+                await shot(page, 'login');
+        });
+
+        await step('login: a wrong password is refused next to the field', async () => {
+                await page.getByLabel('User name').fill('admin');
+                await page.getByLabel('Password').fill('not the password');
+                await page.getByRole('button', { name: 'Sign in' }).click();
+                const msg = await fieldError(page.locator('form'), 'password');
+                log('login error:', msg);
+        });
+
+        await step('login', async () => {
+                await page.getByLabel('Password').fill(PASSWORD);
+                await page.getByRole('button', { name: 'Sign in' }).click();
+                await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+                const facts = page.locator('dl.facts');
+                await facts.getByText('home.lan').first().waitFor();
+                await page.locator('dd.key').filter({ hasText: /^[A-Za-z0-9+/]{43}=$/ }).waitFor();
+                await shot(page, 'dashboard');
+        });
+
+        await step('settings: a port change waits in pending changes, then is discarded', async () => {
+                await nav.getByRole('link', { name: 'Settings' }).click();
+                await page.getByRole('heading', { name: 'Settings' }).waitFor();
+                await page.getByLabel('WireGuard port').fill('51999');
+                await page.getByRole('button', { name: 'Save' }).click();
+                await page.getByText('Saved.').waitFor();
+                await shot(page, 'settings');
+                await nav.getByRole('link', { name: 'Dashboard' }).click();
+                await page.locator('.pending-list').getByText('51999').waitFor();
+                await shot(page, 'dashboard-pending');
+                await page.getByRole('button', { name: 'Discard' }).click();
+                await page.getByText('No pending changes.').waitFor();
+        });
+
+        const addForm = page.locator('form.add-peer');
+        let configText = '';
+        const row = name => page.locator(`tr[data-peer="${name}"]`);
+        await step('peers: a bad name is refused next to the field', async () => {
+                await nav.getByRole('link', { name: 'Peers' }).click();
+                await page.getByRole('heading', { name: 'Peers', exact: true }).waitFor();
+                await addForm.getByLabel('Name').fill('Bad Name!');
+                await addForm.getByRole('button', { name: 'Add peer' }).click();
+                const msg = await fieldError(addForm, 'name');
+                log('peer name error:', msg);
+                await shot(page, 'peer-name-error');
+        });
+
+        await step('peers: add laptop', async () => {
+                await addForm.getByLabel('Name').fill('laptop');
+                await addForm.getByLabel('Mail').check();
+                await addForm.getByRole('button', { name: 'Add peer' }).click();
+                await row('laptop').waitFor();
+                const address = (await row('laptop').locator('td[data-label="Address"]').textContent()).trim();
+                check(/^10\.66\.0\.\d+/.test(address), `laptop got an address in the VPN subnet (${address})`);
+                const services = await row('laptop').locator('td[data-label="Services"]').textContent();
+                check(/Mail/.test(services), `laptop may reach mail (${services})`);
+                check(/never|ago/.test(await row('laptop').locator('td.handshake').textContent()), 'handshake age shown');
+                await shot(page, 'peer-added');
+        });
+
+        await step('peers: download the config', async () => {
+                const [download] = await Promise.all([
+                        page.waitForEvent('download'),
+                        page.getByRole('button', { name: 'Download the configuration of laptop' }).click(),
+                ]);
+                check(download.suggestedFilename() === 'laptop.conf', `file name ${download.suggestedFilename()}`);
+                const file = join(SHOTS, 'laptop.conf');
+                await download.saveAs(file);
+                configText = readFileSync(file, 'utf8');
+                rmSync(file);
+                check(configText.includes('[Interface]') && configText.includes('[Peer]'), 'the config is a wg-quick file');
+        });
+
+        await step('peers: QR code', async () => {
+                await page.getByRole('button', { name: 'Show the QR code of laptop' }).click();
+                const dialog = page.getByRole('dialog', { name: 'QR code for laptop' });
+                await dialog.waitFor();
+                const svg = dialog.locator('.qr svg');
+                await svg.waitFor();
+                const parts = await svg.locator('path, rect, polygon').count();
+                check(parts > 0, 'the QR SVG has drawing elements');
+                const box = await svg.boundingBox();
+                check(box && box.width > 100 && box.height > 100, 'the QR code is drawn at a scannable size');
+                await shot(page, 'peer-qr');
+                if (DECODE_QR) {
+                        // the code must scan back to the very config the download gave
+                        const png = join(SHOTS, 'qr-only.png');
+                        await svg.screenshot({ path: png });
+                        const decoded = execFileSync(ZBARIMG, ['--nodbus', '--raw', '-q', png], { encoding: 'utf8' });
+                        rmSync(png);
+                        check(decoded.trim() === configText.trim(), 'the QR code decodes to the downloaded config');
+                        log('QR code decodes to the config');
+                }
+                await dialog.getByRole('button', { name: 'Close' }).click();
+                await dialog.waitFor({ state: 'detached' });
+        });
+
+        await step('peers: a peer added elsewhere shows up live', async () => {
+                const session = await (await context.request.get(URL_BASE + '/api/session')).json();
+                const res = await context.request.post(URL_BASE + '/api/peers', {
+                        data: { name: 'phone', service_access: ['dns'] },
+                        headers: { 'X-CSRF-Token': session.csrf_token, Origin: URL_BASE },
+                });
+                check(res.status() === 201, `POST /api/peers gave ${res.status()}: ${await res.text()}`);
+                await row('phone').waitFor({ timeout: 12000 });
+        });
+
+        await step('peers: disable and enable laptop', async () => {
+                await page.getByRole('button', { name: 'Disable laptop' }).click();
+                await row('laptop').getByText('Disabled').waitFor();
+                await shot(page, 'peer-disabled');
+                await page.getByRole('button', { name: 'Enable laptop' }).click();
+                await row('laptop').getByRole('button', { name: 'Disable laptop' }).waitFor();
+        });
+
+        await step('narrow screen', async () => {
+                await page.setViewportSize({ width: 390, height: 844 });
+                await shot(page, 'peers-narrow');
+                await nav.getByRole('link', { name: 'Dashboard' }).click();
+                await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+                await shot(page, 'dashboard-narrow');
+                await page.setViewportSize({ width: 1280, height: 800 });
+                await nav.getByRole('link', { name: 'Peers' }).click();
+                await row('laptop').waitFor();
+        });
+
+        await step('peers: remove laptop after confirming', async () => {
+                await page.getByRole('button', { name: 'Remove laptop' }).click();
+                const dialog = page.getByRole('dialog', { name: 'Remove laptop?' });
+                await dialog.waitFor();
+                await shot(page, 'peer-remove-confirm');
+                await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+                await row('laptop').waitFor({ state: 'detached' });
+                await page.getByText('Peer laptop removed.').waitFor();
+                const res = await context.request.get(URL_BASE + '/api/peers/laptop');
+                check(res.status() === 404, `laptop is gone from the API too (GET gave ${res.status()})`);
+                await shot(page, 'peer-removed');
+        });
+
+        await step('sign out', async () => {
+                await page.getByRole('button', { name: 'Sign out' }).click();
+                await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+                const res = await context.request.get(URL_BASE + '/api/peers');
+                check(res.status() === 401, `no data after signing out (GET /api/peers gave ${res.status()})`);
+        });
+}
+
+async function main() {
+        if (!URL_BASE) {
+                console.error('ui-test: set PIC_UI_URL');
+                return 2;
+        }
+        const { chromium } = loadPlaywright();
+        mkdirSync(SHOTS, { recursive: true });
+        const profile = mkdtempSync(join(tmpdir(), 'pic-ui-test-'));
+        let context = null;
+        let page = null;
+        try {
+                context = await chromium.launchPersistentContext(profile, {
+                        executablePath: CHROMIUM,
+                        headless: true,
+                        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                               '--disable-component-update', '--disable-sync', '--no-first-run'],
+                        viewport: { width: 1280, height: 800 },
+                        acceptDownloads: true,
+                });
+                context.setDefaultTimeout(STEP_TIMEOUT);
+                page = context.pages()[0] || await context.newPage();
+                page.on('pageerror', e => pageErrors.push(e.message));
+                page.on('console', m => {
+                        if (m.type() === 'error')
+                                log('console error:', m.text());
+                });
+                await run(page, context);
+                log('all steps passed');
+                return 0;
+        } catch (e) {
+                console.error(`ui-test: FAILED at step "${currentStep}": ${e.message}`);
+                if (page) {
+                        try {
+                                await shot(page, 'failure');
+                        } catch {
+                                // the browser may be gone
+                        }
+                }
+                return 1;
+        } finally {
+                if (context)
+                        await context.close().catch(() => {});
+                rmSync(profile, { recursive: true, force: true });
+        }
+}
+
+process.exitCode = await main();

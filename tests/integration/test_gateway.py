@@ -1,0 +1,466 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pic-gatewayd against a real pic-celld on a private bus: every route and
+error code of the REST contract, the auth-bypass attempts refused with no
+data, a peer session that sees only itself, login rate limiting, server-sent
+events fed by bus signals, and openapi.json matching the served routes."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, SETUP, Client, Gateway,  # noqa: E402
+                            free_port, gatewayd_binary, setup_cell)
+
+ERROR_KEYS = {'error', 'message', 'field'}
+PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'persistent_keepalive', 'has_preshared_key',
+             'enabled', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'endpoint'}
+CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endpoint', 'setup_complete',
+             'pending_changes', 'peer_count', 'version', 'interface_name', 'wireguard_backend', 'uplink'}
+
+
+class GatewayTestCase(h.HarnessTestCase):
+    def assertError(self, r, status, code, field=None):
+        """An error answer: the status, a JSON body with only error/message/field, nothing else."""
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header('Content-Type'), 'application/json', r)
+        body = r.json()
+        self.assertLessEqual(set(body), ERROR_KEYS, r)
+        self.assertEqual(body['error'], code, r)
+        self.assertIsInstance(body['message'], str)
+        if field is not None:
+            self.assertEqual(body.get('field'), field, r)
+        return body
+
+    def log_text(self, gw):
+        with open(gw.proc.log) as f:
+            return f.read()
+
+    def admin(self, gw):
+        c = Client(gw)
+        r = c.login('admin', ADMIN_PASSWORD)
+        self.assertEqual(r.status, 200, r)
+        return c
+
+
+# ---------------------------------------------------------------- the route table and the document
+
+class OpenApiTest(GatewayTestCase):
+    def test_document_lists_exactly_the_served_routes(self):
+        p = subprocess.run([gatewayd_binary(), '--list-routes'], capture_output=True, text=True, check=True)
+        served = {tuple(line.split(' ', 1)) for line in p.stdout.splitlines() if line}
+        with open(os.path.join(h.source_dir(), 'src', 'gateway', 'openapi.json')) as f:
+            doc = json.load(f)
+        self.assertTrue(doc['openapi'].startswith('3.'))
+        documented = {(m.upper(), path) for path, item in doc['paths'].items()
+                      for m in item if m in ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')}
+        self.assertEqual(served - documented, set(), 'served but not in openapi.json')
+        self.assertEqual(documented - served, set(), 'in openapi.json but not served')
+        self.assertGreaterEqual(len(served), 20)
+        # every {param} in a path is declared
+        for path, item in doc['paths'].items():
+            for param in re.findall(r'{(\w+)}', path):
+                declared = [x['name'] for x in item.get('parameters', [])]
+                for m in item:
+                    if isinstance(item[m], dict):
+                        declared += [x['name'] for x in item[m].get('parameters', [])]
+                self.assertIn(param, declared, path)
+
+
+# ---------------------------------------------------------------- before setup
+
+class BeforeSetupTest(GatewayTestCase):
+    def test_only_setup_routes_answer_then_setup(self):
+        cell, gw = setup_cell(self.world, setup=False)
+
+        r = gw.request('GET', '/health')
+        self.assertEqual((r.status, r.json()), (200, {'status': 'ok', 'setup_complete': False, 'bus': 'ok'}))
+        r = gw.request('GET', '/api/openapi.json')
+        self.assertEqual(r.status, 200)
+        with open(os.path.join(h.source_dir(), 'src', 'gateway', 'openapi.json')) as f:
+            self.assertEqual(r.json(), json.load(f))
+        self.assertError(gw.request('GET', '/api/session'), 401, 'unauthenticated')
+        for method, path in (('GET', '/api/cell'), ('GET', '/api/peers'), ('GET', '/api/peers/x'),
+                             ('POST', '/api/login'), ('PATCH', '/api/cell'), ('GET', '/api/events'),
+                             ('POST', '/api/peers'), ('GET', '/api/peers/x/config')):
+            self.assertError(gw.request(method, path, {}), 428, 'setup_required')
+
+        # static UI files answer, nothing outside the web root
+        r = gw.request('GET', '/')
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header('Content-Type').startswith('text/html'))
+        r = gw.request('GET', '/static/app.js')
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header('Content-Type').startswith('text/javascript'))
+        for path in ('/static/../meson.build', '/static/.hidden', '/static/%2e%2e/x', '/static/nope.js'):
+            self.assertError(gw.request('GET', path), 404, 'not_found')
+        self.assertError(gw.request('GET', '/nowhere'), 404, 'not_found')
+        r = gw.request('PUT', '/api/cell', {})
+        self.assertError(r, 405, 'method_not_allowed')
+        self.assertIn('GET', r.header('Allow'))
+
+        # setup: bad input names its field, then it works once
+        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, admin_password='')), 400, 'invalid',
+                         'admin_password')
+        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, listen_port='x')), 400, 'invalid',
+                         'listen_port')
+        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, vpn_address='8.8.8.8/24')), 400, 'invalid',
+                         'vpn_address')
+        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, colour='red')), 400, 'invalid', 'colour')
+        self.assertError(gw.request('POST', '/api/setup', raw=b'{not json'), 400, 'invalid')
+        self.assertError(gw.request('POST', '/api/setup', {'name': 'x'}, headers={'Origin': 'http://evil.example'}),
+                         403, 'csrf')
+        r = gw.request('POST', '/api/setup', SETUP)
+        self.assertEqual(r.status, 200, r)
+        cell_json = r.json()
+        self.assertEqual(set(cell_json), CELL_KEYS)
+        self.assertNotIn('admin_password', r.body.decode())
+        self.assertEqual((cell_json['name'], cell_json['vpn_address'], cell_json['setup_complete']),
+                         ('home', '10.81.0.1/24', True))
+        self.assertError(gw.request('POST', '/api/setup', SETUP), 409, 'conflict')
+        self.assertEqual(gw.request('GET', '/health').json()['setup_complete'], True)
+        # after setup: no session, no data
+        self.assertError(gw.request('GET', '/api/cell'), 401, 'unauthenticated')
+        self.assertNotIn(ADMIN_PASSWORD, self.log_text(gw))
+
+
+# ---------------------------------------------------------------- the admin's API, route by route
+
+class AdminTest(GatewayTestCase):
+    def test_every_admin_route(self):
+        cell, gw = setup_cell(self.world)
+        self.assertError(Client(gw).login('admin', 'wrong password'), 401, 'unauthenticated')
+        self.assertError(gw.request('POST', '/api/login', {'username': 'admin'}), 400, 'invalid', 'password')
+        c = Client(gw)
+        r = c.login('admin', ADMIN_PASSWORD)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(set(r.json()), {'role', 'peer', 'csrf_token'})
+        self.assertEqual((r.json()['role'], r.json()['peer']), ('admin', None))
+        cookie = r.header('Set-Cookie')
+        self.assertRegex(cookie, r'^pic_session=[A-Za-z0-9_-]{43}; ')
+        for attr in ('HttpOnly', 'SameSite=Strict', 'Path=/'):
+            self.assertIn(attr, cookie.split('; '))
+        self.assertEqual(c.get('/api/session').json(), r.json())
+
+        # cell
+        r = c.get('/api/cell')
+        self.assertEqual(r.status, 200)
+        self.assertEqual(set(r.json()), CELL_KEYS)
+        self.assertEqual(r.json()['pending_changes'], {})
+        r = c.patch('/api/cell', {'domain': 'home2.lan', 'listen_port': 51999})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['domain'], 'home2.lan')
+        self.assertEqual(r.json()['pending_changes'], {'listen_port': 51999})
+        r = c.post('/api/cell/discard')
+        self.assertEqual((r.status, r.json()['pending_changes']), (200, {}))
+        r = c.patch('/api/cell', {'listen_port': 51998})
+        r = c.post('/api/cell/apply')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()['listen_port'], r.json()['pending_changes']), (51998, {}))
+        self.assertError(c.patch('/api/cell', {'listen_port': 'x'}), 400, 'invalid', 'listen_port')
+        self.assertError(c.patch('/api/cell', {'listen_port': 70000}), 400, 'invalid', 'listen_port')
+        self.assertError(c.patch('/api/cell', {'vpn_address': '300.1.1.1/24'}), 400, 'invalid', 'vpn_address')
+        self.assertError(c.patch('/api/cell', {'admin_password': 'x'}), 400, 'invalid', 'admin_password')
+        self.assertError(c.patch('/api/cell', raw=b'[1]'), 400, 'invalid')
+        self.assertError(c.patch('/api/cell', raw=b'x' * (100 * 1024)), 413, 'too_large')
+
+        # peers
+        r = c.post('/api/peers', {'name': 'laptop', 'service_access': ['dns', 'web'], 'preshared_key': True})
+        self.assertEqual(r.status, 201, r)
+        laptop = r.json()
+        self.assertEqual(set(laptop), PEER_KEYS)
+        self.assertEqual((laptop['name'], laptop['service_access'], laptop['has_preshared_key'], laptop['enabled']),
+                         ('laptop', ['dns', 'web'], True, True))
+        self.assertError(c.post('/api/peers', {'name': 'laptop'}), 409, 'conflict')
+        self.assertError(c.post('/api/peers', {'name': 'Bad Name!'}), 400, 'invalid')
+        self.assertError(c.post('/api/peers', {}), 400, 'invalid', 'name')
+        self.assertError(c.post('/api/peers', {'name': 'phone', 'address': '192.168.1.1'}), 400, 'invalid', 'address')
+        self.assertError(c.post('/api/peers', {'name': 'phone', 'service_access': 'web'}), 400, 'invalid',
+                         'service_access')
+        r = c.post('/api/peers', {'name': 'phone', 'persistent_keepalive': 25})
+        self.assertEqual(r.status, 201, r)
+        r = c.get('/api/peers')
+        self.assertEqual([p['name'] for p in r.json()], ['laptop', 'phone'])
+        self.assertEqual(c.get('/api/peers/laptop').json(), laptop)
+        self.assertError(c.get('/api/peers/ghost'), 404, 'not_found')
+        r = c.patch('/api/peers/laptop', {'service_access': ['dns'], 'enabled': False})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()['service_access'], r.json()['enabled']), (['dns'], False))
+        r = c.patch('/api/peers/laptop', {'enabled': True})
+        self.assertEqual((r.status, r.json()['enabled']), (200, True))
+        self.assertError(c.patch('/api/peers/laptop', {'enabled': 'yes'}), 400, 'invalid', 'enabled')
+        self.assertError(c.patch('/api/peers/laptop', {'persistent_keepalive': -1}), 400, 'invalid',
+                         'persistent_keepalive')
+        self.assertError(c.patch('/api/peers/ghost', {'enabled': False}), 404, 'not_found')
+        r = c.post('/api/peers/laptop/rotate-keys')
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.json()['public_key'], laptop['public_key'])
+        r = c.get('/api/peers/laptop/config')
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header('Content-Type').startswith('text/plain'))
+        self.assertIn('[Interface]', r.body.decode())
+        self.assertIn('PrivateKey', r.body.decode())
+        r = c.get('/api/peers/laptop/config.svg')
+        self.assertEqual((r.status, r.header('Content-Type')), (200, 'image/svg+xml'))
+        self.assertIn(b'<svg', r.body)
+        self.assertError(c.get('/api/peers/ghost/config'), 404, 'not_found')
+        r = c.post('/api/peers/phone/login')
+        self.assertEqual(r.status, 200, r)
+        self.assertGreaterEqual(len(r.json()['password']), 12)
+        self.assertEqual(c.delete('/api/peers/phone').status, 204)
+        self.assertError(c.get('/api/peers/phone'), 404, 'not_found')
+        self.assertError(c.delete('/api/peers/phone'), 404, 'not_found')
+
+        # metrics: admin session (and loopback)
+        r = c.get('/metrics')
+        self.assertEqual(r.status, 200)
+        text = r.body.decode()
+        self.assertIn('pic_peers 1\n', text)
+        self.assertIn('pic_peer_rx_bytes{peer="laptop"} 0', text)
+        self.assertIn('pic_peer_tx_bytes{peer="laptop"}', text)
+        self.assertIn('pic_bus_call_seconds_bucket{le="+Inf"}', text)
+        self.assertRegex(text, r'pic_bus_call_seconds_count [1-9]')
+
+        # password: wrong old refused; changed; other admin sessions end; old password no longer works
+        other = self.admin(gw)
+        self.assertError(c.post('/api/password', {'old_password': 'nope', 'new_password': 'another one 1'}),
+                         403, 'forbidden')
+        self.assertError(c.post('/api/password', {'old_password': ADMIN_PASSWORD}), 400, 'invalid', 'new_password')
+        r = c.post('/api/password', {'old_password': ADMIN_PASSWORD, 'new_password': 'another one 1'})
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(c.get('/api/session').status, 200)
+        self.assertError(other.get('/api/cell'), 401, 'unauthenticated')
+        self.assertError(Client(gw).login('admin', ADMIN_PASSWORD), 401, 'unauthenticated')
+        self.assertEqual(Client(gw).login('admin', 'another one 1').status, 200)
+
+        # logout
+        self.assertEqual(c.post('/api/logout').status, 204)
+        self.assertError(c.get('/api/session'), 401, 'unauthenticated')
+        self.assertError(c.get('/api/cell'), 401, 'unauthenticated')
+        self.assertNotIn(ADMIN_PASSWORD, self.log_text(gw))
+        self.assertNotIn('another one 1', self.log_text(gw))
+
+
+# ---------------------------------------------------------------- auth bypass attempts
+
+DATA_ROUTES = [('GET', '/api/cell'), ('GET', '/api/peers'), ('GET', '/api/peers/laptop'),
+               ('GET', '/api/peers/laptop/config'), ('GET', '/api/peers/laptop/config.svg'), ('GET', '/api/events'),
+               ('GET', '/api/session')]
+MUTATING_ROUTES = [('PATCH', '/api/cell', {'domain': 'evil.lan'}), ('POST', '/api/cell/apply', None),
+                   ('POST', '/api/cell/discard', None), ('POST', '/api/peers', {'name': 'evil'}),
+                   ('PATCH', '/api/peers/laptop', {'enabled': False}), ('DELETE', '/api/peers/laptop', None),
+                   ('POST', '/api/peers/laptop/rotate-keys', None), ('POST', '/api/peers/laptop/login', None),
+                   ('POST', '/api/password', {'old_password': ADMIN_PASSWORD, 'new_password': 'hijacked 123'}),
+                   ('POST', '/api/logout', None)]
+
+
+class AuthBypassTest(GatewayTestCase):
+    def assertUnchanged(self, admin, laptop):
+        self.assertEqual(admin.get('/api/peers/laptop').json()['public_key'], laptop['public_key'])
+        self.assertEqual([p['name'] for p in admin.get('/api/peers').json()], ['laptop'])
+        self.assertEqual(admin.get('/api/cell').json()['domain'], 'home.lan')
+
+    def test_refused_without_valid_session_or_csrf(self):
+        cell, gw = setup_cell(self.world)
+        admin = self.admin(gw)
+        laptop = admin.post('/api/peers', {'name': 'laptop'}).json()
+
+        forged = Client(gw)
+        forged.cookie = 'pic_session=' + 'A' * 43
+        forged.csrf = admin.csrf
+        nocookie = Client(gw)
+        nocookie.csrf = admin.csrf
+        for who in (Client(gw), nocookie, forged):
+            for method, path in DATA_ROUTES:
+                self.assertError(who.request(method, path), 401, 'unauthenticated')
+            for method, path, body in MUTATING_ROUTES:
+                self.assertError(who.request(method, path, body), 401, 'unauthenticated')
+        # a real cookie without (or with a wrong) CSRF token changes nothing
+        for token in (None, 'B' * 43, admin.csrf[:-1] + ('x' if admin.csrf[-1] != 'x' else 'y'), ''):
+            c = Client(gw)
+            c.cookie = admin.cookie
+            headers = {'X-CSRF-Token': token} if token is not None else {}
+            for method, path, body in MUTATING_ROUTES:
+                self.assertError(c.request(method, path, body, headers=headers), 403, 'csrf')
+        # a foreign Origin is refused even with cookie and token
+        for origin in ('http://evil.example', 'http://127.0.0.1:1', 'null', 'https://' + gw.host):
+            for method, path in DATA_ROUTES:
+                self.assertError(admin.request(method, path, headers={'Origin': origin}), 403, 'csrf')
+            for method, path, body in MUTATING_ROUTES:
+                self.assertError(admin.request(method, path, body, headers={'Origin': origin}), 403, 'csrf')
+            self.assertError(gw.request('POST', '/api/login', {'username': 'admin', 'password': ADMIN_PASSWORD},
+                                        headers={'Origin': origin}), 403, 'csrf')
+        # the gateway's own origin is fine
+        self.assertEqual(admin.get('/api/cell', headers={'Origin': 'http://' + gw.host}).status, 200)
+        self.assertUnchanged(admin, laptop)
+        # /metrics: not from loopback without a session would be 401; here loopback is allowed
+        self.assertEqual(gw.request('GET', '/metrics').status, 200)
+
+    def test_expired_session(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--session-idle=1'])
+        admin = self.admin(gw)
+        self.assertEqual(admin.get('/api/cell').status, 200)
+        time.sleep(1.5)
+        self.assertError(admin.get('/api/cell'), 401, 'unauthenticated')
+        self.assertError(admin.get('/api/session'), 401, 'unauthenticated')
+        self.assertError(admin.post('/api/peers', {'name': 'late'}), 401, 'unauthenticated')
+        # a fresh login works again
+        self.assertEqual(self.admin(gw).get('/api/peers').json(), [])
+
+
+# ---------------------------------------------------------------- a peer's session
+
+class PeerSessionTest(GatewayTestCase):
+    def test_peer_sees_only_itself(self):
+        cell, gw = setup_cell(self.world)
+        admin = self.admin(gw)
+        admin.post('/api/peers', {'name': 'laptop'})
+        admin.post('/api/peers', {'name': 'phone'})
+        password = admin.post('/api/peers/laptop/login').json()['password']
+        self.assertError(Client(gw).login('laptop', 'wrong password'), 401, 'unauthenticated')
+        self.assertError(Client(gw).login('phone', password), 401, 'unauthenticated')
+
+        p = Client(gw)
+        r = p.login('laptop', password)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()['role'], r.json()['peer']), ('peer', 'laptop'))
+        self.assertEqual(p.get('/api/session').json()['peer'], 'laptop')
+        self.assertEqual([x['name'] for x in p.get('/api/peers').json()], ['laptop'])
+        self.assertEqual(p.get('/api/peers/laptop').json()['name'], 'laptop')
+        self.assertEqual(p.get('/api/peers/laptop/config').status, 200)
+        self.assertEqual(p.get('/api/peers/laptop/config.svg').status, 200)
+        for method, path in (('GET', '/api/peers/phone'), ('GET', '/api/peers/phone/config'),
+                             ('GET', '/api/peers/phone/config.svg'), ('GET', '/api/cell'), ('GET', '/api/events'),
+                             ('GET', '/api/peers/ghost')):
+            self.assertError(p.request(method, path), 403, 'forbidden')
+        for method, path, body in MUTATING_ROUTES:
+            if path == '/api/logout':
+                continue
+            self.assertError(p.request(method, path, body), 403, 'forbidden')
+        # a new password replaces the old one
+        admin.post('/api/peers/laptop/login')
+        self.assertError(Client(gw).login('laptop', password), 401, 'unauthenticated')
+        self.assertEqual(p.post('/api/logout').status, 204)
+        self.assertError(p.get('/api/peers'), 401, 'unauthenticated')
+
+
+# ---------------------------------------------------------------- rate limit, timeouts
+
+class LimitsTest(GatewayTestCase):
+    def test_failed_logins_rate_limited(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--login-attempts=3'])
+        for _ in range(3):
+            self.assertError(Client(gw).login('admin', 'guess'), 401, 'unauthenticated')
+        r = Client(gw).login('admin', ADMIN_PASSWORD)   # even the right password, for now
+        self.assertError(r, 429, 'rate_limited')
+        self.assertTrue(1 <= int(r.header('Retry-After')) <= 60, r.header('Retry-After'))
+        self.assertError(Client(gw).login('someone', 'guess'), 429, 'rate_limited')
+
+    def test_refused_change_gives_500(self):
+        failure_file = os.path.join(self.world.path, 'fail-firewall')
+        cell, gw = setup_cell(self.world, extra_args=['--test-firewall-failure-file=%s' % failure_file])
+        admin = self.admin(gw)
+        open(failure_file, 'w').close()
+        self.assertError(admin.post('/api/peers', {'name': 'laptop'}), 500, 'failed')
+        os.unlink(failure_file)
+        self.assertEqual(admin.get('/api/peers').json(), [])
+        self.assertEqual(admin.post('/api/peers', {'name': 'laptop'}).status, 201)
+
+    def test_slow_cell_gives_504_in_bounded_time(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--bus-timeout=1'])
+        admin = self.admin(gw)
+        cell.polkit.set_delay(3)
+        start = time.monotonic()
+        self.assertError(admin.patch('/api/cell', {'domain': 'slow.lan'}), 504, 'timeout')
+        self.assertLess(time.monotonic() - start, 2.5)
+        # the gateway kept serving meanwhile and afterwards
+        self.assertEqual(gw.request('GET', '/health').status, 200)
+        cell.polkit.set_delay(0)
+        time.sleep(2.5)
+        self.assertEqual(admin.get('/api/cell').status, 200)
+
+
+# ---------------------------------------------------------------- server-sent events
+
+class EventsTest(GatewayTestCase):
+    def read_events(self, sock_file, want, timeout=10, match=lambda data: True):
+        """Reads SSE lines until an event named @want whose data @match arrives; returns the data (parsed)."""
+        deadline = time.monotonic() + timeout
+        event = None
+        while time.monotonic() < deadline:
+            line = sock_file.readline()
+            if not line:
+                raise EOFError('stream ended')
+            line = line.decode().rstrip('\r\n')
+            if line.startswith('event: '):
+                event = line[7:]
+            elif line.startswith('data: ') and event == want and match(json.loads(line[6:])):
+                return json.loads(line[6:])
+        raise TimeoutError('no %s event' % want)
+
+    def test_events_follow_the_bus(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--sse-keepalive=0.5'])
+        admin = self.admin(gw)
+        s = socket.create_connection(('127.0.0.1', gw.port), timeout=15)
+        self.addCleanup(s.close)
+        s.sendall(('GET /api/events HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\n\r\n' % (gw.host, admin.cookie)).encode())
+        f = s.makefile('rb')
+        self.addCleanup(f.close)
+        status = f.readline().decode()
+        self.assertIn(' 200 ', status)
+        headers = {}
+        while True:
+            line = f.readline().decode().strip()
+            if not line:
+                break
+            k, _, v = line.partition(':')
+            headers[k.lower()] = v.strip()
+        self.assertEqual(headers['content-type'], 'text/event-stream')
+
+        self.assertEqual(admin.post('/api/peers', {'name': 'tablet'}).status, 201)
+        data = self.read_events(f, 'peer')
+        self.assertEqual(data['name'], 'tablet')
+        self.assertEqual(set(data), PEER_KEYS)
+        admin.patch('/api/cell', {'domain': 'events.lan'})
+        data = self.read_events(f, 'cell', match=lambda d: d['domain'] == 'events.lan')
+        self.assertEqual(set(data), CELL_KEYS)
+        self.assertEqual(admin.delete('/api/peers/tablet').status, 204)
+        self.assertEqual(self.read_events(f, 'peer-removed'), {'name': 'tablet'})
+        # keepalive comments keep coming while nothing happens
+        deadline = time.monotonic() + 5
+        seen = False
+        while time.monotonic() < deadline and not seen:
+            seen = f.readline().startswith(b': keepalive')
+        self.assertTrue(seen)
+
+
+# ---------------------------------------------------------------- systemd socket activation
+
+class SocketActivationTest(GatewayTestCase):
+    def test_serves_the_socket_from_systemd(self):
+        if not shutil.which('systemd-socket-activate'):
+            self.skipTest('systemd-socket-activate missing')
+        cell = h.Cell(world=self.world)
+        cell.polkit.set_allowed(ALL_ACTIONS)
+        cell.start()
+        port = free_port()
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
+        # --listen names an address we cannot bind: only the passed socket can work
+        self.world.spawn(['systemd-socket-activate', '-E', 'DBUS_SYSTEM_BUS_ADDRESS', '-E', h.WORLD_MARKER,
+                          '-l', '127.0.0.1:%d' % port, gatewayd_binary(),
+                          '--listen=192.0.2.1:1'], name='pic-gatewayd', env=env)
+        gw = Gateway.__new__(Gateway)
+        gw.port, gw.host = port, '127.0.0.1:%d' % port
+        r = h.wait_for(lambda: gw.request('GET', '/health'), 15, what='the socket-activated gateway')
+        self.assertEqual(r.json(), {'status': 'ok', 'setup_complete': False, 'bus': 'ok'})
+
+
+if __name__ == '__main__':
+    h.main()

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The web UI in headless Chromium against the real pic-gatewayd and pic-celld:
+tests/browser/ui-test.mjs completes the setup wizard, signs in, adds a peer,
+shows its QR code and removes it, saving a screenshot per step under the
+build directory (ui-screenshots/, or $PIC_UI_SCREENSHOTS)."""
+
+import glob
+import json
+import os
+import shutil
+import socket
+import sys
+import urllib.request
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+KNOWN_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+                 'org.pic.cell1.manage-links', 'org.pic.cell1.manage-exits', 'org.pic.cell1.backup',
+                 'org.pic.cell1.peer-sync', 'org.pic.cell1.authenticate']
+CHROMIUM = os.environ.get('PIC_CHROMIUM', '/usr/bin/chromium')
+UI_TEST_TIMEOUT = 300
+
+
+def all_actions():
+    """Every org.pic.cell1.* action: the known ones and whatever polkit/*.policy declares."""
+    actions = set(KNOWN_ACTIONS)
+    for policy in h.project_policy_files():
+        actions.update(a.get('id') for a in ET.parse(policy).getroot().iter('action'))
+    return sorted(a for a in actions if a and a.startswith('org.pic.cell1.'))
+
+
+def gateway_binary(build):
+    return os.path.join(build, 'src', 'gateway', 'pic-gatewayd')
+
+
+def browser_deps_found(source, build):
+    dirs = [os.environ.get('PIC_BROWSER_DEPS'), os.path.join(source, 'tests', 'browser'),
+            os.path.join(build, 'browser-deps')]
+    return any(d and os.path.isdir(os.path.join(d, 'node_modules', 'playwright-core')) for d in dirs)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def health(url):
+    with urllib.request.urlopen(url + '/health', timeout=2) as r:
+        return json.load(r) if r.status == 200 else None
+
+
+class WebUiTest(h.HarnessTestCase):
+    def setUp(self):
+        super().setUp()
+        self.build, self.source = h.build_dir(), h.source_dir()
+        missing = [what for what, ok in (
+                ('pic-gatewayd (%s)' % gateway_binary(self.build), os.access(gateway_binary(self.build), os.X_OK)),
+                ('chromium (%s)' % CHROMIUM, os.access(CHROMIUM, os.X_OK)),
+                ('node', shutil.which('node')),
+                ('playwright-core (tools/dev deps)', browser_deps_found(self.source, self.build))) if not ok]
+        if missing:
+            self.skipTest('missing: ' + ', '.join(missing))
+
+    def start_gateway(self, cell):
+        port = free_port()
+        url = 'http://127.0.0.1:%d' % port
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
+        self.gateway = self.world.spawn([gateway_binary(self.build), '--listen=127.0.0.1:%d' % port,
+                                         '--web-root=%s' % os.path.join(self.source, 'src', 'web')],
+                                        name='pic-gatewayd', env=env)
+        try:
+            h.wait_for(lambda: health(url), 15, 0.1, 'the gateway at %s' % url)
+        except TimeoutError:
+            self.world.dump_logs()
+            raise
+        return url
+
+    def test_setup_login_peer_qr_remove(self):
+        cell = h.Cell(world=self.world, polkit='mock')
+        cell.polkit.set_allowed(all_actions())
+        cell.start()
+        url = self.start_gateway(cell)
+        self.assertFalse(health(url)['setup_complete'])
+
+        shots = os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or os.path.join(self.build, 'ui-screenshots'))
+        os.makedirs(shots, exist_ok=True)
+        for old in glob.glob(os.path.join(shots, '*.png')):
+            os.unlink(old)
+        env = dict(os.environ, PIC_UI_URL=url, PIC_UI_SCREENSHOTS=shots, PIC_BUILD_DIR=self.build,
+                   PIC_CHROMIUM=CHROMIUM)
+        env[h.WORLD_MARKER] = self.world.path   # chromium and its helpers are cleaned up with the world
+        p = h.run(['node', os.path.join(self.source, 'tests', 'browser', 'ui-test.mjs')], check=False,
+                  timeout=UI_TEST_TIMEOUT, env=env)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        print('screenshots in %s' % shots)
+        self.assertEqual(p.returncode, 0, 'ui-test.mjs failed: %s' % p.stderr.strip())
+
+        # what the browser did is what the cell holds
+        props = cell.properties('org.pic.Cell1.Manager')
+        self.assertTrue(props['SetupComplete'])
+        self.assertEqual((str(props['Name']), str(props['Domain']), str(props['VpnAddress'])),
+                         ('home', 'home.lan', '10.66.0.1/24'))
+        self.assertEqual(int(props['ListenPort']), 51820)   # the UI discarded its pending change
+        peers = sorted(str(ifaces['org.pic.Cell1.Peer']['Name'])
+                       for ifaces in cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces)
+        self.assertEqual(peers, ['phone'])
+        self.assertTrue(glob.glob(os.path.join(shots, '*-peer-qr.png')))
+
+
+if __name__ == '__main__':
+    h.main()
