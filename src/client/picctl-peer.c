@@ -869,7 +869,7 @@ static void help_rotate_keys(void) {
 /* Finds the peer and calls @method on it with a boolean argument if @enabled >= 0.
  * Returns ARGS_PARSED when the call succeeded, so the caller can tell it from --help. */
 static int peer_simple_call(int argc, char *argv[], Context *c, const char *label, void (*help)(void),
-                            const char *method, int enabled, PeerArgs *a) {
+                            const char *method, int enabled, PeerArgs *a, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(freep) char *path = NULL;
         int r;
@@ -889,13 +889,13 @@ static int peer_simple_call(int argc, char *argv[], Context *c, const char *labe
                 if (r < 0)
                         return report_error(r, "cannot build the %s call: %s", method, strerror(-r));
         }
-        r = bus_call(c, m, true, NULL);
+        r = bus_call(c, m, true, ret_reply);
         return r < 0 ? r : ARGS_PARSED;
 }
 
 static int peer_remove(int argc, char *argv[], Context *c) {
         PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer remove", help_remove, "Remove", -1, &a);
+        int r = peer_simple_call(argc, argv, c, "peer remove", help_remove, "Remove", -1, &a, NULL);
 
         if (r == ARGS_PARSED) {
                 printf("Removed peer %s.\n", a.name);
@@ -906,7 +906,7 @@ static int peer_remove(int argc, char *argv[], Context *c) {
 
 static int peer_enable(int argc, char *argv[], Context *c) {
         PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer enable", help_enable, "SetEnabled", 1, &a);
+        int r = peer_simple_call(argc, argv, c, "peer enable", help_enable, "SetEnabled", 1, &a, NULL);
 
         if (r == ARGS_PARSED) {
                 printf("Enabled peer %s.\n", a.name);
@@ -917,7 +917,7 @@ static int peer_enable(int argc, char *argv[], Context *c) {
 
 static int peer_disable(int argc, char *argv[], Context *c) {
         PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer disable", help_disable, "SetEnabled", 0, &a);
+        int r = peer_simple_call(argc, argv, c, "peer disable", help_disable, "SetEnabled", 0, &a, NULL);
 
         if (r == ARGS_PARSED) {
                 printf("Disabled peer %s.\n", a.name);
@@ -928,7 +928,7 @@ static int peer_disable(int argc, char *argv[], Context *c) {
 
 static int peer_rotate_keys(int argc, char *argv[], Context *c) {
         PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer rotate-keys", help_rotate_keys, "RotateKeys", -1, &a);
+        int r = peer_simple_call(argc, argv, c, "peer rotate-keys", help_rotate_keys, "RotateKeys", -1, &a, NULL);
 
         if (r == ARGS_PARSED) {
                 printf("Rotated the keys of peer %s. Its device needs the new configuration:\n"
@@ -936,6 +936,28 @@ static int peer_rotate_keys(int argc, char *argv[], Context *c) {
                 r = 0;
         }
         return r;
+}
+
+static void help_login(void) {
+        printf("picctl peer login NAME\n\n"
+               "Give the peer NAME a new random password for the web interface (replacing any\n"
+               "earlier one) and print it once; the peer signs in with its name and sees only\n"
+               "its own status and configuration.\n");
+}
+
+static int peer_login(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PeerArgs a = {};
+        const char *password;
+        int r = peer_simple_call(argc, argv, c, "peer login", help_login, "SetLoginPassword", -1, &a, &reply);
+
+        if (r != ARGS_PARSED)
+                return r;
+        r = sd_bus_message_read(reply, "s", &password);
+        if (r < 0)
+                return report_error(r, "unexpected reply from pic-celld: %s", strerror(-r));
+        printf("Web login for peer %s (shown only now):\n  user:     %s\n  password: %s\n", a.name, a.name, password);
+        return 0;
 }
 
 /* --- picctl peer --- */
@@ -958,6 +980,7 @@ static void help_peer(void) {
                "  enable NAME              Let a disabled peer connect again\n"
                "  disable NAME             Refuse the peer but keep its settings\n"
                "  rotate-keys NAME         Give the peer new keys\n"
+               "  login NAME               Give the peer a new password for the web interface\n"
                "  remove NAME              Remove the peer\n"
                "\n"
                "See 'picctl peer COMMAND --help' for each command's options.\n");
@@ -977,6 +1000,7 @@ static const Verb peer_verbs[] = {
         { "enable",      peer_enable      },
         { "disable",     peer_disable     },
         { "rotate-keys", peer_rotate_keys },
+        { "login",       peer_login       },
         { "remove",      peer_remove      },
         { "help",        peer_help        },
         {}
@@ -1004,7 +1028,7 @@ int verb_peer(int argc, char *argv[], Context *c) {
                 }
 
         if (optind >= argc)
-                return usage_error("peer", "missing peer command (list, add, show, config, access, enable, disable, rotate-keys, remove)");
+                return usage_error("peer", "missing peer command (list, add, show, config, access, enable, disable, rotate-keys, login, remove)");
 
         return dispatch_verb(peer_verbs, "peer", argc - optind, argv + optind, c);
 }

@@ -100,6 +100,15 @@ class PicctlTest(h.HarnessTestCase):
         with open(os.path.join(cell.state_dir, 'cell.json')) as f:
             self.assertNotIn('correct horse', f.read())
 
+    def test_peer_login(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'laptop')
+        out = self.picctl('peer', 'login', 'laptop')
+        password = out.split('password:')[1].split()[0]
+        self.assertEqual(tuple(cell.manager().Authenticate('laptop', password)), ('peer', 'laptop'))
+        self.assert_fails(['peer', 'login', 'nosuch'])
+
     def test_workflow(self):
         cell = self.make_cell()
         self.assertIn('is set up', self.picctl(*SETUP))
