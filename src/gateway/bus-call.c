@@ -141,6 +141,7 @@ const FieldMap peer_fields[] = {
         { "rx_bytes",             "RxBytes",             "t" },
         { "tx_bytes",             "TxBytes",             "t" },
         { "endpoint",             "Endpoint",            "s" },
+        { "has_login",            "HasLoginPassword",    "b" },  /* a web UI login was given */
         {}
 };
 

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The web UI's transport over pic-gatewayd's REST API (see api-contract / openapi.json).
 // Views only use the object createRestApi() returns; api-cockpit.js offers the same
-// methods over cockpit.dbus(), so the views run unchanged in Cockpit.
+// methods over cockpit.dbus(), so the views run unchanged in Cockpit. The interface:
+//   status setup login logout changePassword getCell configure apply discard
+//   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
+//   setPeerLogin subscribe onSessionLost
 
 import { ApiError } from './errors.js';
 
@@ -258,6 +261,11 @@ export function createRestApi({ base = '' } = {}) {
                 /** the QR code of the peer's configuration as SVG text */
                 peerQrSvg(name) {
                         return request('GET', `/api/peers/${enc(name)}/config.svg`, { accept: 'image/svg+xml' });
+                },
+
+                /** gives the peer a new random web UI password, replacing any earlier one → {password} (shown once) */
+                setPeerLogin(name) {
+                        return request('POST', `/api/peers/${enc(name)}/login`);
                 },
 
                 /**

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives the PIC web UI in headless Chromium (Debian's, through playwright-core): setup wizard,
-// sign-in, add a peer, its config and QR code, live update, disable, remove; a screenshot per step.
+// sign-in, add a peer, its config and QR code, its web login (and signing in as that peer in a
+// fresh browser), live update, disable, remove; a screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -36,6 +37,8 @@ const CHROMIUM = process.env.PIC_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
 const STEP_TIMEOUT = 15000;
 const ZBARIMG = '/usr/bin/zbarimg';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                       '--disable-component-update', '--disable-sync', '--no-first-run'];
 const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
 
 let shotNo = 0;
@@ -72,7 +75,25 @@ async function fieldError(form, field) {
         return (await slot.textContent()).trim();
 }
 
-async function run(page, context) {
+function watchErrors(page) {
+        page.on('pageerror', e => pageErrors.push(e.message));
+        page.on('console', m => {
+                if (m.type() === 'error')
+                        log('console error:', m.text());
+        });
+}
+
+async function passwordFromDialog(dialog) {
+        await dialog.waitFor();
+        check(await dialog.getByLabel('User name').inputValue() === 'laptop', 'the dialog names the user');
+        const password = await dialog.getByLabel('Password', { exact: true }).inputValue();
+        check(password.length >= 12, `the password looks random (${password.length} characters)`);
+        await dialog.getByText('shown only now').waitFor();
+        return password;
+}
+
+/** newContext(): a browser context sharing nothing (cookies, storage) with the admin's. */
+async function run(page, context, newContext) {
         const nav = page.getByRole('navigation', { name: 'Main' });
         await step('setup wizard appears', async () => {
                 await page.goto(URL_BASE + '/');
@@ -202,6 +223,100 @@ async function run(page, context) {
                 await dialog.waitFor({ state: 'detached' });
         });
 
+        let peerPassword = '';
+        let oldPeerPassword = '';
+        const loginDialog = page.getByRole('dialog', { name: 'Web login for laptop' });
+        await step('peers: give laptop a web login', async () => {
+                // no login yet: no confirmation, the password dialog comes at once
+                await page.getByRole('button', { name: 'Web login for laptop' }).click();
+                peerPassword = await passwordFromDialog(loginDialog);
+                await loginDialog.getByRole('button', { name: 'Copy password' }).click();
+                const copied = loginDialog.getByRole('status');
+                await copied.filter({ hasText: /\S/ }).waitFor();
+                log('copy:', (await copied.textContent()).trim());
+                try {
+                        const clip = await page.evaluate(() => navigator.clipboard.readText());
+                        check(clip === peerPassword, 'the copy button put the password on the clipboard');
+                        log('the clipboard holds the password');
+                } catch (e) {
+                        if (e.message.startsWith('check failed'))
+                                throw e;
+                        log('clipboard not readable here:', e.message.split('\n')[0]);
+                }
+                await shot(page, 'peer-login-password');
+                await loginDialog.getByRole('button', { name: 'Close' }).click();
+                await loginDialog.waitFor({ state: 'detached' });
+                await page.getByText('laptop can sign in to the web UI').waitFor();
+        });
+
+        await step('peers: a second web login asks first, then replaces the password', async () => {
+                await page.getByRole('button', { name: 'Web login for laptop' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Replace the web login of laptop?' });
+                await confirm.waitFor();
+                await confirm.getByText('replaces the current password').waitFor();
+                await shot(page, 'peer-login-replace');
+                await confirm.getByRole('button', { name: 'Replace password' }).click();
+                oldPeerPassword = peerPassword;
+                peerPassword = await passwordFromDialog(loginDialog);
+                check(peerPassword !== oldPeerPassword, 'the new password differs from the old one');
+                await loginDialog.getByRole('button', { name: 'Close' }).click();
+                await loginDialog.waitFor({ state: 'detached' });
+        });
+
+        await step('peer: signs in with its web login and sees only its own page', async () => {
+                const peerContext = await newContext();
+                const peerPage = await peerContext.newPage();
+                watchErrors(peerPage);
+                await peerPage.goto(URL_BASE + '/');
+                await peerPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+                await peerPage.getByLabel('User name').fill('laptop');
+                await peerPage.getByLabel('Password').fill(oldPeerPassword);
+                await peerPage.getByRole('button', { name: 'Sign in' }).click();
+                log('replaced password refused:', await fieldError(peerPage.locator('form'), 'password'));
+                await peerPage.getByLabel('Password').fill(peerPassword);
+                await peerPage.getByRole('button', { name: 'Sign in' }).click();
+                await peerPage.getByRole('heading', { name: 'Device laptop' }).waitFor();
+                const peerNav = peerPage.getByRole('navigation', { name: 'Main' });
+                const links = (await peerNav.getByRole('link').allTextContents()).map(t => t.trim());
+                check(links.length === 1 && links[0] === 'My device', `the peer's menu is its device only (${links})`);
+                const facts = peerPage.locator('dl.facts');
+                await facts.getByText('laptop', { exact: true }).waitFor();
+                await facts.getByText(/^10\.66\.0\.\d+/).waitFor();
+                await shot(peerPage, 'peer-own-page');
+
+                // an admin page asked for by address still shows the device
+                await peerPage.evaluate(() => { location.hash = '#peers'; });
+                await peerPage.getByRole('heading', { name: 'Device laptop' }).waitFor();
+                check(await peerPage.getByRole('heading', { name: 'Peers', exact: true }).count() === 0, 'no peers page for a peer');
+                for (const path of ['/api/cell', '/api/peers/phone']) {
+                        const res = await peerContext.request.get(URL_BASE + path);
+                        check(res.status() === 403, `GET ${path} as the peer gave ${res.status()}`);
+                }
+                const own = await (await peerContext.request.get(URL_BASE + '/api/peers')).json();
+                check(own.length === 1 && own[0].name === 'laptop', 'the peer lists only itself');
+
+                const [download] = await Promise.all([
+                        peerPage.waitForEvent('download'),
+                        peerPage.getByRole('button', { name: 'Download config' }).click(),
+                ]);
+                const file = join(SHOTS, 'laptop-own.conf');
+                await download.saveAs(file);
+                const ownConfig = readFileSync(file, 'utf8');
+                rmSync(file);
+                check(ownConfig === configText, 'the peer downloads the same config as the admin did');
+
+                await peerPage.getByRole('button', { name: 'QR code' }).click();
+                const qr = peerPage.getByRole('dialog', { name: 'QR code for laptop' });
+                await qr.locator('.qr svg').waitFor();
+                await shot(peerPage, 'peer-own-qr');
+                await qr.getByRole('button', { name: 'Close' }).click();
+                await qr.waitFor({ state: 'detached' });
+
+                await peerPage.getByRole('button', { name: 'Sign out' }).click();
+                await peerPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+                await peerContext.close();
+        });
+
         await step('peers: a peer added elsewhere shows up live', async () => {
                 const session = await (await context.request.get(URL_BASE + '/api/session')).json();
                 const res = await context.request.post(URL_BASE + '/api/peers', {
@@ -262,23 +377,27 @@ async function main() {
         const profile = mkdtempSync(join(tmpdir(), 'pic-ui-test-'));
         let context = null;
         let page = null;
+        const browsers = [];
+        const newContext = async () => {
+                const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+                browsers.push(browser);
+                const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+                c.setDefaultTimeout(STEP_TIMEOUT);
+                return c;
+        };
         try {
                 context = await chromium.launchPersistentContext(profile, {
                         executablePath: CHROMIUM,
                         headless: true,
-                        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                               '--disable-component-update', '--disable-sync', '--no-first-run'],
+                        args: CHROMIUM_ARGS,
                         viewport: { width: 1280, height: 800 },
                         acceptDownloads: true,
                 });
                 context.setDefaultTimeout(STEP_TIMEOUT);
                 page = context.pages()[0] || await context.newPage();
-                page.on('pageerror', e => pageErrors.push(e.message));
-                page.on('console', m => {
-                        if (m.type() === 'error')
-                                log('console error:', m.text());
-                });
-                await run(page, context);
+                await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: URL_BASE });
+                watchErrors(page);
+                await run(page, context, newContext);
                 log('all steps passed');
                 return 0;
         } catch (e) {
@@ -292,6 +411,8 @@ async function main() {
                 }
                 return 1;
         } finally {
+                for (const b of browsers)
+                        await b.close().catch(() => {});
                 if (context)
                         await context.close().catch(() => {});
                 rmSync(profile, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Dialogs about one peer: its QR code, and the confirmation before removing it.
+// Dialogs about one peer: its QR code, its new web login, and the confirmations before
+// removing it or replacing its login.
 
-import { h, clear } from '../dom.js';
+import { h, clear, uniqueId } from '../dom.js';
 import { errorText } from '../forms.js';
 import { inertSvg, downloadText } from '../svg.js';
 
@@ -43,30 +44,110 @@ export function showQrDialog(api, name) {
         return d;
 }
 
-/** Asks before removing; onRemoved() runs after the peer is gone. */
-export function confirmRemove(api, name, onRemoved) {
+/** A yes/no dialog; action() runs on yes (errors stay in the dialog), then onDone(its result). */
+function confirmAction({ id, title, text, confirmLabel, action, onDone }) {
         const error = h('p', { class: 'form-error', role: 'alert' });
-        const remove = h('button', { type: 'button', class: 'danger' }, 'Remove');
+        const confirm = h('button', { type: 'button', class: 'danger' }, confirmLabel);
         const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => d.close() }, 'Cancel');
-        const d = dialog('remove-title',
-                         h('h2', { id: 'remove-title' }, `Remove ${name}?`),
-                         h('p', {}, 'The device loses access at once and its configuration stops working. This cannot be undone.'),
+        const d = dialog(`${id}-title`,
+                         h('h2', { id: `${id}-title` }, title),
+                         h('p', { id: `${id}-text` }, text),
                          error,
-                         h('div', { class: 'actions' }, cancel, remove));
-        remove.addEventListener('click', async () => {
-                remove.disabled = cancel.disabled = true;
+                         h('div', { class: 'actions' }, cancel, confirm));
+        d.setAttribute('aria-describedby', `${id}-text`);
+        confirm.addEventListener('click', async () => {
+                confirm.disabled = cancel.disabled = true;
                 error.textContent = '';
                 try {
-                        await api.removePeer(name);
+                        const result = await action();
                         d.close();
-                        onRemoved();
+                        onDone(result);
                 } catch (err) {
                         error.textContent = errorText(err);
                 } finally {
-                        remove.disabled = cancel.disabled = false;
+                        confirm.disabled = cancel.disabled = false;
                 }
         });
         d.showModal();
         cancel.focus();
+        return d;
+}
+
+/** Asks before removing; onRemoved() runs after the peer is gone. */
+export function confirmRemove(api, name, onRemoved) {
+        return confirmAction({
+                id: 'remove',
+                title: `Remove ${name}?`,
+                text: 'The device loses access at once and its configuration stops working. This cannot be undone.',
+                confirmLabel: 'Remove',
+                action: () => api.removePeer(name),
+                onDone: () => onRemoved(),
+        });
+}
+
+/** Asks before giving a peer that has a web login a new one; onPassword(password) runs after. */
+export function confirmReplaceLogin(api, name, onPassword) {
+        return confirmAction({
+                id: 'login-replace',
+                title: `Replace the web login of ${name}?`,
+                text: `${name} already has a web login. A new password replaces the current password: ` +
+                      'the old one stops working at once.',
+                confirmLabel: 'Replace password',
+                action: () => api.setPeerLogin(name),
+                onDone: res => onPassword(res.password),
+        });
+}
+
+async function copyFrom(input) {
+        try {
+                await navigator.clipboard.writeText(input.value);
+                return true;
+        } catch {
+                // no clipboard API (plain http on the LAN): copy the selection instead
+                input.focus();
+                input.select();
+                return document.execCommand('copy');
+        }
+}
+
+/** Shows a peer's new web login once: its user name and password, with a copy button. */
+export function showLoginDialog(name, password) {
+        const userId = uniqueId('login-user');
+        const passwordId = uniqueId('login-password');
+        const noteId = uniqueId('login-note');
+        const copied = h('p', { class: 'status', role: 'status' });
+        const secret = h('input', { id: passwordId, type: 'text', class: 'secret', readonly: true, value: password,
+                                    autocomplete: 'off', spellcheck: 'false', 'aria-describedby': noteId });
+        const copy = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+                copied.textContent = '';
+                let ok = false;
+                try {
+                        ok = await copyFrom(secret);
+                } catch {
+                        ok = false;
+                }
+                copied.textContent = ok ? 'Password copied.' : 'Copying failed: select the password and copy it by hand.';
+                if (!ok)
+                        secret.select();
+        } }, 'Copy password');
+        const d = dialog('login-title',
+                         h('h2', { id: 'login-title' }, `Web login for ${name}`),
+                         h('p', {}, `Whoever uses ${name} can now sign in to this page and see its status, ` +
+                                    'configuration and QR code.'),
+                         h('div', { class: 'field' },
+                           h('label', { for: userId }, 'User name'),
+                           h('input', { id: userId, type: 'text', class: 'secret', readonly: true, value: name,
+                                        autocomplete: 'off', spellcheck: 'false' })),
+                         h('div', { class: 'field' },
+                           h('label', { for: passwordId }, 'Password'),
+                           h('div', { class: 'secret-row' }, secret, copy)),
+                         h('p', { class: 'notice', id: noteId },
+                           'This password is shown only now; the cell keeps no readable copy. ' +
+                           'Pass it on now. If it is lost, give the peer a new web login.'),
+                         copied,
+                         h('div', { class: 'actions' },
+                           h('button', { type: 'button', class: 'primary', onclick: () => d.close() }, 'Close')));
+        d.showModal();
+        secret.focus();
         return d;
 }

@@ -4,7 +4,7 @@
 import { h, clear, formatAge, formatBytes } from '../dom.js';
 import { textField, checkboxGroup, formError, clearErrors, setFieldError, showError, errorText,
          formValues, checkedValues, whileBusy } from '../forms.js';
-import { showQrDialog, confirmRemove, downloadConfig } from './peer-dialogs.js';
+import { showQrDialog, confirmRemove, confirmReplaceLogin, showLoginDialog, downloadConfig } from './peer-dialogs.js';
 
 export const SERVICES = [
         { value: 'dns', label: 'DNS' },
@@ -77,6 +77,25 @@ export function renderPeers(root, ctx) {
                 }
         }
 
+        // a peer that has a login is asked about first: the new password replaces its current one
+        function webLogin(name, button) {
+                const given = password => {
+                        store.putPeer({ name, has_login: true });
+                        status.textContent = `${name} can sign in to the web UI with its new password.`;
+                        showLoginDialog(name, password);
+                };
+                const p = store.state.peers.get(name);
+                if (p && p.has_login) {
+                        actionError.textContent = '';
+                        status.textContent = '';
+                        confirmReplaceLogin(api, name, given);
+                        return;
+                }
+                button.disabled = true;
+                act(async () => given((await api.setPeerLogin(name)).password))
+                        .finally(() => { button.disabled = false; });
+        }
+
         function makeRow(name) {
                 const cells = {
                         name: h('th', { scope: 'row', 'data-label': 'Name' }, name),
@@ -99,6 +118,8 @@ export function renderPeers(root, ctx) {
                                   h('button', { type: 'button', class: 'secondary small', 'aria-label': `Show the QR code of ${name}`,
                                                 onclick: () => showQrDialog(api, name) }, 'QR code'),
                                   toggle,
+                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Web login for ${name}`,
+                                                onclick: ev => webLogin(name, ev.currentTarget) }, 'Web login'),
                                   h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
                                                 onclick: () => confirmRemove(api, name, () => {
                                                         store.dropPeer(name);
