@@ -63,8 +63,11 @@ int cell_firewall_rebuild(Manager *m) {
                 peers[n++] = (FirewallPeer) { .address = p->address, .services = p->service_access };
         maybe_inject_failure(m, f);
         r = firewall_apply(f, peers, n);
-        if (r < 0)
+        if (r < 0) {
+                m->firewall_stale = true; /* retried on the next change and by the statistics timer */
                 return log_error_errno(r, "Failed to build the firewall table: %m");
+        }
+        m->firewall_stale = false;
         firewall_free(m->firewall);
         m->firewall = TAKE_PTR(f);
         log_info("Firewall table inet pic carries %zu peers (uplink %s).", n,
@@ -73,8 +76,13 @@ int cell_firewall_rebuild(Manager *m) {
 }
 
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
-        if (!m->firewall) /* not built yet or refused: the next rebuild has it all */
-                return cell_firewall_rebuild(m);
+        if (!m->firewall || m->firewall_stale) {
+                /* Not built yet or refused earlier: rebuild from the model (which does not
+                 * hold this change yet), then apply the change. */
+                int r = cell_firewall_rebuild(m);
+                if (r < 0)
+                        return r;
+        }
         maybe_inject_failure(m, m->firewall);
         /* An added peer has no old elements, a removed one no new ones; one batch either way. */
         return firewall_change_peer(m->firewall, old ? old->address : new->address, old ? old->service_access : NULL,

@@ -238,6 +238,8 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 m->wg_ready = false;
                 (void) manager_reconcile(m);
         }
+        if (m->cell.setup_complete && (!m->firewall || m->firewall_stale)) /* it could not be built earlier */
+                (void) cell_firewall_rebuild(m);
         return sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
 }
 

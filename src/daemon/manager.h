@@ -51,6 +51,7 @@ typedef struct Manager {
         sd_event_source *emit_event;
 
         Firewall *firewall;
+        bool firewall_stale; /* the last rebuild failed: the table may not match the model */
         FirewallService *services; /* overrides from --services */
         char **service_names;
         size_t n_services;
