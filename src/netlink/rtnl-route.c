@@ -283,7 +283,7 @@ typedef struct RouteDump {
         uint32_t table;
         RtnlRoute *routes;
         bool *unmodelled;
-        size_t n, allocated;
+        size_t n, allocated, allocated_unmodelled;
 } RouteDump;
 
 static void route_dump_done(RouteDump *d) {
@@ -291,7 +291,7 @@ static void route_dump_done(RouteDump *d) {
         free(d->unmodelled);
         d->routes = NULL;
         d->unmodelled = NULL;
-        d->n = d->allocated = 0;
+        d->n = d->allocated = d->allocated_unmodelled = 0;
 }
 
 static int on_route(const struct nlmsghdr *nlh, void *userdata) {
@@ -308,21 +308,9 @@ static int on_route(const struct nlmsghdr *nlh, void *userdata) {
         if (d->table != RT_TABLE_UNSPEC && route.table != d->table)
                 return 0;
 
-        if (d->n >= d->allocated) {
-                size_t m = MAX(d->allocated * 2, (size_t) 16);
-                RtnlRoute *p;
-                bool *u;
-
-                p = reallocarray(d->routes, m, sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                d->routes = p;
-                u = reallocarray(d->unmodelled, m, sizeof *u);
-                if (!u)
-                        return -ENOMEM;
-                d->unmodelled = u;
-                d->allocated = m;
-        }
+        if (greedy_realloc((void **) &d->routes, &d->allocated, d->n + 1, sizeof *d->routes) < 0 ||
+            greedy_realloc((void **) &d->unmodelled, &d->allocated_unmodelled, d->n + 1, sizeof *d->unmodelled) < 0)
+                return -ENOMEM;
 
         d->unmodelled[d->n] = unmodelled;
         d->routes[d->n++] = route;

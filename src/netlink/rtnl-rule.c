@@ -184,7 +184,7 @@ typedef struct RuleDump {
         int family;
         RtnlRule *rules;
         bool *unmodelled; /* per rule: it has attributes RtnlRule cannot express */
-        size_t n, allocated;
+        size_t n, allocated, allocated_unmodelled;
 } RuleDump;
 
 static void rule_dump_done(RuleDump *d) {
@@ -192,7 +192,7 @@ static void rule_dump_done(RuleDump *d) {
         free(d->unmodelled);
         d->rules = NULL;
         d->unmodelled = NULL;
-        d->n = d->allocated = 0;
+        d->n = d->allocated = d->allocated_unmodelled = 0;
 }
 
 static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
@@ -292,21 +292,9 @@ static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
         if (rule.action != FR_ACT_TO_TBL)
                 rule.table = RT_TABLE_UNSPEC;
 
-        if (d->n >= d->allocated) {
-                size_t m = MAX(d->allocated * 2, (size_t) 16);
-                RtnlRule *p;
-                bool *u;
-
-                p = reallocarray(d->rules, m, sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                d->rules = p;
-                u = reallocarray(d->unmodelled, m, sizeof *u);
-                if (!u)
-                        return -ENOMEM;
-                d->unmodelled = u;
-                d->allocated = m;
-        }
+        if (greedy_realloc((void **) &d->rules, &d->allocated, d->n + 1, sizeof *d->rules) < 0 ||
+            greedy_realloc((void **) &d->unmodelled, &d->allocated_unmodelled, d->n + 1, sizeof *d->unmodelled) < 0)
+                return -ENOMEM;
 
         d->unmodelled[d->n] = unmodelled;
         d->rules[d->n++] = rule;

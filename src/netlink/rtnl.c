@@ -288,14 +288,8 @@ static int on_address(const struct nlmsghdr *nlh, void *userdata) {
         if (!local)
                 return 0;
 
-        if (d->n >= d->allocated) {
-                size_t m = MAX(d->allocated * 2, (size_t) 4);
-                RtnlAddress *p = reallocarray(d->addresses, m, sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                d->addresses = p;
-                d->allocated = m;
-        }
+        if (greedy_realloc((void **) &d->addresses, &d->allocated, d->n + 1, sizeof *d->addresses) < 0)
+                return -ENOMEM;
 
         a = d->addresses + d->n++;
         *a = (RtnlAddress) {

@@ -47,6 +47,20 @@ static inline void fclosep(FILE **f) {
                         *p = func(*p);                    \
         }
 
+/* Makes *p hold at least `need` elements of `size` bytes, growing geometrically;
+ * *allocated counts elements. -ENOMEM leaves *p as it was. */
+static inline int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size) {
+        if (need <= *allocated)
+                return 0;
+        size_t n = need < 16 ? 16 : need * 2;
+        void *q = reallocarray(*p, n, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = n;
+        return 0;
+}
+
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }
