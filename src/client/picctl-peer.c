@@ -893,49 +893,49 @@ static int peer_simple_call(int argc, char *argv[], Context *c, const char *labe
         return r < 0 ? r : ARGS_PARSED;
 }
 
-static int peer_remove(int argc, char *argv[], Context *c) {
-        PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer remove", help_remove, "Remove", -1, &a, NULL);
+/* The peer commands that are one call and one line of output. */
+typedef struct SimpleCommand {
+        const char *label;
+        void (*help)(void);
+        const char *method;
+        int enabled; /* SetEnabled's argument, or -1: no argument */
+        const char *done;   /* "Removed peer" → "Removed peer NAME." */
+        bool config_hint;   /* the device needs its new configuration */
+} SimpleCommand;
 
-        if (r == ARGS_PARSED) {
-                printf("Removed peer %s.\n", a.name);
-                r = 0;
-        }
-        return r;
+static int peer_simple_command(int argc, char *argv[], Context *c, const SimpleCommand *cmd) {
+        PeerArgs a = {};
+        int r = peer_simple_call(argc, argv, c, cmd->label, cmd->help, cmd->method, cmd->enabled, &a, NULL);
+
+        if (r != ARGS_PARSED)
+                return r;
+        printf("%s %s.", cmd->done, a.name);
+        if (cmd->config_hint)
+                printf(" Its device needs the new configuration:\n  picctl peer config %s", a.name);
+        putchar('\n');
+        return 0;
+}
+
+static int peer_remove(int argc, char *argv[], Context *c) {
+        static const SimpleCommand cmd = { "peer remove", help_remove, "Remove", -1, "Removed peer" };
+        return peer_simple_command(argc, argv, c, &cmd);
 }
 
 static int peer_enable(int argc, char *argv[], Context *c) {
-        PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer enable", help_enable, "SetEnabled", 1, &a, NULL);
-
-        if (r == ARGS_PARSED) {
-                printf("Enabled peer %s.\n", a.name);
-                r = 0;
-        }
-        return r;
+        static const SimpleCommand cmd = { "peer enable", help_enable, "SetEnabled", 1, "Enabled peer" };
+        return peer_simple_command(argc, argv, c, &cmd);
 }
 
 static int peer_disable(int argc, char *argv[], Context *c) {
-        PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer disable", help_disable, "SetEnabled", 0, &a, NULL);
-
-        if (r == ARGS_PARSED) {
-                printf("Disabled peer %s.\n", a.name);
-                r = 0;
-        }
-        return r;
+        static const SimpleCommand cmd = { "peer disable", help_disable, "SetEnabled", 0, "Disabled peer" };
+        return peer_simple_command(argc, argv, c, &cmd);
 }
 
 static int peer_rotate_keys(int argc, char *argv[], Context *c) {
-        PeerArgs a = {};
-        int r = peer_simple_call(argc, argv, c, "peer rotate-keys", help_rotate_keys, "RotateKeys", -1, &a, NULL);
-
-        if (r == ARGS_PARSED) {
-                printf("Rotated the keys of peer %s. Its device needs the new configuration:\n"
-                       "  picctl peer config %s\n", a.name, a.name);
-                r = 0;
-        }
-        return r;
+        static const SimpleCommand cmd = {
+                "peer rotate-keys", help_rotate_keys, "RotateKeys", -1, "Rotated the keys of peer", true
+        };
+        return peer_simple_command(argc, argv, c, &cmd);
 }
 
 static void help_login(void) {
