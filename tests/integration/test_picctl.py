@@ -109,6 +109,17 @@ class PicctlTest(h.HarnessTestCase):
         self.assertEqual(tuple(cell.manager().Authenticate('laptop', password)), ('peer', 'laptop'))
         self.assert_fails(['peer', 'login', 'nosuch'])
 
+    def test_one_line_peer_commands(self):
+        self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'x')
+        self.assertEqual(self.picctl('peer', 'disable', 'x'), 'Disabled peer x.\n')
+        self.assertEqual(self.picctl('peer', 'enable', 'x'), 'Enabled peer x.\n')
+        self.assertEqual(self.picctl('peer', 'rotate-keys', 'x'),
+                         'Rotated the keys of peer x. Its device needs the new configuration:\n'
+                         '  picctl peer config x\n')
+        self.assertEqual(self.picctl('peer', 'remove', 'x'), 'Removed peer x.\n')
+
     def test_workflow(self):
         cell = self.make_cell()
         self.assertIn('is set up', self.picctl(*SETUP))
