@@ -26,6 +26,7 @@ int utf8_prefix_len(const char *s, int max);
 char **strv_free(char **l);
 size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
+bool strv_equal(char *const *a, char *const *b);
 char **strv_copy(char *const *l);
 static inline void strv_freep(char ***l) {
         *l = strv_free(*l);

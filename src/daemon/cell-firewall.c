@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 
+#include "bus-dict.h"
 #include "cell-firewall.h"
 #include "fileio.h"
 #include "log.h"
@@ -76,6 +77,8 @@ int cell_firewall_rebuild(Manager *m) {
 }
 
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
+        if (old && new && old->address == new->address && strv_equal(old->service_access, new->service_access))
+                return 0; /* nothing the firewall knows changed */
         if (!m->firewall || m->firewall_stale) {
                 /* Not built yet or refused earlier: rebuild from the model (which does not
                  * hold this change yet), then apply the change. */

@@ -69,6 +69,14 @@ int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret) {
         return 0;
 }
 
+/* Whether two versions of a peer make the same WireGuard peer entry. */
+static bool peer_wg_equal(const Peer *a, const Peer *b) {
+        return a->enabled == b->enabled && a->address == b->address &&
+               a->persistent_keepalive == b->persistent_keepalive && a->has_preshared_key == b->has_preshared_key &&
+               memcmp(a->public_key, b->public_key, WG_KEY_LEN) == 0 &&
+               (!a->has_preshared_key || memcmp(a->preshared_key, b->preshared_key, WG_KEY_LEN) == 0);
+}
+
 int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
         _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
         int r;
@@ -76,6 +84,8 @@ int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
         if (!d)
                 return -ENOMEM;
         bool old_live = old && old->enabled, new_live = new && new->enabled;
+        if (old && new && peer_wg_equal(old, new))
+                return 0; /* e.g. a new login password: nothing for WireGuard */
         if (old_live && (!new_live || memcmp(old->public_key, new->public_key, WG_KEY_LEN) != 0)) {
                 WgPeer *w = wg_device_append_peer(d);
                 if (!w)
