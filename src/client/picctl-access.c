@@ -30,15 +30,6 @@ static int strv_push_copy(char **l, size_t *n, const char *s) {
         return 0;
 }
 
-static bool strv_equal(char * const *a, char * const *b) {
-        size_t i;
-
-        for (i = 0; a && a[i] && b && b[i]; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return strv_length(a) == i && strv_length(b) == i;
-}
-
 int access_changes_apply(char * const *current, const AccessChange *changes, size_t n_changes, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
         size_t n = 0;

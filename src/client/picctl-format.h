@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "strv.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,15 +26,3 @@ char *format_timestamp(char *buf, size_t size, uint64_t usec);
 /* Left-aligned columns two spaces apart on stdout; the last one is not padded. */
 void print_table_row(const char *const *row, const size_t *width, size_t n_columns);
 
-/* NULL-terminated string arrays. */
-char **strv_free(char **l);
-size_t strv_length(char * const *l);
-bool strv_contains(char * const *l, const char *s);
-/* Joins @l with @sep; NULL on allocation failure. */
-char *strv_join(char * const *l, const char *sep);
-/* Splits @s at commas; "" gives an empty list; NULL on allocation failure. */
-char **strv_split_comma(const char *s);
-
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}

@@ -7,48 +7,6 @@
 
 #define BUS_STRING_MAX 4096 /* no setting is anywhere near this long */
 
-char **strv_free(char **l) {
-        for (char **i = l; i && *i; i++)
-                free(*i);
-        free(l);
-        return NULL;
-}
-
-size_t strv_length(char *const *l) {
-        size_t n = 0;
-        while (l && l[n])
-                n++;
-        return n;
-}
-
-bool strv_contains(char *const *l, const char *s) {
-        for (char *const *i = l; i && *i; i++)
-                if (streq(*i, s))
-                        return true;
-        return false;
-}
-
-bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
-}
-
-char **strv_copy(char *const *l) {
-        size_t n = strv_length(l);
-        char **c = calloc(n + 1, sizeof(char *));
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(l[i])))
-                        return strv_free(c);
-        return c;
-}
-
 int utf8_prefix_len(const char *s, int max) {
         int n = 0;
         while (n < max && s[n])

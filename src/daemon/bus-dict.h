@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "strv.h"
+
 /* Reads an a{sv} argument against a table of known keys. Unknown keys, wrong
  * variant types and repeated keys fail with InvalidArgs naming the key, so a
  * caller learns which field to fix. A key may appear in the table more than
@@ -21,13 +23,3 @@ int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields
  * UTF-8 sequence: sd-bus drops an error whose message is not valid UTF-8, and
  * the caller would only see a timeout. */
 int utf8_prefix_len(const char *s, int max);
-
-/* Frees a NULL-terminated string array; accepts NULL. */
-char **strv_free(char **l);
-size_t strv_length(char *const *l);
-bool strv_contains(char *const *l, const char *s);
-bool strv_equal(char *const *a, char *const *b);
-char **strv_copy(char *const *l);
-static inline void strv_freep(char ***l) {
-        *l = strv_free(*l);
-}

@@ -7,16 +7,7 @@
 
 #include "firewall.h"
 #include "log.h"
-
-static void strv_free(char **l) {
-        for (char **p = l; p && *p; p++)
-                free(*p);
-        free(l);
-}
-
-static void strv_freep(char ***l) {
-        strv_free(*l);
-}
+#include "strv.h"
 
 /* "a,b,c" → {"a","b","c",NULL}; "" or "-" → {NULL}. */
 static char **split_list(const char *s) {
