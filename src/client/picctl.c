@@ -250,13 +250,6 @@ static int verb_status(int argc, char *argv[], Context *c) {
         return 0;
 }
 
-static void erase_and_freep(char **p) {
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
 typedef struct CellSettings {
         const char *name;
         const char *domain;

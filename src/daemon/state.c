@@ -17,14 +17,6 @@ static void cjson_deletep(cJSON **j) {
                 cJSON_Delete(*j);
 }
 
-/* Printed JSON holding keys: wiped before it is freed. */
-static void secret_freep(char **s) {
-        if (*s) {
-                sodium_memzero(*s, strlen(*s));
-                free(*s);
-        }
-}
-
 static int add_key(cJSON *o, const char *name, const WgKey k) {
         char b64[WG_KEY_B64_LEN];
         key_to_base64(k, b64);
@@ -259,7 +251,7 @@ int peer_from_json(const char *text, Peer **ret, char *buf, size_t size) {
 }
 
 int state_load_cell(int state_fd, Cell *ret) {
-        _cleanup_(secret_freep) char *text = NULL;
+        _cleanup_(erase_and_freep) char *text = NULL;
         char why[256];
         int r;
 
@@ -277,7 +269,7 @@ int state_load_cell(int state_fd, Cell *ret) {
 }
 
 int state_save_cell(int state_fd, const Cell *c) {
-        _cleanup_(secret_freep) char *text = NULL;
+        _cleanup_(erase_and_freep) char *text = NULL;
         int r = cell_to_json(c, &text);
         if (r < 0)
                 return r;
@@ -290,7 +282,7 @@ static int peer_file_name(const char *name, char buf[static PEER_NAME_MAX + 6]) 
 }
 
 int state_save_peer(int peers_fd, const Peer *p) {
-        _cleanup_(secret_freep) char *text = NULL;
+        _cleanup_(erase_and_freep) char *text = NULL;
         char fn[PEER_NAME_MAX + 6];
         int r = peer_to_json(p, &text);
         if (r < 0)
@@ -328,7 +320,7 @@ int state_load_peers(int peers_fd, int (*cb)(Peer *p, void *userdata), void *use
                 if (de->d_name[0] == '.' || l < 6 || !streq(de->d_name + l - 5, ".json"))
                         continue; /* includes temp files of interrupted writes */
 
-                _cleanup_(secret_freep) char *text = NULL;
+                _cleanup_(erase_and_freep) char *text = NULL;
                 _cleanup_(peer_freep) Peer *p = NULL;
                 char why[256];
                 int k = read_file_at(peers_fd, de->d_name, STATE_FILE_MAX, &text, NULL);

@@ -27,6 +27,14 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+/* For strings that held secrets: wiped before they are freed. */
+static inline void erase_and_freep(char **p) {
+        if (*p) {
+                explicit_bzero(*p, strlen(*p));
+                free(*p);
+        }
+}
+
 static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved = errno;
