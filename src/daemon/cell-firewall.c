@@ -12,8 +12,10 @@
 #include "netlink/rtnl-route.h"
 
 const char *cell_firewall_uplink(Manager *m) {
-        if (m->config.uplink)
-                return m->config.uplink;
+        if (m->config.uplink) {
+                snprintf(m->uplink, sizeof m->uplink, "%s", m->config.uplink);
+                return m->uplink;
+        }
 
         _cleanup_(freep) RtnlRoute *routes = NULL;
         size_t n = 0;
@@ -71,8 +73,7 @@ int cell_firewall_rebuild(Manager *m) {
         m->firewall_stale = false;
         firewall_free(m->firewall);
         m->firewall = TAKE_PTR(f);
-        log_info("Firewall table inet pic carries %zu peers (uplink %s).", n,
-                 isempty(cell_firewall_uplink(m)) ? "none" : cell_firewall_uplink(m));
+        log_info("Firewall table inet pic carries %zu peers (uplink %s).", n, isempty(m->uplink) ? "none" : m->uplink);
         return 0;
 }
 
