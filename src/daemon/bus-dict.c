@@ -28,6 +28,40 @@ static const char *type_name(char t) {
         }
 }
 
+/* Element by element, refusing at the first entry past the limit: a caller
+ * controls the array's length, so its cost must stop where the limit does. */
+static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_error *error) {
+        _cleanup_(strv_freep) char **l = calloc(f->max_items + 1, sizeof(char *));
+        const char *s;
+        size_t n = 0;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
+                if (n >= f->max_items)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "%s has more than %zu entries.", f->name, f->max_items);
+                if (strlen(s) > BUS_STRING_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "An entry of %s is too long.",
+                                                 f->name);
+                l[n] = strdup(s);
+                if (!l[n++])
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        strv_free(*(char ***) f->target);
+        *(char ***) f->target = TAKE_PTR(l);
+        return 0;
+}
+
 static int read_value(sd_bus_message *m, const BusDictField *f, sd_bus_error *error) {
         int r;
 
@@ -48,15 +82,8 @@ static int read_value(sd_bus_message *m, const BusDictField *f, sd_bus_error *er
                 return sd_bus_message_read_basic(m, 'q', f->target);
         case 'u':
                 return sd_bus_message_read_basic(m, 'u', f->target);
-        case 'a': {
-                char **l = NULL;
-                r = sd_bus_message_read_strv(m, &l);
-                if (r < 0)
-                        return r;
-                strv_free(*(char ***) f->target);
-                *(char ***) f->target = l;
-                return 0;
-        }
+        case 'a':
+                return read_bounded_strv(m, f, error);
         }
         return -EINVAL;
 }

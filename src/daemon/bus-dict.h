@@ -15,6 +15,7 @@ typedef struct BusDictField {
         char type;    /* 's', 'b', 'q', 'u', or 'a' for "as" */
         void *target; /* const char **, int *, uint16_t *, uint32_t *, char *** (strv, caller frees) */
         bool *present;
+        size_t max_items; /* 'a': more entries than this is InvalidArgs, read no further */
 } BusDictField;
 
 int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields, sd_bus_error *error);

@@ -18,6 +18,7 @@
 #define ACTION_CONFIGURE "org.pic.cell1.configure"
 #define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
 #define ACTION_AUTHENTICATE "org.pic.cell1.authenticate"
+#define ACTION_READ_FIREWALL "org.pic.cell1.read-firewall"
 
 int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
         if (m->cell.setup_complete)
@@ -492,6 +493,9 @@ static int method_get_firewall(sd_bus_message *message, void *userdata, sd_bus_e
         int r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_READ_FIREWALL, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = cell_firewall_dump(m, &text);
         if (r == -ENOENT)
                 return sd_bus_error_set(error, BUS_ERROR_FAILED, "The firewall table inet pic does not exist right now.");

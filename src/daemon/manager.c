@@ -250,6 +250,14 @@ int manager_connect_bus(Manager *m) {
         return 0;
 }
 
+static void remove_stale_temp_files_of(Manager *m, int dir_fd, const char *what) {
+        int r = remove_stale_temp_files(dir_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove stale temp files in %s/%s: %m", m->config.state_dir, what);
+        else if (r > 0)
+                log_info("Removed %d temp file(s) an interrupted write left in %s/%s.", r, m->config.state_dir, what);
+}
+
 int manager_start(Manager *m) {
         int r;
 
@@ -284,6 +292,10 @@ int manager_start(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
         if (r < 0)
                 return r;
+        /* WatchdogSec= in the unit: a loop stuck for that long gets the daemon restarted. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog: %m");
         r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC, m->config.stats_interval_usec,
                                        0, on_stats_timer, m);
         if (r < 0)
@@ -307,6 +319,9 @@ int manager_start(Manager *m) {
         r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to own org.pic.Cell1: %m");
+        /* Owning the name means no other pic-celld is writing here. */
+        remove_stale_temp_files_of(m, m->state_fd, "");
+        remove_stale_temp_files_of(m, m->peers_fd, "peers/");
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "bus-dict.h"
 #include "bus-errors.h"
 #include "keys.h"
+#include "nft/firewall.h"
 #include "peer-options.h"
 
 void peer_options_done(PeerOptions *o) {
@@ -13,10 +14,12 @@ void peer_options_done(PeerOptions *o) {
 
 int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
         char why[256];
+        /* every grant at most once, so a longer list is refused before it is read */
+        size_t max_access = strv_length((char *const *) firewall_service_names());
         const BusDictField fields[] = {
                 { "PublicKey", 's', &o->public_key, &o->has_pub },
                 { "Address", 's', &o->address, &o->has_addr },
-                { "ServiceAccess", 'a', &o->access, &o->has_access },
+                { "ServiceAccess", 'a', &o->access, &o->has_access, max_access },
                 { "PersistentKeepalive", 'q', &o->keepalive, &o->has_keepalive },
                 { "PresharedKey", 's', &o->psk_string, &o->has_psk_s },
                 { "PresharedKey", 'b', &o->psk_generate, &o->has_psk_b },
@@ -29,6 +32,10 @@ int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
                 if (key_from_base64(o->public_key, o->key) < 0)
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                                 "PublicKey must be a WireGuard key: 44 characters of base64 ending in '='.");
+                if (key_is_weak_public(o->key))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "PublicKey is a point of small order (such as all zeros), which no "
+                                                "real device has: give the device's own public key.");
                 key_to_base64(o->key, o->key_b64);
         }
         if (o->has_psk_s && key_from_base64(o->psk_string, o->psk) < 0)

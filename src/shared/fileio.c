@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -21,11 +23,13 @@ static int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
+#define TEMP_PREFIX ".#"
+
 int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
         char tmp[256];
         int r;
 
-        if (snprintf(tmp, sizeof tmp, ".#%s.%u", name, (unsigned) getpid()) >= (int) sizeof tmp)
+        if (snprintf(tmp, sizeof tmp, TEMP_PREFIX "%s.%u", name, (unsigned) getpid()) >= (int) sizeof tmp)
                 return -ENAMETOOLONG;
 
         /* O_NONBLOCK: a FIFO squatting on the temp name must fail the call, not hang it. */
@@ -100,4 +104,32 @@ int open_dir_at(int dir_fd, const char *path, mode_t mode) {
                 return -errno;
         int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
+}
+
+int remove_stale_temp_files(int dir_fd) {
+        /* its own open file description: a dup would move the caller's directory offset */
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+
+        int removed = 0, r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+                        continue;
+                if (unlinkat(dir_fd, de->d_name, 0) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno; /* e.g. a directory squatting on the name: keep going */
+                        continue;
+                }
+                removed++;
+        }
+        closedir(d);
+        if (removed > 0 && fsync(dir_fd) < 0)
+                return -errno;
+        return r < 0 ? r : removed;
 }

@@ -8,6 +8,10 @@
  * rename over, fsync the directory. On failure the old file is untouched and
  * the temp file is gone. */
 int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+/* Removes the temp files an interrupted write_file_atomic left in dir_fd
+ * (they may hold secrets); only safe while nobody else writes there.
+ * Returns how many were removed. */
+int remove_stale_temp_files(int dir_fd);
 /* Removes dir_fd/name and fsyncs the directory; -ENOENT is passed up. */
 int unlink_durable(int dir_fd, const char *name);
 /* Reads a whole regular file (at most max_size bytes) into a NUL-terminated buffer. */

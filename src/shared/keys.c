@@ -58,6 +58,16 @@ bool key_is_zero(const WgKey k) {
         return sodium_is_zero(k, WG_KEY_LEN);
 }
 
+bool key_is_weak_public(const WgKey k) {
+        /* Any clamped scalar is a multiple of 8, so a point of small order
+         * (however encoded) multiplies to the identity, which libsodium reports. */
+        static const uint8_t scalar[WG_KEY_LEN] = { 0x48, [1 ... 30] = 0x5a, 0x47 };
+        uint8_t out[WG_KEY_LEN];
+        bool weak = crypto_scalarmult_curve25519(out, scalar, k) != 0;
+        sodium_memzero(out, sizeof out);
+        return weak;
+}
+
 void key_wipe(WgKey k) {
         sodium_memzero(k, WG_KEY_LEN);
 }

@@ -16,5 +16,8 @@ int key_from_base64(const char *s, WgKey ret);
 void key_to_hex(const WgKey k, char out[static 2 * WG_KEY_LEN + 1]);
 int key_from_hex(const char *s, WgKey ret);
 bool key_is_zero(const WgKey k);
+/* A public key of small order (all-zero among them): a handshake with it
+ * would derive a shared secret any attacker knows. */
+bool key_is_weak_public(const WgKey k);
 /* Wipes key material; the compiler may not drop it. */
 void key_wipe(WgKey k);

@@ -332,6 +332,27 @@ static void test_open_dir_at(void **state) {
         assert_int_equal(open_dir_at(t->fd, "plain", 0700), -ENOTDIR);
 }
 
+static void test_remove_stale_temp_files(void **state) {
+        TestDir *t = *state;
+        char other[64];
+
+        assert_int_equal(write_file_atomic(t->fd, "laptop.json", "{}", 2, 0600), 0);
+        /* what a kill -9 between create and rename leaves: a private key in a temp file */
+        int fd = openat(t->fd, ".#phone.json.4242", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        fd = openat(t->fd, ".#cell.json.7", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(count_entries(t->fd, NULL, NULL, 0), 3);
+
+        assert_int_equal(remove_stale_temp_files(t->fd), 2);
+        assert_int_equal(count_entries(t->fd, NULL, other, sizeof other), 1);
+        assert_string_equal(other, "laptop.json");
+        assert_file_is(t->fd, "laptop.json", "{}");
+        assert_int_equal(remove_stale_temp_files(t->fd), 0);
+}
+
 #define dir_test(f) cmocka_unit_test_setup_teardown(f, setup_dir, teardown_dir)
 
 int main(void) {
@@ -348,6 +369,7 @@ int main(void) {
                 dir_test(test_read_fifo_does_not_block),
                 dir_test(test_unlink_durable),
                 dir_test(test_open_dir_at),
+                dir_test(test_remove_stale_temp_files),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,36 @@ static void test_zero_and_wipe(void **state) {
         assert_true(key_is_zero(k));
 }
 
+static void test_weak_public_keys(void **state) {
+        /* the points of small order on Curve25519 and their non-canonical encodings */
+        static const char *const weak[] = {
+                "0000000000000000000000000000000000000000000000000000000000000000",
+                "0100000000000000000000000000000000000000000000000000000000000000",
+                "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+                "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+                "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        };
+        WgKey k, priv;
+
+        for (size_t i = 0; i < ELEMENTSOF(weak); i++) {
+                assert_int_equal(key_from_hex(weak[i], k), 0);
+                if (!key_is_weak_public(k))
+                        fail_msg("small-order point #%zu %s accepted", i, weak[i]);
+        }
+        /* RFC 7748's Alice, the base point and fresh keys are fine */
+        assert_int_equal(key_from_hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", k), 0);
+        assert_false(key_is_weak_public(k));
+        assert_int_equal(key_from_hex("0900000000000000000000000000000000000000000000000000000000000000", k), 0);
+        assert_false(key_is_weak_public(k));
+        for (int i = 0; i < 100; i++) {
+                assert_int_equal(key_generate_private(priv), 0);
+                key_public_from_private(k, priv);
+                assert_false(key_is_weak_public(k));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_generate_private_clamped),
@@ -174,6 +204,7 @@ int main(void) {
                 cmocka_unit_test(test_base64_rejects),
                 cmocka_unit_test(test_hex),
                 cmocka_unit_test(test_zero_and_wipe),
+                cmocka_unit_test(test_weak_public_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@ import socket
 
 import harness as h
 
-ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
                'org.pic.cell1.authenticate']
 ADMIN_PASSWORD = 'correct horse battery'
 SETUP = {'name': 'home', 'domain': 'home.lan', 'vpn_address': '10.81.0.1/24',

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
 
-ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
                'org.pic.cell1.authenticate']
 MANAGER_IFACE = 'org.pic.Cell1.Manager'
 PEER_IFACE = 'org.pic.Cell1.Peer'

@@ -71,6 +71,7 @@ attempt('AddPeer', lambda: mgr.AddPeer('intruder', dbus.Dictionary({}, signature
 attempt('Configure', lambda: mgr.Configure(dbus.Dictionary({'Name': 'owned'}, signature='sv')))
 attempt('RotateKeys', lambda: peer.RotateKeys())
 attempt('GetConfig', lambda: peer.GetConfig())
+attempt('GetFirewall', lambda: mgr.GetFirewall())
 '''
 
 
@@ -281,7 +282,7 @@ class PolkitTest(h.HarnessTestCase):
 
         for args in (('peer', 'add', 'intruder'), ('--no-ask-password', 'peer', 'add', 'intruder'),
                      ('configure', '--name', 'owned'), ('peer', 'remove', 'laptop'),
-                     ('peer', 'config', 'laptop')):
+                     ('peer', 'config', 'laptop'), ('firewall', '--ruleset')):
             with self.subTest(picctl=args):
                 p = cell.picctl(*args, as_nobody=True)
                 self.assertEqual(p.returncode, 1, p.stderr)
@@ -294,7 +295,7 @@ class PolkitTest(h.HarnessTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.splitlines(), ['GetAll OK', 'AddPeer ' + ACCESS_DENIED,
                                                  'Configure ' + ACCESS_DENIED, 'RotateKeys ' + ACCESS_DENIED,
-                                                 'GetConfig ' + ACCESS_DENIED])
+                                                 'GetConfig ' + ACCESS_DENIED, 'GetFirewall ' + ACCESS_DENIED])
 
         p = cell.picctl('status', as_nobody=True)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -306,6 +307,7 @@ class PolkitTest(h.HarnessTestCase):
         self.assertEqual(snapshot(cell.state_dir), files)
         self.assertEqual(cell.managed_objects(), objects)
         # root still may
+        self.assertIn('table inet pic', mgr.GetFirewall())
         self.peer(path).SetEnabled(False)
         self.assertFalse(self.peer_props(path)['Enabled'])
 

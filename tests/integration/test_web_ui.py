@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-KNOWN_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+KNOWN_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
                  'org.pic.cell1.manage-links', 'org.pic.cell1.manage-exits', 'org.pic.cell1.backup',
                  'org.pic.cell1.peer-sync', 'org.pic.cell1.authenticate']
 CHROMIUM = os.environ.get('PIC_CHROMIUM', '/usr/bin/chromium')
