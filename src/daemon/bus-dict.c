@@ -33,6 +33,7 @@ static const char *type_name(char t) {
 static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_error *error) {
         _cleanup_(strv_freep) char **l = calloc(f->max_items + 1, sizeof(char *));
         const char *s;
+        char why[256];
         size_t n = 0;
         int r;
 
@@ -51,6 +52,8 @@ static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_er
                 l[n] = strdup(s);
                 if (!l[n++])
                         return -ENOMEM;
+                if (f->validate_list && f->validate_list(l, why, sizeof why) < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
         }
         if (r < 0)
                 return r;

@@ -16,6 +16,9 @@ typedef struct BusDictField {
         void *target; /* const char **, int *, uint16_t *, uint32_t *, char *** (strv, caller frees) */
         bool *present;
         size_t max_items; /* 'a': more entries than this is InvalidArgs, read no further */
+        /* 'a', optional: checks the entries read so far after each one (a bad one is
+         * refused with its name before the rest is read); -EINVAL with a message */
+        int (*validate_list)(char *const *l, char *buf, size_t size);
 } BusDictField;
 
 int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields, sd_bus_error *error);

@@ -43,8 +43,14 @@ static int new_firewall(Manager *m, Firewall **ret) {
                 .vpn_address = m->cell.vpn_address.addr,
                 .services = m->services,
                 .n_services = m->n_services,
+                .lan_networks = m->config.has_lan_networks ? m->config.lan_networks : NULL,
+                .n_lan_networks = m->config.n_lan_networks,
         };
         return firewall_new(ret, &c);
+}
+
+static FirewallPeer peer_firewall_entry(const Peer *p) {
+        return (FirewallPeer) { .address = p->address, .services = p->service_access, .networks = p->network_access };
 }
 
 int cell_firewall_rebuild(Manager *m) {
@@ -63,7 +69,7 @@ int cell_firewall_rebuild(Manager *m) {
         if (!peers)
                 return -ENOMEM;
         HASHMAP_FOREACH(p, m->peers_by_name)
-                peers[n++] = (FirewallPeer) { .address = p->address, .services = p->service_access };
+                peers[n++] = peer_firewall_entry(p);
         maybe_inject_failure(m, f);
         r = firewall_apply(f, peers, n);
         if (r < 0) {
@@ -78,7 +84,8 @@ int cell_firewall_rebuild(Manager *m) {
 }
 
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
-        if (old && new && old->address == new->address && strv_equal(old->service_access, new->service_access))
+        if (old && new && old->address == new->address && strv_equal(old->service_access, new->service_access) &&
+            strv_equal(old->network_access, new->network_access))
                 return 0; /* nothing the firewall knows changed */
         if (!m->firewall || m->firewall_stale) {
                 /* Not built yet or refused earlier: rebuild from the model (which does not
@@ -89,8 +96,9 @@ int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         }
         maybe_inject_failure(m, m->firewall);
         /* An added peer has no old elements, a removed one no new ones; one batch either way. */
-        return firewall_change_peer(m->firewall, old ? old->address : new->address, old ? old->service_access : NULL,
-                                    new ? new->address : old->address, new ? new->service_access : NULL);
+        FirewallPeer before = old ? peer_firewall_entry(old) : (FirewallPeer) {},
+                     after = new ? peer_firewall_entry(new) : (FirewallPeer) {};
+        return firewall_change_peer(m->firewall, old ? &before : NULL, new ? &after : NULL);
 }
 
 static int on_firewall_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

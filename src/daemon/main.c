@@ -8,6 +8,7 @@
 #include "cell-firewall.h"
 #include "manager.h"
 #include "sandbox.h"
+#include "strv.h"
 #include "time-util.h"
 
 static void help(void) {
@@ -21,6 +22,8 @@ static void help(void) {
                "     --wireguard-go=PATH       wireguard-go to start without kernel WireGuard (default %s)\n"
                "     --backend=auto|kernel|userspace\n"
                "     --uplink=IFNAME           where peers' internet traffic leaves (default: the default route's)\n"
+               "     --lan-networks=CIDR,…     what a peer's \"lan\" grant reaches (default: 10.0.0.0/8,\n"
+               "                               172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16)\n"
                "     --services=FILE           JSON replacing built-in services: {\"files\": {\"address\": \"10.0.9.2\",\n"
                "                               \"ports\": [\"tcp/445\"]}, …}\n"
                "     --stats-interval=SEC      how often to read WireGuard statistics (default 5)\n"
@@ -29,9 +32,29 @@ static void help(void) {
                PIC_STATE_DIR, PIC_WIREGUARD_GO);
 }
 
+static int parse_lan_networks(const char *arg, ManagerConfig *c) {
+        _cleanup_(strv_freep) char **l = strv_split_comma(arg);
+        if (!l)
+                return -ENOMEM;
+        c->n_lan_networks = 0;
+        for (char **i = l; *i; i++) {
+                if (c->n_lan_networks >= FIREWALL_LAN_NETWORKS_MAX) {
+                        log_error("--lan-networks: at most %d networks.", FIREWALL_LAN_NETWORKS_MAX);
+                        return -E2BIG;
+                }
+                if (cidr4_parse(*i, true, &c->lan_networks[c->n_lan_networks]) < 0) {
+                        log_error("--lan-networks: '%s' is not an IPv4 network such as 192.168.1.0/24.", *i);
+                        return -EINVAL;
+                }
+                c->n_lan_networks++;
+        }
+        c->has_lan_networks = true; /* even none: then "lan" grants nothing */
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
-               ARG_BACKEND, ARG_UPLINK, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -42,6 +65,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "wireguard-go", required_argument, NULL, ARG_WIREGUARD_GO },
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "uplink", required_argument, NULL, ARG_UPLINK },
+                { "lan-networks", required_argument, NULL, ARG_LAN },
                 { "services", required_argument, NULL, ARG_SERVICES },
                 { "test-firewall-failure-file", required_argument, NULL, ARG_TEST_FIREWALL_FAILURE },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
@@ -100,6 +124,11 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 return -EINVAL;
                         }
                         c->uplink = optarg;
+                        break;
+                case ARG_LAN:
+                        r = parse_lan_networks(optarg, c);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_SERVICES:
                         c->services_file = optarg;

@@ -25,6 +25,9 @@ typedef struct ManagerConfig {
         char *wireguard_go;
         char *uplink;        /* NULL: the interface of the default route */
         char *services_file; /* NULL: the built-in service table */
+        bool has_lan_networks; /* false: firewall_default_lan_networks() */
+        Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
+        size_t n_lan_networks;
         char *test_firewall_failure_file; /* tests: while it exists, firewall batches are made to fail */
         WgBackendChoice backend;
         uint64_t stats_interval_usec;

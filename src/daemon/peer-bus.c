@@ -49,22 +49,28 @@ void peer_bus_emit_changed(Peer *p, char **names) {
         changes_mark_peer(p, names);
 }
 
+/* Lists without repeats (as grants are) holding the same entries in any order. */
+static bool strv_same_set(char *const *a, char *const *b) {
+        if (strv_length(a) != strv_length(b))
+                return false;
+        for (char *const *i = a; i && *i; i++)
+                if (!strv_contains(b, *i))
+                        return false;
+        return true;
+}
+
 void peer_bus_emit_diff(Peer *new, const Peer *old) {
-        char *names[8];
+        char *names[9];
         size_t n = 0;
 
         if (!streq(new->public_key_b64, old->public_key_b64))
                 names[n++] = "PublicKey";
         if (new->address != old->address)
                 names[n++] = "Address";
-        if (strv_length(new->service_access) != strv_length(old->service_access))
+        if (!strv_same_set(new->service_access, old->service_access))
                 names[n++] = "ServiceAccess";
-        else
-                for (char **i = new->service_access; *i; i++)
-                        if (!strv_contains(old->service_access, *i)) {
-                                names[n++] = "ServiceAccess";
-                                break;
-                        }
+        if (!strv_same_set(new->network_access, old->network_access))
+                names[n++] = "NetworkAccess";
         if (new->persistent_keepalive != old->persistent_keepalive)
                 names[n++] = "PersistentKeepalive";
         if (new->has_preshared_key != old->has_preshared_key)
@@ -89,6 +95,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", ipv4_format(p->address, buf));
         if (streq(property, "ServiceAccess"))
                 return sd_bus_message_append_strv(reply, p->service_access);
+        if (streq(property, "NetworkAccess"))
+                return sd_bus_message_append_strv(reply, p->network_access);
         if (streq(property, "PersistentKeepalive"))
                 return sd_bus_message_append(reply, "q", p->persistent_keepalive);
         if (streq(property, "HasPresharedKey"))
@@ -124,10 +132,12 @@ static int commit_and_reply(sd_bus_message *message, Peer *old, Peer *new, sd_bu
         Manager *m = old->manager;
         /* old is freed by the commit: keep what the change signal compares. */
         _cleanup_(strv_freep) char **old_access = strv_copy(old->service_access);
+        _cleanup_(strv_freep) char **old_networks = strv_copy(old->network_access);
         Peer snapshot = *old;
         snapshot.object_path = NULL;
         snapshot.service_access = old_access;
-        if (!old_access) {
+        snapshot.network_access = old_networks;
+        if (!old_access || !old_networks) {
                 peer_free(new);
                 return -ENOMEM;
         }
@@ -312,6 +322,7 @@ static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("PublicKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Address", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ServiceAccess", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NetworkAccess", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PersistentKeepalive", "q", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasPresharedKey", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Enabled", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -9,17 +9,20 @@
 
 void peer_options_done(PeerOptions *o) {
         strv_free(o->access);
+        strv_free(o->networks);
         sodium_memzero(o, sizeof *o);
 }
 
 int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
-        char why[256];
-        /* every grant at most once, so a longer list is refused before it is read */
+        /* each entry is checked as it is read (known, not repeated), so a longer list
+         * fails at its first bad entry; the limit is the backstop */
         size_t max_access = strv_length((char *const *) firewall_service_names());
+        size_t max_networks = strv_length((char *const *) firewall_network_names());
         const BusDictField fields[] = {
                 { "PublicKey", 's', &o->public_key, &o->has_pub },
                 { "Address", 's', &o->address, &o->has_addr },
-                { "ServiceAccess", 'a', &o->access, &o->has_access, max_access },
+                { "ServiceAccess", 'a', &o->access, &o->has_access, max_access, peer_service_access_validate },
+                { "NetworkAccess", 'a', &o->networks, &o->has_networks, max_networks, peer_network_access_validate },
                 { "PersistentKeepalive", 'q', &o->keepalive, &o->has_keepalive },
                 { "PresharedKey", 's', &o->psk_string, &o->has_psk_s },
                 { "PresharedKey", 'b', &o->psk_generate, &o->has_psk_b },
@@ -42,8 +45,6 @@ int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "PresharedKey must be a WireGuard key (44 characters of base64), "
                                         "or a boolean (true: generate one).");
-        if (o->has_access && peer_service_access_validate(o->access, why, sizeof why) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
         if (o->has_addr && peer_address_parse(o->address, &o->addr) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
         return 0;
@@ -87,6 +88,8 @@ int peer_options_apply(const PeerOptions *o, Peer *p) {
         if (o->has_addr)
                 p->address = o->addr;
         if (o->has_access && (r = peer_set_service_access(p, o->access)) < 0)
+                return r;
+        if (o->has_networks && (r = peer_set_network_access(p, o->networks)) < 0)
                 return r;
         if (o->has_keepalive)
                 p->persistent_keepalive = o->keepalive;

@@ -9,10 +9,10 @@
 /* The a{sv} that AddPeer and Peer.Update share, read and checked once. */
 typedef struct PeerOptions {
         const char *public_key, *address, *psk_string;
-        char **access;
+        char **access, **networks;
         uint16_t keepalive;
         int psk_generate;
-        bool has_pub, has_addr, has_access, has_keepalive, has_psk_s, has_psk_b;
+        bool has_pub, has_addr, has_access, has_networks, has_keepalive, has_psk_s, has_psk_b;
         /* parsed */
         WgKey key, psk;
         char key_b64[WG_KEY_B64_LEN];

@@ -18,6 +18,7 @@ Peer *peer_free(Peer *p) {
         free(p->object_path);
         free(p->login_password_hash);
         strv_free(p->service_access);
+        strv_free(p->network_access);
         sodium_memzero(p, sizeof *p); /* keys */
         free(p);
         return NULL;
@@ -32,7 +33,8 @@ int peer_new(Peer **ret, const char *name) {
         snprintf(p->name, sizeof p->name, "%s", name);
         p->enabled = true;
         p->service_access = calloc(1, sizeof(char *));
-        if (!p->service_access)
+        p->network_access = calloc(2, sizeof(char *));
+        if (!p->service_access || !p->network_access || !(p->network_access[0] = strdup(PEER_DEFAULT_NETWORK)))
                 return peer_free(p), -ENOMEM;
         *ret = p;
         return 0;
@@ -48,8 +50,9 @@ int peer_copy(const Peer *p, Peer **ret) {
         c->changed_queued = false;
         c->object_path = p->object_path ? strdup(p->object_path) : NULL;
         c->service_access = strv_copy(p->service_access);
+        c->network_access = strv_copy(p->network_access);
         c->login_password_hash = p->login_password_hash ? strdup(p->login_password_hash) : NULL;
-        if ((p->object_path && !c->object_path) || !c->service_access ||
+        if ((p->object_path && !c->object_path) || !c->service_access || !c->network_access ||
             (p->login_password_hash && !c->login_password_hash)) {
                 peer_free(c);
                 return -ENOMEM;
@@ -74,29 +77,52 @@ int peer_generate_keys(Peer *p) {
         return 0;
 }
 
-int peer_service_access_validate(char *const *services, char *buf, size_t size) {
-        for (char *const *i = services; i && *i; i++) {
-                if (!firewall_service_known(*i)) {
-                        snprintf(buf, size, "ServiceAccess: unknown service '%.*s'; valid services: %s.",
-                                 utf8_prefix_len(*i, 32), *i, PEER_SERVICES_DOC);
+/* Each entry known and listed once; the message names the setting and the entry. */
+static int grant_list_validate(char *const *l, const char *setting, bool (*known)(const char *), const char *what,
+                               const char *doc, char *buf, size_t size) {
+        for (char *const *i = l; i && *i; i++) {
+                if (!known(*i)) {
+                        snprintf(buf, size, "%s: unknown %s '%.*s'; valid %ss: %s.", setting, what,
+                                 utf8_prefix_len(*i, 32), *i, what, doc);
                         return -EINVAL;
                 }
-                for (char *const *j = services; j < i; j++)
+                for (char *const *j = l; j < i; j++)
                         if (streq(*i, *j)) {
-                                snprintf(buf, size, "ServiceAccess: '%s' is listed twice.", *i);
+                                snprintf(buf, size, "%s: '%s' is listed twice.", setting, *i);
                                 return -EINVAL;
                         }
         }
         return 0;
 }
 
-int peer_set_service_access(Peer *p, char *const *services) {
-        char **c = strv_copy(services);
+int peer_service_access_validate(char *const *services, char *buf, size_t size) {
+        return grant_list_validate(services, "ServiceAccess", firewall_service_known, "service", PEER_SERVICES_DOC,
+                                   buf, size);
+}
+
+static bool network_known(const char *name) {
+        return firewall_network_class(name) != 0;
+}
+
+int peer_network_access_validate(char *const *networks, char *buf, size_t size) {
+        return grant_list_validate(networks, "NetworkAccess", network_known, "network", PEER_NETWORKS_DOC, buf, size);
+}
+
+static int replace_strv(char ***target, char *const *l) {
+        char **c = strv_copy(l);
         if (!c)
                 return -ENOMEM;
-        strv_free(p->service_access);
-        p->service_access = c;
+        strv_free(*target);
+        *target = c;
         return 0;
+}
+
+int peer_set_service_access(Peer *p, char *const *services) {
+        return replace_strv(&p->service_access, services);
+}
+
+int peer_set_network_access(Peer *p, char *const *networks) {
+        return replace_strv(&p->network_access, networks);
 }
 
 int peer_address_parse(const char *s, uint32_t *ret) {

@@ -25,6 +25,7 @@ typedef struct Peer {
         WgKey preshared_key;
         uint32_t address; /* host byte order, inside the cell's VPN subnet */
         char **service_access;
+        char **network_access; /* firewall_network_names(): internet, lan, peers */
         uint16_t persistent_keepalive;
         bool enabled;
         uint64_t created_usec;
@@ -51,9 +52,17 @@ int peer_copy(const Peer *p, Peer **ret);
 
 void peer_set_public_key(Peer *p, const WgKey key);
 int peer_generate_keys(Peer *p);
+#define PEER_NETWORKS_DOC "internet, lan, peers"
+/* What a new peer may reach beyond its services, and what a stored peer from
+ * before NetworkAccess existed could. */
+#define PEER_DEFAULT_NETWORK "internet"
+
 /* -EINVAL with a message naming the bad service. */
 int peer_service_access_validate(char *const *services, char *buf, size_t size);
 int peer_set_service_access(Peer *p, char *const *services);
+/* -EINVAL with a message naming the bad network. */
+int peer_network_access_validate(char *const *networks, char *buf, size_t size);
+int peer_set_network_access(Peer *p, char *const *networks);
 
 /* "10.0.0.5" or "10.0.0.5/32". */
 int peer_address_parse(const char *s, uint32_t *ret);

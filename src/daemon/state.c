@@ -78,6 +78,29 @@ static bool get_uint(const cJSON *o, const char *name, double min, double max, u
         return true;
 }
 
+/* Replaces *list with the strings of o[key] when it is there; -EINVAL if it is not a list of strings. */
+static int get_string_list(const cJSON *o, const char *key, char ***list) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *item;
+        size_t n = 0;
+
+        if (!a)
+                return 0;
+        if (!cJSON_IsArray(a))
+                return -EINVAL;
+        _cleanup_(strv_freep) char **l = calloc((size_t) cJSON_GetArraySize(a) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        cJSON_ArrayForEach(item, a) {
+                if (!cJSON_IsString(item))
+                        return -EINVAL;
+                if (!(l[n++] = strdup(item->valuestring)))
+                        return -ENOMEM;
+        }
+        strv_free(*list);
+        *list = TAKE_PTR(l);
+        return 0;
+}
+
 #define FAIL(...) (snprintf(buf, size, __VA_ARGS__), -EINVAL)
 
 /* Returns the file's schema version, migrating older layouts in place. */
@@ -166,6 +189,11 @@ int peer_to_json(const Peer *p, char **ret) {
         if (!access)
                 return -ENOMEM;
         cJSON_AddItemToObject(o, "service_access", access);
+        cJSON *networks = cJSON_CreateStringArray((const char *const *) p->network_access,
+                                                  (int) strv_length(p->network_access));
+        if (!networks)
+                return -ENOMEM;
+        cJSON_AddItemToObject(o, "network_access", networks);
         bool ok = cJSON_AddNumberToObject(o, "schema", STATE_SCHEMA_VERSION) &&
                   cJSON_AddStringToObject(o, "name", p->name) &&
                   cJSON_AddStringToObject(o, "public_key", p->public_key_b64) &&
@@ -219,23 +247,21 @@ int peer_from_json(const char *text, Peer **ret, char *buf, size_t size) {
         if (!addr || ipv4_parse(addr, &p->address) < 0)
                 return FAIL("address is missing or not an IPv4 address");
 
-        const cJSON *access = cJSON_GetObjectItemCaseSensitive(o, "service_access"), *item;
-        if (access && !cJSON_IsArray(access))
-                return FAIL("service_access is not a list");
-        cJSON_ArrayForEach(item, access) {
-                if (!cJSON_IsString(item))
-                        return FAIL("service_access holds something that is not a string");
-                size_t n = strv_length(p->service_access);
-                char **l = realloc(p->service_access, (n + 2) * sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                p->service_access = l;
-                if (!(l[n] = strdup(item->valuestring)))
-                        return -ENOMEM;
-                l[n + 1] = NULL;
-        }
         char why[256];
+        r = get_string_list(o, "service_access", &p->service_access);
+        if (r == -EINVAL)
+                return FAIL("service_access is not a list of strings");
+        if (r < 0)
+                return r;
         if (peer_service_access_validate(p->service_access, why, sizeof why) < 0)
+                return FAIL("%s", why);
+        /* Absent in files from before it existed: those peers reached the internet, and still do. */
+        r = get_string_list(o, "network_access", &p->network_access);
+        if (r == -EINVAL)
+                return FAIL("network_access is not a list of strings");
+        if (r < 0)
+                return r;
+        if (peer_network_access_validate(p->network_access, why, sizeof why) < 0)
                 return FAIL("%s", why);
         if (get_uint(o, "persistent_keepalive", 0, 65535, &x))
                 p->persistent_keepalive = (uint16_t) x;

@@ -179,6 +179,8 @@ static const char *type_name(uint32_t type) {
                 return "inet_proto";
         case 13:
                 return "inet_service";
+        case 19:
+                return "mark";
         default:
                 return NULL;
         }
@@ -227,6 +229,9 @@ static void render_key(FILE *out, const uint8_t *key, uint32_t len, const uint32
                         break;
                 case 13:
                         fprintf(out, "%u", (unsigned) ((key[0] << 8) | key[1]));
+                        break;
+                case 19:
+                        fprintf(out, "0x%08x", (unsigned) ((key[0] << 24) | (key[1] << 16) | (key[2] << 8) | key[3]));
                         break;
                 }
         }

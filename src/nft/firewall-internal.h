@@ -12,6 +12,7 @@
 
 #define FIREWALL_SET_SERVICE_ENDPOINTS "service_endpoints"
 #define FIREWALL_SET_PEER_ACCESS "peer_access"
+#define FIREWALL_SET_PEER_GRANTS "peer_grants"
 #define FIREWALL_CHAIN_PREROUTING "prerouting"
 #define FIREWALL_CHAIN_INPUT "input"
 #define FIREWALL_CHAIN_FORWARD "forward"
@@ -25,5 +26,7 @@ struct Firewall {
         Cidr4 vpn_subnet;
         uint32_t vpn_address;
         FirewallService services[FIREWALL_N_SERVICES]; /* defaults with overrides, addresses resolved */
+        Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
+        size_t n_lan_networks;
         bool inject_failure;
 };

@@ -39,3 +39,32 @@ bool firewall_service_known(const char *name) {
                         return true;
         return false;
 }
+
+/* Where a peer's traffic may go beyond the services, each a class in the
+ * peer_grants set; the number is the class's value there. */
+static const char *const network_names[] = { "internet", "lan", "peers", NULL };
+
+const char *const *firewall_network_names(void) {
+        return network_names;
+}
+
+uint32_t firewall_network_class(const char *name) {
+        for (size_t i = 0; name && network_names[i]; i++)
+                if (streq(network_names[i], name))
+                        return (uint32_t) i + 1;
+        return 0;
+}
+
+/* Private, shared (CGNAT) and link-local ranges: never the internet. */
+static const Cidr4 default_lan_networks[] = {
+        { 0x0a000000, 8 },  /* 10.0.0.0/8 */
+        { 0xac100000, 12 }, /* 172.16.0.0/12 */
+        { 0xc0a80000, 16 }, /* 192.168.0.0/16 */
+        { 0x64400000, 10 }, /* 100.64.0.0/10 */
+        { 0xa9fe0000, 16 }, /* 169.254.0.0/16 */
+};
+
+const Cidr4 *firewall_default_lan_networks(size_t *ret_n) {
+        *ret_n = ELEMENTSOF(default_lan_networks);
+        return default_lan_networks;
+}

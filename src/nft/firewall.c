@@ -14,15 +14,18 @@
 #include "nft-batch.h"
 #include "nft-query.h"
 #include "nft-rule.h"
+#include "strv.h"
 
 /* nft(8)'s datatype numbers, so `nft list` shows the key types by name. */
 #define NFT_TYPE_BITS 6
 #define NFT_TYPE_IPADDR 7
 #define NFT_TYPE_INET_PROTOCOL 12
 #define NFT_TYPE_INET_SERVICE 13
+#define NFT_TYPE_MARK 19
 
 #define SET_ID_SERVICE_ENDPOINTS 1
 #define SET_ID_PEER_ACCESS 2
+#define SET_ID_PEER_GRANTS 3
 
 /* nft's chain priorities: dstnat, filter, srcnat */
 #define PRIORITY_DSTNAT (-100)
@@ -41,11 +44,18 @@ typedef struct PeerAccessKey {
         EndpointKey endpoint;
 } PeerAccessKey;
 
+typedef struct GrantKey {
+        uint32_t peer;  /* network order */
+        uint32_t class; /* network order: firewall_network_class() */
+} GrantKey;
+
+_Static_assert(sizeof(GrantKey) == 8, "grant key is two 32-bit registers");
 _Static_assert(sizeof(EndpointKey) == 12, "endpoint key is three 32-bit registers");
 _Static_assert(sizeof(PeerAccessKey) == 16, "peer key is four 32-bit registers");
 
 static const uint8_t endpoint_field_len[] = { 4, 1, 2 };
 static const uint8_t peer_access_field_len[] = { 4, 4, 1, 2 };
+static const uint8_t peer_grants_field_len[] = { 4, 4 };
 
 Firewall *firewall_free(Firewall *f) {
         free(f);
@@ -89,6 +99,19 @@ int firewall_new(Firewall **ret, const FirewallConfig *c) {
                 strcpy(f->uplink_ifname, c->uplink_ifname);
         f->vpn_subnet = c->vpn_subnet;
         f->vpn_address = c->vpn_address;
+
+        const Cidr4 *lan = c->lan_networks;
+        size_t n_lan = c->n_lan_networks;
+        if (!lan)
+                lan = firewall_default_lan_networks(&n_lan);
+        if (n_lan > FIREWALL_LAN_NETWORKS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n_lan; i++) {
+                if (lan[i].prefix > 32)
+                        return -EINVAL;
+                f->lan_networks[i] = lan[i];
+        }
+        f->n_lan_networks = n_lan;
 
         defaults = firewall_default_services(&n_defaults);
         assert(n_defaults == FIREWALL_N_SERVICES);
@@ -139,6 +162,21 @@ static int peer_access_key_cmp(const void *a, const void *b) {
         return memcmp(a, b, sizeof(PeerAccessKey));
 }
 
+/* Sorts n keys of size bytes and drops repeats; returns how many are left. */
+static size_t sort_unique(void *keys, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+        uint8_t *k = keys;
+        size_t u = 0;
+
+        qsort(keys, n, size, cmp);
+        for (size_t i = 0; i < n; i++)
+                if (u == 0 || cmp(k + (u - 1) * size, k + i * size) != 0) {
+                        if (u != i)
+                                memcpy(k + u * size, k + i * size, size);
+                        u++;
+                }
+        return u;
+}
+
 /* The peer's elements for services, sorted and without duplicates (two
  * services may share an endpoint). -EINVAL for an unknown name. */
 static int peer_keys(Firewall *f, uint32_t peer, char **services, PeerAccessKey **ret, size_t *ret_n) {
@@ -164,19 +202,33 @@ static int peer_keys(Firewall *f, uint32_t peer, char **services, PeerAccessKey 
                         };
         }
 
-        qsort(keys, n, sizeof *keys, peer_access_key_cmp);
-        size_t u = 0;
-        for (size_t i = 0; i < n; i++)
-                if (u == 0 || peer_access_key_cmp(&keys[u - 1], &keys[i]) != 0)
-                        keys[u++] = keys[i];
-
+        *ret_n = sort_unique(keys, n, sizeof *keys, peer_access_key_cmp);
         *ret = TAKE_PTR(keys);
-        *ret_n = u;
         return 0;
 }
 
-static bool key_in(const PeerAccessKey *k, const PeerAccessKey *keys, size_t n) {
-        return bsearch(k, keys, n, sizeof *keys, peer_access_key_cmp) != NULL;
+static int grant_key_cmp(const void *a, const void *b) {
+        return memcmp(a, b, sizeof(GrantKey));
+}
+
+/* The peer's peer_grants elements, sorted; -EINVAL for an unknown network. */
+static int grant_keys(uint32_t peer, char **networks, GrantKey **ret, size_t *ret_n) {
+        size_t n = 0;
+        GrantKey *keys = calloc(strv_length(networks) + 1, sizeof *keys);
+
+        if (!keys)
+                return -ENOMEM;
+        for (char **s = networks; s && *s; s++) {
+                uint32_t class = firewall_network_class(*s);
+                if (class == 0) {
+                        free(keys);
+                        return log_debug_errno(-EINVAL, "Unknown network '%s'", *s);
+                }
+                keys[n++] = (GrantKey) { .peer = htonl(peer), .class = htonl(class) };
+        }
+        *ret_n = sort_unique(keys, n, sizeof *keys, grant_key_cmp);
+        *ret = keys;
+        return 0;
 }
 
 /* Collects elements into messages of at most NFT_BATCH_ELEMS_PER_MESSAGE. */
@@ -231,15 +283,47 @@ static void elem_writer_done(ElemWriter *w) {
         w->chunk = NULL;
 }
 
-static int add_peer_keys(ElemWriter *w, const PeerAccessKey *keys, size_t n) {
+static int add_keys(ElemWriter *w, const void *keys, size_t n, size_t size) {
         int r;
 
         for (size_t i = 0; i < n; i++) {
-                r = elem_writer_add(w, &keys[i], sizeof keys[i]);
+                r = elem_writer_add(w, (const uint8_t *) keys + i * size, (uint32_t) size);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* One set's part of a peer change: keys of old missing from new are removed
+ * (each first added, a no-op if present, so deleting cannot fail on one that
+ * is already gone), then all of new are added (a no-op for those present). */
+static int write_key_diff(NftBatch *b, const char *set, const void *old, size_t n_old, const void *new,
+                          size_t n_new, size_t size, int (*cmp)(const void *, const void *)) {
+        _cleanup_(elem_writer_done) ElemWriter add = { .batch = b, .set = set, .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter del = { .batch = b, .set = set, .type = NFT_MSG_DELSETELEM };
+        int r;
+
+        for (size_t i = 0; i < n_old; i++) {
+                const void *k = (const uint8_t *) old + i * size;
+                if (bsearch(k, new, n_new, size, cmp))
+                        continue;
+                r = elem_writer_add(&add, k, (uint32_t) size);
+                if (r < 0)
+                        return r;
+                r = elem_writer_add(&del, k, (uint32_t) size);
+                if (r < 0)
+                        return r;
+        }
+        r = elem_writer_flush(&add);
+        if (r < 0)
+                return r;
+        r = elem_writer_flush(&del);
+        if (r < 0)
+                return r;
+        r = add_keys(&add, new, n_new, size);
+        if (r < 0)
+                return r;
+        return elem_writer_flush(&add);
 }
 
 static int add_bogus_element(Firewall *f, NftBatch *b) {
@@ -366,7 +450,26 @@ static int add_dnat_rules(Firewall *f, NftBatch *b, const char *service) {
         return 0;
 }
 
-static int add_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
+/* A rule for what the peers send (in through the WireGuard interface). */
+static int peer_rule_new(Firewall *f, NftRule *rule, const char *chain, const char *comment) {
+        int r = nft_rule_new(rule, NFPROTO_INET, FIREWALL_TABLE, chain, comment);
+        if (r < 0)
+                return r;
+        nft_rule_match_iifname(rule, f->wg_ifname);
+        return 0;
+}
+
+/* Matches a sender holding the grant for a network class (@peer_grants). */
+static void match_grant(NftRule *rule, const char *network) {
+        uint32_t class = htonl(firewall_network_class(network));
+
+        nft_rule_match_ipv4(rule);
+        nft_rule_payload_load(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+        nft_rule_immediate(rule, NFT_REG32_01, &class, sizeof class);
+        nft_rule_lookup(rule, NFT_REG32_00, FIREWALL_SET_PEER_GRANTS, SET_ID_PEER_GRANTS);
+}
+
+static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
         int r;
 
         {
@@ -380,31 +483,97 @@ static int add_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
                 if (r < 0)
                         return r;
         }
+        _cleanup_(nft_rule_done) NftRule rule = {};
+        r = peer_rule_new(f, &rule, chain, "peers reach the services they were granted (@" FIREWALL_SET_PEER_ACCESS ")");
+        if (r < 0)
+                return r;
+        nft_rule_match_ipv4(&rule);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
+        nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_02);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
+        nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS);
+        nft_rule_verdict(&rule, NF_ACCEPT);
+        return commit_rule(b, &rule);
+}
+
+/* The last rule of a chain for what the peers send: what nothing above let through. */
+static int add_peer_drop_rule(Firewall *f, NftBatch *b, const char *chain, const char *comment) {
+        _cleanup_(nft_rule_done) NftRule rule = {};
+        int r = peer_rule_new(f, &rule, chain, comment);
+        if (r < 0)
+                return r;
+        nft_rule_verdict(&rule, NF_DROP);
+        return commit_rule(b, &rule);
+}
+
+static int add_input_rules(Firewall *f, NftBatch *b) {
+        const uint8_t echo_request = 8;
+        int r;
+
+        r = add_common_filter_rules(f, b, FIREWALL_CHAIN_INPUT);
+        if (r < 0)
+                return r;
         {
                 _cleanup_(nft_rule_done) NftRule rule = {};
-                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain,
-                                 "peers reach the services they were granted (@" FIREWALL_SET_PEER_ACCESS ")");
+                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_INPUT, "peers may ping the cell's VPN address");
                 if (r < 0)
                         return r;
-                nft_rule_match_iifname(&rule, f->wg_ifname);
                 nft_rule_match_ipv4(&rule);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
-                nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_02);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
-                nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS);
+                nft_rule_match_ip_daddr(&rule, f->vpn_address);
+                nft_rule_match_l4proto(&rule, IPPROTO_ICMP);
+                nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+                nft_rule_cmp(&rule, NFT_REG_1, NFT_CMP_EQ, &echo_request, sizeof echo_request);
                 nft_rule_verdict(&rule, NF_ACCEPT);
                 r = commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
-        {
+        return add_peer_drop_rule(f, b, FIREWALL_CHAIN_INPUT, "the cell host's other ports are closed to peers");
+}
+
+/* Traffic to a class of destinations: accepted from peers holding the grant, then dropped. */
+static int add_grant_rules(Firewall *f, NftBatch *b, const char *network, const Cidr4 *dest, bool out_wg,
+                           const char *what) {
+        char comment[256];
+        int r;
+
+        for (int granted = 1; granted >= 0; granted--) {
                 _cleanup_(nft_rule_done) NftRule rule = {};
-                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain,
-                                 "other services are closed to peers (@" FIREWALL_SET_SERVICE_ENDPOINTS ")");
+                snprintf(comment, sizeof comment, granted ? "%s: peers granted \"%s\"" : "%s: no one else",
+                         what, network);
+                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD, comment);
                 if (r < 0)
                         return r;
-                nft_rule_match_iifname(&rule, f->wg_ifname);
+                if (out_wg)
+                        nft_rule_match_oifname(&rule, f->wg_ifname);
+                if (dest) {
+                        nft_rule_match_ipv4(&rule);
+                        nft_rule_match_ip_daddr_prefix(&rule, dest->addr, dest->prefix);
+                }
+                if (granted)
+                        match_grant(&rule, network);
+                nft_rule_verdict(&rule, granted ? NF_ACCEPT : NF_DROP);
+                r = commit_rule(b, &rule);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_forward_rules(Firewall *f, NftBatch *b) {
+        char what[64], net[CIDR4_STRLEN];
+        int r;
+
+        r = add_common_filter_rules(f, b, FIREWALL_CHAIN_FORWARD);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD,
+                                  "other services are closed to peers (@" FIREWALL_SET_SERVICE_ENDPOINTS ")");
+                if (r < 0)
+                        return r;
                 nft_rule_match_ipv4(&rule);
                 nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_00);
                 nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_01);
@@ -415,18 +584,16 @@ static int add_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
                 if (r < 0)
                         return r;
         }
-        {
-                _cleanup_(nft_rule_done) NftRule rule = {};
-                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain, "anything else from the peers: the internet");
-                if (r < 0)
-                        return r;
-                nft_rule_match_iifname(&rule, f->wg_ifname);
-                nft_rule_verdict(&rule, NF_ACCEPT);
-                r = commit_rule(b, &rule);
+        r = add_grant_rules(f, b, "peers", NULL, true, "other peers");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < f->n_lan_networks; i++) {
+                snprintf(what, sizeof what, "the LAN %s", cidr4_format(&f->lan_networks[i], net));
+                r = add_grant_rules(f, b, "lan", &f->lan_networks[i], false, what);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return add_grant_rules(f, b, "internet", NULL, false, "the internet");
 }
 
 static int add_masquerade_rule(Firewall *f, NftBatch *b) {
@@ -476,6 +643,7 @@ static int build_table(Firewall *f, NftBatch *b) {
         static const uint32_t peer_access_types[] = {
                 NFT_TYPE_IPADDR, NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE,
         };
+        static const uint32_t peer_grants_types[] = { NFT_TYPE_IPADDR, NFT_TYPE_MARK };
         int r;
 
         /* Create-if-missing, then delete, then create: replaces ours whether or not it exists. */
@@ -497,6 +665,10 @@ static int build_table(Firewall *f, NftBatch *b) {
                     peer_access_types, peer_access_field_len, ELEMENTSOF(peer_access_types));
         if (r < 0)
                 return r;
+        r = add_set(b, FIREWALL_SET_PEER_GRANTS, SET_ID_PEER_GRANTS,
+                    peer_grants_types, peer_grants_field_len, ELEMENTSOF(peer_grants_types));
+        if (r < 0)
+                return r;
         r = add_service_endpoints(f, b);
         if (r < 0)
                 return r;
@@ -514,13 +686,13 @@ static int build_table(Firewall *f, NftBatch *b) {
         r = add_chain(b, FIREWALL_CHAIN_INPUT, "filter", NF_INET_LOCAL_IN, PRIORITY_FILTER);
         if (r < 0)
                 return r;
-        r = add_filter_rules(f, b, FIREWALL_CHAIN_INPUT);
+        r = add_input_rules(f, b);
         if (r < 0)
                 return r;
         r = add_chain(b, FIREWALL_CHAIN_FORWARD, "filter", NF_INET_FORWARD, PRIORITY_FILTER);
         if (r < 0)
                 return r;
-        r = add_filter_rules(f, b, FIREWALL_CHAIN_FORWARD);
+        r = add_forward_rules(f, b);
         if (r < 0)
                 return r;
 
@@ -546,16 +718,28 @@ static int commit(Firewall *f, NftBatch *b) {
         return nft_batch_commit(b);
 }
 
+/* Refuse before sending anything. */
+static int peer_names_valid(const FirewallPeer *p) {
+        for (char **s = p->services; s && *s; s++)
+                if (!firewall_service_known(*s))
+                        return log_debug_errno(-EINVAL, "Unknown service '%s'", *s);
+        for (char **s = p->networks; s && *s; s++)
+                if (firewall_network_class(*s) == 0)
+                        return log_debug_errno(-EINVAL, "Unknown network '%s'", *s);
+        return 0;
+}
+
 int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
         _cleanup_(nft_batch_freep) NftBatch *b = NULL;
-        _cleanup_(elem_writer_done) ElemWriter w = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter access = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter grants = { .set = FIREWALL_SET_PEER_GRANTS, .type = NFT_MSG_NEWSETELEM };
         int r;
 
-        /* Refuse before sending anything. */
-        for (size_t i = 0; i < n_peers; i++)
-                for (char **s = peers[i].services; s && *s; s++)
-                        if (!firewall_service_known(*s))
-                                return log_debug_errno(-EINVAL, "Unknown service '%s'", *s);
+        for (size_t i = 0; i < n_peers; i++) {
+                r = peer_names_valid(&peers[i]);
+                if (r < 0)
+                        return r;
+        }
 
         r = nft_batch_new(&b);
         if (r < 0)
@@ -564,19 +748,29 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
         if (r < 0)
                 return r;
 
-        w.batch = b;
+        access.batch = grants.batch = b;
         for (size_t i = 0; i < n_peers; i++) {
                 _cleanup_(freep) PeerAccessKey *keys = NULL;
-                size_t n;
+                _cleanup_(freep) GrantKey *gkeys = NULL;
+                size_t n, n_g;
 
                 r = peer_keys(f, peers[i].address, peers[i].services, &keys, &n);
                 if (r < 0)
                         return r;
-                r = add_peer_keys(&w, keys, n);
+                r = add_keys(&access, keys, n, sizeof *keys);
+                if (r < 0)
+                        return r;
+                r = grant_keys(peers[i].address, peers[i].networks, &gkeys, &n_g);
+                if (r < 0)
+                        return r;
+                r = add_keys(&grants, gkeys, n_g, sizeof *gkeys);
                 if (r < 0)
                         return r;
         }
-        r = elem_writer_flush(&w);
+        r = elem_writer_flush(&access);
+        if (r < 0)
+                return r;
+        r = elem_writer_flush(&grants);
         if (r < 0)
                 return r;
 
@@ -587,56 +781,43 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
 }
 
 int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services) {
-        return firewall_change_peer(f, peer_address, old_services, peer_address, new_services);
+        FirewallPeer old = { .address = peer_address, .services = old_services },
+                     new = { .address = peer_address, .services = new_services };
+        return firewall_change_peer(f, &old, &new);
 }
 
-int firewall_change_peer(Firewall *f, uint32_t old_address, char **old_services, uint32_t new_address,
-                         char **new_services) {
+int firewall_change_peer(Firewall *f, const FirewallPeer *old, const FirewallPeer *new) {
+        static const FirewallPeer none = {};
         _cleanup_(nft_batch_freep) NftBatch *b = NULL;
         _cleanup_(freep) PeerAccessKey *old_keys = NULL, *new_keys = NULL;
-        _cleanup_(elem_writer_done) ElemWriter add = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
-        _cleanup_(elem_writer_done) ElemWriter del = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_DELSETELEM };
-        size_t n_old, n_new;
+        _cleanup_(freep) GrantKey *old_grants = NULL, *new_grants = NULL;
+        size_t n_old, n_new, n_old_g, n_new_g;
         int r;
 
-        r = peer_keys(f, old_address, old_services, &old_keys, &n_old);
+        old = old ?: &none;
+        new = new ?: &none;
+        r = peer_keys(f, old->address, old->services, &old_keys, &n_old);
         if (r < 0)
                 return r;
-        r = peer_keys(f, new_address, new_services, &new_keys, &n_new);
+        r = peer_keys(f, new->address, new->services, &new_keys, &n_new);
+        if (r < 0)
+                return r;
+        r = grant_keys(old->address, old->networks, &old_grants, &n_old_g);
+        if (r < 0)
+                return r;
+        r = grant_keys(new->address, new->networks, &new_grants, &n_new_g);
         if (r < 0)
                 return r;
 
         r = nft_batch_new(&b);
         if (r < 0)
                 return r;
-        add.batch = del.batch = b;
-
-        /* Each removed element is first added (a no-op if present) so deleting it cannot
-         * fail on an element that is already gone: the batch stays valid either way. */
-        for (size_t i = 0; i < n_old; i++)
-                if (!key_in(&old_keys[i], new_keys, n_new)) {
-                        r = elem_writer_add(&add, &old_keys[i], sizeof old_keys[i]);
-                        if (r < 0)
-                                return r;
-                        r = elem_writer_add(&del, &old_keys[i], sizeof old_keys[i]);
-                        if (r < 0)
-                                return r;
-                }
-        r = elem_writer_flush(&add);
+        r = write_key_diff(b, FIREWALL_SET_PEER_ACCESS, old_keys, n_old, new_keys, n_new, sizeof *old_keys,
+                           peer_access_key_cmp);
         if (r < 0)
                 return r;
-        r = elem_writer_flush(&del);
-        if (r < 0)
-                return r;
-
-        /* All of new, not just what old lacks: adding a present element is a no-op, and a
-         * stale old list still ends with exactly new_services granted. */
-        for (size_t i = 0; i < n_new; i++) {
-                r = elem_writer_add(&add, &new_keys[i], sizeof new_keys[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = elem_writer_flush(&add);
+        r = write_key_diff(b, FIREWALL_SET_PEER_GRANTS, old_grants, n_old_g, new_grants, n_new_g, sizeof *old_grants,
+                           grant_key_cmp);
         if (r < 0)
                 return r;
 

@@ -11,11 +11,19 @@
  *       every (address, protocol, port) a named service is served on
  *   set peer_access        ipv4_addr . ipv4_addr . inet_proto . inet_service
  *       (peer address . service address . protocol . port) a peer may reach
+ *   set peer_grants        ipv4_addr . mark
+ *       (peer address . network class) for the networks a peer may reach:
+ *       firewall_network_class() of "internet", "lan" or "peers"
  *   chain prerouting (nat, dstnat): from the WireGuard interface to the cell's
  *       VPN address, 53/udp+tcp → the dns service address, 80,443/tcp → web
- *   chain input, forward (filter, policy accept): established/related accept;
- *       from the WireGuard interface: @peer_access accept, @service_endpoints
- *       drop, anything else (the internet) accept
+ *   chain input (filter, policy accept): established/related accept; from the
+ *       WireGuard interface: @peer_access accept, ping of the cell's VPN
+ *       address accept, anything else (the host's other ports) drop
+ *   chain forward (filter, policy accept): established/related accept; from
+ *       the WireGuard interface: @peer_access accept, @service_endpoints drop;
+ *       back out of it (another peer): "peers" grant accept, else drop; to a
+ *       LAN network: "lan" grant accept, else drop; anything else (the
+ *       internet): "internet" grant accept, else drop
  *   chain postrouting (nat, srcnat): out of the uplink from the VPN subnet:
  *       masquerade (no chain when the uplink is empty)
  * Per-peer facts are set elements only, so the rule count does not depend on
@@ -36,6 +44,7 @@
 
 #define FIREWALL_TABLE "pic"
 #define FIREWALL_SERVICE_PORTS_MAX 8
+#define FIREWALL_LAN_NETWORKS_MAX 16
 
 typedef struct FirewallPort {
         uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
@@ -57,11 +66,15 @@ typedef struct FirewallConfig {
         /* Entries replacing the default of the same name; names must be known. */
         const FirewallService *services;
         size_t n_services;
+        /* What counts as the LAN; NULL: firewall_default_lan_networks(). */
+        const Cidr4 *lan_networks;
+        size_t n_lan_networks;
 } FirewallConfig;
 
 typedef struct FirewallPeer {
         uint32_t address;
         char **services; /* NULL-terminated service names; NULL: none */
+        char **networks; /* NULL-terminated network names; NULL: none */
 } FirewallPeer;
 
 typedef struct Firewall Firewall;
@@ -72,6 +85,12 @@ const char *const *firewall_service_names(void);
 const FirewallService *firewall_default_services(size_t *ret_n);
 /* True if name is a known service. */
 bool firewall_service_known(const char *name);
+/* The networks a peer may be granted, NULL-terminated: internet lan peers. */
+const char *const *firewall_network_names(void);
+/* The class number of a network name in peer_grants (1…), 0 if unknown. */
+uint32_t firewall_network_class(const char *name);
+/* Private, CGNAT and link-local ranges. */
+const Cidr4 *firewall_default_lan_networks(size_t *ret_n);
 
 /* Copies and validates c: -EINVAL for a missing/too long interface name, an
  * unknown service name, a service without ports or with a bad protocol.
@@ -87,18 +106,17 @@ const FirewallService *firewall_get_service(Firewall *f, const char *name);
  * otherwise. -EINVAL (nothing sent) for an unknown service name. */
 int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers);
 
-/* One transaction changing only this peer's elements: those of services in
- * old_services but not in new_services are removed, all of new_services' are
- * (re-)added (either list may be NULL). Idempotent: removing an element that
- * is not there or adding one that is are not errors, so a stale old list still
- * ends with new_services granted. -EINVAL (nothing sent) for an unknown service
- * name; -ENOENT if our table does not exist (call firewall_apply()). */
-int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services);
+/* One transaction changing only one peer's elements, old → new (either NULL:
+ * added or removed; the address may change too): elements of old that new
+ * lacks are removed, all of new's are (re-)added. Idempotent: removing an
+ * element that is not there or adding one that is are not errors, so a stale
+ * old still ends with exactly new granted. -EINVAL (nothing sent) for an
+ * unknown service or network name; -ENOENT if our table does not exist (call
+ * firewall_apply()). */
+int firewall_change_peer(Firewall *f, const FirewallPeer *old, const FirewallPeer *new);
 
-/* The same for a peer that also moves from old_address to new_address, still
- * one transaction. */
-int firewall_change_peer(Firewall *f, uint32_t old_address, char **old_services, uint32_t new_address,
-                         char **new_services);
+/* Only the services of one peer at one address (its networks stay as they are). */
+int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services);
 
 /* Removes the peer's elements for services (its current ServiceAccess). */
 int firewall_remove_peer(Firewall *f, uint32_t peer_address, char **services);

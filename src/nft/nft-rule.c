@@ -147,12 +147,12 @@ void nft_rule_match_ip_daddr(NftRule *r, uint32_t addr) {
         nft_rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &be, sizeof be);
 }
 
-void nft_rule_match_ip_saddr_prefix(NftRule *r, uint32_t network, uint8_t prefix) {
+static void match_ip_prefix(NftRule *r, uint32_t offset, uint32_t network, uint8_t prefix) {
         uint32_t mask = htonl(prefix == 0 ? 0 : UINT32_MAX << (32 - prefix));
         uint32_t net = htonl(network) & mask, zero = 0;
         struct nftnl_expr *e;
 
-        nft_rule_payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+        nft_rule_payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, offset, 4, NFT_REG_1);
         e = expr_new(r, "bitwise");
         if (!e)
                 return;
@@ -163,6 +163,14 @@ void nft_rule_match_ip_saddr_prefix(NftRule *r, uint32_t network, uint8_t prefix
         nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
         expr_add(r, e);
         nft_rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &net, sizeof net);
+}
+
+void nft_rule_match_ip_saddr_prefix(NftRule *r, uint32_t network, uint8_t prefix) {
+        match_ip_prefix(r, 12, network, prefix);
+}
+
+void nft_rule_match_ip_daddr_prefix(NftRule *r, uint32_t network, uint8_t prefix) {
+        match_ip_prefix(r, 16, network, prefix);
 }
 
 void nft_rule_match_l4proto(NftRule *r, uint8_t protocol) {

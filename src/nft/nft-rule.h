@@ -34,6 +34,7 @@ void nft_rule_match_oifname(NftRule *r, const char *ifname);
 void nft_rule_match_ipv4(NftRule *r); /* meta nfproto ipv4, needed before ip fields in inet */
 void nft_rule_match_ip_daddr(NftRule *r, uint32_t addr);
 void nft_rule_match_ip_saddr_prefix(NftRule *r, uint32_t network, uint8_t prefix);
+void nft_rule_match_ip_daddr_prefix(NftRule *r, uint32_t network, uint8_t prefix);
 void nft_rule_match_l4proto(NftRule *r, uint8_t protocol);
 void nft_rule_match_th_dport(NftRule *r, uint16_t port);
 void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits); /* any of the bits */

@@ -144,9 +144,12 @@ static char *files[] = { "files", NULL };
 static char *mail[] = { "mail", NULL };
 static char *web_dns[] = { "web", "dns", NULL };
 
+static char *internet[] = { "internet", NULL };
+static char *lan_peers[] = { "lan", "peers", NULL };
+
 static const FirewallPeer two_peers[] = {
-        { .address = 0x0a0a0002, .services = files },   /* 10.10.0.2 */
-        { .address = 0x0a0a0003, .services = web_dns }, /* 10.10.0.3 */
+        { .address = 0x0a0a0002, .services = files, .networks = internet },    /* 10.10.0.2 */
+        { .address = 0x0a0a0003, .services = web_dns, .networks = lan_peers }, /* 10.10.0.3 */
 };
 
 static void test_service_names(void **state) {
@@ -207,8 +210,9 @@ static void test_apply_builds_table(void **state) {
         assert_non_null(strstr(text, "chain forward { type filter hook forward priority 0; policy accept;"));
         assert_non_null(strstr(text, "chain postrouting { type nat hook postrouting priority 100; policy accept;"));
         assert_int_equal(count_lines_starting(text, "chain "), 4);
-        /* 4 DNAT (dns 2, web 2) + 4 input + 4 forward + 1 masquerade */
-        assert_int_equal(count_lines_starting(text, "\trule "), 13);
+        /* 4 DNAT (dns 2, web 2) + 4 input + 17 forward (3 + peers 2 + 5 LAN networks × 2 + internet 2)
+         * + 1 masquerade */
+        assert_int_equal(count_lines_starting(text, "\trule "), 26);
 
         /* Sets and elements: service endpoints resolve to the configured addresses */
         assert_non_null(strstr(text, "set service_endpoints { type ipv4_addr . inet_proto . inet_service;"));
@@ -218,8 +222,16 @@ static void test_apply_builds_table(void **state) {
         assert_non_null(strstr(text, "\t10.10.0.2 . 10.99.0.2 . tcp . 445\n"));
         assert_non_null(strstr(text, "\t10.10.0.3 . 10.99.0.53 . udp . 53\n"));
         assert_non_null(strstr(text, "\t10.10.0.3 . 10.99.0.80 . tcp . 443\n"));
-        assert_int_equal(count_lines_starting(text, "\t10.10.0.2 . "), 1);
-        assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 4);
+        assert_non_null(strstr(text, "set peer_grants { type ipv4_addr . mark;"));
+        assert_non_null(strstr(text, "\t10.10.0.2 . 0x00000001\n")); /* internet */
+        assert_non_null(strstr(text, "\t10.10.0.3 . 0x00000002\n")); /* lan */
+        assert_non_null(strstr(text, "\t10.10.0.3 . 0x00000003\n")); /* peers */
+        assert_int_equal(count_lines_starting(text, "\t10.10.0.2 . "), 2);
+        assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 6);
+        /* what no rule above lets through is dropped, in both chains */
+        assert_non_null(strstr(text, "the cell host's other ports are closed to peers"));
+        assert_non_null(strstr(text, "the LAN 192.168.0.0/16: no one else"));
+        assert_non_null(strstr(text, "the internet: no one else"));
         assert_non_null(strstr(text, "[ nat dnat ip addr_min reg 1"));
         assert_non_null(strstr(text, "[ masq ]"));
 
@@ -236,7 +248,7 @@ static void test_apply_builds_table(void **state) {
         free(text);
         assert_int_equal(firewall_apply(f, two_peers, 1), 0);
         text = dump(f);
-        assert_int_equal(count_lines_starting(text, "\trule "), 13);
+        assert_int_equal(count_lines_starting(text, "\trule "), 26);
         assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 0);
 }
 
@@ -249,7 +261,7 @@ static void test_no_uplink_no_masquerade(void **state) {
         assert_int_equal(firewall_apply(f, NULL, 0), 0);
         text = dump(f);
         assert_null(strstr(text, "chain postrouting"));
-        assert_int_equal(count_lines_starting(text, "\trule "), 12);
+        assert_int_equal(count_lines_starting(text, "\trule "), 25);
         assert_non_null(strstr(text, "set peer_access { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags 0x80; handle 2; 0 elements }"));
 }
 
@@ -259,7 +271,8 @@ static FirewallPeer *many_peers(size_t n) {
 
         assert_non_null(p);
         for (size_t i = 0; i < n; i++)
-                p[i] = (FirewallPeer) { .address = 0x0a140000 + 2 + i, .services = i % 2 ? all : files_mail };
+                p[i] = (FirewallPeer) { .address = 0x0a140000 + 2 + i, .services = i % 2 ? all : files_mail,
+                                        .networks = internet };
         return p;
 }
 
@@ -281,18 +294,18 @@ static void test_rules_do_not_grow_with_peers(void **state) {
         assert_int_equal(firewall_apply(f, big, 10000), 0);
         t = now() - t;
         text_big = dump(f);
-        /* 5000 peers with files+mail (6 elements), 5000 with everything (12) */
+        /* 5000 peers with files+mail (6 elements), 5000 with everything (12), all with internet (1) */
         fprintf(stderr, "# firewall_apply with 10000 peers (%zu elements) in one transaction: %.3f s\n",
                 count_lines_starting(text_big, "\t10.20."), t);
 
-        assert_int_equal(count_lines_starting(text_small, "\trule "), 13);
-        assert_int_equal(count_lines_starting(text_big, "\trule "), 13);
-        assert_int_equal(count_lines_starting(text_small, "\t10.20."), 5 * 6 + 5 * 12);
-        assert_int_equal(count_lines_starting(text_big, "\t10.20."), 5000 * 6 + 5000 * 12);
+        assert_int_equal(count_lines_starting(text_small, "\trule "), 26);
+        assert_int_equal(count_lines_starting(text_big, "\trule "), 26);
+        assert_int_equal(count_lines_starting(text_small, "\t10.20."), 5 * 6 + 5 * 12 + 10);
+        assert_int_equal(count_lines_starting(text_big, "\t10.20."), 5000 * 6 + 5000 * 12 + 10000);
 
         /* nft(8) agrees on the rule count */
         assert_int_equal(nft(&count, "-a", "list", "chain", "inet", "pic", "forward", NULL), 0);
-        assert_int_equal(count_lines_starting(count, "\t\t"), 4 + 1 /* the type line */);
+        assert_int_equal(count_lines_starting(count, "\t\t"), 17 + 1 /* the type line */);
 }
 
 static void test_set_peer_access_touches_only_that_peer(void **state) {
@@ -311,7 +324,8 @@ static void test_set_peer_access_touches_only_that_peer(void **state) {
         assert_null(strstr(after, "\t10.10.0.2 . 10.99.0.2 . tcp . 445\n"));
         assert_non_null(strstr(after, "\t10.10.0.2 . 10.10.0.1 . tcp . 25\n"));
         assert_non_null(strstr(after, "\t10.10.0.2 . 10.10.0.1 . tcp . 993\n"));
-        assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 5);
+        assert_non_null(strstr(after, "\t10.10.0.2 . 0x00000001\n")); /* its internet grant stays */
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 6);
 
         /* Everything else, handles included, is as it was: only elements changed. */
         rest_before = without_lines(before, "\t10.10.0.2 . ");
@@ -326,7 +340,7 @@ static void test_set_peer_access_touches_only_that_peer(void **state) {
         assert_int_equal(firewall_set_peer_access(f, 0x0a0a0002, files_mail, files), 0);
         free(after);
         after = dump(f);
-        assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 1);
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 2); /* files and the internet grant */
         assert_non_null(strstr(after, "\t10.10.0.2 . 10.99.0.2 . tcp . 445\n"));
 
         /* Unknown names are refused before anything is sent */
@@ -337,12 +351,30 @@ static void test_set_peer_access_touches_only_that_peer(void **state) {
         before = dump(f);
         assert_string_equal(before, after);
 
-        /* Remove the peer */
+        /* Remove its services, then its grants; the other peer keeps everything */
         assert_int_equal(firewall_remove_peer(f, 0x0a0a0002, files), 0);
         free(after);
         after = dump(f);
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 1);
+        FirewallPeer gone = { .address = 0x0a0a0002, .networks = internet };
+        assert_int_equal(firewall_change_peer(f, &gone, NULL), 0);
+        free(after);
+        after = dump(f);
         assert_int_equal(count_lines_starting(after, "\t10.10.0.2 . "), 0);
-        assert_int_equal(count_lines_starting(after, "\t10.10.0.3 . "), 4);
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.3 . "), 6);
+
+        /* A peer that moves takes its services and grants along, in one transaction */
+        FirewallPeer from = { .address = 0x0a0a0003, .services = web_dns, .networks = lan_peers },
+                     to = { .address = 0x0a0a0004, .services = web_dns, .networks = internet };
+        assert_int_equal(firewall_change_peer(f, &from, &to), 0);
+        free(after);
+        after = dump(f);
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.3 . "), 0);
+        assert_int_equal(count_lines_starting(after, "\t10.10.0.4 . "), 5);
+        assert_non_null(strstr(after, "\t10.10.0.4 . 0x00000001\n"));
+        char *bad_network[] = { "moon", NULL };
+        to.networks = bad_network;
+        assert_int_equal(firewall_change_peer(f, NULL, &to), -EINVAL);
 
         /* Without our table there is nothing to change */
         delete_table();

@@ -23,6 +23,8 @@ VPN = '10.233.%d.1/24' % N
 CELL_VPN_IP = VPN.split('/')[0]
 SVC_NET = '10.234.%d' % N      # cell .1, svc .2: the uplink side
 SVC_IP = SVC_NET + '.2'
+LAN_NET = '10.236.%d' % N      # cell .1, a LAN host .2: what --lan-networks names
+LAN_IP = LAN_NET + '.2'
 FAILED = 'org.pic.Cell1.Error.Failed'
 
 SERVICES = {
@@ -57,6 +59,7 @@ class FirewallTest(h.HarnessTestCase):
             json.dump(SERVICES, f)
         self.failure_file = os.path.join(self.world.path, 'fail-firewall')
         self.cell = h.Cell(world=self.world, extra_args=['--services=%s' % services, '--stats-interval=0.5',
+                                                         '--lan-networks=%s.0/24' % LAN_NET,
                                                          '--test-firewall-failure-file=%s' % self.failure_file])
         self.cell.polkit.set_allowed(ALL_ACTIONS)
 
@@ -84,7 +87,8 @@ class FirewallTest(h.HarnessTestCase):
         path = self.mgr.AddPeer(name, sv({'ServiceAccess': strv(access)}))
         peer = self.cell.interface('org.pic.Cell1.Peer', path)
         config = str(peer.GetConfig()).replace(
-                'AllowedIPs = ', 'AllowedIPs = %s.0/24, ' % SVC_NET) + 'Endpoint = 10.235.%d.1:51820\n' % lan
+                'AllowedIPs = ', 'AllowedIPs = %s.0/24, %s.0/24, ' % (SVC_NET, LAN_NET)) + \
+            'Endpoint = 10.235.%d.1:51820\n' % lan
         client = h.WgClient(ns, self.world.unique('wgc'), config, world=self.world)
         h.wait_for(lambda: client.ping(CELL_VPN_IP), 20, 0.2, 'tunnel up for %s' % name)
         return peer, client
@@ -113,6 +117,62 @@ class FirewallTest(h.HarnessTestCase):
 
         # internet: allowed for every peer, and masqueraded to the uplink address
         self.assertEqual(self.answer(a, 8080).split(':')[0], SVC_NET + '.1')
+
+    def listen(self, argv_prefix, addr, port, name):
+        """A TCP listener at addr:port that answers with the address it saw, run through argv_prefix."""
+        self.world.spawn(argv_prefix + ['socat', 'TCP-LISTEN:%d,bind=%s,reuseaddr,fork' % (port, addr),
+                                        'SYSTEM:echo $SOCAT_PEERADDR'], name=name)
+
+    def test_traffic_classes(self):
+        """From a peer: the cell host's other ports, other peers and the LAN are closed until granted;
+        the internet is open until its grant is taken away."""
+        lan = h.Netns(world=self.world)
+        h.veth(self.cell.netns, lan, LAN_NET + '.1/24', LAN_IP + '/24', world=self.world)
+        lan.ip('route', 'add', 'default', 'via', LAN_NET + '.1')
+        self.listen(lan.argv([]), LAN_IP, 8080, 'lan-host')
+        # something else listening on the cell host, on its VPN and its uplink address
+        self.listen(self.cell.netns.argv([]), CELL_VPN_IP, 2222, 'cell-ssh-vpn')
+        self.listen(self.cell.netns.argv([]), SVC_NET + '.1', 2222, 'cell-ssh-uplink')
+        alice_peer, a = self.add_client('alice', N % 50 + 1, ['files'])
+        bob_peer, b = self.add_client('bob', N % 50 + 100, [])
+        bob_ip = str(self.cell.properties('org.pic.Cell1.Peer', bob_peer.object_path)['Address'])
+        self.listen(b.enter_argv([]), bob_ip, 7000, 'bob-listener')
+        h.wait_for(lambda: b.run(['ss', '-ltn'], check=False).stdout.count(':7000') > 0, 5, 0.1, 'bob listening')
+        self.assertEqual(list(self.cell.properties('org.pic.Cell1.Peer', alice_peer.object_path)['NetworkAccess']),
+                         ['internet'])
+
+        # closed by default; the service and the cell's ping still work
+        self.assertTrue(self.connects(a, 445))
+        self.assertTrue(a.ping(CELL_VPN_IP))
+        self.assertFalse(self.connects(a, 2222, CELL_VPN_IP))
+        self.assertFalse(self.connects(a, 2222, SVC_NET + '.1'))
+        self.assertFalse(self.connects(a, 7000, bob_ip))
+        self.assertFalse(self.connects(a, 8080, LAN_IP))
+        self.assertTrue(self.connects(a, 8080))  # the internet
+
+        # peers: alice may open connections to bob, not the other way round
+        alice_peer.Update(sv({'NetworkAccess': strv(['internet', 'peers'])}))
+        self.assertTrue(self.connects(a, 7000, bob_ip))
+        alice_ip = str(self.cell.properties('org.pic.Cell1.Peer', alice_peer.object_path)['Address'])
+        self.listen(a.enter_argv([]), alice_ip, 7001, 'alice-listener')
+        self.assertFalse(self.connects(b, 7001, alice_ip))
+
+        # lan
+        alice_peer.Update(sv({'NetworkAccess': strv(['internet', 'peers', 'lan'])}))
+        self.assertEqual(self.answer(a, 8080, LAN_IP).split(':')[0], alice_ip)  # not masqueraded on the LAN
+        self.assertFalse(self.connects(b, 8080, LAN_IP))
+        # the cell host stays closed whatever the grants
+        self.assertFalse(self.connects(a, 2222, CELL_VPN_IP))
+        self.assertFalse(self.connects(a, 2222, SVC_NET + '.1'))
+
+        # internet taken away: the next connection is cut, the LAN grant still works
+        self.assertTrue(self.connects(b, 8080))
+        bob_peer.Update(sv({'NetworkAccess': strv([])}))
+        self.assertFalse(self.connects(b, 8080))
+        self.assertTrue(self.connects(a, 8080))
+        ruleset = str(self.mgr.GetFirewall())
+        self.assertIn('%s . 0x00000002' % alice_ip, ruleset)
+        self.assertNotIn('%s . 0x' % bob_ip, ruleset)
 
     def test_dns_and_web_reach_the_cell_address_through_dnat(self):
         _, a = self.add_client('alice', N % 50 + 1, ['dns', 'web'])

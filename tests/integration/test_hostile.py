@@ -113,12 +113,18 @@ class HostileTest(h.HarnessTestCase):
         self.assertEqual(cell.managed_objects(), before)
         self.assertEqual(cell.pid(), self.pid)
 
-    def test_service_access_longer_than_the_grants_is_refused_with_its_name(self):
+    def test_long_grant_lists_fail_at_their_first_bad_entry(self):
         self.start_cell()
-        with self.assertRaises(dbus.DBusException) as cm:
-            self.mgr.AddPeer('phone', sv({'ServiceAccess': dbus.Array(['dns'] * 100, signature='s')}), timeout=10)
-        self.assertEqual(cm.exception.get_dbus_name(), INVALID_ARGS)
-        self.assertIn('ServiceAccess has more than', cm.exception.get_dbus_message())
+        for key, entries, why in (('ServiceAccess', ['dns'] * 100, "ServiceAccess: 'dns' is listed twice."),
+                                  ('ServiceAccess', ['dns', 'ssh'] + ['web'] * 100, "unknown service 'ssh'"),
+                                  ('NetworkAccess', ['lan'] * 100, "NetworkAccess: 'lan' is listed twice."),
+                                  ('NetworkAccess', ['moon'], "NetworkAccess: unknown network 'moon'; valid "
+                                                              "networks: internet, lan, peers.")):
+            with self.subTest(key=key, entries=entries[:3]), self.assertRaises(dbus.DBusException) as cm:
+                self.mgr.AddPeer('phone', sv({key: dbus.Array(entries, signature='s')}), timeout=10)
+            self.assertEqual(cm.exception.get_dbus_name(), INVALID_ARGS)
+            self.assertIn(why, cm.exception.get_dbus_message())
+        self.assertEqual(self.cell.properties(MANAGER)['PeerCount'], 0)
 
     def test_no_temp_file_survives_a_kill_during_add_peer(self):
         """kill -9 while AddPeers stream in; whatever temp file it left (one is planted for certain) is gone
