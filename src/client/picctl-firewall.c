@@ -109,23 +109,24 @@ static int read_uplink(Context *c, char **ret) {
 }
 
 static cJSON *peer_access_to_json(const PeerInfo *p) {
-        cJSON *o = cJSON_CreateObject(), *access = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject(), *access = json_string_array(p->service_access),
+              *networks = json_string_array(p->network_access);
 
-        if (!o || !access)
+        if (!o || !access || !networks)
                 goto fail;
-        for (char **s = p->service_access; s && *s; s++)
-                if (!cJSON_AddItemToArray(access, cJSON_CreateString(*s)))
-                        goto fail;
-
         if (!cJSON_AddStringToObject(o, "Name", strempty(p->name)) ||
             !cJSON_AddStringToObject(o, "Address", strempty(p->address)) ||
             !cJSON_AddBoolToObject(o, "Enabled", p->enabled) ||
             !cJSON_AddItemToObject(o, "ServiceAccess", access))
                 goto fail;
+        access = NULL; /* owned by o now */
+        if (!cJSON_AddItemToObject(o, "NetworkAccess", networks))
+                goto fail;
         return o;
 
 fail:
         cJSON_Delete(access);
+        cJSON_Delete(networks);
         cJSON_Delete(o);
         return NULL;
 }
@@ -153,11 +154,11 @@ fail:
         return NULL;
 }
 
-enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_ACCESS, N_COLUMNS };
+enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_ACCESS, COL_NETWORKS, N_COLUMNS };
 
 static int print_firewall_table(const char *uplink, const PeerInfo *peers, size_t n) {
-        static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "ACCESS" };
-        _cleanup_(strv_freep) char **access = NULL;
+        static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "ACCESS", "NETWORKS" };
+        _cleanup_(strv_freep) char **access = NULL, **networks = NULL;
         size_t width[N_COLUMNS];
 
         printf("Uplink: %s\n\n", isempty(uplink) ? "(none)" : uplink);
@@ -168,7 +169,8 @@ static int print_firewall_table(const char *uplink, const PeerInfo *peers, size_
 
         /* Filled in order, so it stays a NULL-terminated list even after a failure. */
         access = calloc(n + 1, sizeof(char *));
-        if (!access)
+        networks = calloc(n + 1, sizeof(char *));
+        if (!access || !networks)
                 return report_error(-ENOMEM, "out of memory");
 
         for (size_t j = 0; j < N_COLUMNS; j++)
@@ -177,6 +179,10 @@ static int print_firewall_table(const char *uplink, const PeerInfo *peers, size_
                 access[i] = strv_join(peers[i].service_access, ",");
                 if (!access[i])
                         return report_error(-ENOMEM, "out of memory");
+                networks[i] = strv_join(peers[i].network_access, ",");
+                if (!networks[i])
+                        return report_error(-ENOMEM, "out of memory");
+                width[COL_ACCESS] = MAX(width[COL_ACCESS], strlen(access[i]));
                 width[COL_NAME] = MAX(width[COL_NAME], strlen(strempty(peers[i].name)));
                 width[COL_ADDRESS] = MAX(width[COL_ADDRESS], strlen(strempty(peers[i].address)));
                 width[COL_ENABLED] = MAX(width[COL_ENABLED], strlen("yes"));
@@ -189,6 +195,7 @@ static int print_firewall_table(const char *uplink, const PeerInfo *peers, size_
                         [COL_ADDRESS] = strempty(peers[i].address),
                         [COL_ENABLED] = peers[i].enabled ? "yes" : "no",
                         [COL_ACCESS]  = isempty(access[i]) ? "-" : access[i],
+                        [COL_NETWORKS] = isempty(networks[i]) ? "-" : networks[i],
                 };
 
                 print_table_row(row, width, N_COLUMNS);

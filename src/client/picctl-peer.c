@@ -16,13 +16,14 @@
 
 #define ADD_SYNOPSIS \
         "NAME [--public-key KEY] [--address IP] [--access SERVICE,...]\n" \
-        "                [--keepalive SECONDS] [--preshared-key[=KEY]]"
+        "                [--network NETWORK,...] [--keepalive SECONDS] [--preshared-key[=KEY]]"
 
 static const BusProperty peer_properties[] = {
         { "Name",                "s",  offsetof(PeerInfo, name)                 },
         { "PublicKey",           "s",  offsetof(PeerInfo, public_key)           },
         { "Address",             "s",  offsetof(PeerInfo, address)              },
         { "ServiceAccess",       "as", offsetof(PeerInfo, service_access)       },
+        { "NetworkAccess",       "as", offsetof(PeerInfo, network_access)       },
         { "PersistentKeepalive", "q",  offsetof(PeerInfo, persistent_keepalive) },
         { "HasPresharedKey",     "b",  offsetof(PeerInfo, has_preshared_key)    },
         { "Enabled",             "b",  offsetof(PeerInfo, enabled)              },
@@ -39,6 +40,7 @@ void peer_info_done(PeerInfo *p) {
         free(p->public_key);
         free(p->address);
         strv_free(p->service_access);
+        strv_free(p->network_access);
         free(p->endpoint);
         *p = (PeerInfo) {};
 }
@@ -137,6 +139,8 @@ static void help_add(void) {
                "                           it the next free address is taken\n"
                "  --access SERVICE,...     Services the peer may reach: dns web mail calendar\n"
                "                           files webdav (\"\" for none)\n"
+               "  --network NETWORK,...    What else it may reach: internet lan peers\n"
+               "                           (default internet; \"\" for none)\n"
                "  --keepalive SECONDS      Persistent keepalive, 0 = off\n"
                "  --preshared-key[=KEY]    Use a preshared key: KEY (base64), or one the cell\n"
                "                           generates\n");
@@ -147,6 +151,7 @@ typedef struct AddArgs {
         const char *public_key;
         const char *address;
         char **access;
+        char **networks;
         bool has_keepalive;
         uint16_t keepalive;
         bool preshared;
@@ -158,6 +163,7 @@ static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
                 ARG_PUBLIC_KEY = ARG_FIRST_VERB_OPTION,
                 ARG_ADDRESS,
                 ARG_ACCESS,
+                ARG_NETWORK,
                 ARG_KEEPALIVE,
                 ARG_PRESHARED_KEY,
         };
@@ -166,6 +172,7 @@ static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
                 { "public-key",    required_argument, NULL, ARG_PUBLIC_KEY    },
                 { "address",       required_argument, NULL, ARG_ADDRESS       },
                 { "access",        required_argument, NULL, ARG_ACCESS        },
+                { "network",       required_argument, NULL, ARG_NETWORK       },
                 { "keepalive",     required_argument, NULL, ARG_KEEPALIVE     },
                 { "preshared-key", optional_argument, NULL, ARG_PRESHARED_KEY },
                 {}
@@ -189,14 +196,18 @@ static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
                         a->address = optarg;
                         break;
                 case ARG_ACCESS:
-                        strv_free(a->access);
-                        a->access = strv_split_comma(optarg);
-                        if (!a->access)
+                case ARG_NETWORK: {
+                        char ***l = opt == ARG_ACCESS ? &a->access : &a->networks;
+                        strv_free(*l);
+                        *l = strv_split_comma(optarg);
+                        if (!*l)
                                 return report_error(-ENOMEM, "out of memory");
-                        for (char **s = a->access; *s; s++)
+                        for (char **s = *l; *s; s++)
                                 if (isempty(*s))
-                                        return usage_error(label, "--access has an empty service name in '%s'", optarg);
+                                        return usage_error(label, "%s has an empty name in '%s'",
+                                                           opt == ARG_ACCESS ? "--access" : "--network", optarg);
                         break;
+                }
                 case ARG_KEEPALIVE:
                         if (parse_u16(optarg, 0, &a->keepalive) < 0)
                                 return usage_error(label, "--keepalive must be a number of seconds from 0 to 65535, not '%s'", optarg);
@@ -220,14 +231,14 @@ static int parse_add_args(int argc, char *argv[], Context *c, AddArgs *a) {
         return ARGS_PARSED;
 }
 
-/* The {"ServiceAccess": <as>} entry of an a{sv}. */
-static int append_service_access(sd_bus_message *m, char **access) {
+/* The {key: <as>} entry of an a{sv}. */
+static int append_strv_entry(sd_bus_message *m, const char *key, char **access) {
         int r;
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", "ServiceAccess");
+        r = sd_bus_message_append(m, "s", key);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, "as");
@@ -256,7 +267,9 @@ static int append_add_options(sd_bus_message *m, const AddArgs *a) {
                 return r;
         if (a->address && (r = sd_bus_message_append(m, "{sv}", "Address", "s", a->address)) < 0)
                 return r;
-        if (a->access && (r = append_service_access(m, a->access)) < 0)
+        if (a->access && (r = append_strv_entry(m, "ServiceAccess", a->access)) < 0)
+                return r;
+        if (a->networks && (r = append_strv_entry(m, "NetworkAccess", a->networks)) < 0)
                 return r;
         if (a->has_keepalive &&
             (r = sd_bus_message_append(m, "{sv}", "PersistentKeepalive", "q", a->keepalive)) < 0)
@@ -325,6 +338,7 @@ static int peer_add(int argc, char *argv[], Context *c) {
 
 finish:
         strv_free(a.access);
+        strv_free(a.networks);
         return r;
 }
 
@@ -446,21 +460,34 @@ static bool json_add_u64(cJSON *o, const char *key, uint64_t v) {
         return cJSON_AddRawToObject(o, key, buf);
 }
 
+cJSON *json_string_array(char *const *l) {
+        cJSON *a = cJSON_CreateArray();
+
+        for (char *const *s = l; a && s && *s; s++)
+                if (!cJSON_AddItemToArray(a, cJSON_CreateString(*s))) {
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        return a;
+}
+
 static cJSON *peer_info_to_json(const PeerInfo *p) {
-        cJSON *o = cJSON_CreateObject(), *access = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject(), *access = NULL;
 
-        if (!o || !access)
+        if (!o)
                 goto fail;
-        for (char **s = p->service_access; s && *s; s++)
-                if (!cJSON_AddItemToArray(access, cJSON_CreateString(*s)))
-                        goto fail;
-
         if (!cJSON_AddStringToObject(o, "Name", strempty(p->name)) ||
             !cJSON_AddStringToObject(o, "PublicKey", strempty(p->public_key)) ||
-            !cJSON_AddStringToObject(o, "Address", strempty(p->address)) ||
-            !cJSON_AddItemToObject(o, "ServiceAccess", access))
+            !cJSON_AddStringToObject(o, "Address", strempty(p->address)))
                 goto fail;
-        access = NULL; /* owned by o now */
+        for (int i = 0; i < 2; i++) {
+                access = json_string_array(i == 0 ? p->service_access : p->network_access);
+                if (!access)
+                        goto fail;
+                if (!cJSON_AddItemToObject(o, i == 0 ? "ServiceAccess" : "NetworkAccess", access))
+                        goto fail;
+                access = NULL; /* owned by o now */
+        }
 
         if (!cJSON_AddNumberToObject(o, "PersistentKeepalive", p->persistent_keepalive) ||
             !cJSON_AddBoolToObject(o, "HasPresharedKey", p->has_preshared_key) ||
@@ -591,14 +618,16 @@ static void print_peer_field(const char *label, const char *value) {
 static int print_peer(const PeerInfo *p) {
         char buf[FORMAT_TIMESTAMP_MAX + FORMAT_AGO_MAX + 8], ts[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX];
         _cleanup_(freep) char *access = strv_join(p->service_access, ", ");
+        _cleanup_(freep) char *networks = strv_join(p->network_access, ", ");
 
-        if (!access)
+        if (!access || !networks)
                 return report_error(-ENOMEM, "out of memory");
 
         print_peer_field("Name", p->name);
         print_peer_field("PublicKey", p->public_key);
         print_peer_field("Address", p->address);
         print_peer_field("ServiceAccess", access);
+        print_peer_field("NetworkAccess", networks);
         if (p->persistent_keepalive == 0)
                 print_peer_field("PersistentKeepalive", "off");
         else {
@@ -695,44 +724,74 @@ static int peer_config(int argc, char *argv[], Context *c) {
         return 0;
 }
 
-/* --- peer access --- */
+/* --- peer access, peer network --- */
+
+/* The two lists of grants a peer has, edited the same way. */
+typedef struct GrantList {
+        const char *verb;     /* "access" */
+        const char *property; /* "ServiceAccess" */
+        const char *what;     /* "SERVICE" */
+        const char *help;
+        size_t offset;        /* of the char ** in PeerInfo */
+} GrantList;
 
 #define ACCESS_SYNOPSIS "NAME [+SERVICE|-SERVICE|SERVICE]..."
+#define NETWORK_SYNOPSIS "NAME [+NETWORK|-NETWORK|NETWORK]..."
 
-static void help_access(void) {
-        printf("picctl peer access " ACCESS_SYNOPSIS "\n"
-               "\n"
-               "Show or change which services the peer NAME may reach. Without changes it\n"
-               "prints the peer's current access.\n"
-               "\n"
-               "  +SERVICE, SERVICE   Grant SERVICE: dns web mail calendar files webdav\n"
-               "  -SERVICE            Revoke SERVICE\n"
-               "\n"
-               "Changes apply in order, e.g. 'picctl peer access laptop +files -mail'.\n");
-}
+static const GrantList service_grants = {
+        "access", "ServiceAccess", "SERVICE",
+        "picctl peer access " ACCESS_SYNOPSIS "\n"
+        "\n"
+        "Show or change which services the peer NAME may reach. Without changes it\n"
+        "prints the peer's current access.\n"
+        "\n"
+        "  +SERVICE, SERVICE   Grant SERVICE: dns web mail calendar files webdav\n"
+        "  -SERVICE            Revoke SERVICE\n"
+        "\n"
+        "Changes apply in order, e.g. 'picctl peer access laptop +files -mail'.\n",
+        offsetof(PeerInfo, service_access),
+};
 
-typedef struct AccessArgs {
+static const GrantList network_grants = {
+        "network", "NetworkAccess", "NETWORK",
+        "picctl peer network " NETWORK_SYNOPSIS "\n"
+        "\n"
+        "Show or change what the peer NAME may reach beyond the cell's services.\n"
+        "Without changes it prints the peer's current networks.\n"
+        "\n"
+        "  +NETWORK, NETWORK   Grant NETWORK: internet (through the cell's uplink),\n"
+        "                      lan (private networks behind the cell), peers (open\n"
+        "                      connections to the other peers)\n"
+        "  -NETWORK            Revoke NETWORK\n"
+        "\n"
+        "The cell host itself answers a peer only on its services and to ping.\n"
+        "Changes apply in order, e.g. 'picctl peer network laptop +lan -internet'.\n",
+        offsetof(PeerInfo, network_access),
+};
+
+typedef struct GrantArgs {
         const char *name;
         AccessChange *changes;
         size_t n_changes;
-} AccessArgs;
+} GrantArgs;
 
 /* Options come before NAME; after it "-mail" is a revocation, not an option, so
  * only the long options are recognised there. */
-static int parse_access_args(int argc, char *argv[], Context *c, AccessArgs *a) {
+static int parse_grant_args(int argc, char *argv[], Context *c, const GrantList *g, GrantArgs *a) {
         static const struct option options[] = {
                 COMMON_OPTIONS,
                 {}
         };
-        const char *label = "peer access";
+        char label[32];
         bool only_changes = false;
         int opt;
 
+        snprintf(label, sizeof label, "peer %s", g->verb);
         optind = 0;
         while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
-                        help_access();
+                        fputs(g->help, stdout);
                         return 0;
                 case ARG_NO_ASK_PASSWORD:
                         c->ask_password = false;
@@ -758,7 +817,7 @@ static int parse_access_args(int argc, char *argv[], Context *c, AccessArgs *a) 
                                 continue;
                         }
                         if (streq(word, "--help")) {
-                                help_access();
+                                fputs(g->help, stdout);
                                 return 0;
                         }
                         if (streq(word, "--no-ask-password")) {
@@ -769,7 +828,8 @@ static int parse_access_args(int argc, char *argv[], Context *c, AccessArgs *a) 
                 }
 
                 if (access_change_parse(word, &a->changes[a->n_changes]) < 0)
-                        return usage_error(label, "'%s' is not a change: use +SERVICE, -SERVICE or SERVICE", word);
+                        return usage_error(label, "'%s' is not a change: use +%s, -%s or %s", word, g->what, g->what,
+                                           g->what);
                 a->n_changes++;
         }
         return ARGS_PARSED;
@@ -784,7 +844,7 @@ static int print_access(const char *name, char **access) {
         return 0;
 }
 
-static int call_update_access(Context *c, const char *path, char **access) {
+static int call_update_grants(Context *c, const char *path, const GrantList *g, char **list) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -793,7 +853,7 @@ static int call_update_access(Context *c, const char *path, char **access) {
                 return r;
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0)
-                r = append_service_access(m, access);
+                r = append_strv_entry(m, g->property, list);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -801,14 +861,18 @@ static int call_update_access(Context *c, const char *path, char **access) {
         return bus_call(c, m, true, NULL);
 }
 
-static int peer_access(int argc, char *argv[], Context *c) {
+static char **grants_of(PeerInfo *info, const GrantList *g) {
+        return *(char ***) ((uint8_t *) info + g->offset);
+}
+
+static int peer_grants(int argc, char *argv[], Context *c, const GrantList *g) {
         _cleanup_(peer_info_done) PeerInfo info = {};
-        _cleanup_(strv_freep) char **access = NULL;
+        _cleanup_(strv_freep) char **list = NULL;
         _cleanup_(freep) char *path = NULL;
-        AccessArgs a = {};
+        GrantArgs a = {};
         int r;
 
-        r = parse_access_args(argc, argv, c, &a);
+        r = parse_grant_args(argc, argv, c, g, &a);
         if (r != ARGS_PARSED)
                 goto finish;
 
@@ -819,18 +883,18 @@ static int peer_access(int argc, char *argv[], Context *c) {
         if (r < 0)
                 goto finish;
 
-        r = access_changes_apply(info.service_access, a.changes, a.n_changes, &access);
+        r = access_changes_apply(grants_of(&info, g), a.changes, a.n_changes, &list);
         if (r < 0) {
                 r = report_error(r, "out of memory");
                 goto finish;
         }
         /* Nothing to change: no call, so no authorization either. */
         if (r == 0) {
-                r = print_access(a.name, info.service_access);
+                r = print_access(a.name, grants_of(&info, g));
                 goto finish;
         }
 
-        r = call_update_access(c, path, access);
+        r = call_update_grants(c, path, g, list);
         if (r < 0)
                 goto finish;
 
@@ -839,11 +903,19 @@ static int peer_access(int argc, char *argv[], Context *c) {
         r = peer_info_read(c, path, &info);
         if (r < 0)
                 goto finish;
-        r = print_access(a.name, info.service_access);
+        r = print_access(a.name, grants_of(&info, g));
 
 finish:
         free(a.changes);
         return r;
+}
+
+static int peer_access(int argc, char *argv[], Context *c) {
+        return peer_grants(argc, argv, c, &service_grants);
+}
+
+static int peer_network(int argc, char *argv[], Context *c) {
+        return peer_grants(argc, argv, c, &network_grants);
 }
 
 /* --- peer remove, enable, disable, rotate-keys --- */
@@ -977,6 +1049,9 @@ static void help_peer(void) {
                "  access " ACCESS_SYNOPSIS "\n"
                "                           Show the services the peer may reach, or grant\n"
                "                           (+SERVICE) and revoke (-SERVICE) them\n"
+               "  network " NETWORK_SYNOPSIS "\n"
+               "                           The same for the networks it may reach:\n"
+               "                           internet, lan, peers\n"
                "  enable NAME              Let a disabled peer connect again\n"
                "  disable NAME             Refuse the peer but keep its settings\n"
                "  rotate-keys NAME         Give the peer new keys\n"
@@ -997,6 +1072,7 @@ static const Verb peer_verbs[] = {
         { "show",        peer_show        },
         { "config",      peer_config      },
         { "access",      peer_access      },
+        { "network",     peer_network     },
         { "enable",      peer_enable      },
         { "disable",     peer_disable     },
         { "rotate-keys", peer_rotate_keys },
@@ -1028,7 +1104,7 @@ int verb_peer(int argc, char *argv[], Context *c) {
                 }
 
         if (optind >= argc)
-                return usage_error("peer", "missing peer command (list, add, show, config, access, enable, disable, rotate-keys, login, remove)");
+                return usage_error("peer", "missing peer command (list, add, show, config, access, network, enable, disable, rotate-keys, login, remove)");
 
         return dispatch_verb(peer_verbs, "peer", argc - optind, argv + optind, c);
 }

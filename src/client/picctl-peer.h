@@ -14,6 +14,7 @@ typedef struct PeerInfo {
         char *public_key;
         char *address;
         char **service_access;
+        char **network_access;
         uint16_t persistent_keepalive;
         bool has_preshared_key;
         bool enabled;
@@ -30,6 +31,9 @@ void peer_infos_free(PeerInfo *peers, size_t n);
 /* Every peer, sorted by name, from one ObjectManager.GetManagedObjects call;
  * failures are reported on stderr. */
 int peer_infos_read_all(Context *c, PeerInfo **ret, size_t *ret_n);
+
+/* A JSON array of the strings of l (NULL: empty); NULL when out of memory. */
+cJSON *json_string_array(char *const *l);
 
 /* Prints @json (consumed, NULL means out of memory) on stdout. */
 int print_json(cJSON *json);

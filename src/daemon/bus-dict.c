@@ -28,10 +28,11 @@ static const char *type_name(char t) {
         }
 }
 
-/* Element by element, refusing at the first entry past the limit: a caller
- * controls the array's length, so its cost must stop where the limit does. */
+/* Element by element, refusing at the first bad entry or the first one past the
+ * limit: the caller controls the array's length, so its cost must stop there. */
 static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_error *error) {
-        _cleanup_(strv_freep) char **l = calloc(f->max_items + 1, sizeof(char *));
+        /* room for one entry past the limit, so that it can be named, and the NULL */
+        _cleanup_(strv_freep) char **l = calloc(f->max_items + 2, sizeof(char *));
         const char *s;
         char why[256];
         size_t n = 0;
@@ -43,9 +44,6 @@ static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_er
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
-                if (n >= f->max_items)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "%s has more than %zu entries.", f->name, f->max_items);
                 if (strlen(s) > BUS_STRING_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "An entry of %s is too long.",
                                                  f->name);
@@ -54,6 +52,9 @@ static int read_bounded_strv(sd_bus_message *m, const BusDictField *f, sd_bus_er
                         return -ENOMEM;
                 if (f->validate_list && f->validate_list(l, why, sizeof why) < 0)
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+                if (n > f->max_items)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "%s has more than %zu entries.", f->name, f->max_items);
         }
         if (r < 0)
                 return r;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include "bus-dict.h"
@@ -113,6 +114,10 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         m->state_fd = open_dir_at(AT_FDCWD, config->state_dir, 0700);
         if (m->state_fd < 0)
                 return log_error_errno(m->state_fd, "Failed to open state directory %s: %m", config->state_dir);
+        /* One daemon per state directory: a second would interleave writes. */
+        if (flock(m->state_fd, LOCK_EX | LOCK_NB) < 0)
+                return log_error_errno(errno == EWOULDBLOCK ? -EBUSY : -errno,
+                                       "Another pic-celld uses the state directory %s: %m", config->state_dir);
         m->peers_fd = open_dir_at(m->state_fd, "peers", 0700);
         if (m->peers_fd < 0)
                 return log_error_errno(m->peers_fd, "Failed to open %s/peers: %m", config->state_dir);
@@ -261,6 +266,9 @@ static void remove_stale_temp_files_of(Manager *m, int dir_fd, const char *what)
 int manager_start(Manager *m) {
         int r;
 
+        /* The state directory's lock (manager_new) means no other pic-celld writes here. */
+        remove_stale_temp_files_of(m, m->state_fd, "");
+        remove_stale_temp_files_of(m, m->peers_fd, "peers/");
         r = state_load_cell(m->state_fd, &m->cell);
         if (r < 0)
                 return r;
@@ -319,9 +327,6 @@ int manager_start(Manager *m) {
         r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to own org.pic.Cell1: %m");
-        /* Owning the name means no other pic-celld is writing here. */
-        remove_stale_temp_files_of(m, m->state_fd, "");
-        remove_stale_temp_files_of(m, m->peers_fd, "peers/");
         return 0;
 }
 

@@ -132,6 +132,7 @@ const FieldMap peer_fields[] = {
         { "public_key",           "PublicKey",           "s" },
         { "address",              "Address",             "s" },
         { "service_access",       "ServiceAccess",       "as" },
+        { "network_access",       "NetworkAccess",       "as" },
         { "persistent_keepalive", "PersistentKeepalive", "q" },
         { "preshared_key",        "PresharedKey",        "s|b" },  /* settings only */
         { "has_preshared_key",    "HasPresharedKey",     "b" },

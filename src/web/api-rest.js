@@ -231,7 +231,7 @@ export function createRestApi({ base = '' } = {}) {
                         return request('GET', `/api/peers/${enc(name)}`);
                 },
 
-                /** options: {public_key?, address?, service_access?, persistent_keepalive?, preshared_key?} → peer */
+                /** options: {public_key?, address?, service_access?, network_access?, persistent_keepalive?, preshared_key?} → peer */
                 addPeer(name, options = {}) {
                         return request('POST', '/api/peers', { body: { name, ...options } });
                 },

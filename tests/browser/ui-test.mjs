@@ -176,12 +176,15 @@ async function run(page, context, newContext) {
         await step('peers: add laptop', async () => {
                 await addForm.getByLabel('Name').fill('laptop');
                 await addForm.getByLabel('Mail').check();
+                await addForm.getByLabel('LAN').check();
                 await addForm.getByRole('button', { name: 'Add peer' }).click();
                 await row('laptop').waitFor();
                 const address = (await row('laptop').locator('td[data-label="Address"]').textContent()).trim();
                 check(/^10\.66\.0\.\d+/.test(address), `laptop got an address in the VPN subnet (${address})`);
                 const services = await row('laptop').locator('td[data-label="Services"]').textContent();
                 check(/Mail/.test(services), `laptop may reach mail (${services})`);
+                const networks = await row('laptop').locator('td[data-label="Networks"]').textContent();
+                check(networks.trim() === 'Internet, LAN', `laptop may reach the internet and the LAN (${networks})`);
                 check(/never|ago/.test(await row('laptop').locator('td.handshake').textContent()), 'handshake age shown');
                 await shot(page, 'peer-added');
         });

@@ -243,10 +243,10 @@ class PicctlTest(h.HarnessTestCase):
         self.assertEqual(lines[0], 'Uplink: %s' % (uplink or '(none)'))
         self.assertEqual(lines[1], '')
         rows = [l.split() for l in lines[2:]]
-        self.assertEqual(rows, [['NAME', 'ADDRESS', 'ENABLED', 'ACCESS'],
-                                ['laptop', '10.79.0.3', 'yes', 'files,web'],
-                                ['phone', '10.79.0.2', 'yes', 'dns,mail'],
-                                ['tv', '10.79.0.4', 'no', '-']])
+        self.assertEqual(rows, [['NAME', 'ADDRESS', 'ENABLED', 'ACCESS', 'NETWORKS'],
+                                ['laptop', '10.79.0.3', 'yes', 'files,web', 'internet'],
+                                ['phone', '10.79.0.2', 'yes', 'dns,mail', 'internet'],
+                                ['tv', '10.79.0.4', 'no', '-', 'internet']])
 
         data = json.loads(self.picctl('firewall', '--json'))
         self.assertEqual(data['Uplink'], uplink)
@@ -254,6 +254,7 @@ class PicctlTest(h.HarnessTestCase):
                          [('laptop', '10.79.0.3', True, ['files', 'web']),
                           ('phone', '10.79.0.2', True, ['dns', 'mail']),
                           ('tv', '10.79.0.4', False, [])])
+        self.assertEqual([p['NetworkAccess'] for p in data['Peers']], [['internet']] * 3)
 
         ruleset = self.picctl('firewall', '--ruleset')
         self.assertTrue(ruleset.startswith('table inet pic\n'), ruleset[:200])
@@ -291,7 +292,7 @@ class PicctlTest(h.HarnessTestCase):
                          'laptop: none\n')
         self.assertEqual(access(), [])
         self.assertIn('laptop', self.picctl('firewall').splitlines()[3])
-        self.assertEqual(self.picctl('firewall').splitlines()[3].split()[-1], '-')
+        self.assertEqual(self.picctl('firewall').splitlines()[3].split()[-2], '-')
 
         line = self.assert_fails(['peer', 'access', 'laptop', '+bogus'])
         self.assertIn("'bogus'", line)
@@ -310,6 +311,34 @@ class PicctlTest(h.HarnessTestCase):
         self.assertIn('picctl peer access', self.picctl('peer', 'access', 'laptop', '--help'))
         self.assertIn('  access NAME', self.picctl('peer', '--help'))
         self.assertIn('firewall', self.picctl('--help'))
+
+    def test_peer_network(self):
+        cell = self.make_cell()
+        self.picctl(*SETUP)
+        self.picctl('peer', 'add', 'laptop')
+        self.picctl('peer', 'add', 'tv', '--network', '')
+        self.picctl('peer', 'add', 'nas', '--network', 'lan,peers')
+
+        def networks(name='laptop'):
+            return [str(s) for s in cell.properties(PEER, cell.manager().GetPeerByName(name))['NetworkAccess']]
+
+        self.assertEqual(networks(), ['internet'])
+        self.assertEqual(networks('tv'), [])
+        self.assertEqual(networks('nas'), ['lan', 'peers'])
+        self.assertEqual(self.picctl('peer', 'network', 'laptop'), 'laptop: internet\n')
+        self.assertEqual(self.picctl('peer', 'network', 'laptop', '+lan', '-internet', 'peers'),
+                         'laptop: lan, peers\n')
+        self.assertEqual(networks(), ['lan', 'peers'])
+        self.assertEqual(self.picctl('peer', 'access', 'laptop'), 'laptop: none\n')  # services untouched
+        self.assertIn('NetworkAccess: lan, peers', self.picctl('peer', 'show', 'laptop'))
+        self.assertEqual(json.loads(self.picctl('peer', 'show', 'laptop', '--json'))['NetworkAccess'],
+                         ['lan', 'peers'])
+        line = self.assert_fails(['peer', 'network', 'laptop', '+moon'])
+        self.assertIn("unknown network 'moon'", line)
+        self.assertIn('internet, lan, peers', line)
+        self.assertEqual(networks(), ['lan', 'peers'])
+        # the usage line names the right kind
+        self.assertIn('+NETWORK', self.assert_fails(['peer', 'network', 'laptop', '+'], status=2))
 
     def test_access_denied(self):
         cell = self.make_cell()

@@ -13,7 +13,8 @@ export function renderMyPeer(root, ctx) {
         function render(p) {
                 clear(facts, [['Name', p.name], ['Address', p.address], ['Status', p.enabled ? 'Enabled' : 'Disabled'],
                               ['Last handshake', formatAge(p.latest_handshake)], ['Received', formatBytes(p.rx_bytes)],
-                              ['Sent', formatBytes(p.tx_bytes)], ['Services', (p.service_access || []).join(', ') || 'none']]
+                              ['Sent', formatBytes(p.tx_bytes)], ['Services', (p.service_access || []).join(', ') || 'none'],
+                              ['Networks', (p.network_access || []).join(', ') || 'none']]
                               .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v ?? '—'))]));
         }
 

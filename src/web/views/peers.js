@@ -14,10 +14,15 @@ export const SERVICES = [
         { value: 'files', label: 'Files' },
         { value: 'webdav', label: 'WebDAV' },
 ];
+export const NETWORKS = [
+        { value: 'internet', label: 'Internet' },
+        { value: 'lan', label: 'LAN' },
+        { value: 'peers', label: 'Other peers' },
+];
 const ONLINE_SECONDS = 180;   // WireGuard re-handshakes every 2 min while traffic flows
 
-function serviceLabels(list) {
-        const names = (list || []).map(v => (SERVICES.find(s => s.value === v) || { label: v }).label);
+function labels(list, known) {
+        const names = (list || []).map(v => (known.find(s => s.value === v) || { label: v }).label);
         return names.length ? names.join(', ') : 'none';
 }
 
@@ -32,7 +37,7 @@ export function renderPeers(root, ctx) {
         const actionError = h('p', { class: 'form-error', role: 'alert' });
         const rows = new Map();       // name → {tr, cells}
         const tbody = h('tbody');
-        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 8 }, 'No peers yet. Add one above.'));
+        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 9 }, 'No peers yet. Add one above.'));
 
         const addForm = h('form', { class: 'card add-peer', novalidate: true, 'aria-labelledby': 'add-peer-title' },
                           h('h2', { id: 'add-peer-title' }, 'Add a peer'),
@@ -41,6 +46,8 @@ export function renderPeers(root, ctx) {
                                         hint: 'The device, e.g. laptop: letters, digits, "-" and "_".' })),
                           checkboxGroup({ name: 'service_access', legend: 'Services it may reach', options: SERVICES,
                                           checked: ['dns', 'web'] }),
+                          checkboxGroup({ name: 'network_access', legend: 'Networks it may reach', options: NETWORKS,
+                                          checked: ['internet'] }),
                           formError(),
                           h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Add peer')));
 
@@ -55,7 +62,8 @@ export function renderPeers(root, ctx) {
                 }
                 try {
                         const peer = await whileBusy(addForm, () =>
-                                api.addPeer(name, { service_access: checkedValues(addForm, 'service_access') }));
+                                api.addPeer(name, { service_access: checkedValues(addForm, 'service_access'),
+                                                    network_access: checkedValues(addForm, 'network_access') }));
                         store.putPeer(peer);
                         addForm.querySelector('input[name=name]').value = '';
                         status.textContent = `Peer ${peer.name} added (${peer.address}). Use its QR code or config to set up the device.`;
@@ -101,6 +109,7 @@ export function renderPeers(root, ctx) {
                         name: h('th', { scope: 'row', 'data-label': 'Name' }, name),
                         address: h('td', { 'data-label': 'Address' }),
                         services: h('td', { 'data-label': 'Services' }),
+                        networks: h('td', { 'data-label': 'Networks' }),
                         state: h('td', { 'data-label': 'Status' }),
                         handshake: h('td', { 'data-label': 'Last handshake', class: 'handshake' }),
                         rx: h('td', { 'data-label': 'Received', class: 'num' }),
@@ -131,7 +140,8 @@ export function renderPeers(root, ctx) {
 
         function updateRow(row, p, now) {
                 row.cells.address.textContent = p.address || '—';
-                row.cells.services.textContent = serviceLabels(p.service_access);
+                row.cells.services.textContent = labels(p.service_access, SERVICES);
+                row.cells.networks.textContent = labels(p.network_access, NETWORKS);
                 const online = p.enabled && isOnline(p, now);
                 clear(row.cells.state, h('span', { class: `badge ${!p.enabled ? 'off' : online ? 'on' : 'idle'}` },
                                          !p.enabled ? 'Disabled' : online ? 'Online' : 'Idle'));
@@ -186,7 +196,7 @@ export function renderPeers(root, ctx) {
         const table = h('table', { class: 'peers' },
                         h('caption', { class: 'visually-hidden' }, 'Peers of this cell'),
                         h('thead', {}, h('tr', {},
-                                         ['Name', 'Address', 'Services', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
+                                         ['Name', 'Address', 'Services', 'Networks', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
                                                  .map(t => h('th', { scope: 'col', class: ['Received', 'Sent'].includes(t) ? 'num' : null }, t)))),
                         tbody);
 
