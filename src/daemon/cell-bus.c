@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "log.h"
 #include "names.h"
+#include "password-bus.h"
 #include "password.h"
 #include "peer-bus.h"
 #include "peer-options.h"
@@ -132,7 +133,12 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (m->cell.setup_complete)
                 return sd_bus_error_set(error, BUS_ERROR_CONFLICT,
                                         "The cell is already set up; change it with Configure.");
-        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        _cleanup_(password_answer_done) PasswordAnswer hashed = {};
+        if (s.admin_password) {
+                PasswordRequest req = { .make_hash = true, .new_password = s.admin_password };
+                r = bus_password_job(m, message, ACTION_CONFIGURE, &req, &hashed, error);
+        } else
+                r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
@@ -148,9 +154,8 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
                 cell_done(&c);
                 return -ENOMEM;
         }
+        c.admin_password_hash = TAKE_PTR(hashed.hash);
         r = key_generate_private(c.private_key);
-        if (r >= 0 && s.admin_password)
-                r = password_hash(s.admin_password, &c.admin_password_hash);
         if (r < 0) {
                 cell_done(&c);
                 return r;
@@ -430,11 +435,22 @@ static int method_set_admin_password(sd_bus_message *message, void *userdata, sd
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        /* Knowing the old password is required once there is one, even for root. */
+        _cleanup_(password_answer_done) PasswordAnswer a = {};
+        PasswordRequest req = {
+                .check = m->cell.admin_password_hash != NULL,
+                .check_hash = m->cell.admin_password_hash,
+                .check_password = old_password,
+                .make_hash = true,
+                .new_password = new_password,
+        };
+        r = bus_password_job(m, message, ACTION_CONFIGURE, &req, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        /* Knowing the old password is required once there is one, even for root. */
-        if (m->cell.admin_password_hash && !password_verify(m->cell.admin_password_hash, old_password))
+        if (!streq_ptr(a.checked_hash, m->cell.admin_password_hash))
+                return sd_bus_error_set(error, BUS_ERROR_CONFLICT,
+                                        "The admin password was changed meanwhile; try again.");
+        if (m->cell.admin_password_hash && !a.matches)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The old password is wrong.");
 
         Cell c;
@@ -442,12 +458,7 @@ static int method_set_admin_password(sd_bus_message *message, void *userdata, sd
         if (r < 0)
                 return r;
         free(c.admin_password_hash);
-        c.admin_password_hash = NULL;
-        r = password_hash(new_password, &c.admin_password_hash);
-        if (r < 0) {
-                cell_done(&c);
-                return r;
-        }
+        c.admin_password_hash = TAKE_PTR(a.hash);
         r = commit_cell(m, &c, error);
         if (r < 0)
                 return r;
@@ -470,19 +481,21 @@ static int method_authenticate(sd_bus_message *message, void *userdata, sd_bus_e
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_AUTHENTICATE, error);
+
+        bool admin = streq(user, "admin");
+        Peer *p = !admin && peer_name_is_valid(user) ? hashmap_get(m->peers_by_name, user) : NULL;
+        const char *hash = admin ? m->cell.admin_password_hash : p ? p->login_password_hash : NULL;
+        /* Unknown users cost a check too (a NULL hash), so timing tells nothing. */
+        _cleanup_(password_answer_done) PasswordAnswer a = {};
+        PasswordRequest req = { .check = true, .check_hash = hash, .check_password = password };
+        r = bus_password_job(m, message, ACTION_AUTHENTICATE, &req, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-
-        if (streq(user, "admin")) {
-                if (!password_verify(m->cell.admin_password_hash, password))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
-                return sd_bus_reply_method_return(message, "ss", "admin", "");
-        }
-        Peer *p = peer_name_is_valid(user) ? hashmap_get(m->peers_by_name, user) : NULL;
-        /* Unknown users cost a check too (password_verify on NULL), so timing tells nothing. */
-        if (!password_verify(p ? p->login_password_hash : NULL, password) || !p->enabled)
+        /* the user looked up again after the check: checked against what it holds now */
+        if (!a.matches || !streq_ptr(a.checked_hash, hash) || (!admin && (!p || !p->enabled)))
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
+        if (admin)
+                return sd_bus_reply_method_return(message, "ss", "admin", "");
         return sd_bus_reply_method_return(message, "ss", "peer", p->name);
 }
 

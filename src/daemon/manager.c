@@ -84,6 +84,7 @@ Manager *manager_free(Manager *m) {
         free(m->services);
         strv_free(m->service_names);
         sd_event_source_unref(m->wg_child);
+        password_worker_free(m->passwords);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -312,6 +313,10 @@ int manager_start(Manager *m) {
         m->polkit = polkit_registry_new(m->bus, m->config.polkit_timeout_usec);
         if (!m->polkit)
                 return -ENOMEM;
+        /* two hashes at a time: 128 MiB at most, and a core left for the loop */
+        r = password_worker_new(&m->passwords, m->bus, m->event, 2);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up password hashing: %m");
         r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);
         if (r < 0)
                 return r;

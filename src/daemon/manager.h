@@ -10,6 +10,7 @@
 
 #include "hashmap.h"
 #include "nft/firewall.h"
+#include "password-worker.h"
 #include "polkit.h"
 #include "wg/wg-backend.h"
 
@@ -42,6 +43,7 @@ typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         PolkitRegistry *polkit;
+        PasswordWorker *passwords;
         int state_fd, peers_fd;
 
         Cell cell;

@@ -7,7 +7,7 @@
 #include "keys.h"
 #include "log.h"
 #include "changes.h"
-#include "password.h"
+#include "password-bus.h"
 #include "peer-bus.h"
 #include "peer-options.h"
 
@@ -253,10 +253,14 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
         Peer *p = userdata;
         Manager *m = p->manager;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(freep) char *password = NULL;
+        _cleanup_(password_answer_done) PasswordAnswer a = {};
+        PasswordRequest req = { .make_hash = true }; /* of a random password */
         int r;
 
-        r = authorize(message, m, ACTION_MANAGE_PEERS, error);
+        r = cell_bus_require_setup(m, error);
+        if (r < 0)
+                return r;
+        r = bus_password_job(m, message, ACTION_MANAGE_PEERS, &req, &a, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         Peer *new;
@@ -264,14 +268,7 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
         if (r < 0)
                 return r;
         free(new->login_password_hash);
-        new->login_password_hash = NULL;
-        r = password_generate(&password);
-        if (r >= 0)
-                r = password_hash(password, &new->login_password_hash);
-        if (r < 0) {
-                peer_free(new);
-                return r;
-        }
+        new->login_password_hash = TAKE_PTR(a.hash);
         r = manager_commit_peer(m, p, new);
         if (r < 0) {
                 peer_free(new);
@@ -283,8 +280,7 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
         if (r >= 0)
                 r = sd_bus_message_sensitive(reply);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "s", password);
-        sodium_memzero(password, strlen(password));
+                r = sd_bus_message_append(reply, "s", a.password);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

@@ -85,7 +85,10 @@ static int help(void) {
                "  --wg IFNAME --uplink IFNAME --subnet CIDR --vpn-address ADDR\n"
                "  --service NAME=ADDR[:tcp/PORT,udp/PORT...]   (repeatable)\n"
                "Commands:\n"
-               "  apply [PEER=SVC,SVC ...]     replace the table with these peers\n"
+               "  --lan-networks CIDR,...     what the \"lan\" grant reaches (default: private ranges)\n"
+               "  apply [PEER=SVC,SVC[/NET,NET] ...]\n"
+               "                               replace the table with these peers; NET: internet lan\n"
+               "                               peers, \"internet\" without a '/'\n"
                "  access PEER OLD NEW          OLD/NEW: comma lists, '-' for none\n"
                "  remove PEER SVC,SVC          remove a peer's elements\n"
                "  dump                         print the table as the kernel has it\n"
@@ -106,34 +109,45 @@ static int cmd_apply(Firewall *f, int argc, char **argv) {
 
         if (!peers)
                 return -ENOMEM;
-        for (int i = 0; i < argc; i++) {
-                char *eq = strchr(argv[i], '=');
-                if (!eq)
-                        return -EINVAL;
+        r = 0;
+        for (int i = 0; i < argc && r == 0; i++) {
+                char *eq = strchr(argv[i], '='), *slash;
+                if (!eq) {
+                        r = -EINVAL;
+                        break;
+                }
                 *eq = '\0';
+                slash = strchr(eq + 1, '/');
+                if (slash)
+                        *slash = '\0';
                 r = ipv4_parse(argv[i], &peers[i].address);
                 if (r < 0)
-                        return r;
+                        break;
                 peers[i].services = split_list(eq + 1);
-                if (!peers[i].services)
-                        return -ENOMEM;
+                peers[i].networks = split_list(slash ? slash + 1 : "internet"); /* the daemon's default */
+                if (!peers[i].services || !peers[i].networks)
+                        r = -ENOMEM;
         }
-        r = firewall_apply(f, peers, argc);
-        for (int i = 0; i < argc; i++)
+        if (r == 0)
+                r = firewall_apply(f, peers, argc);
+        for (int i = 0; i < argc; i++) {
                 strv_free(peers[i].services);
+                strv_free(peers[i].networks);
+        }
         return r;
 }
 
 static int cmd_bench(Firewall *f, unsigned n) {
         _cleanup_(freep) FirewallPeer *peers = calloc(MAX(n, 1u), sizeof *peers);
-        char *all[] = { "dns", "web", "mail", "calendar", "files", "webdav", NULL };
+        char *all[] = { "dns", "web", "mail", "calendar", "files", "webdav", NULL }, *internet[] = { "internet", NULL };
         double t;
         int r;
 
         if (!peers)
                 return -ENOMEM;
         for (unsigned i = 0; i < n; i++)
-                peers[i] = (FirewallPeer) { .address = (10u << 24) | (100u << 16) | (i + 2), .services = all };
+                peers[i] = (FirewallPeer) { .address = (10u << 24) | (100u << 16) | (i + 2), .services = all,
+                                            .networks = internet };
         t = now();
         r = firewall_apply(f, peers, n);
         if (r < 0)
@@ -143,7 +157,7 @@ static int cmd_bench(Firewall *f, unsigned n) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_WG = 0x100, ARG_UPLINK, ARG_SUBNET, ARG_VPN_ADDRESS, ARG_SERVICE };
+        enum { ARG_WG = 0x100, ARG_UPLINK, ARG_SUBNET, ARG_VPN_ADDRESS, ARG_SERVICE, ARG_LAN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "wg", required_argument, NULL, ARG_WG },
@@ -151,9 +165,12 @@ int main(int argc, char **argv) {
                 { "subnet", required_argument, NULL, ARG_SUBNET },
                 { "vpn-address", required_argument, NULL, ARG_VPN_ADDRESS },
                 { "service", required_argument, NULL, ARG_SERVICE },
+                { "lan-networks", required_argument, NULL, ARG_LAN },
                 {}
         };
         FirewallService services[16];
+        Cidr4 lan[FIREWALL_LAN_NETWORKS_MAX];
+        _cleanup_(strv_freep) char **lan_list = NULL;
         FirewallConfig c = { .services = services };
         _cleanup_(firewall_freep) Firewall *f = NULL;
         const char *cmd;
@@ -190,6 +207,20 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         c.n_services++;
+                        break;
+                case ARG_LAN:
+                        strv_free(lan_list);
+                        lan_list = split_list(optarg);
+                        if (!lan_list)
+                                return 1;
+                        c.lan_networks = lan;
+                        c.n_lan_networks = 0;
+                        for (char **i = lan_list; *i; i++)
+                                if (c.n_lan_networks >= ELEMENTSOF(lan) ||
+                                    cidr4_parse(*i, true, &lan[c.n_lan_networks++]) < 0) {
+                                        fprintf(stderr, "bad --lan-networks %s\n", optarg);
+                                        return 2;
+                                }
                         break;
                 default:
                         return 2;

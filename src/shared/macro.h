@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strempty(s) ((s) ? (s) : "")
 #define isempty(s) (!(s) || (s)[0] == '\0')
+/* Both NULL, or equal strings. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        return (!a || !b) ? a == b : strcmp(a, b) == 0;
+}
 
 /* Hand ownership out of a cleanup-owned local. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })

@@ -20,7 +20,8 @@ from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, SETUP, Client, Gateway,
                             free_port, gatewayd_binary, setup_cell)
 
 ERROR_KEYS = {'error', 'message', 'field'}
-PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'persistent_keepalive', 'has_preshared_key',
+PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'network_access', 'persistent_keepalive',
+             'has_preshared_key',
              'enabled', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'endpoint',
              'has_login'}
 CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endpoint', 'setup_complete',

@@ -208,6 +208,51 @@ class HostileTest(h.HarnessTestCase):
         self.assertTrue(any('READY=1' in m for m in messages), messages)
         self.assertGreaterEqual(sum('WATCHDOG=1' in m for m in messages), 3, messages)
 
+    def test_property_get_answers_while_logins_hash(self):
+        """10 logins at once (Argon2id, ~70 ms each) and then a Get: the Get is answered before the first
+        login is; when hashing ran on the loop, each login finished before anything queued behind it."""
+        from gi.repository import Gio, GLib
+        self.start_cell(setup=False)
+        self.mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': '10.61.0.1/24',
+                           'AdminPassword': 'correct horse battery'}), timeout=30)
+
+        def connect():
+            return Gio.DBusConnection.new_for_address_sync(
+                    self.cell.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+                    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+
+        logins, reader = connect(), connect()
+        order, loop = [], GLib.MainLoop()
+
+        def done(what):
+            def callback(conn, result):
+                try:
+                    reply = conn.call_finish(result)
+                    order.append((what, reply.unpack()))
+                except GLib.Error as e:
+                    order.append((what, Gio.DBusError.get_remote_error(e) or e.message))
+                if len(order) == 11:
+                    loop.quit()
+            return callback
+
+        for i in range(10):
+            password = 'correct horse battery' if i % 2 == 0 else 'wrong password %d' % i
+            logins.call(h.CELL_BUS_NAME, h.CELL_PATH, MANAGER, 'Authenticate', GLib.Variant('(ss)', ('admin', password)),
+                        None, Gio.DBusCallFlags.NO_AUTO_START, 30000, None, done('login'))
+        logins.flush_sync(None)
+        reader.call(h.CELL_BUS_NAME, h.CELL_PATH, 'org.freedesktop.DBus.Properties', 'Get',
+                    GLib.Variant('(ss)', (MANAGER, 'Name')), None, Gio.DBusCallFlags.NO_AUTO_START, 30000, None,
+                    done('get'))
+        GLib.timeout_add_seconds(60, loop.quit)
+        loop.run()
+        self.assertEqual(len(order), 11, order)
+        self.assertEqual(order[0], ('get', ('home',)))
+        results = [r for what, r in order if what == 'login']
+        self.assertEqual(results.count(('admin', '')), 5, results)
+        self.assertEqual(results.count(ACCESS_DENIED), 5, results)
+        logins.close_sync(None)
+        reader.close_sync(None)
+
 
 if __name__ == '__main__':
     h.main()

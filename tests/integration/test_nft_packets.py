@@ -23,6 +23,7 @@ CELL_VPN = '10.77.1.1'
 CELL_UPLINK = '10.77.2.1'
 SVC = '10.77.2.2'
 SUBNET = '10.77.1.0/24'
+LAN = '10.77.3.0/24'  # what "lan" grants; 10.77.2.0/24 stands for the internet
 INTERNET_PORT = 8000  # no service: "the internet"
 
 
@@ -65,7 +66,7 @@ class NftPacketsTest(h.HarnessTestCase):
 
     def tool(self, *args, check=True):
         argv = [tool_binary(), '--wg', self.wg_if, '--uplink', self.uplink_if, '--subnet', SUBNET,
-                '--vpn-address', CELL_VPN] + \
+                '--vpn-address', CELL_VPN, '--lan-networks', LAN] + \
                ['--service=%s=%s' % (s, SVC) for s in ('dns', 'web', 'mail', 'files')] + list(args)
         return self.cell.run(argv, check=check)
 
@@ -116,6 +117,25 @@ class NftPacketsTest(h.HarnessTestCase):
         before = self.tool('dump').stdout
         self.assertNotEqual(self.tool('access', PEER_B, 'mail', 'ssh', check=False).returncode, 0)
         self.assertEqual(self.tool('dump').stdout, before)
+
+    def test_networks_need_grants(self):
+        self.cell.spawn(['socat', 'TCP-LISTEN:2222,bind=%s,fork,reuseaddr' % CELL_VPN, 'EXEC:printenv SOCAT_PEERADDR'],
+                        name='cell-ssh')
+        h.wait_for(lambda: ':2222 ' in self.cell.run(['ss', '-ltn']).stdout, 10, 0.1, 'cell listener')
+        self.tool('apply', '%s=files' % PEER_A, '%s=files/' % PEER_B)
+        self.assertIn('%s . 0x00000001' % PEER_A, self.tool('dump').stdout)
+        # the internet: the default grant; none for B
+        self.assertEqual(self.tcp(PEER_A, SVC, INTERNET_PORT), CELL_UPLINK)
+        self.assertIsNone(self.tcp(PEER_B, SVC, INTERNET_PORT))
+        self.assertEqual(self.tcp(PEER_B, SVC, 445), CELL_UPLINK)  # its service still
+        # the cell host's own ports: closed to both, whatever they were granted
+        self.assertIsNone(self.tcp(PEER_A, CELL_VPN, 2222))
+        self.assertIsNone(self.tcp(PEER_B, CELL_VPN, 2222))
+        # the rules do not depend on who is granted what
+        self.tool('apply', '%s=files/internet,lan,peers' % PEER_A, '%s=files/internet' % PEER_B)
+        self.assertEqual(self.tcp(PEER_B, SVC, INTERNET_PORT), CELL_UPLINK)
+        self.assertIsNone(self.tcp(PEER_A, CELL_VPN, 2222))
+        self.assertNotEqual(self.tool('apply', '%s=files/moon' % PEER_A, check=False).returncode, 0)
 
     def test_dnat_to_services(self):
         self.tool('apply', '%s=dns,web' % PEER_A, '%s=files' % PEER_B)
