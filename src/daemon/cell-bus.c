@@ -15,6 +15,7 @@
 #include "peer-bus.h"
 #include "peer-options.h"
 #include "state.h"
+#include "wireguard-start.h"
 
 #define ACTION_CONFIGURE "org.pic.cell1.configure"
 #define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
@@ -26,6 +27,17 @@ int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
                 return 0;
         return sd_bus_error_set(error, BUS_ERROR_SETUP_REQUIRED,
                                 "The cell is not set up yet: call Setup (picctl setup) first.");
+}
+
+int cell_bus_authorize_change(Manager *m, sd_bus_message *message, const char *action, sd_bus_error *error) {
+        int r = polkit_verify_async(m->polkit, message, action, error);
+        if (r <= 0)
+                return r;
+        r = manager_wait_wireguard(m, message);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "WireGuard on %s is not up: %s.", m->config.ifname,
+                                         strerror(-r));
+        return r;
 }
 
 void cell_bus_emit_changed(Manager *m, char **names) {
@@ -164,10 +176,13 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         key_to_base64(c.public_key, c.public_key_b64);
 
         /* Device first: a failed device leaves the cell not set up, so Setup
-         * can simply be tried again. */
+         * can simply be tried again. A wireguard-go that was starting for this call
+         * and failed fails it, rather than being started once more. */
+        r = manager_wireguard_answer(m, message);
         Cell old = m->cell;
         m->cell = c;
-        r = manager_reconcile(m);
+        if (r >= 0 || r == -ENOENT)
+                r = manager_reconcile(m);
         if (r >= 0)
                 r = cell_firewall_rebuild(m);
         if (r >= 0)
@@ -175,6 +190,8 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (r < 0) {
                 m->cell = old;
                 cell_done(&c);
+                if (r == -EINPROGRESS) /* wireguard-go is starting: run again once it is up */
+                        return manager_queue_wireguard_waiter(m, message) < 0 ? -ENOMEM : 1;
                 return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Setup failed: %s.", strerror(-r));
         }
         cell_done(&old);
@@ -287,7 +304,7 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                 if (r < 0)
                         return r;
         }
-        r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        r = cell_bus_authorize_change(m, message, ACTION_CONFIGURE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
@@ -379,7 +396,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
                                                  cidr4_format(&m->cell.vpn_address, a));
                 o.has_addr = true;
         }
-        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        r = cell_bus_authorize_change(m, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 

@@ -17,6 +17,7 @@
 #include "peer-bus.h"
 #include "peer-wg.h"
 #include "state.h"
+#include "wireguard-start.h"
 
 static int manager_index_peer(Manager *m, Peer *p) {
         int r = hashmap_put(m->peers_by_name, p->name, p);
@@ -84,6 +85,8 @@ Manager *manager_free(Manager *m) {
         free(m->services);
         strv_free(m->service_names);
         sd_event_source_unref(m->wg_child);
+        sd_event_source_unref(m->wg_start_timer);
+        manager_drop_wireguard_waiters(m);
         password_worker_free(m->passwords);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
@@ -172,6 +175,10 @@ static int sync_device(Manager *m) {
         r = wg_backend_ensure_device(m->wg, m->config.backend);
         if (r < 0)
                 return r;
+        if (r == WG_BACKEND_STARTING) {
+                r = manager_watch_wireguard_start(m);
+                return r < 0 ? r : -EINPROGRESS;
+        }
         if (m->wg->child > 0)
                 manager_watch_wireguard_go(m);
 
@@ -246,7 +253,9 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (m->cell.setup_complete && (!m->firewall || m->firewall_stale)) /* it could not be built earlier */
                 (void) cell_firewall_rebuild(m);
-        return sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
+        /* a time source is one-shot: arm it again, or it never fires after this */
+        int r = sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 int manager_connect_bus(Manager *m) {
@@ -282,6 +291,8 @@ int manager_start(Manager *m) {
                 /* Rebuild the kernel side before taking the name, so the first
                  * caller already sees every peer live. */
                 r = manager_reconcile(m);
+                if (r == -EINPROGRESS) /* wireguard-go starting: nobody to stall yet, so wait here */
+                        r = manager_finish_wireguard_start(m);
                 if (r < 0)
                         log_error_errno(r, "WireGuard is not configured (%m); it is retried on the next change.");
                 r = cell_firewall_rebuild(m);

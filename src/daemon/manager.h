@@ -67,6 +67,9 @@ typedef struct Manager {
         bool wg_ready;
         sd_event_source *stats_timer;
         sd_event_source *wg_child;
+        sd_event_source *wg_start_timer; /* a wireguard-go we started is not ready yet */
+        uint64_t wg_start_deadline;
+        struct WireGuardWaiter *wg_waiters; /* calls waiting for it (wireguard-start.c) */
 } Manager;
 
 int manager_new(Manager **ret, ManagerConfig *config);

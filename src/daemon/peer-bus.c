@@ -118,13 +118,16 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return -ENOENT;
 }
 
-/* The cell must be set up, then polkit decides: 1 go on, 0 wait for polkit
- * (the handler returns 1 and runs again), negative refused. */
+/* The cell must be set up, then polkit decides (and a change waits for a
+ * WireGuard device that is up): 1 go on, 0 wait (the handler returns 1 and
+ * runs again), negative refused. */
 static int authorize(sd_bus_message *message, Manager *m, const char *action, sd_bus_error *error) {
         int r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
-        return polkit_verify_async(m->polkit, message, action, error);
+        if (streq(action, ACTION_READ_SECRETS))
+                return polkit_verify_async(m->polkit, message, action, error);
+        return cell_bus_authorize_change(m, message, action, error);
 }
 
 /* Stores, applies and swaps in a changed copy of a peer, then replies. */
@@ -190,7 +193,7 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         r = peer_options_check(m, &o, p, error);
         if (r < 0)
                 return r;
-        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_PEERS, error);
+        r = cell_bus_authorize_change(m, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 

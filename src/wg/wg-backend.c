@@ -3,15 +3,12 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "log.h"
 #include "netlink/rtnl.h"
 #include "wg-backend.h"
 #include "wg-genl.h"
 #include "wg-uapi.h"
-
-#define WIREGUARD_GO_START_TIMEOUT_MS 5000
 
 int wg_backend_new(WgBackend **ret, const char *ifname, const char *run_dir, const char *wireguard_go) {
         if (strlen(ifname) >= sizeof(((WgBackend *) NULL)->ifname))
@@ -61,12 +58,8 @@ static int uapi_socket_alive(WgBackend *b) {
         return 0;
 }
 
-static void sleep_ms(unsigned ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
+/* Forks and execs wireguard-go; it is ready once its UAPI socket answers
+ * (wg_backend_check_started), which the caller watches without blocking. */
 static int start_wireguard_go(WgBackend *b) {
         extern char **environ;
         char *argv[] = { b->wireguard_go, (char *) "-f", b->ifname, NULL };
@@ -86,30 +79,45 @@ static int start_wireguard_go(WgBackend *b) {
                 _exit(127);
         }
         b->child = pid;
+        b->starting = true;
+        return 0;
+}
 
-        /* Its UAPI socket appearing is the sign it is ready for configuration. */
-        for (unsigned waited = 0; waited < WIREGUARD_GO_START_TIMEOUT_MS; waited += 10) {
-                if (uapi_socket_alive(b) > 0) {
-                        log_info("Started %s for %s (PID %d).", b->wireguard_go, b->ifname, (int) pid);
-                        return 0;
-                }
-                int status;
-                if (waitpid(pid, &status, WNOHANG) == pid) {
-                        b->child = 0;
-                        return log_error_errno(-ECHILD, "%s for %s exited during start-up (status %d).",
-                                               b->wireguard_go, b->ifname, status);
-                }
-                sleep_ms(10);
+int wg_backend_check_started(WgBackend *b) {
+        int status;
+
+        if (!b->starting)
+                return 1;
+        if (uapi_socket_alive(b) > 0) {
+                b->starting = false;
+                b->kind = WG_BACKEND_USERSPACE;
+                log_info("Started %s for %s (PID %d).", b->wireguard_go, b->ifname, (int) b->child);
+                return 1;
         }
-        (void) kill(pid, SIGTERM);
-        (void) waitpid(pid, NULL, 0);
+        if (waitpid(b->child, &status, WNOHANG) == b->child) {
+                b->child = 0;
+                b->starting = false;
+                return log_error_errno(-ECHILD, "%s for %s exited during start-up (status %d).",
+                                       b->wireguard_go, b->ifname, status);
+        }
+        return 0;
+}
+
+void wg_backend_abandon_start(WgBackend *b) {
+        if (!b->starting)
+                return;
+        log_error("%s did not open its UAPI socket for %s in time; stopping it.", b->wireguard_go, b->ifname);
+        (void) kill(b->child, SIGKILL);
+        (void) waitpid(b->child, NULL, 0);
         b->child = 0;
-        return log_error_errno(-ETIMEDOUT, "%s did not open its UAPI socket for %s in time.", b->wireguard_go, b->ifname);
+        b->starting = false;
 }
 
 int wg_backend_ensure_device(WgBackend *b, WgBackendChoice choice) {
         int r;
 
+        if (b->starting)
+                return WG_BACKEND_STARTING;
         if (choice != WG_BACKEND_CHOICE_KERNEL && uapi_socket_alive(b) > 0) {
                 b->kind = WG_BACKEND_USERSPACE;
                 return 0;
@@ -134,7 +142,7 @@ int wg_backend_ensure_device(WgBackend *b, WgBackendChoice choice) {
         if (r < 0)
                 return r;
         b->kind = WG_BACKEND_USERSPACE;
-        return 1;
+        return WG_BACKEND_STARTING;
 }
 
 int wg_backend_set_device(WgBackend *b, const WgDevice *d) {

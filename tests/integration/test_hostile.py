@@ -253,6 +253,55 @@ class HostileTest(h.HarnessTestCase):
         logins.close_sync(None)
         reader.close_sync(None)
 
+    def test_wireguard_go_that_never_answers_does_not_stall_the_bus(self):
+        """Setup with a wireguard-go that never opens its UAPI socket: a Get is answered meanwhile, Setup
+        fails with a named error after the start-up timeout, the stuck process is gone and nothing is stored."""
+        from gi.repository import Gio, GLib
+        fake_dir = self.world.subdir('fake-wg')
+        fake, pid_file = os.path.join(fake_dir, 'wireguard-go'), os.path.join(fake_dir, 'pid')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\necho $$ > %s\nexec sleep 600\n' % pid_file)
+        os.chmod(fake, 0o755)
+        self.start_cell(extra_args=['--wireguard-go=%s' % fake], setup=False)
+
+        conn = Gio.DBusConnection.new_for_address_sync(
+                self.cell.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+                Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        order, loop = [], GLib.MainLoop()
+
+        def done(what):
+            def callback(c, result):
+                try:
+                    order.append((what, c.call_finish(result).unpack(), time.monotonic()))
+                except GLib.Error as e:
+                    order.append((what, Gio.DBusError.get_remote_error(e), time.monotonic()))
+                if len(order) == 2:
+                    loop.quit()
+            return callback
+
+        settings = GLib.Variant('(a{sv})', ({'Name': GLib.Variant('s', 'home'), 'Domain': GLib.Variant('s', 'home.lan'),
+                                             'VpnAddress': GLib.Variant('s', '10.61.0.1/24')},))
+        t0 = time.monotonic()
+        conn.call(h.CELL_BUS_NAME, h.CELL_PATH, MANAGER, 'Setup', settings, None, Gio.DBusCallFlags.NO_AUTO_START,
+                  30000, None, done('setup'))
+        conn.flush_sync(None)
+        time.sleep(0.2)  # Setup is waiting for the device by now
+        conn.call(h.CELL_BUS_NAME, h.CELL_PATH, 'org.freedesktop.DBus.Properties', 'Get',
+                  GLib.Variant('(ss)', (MANAGER, 'SetupComplete')), None, Gio.DBusCallFlags.NO_AUTO_START, 30000,
+                  None, done('get'))
+        GLib.timeout_add_seconds(30, loop.quit)
+        loop.run()
+        conn.close_sync(None)
+        self.assertEqual([(what, result) for what, result, _ in order],
+                         [('get', (False,)), ('setup', 'org.pic.Cell1.Error.Failed')])
+        self.assertLess(order[0][2] - t0, 2.0)  # the Get did not wait for the 5 s start-up timeout
+        self.assertFalse(self.cell.properties(MANAGER)['SetupComplete'])
+        self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'cell.json')))
+        with open(pid_file) as f:
+            stuck = int(f.read())
+        self.assertFalse(os.path.exists('/proc/%d' % stuck), 'the stuck wireguard-go is still there')
+        self.assertEqual(self.cell.pid(), self.pid)
+
 
 if __name__ == '__main__':
     h.main()
