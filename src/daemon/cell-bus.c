@@ -68,7 +68,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         else if (streq(property, "WireGuardBackend"))
                 v = m->wg_ready ? wg_backend_kind_to_string(m->wg->kind) : "";
         else if (streq(property, "Uplink"))
-                v = cell_firewall_uplink(m);
+                v = m->uplink;
         else if (streq(property, "Version"))
                 v = PIC_VERSION;
         return sd_bus_message_append_basic(reply, 's', strempty(v));
@@ -548,7 +548,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("WireGuardBackend", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PendingChanges", "a{sv}", property_get_pending, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, 0),
+        SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasAdminPassword", "b", property_get_has_admin_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

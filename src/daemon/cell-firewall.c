@@ -9,25 +9,6 @@
 #include "cell-firewall.h"
 #include "fileio.h"
 #include "log.h"
-#include "netlink/rtnl-route.h"
-
-const char *cell_firewall_uplink(Manager *m) {
-        if (m->config.uplink) {
-                snprintf(m->uplink, sizeof m->uplink, "%s", m->config.uplink);
-                return m->uplink;
-        }
-
-        _cleanup_(freep) RtnlRoute *routes = NULL;
-        size_t n = 0;
-        m->uplink[0] = 0;
-        if (rtnl_route_list(AF_INET, 0 /* main */, &routes, &n) < 0)
-                return m->uplink;
-        for (size_t i = 0; i < n; i++)
-                if (routes[i].dst_prefixlen == 0 && routes[i].oif > 0 &&
-                    if_indextoname((unsigned) routes[i].oif, m->uplink))
-                        break;
-        return m->uplink;
-}
 
 /* Tests prove that a refused batch changes nothing by making the next one fail. */
 static void maybe_inject_failure(Manager *m, Firewall *f) {
@@ -38,7 +19,7 @@ static void maybe_inject_failure(Manager *m, Firewall *f) {
 static int new_firewall(Manager *m, Firewall **ret) {
         FirewallConfig c = {
                 .wg_ifname = m->config.ifname,
-                .uplink_ifname = cell_firewall_uplink(m),
+                .uplink_ifname = m->uplink,
                 .vpn_subnet = { cidr4_network(&m->cell.vpn_address), m->cell.vpn_address.prefix },
                 .vpn_address = m->cell.vpn_address.addr,
                 .services = m->services,

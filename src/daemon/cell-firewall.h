@@ -16,7 +16,5 @@ int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new);
 int cell_firewall_watch(Manager *m);
 /* The table as the kernel has it. */
 int cell_firewall_dump(Manager *m, char **ret);
-/* The uplink in use: --uplink, else the interface of the default route; "" if none. */
-const char *cell_firewall_uplink(Manager *m);
 /* Reads --services=FILE: {"files": {"address": "10.0.9.2", "ports": ["tcp/445"]}, …}. */
 int cell_firewall_load_services(Manager *m, const char *path);

@@ -17,6 +17,7 @@
 #include "peer-bus.h"
 #include "peer-wg.h"
 #include "state.h"
+#include "uplink.h"
 #include "wireguard-start.h"
 
 static int manager_index_peer(Manager *m, Peer *p) {
@@ -81,6 +82,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->stats_timer);
         sd_event_source_unref(m->emit_event);
         sd_event_source_unref(m->firewall_monitor);
+        sd_event_source_unref(m->route_monitor);
         firewall_free(m->firewall);
         free(m->services);
         strv_free(m->service_names);
@@ -280,6 +282,9 @@ int manager_start(Manager *m) {
         remove_stale_temp_files_of(m, m->state_fd, "");
         remove_stale_temp_files_of(m, m->peers_fd, "peers/");
         r = state_load_cell(m->state_fd, &m->cell);
+        if (r < 0)
+                return r;
+        r = uplink_follow(m);
         if (r < 0)
                 return r;
         if (m->cell.setup_complete) {

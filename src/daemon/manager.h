@@ -61,6 +61,7 @@ typedef struct Manager {
         char **service_names;
         size_t n_services;
         sd_event_source *firewall_monitor;
+        sd_event_source *route_monitor; /* follows the default route (uplink.c) */
         char uplink[IF_NAMESIZE];
 
         WgBackend *wg;

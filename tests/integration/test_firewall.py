@@ -25,6 +25,7 @@ SVC_NET = '10.234.%d' % N      # cell .1, svc .2: the uplink side
 SVC_IP = SVC_NET + '.2'
 LAN_NET = '10.236.%d' % N      # cell .1, a LAN host .2: what --lan-networks names
 LAN_IP = LAN_NET + '.2'
+OTHER_NET = '10.237.%d' % N    # a second way out, for the uplink to move to
 FAILED = 'org.pic.Cell1.Error.Failed'
 
 SERVICES = {
@@ -87,7 +88,7 @@ class FirewallTest(h.HarnessTestCase):
         path = self.mgr.AddPeer(name, sv({'ServiceAccess': strv(access)}))
         peer = self.cell.interface('org.pic.Cell1.Peer', path)
         config = str(peer.GetConfig()).replace(
-                'AllowedIPs = ', 'AllowedIPs = %s.0/24, %s.0/24, ' % (SVC_NET, LAN_NET)) + \
+                'AllowedIPs = ', 'AllowedIPs = %s.0/24, %s.0/24, %s.0/24, ' % (SVC_NET, LAN_NET, OTHER_NET)) + \
             'Endpoint = 10.235.%d.1:51820\n' % lan
         client = h.WgClient(ns, self.world.unique('wgc'), config, world=self.world)
         h.wait_for(lambda: client.ping(CELL_VPN_IP), 20, 0.2, 'tunnel up for %s' % name)
@@ -173,6 +174,23 @@ class FirewallTest(h.HarnessTestCase):
         ruleset = str(self.mgr.GetFirewall())
         self.assertIn('%s . 0x00000002' % alice_ip, ruleset)
         self.assertNotIn('%s . 0x' % bob_ip, ruleset)
+
+    def test_uplink_follows_the_default_route(self):
+        """The default route moves to another interface: Uplink changes (with a signal), the masquerade
+        follows, and internet traffic leaves with the new uplink's address."""
+        _, a = self.add_client('alice', N % 50 + 1, [])
+        rec = h.SignalRecorder(self.cell.bus, signal_name='PropertiesChanged', path=h.CELL_PATH)
+        self.addCleanup(rec.close)
+        other = h.Netns(world=self.world)
+        other_net = OTHER_NET
+        new_if, _ = h.veth(self.cell.netns, other, other_net + '.1/24', other_net + '.2/24', world=self.world)
+        self.listen(other.argv([]), other_net + '.2', 8080, 'other-internet')
+        self.cell.netns.ip('route', 'replace', 'default', 'via', other_net + '.2')
+        rec.wait_for(lambda sigs: any(args[1].get('Uplink') == new_if for _, _, args in sigs), 5,
+                     'Uplink PropertiesChanged')
+        self.assertEqual(str(self.cell.properties('org.pic.Cell1.Manager')['Uplink']), new_if)
+        h.wait_for(lambda: 'leave through %s ' % new_if in str(self.mgr.GetFirewall()), 5, 0.1, 'masquerade moved')
+        self.assertEqual(self.answer(a, 8080, other_net + '.2').split(':')[0], other_net + '.1')
 
     def test_dns_and_web_reach_the_cell_address_through_dnat(self):
         _, a = self.add_client('alice', N % 50 + 1, ['dns', 'web'])
