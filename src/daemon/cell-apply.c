@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cell-apply.h"
+#include "cell-firewall.h"
+#include "failure-injection.h"
 #include "log.h"
 #include "state.h"
 
@@ -21,59 +23,153 @@ Peer *cell_apply_misfit(Manager *m, const Cidr4 *to) {
         return NULL;
 }
 
-static int move_peers(Manager *m, const Cidr4 *from, const Cidr4 *to) {
-        size_t n = hashmap_size(m->peers_by_name), i = 0;
-        _cleanup_(freep) Peer **olds = calloc(n + 1, sizeof(Peer *));
-        Peer *p;
+/* Everything an Apply changes, both versions kept until it is done, so that any
+ * failure can put files, model, WireGuard and the firewall back as they were. */
+typedef struct ApplyPlan {
+        Cell cell;       /* the settings with the pending ones adopted */
+        Peer **olds;     /* every peer, as it is */
+        Peer **news;     /* its moved copy, or NULL when its address stays */
+        size_t n, n_stored, n_swapped;
+} ApplyPlan;
+
+static void apply_plan_done(ApplyPlan *p, bool applied) {
+        for (size_t i = 0; i < p->n; i++)
+                if (p->news[i])
+                        peer_free(applied ? p->olds[i] : p->news[i]);
+        free(p->olds);
+        free(p->news);
+        cell_done(&p->cell); /* the new settings if it failed, the old ones once they were replaced */
+}
+
+static int apply_plan_new(Manager *m, ApplyPlan *ret) {
+        ApplyPlan p = { .n = hashmap_size(m->peers_by_name) };
+        Peer *peer;
+        size_t i = 0;
         int r;
 
-        if (!olds)
+        r = cell_copy(&m->cell, &p.cell);
+        if (r < 0)
+                return r;
+        if (p.cell.pending_vpn_address)
+                p.cell.vpn_address = p.cell.pending_vpn_address_value;
+        if (p.cell.pending_listen_port)
+                p.cell.listen_port = p.cell.pending_listen_port_value;
+        p.cell.pending_vpn_address = p.cell.pending_listen_port = false;
+
+        p.olds = calloc(p.n + 1, sizeof(Peer *));
+        p.news = calloc(p.n + 1, sizeof(Peer *));
+        if (!p.olds || !p.news) {
+                apply_plan_done(&p, false);
                 return -ENOMEM;
-        HASHMAP_FOREACH(p, m->peers_by_name)
-                olds[i++] = p;
-        for (i = 0; i < n; i++) {
-                uint32_t addr = renumber(from, to, olds[i]->address);
-                if (addr == olds[i]->address)
-                        continue; /* already moved by an Apply cut short */
-                Peer *new;
-                r = peer_copy(olds[i], &new);
-                if (r < 0)
-                        return r;
-                new->address = addr;
-                r = state_save_peer(m->peers_fd, new);
-                if (r >= 0)
-                        r = manager_replace_peer(m, olds[i], new);
+        }
+        HASHMAP_FOREACH(peer, m->peers_by_name)
+                p.olds[i++] = peer;
+        for (i = 0; i < p.n; i++) {
+                uint32_t addr = renumber(&m->cell.vpn_address, &p.cell.vpn_address, p.olds[i]->address);
+                if (addr == p.olds[i]->address)
+                        continue; /* the same subnet, or moved by an Apply cut short */
+                r = peer_copy(p.olds[i], &p.news[i]);
                 if (r < 0) {
-                        peer_free(new);
+                        apply_plan_done(&p, false);
                         return r;
                 }
+                p.news[i]->address = addr;
         }
+        *ret = p;
         return 0;
 }
 
-int cell_apply_pending(Manager *m) {
-        Cell c;
+/* Peers first, then cell.json: a start after a crash in between finishes the Apply. */
+static int apply_store(Manager *m, ApplyPlan *p) {
         int r;
 
-        r = cell_copy(&m->cell, &c);
+        for (; p->n_stored < p->n; p->n_stored++) {
+                Peer *new = p->news[p->n_stored];
+                if (!new)
+                        continue;
+                r = failure_injected(m, "state") ? -EIO : state_save_peer(m->peers_fd, new);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to store peer %s in the new subnet: %m", new->name);
+        }
+        r = failure_injected(m, "state") ? -EIO : state_save_cell(m->state_fd, &p->cell);
+        if (r < 0)
+                return log_error_errno(r, "Failed to store the applied settings: %m");
+        return 0;
+}
+
+static void apply_unstore(Manager *m, ApplyPlan *p) {
+        int r = state_save_cell(m->state_fd, &m->cell);
+        if (r < 0)
+                log_error_errno(r, "Failed to restore cell.json: %m");
+        for (size_t i = 0; i < p->n_stored; i++)
+                if (p->news[i] && (r = state_save_peer(m->peers_fd, p->olds[i])) < 0)
+                        log_error_errno(r, "Failed to restore peers/%s.json: %m", p->olds[i]->name);
+}
+
+/* Swaps the moved copies into the model without freeing what they replace. */
+static int apply_swap(Manager *m, ApplyPlan *p) {
+        for (; p->n_swapped < p->n; p->n_swapped++) {
+                size_t i = p->n_swapped;
+                if (!p->news[i])
+                        continue;
+                int r = failure_injected(m, "index") ? -ENOMEM : manager_swap_peer(m, p->olds[i], p->news[i]);
+                if (r < 0)
+                        return r;
+        }
+        Cell c = m->cell;
+        m->cell = p->cell;
+        p->cell = c; /* the old settings, for an undo */
+        return 0;
+}
+
+static void apply_unswap(Manager *m, ApplyPlan *p, bool cell_swapped) {
+        if (cell_swapped) {
+                Cell c = m->cell;
+                m->cell = p->cell;
+                p->cell = c;
+        }
+        for (size_t i = 0; i < p->n_swapped; i++)
+                if (p->news[i])
+                        (void) manager_swap_peer(m, p->news[i], p->olds[i]);
+}
+
+int cell_apply_pending(Manager *m, bool kernel) {
+        ApplyPlan p;
+        bool swapped = false, firewall_refused = false;
+        int r;
+
+        r = apply_plan_new(m, &p);
         if (r < 0)
                 return r;
-        if (c.pending_vpn_address)
-                c.vpn_address = c.pending_vpn_address_value;
-        if (c.pending_listen_port)
-                c.listen_port = c.pending_listen_port_value;
-        c.pending_vpn_address = c.pending_listen_port = false;
-
-        r = move_peers(m, &m->cell.vpn_address, &c.vpn_address);
-        if (r >= 0)
-                r = state_save_cell(m->state_fd, &c);
-        if (r < 0) {
-                cell_done(&c);
-                return r;
+        r = apply_store(m, &p);
+        if (r >= 0) {
+                r = apply_swap(m, &p);
+                swapped = r >= 0;
         }
-        cell_done(&m->cell);
-        m->cell = c;
-        return 0;
+        if (r >= 0 && kernel) {
+                r = manager_reconcile(m);
+                if (r >= 0) {
+                        r = cell_firewall_rebuild(m);
+                        firewall_refused = r < 0;
+                }
+        }
+        if (r >= 0) {
+                apply_plan_done(&p, true);
+                return 0;
+        }
+
+        /* Undo, last step first. A refused firewall batch changed nothing in the kernel. */
+        apply_unswap(m, &p, swapped);
+        if (kernel && swapped) {
+                int k = manager_reconcile(m);
+                if (k < 0)
+                        log_error_errno(k, "Failed to put WireGuard back after a failed Apply: %m");
+                if (firewall_refused)
+                        m->firewall_stale = false; /* the table in the kernel is the old one, which matches again */
+        }
+        apply_unstore(m, &p);
+        apply_plan_done(&p, false);
+        return r;
 }
 
 int cell_apply_finish_interrupted(Manager *m) {
@@ -89,7 +185,7 @@ int cell_apply_finish_interrupted(Manager *m) {
         if (!p)
                 return 0;
         log_notice("Peer %s is already in the pending subnet: finishing an Apply that was cut short.", p->name);
-        r = cell_apply_pending(m);
+        r = cell_apply_pending(m, false); /* the kernel side is rebuilt right after */
         if (r < 0)
                 return log_error_errno(r, "Failed to finish the interrupted Apply: %m");
         return 1;

@@ -10,7 +10,9 @@
 
 /* The first peer whose host number does not fit in `to`, or NULL. */
 Peer *cell_apply_misfit(Manager *m, const Cidr4 *to);
-/* Stores and adopts the pending settings (not WireGuard: the caller reconciles). */
-int cell_apply_pending(Manager *m);
+/* Stores and adopts the pending settings, and with kernel also makes WireGuard
+ * and the firewall follow; all or nothing: on failure files, model, WireGuard
+ * and the firewall are as they were. */
+int cell_apply_pending(Manager *m, bool kernel);
 /* At start, before peers are checked against the subnet. Returns 1 when it finished an Apply. */
 int cell_apply_finish_interrupted(Manager *m);

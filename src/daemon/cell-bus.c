@@ -311,9 +311,10 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return sd_bus_reply_method_return(message, NULL);
 
         Cidr4 from = m->cell.vpn_address;
-        r = cell_apply_pending(m);
+        r = cell_apply_pending(m, true);
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to apply the pending settings: %s.",
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED,
+                                         "Failed to apply the pending settings (nothing was changed): %s.",
                                          strerror(-r));
         if (from.addr != m->cell.vpn_address.addr || from.prefix != m->cell.vpn_address.prefix) {
                 Peer *p;
@@ -321,15 +322,8 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                 HASHMAP_FOREACH(p, m->peers_by_name)
                         peer_bus_emit_changed(p, names);
         }
-        r = manager_reconcile(m);
-        if (r >= 0)
-                r = cell_firewall_rebuild(m);
         char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
         cell_bus_emit_changed(m, changed);
-        if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED,
-                                         "The settings were stored but WireGuard or the firewall refused them: %s.",
-                                         strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 

@@ -8,11 +8,13 @@
 #include "bus-dict.h"
 #include "cell-firewall.h"
 #include "fileio.h"
+#include "failure-injection.h"
 #include "log.h"
 
 /* Tests prove that a refused batch changes nothing by making the next one fail. */
 static void maybe_inject_failure(Manager *m, Firewall *f) {
-        if (m->config.test_firewall_failure_file && access(m->config.test_firewall_failure_file, F_OK) >= 0)
+        if ((m->config.test_firewall_failure_file && access(m->config.test_firewall_failure_file, F_OK) >= 0) ||
+            failure_injected(m, "firewall"))
                 firewall_test_inject_failure(f, true);
 }
 

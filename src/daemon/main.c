@@ -54,7 +54,7 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
-               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -68,6 +68,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "lan-networks", required_argument, NULL, ARG_LAN },
                 { "services", required_argument, NULL, ARG_SERVICES },
                 { "test-firewall-failure-file", required_argument, NULL, ARG_TEST_FIREWALL_FAILURE },
+                { "test-failure-file", required_argument, NULL, ARG_TEST_FAILURE },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -135,6 +136,9 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         break;
                 case ARG_TEST_FIREWALL_FAILURE: /* undocumented on purpose: for tests only */
                         c->test_firewall_failure_file = optarg;
+                        break;
+                case ARG_TEST_FAILURE: /* likewise: failure-injection.h */
+                        c->test_failure_file = optarg;
                         break;
                 case ARG_STATS:
                 case ARG_POLKIT_TIMEOUT:

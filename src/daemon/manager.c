@@ -10,6 +10,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "netlink/rtnl-rule.h"
+#include "failure-injection.h"
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
@@ -37,8 +38,7 @@ static int manager_index_peer(Manager *m, Peer *p) {
         return r;
 }
 
-void manager_unindex_peer(Manager *m, Peer *p) {
-        changes_forget_peer(m, p, NULL);
+static void unindex_peer_maps(Manager *m, Peer *p) {
         hashmap_remove(m->peers_by_name, p->name);
         if (hashmap_get(m->peers_by_address, &p->address) == p)
                 hashmap_remove(m->peers_by_address, &p->address);
@@ -46,14 +46,26 @@ void manager_unindex_peer(Manager *m, Peer *p) {
                 hashmap_remove(m->peers_by_key, p->public_key_b64);
 }
 
-int manager_replace_peer(Manager *m, Peer *old, Peer *new) {
-        changes_forget_peer(m, old, new);
-        manager_unindex_peer(m, old);
+void manager_unindex_peer(Manager *m, Peer *p) {
+        changes_forget_peer(m, p, NULL);
+        unindex_peer_maps(m, p);
+}
+
+int manager_swap_peer(Manager *m, Peer *old, Peer *new) {
+        unindex_peer_maps(m, old);
         int r = manager_index_peer(m, new);
-        if (r < 0) { /* the caller checked for conflicts; put the old one back */
+        if (r < 0) {
                 (void) manager_index_peer(m, old);
                 return r;
         }
+        changes_forget_peer(m, old, new);
+        return 0;
+}
+
+int manager_replace_peer(Manager *m, Peer *old, Peer *new) {
+        int r = manager_swap_peer(m, old, new);
+        if (r < 0)
+                return r;
         peer_free(old);
         return 0;
 }
@@ -94,6 +106,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         wg_backend_free(m->wg);
+        free(m->failure_seen);
         cell_done(&m->cell);
         if (m->state_fd >= 0)
                 close(m->state_fd);
@@ -215,7 +228,7 @@ int manager_reconcile(Manager *m) {
         if (r < 0)
                 return r;
         if (change->flags || change->peers) {
-                r = wg_backend_set_device(m->wg, change);
+                r = failure_injected(m, "wireguard") ? -EIO : wg_backend_set_device(m->wg, change);
                 if (r < 0)
                         return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
         }
@@ -357,30 +370,50 @@ int manager_run(Manager *m) {
         return sd_event_loop(m->event);
 }
 
-int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
-        int r;
-
-        r = new ? state_save_peer(m->peers_fd, new) : state_remove_peer(m->peers_fd, old->name);
-        if (r < 0)
-                return log_error_errno(r, "Failed to store peer %s: %m", new ? new->name : old->name);
-
-        r = peer_wg_apply_change(m, old, new);
-        if (r >= 0) {
-                r = cell_firewall_peer_change(m, old, new);
-                if (r < 0) /* the firewall refused: WireGuard goes back too */
-                        (void) peer_wg_apply_change(m, new, old);
-        }
-        if (r < 0) {
-                log_error_errno(r, "Failed to apply peer %s: %m", new ? new->name : old->name);
-                int k = old ? state_save_peer(m->peers_fd, old) : state_remove_peer(m->peers_fd, new->name);
-                if (k < 0)
-                        log_error_errno(k, "Failed to restore the stored peer %s: %m", old ? old->name : new->name);
-                return r;
-        }
-
+/* The model step of a commit: the new version indexed (and given its object path), the old one dropped. */
+static int swap_peer(Manager *m, Peer *old, Peer *new) {
+        if (failure_injected(m, "index"))
+                return -ENOMEM;
         if (old && new)
                 return manager_replace_peer(m, old, new);
         if (new)
                 return manager_add_peer(m, new);
+        return 0; /* a removal: the caller drops the object once it has told the bus */
+}
+
+int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
+        const char *name = new ? new->name : old->name;
+        int r, k;
+
+        r = failure_injected(m, "state") ? -EIO
+            : new                        ? state_save_peer(m->peers_fd, new)
+                                         : state_remove_peer(m->peers_fd, old->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to store peer %s: %m", name);
+
+        r = peer_wg_apply_change(m, old, new);
+        if (r < 0)
+                goto undo_state;
+        r = cell_firewall_peer_change(m, old, new);
+        if (r < 0)
+                goto undo_wireguard;
+        r = swap_peer(m, old, new);
+        if (r < 0)
+                goto undo_firewall;
         return 0;
+
+        /* Each step undone in reverse, so a failure leaves files, WireGuard and the firewall as they were. */
+undo_firewall:
+        k = cell_firewall_peer_change(m, new, old);
+        if (k < 0)
+                log_error_errno(k, "Failed to restore the firewall elements of peer %s: %m", name);
+undo_wireguard:
+        k = peer_wg_apply_change(m, new, old);
+        if (k < 0)
+                log_error_errno(k, "Failed to restore WireGuard peer %s: %m", name);
+undo_state:
+        k = old ? state_save_peer(m->peers_fd, old) : state_remove_peer(m->peers_fd, new->name);
+        if (k < 0)
+                log_error_errno(k, "Failed to restore the stored peer %s: %m", name);
+        return log_error_errno(r, "Failed to apply peer %s: %m", name);
 }

@@ -30,6 +30,7 @@ typedef struct ManagerConfig {
         Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
         size_t n_lan_networks;
         char *test_firewall_failure_file; /* tests: while it exists, firewall batches are made to fail */
+        char *test_failure_file;          /* tests: failure-injection.h */
         WgBackendChoice backend;
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;
@@ -64,6 +65,9 @@ typedef struct Manager {
         sd_event_source *route_monitor; /* follows the default route (uplink.c) */
         char uplink[IF_NAMESIZE];
 
+        char *failure_seen; /* failure-injection.c: the instruction being counted */
+        unsigned failure_count;
+
         WgBackend *wg;
         bool wg_ready;
         sd_event_source *stats_timer;
@@ -90,6 +94,9 @@ void manager_watch_wireguard_go(Manager *m);
 int manager_add_peer(Manager *m, Peer *p);
 void manager_remove_peer(Manager *m, Peer *p);
 int manager_replace_peer(Manager *m, Peer *old, Peer *new);
+/* new takes old's place in the maps (and its queued signals); old is kept, not
+ * freed, so the swap can be undone. On failure old stays indexed. */
+int manager_swap_peer(Manager *m, Peer *old, Peer *new);
 void manager_unindex_peer(Manager *m, Peer *p);
 
 /* Makes a peer change real: stored durably and live in WireGuard, old

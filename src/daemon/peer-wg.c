@@ -5,6 +5,7 @@
 #include "keys.h"
 #include "log.h"
 #include "peer-bus.h"
+#include "failure-injection.h"
 #include "peer-wg.h"
 
 static WgDevice *device_new(const Manager *m) {
@@ -100,13 +101,11 @@ int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
         }
         if (!d->peers)
                 return 0;
-        if (!m->wg_ready) {
-                /* The device failed earlier (e.g. wireguard-go died): rebuild it from
-                 * the model, which does not hold this change yet, then apply the change. */
-                r = manager_reconcile(m);
-                if (r < 0)
-                        return r;
-        }
+        /* Callers waited for the device (manager_wait_wireguard); it may have died since. */
+        if (!m->wg_ready)
+                return -ENETDOWN;
+        if (failure_injected(m, "wireguard"))
+                return -EIO;
         return wg_backend_set_device(m->wg, d);
 }
 

@@ -19,6 +19,11 @@
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strempty(s) ((s) ? (s) : "")
 #define isempty(s) (!(s) || (s)[0] == '\0')
+static inline char *mfree_str(char *s) {
+        free(s);
+        return NULL;
+}
+
 /* Both NULL, or equal strings. */
 static inline bool streq_ptr(const char *a, const char *b) {
         return (!a || !b) ? a == b : strcmp(a, b) == 0;

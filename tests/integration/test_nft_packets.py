@@ -77,7 +77,7 @@ class NftPacketsTest(h.HarnessTestCase):
         return p.stdout.strip().rsplit(':', 1)[0] if p.returncode == 0 and p.stdout.strip() else None
 
     def udp(self, src, dst, port):
-        p = self.peer.run(['socat', '-T', '2', '-t', '2', '-', 'UDP:%s:%d,bind=%s' % (dst, port, src)],
+        p = self.peer.run(['socat', '-T', '5', '-t', '5', '-', 'UDP:%s:%d,bind=%s' % (dst, port, src)],
                           check=False, timeout=15, input='query\n')
         return p.stdout.strip().rsplit(':', 1)[0] if p.stdout.strip() else None
 

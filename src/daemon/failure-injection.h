@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "manager.h"
+
+/* Tests only (--test-failure-file=FILE, undocumented): while FILE holds
+ * "STEP N", the (N+1)th time the daemon reaches STEP after the file appeared
+ * (or changed), that step fails as if the system had refused it; once. Steps:
+ * "state" (a durable write), "wireguard" (a device change), "firewall" (a
+ * batch, refused by the kernel), "index" (the model swap). Without the option
+ * this costs one pointer test. */
+bool failure_injected(Manager *m, const char *step);
