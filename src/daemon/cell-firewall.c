@@ -7,6 +7,7 @@
 
 #include "bus-dict.h"
 #include "cell-firewall.h"
+#include "desired.h"
 #include "fileio.h"
 #include "failure-injection.h"
 #include "log.h"
@@ -36,11 +37,19 @@ static FirewallPeer peer_firewall_entry(const Peer *p) {
         return (FirewallPeer) { .address = p->address, .services = p->service_access, .networks = p->network_access };
 }
 
+int peer_firewall_contribute(Manager *m, FirewallPeerList *l) {
+        Peer *p;
+        int r;
+
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                if ((r = firewall_peer_list_push(l, peer_firewall_entry(p))) < 0)
+                        return r;
+        return 0;
+}
+
 int cell_firewall_rebuild(Manager *m) {
         _cleanup_(firewall_freep) Firewall *f = NULL;
-        _cleanup_(freep) FirewallPeer *peers = NULL;
-        size_t n = 0;
-        Peer *p;
+        _cleanup_(firewall_peer_list_done) FirewallPeerList peers = {};
         int r;
 
         if (!m->cell.setup_complete)
@@ -48,13 +57,11 @@ int cell_firewall_rebuild(Manager *m) {
         r = new_firewall(m, &f);
         if (r < 0)
                 return log_error_errno(r, "Invalid firewall settings: %m");
-        peers = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(FirewallPeer));
-        if (!peers)
-                return -ENOMEM;
-        HASHMAP_FOREACH(p, m->peers_by_name)
-                peers[n++] = peer_firewall_entry(p);
+        r = desired_firewall(m, &peers);
+        if (r < 0)
+                return r;
         maybe_inject_failure(m, f);
-        r = firewall_apply(f, peers, n);
+        r = firewall_apply(f, peers.items, peers.n);
         if (r < 0) {
                 m->firewall_stale = true; /* retried on the next change and by the statistics timer */
                 return log_error_errno(r, "Failed to build the firewall table: %m");
@@ -62,7 +69,7 @@ int cell_firewall_rebuild(Manager *m) {
         m->firewall_stale = false;
         firewall_free(m->firewall);
         m->firewall = TAKE_PTR(f);
-        log_info("Firewall table inet pic carries %zu peers (uplink %s).", n, isempty(m->uplink) ? "none" : m->uplink);
+        log_info("Firewall table inet pic carries %zu peers (uplink %s).", peers.n, isempty(m->uplink) ? "none" : m->uplink);
         return 0;
 }
 

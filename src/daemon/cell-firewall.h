@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "desired.h"
 #include "manager.h"
 #include "peer.h"
 
@@ -8,7 +9,9 @@
  * when the cell changes, one peer's elements when a peer does, and a rebuild
  * when somebody removes the table. */
 
-/* Builds the table from the cell, the configured services and every peer. */
+/* The peers' firewall entries, for the desired state. */
+int peer_firewall_contribute(Manager *m, FirewallPeerList *l);
+/* Builds the table from the cell, the configured services and every kind's entries. */
 int cell_firewall_rebuild(Manager *m);
 /* One batch with only this peer's elements (old or new may be NULL; the address may change). */
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new);

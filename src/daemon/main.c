@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "sandbox.h"
 #include "strv.h"
+#include "test-kind.h"
 #include "time-util.h"
 
 static void help(void) {
@@ -54,7 +55,7 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
-               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -69,6 +70,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "services", required_argument, NULL, ARG_SERVICES },
                 { "test-firewall-failure-file", required_argument, NULL, ARG_TEST_FIREWALL_FAILURE },
                 { "test-failure-file", required_argument, NULL, ARG_TEST_FAILURE },
+                { "test-static-peer", required_argument, NULL, ARG_TEST_STATIC_PEER },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -139,6 +141,15 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         break;
                 case ARG_TEST_FAILURE: /* likewise: failure-injection.h */
                         c->test_failure_file = optarg;
+                        break;
+                case ARG_TEST_STATIC_PEER: /* likewise: test-kind.h */
+                        if (c->n_test_static_peers >= TEST_STATIC_PEERS_MAX ||
+                            test_static_peer_parse(optarg, &c->test_static_peers[c->n_test_static_peers]) < 0) {
+                                log_error("--test-static-peer: '%s' is not KEY@ADDRESS (at most %d).", optarg,
+                                          TEST_STATIC_PEERS_MAX);
+                                return -EINVAL;
+                        }
+                        c->n_test_static_peers++;
                         break;
                 case ARG_STATS:
                 case ARG_POLKIT_TIMEOUT:

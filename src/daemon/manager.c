@@ -11,6 +11,7 @@
 #include "cell-firewall.h"
 #include "netlink/rtnl-rule.h"
 #include "failure-injection.h"
+#include "desired.h"
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
@@ -18,6 +19,7 @@
 #include "peer-bus.h"
 #include "peer-wg.h"
 #include "state.h"
+#include "wg/wg-diff.h"
 #include "uplink.h"
 #include "wireguard-start.h"
 
@@ -212,7 +214,7 @@ static int sync_device(Manager *m) {
 
 /* Reads the device and sets only what differs, in one batch. */
 int manager_reconcile(Manager *m) {
-        _cleanup_(wg_device_freep) WgDevice *have = NULL, *change = NULL;
+        _cleanup_(wg_device_freep) WgDevice *have = NULL, *want = NULL, *change = NULL;
         int r;
 
         if (!m->cell.setup_complete)
@@ -224,9 +226,12 @@ int manager_reconcile(Manager *m) {
         r = wg_backend_get_device(m->wg, &have);
         if (r < 0)
                 return log_error_errno(r, "Failed to read WireGuard device %s: %m", m->config.ifname);
-        r = peer_wg_reconcile_device(m, have, &change);
+        r = desired_wireguard(m, &want);
         if (r < 0)
                 return r;
+        r = wg_device_diff(want, have, &change);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compare WireGuard device %s with the cell: %m", m->config.ifname);
         if (change->flags || change->peers) {
                 r = failure_injected(m, "wireguard") ? -EIO : wg_backend_set_device(m->wg, change);
                 if (r < 0)
@@ -258,10 +263,22 @@ void manager_watch_wireguard_go(Manager *m) {
                 log_warning_errno(r, "Cannot watch wireguard-go: %m");
 }
 
+static int refresh_stats(Manager *m) {
+        _cleanup_(freep) PeerStatsChange *changes = NULL;
+        size_t n;
+
+        int r = peer_wg_refresh_stats(m, &changes, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                peer_bus_emit_changed(changes[i].peer, (char **) changes[i].names);
+        return 0;
+}
+
 static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        if (m->cell.setup_complete && (!m->wg_ready || peer_wg_refresh_stats(m) < 0)) {
+        if (m->cell.setup_complete && (!m->wg_ready || refresh_stats(m) < 0)) {
                 /* e.g. a wireguard-go this process did not start (kept across a restart) died */
                 m->wg_ready = false;
                 (void) manager_reconcile(m);

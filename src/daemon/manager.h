@@ -17,6 +17,14 @@
 #define MANAGER_PATH "/org/pic/Cell1"
 #define PEER_PATH_PREFIX "/org/pic/Cell1/peer"
 
+#define TEST_STATIC_PEERS_MAX 4
+
+/* test-kind.h */
+typedef struct TestStaticPeer {
+        WgKey public_key;
+        uint32_t address;
+} TestStaticPeer;
+
 /* Everything the daemon was told on its command line. */
 typedef struct ManagerConfig {
         char *state_dir;
@@ -31,6 +39,8 @@ typedef struct ManagerConfig {
         size_t n_lan_networks;
         char *test_firewall_failure_file; /* tests: while it exists, firewall batches are made to fail */
         char *test_failure_file;          /* tests: failure-injection.h */
+        TestStaticPeer test_static_peers[TEST_STATIC_PEERS_MAX]; /* tests: test-kind.h */
+        size_t n_test_static_peers;
         WgBackendChoice backend;
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;

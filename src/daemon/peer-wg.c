@@ -4,7 +4,7 @@
 
 #include "keys.h"
 #include "log.h"
-#include "peer-bus.h"
+#include "cell-firewall.h"
 #include "failure-injection.h"
 #include "peer-wg.h"
 
@@ -15,60 +15,21 @@ static WgDevice *device_new(const Manager *m) {
         return d;
 }
 
-static bool wg_peer_matches(const WgPeer *have, const Peer *want) {
-        WgKey zero = {};
-        const uint8_t *psk = want->has_preshared_key ? want->preshared_key : zero;
-        const WgAllowedIp *a = have->allowed_ips;
-
-        if (memcmp(have->preshared_key, psk, WG_KEY_LEN) != 0 || have->persistent_keepalive != want->persistent_keepalive)
-                return false;
-        return a && !a->next && a->family == AF_INET && a->cidr == 32 && ntohl(a->ip4.s_addr) == want->address;
-}
-
-int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret) {
-        _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
-        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new(&string_hash_ops);
-        char b64[WG_KEY_B64_LEN];
+static int peer_wg_contribute(Manager *m, WgDevice *d) {
         Peer *p;
         int r;
 
-        if (!d || !seen)
-                return -ENOMEM;
-        if (!(have->flags & WG_DEVICE_HAS_PRIVATE_KEY) || memcmp(have->private_key, m->cell.private_key, WG_KEY_LEN) != 0) {
-                d->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
-                memcpy(d->private_key, m->cell.private_key, WG_KEY_LEN);
-        }
-        if (have->listen_port != m->cell.listen_port) {
-                d->flags |= WG_DEVICE_HAS_LISTEN_PORT;
-                d->listen_port = m->cell.listen_port;
-        }
-        /* Peers already right are left alone, so their sessions survive a restart. */
-        for (const WgPeer *w = have->peers; w; w = w->next) {
-                key_to_base64(w->public_key, b64);
-                p = hashmap_get(m->peers_by_key, b64);
-                if (p && p->enabled && wg_peer_matches(w, p)) {
-                        r = hashmap_put(seen, p->name, p);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (p && p->enabled)
-                        continue; /* re-set below */
-                WgPeer *gone = wg_device_append_peer(d);
-                if (!gone)
-                        return -ENOMEM;
-                memcpy(gone->public_key, w->public_key, WG_KEY_LEN);
-                gone->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REMOVE_ME;
-        }
         HASHMAP_FOREACH(p, m->peers_by_name)
-                if (p->enabled && !hashmap_get(seen, p->name)) {
-                        r = peer_to_wg(p, d);
-                        if (r < 0)
-                                return r;
-                }
-        *ret = TAKE_PTR(d);
+                if (p->enabled && (r = peer_to_wg(p, d)) < 0)
+                        return r;
         return 0;
 }
+
+const Contributor peer_contributor = {
+        .kind = "peer",
+        .wireguard = peer_wg_contribute,
+        .firewall = peer_firewall_contribute,
+};
 
 /* Whether two versions of a peer make the same WireGuard peer entry. */
 static bool peer_wg_equal(const Peer *a, const Peer *b) {
@@ -122,8 +83,10 @@ static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
                          ntohs(w->endpoint.addr6.sin6_port));
 }
 
-int peer_wg_refresh_stats(Manager *m) {
+int peer_wg_refresh_stats(Manager *m, PeerStatsChange **ret, size_t *ret_n) {
         _cleanup_(wg_device_freep) WgDevice *d = NULL;
+        _cleanup_(freep) PeerStatsChange *changes = NULL;
+        size_t n = 0, allocated = 0;
         int r = wg_backend_get_device(m->wg, &d);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
@@ -132,30 +95,35 @@ int peer_wg_refresh_stats(Manager *m) {
                 key_to_base64(w->public_key, b64);
                 Peer *p = hashmap_get(m->peers_by_key, b64);
                 if (!p)
-                        continue;
+                        continue; /* another kind's peer */
 
-                const char *changed[5];
-                size_t n = 0;
+                PeerStatsChange c = { .peer = p };
+                size_t k = 0;
                 format_endpoint(w, endpoint, sizeof endpoint);
                 if (p->latest_handshake_usec != w->last_handshake_usec) {
                         p->latest_handshake_usec = w->last_handshake_usec;
-                        changed[n++] = "LatestHandshake";
+                        c.names[k++] = "LatestHandshake";
                 }
                 if (p->rx_bytes != w->rx_bytes) {
                         p->rx_bytes = w->rx_bytes;
-                        changed[n++] = "RxBytes";
+                        c.names[k++] = "RxBytes";
                 }
                 if (p->tx_bytes != w->tx_bytes) {
                         p->tx_bytes = w->tx_bytes;
-                        changed[n++] = "TxBytes";
+                        c.names[k++] = "TxBytes";
                 }
                 if (!streq(p->endpoint, endpoint)) {
                         snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
-                        changed[n++] = "Endpoint";
+                        c.names[k++] = "Endpoint";
                 }
-                changed[n] = NULL;
-                if (n > 0)
-                        peer_bus_emit_changed(p, (char **) changed);
+                if (k == 0)
+                        continue;
+                r = greedy_realloc((void **) &changes, &allocated, n + 1, sizeof *changes);
+                if (r < 0)
+                        return r;
+                changes[n++] = c;
         }
+        *ret = TAKE_PTR(changes);
+        *ret_n = n;
         return 0;
 }

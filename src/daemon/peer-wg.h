@@ -2,16 +2,21 @@
 #pragma once
 
 #include "manager.h"
+#include "desired.h"
 #include "peer.h"
 
 /* How peers become WireGuard configuration, and how WireGuard's counters come
  * back into the peer objects. */
 
-/* What to set so the device (currently `have`) matches the model: keys and
- * port when they differ, missing or changed peers, removal of strangers. */
-int peer_wg_reconcile_device(Manager *m, const WgDevice *have, WgDevice **ret);
+/* The peers' part of the desired state (desired.h). */
+extern const Contributor peer_contributor;
 /* Applies the change from old to new (either may be NULL) in one set. */
 int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new);
-/* Reads handshakes, counters and endpoints, emitting PropertiesChanged for
- * what changed. */
-int peer_wg_refresh_stats(Manager *m);
+typedef struct PeerStatsChange {
+        Peer *peer;
+        const char *names[5]; /* the properties that changed, NULL-terminated */
+} PeerStatsChange;
+
+/* Reads handshakes, counters and endpoints into the peers; returns which
+ * peers changed what, for the caller to announce. */
+int peer_wg_refresh_stats(Manager *m, PeerStatsChange **ret, size_t *ret_n);

@@ -114,5 +114,52 @@ class AtomicTest(h.HarnessTestCase):
         self.assertEqual(self.snapshot()['address'], MOVED_VPN)
 
 
+class ReconcileTest(h.HarnessTestCase):
+    """Reconcilers own exactly what the cell wants: peers of another kind of object (a test-only kind
+    standing in for cell links and exits) are kept by every one of them, strangers are removed."""
+
+    def test_another_kinds_peer_is_kept_and_strangers_go(self):
+        base = VPN.rsplit('.', 1)[0]
+        other_key, stranger_key = h.wg_genkey()[1], h.wg_genkey()[1]
+        self.cell = cell = h.Cell(world=self.world, extra_args=[
+                '--test-static-peer=%s@%s.200' % (other_key, base), '--stats-interval=0.3'])
+        cell.polkit.set_allowed(ALL_ACTIONS)
+        cell.start()
+        mgr = cell.manager()
+        mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN}))
+        mgr.AddPeer('laptop', sv({}))
+        laptop_key = str(cell.properties(PEER, mgr.GetPeerByName('laptop'))['PublicKey'])
+
+        def wg_peers():
+            u = h.uapi_get(cell.uapi_socket)
+            return {h.key_from_hex(p['public_key']): p['allowed_ip'] for p in u['peers']}
+
+        self.assertEqual(wg_peers(), {laptop_key: [base + '.2/32'], other_key: [base + '.200/32']})
+        self.assertIn('%s.200 . 0x00000001' % base, str(mgr.GetFirewall()))
+
+        # a stranger appears on the device; a restart (reconcile from scratch) removes it and nothing else
+        self.assertEqual(h.uapi_set(cell.uapi_socket, ['public_key=%s' % h.key_to_hex(stranger_key),
+                                                       'allowed_ip=10.99.0.1/32']), 0)
+        self.assertIn(stranger_key, wg_peers())
+        cell.restart()
+        self.assertEqual(wg_peers(), {laptop_key: [base + '.2/32'], other_key: [base + '.200/32']})
+
+        # a peer change, an Apply and a firewall rebuild keep it too
+        mgr = cell.manager()
+        cell.interface(PEER, mgr.GetPeerByName('laptop')).Update(sv({'PersistentKeepalive': dbus.UInt16(5)}))
+        mgr.Configure(sv({'ListenPort': dbus.UInt16(51830)}))
+        mgr.Apply()
+        self.assertEqual(set(wg_peers()), {laptop_key, other_key})
+        cell.netns.run(['nft', 'flush', 'ruleset'])
+        h.wait_for(lambda: '%s.200 . 0x00000001' % base in str(mgr.GetFirewall()), 5, 0.1, 'firewall rebuilt')
+
+        # wireguard-go dies: the repaired device has both kinds' peers again
+        old = [pid for pid in cell.netns.pids() if 'wireguard-go' in h.run(['cat', '/proc/%d/cmdline' % pid]).stdout]
+        self.assertEqual(len(old), 1)
+        os.kill(old[0], 9)
+        h.wait_for(lambda: os.path.exists(cell.uapi_socket) and set(wg_peers()) == {laptop_key, other_key},
+                   15, 0.2, 'device repaired with both kinds of peers')
+
+
 if __name__ == '__main__':
     h.main()
