@@ -330,17 +330,11 @@ bool state_peer_file_exists(int peers_fd, const char *name) {
 }
 
 int state_load_peers(int peers_fd, int (*cb)(Peer *p, void *userdata), void *userdata) {
-        int fd = fcntl(peers_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        rewinddir(d);
+        DIR *d;
+        int r = opendir_at(peers_fd, &d);
+        if (r < 0)
+                return r;
 
-        int r = 0;
         for (struct dirent *de; (de = readdir(d));) {
                 size_t l = strlen(de->d_name);
                 if (de->d_name[0] == '.' || l < 6 || !streq(de->d_name + l - 5, ".json"))

@@ -106,7 +106,7 @@ int open_dir_at(int dir_fd, const char *path, mode_t mode) {
         return fd < 0 ? -errno : fd;
 }
 
-int remove_stale_temp_files(int dir_fd) {
+int opendir_at(int dir_fd, DIR **ret) {
         /* its own open file description: a dup would move the caller's directory offset */
         int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -116,8 +116,17 @@ int remove_stale_temp_files(int dir_fd) {
                 close(fd);
                 return -errno;
         }
+        *ret = d;
+        return 0;
+}
 
-        int removed = 0, r = 0;
+int remove_stale_temp_files(int dir_fd) {
+        DIR *d;
+        int r = opendir_at(dir_fd, &d);
+        if (r < 0)
+                return r;
+
+        int removed = 0;
         for (struct dirent *de; (de = readdir(d));) {
                 if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
                         continue;

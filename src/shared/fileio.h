@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,5 +17,8 @@ int remove_stale_temp_files(int dir_fd);
 int unlink_durable(int dir_fd, const char *name);
 /* Reads a whole regular file (at most max_size bytes) into a NUL-terminated buffer. */
 int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_size);
+/* A directory stream over dir_fd's directory that reads from its start and
+ * leaves dir_fd's own position alone; closedir() it. */
+int opendir_at(int dir_fd, DIR **ret);
 /* Opens (creating with mode if needed) a directory below dir_fd. */
 int open_dir_at(int dir_fd, const char *path, mode_t mode);
