@@ -174,6 +174,17 @@ int peer_client_config(const Peer *p, const Cell *cell, char **ret) {
                 fprintf(f, "Endpoint = %s\n", cell->endpoint);
         else
                 fputs("# Endpoint = (not set: set the cell's Endpoint with Configure)\n", f);
+        /* what the cell's firewall lets this device reach, so the file tells the truth about it */
+        _cleanup_(freep) char *services = strv_join(p->service_access, ", "), *networks = strv_join(p->network_access, ", ");
+        if (!services || !networks) {
+                fclose(f);
+                free(buf);
+                return -ENOMEM;
+        }
+        fprintf(f, "# Through the cell this device may reach: services %s; networks %s.\n",
+                isempty(services) ? "none" : services, isempty(networks) ? "none" : networks);
+        if (strv_contains(p->network_access, "internet"))
+                fputs("# To send all its traffic through the cell, use AllowedIPs = 0.0.0.0/0.\n", f);
         fprintf(f, "AllowedIPs = %s\n", cidr4_format(&subnet, net));
         if (p->persistent_keepalive > 0)
                 fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);

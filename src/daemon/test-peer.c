@@ -316,6 +316,9 @@ static void test_client_config_full(void **state) {
         assert_string_equal(config_get(&c, "Peer", "AllowedIPs"), "10.0.0.0/24");
         assert_string_equal(config_get(&c, "Peer", "PersistentKeepalive"), "25");
         assert_int_equal(c.n, 8);
+        /* it says what the cell lets it reach */
+        assert_non_null(strstr(text, "# Through the cell this device may reach: services none; networks internet.\n"));
+        assert_non_null(strstr(text, "AllowedIPs = 0.0.0.0/0."));
 
         /* The [Interface] comes first, so a reader never mixes the two up. */
         assert_true(strstr(text, "[Interface]") < strstr(text, "[Peer]"));
