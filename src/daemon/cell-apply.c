@@ -29,15 +29,17 @@ typedef struct ApplyPlan {
         Cell cell;       /* the settings with the pending ones adopted */
         Peer **olds;     /* every peer, as it is */
         Peer **news;     /* its moved copy, or NULL when its address stays */
-        size_t n, n_stored, n_swapped;
+        bool *stored;    /* its moved copy's file is written */
+        size_t n, n_swapped;
 } ApplyPlan;
 
 static void apply_plan_done(ApplyPlan *p, bool applied) {
-        for (size_t i = 0; i < p->n; i++)
+        for (size_t i = 0; p->news && i < p->n; i++)
                 if (p->news[i])
                         peer_free(applied ? p->olds[i] : p->news[i]);
         free(p->olds);
         free(p->news);
+        free(p->stored);
         cell_done(&p->cell); /* the new settings if it failed, the old ones once they were replaced */
 }
 
@@ -58,7 +60,8 @@ static int apply_plan_new(Manager *m, ApplyPlan *ret) {
 
         p.olds = calloc(p.n + 1, sizeof(Peer *));
         p.news = calloc(p.n + 1, sizeof(Peer *));
-        if (!p.olds || !p.news) {
+        p.stored = calloc(p.n + 1, sizeof(bool));
+        if (!p.olds || !p.news || !p.stored) {
                 apply_plan_done(&p, false);
                 return -ENOMEM;
         }
@@ -79,18 +82,29 @@ static int apply_plan_new(Manager *m, ApplyPlan *ret) {
         return 0;
 }
 
-/* Peers first, then cell.json: a start after a crash in between finishes the Apply. */
+/* Peers first (as one batch: one file system sync, not one per peer), then
+ * cell.json: a start after a crash in between finishes the Apply. */
 static int apply_store(Manager *m, ApplyPlan *p) {
+        _cleanup_(freep) Peer **moved = calloc(p->n + 1, sizeof(Peer *));
+        _cleanup_(freep) size_t *index = calloc(p->n + 1, sizeof(size_t));
+        size_t n = 0, saved = 0;
         int r;
 
-        for (; p->n_stored < p->n; p->n_stored++) {
-                Peer *new = p->news[p->n_stored];
-                if (!new)
-                        continue;
-                r = failure_injected(m, "state") ? -EIO : state_save_peer(m->peers_fd, new);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to store peer %s in the new subnet: %m", new->name);
-        }
+        if (!moved || !index)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n; i++)
+                if (p->news[i]) {
+                        if (failure_injected(m, "state"))
+                                return log_error_errno(-EIO, "Failed to store peer %s in the new subnet: %m",
+                                                       p->news[i]->name);
+                        index[n] = i;
+                        moved[n++] = p->news[i];
+                }
+        r = state_save_peers(m->peers_fd, moved, n, &saved);
+        for (size_t k = 0; k < saved; k++)
+                p->stored[index[k]] = true;
+        if (r < 0)
+                return log_error_errno(r, "Failed to store the peers in the new subnet: %m");
         r = failure_injected(m, "state") ? -EIO : state_save_cell(m->state_fd, &p->cell);
         if (r < 0)
                 return log_error_errno(r, "Failed to store the applied settings: %m");
@@ -101,8 +115,8 @@ static void apply_unstore(Manager *m, ApplyPlan *p) {
         int r = state_save_cell(m->state_fd, &m->cell);
         if (r < 0)
                 log_error_errno(r, "Failed to restore cell.json: %m");
-        for (size_t i = 0; i < p->n_stored; i++)
-                if (p->news[i] && (r = state_save_peer(m->peers_fd, p->olds[i])) < 0)
+        for (size_t i = 0; i < p->n; i++)
+                if (p->stored[i] && (r = state_save_peer(m->peers_fd, p->olds[i])) < 0)
                         log_error_errno(r, "Failed to restore peers/%s.json: %m", p->olds[i]->name);
 }
 

@@ -317,6 +317,32 @@ int state_save_peer(int peers_fd, const Peer *p) {
         return write_file_atomic(peers_fd, fn, text, strlen(text), 0600);
 }
 
+int state_save_peers(int peers_fd, Peer *const *peers, size_t n, size_t *ret_saved) {
+        _cleanup_(freep) FileWrite *files = calloc(n + 1, sizeof(FileWrite));
+        _cleanup_(freep) char *names = calloc(n + 1, PEER_NAME_MAX + 6);
+        size_t made = 0;
+        int r = 0;
+
+        *ret_saved = 0;
+        if (!files || !names)
+                return -ENOMEM;
+        for (; made < n; made++) {
+                char *text;
+                r = peer_to_json(peers[made], &text);
+                if (r < 0)
+                        break;
+                peer_file_name(peers[made]->name, names + made * (PEER_NAME_MAX + 6));
+                files[made] = (FileWrite) { names + made * (PEER_NAME_MAX + 6), text, strlen(text) };
+        }
+        if (r >= 0)
+                r = write_files_atomic(peers_fd, files, n, 0600, ret_saved);
+        for (size_t i = 0; i < made; i++) {
+                char *text = (char *) files[i].data;
+                erase_and_freep(&text);
+        }
+        return r;
+}
+
 int state_remove_peer(int peers_fd, const char *name) {
         char fn[PEER_NAME_MAX + 6];
         peer_file_name(name, fn);

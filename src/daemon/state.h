@@ -22,6 +22,9 @@ int state_load_cell(int state_fd, Cell *ret);
 int state_save_cell(int state_fd, const Cell *c);
 int state_save_peer(int peers_fd, const Peer *p);
 int state_remove_peer(int peers_fd, const char *name);
+/* Many peers' files at the cost of about one durable write (write_files_atomic);
+ * *ret_saved: how many of peers[] were replaced, also on failure. */
+int state_save_peers(int peers_fd, Peer *const *peers, size_t n, size_t *ret_saved);
 /* Whether peers/<name>.json exists, loaded or not: a file that did not load
  * must not be overwritten by a new peer of the same name. */
 bool state_peer_file_exists(int peers_fd, const char *name);

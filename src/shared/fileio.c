@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* syncfs */
+#endif
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +54,54 @@ int write_file_atomic(int dir_fd, const char *name, const void *data, size_t siz
         if (fsync(dir_fd) < 0)
                 return -errno;
         return 0;
+}
+
+int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode, size_t *ret_renamed) {
+        char tmp[256];
+        size_t written = 0, renamed = 0;
+        int r = 0;
+
+        *ret_renamed = 0;
+        for (; written < n && r == 0; written++) {
+                if (snprintf(tmp, sizeof tmp, TEMP_PREFIX "%s.%u", files[written].name, (unsigned) getpid()) >=
+                    (int) sizeof tmp) {
+                        r = -ENAMETOOLONG;
+                        break;
+                }
+                _cleanup_(closep) int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+                                                                       O_NONBLOCK, mode);
+                if (fd < 0) {
+                        r = -errno;
+                        break;
+                }
+                r = write_all(fd, files[written].data, files[written].size);
+                if (r == 0 && fchmod(fd, mode) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        written++; /* this temp exists too */
+                        break;
+                }
+        }
+        /* One sync of the file system instead of one fsync per file: the temps are all on disk after it. */
+        if (r == 0 && syncfs(dir_fd) < 0)
+                r = -errno;
+        for (; r == 0 && renamed < n; renamed++) {
+                snprintf(tmp, sizeof tmp, TEMP_PREFIX "%s.%u", files[renamed].name, (unsigned) getpid());
+                if (renameat(dir_fd, tmp, dir_fd, files[renamed].name) < 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                if (renamed > 0)
+                        renamed--; /* the loop counted the rename that failed */
+                for (size_t i = renamed; i < written; i++) {
+                        snprintf(tmp, sizeof tmp, TEMP_PREFIX "%s.%u", files[i].name, (unsigned) getpid());
+                        (void) unlinkat(dir_fd, tmp, 0);
+                }
+        }
+        *ret_renamed = renamed;
+        if (renamed > 0 && fsync(dir_fd) < 0 && r == 0)
+                r = -errno;
+        return r;
 }
 
 int unlink_durable(int dir_fd, const char *name) {

@@ -9,6 +9,18 @@
  * rename over, fsync the directory. On failure the old file is untouched and
  * the temp file is gone. */
 int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+typedef struct FileWrite {
+        const char *name;
+        const void *data;
+        size_t size;
+} FileWrite;
+
+/* Replaces several files of dir_fd durably at the cost of about one: every
+ * temp file is written, the file system synced once (syncfs), then each is
+ * renamed over its file and the directory synced. A failure before the
+ * renames changes nothing and leaves no temp file; *ret_renamed says how many
+ * files were replaced before a later failure, for the caller to restore. */
+int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode, size_t *ret_renamed);
 /* Removes the temp files an interrupted write_file_atomic left in dir_fd
  * (they may hold secrets); only safe while nobody else writes there.
  * Returns how many were removed. */

@@ -353,6 +353,32 @@ static void test_remove_stale_temp_files(void **state) {
         assert_int_equal(remove_stale_temp_files(t->fd), 0);
 }
 
+static void test_write_files_atomic(void **state) {
+        TestDir *t = *state;
+        size_t renamed = 99;
+        char other[64];
+
+        assert_int_equal(write_file_atomic(t->fd, "b", "old", 3, 0600), 0);
+        FileWrite files[] = { { "a", "one", 3 }, { "b", "two", 3 }, { "c", "three", 5 } };
+        assert_int_equal(write_files_atomic(t->fd, files, 3, 0600, &renamed), 0);
+        assert_int_equal(renamed, 3);
+        assert_file_is(t->fd, "a", "one");
+        assert_file_is(t->fd, "b", "two");
+        assert_file_is(t->fd, "c", "three");
+        assert_int_equal(count_entries(t->fd, NULL, NULL, 0), 3);
+
+        /* a rename that fails half way: the first is replaced and said so, no temp file is left */
+        assert_int_equal(mkdirat(t->fd, "d", 0700), 0);
+        assert_int_equal(mkdirat(t->fd, "d/x", 0700), 0);
+        FileWrite more[] = { { "a", "uno", 3 }, { "d", "dos", 3 }, { "c", "tres", 4 } };
+        assert_true(write_files_atomic(t->fd, more, 3, 0600, &renamed) < 0);
+        assert_int_equal(renamed, 1);
+        assert_file_is(t->fd, "a", "uno");
+        assert_file_is(t->fd, "c", "three");
+        assert_int_equal(count_entries(t->fd, "d", other, sizeof other), 4);
+        assert_int_equal(remove_stale_temp_files(t->fd), 0);
+}
+
 #define dir_test(f) cmocka_unit_test_setup_teardown(f, setup_dir, teardown_dir)
 
 int main(void) {
@@ -370,6 +396,7 @@ int main(void) {
                 dir_test(test_unlink_durable),
                 dir_test(test_open_dir_at),
                 dir_test(test_remove_stale_temp_files),
+                dir_test(test_write_files_atomic),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

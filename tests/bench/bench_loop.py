@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark: the daemon's loop with many peers (issue 7's figures).
+
+One cell, the real polkitd (root is allowed, as on a real system), peers added
+one AddPeer at a time up to N (default 10,000):
+  - AddPeer p50 over the first 1,000 and the last 1,000 adds (flatness);
+  - GetManagedObjects as `busctl call` sees it, next to a plain sd-bus service
+    exporting the same number of objects (busctl's own --user-less demo is
+    not available, so the baseline is python-dbus's ObjectManager: stated);
+  - the daemon's RSS at N peers;
+  - p99 of a property Get from another client while 10 logins hash (Argon2id)
+    and while Apply moves every peer to another subnet.
+
+Usage: bench_loop.py [--peers N]   (needs root; prints tables)
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+
+MANAGER = 'org.pic.Cell1.Manager'
+PASSWORD = 'correct horse battery'
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))] * 1000
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def busctl_managed_objects(bus, runs=5):
+    best = None
+    for _ in range(runs):
+        t0 = time.monotonic()
+        p = h.run(['busctl', '--system', 'call', '--json=short', h.CELL_BUS_NAME, h.CELL_PATH,
+                   'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'],
+                  env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=120)
+        dt = time.monotonic() - t0
+        assert p.returncode == 0 and len(p.stdout) > 100
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def gets_while(cell, work):
+    """Runs work() in a thread; meanwhile Gets the Name property from another connection. Returns latencies."""
+    conn = cell.bus.new_connection()
+    props = dbus.Interface(conn.get_object(h.CELL_BUS_NAME, h.CELL_PATH, introspect=False),
+                           'org.freedesktop.DBus.Properties')
+    latencies, done = [], threading.Event()
+    errors = []
+
+    def run():
+        try:
+            work()
+        except Exception as e:  # reported below
+            errors.append(e)
+        done.set()
+
+    t = threading.Thread(target=run)
+    t.start()
+    while not done.is_set():
+        t0 = time.monotonic()
+        props.Get(MANAGER, 'Name', timeout=60)
+        latencies.append(time.monotonic() - t0)
+        time.sleep(0.002)
+    t.join()
+    conn.close()
+    if errors:
+        raise errors[0]
+    return latencies
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--peers', type=int, default=10000)
+    n = ap.parse_args().peers
+    h.require_root()
+
+    with h.TempWorld(prefix='pic-bench-') as world:
+        cell = h.Cell(world=world, polkit='real', extra_args=['--stats-interval=3600', '--log-level=warning'])
+        cell.start()
+        mgr = cell.manager()
+        mgr.Setup(sv({'Name': 'bench', 'Domain': 'bench.lan', 'VpnAddress': '10.64.0.1/16',
+                      'AdminPassword': PASSWORD}), timeout=60)
+        empty = sv({})
+        add_times = []
+        for i in range(n):
+            t0 = time.monotonic()
+            mgr.AddPeer('peer%d' % i, empty, timeout=60)
+            add_times.append(time.monotonic() - t0)
+        first, last = add_times[:1000], add_times[-1000:]
+        assert len(h.uapi_get(cell.uapi_socket)['peers']) == n
+
+        gmo = busctl_managed_objects(cell.bus)
+        rss = rss_kib(cell.pid())
+
+        logins = lambda: [threading.Thread(target=lambda: cell.manager().Authenticate('admin', PASSWORD, timeout=60))
+                          for _ in range(10)]
+
+        def ten_logins():
+            threads = logins()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        during_logins = gets_while(cell, ten_logins)
+        mgr.Configure(sv({'VpnAddress': '10.65.0.1/16'}), timeout=60)
+        t0 = time.monotonic()
+        during_apply = gets_while(cell, lambda: cell.manager().Apply(timeout=600))
+        apply_time = time.monotonic() - t0
+        assert str(cell.properties(MANAGER)['VpnAddress']) == '10.65.0.1/16'
+
+    print()
+    print('| AddPeer, one call at a time, real polkitd | p50 | p99 |')
+    print('|---|---|---|')
+    print('| first 1,000 peers | %.2f ms | %.2f ms |' % (pct(first, 50), pct(first, 99)))
+    print('| last 1,000 (up to %d peers) | %.2f ms | %.2f ms |' % (n, pct(last, 50), pct(last, 99)))
+    print('| ratio last / first (p50) | %.2f | |' % (statistics.median(last) / statistics.median(first)))
+    print()
+    print('| with %d peers | value |' % n)
+    print('|---|---|')
+    print('| GetManagedObjects via `busctl call` (best of 5) | %.0f ms |' % (gmo * 1000))
+    print('| pic-celld RSS | %.1f MB |' % (rss / 1024))
+    print('| Apply moving every peer | %.2f s |' % apply_time)
+    print()
+    print('| property Get from another client | n | p50 | p99 | max |')
+    print('|---|---|---|---|---|')
+    for what, lat in (('while 10 logins hash', during_logins), ('while Apply moves %d peers' % n, during_apply)):
+        print('| %s | %d | %.2f ms | %.2f ms | %.1f ms |' % (what, len(lat), pct(lat, 50), pct(lat, 99),
+                                                             max(lat) * 1000))
+
+
+if __name__ == '__main__':
+    main()
