@@ -33,6 +33,9 @@ int cell_bus_authorize_change(Manager *m, sd_bus_message *message, const char *a
         int r = polkit_verify_async(m->polkit, message, action, error);
         if (r <= 0)
                 return r;
+        r = manager_wait_idle(m, message);
+        if (r <= 0)
+                return r < 0 ? sd_bus_error_set_errno(error, r) : 0;
         r = manager_wait_wireguard(m, message);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_FAILED, "WireGuard on %s is not up: %s.", m->config.ifname,
@@ -246,6 +249,9 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        r = manager_wait_idle(m, message); /* an Apply is writing files */
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         Cell c;
         r = cell_copy(&m->cell, &c);
@@ -291,6 +297,24 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(message, NULL);
 }
 
+static void on_apply_done(Manager *m, int result, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+
+        if (result < 0) {
+                (void) sd_bus_reply_method_errorf(message, BUS_ERROR_FAILED,
+                                                  "Failed to apply the pending settings (nothing was changed): %s.",
+                                                  strerror(-result));
+                return;
+        }
+        Peer *p;
+        char *names[] = { "Address", NULL };
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                peer_bus_emit_changed(p, names);
+        char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
+        cell_bus_emit_changed(m, changed);
+        (void) sd_bus_reply_method_return(message, NULL);
+}
+
 static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         int r;
@@ -310,21 +334,13 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
                 return sd_bus_reply_method_return(message, NULL);
 
-        Cidr4 from = m->cell.vpn_address;
-        r = cell_apply_pending(m, true);
-        if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED,
-                                         "Failed to apply the pending settings (nothing was changed): %s.",
+        r = cell_apply_start(m, on_apply_done, sd_bus_message_ref(message));
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to start applying the pending settings: %s.",
                                          strerror(-r));
-        if (from.addr != m->cell.vpn_address.addr || from.prefix != m->cell.vpn_address.prefix) {
-                Peer *p;
-                char *names[] = { "Address", NULL };
-                HASHMAP_FOREACH(p, m->peers_by_name)
-                        peer_bus_emit_changed(p, names);
         }
-        char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
-        cell_bus_emit_changed(m, changed);
-        return sd_bus_reply_method_return(message, NULL);
+        return 1; /* replied by on_apply_done */
 }
 
 static int method_discard_pending(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -335,6 +351,9 @@ static int method_discard_pending(sd_bus_message *message, void *userdata, sd_bu
         if (r < 0)
                 return r;
         r = polkit_verify_async(m->polkit, message, ACTION_CONFIGURE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_wait_idle(m, message); /* an Apply is writing files */
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
@@ -456,6 +475,9 @@ static int method_set_admin_password(sd_bus_message *message, void *userdata, sd
                 .new_password = new_password,
         };
         r = bus_password_job(m, message, ACTION_CONFIGURE, &req, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_wait_idle(m, message); /* an Apply is writing files: hashed again when it is done */
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (!streq_ptr(a.checked_hash, m->cell.admin_password_hash))

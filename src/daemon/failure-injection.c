@@ -31,3 +31,15 @@ bool failure_injected(Manager *m, const char *step) {
         log_notice("Test hook: failing step '%s' now.", step);
         return true;
 }
+
+unsigned failure_delay_ms(Manager *m, const char *step) {
+        _cleanup_(freep) char *text = NULL;
+        char want[32];
+        unsigned ms = 0;
+
+        if (!m->config.test_failure_file ||
+            read_file_at(AT_FDCWD, m->config.test_failure_file, 256, &text, NULL) < 0 ||
+            sscanf(text, "%31s %u", want, &ms) != 2 || !streq(want, step))
+                return 0;
+        return ms;
+}

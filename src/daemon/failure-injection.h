@@ -12,3 +12,7 @@
  * batch, refused by the kernel), "index" (the model swap). Without the option
  * this costs one pointer test. */
 bool failure_injected(Manager *m, const char *step);
+
+/* Tests only: while FILE holds "STEP MS", work at STEP that runs off the loop
+ * takes MS milliseconds longer ("apply-delay": an Apply's file writing). */
+unsigned failure_delay_ms(Manager *m, const char *step);

@@ -87,6 +87,7 @@ void manager_remove_peer(Manager *m, Peer *p) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        cell_apply_abandon(m);
         Peer *p;
         HASHMAP_FOREACH(p, m->peers_by_name)
                 peer_free(p);
@@ -102,7 +103,8 @@ Manager *manager_free(Manager *m) {
         strv_free(m->service_names);
         sd_event_source_unref(m->wg_child);
         sd_event_source_unref(m->wg_start_timer);
-        manager_drop_wireguard_waiters(m);
+        wait_list_done(&m->wg_waiters);
+        wait_list_done(&m->idle_waiters);
         password_worker_free(m->passwords);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);

@@ -12,6 +12,7 @@
 #include "nft/firewall.h"
 #include "password-worker.h"
 #include "polkit.h"
+#include "wait-list.h"
 #include "wg/wg-backend.h"
 
 #define MANAGER_PATH "/org/pic/Cell1"
@@ -47,6 +48,7 @@ typedef struct ManagerConfig {
 } ManagerConfig;
 
 typedef struct Peer Peer;
+typedef struct ApplyOperation ApplyOperation;
 
 /* The one context: event loop, bus, authorization, the cell and its peers. */
 typedef struct Manager {
@@ -84,7 +86,9 @@ typedef struct Manager {
         sd_event_source *wg_child;
         sd_event_source *wg_start_timer; /* a wireguard-go we started is not ready yet */
         uint64_t wg_start_deadline;
-        struct WireGuardWaiter *wg_waiters; /* calls waiting for it (wireguard-start.c) */
+        WaitList wg_waiters; /* calls waiting for it (wireguard-start.c) */
+        struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
+        WaitList idle_waiters;        /* changes waiting for it to end */
 } Manager;
 
 int manager_new(Manager **ret, ManagerConfig *config);

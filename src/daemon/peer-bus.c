@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "log.h"
 #include "changes.h"
+#include "cell-apply.h"
 #include "password-bus.h"
 #include "peer-bus.h"
 #include "peer-options.h"
@@ -264,6 +265,9 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
         if (r < 0)
                 return r;
         r = bus_password_job(m, message, ACTION_MANAGE_PEERS, &req, &a, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_wait_idle(m, message); /* an Apply is writing files: hashed again when it is done */
         if (r <= 0)
                 return r < 0 ? r : 1;
         Peer *new;

@@ -5,50 +5,10 @@
 #include "wireguard-start.h"
 
 #define POLL_USEC (10ULL * 1000ULL)
-#define ANSWER_KEEP_USEC (30ULL * 1000000ULL)
-
-typedef struct WireGuardWaiter {
-        sd_bus_message *request;
-        bool answered;
-        int result; /* 1 or a negative errno */
-        uint64_t answered_usec;
-        struct WireGuardWaiter *next;
-} WireGuardWaiter;
-
 static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
-static void waiter_free(WireGuardWaiter *w) {
-        sd_bus_message_unref(w->request);
-        free(w);
-}
-
-void manager_drop_wireguard_waiters(Manager *m) {
-        for (WireGuardWaiter *w = m->wg_waiters, *next; w; w = next) {
-                next = w->next;
-                waiter_free(w);
-        }
-        m->wg_waiters = NULL;
-}
-
-/* Every waiting call gets the outcome and runs again. */
-static void answer_waiters(Manager *m, int result) {
-        for (WireGuardWaiter *w = m->wg_waiters; w; w = w->next) {
-                if (w->answered)
-                        continue;
-                w->answered = true;
-                w->result = result;
-                w->answered_usec = now_usec();
-                int r = sd_bus_enqueue_for_read(m->bus, w->request);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to re-queue a call that waited for WireGuard: %m");
-                        (void) sd_bus_reply_method_errorf(w->request, SD_BUS_ERROR_FAILED,
-                                                          "Waiting for WireGuard could not complete.");
-                }
-        }
 }
 
 static int on_start_poll(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -70,7 +30,7 @@ static int on_start_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (r < 0)
                 log_error_errno(r, "WireGuard on %s is not up: %m", m->config.ifname);
-        answer_waiters(m, r < 0 ? r : 1);
+        wait_list_answer_all(&m->wg_waiters, m->bus, r < 0 ? r : 1);
         return 0;
 }
 
@@ -83,38 +43,11 @@ int manager_watch_wireguard_start(Manager *m) {
 }
 
 int manager_wireguard_answer(Manager *m, sd_bus_message *message) {
-        uint64_t now = now_usec();
-        WireGuardWaiter *found = NULL;
-
-        for (WireGuardWaiter **i = &m->wg_waiters; *i;) {
-                WireGuardWaiter *w = *i;
-                if (!found && w->request == message && w->answered) {
-                        *i = w->next;
-                        found = w;
-                } else if (w->answered && now - w->answered_usec > ANSWER_KEEP_USEC) {
-                        *i = w->next; /* nobody came back for it (the call was refused on its re-run) */
-                        waiter_free(w);
-                } else
-                        i = &w->next;
-        }
-        if (!found)
-                return -ENOENT;
-        int result = found->result;
-        waiter_free(found);
-        return result;
+        return wait_list_answer(&m->wg_waiters, message);
 }
 
 int manager_queue_wireguard_waiter(Manager *m, sd_bus_message *message) {
-        for (WireGuardWaiter *w = m->wg_waiters; w; w = w->next)
-                if (w->request == message)
-                        return 0; /* delivered again before the answer */
-        WireGuardWaiter *w = calloc(1, sizeof *w);
-        if (!w)
-                return -ENOMEM;
-        w->request = sd_bus_message_ref(message);
-        w->next = m->wg_waiters;
-        m->wg_waiters = w;
-        return 0;
+        return wait_list_add(&m->wg_waiters, message);
 }
 
 int manager_wait_wireguard(Manager *m, sd_bus_message *message) {

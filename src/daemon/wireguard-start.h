@@ -28,4 +28,3 @@ int manager_queue_wireguard_waiter(Manager *m, sd_bus_message *message);
  * has finished, so the first caller finds every peer live. */
 int manager_finish_wireguard_start(Manager *m);
 
-void manager_drop_wireguard_waiters(Manager *m);

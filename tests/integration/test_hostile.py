@@ -70,13 +70,13 @@ print(name, '%.4f' % (time.monotonic() - t), flush=True)
 
 
 class HostileTest(h.HarnessTestCase):
-    def start_cell(self, extra_args=(), setup=True):
+    def start_cell(self, extra_args=(), setup=True, vpn='10.61.0.1/24'):
         self.cell = h.Cell(world=self.world, extra_args=list(extra_args))
         self.cell.polkit.set_allowed(ALL_ACTIONS)
         self.pid = self.cell.start()
         self.mgr = self.cell.manager()
         if setup:
-            self.mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': '10.61.0.1/24'}), timeout=10)
+            self.mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': vpn}), timeout=10)
         return self.cell
 
     def timed_gets_while(self, proc):
@@ -252,6 +252,57 @@ class HostileTest(h.HarnessTestCase):
         self.assertEqual(results.count(ACCESS_DENIED), 5, results)
         logins.close_sync(None)
         reader.close_sync(None)
+
+    def test_property_get_answers_while_apply_moves_1000_peers(self):
+        """Apply moves 1,000 peers, its file writing held up 1.5 s by a test hook so that it surely runs while
+        the other calls arrive: a Get from another client is answered before the Apply is, and an AddPeer sent
+        meanwhile waits for it and lands in the new subnet. (Before, Apply wrote the files on the loop.)"""
+        from gi.repository import Gio, GLib
+        delay = os.path.join(self.world.path, 'test-hooks')
+        cell = self.start_cell(vpn='10.61.0.1/16', extra_args=['--test-failure-file=%s' % delay])
+        for i in range(1000):
+            self.mgr.AddPeer('p%d' % i, sv({}), timeout=30)
+        self.mgr.Configure(sv({'VpnAddress': '10.66.0.1/16'}), timeout=30)
+
+        conn = Gio.DBusConnection.new_for_address_sync(
+                cell.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+                Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        order, loop = [], GLib.MainLoop()
+
+        def done(what):
+            def callback(c, result):
+                try:
+                    order.append((what, c.call_finish(result).unpack()))
+                except GLib.Error as e:
+                    order.append((what, Gio.DBusError.get_remote_error(e)))
+                if len(order) == 3:
+                    loop.quit()
+            return callback
+
+        def call(path, iface, method, args, what):
+            conn.call(h.CELL_BUS_NAME, path, iface, method, args, None, Gio.DBusCallFlags.NO_AUTO_START, 120000,
+                      None, done(what))
+
+        with open(delay, 'w') as f:
+            f.write('apply-delay 1500')
+        call(h.CELL_PATH, MANAGER, 'Apply', None, 'apply')
+
+        def later():  # the Apply is writing by now (authorized in well under 0.5 s)
+            call(h.CELL_PATH, MANAGER, 'AddPeer', GLib.Variant('(sa{sv})', ('late', {})), 'add')
+            call(h.CELL_PATH, 'org.freedesktop.DBus.Properties', 'Get', GLib.Variant('(ss)', (MANAGER, 'Name')),
+                 'get')
+            return False
+        GLib.timeout_add(500, later)
+        GLib.timeout_add_seconds(120, loop.quit)
+        loop.run()
+        conn.close_sync(None)
+        self.assertEqual([what for what, _ in order], ['get', 'apply', 'add'], order)
+        self.assertEqual(order[0][1], ('home',))
+        self.assertEqual(str(cell.properties(MANAGER)['VpnAddress']), '10.66.0.1/16')
+        late = cell.properties(PEER, self.mgr.GetPeerByName('late'))
+        self.assertTrue(str(late['Address']).startswith('10.66.'), late['Address'])
+        self.assertEqual(cell.properties(MANAGER)['PeerCount'], 1001)
+        self.assertEqual(cell.pid(), self.pid)
 
     def test_wireguard_go_that_never_answers_does_not_stall_the_bus(self):
         """Setup with a wireguard-go that never opens its UAPI socket: a Get is answered meanwhile, Setup
