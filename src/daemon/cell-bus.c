@@ -11,6 +11,7 @@
 #include "log.h"
 #include "names.h"
 #include "password-bus.h"
+#include "peer-batch-bus.h"
 #include "password.h"
 #include "peer-bus.h"
 #include "peer-options.h"
@@ -387,7 +388,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        r = peer_options_read(message, &o, error);
+        r = peer_options_read(message, &o, false, error);
         if (r < 0)
                 return r;
         if (!peer_name_is_valid(name))
@@ -404,7 +405,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (!o.has_addr) {
-                if (cidr4_allocate(&m->cell.vpn_address, address_is_taken, m, &o.addr) < 0)
+                if (manager_allocate_address(m, address_is_taken, m, &o.addr) < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
                                                  cidr4_format(&m->cell.vpn_address, a));
                 o.has_addr = true;
@@ -580,6 +581,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Authenticate", SD_BUS_ARGS("s", username, "s", password),
                                 SD_BUS_RESULT("s", role, "s", peer), method_authenticate,
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("AddPeers", SD_BUS_ARGS("aa{sv}", peers), SD_BUS_RESULT("ao", paths), method_add_peers,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFirewall", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", ruleset), method_get_firewall,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),

@@ -91,6 +91,23 @@ int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         return firewall_change_peer(m->firewall, old ? &before : NULL, new ? &after : NULL);
 }
 
+int cell_firewall_add_peers(Manager *m, Peer *const *peers, size_t n) {
+        _cleanup_(freep) FirewallPeer *entries = calloc(n + 1, sizeof(FirewallPeer));
+        int r;
+
+        if (!entries)
+                return -ENOMEM;
+        if (!m->firewall || m->firewall_stale) {
+                r = cell_firewall_rebuild(m); /* from the model, which does not hold them yet */
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                entries[i] = peer_firewall_entry(peers[i]);
+        maybe_inject_failure(m, m->firewall);
+        return firewall_add_peers(m->firewall, entries, n);
+}
+
 static int on_firewall_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         bool gone = false;

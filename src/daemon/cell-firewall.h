@@ -11,6 +11,8 @@
 
 /* The peers' firewall entries, for the desired state. */
 int peer_firewall_contribute(Manager *m, FirewallPeerList *l);
+/* New peers' elements in one batch (an import). */
+int cell_firewall_add_peers(Manager *m, Peer *const *peers, size_t n);
 /* Builds the table from the cell, the configured services and every kind's entries. */
 int cell_firewall_rebuild(Manager *m);
 /* One batch with only this peer's elements (old or new may be NULL; the address may change). */

@@ -63,6 +63,7 @@ typedef struct Manager {
         Hashmap *peers_by_name;    /* Peer.name → Peer, owns the peers */
         Hashmap *peers_by_address; /* &Peer.address → Peer */
         Hashmap *peers_by_key;     /* Peer.public_key_b64 → Peer */
+        uint32_t next_address;     /* where the next free-address search starts */
 
         Changes cell_changes;  /* coalesced PropertiesChanged (changes.c) */
         Peer *changed_peers;
@@ -118,3 +119,10 @@ void manager_unindex_peer(Manager *m, Peer *p);
  * then drops the object). On failure neither the files nor WireGuard nor the
  * model change. */
 int manager_commit_peer(Manager *m, Peer *old, Peer *new);
+/* The same for many new peers at once (an import): one batch of files, one
+ * WireGuard change, one firewall transaction; all or nothing. On success the
+ * model owns them. */
+int manager_commit_new_peers(Manager *m, Peer *const *peers, size_t n);
+/* The next free address of the subnet (for a peer without one), or -ENOSPC. */
+int manager_allocate_address(Manager *m, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata,
+                             uint32_t *ret);

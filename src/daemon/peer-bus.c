@@ -185,7 +185,7 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         _cleanup_(peer_options_done) PeerOptions o = {};
         int r;
 
-        r = peer_options_read(message, &o, error);
+        r = peer_options_read(message, &o, false, error);
         if (r < 0)
                 return r;
         r = cell_bus_require_setup(m, error);

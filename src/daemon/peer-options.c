@@ -13,12 +13,13 @@ void peer_options_done(PeerOptions *o) {
         sodium_memzero(o, sizeof *o);
 }
 
-int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
+int peer_options_read(sd_bus_message *m, PeerOptions *o, bool with_name, sd_bus_error *error) {
         /* each entry is checked as it is read (known, not repeated), so a longer list
          * fails at its first bad entry; the limit is the backstop */
         size_t max_access = strv_length((char *const *) firewall_service_names());
         size_t max_networks = strv_length((char *const *) firewall_network_names());
         const BusDictField fields[] = {
+                { "Name", 's', &o->name, &o->has_name }, /* only with_name: left out of the table otherwise */
                 { "PublicKey", 's', &o->public_key, &o->has_pub },
                 { "Address", 's', &o->address, &o->has_addr },
                 { "ServiceAccess", 'a', &o->access, &o->has_access, max_access, peer_service_access_validate },
@@ -27,7 +28,7 @@ int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error) {
                 { "PresharedKey", 's', &o->psk_string, &o->has_psk_s },
                 { "PresharedKey", 'b', &o->psk_generate, &o->has_psk_b },
         };
-        int r = bus_read_dict(m, fields, ELEMENTSOF(fields), error);
+        int r = bus_read_dict(m, fields + !with_name, ELEMENTSOF(fields) - !with_name, error);
         if (r < 0)
                 return r;
 

@@ -8,11 +8,12 @@
 
 /* The a{sv} that AddPeer and Peer.Update share, read and checked once. */
 typedef struct PeerOptions {
+        const char *name; /* AddPeers: each entry names its peer */
         const char *public_key, *address, *psk_string;
         char **access, **networks;
         uint16_t keepalive;
         int psk_generate;
-        bool has_pub, has_addr, has_access, has_networks, has_keepalive, has_psk_s, has_psk_b;
+        bool has_name, has_pub, has_addr, has_access, has_networks, has_keepalive, has_psk_s, has_psk_b;
         /* parsed */
         WgKey key, psk;
         char key_b64[WG_KEY_B64_LEN];
@@ -21,7 +22,7 @@ typedef struct PeerOptions {
 
 void peer_options_done(PeerOptions *o);
 /* Reads the dictionary and checks every value's form (InvalidArgs naming the key). */
-int peer_options_read(sd_bus_message *m, PeerOptions *o, sd_bus_error *error);
+int peer_options_read(sd_bus_message *m, PeerOptions *o, bool with_name, sd_bus_error *error);
 /* Checks the options against the cell and the other peers (self: the peer
  * being updated, or NULL): subnet, taken addresses and keys. */
 int peer_options_check(Manager *m, const PeerOptions *o, const Peer *self, sd_bus_error *error);

@@ -70,6 +70,33 @@ int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new) {
         return wg_backend_set_device(m->wg, d);
 }
 
+int peer_wg_set_peers(Manager *m, Peer *const *peers, size_t n, bool remove) {
+        _cleanup_(wg_device_freep) WgDevice *d = device_new(m);
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!peers[i]->enabled)
+                        continue;
+                if (remove) {
+                        WgPeer *w = wg_device_append_peer(d);
+                        if (!w)
+                                return -ENOMEM;
+                        memcpy(w->public_key, peers[i]->public_key, WG_KEY_LEN);
+                        w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REMOVE_ME;
+                } else if ((r = peer_to_wg(peers[i], d)) < 0)
+                        return r;
+        }
+        if (!d->peers)
+                return 0;
+        if (!m->wg_ready)
+                return -ENETDOWN;
+        if (!remove && failure_injected(m, "wireguard"))
+                return -EIO;
+        return wg_backend_set_device(m->wg, d);
+}
+
 static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
         char host[INET6_ADDRSTRLEN];
         buf[0] = 0;

@@ -12,6 +12,9 @@
 extern const Contributor peer_contributor;
 /* Applies the change from old to new (either may be NULL) in one set. */
 int peer_wg_apply_change(Manager *m, const Peer *old, const Peer *new);
+/* Sets (or with remove, removes) many peers in one change: an import and its undo. */
+int peer_wg_set_peers(Manager *m, Peer *const *peers, size_t n, bool remove);
+
 typedef struct PeerStatsChange {
         Peer *peer;
         const char *names[5]; /* the properties that changed, NULL-terminated */

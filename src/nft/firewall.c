@@ -780,6 +780,49 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
         return 0;
 }
 
+int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n) {
+        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
+        _cleanup_(elem_writer_done) ElemWriter access = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter grants = { .set = FIREWALL_SET_PEER_GRANTS, .type = NFT_MSG_NEWSETELEM };
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = peer_names_valid(&peers[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = nft_batch_new(&b);
+        if (r < 0)
+                return r;
+        access.batch = grants.batch = b;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) PeerAccessKey *keys = NULL;
+                _cleanup_(freep) GrantKey *gkeys = NULL;
+                size_t n_keys, n_grants;
+
+                r = peer_keys(f, peers[i].address, peers[i].services, &keys, &n_keys);
+                if (r >= 0)
+                        r = add_keys(&access, keys, n_keys, sizeof *keys);
+                if (r >= 0)
+                        r = grant_keys(peers[i].address, peers[i].networks, &gkeys, &n_grants);
+                if (r >= 0)
+                        r = add_keys(&grants, gkeys, n_grants, sizeof *gkeys);
+                if (r < 0)
+                        return r;
+        }
+        r = elem_writer_flush(&access);
+        if (r >= 0)
+                r = elem_writer_flush(&grants);
+        if (r < 0)
+                return r;
+        if (nft_batch_size(b) == 0 && !f->inject_failure)
+                return 0;
+        r = commit(f, b);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to add the elements of %zu peers: %m", n);
+        return 0;
+}
+
 int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services) {
         FirewallPeer old = { .address = peer_address, .services = old_services },
                      new = { .address = peer_address, .services = new_services };

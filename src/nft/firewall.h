@@ -115,6 +115,9 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers);
  * firewall_apply()). */
 int firewall_change_peer(Firewall *f, const FirewallPeer *old, const FirewallPeer *new);
 
+/* Many new peers' elements in one transaction (an import); -EINVAL as above. */
+int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n);
+
 /* Only the services of one peer at one address (its networks stay as they are). */
 int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_services, char **new_services);
 

@@ -120,17 +120,30 @@ bool cidr4_is_host(const Cidr4 *net, uint32_t addr) {
         return addr != cidr4_network(net) && addr != cidr4_broadcast(net);
 }
 
-int cidr4_allocate(const Cidr4 *net, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata, uint32_t *ret) {
+int cidr4_allocate_from(const Cidr4 *net, uint32_t start, bool (*is_taken)(uint32_t addr, void *userdata),
+                        void *userdata, uint32_t *ret) {
         uint32_t first = cidr4_network(net), last = cidr4_broadcast(net);
 
         if (net->prefix < 31) {
                 first++;
                 last--;
         }
-        for (uint64_t a = first; a <= last; a++)
+        if (start < first || start > last)
+                start = first;
+        /* from start to the end, then wrapping around to just before start */
+        for (uint64_t a = start; a <= last; a++)
+                if (!is_taken((uint32_t) a, userdata)) {
+                        *ret = (uint32_t) a;
+                        return 0;
+                }
+        for (uint64_t a = first; a < start; a++)
                 if (!is_taken((uint32_t) a, userdata)) {
                         *ret = (uint32_t) a;
                         return 0;
                 }
         return -ENOSPC;
+}
+
+int cidr4_allocate(const Cidr4 *net, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata, uint32_t *ret) {
+        return cidr4_allocate_from(net, 0, is_taken, userdata, ret);
 }

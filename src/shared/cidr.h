@@ -34,4 +34,9 @@ bool cidr4_is_host(const Cidr4 *net, uint32_t addr);
 
 /* Finds the lowest usable host address in net for which is_taken() is false.
  * -ENOSPC when the subnet is full. */
+/* The same, looking from start on (wrapping around): callers that allocate
+ * one after another pass the last address + 1, so each allocation costs about
+ * one look-up instead of a walk over every address in use. */
+int cidr4_allocate_from(const Cidr4 *net, uint32_t start, bool (*is_taken)(uint32_t addr, void *userdata),
+                        void *userdata, uint32_t *ret);
 int cidr4_allocate(const Cidr4 *net, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata, uint32_t *ret);

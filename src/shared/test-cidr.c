@@ -293,6 +293,21 @@ static void test_allocate(void **state) {
         Taken free31 = {};
         assert_int_equal(cidr4_allocate(&top31, is_taken, &free31, &a), 0);
         assert_int_equal(a, IP4(255, 255, 255, 254));
+
+        /* From a start: onwards first, then wrapping around; one look-up when the start is free. */
+        Taken counted = { used, ELEMENTSOF(used) };
+        assert_int_equal(cidr4_allocate_from(&net, IP4(10, 1, 2, 100), is_taken, &counted, &a), 0);
+        assert_int_equal(a, IP4(10, 1, 2, 100));
+        assert_int_equal(counted.calls, 1);
+        assert_int_equal(cidr4_allocate_from(&net, IP4(10, 1, 2, 255), is_taken, &some, &a), 0);
+        assert_int_equal(a, IP4(10, 1, 2, 3)); /* the broadcast is no start: from the first host */
+        Taken all_but_low = { nearly_full + 5, ELEMENTSOF(nearly_full) - 5 };
+        assert_int_equal(cidr4_allocate_from(&net, IP4(10, 1, 2, 200), is_taken, &all_but_low, &a), 0);
+        assert_int_equal(a, IP4(10, 1, 2, 254));
+        const uint32_t high[] = { IP4(10, 1, 2, 254) };
+        Taken only_top = { high, 1 };
+        assert_int_equal(cidr4_allocate_from(&net, IP4(10, 1, 2, 254), is_taken, &only_top, &a), 0);
+        assert_int_equal(a, IP4(10, 1, 2, 1)); /* wrapped */
 }
 
 int main(void) {

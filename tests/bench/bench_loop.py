@@ -26,6 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+from bench_fs import put_state_on_fresh_ext4  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
 PASSWORD = 'correct horse battery'
@@ -98,6 +99,7 @@ def main():
 
     with h.TempWorld(prefix='pic-bench-') as world:
         cell = h.Cell(world=world, polkit='real', extra_args=['--stats-interval=3600', '--log-level=warning'])
+        put_state_on_fresh_ext4(world, cell, 'cell-fs')
         cell.start()
         mgr = cell.manager()
         mgr.Setup(sv({'Name': 'bench', 'Domain': 'bench.lan', 'VpnAddress': '10.64.0.1/16',

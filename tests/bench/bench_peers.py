@@ -10,7 +10,11 @@ The seed's way: one `wg set` process per peer against the same wireguard-go
 (no state written at all); cold start = a fresh wireguard-go plus one
 `wg set` per peer.
 
-Usage: bench_peers.py [--peers N]   (needs root; prints a table)
+Import: one AddPeers call with M peers (their public keys given, as an import
+from another system would) until the reply, by which time all are stored and
+live in WireGuard and the firewall; next to M `wg set` processes.
+
+Usage: bench_peers.py [--peers N] [--import-peers M]   (needs root; prints a table)
 """
 
 import argparse
@@ -22,6 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+from bench_fs import put_state_on_fresh_ext4  # noqa: E402
 
 ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
 
@@ -93,11 +98,14 @@ def durable_writes(directory, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--peers', type=int, default=1000)
-    n = ap.parse_args().peers
+    ap.add_argument('--import-peers', type=int, default=10000)
+    args = ap.parse_args()
+    n, m = args.peers, args.import_peers
     h.require_root()
 
     with h.TempWorld(prefix='pic-bench-') as world:
         cell = h.Cell(world=world, extra_args=['--stats-interval=3600', '--log-level=warning'])
+        put_state_on_fresh_ext4(world, cell, 'cell-fs')
         cell.polkit.set_allowed(ALL_ACTIONS)
         cell.start()
         mgr = cell.manager()
@@ -134,26 +142,52 @@ def main():
         seed_cold = seed_way(world, cell.netns, seed_dir, seed_if, seed_peers, start_go=True)
         assert uapi_peer_count(os.path.join(seed_dir, seed_if + '.sock')) == n
 
-        fsync_only = durable_writes(world.subdir('fsync-probe'), n)
+        # 5. ours: the import, into a fresh cell
+        icell = h.Cell(world=world, name='import', extra_args=['--stats-interval=3600', '--log-level=warning'])
+        put_state_on_fresh_ext4(world, icell, 'import-fs')
+        icell.polkit.set_allowed(ALL_ACTIONS)
+        icell.start()
+        imgr = icell.manager()
+        imgr.Setup(dbus.Dictionary({'Name': 'imp', 'Domain': 'imp.lan', 'VpnAddress': '10.61.0.1/16'},
+                                   signature='sv'))
+        keys = [random_key() for _ in range(m)]
+        batch = dbus.Array([dbus.Dictionary({'Name': 'imp%d' % i, 'PublicKey': keys[i]}, signature='sv')
+                            for i in range(m)], signature='a{sv}')
+        t0 = time.monotonic()
+        paths = imgr.AddPeers(batch, timeout=600)
+        ours_import = time.monotonic() - t0
+        assert len(paths) == m and uapi_peer_count(icell.uapi_socket) == m
+        # the seed's way for the same number: one `wg set` per peer into a fresh device
+        seed_dir2 = world.subdir('seed-import')
+        with open(os.open(os.path.join(seed_dir2, 'key'), os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+            f.write(random_key() + '\n')
+        import_peers = write_peers_file(world, 'seed-import-peers', m, 100)
+        seed_import = seed_way(world, icell.netns, seed_dir2, world.unique('seedim'), import_peers, start_go=True)
+
+        probe = os.path.join(os.path.dirname(cell.state_dir), 'fsync-probe')
+        os.mkdir(probe)
+        fsync_only = durable_writes(probe, n)
         me = cell.bus.connection().get_unique_name()
         t0 = time.monotonic()
         for _ in range(n):
             h.check_authorization(cell.bus, me, 'org.pic.cell1.manage-peers')
         polkit_only = time.monotonic() - t0
 
-    rows = [('add %d peers, one call at a time' % n, ours_add, seed_add),
-            ('cold start with %d peers until all live' % n, ours_cold, seed_cold)]
+    rows = [('add %d peers, one call at a time' % n, n, ours_add, seed_add),
+            ('cold start with %d peers until all live' % n, n, ours_cold, seed_cold),
+            ('import %d peers in one AddPeers call' % m, m, ours_import, seed_import)]
     print()
     print('| work | pic-celld | seed way (`wg set` per peer) | ratio (pic-celld / seed) |')
     print('|---|---|---|---|')
-    for what, ours, seed in rows:
+    for what, count, ours, seed in rows:
         print('| %s | %.3f s (%.2f ms/peer) | %.3f s (%.2f ms/peer) | %.2f |' % (
-            what, ours, ours * 1000 / n, seed, seed * 1000 / n, ours / seed))
+            what, ours, ours * 1000 / count, seed, seed * 1000 / count, ours / seed))
     print()
     print('Where an AddPeer goes, measured alone in the same run: a polkit check (python-dbusmock) %.2f ms, '
           'a durable write (write, fsync, rename, fsync dir) %.2f ms.' % (polkit_only * 1000 / n, fsync_only * 1000 / n))
     print('pic-celld: each AddPeer is authorized by polkit (mock), fsynced to its own file and live in '
-          'WireGuard before the reply; the seed way writes no state at all.')
+          'WireGuard before the reply; the seed way writes no state at all. State directories are on a '
+          'fresh ext4 file system (bench_fs.py says why).')
 
 
 if __name__ == '__main__':

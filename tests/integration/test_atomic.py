@@ -83,6 +83,42 @@ class AtomicTest(h.HarnessTestCase):
                 ['state 0', 'wireguard 0', 'firewall 0', 'index 0'])
         self.assertEqual(self.cell.properties(MANAGER)['PeerCount'], 4)
 
+    def test_add_peers(self):
+        base = VPN.rsplit('.', 1)[0]
+        batch = dbus.Array([sv({'Name': 'imp%d' % i}) for i in range(40)] +
+                           [sv({'Name': 'fixed', 'Address': base + '.200', 'PublicKey': h.wg_genkey()[1],
+                                'ServiceAccess': strv(['files']), 'NetworkAccess': strv(['lan'])})],
+                           signature='a{sv}')
+        self.assert_all_or_nothing('AddPeers', lambda: self.mgr.AddPeers(batch),
+                                   ['state 0', 'wireguard 0', 'firewall 0', 'index 0', 'index 20'])
+        self.assertEqual(self.cell.properties(MANAGER)['PeerCount'], 3 + 41)
+        self.assertEqual(len(h.uapi_get(self.cell.uapi_socket)['peers']), 3 + 41)
+        fixed = self.cell.properties(PEER, self.mgr.GetPeerByName('fixed'))
+        self.assertEqual(str(fixed['Address']), base + '.200')
+        self.assertIn('%s.200 . 0x00000002' % base, str(self.mgr.GetFirewall()))
+
+    def test_add_peers_names_the_bad_entry(self):
+        base = VPN.rsplit('.', 1)[0]
+        before = self.snapshot()
+        cases = [
+            ([{'Name': 'a'}, {}], 'org.freedesktop.DBus.Error.InvalidArgs', 'Peer 2: Name is missing.'),
+            ([{'Name': 'a'}, {'Name': 'b'}, {'Name': 'a'}], 'org.pic.Cell1.Error.Conflict',
+             "Peer 3 ('a'): A peer with this name already exists in this call."),
+            ([{'Name': 'laptop'}], 'org.pic.Cell1.Error.Conflict', "Peer 1 ('laptop'): A peer with this name"),
+            ([{'Name': 'a', 'Address': base + '.90'}, {'Name': 'b', 'Address': base + '.90'}],
+             'org.pic.Cell1.Error.Conflict', "Peer 2 ('b'): Address %s.90 is given twice in this call." % base),
+            ([{'Name': 'a', 'ServiceAccess': strv(['ssh'])}], 'org.freedesktop.DBus.Error.InvalidArgs',
+             "Peer 1: ServiceAccess: unknown service 'ssh'"),
+            ([{'Name': 'bad name'}], 'org.freedesktop.DBus.Error.InvalidArgs', "Peer 1 ('bad name'): Peer name must"),
+        ]
+        for entries, name, message in cases:
+            with self.subTest(message=message), self.assertRaises(dbus.DBusException) as cm:
+                self.mgr.AddPeers(dbus.Array([sv(e) for e in entries], signature='a{sv}'))
+            self.assertEqual(cm.exception.get_dbus_name(), name)
+            self.assertIn(message, cm.exception.get_dbus_message())
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual([str(p) for p in self.mgr.AddPeers(dbus.Array([], signature='a{sv}'))], [])
+
     def test_update(self):
         base = VPN.rsplit('.', 1)[0]
         peer = self.peer('phone')

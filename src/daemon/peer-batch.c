@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Many new peers at once: the core of Manager.AddPeers. */
+#include "cell-firewall.h"
+#include "failure-injection.h"
+#include "log.h"
+#include "manager.h"
+#include "peer-wg.h"
+#include "state.h"
+
+int manager_allocate_address(Manager *m, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata,
+                             uint32_t *ret) {
+        int r = cidr4_allocate_from(&m->cell.vpn_address, m->next_address, is_taken, userdata, ret);
+        if (r >= 0)
+                m->next_address = *ret + 1;
+        return r;
+}
+
+static void unstore(Manager *m, Peer *const *peers, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                int r = state_remove_peer(m->peers_fd, peers[i]->name);
+                if (r < 0)
+                        log_error_errno(r, "Failed to remove peers/%s.json again: %m", peers[i]->name);
+        }
+}
+
+int manager_commit_new_peers(Manager *m, Peer *const *peers, size_t n) {
+        size_t stored = 0, indexed = 0;
+        int r, k;
+
+        r = failure_injected(m, "state") ? -EIO : state_save_peers(m->peers_fd, peers, n, &stored);
+        if (r < 0) {
+                log_error_errno(r, "Failed to store %zu new peers: %m", n);
+                goto undo_state;
+        }
+        r = peer_wg_set_peers(m, peers, n, false);
+        if (r < 0) {
+                log_error_errno(r, "Failed to add %zu peers to WireGuard: %m", n);
+                goto undo_state;
+        }
+        r = cell_firewall_add_peers(m, peers, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to add %zu peers to the firewall: %m", n);
+                goto undo_wireguard;
+        }
+        for (; indexed < n; indexed++) {
+                r = failure_injected(m, "index") ? -ENOMEM : manager_add_peer(m, peers[indexed]);
+                if (r < 0)
+                        goto undo_index;
+        }
+        return 0;
+
+        /* In reverse, so a failure leaves files, WireGuard and the firewall as they were. */
+undo_index:
+        for (size_t i = 0; i < indexed; i++)
+                manager_unindex_peer(m, peers[i]);
+        for (size_t i = 0; i < n; i++)
+                if ((k = cell_firewall_peer_change(m, peers[i], NULL)) < 0)
+                        log_error_errno(k, "Failed to remove the firewall elements of peer %s again: %m",
+                                        peers[i]->name);
+undo_wireguard:
+        k = peer_wg_set_peers(m, peers, n, true);
+        if (k < 0)
+                log_error_errno(k, "Failed to remove %zu peers from WireGuard again: %m", n);
+undo_state:
+        unstore(m, peers, stored);
+        return r;
+}
