@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from bench_fs import put_state_on_fresh_ext4  # noqa: E402
+from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
 PASSWORD = 'correct horse battery'

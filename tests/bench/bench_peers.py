@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from bench_fs import put_state_on_fresh_ext4  # noqa: E402
+from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
 
 ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
 
@@ -187,7 +187,7 @@ def main():
           'a durable write (write, fsync, rename, fsync dir) %.2f ms.' % (polkit_only * 1000 / n, fsync_only * 1000 / n))
     print('pic-celld: each AddPeer is authorized by polkit (mock), fsynced to its own file and live in '
           'WireGuard before the reply; the seed way writes no state at all. State directories are on a '
-          'fresh ext4 file system (bench_fs.py says why).')
+          'fresh ext4 file system (fresh_fs.py says why).')
 
 
 if __name__ == '__main__':
