@@ -150,6 +150,7 @@ static int apply_swap(Manager *m, ApplyPlan *p) {
         Cell c = m->cell;
         m->cell = p->cell;
         p->cell = c; /* the old settings, for an undo */
+        m->next_address = 0; /* another subnet: searches start from its beginning */
         return 0;
 }
 
@@ -158,6 +159,7 @@ static void apply_unswap(Manager *m, ApplyPlan *p, bool cell_swapped) {
                 Cell c = m->cell;
                 m->cell = p->cell;
                 p->cell = c;
+                m->next_address = 0;
         }
         for (size_t i = 0; i < p->n_swapped; i++)
                 if (p->news[i])

@@ -405,7 +405,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (!o.has_addr) {
-                if (manager_allocate_address(m, address_is_taken, m, &o.addr) < 0)
+                if (manager_allocate_address(m, 0, address_is_taken, m, &o.addr) < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
                                                  cidr4_format(&m->cell.vpn_address, a));
                 o.has_addr = true;

@@ -25,6 +25,8 @@
 
 static int manager_index_peer(Manager *m, Peer *p) {
         int r = hashmap_put(m->peers_by_name, p->name, p);
+        if (r >= 0 && p->address == m->next_address)
+                m->next_address++; /* the hint stays below the lowest free address */
         if (r < 0)
                 return r;
         r = hashmap_put(m->peers_by_address, &p->address, p);
@@ -41,6 +43,8 @@ static int manager_index_peer(Manager *m, Peer *p) {
 }
 
 static void unindex_peer_maps(Manager *m, Peer *p) {
+        if (p->address < m->next_address)
+                m->next_address = p->address; /* freed: the lowest free address may be this one */
         hashmap_remove(m->peers_by_name, p->name);
         if (hashmap_get(m->peers_by_address, &p->address) == p)
                 hashmap_remove(m->peers_by_address, &p->address);

@@ -63,7 +63,7 @@ typedef struct Manager {
         Hashmap *peers_by_name;    /* Peer.name → Peer, owns the peers */
         Hashmap *peers_by_address; /* &Peer.address → Peer */
         Hashmap *peers_by_key;     /* Peer.public_key_b64 → Peer */
-        uint32_t next_address;     /* where the next free-address search starts */
+        uint32_t next_address;     /* every address of the subnet below it is taken: searches start here */
 
         Changes cell_changes;  /* coalesced PropertiesChanged (changes.c) */
         Peer *changed_peers;
@@ -123,6 +123,7 @@ int manager_commit_peer(Manager *m, Peer *old, Peer *new);
  * WireGuard change, one firewall transaction; all or nothing. On success the
  * model owns them. */
 int manager_commit_new_peers(Manager *m, Peer *const *peers, size_t n);
-/* The next free address of the subnet (for a peer without one), or -ENOSPC. */
-int manager_allocate_address(Manager *m, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata,
-                             uint32_t *ret);
+/* The lowest free address of the subnet at or after start (0: anywhere) for a
+ * peer without one, or -ENOSPC; nothing is reserved until the peer is indexed. */
+int manager_allocate_address(Manager *m, uint32_t start, bool (*is_taken)(uint32_t addr, void *userdata),
+                             void *userdata, uint32_t *ret);

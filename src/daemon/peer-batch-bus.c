@@ -108,16 +108,19 @@ static int check_entries(Manager *m, Batch *b, sd_bus_error *error) {
                     (o->has_pub && (r = hashmap_put(b->keys, o->key_b64, o)) < 0))
                         return r;
         }
-        /* Only then the free addresses, so that none is handed out that a later entry asked for. */
+        /* Only then the free addresses, so that none is handed out that a later entry asked for; each
+         * search goes on from the last one (everything before it is taken by now). */
+        uint32_t next = 0;
         for (size_t i = 0; i < b->n; i++) {
                 PeerOptions *o = &b->options[i];
                 if (o->has_addr)
                         continue;
-                if (manager_allocate_address(m, address_taken, b, &o->addr) < 0)
+                if (manager_allocate_address(m, next, address_taken, b, &o->addr) < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
                                                  "The cell's subnet %s has no free address left for peer %zu ('%s').",
                                                  cidr4_format(&m->cell.vpn_address, a), i + 1, o->name);
                 o->has_addr = true;
+                next = o->addr + 1;
                 r = hashmap_put(b->addresses, &o->addr, o);
                 if (r < 0)
                         return r;

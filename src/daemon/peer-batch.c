@@ -7,11 +7,13 @@
 #include "peer-wg.h"
 #include "state.h"
 
-int manager_allocate_address(Manager *m, bool (*is_taken)(uint32_t addr, void *userdata), void *userdata,
-                             uint32_t *ret) {
-        int r = cidr4_allocate_from(&m->cell.vpn_address, m->next_address, is_taken, userdata, ret);
-        if (r >= 0)
-                m->next_address = *ret + 1;
+int manager_allocate_address(Manager *m, uint32_t start, bool (*is_taken)(uint32_t addr, void *userdata),
+                             void *userdata, uint32_t *ret) {
+        /* Every address below the hint is taken (manager.c keeps it so), so this is the lowest free one. */
+        bool from_hint = start <= m->next_address;
+        int r = cidr4_allocate_from(&m->cell.vpn_address, MAX(start, m->next_address), is_taken, userdata, ret);
+        if (r >= 0 && from_hint)
+                m->next_address = *ret; /* all before it are taken; it is free until a peer takes it */
         return r;
 }
 
