@@ -729,61 +729,13 @@ static int peer_names_valid(const FirewallPeer *p) {
         return 0;
 }
 
-int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
-        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
-        _cleanup_(elem_writer_done) ElemWriter access = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
-        _cleanup_(elem_writer_done) ElemWriter grants = { .set = FIREWALL_SET_PEER_GRANTS, .type = NFT_MSG_NEWSETELEM };
-        int r;
-
-        for (size_t i = 0; i < n_peers; i++) {
-                r = peer_names_valid(&peers[i]);
-                if (r < 0)
-                        return r;
-        }
-
-        r = nft_batch_new(&b);
-        if (r < 0)
-                return r;
-        r = build_table(f, b);
-        if (r < 0)
-                return r;
-
-        access.batch = grants.batch = b;
-        for (size_t i = 0; i < n_peers; i++) {
-                _cleanup_(freep) PeerAccessKey *keys = NULL;
-                _cleanup_(freep) GrantKey *gkeys = NULL;
-                size_t n, n_g;
-
-                r = peer_keys(f, peers[i].address, peers[i].services, &keys, &n);
-                if (r < 0)
-                        return r;
-                r = add_keys(&access, keys, n, sizeof *keys);
-                if (r < 0)
-                        return r;
-                r = grant_keys(peers[i].address, peers[i].networks, &gkeys, &n_g);
-                if (r < 0)
-                        return r;
-                r = add_keys(&grants, gkeys, n_g, sizeof *gkeys);
-                if (r < 0)
-                        return r;
-        }
-        r = elem_writer_flush(&access);
-        if (r < 0)
-                return r;
-        r = elem_writer_flush(&grants);
-        if (r < 0)
-                return r;
-
-        r = commit(f, b);
-        if (r < 0)
-                return log_debug_errno(r, "Failed to replace table inet %s: %m", FIREWALL_TABLE);
-        return 0;
-}
-
-int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n) {
-        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
-        _cleanup_(elem_writer_done) ElemWriter access = { .set = FIREWALL_SET_PEER_ACCESS, .type = NFT_MSG_NEWSETELEM };
-        _cleanup_(elem_writer_done) ElemWriter grants = { .set = FIREWALL_SET_PEER_GRANTS, .type = NFT_MSG_NEWSETELEM };
+/* Every peer's elements of both sets, appended to b. -EINVAL for an unknown
+ * name, checked first (b must then not be sent). */
+static int add_peer_elements(Firewall *f, NftBatch *b, const FirewallPeer *peers, size_t n) {
+        _cleanup_(elem_writer_done) ElemWriter access = { .batch = b, .set = FIREWALL_SET_PEER_ACCESS,
+                                                          .type = NFT_MSG_NEWSETELEM };
+        _cleanup_(elem_writer_done) ElemWriter grants = { .batch = b, .set = FIREWALL_SET_PEER_GRANTS,
+                                                          .type = NFT_MSG_NEWSETELEM };
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -791,10 +743,6 @@ int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n) {
                 if (r < 0)
                         return r;
         }
-        r = nft_batch_new(&b);
-        if (r < 0)
-                return r;
-        access.batch = grants.batch = b;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) PeerAccessKey *keys = NULL;
                 _cleanup_(freep) GrantKey *gkeys = NULL;
@@ -811,8 +759,38 @@ int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n) {
                         return r;
         }
         r = elem_writer_flush(&access);
-        if (r >= 0)
-                r = elem_writer_flush(&grants);
+        if (r < 0)
+                return r;
+        return elem_writer_flush(&grants);
+}
+
+int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
+        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
+        int r;
+
+        r = nft_batch_new(&b);
+        if (r < 0)
+                return r;
+        r = build_table(f, b);
+        if (r < 0)
+                return r;
+        r = add_peer_elements(f, b, peers, n_peers);
+        if (r < 0)
+                return r;
+        r = commit(f, b);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to replace table inet %s: %m", FIREWALL_TABLE);
+        return 0;
+}
+
+int firewall_add_peers(Firewall *f, const FirewallPeer *peers, size_t n) {
+        _cleanup_(nft_batch_freep) NftBatch *b = NULL;
+        int r;
+
+        r = nft_batch_new(&b);
+        if (r < 0)
+                return r;
+        r = add_peer_elements(f, b, peers, n);
         if (r < 0)
                 return r;
         if (nft_batch_size(b) == 0 && !f->inject_failure)
