@@ -13,6 +13,11 @@
 #define FIREWALL_SET_SERVICE_ENDPOINTS "service_endpoints"
 #define FIREWALL_SET_PEER_ACCESS "peer_access"
 #define FIREWALL_SET_PEER_GRANTS "peer_grants"
+/* set ids that rules use to name a set created in the same batch */
+#define SET_ID_SERVICE_ENDPOINTS 1
+#define SET_ID_PEER_ACCESS 2
+#define SET_ID_PEER_GRANTS 3
+
 #define FIREWALL_CHAIN_PREROUTING "prerouting"
 #define FIREWALL_CHAIN_INPUT "input"
 #define FIREWALL_CHAIN_FORWARD "forward"
@@ -30,3 +35,7 @@ struct Firewall {
         size_t n_lan_networks;
         bool inject_failure;
 };
+
+typedef struct NftBatch NftBatch;
+/* The chains and their rules (firewall-rules.c), into a batch that created the table and sets. */
+int firewall_add_chains(Firewall *f, NftBatch *b);
