@@ -35,5 +35,22 @@ int peer_infos_read_all(Context *c, PeerInfo **ret, size_t *ret_n);
 /* A JSON array of the strings of l (NULL: empty); NULL when out of memory. */
 cJSON *json_string_array(char *const *l);
 
+/* The properties of the peer at path (reported on stderr when it fails). */
+int peer_info_read(Context *c, const char *path, PeerInfo *ret);
+/* The {key: <as>} entry of an a{sv} being built. */
+int append_strv_entry(sd_bus_message *m, const char *key, char **access);
+
+#define ADD_SYNOPSIS \
+        "NAME [--public-key KEY] [--address IP] [--access SERVICE,...]\n" \
+        "                [--network NETWORK,...] [--keepalive SECONDS] [--preshared-key[=KEY]]"
+/* picctl-peer-add.c */
+int peer_add(int argc, char *argv[], Context *c);
+
+/* picctl-grants.c */
+#define ACCESS_SYNOPSIS "NAME [+SERVICE|-SERVICE|SERVICE]..."
+#define NETWORK_SYNOPSIS "NAME [+NETWORK|-NETWORK|NETWORK]..."
+int peer_access(int argc, char *argv[], Context *c);
+int peer_network(int argc, char *argv[], Context *c);
+
 /* Prints @json (consumed, NULL means out of memory) on stdout. */
 int print_json(cJSON *json);
