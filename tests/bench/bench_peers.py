@@ -95,6 +95,25 @@ def durable_writes(directory, n):
         os.close(dfd)
 
 
+def bench_cell(world, name, domain, vpn):
+    """A set-up cell whose state is on a fresh ext4 file system; returns (cell, its Manager)."""
+    cell = h.Cell(world=world, name=name, extra_args=['--stats-interval=3600', '--log-level=warning'])
+    put_state_on_fresh_ext4(world, cell, name + '-fs')
+    cell.polkit.set_allowed(ALL_ACTIONS)
+    cell.start()
+    mgr = cell.manager()
+    mgr.Setup(dbus.Dictionary({'Name': name, 'Domain': domain, 'VpnAddress': vpn}, signature='sv'))
+    return cell, mgr
+
+
+def seed_key_dir(world, name):
+    """A directory for a seed-way wireguard-go, holding its private key."""
+    d = world.subdir(name)
+    with open(os.open(os.path.join(d, 'key'), os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+        f.write(random_key() + '\n')
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--peers', type=int, default=1000)
@@ -104,13 +123,7 @@ def main():
     h.require_root()
 
     with h.TempWorld(prefix='pic-bench-') as world:
-        cell = h.Cell(world=world, extra_args=['--stats-interval=3600', '--log-level=warning'])
-        put_state_on_fresh_ext4(world, cell, 'cell-fs')
-        cell.polkit.set_allowed(ALL_ACTIONS)
-        cell.start()
-        mgr = cell.manager()
-        mgr.Setup(dbus.Dictionary({'Name': 'bench', 'Domain': 'bench.lan', 'VpnAddress': '10.60.0.1/16'},
-                                  signature='sv'))
+        cell, mgr = bench_cell(world, 'bench', 'bench.lan', '10.60.0.1/16')
         empty = dbus.Dictionary({}, signature='sv')
 
         # 1. ours: AddPeer one call at a time
@@ -135,21 +148,13 @@ def main():
         assert uapi_peer_count(cell.uapi_socket) == n
 
         # 4. seed's way cold: a fresh wireguard-go, its key, then one `wg set` per peer
-        seed_dir = world.subdir('seed-wireguard')
-        with open(os.open(os.path.join(seed_dir, 'key'), os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
-            f.write(random_key() + '\n')
+        seed_dir = seed_key_dir(world, 'seed-wireguard')
         seed_if = world.unique('seedwg')
         seed_cold = seed_way(world, cell.netns, seed_dir, seed_if, seed_peers, start_go=True)
         assert uapi_peer_count(os.path.join(seed_dir, seed_if + '.sock')) == n
 
         # 5. ours: the import, into a fresh cell
-        icell = h.Cell(world=world, name='import', extra_args=['--stats-interval=3600', '--log-level=warning'])
-        put_state_on_fresh_ext4(world, icell, 'import-fs')
-        icell.polkit.set_allowed(ALL_ACTIONS)
-        icell.start()
-        imgr = icell.manager()
-        imgr.Setup(dbus.Dictionary({'Name': 'imp', 'Domain': 'imp.lan', 'VpnAddress': '10.61.0.1/16'},
-                                   signature='sv'))
+        icell, imgr = bench_cell(world, 'imp', 'imp.lan', '10.61.0.1/16')
         keys = [random_key() for _ in range(m)]
         batch = dbus.Array([dbus.Dictionary({'Name': 'imp%d' % i, 'PublicKey': keys[i]}, signature='sv')
                             for i in range(m)], signature='a{sv}')
@@ -158,9 +163,7 @@ def main():
         ours_import = time.monotonic() - t0
         assert len(paths) == m and uapi_peer_count(icell.uapi_socket) == m
         # the seed's way for the same number: one `wg set` per peer into a fresh device
-        seed_dir2 = world.subdir('seed-import')
-        with open(os.open(os.path.join(seed_dir2, 'key'), os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
-            f.write(random_key() + '\n')
+        seed_dir2 = seed_key_dir(world, 'seed-import')
         import_peers = write_peers_file(world, 'seed-import-peers', m, 100)
         seed_import = seed_way(world, icell.netns, seed_dir2, world.unique('seedim'), import_peers, start_go=True)
 
