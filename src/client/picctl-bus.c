@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "bus-message.h"
 #include "picctl-bus.h"
 #include "picctl-format.h"
 #include "polkit-agent.h"
@@ -168,134 +169,108 @@ int bus_find_peer(Context *c, const char *name, char **ret_path) {
         return 0;
 }
 
-static int read_text(sd_bus_message *m, const char *contents, char **ret) {
-        union {
-                const char *s;
-                int b;
-                uint8_t y;
-                int16_t n;
-                uint16_t q;
-                int32_t i;
-                uint32_t u;
-                int64_t x;
-                uint64_t t;
-                double d;
-        } v;
+/* Replies carry lists of peers' grants and pending settings: far below these. */
+#define REPLY_LIST_MAX 65536
+#define REPLY_STRING_MAX 65536
+
+static int read_strv(sd_bus_message *m, char ***ret) {
+        return bus_read_strv_bounded(m, REPLY_LIST_MAX, REPLY_STRING_MAX, NULL, NULL, ret);
+}
+
+static char *basic_text(const BusBasic *v) {
         char *text = NULL;
         int r;
 
-        if (streq(contents, "as")) {
-                _cleanup_(strv_freep) char **l = NULL;
-
-                r = sd_bus_message_read_strv(m, &l);
-                if (r < 0)
-                        return r;
-                text = strv_join(l, ", ");
-                goto done;
+        switch (v->type) {
+        case 's': case 'o': case 'g': r = asprintf(&text, "%s", v->s); break;
+        case 'b': r = asprintf(&text, "%s", v->b ? "yes" : "no"); break;
+        case 'y': r = asprintf(&text, "%" PRIu8, v->y); break;
+        case 'n': r = asprintf(&text, "%" PRIi16, v->n); break;
+        case 'q': r = asprintf(&text, "%" PRIu16, v->q); break;
+        case 'i': r = asprintf(&text, "%" PRIi32, v->i); break;
+        case 'u': r = asprintf(&text, "%" PRIu32, v->u); break;
+        case 'x': r = asprintf(&text, "%" PRIi64, v->x); break;
+        case 't': r = asprintf(&text, "%" PRIu64, v->t); break;
+        default:  r = asprintf(&text, "%g", v->d); break;
         }
+        return r < 0 ? NULL : text;
+}
 
-        if (strlen(contents) != 1 || !strchr("sogbynqiuxtd", contents[0])) {
-                r = sd_bus_message_skip(m, contents);
-                if (r < 0)
-                        return r;
-                text = strdup("(…)");
-                goto done;
-        }
+int bus_read_variant_text(sd_bus_message *m, char **ret) {
+        const char *contents;
+        BusBasic v;
+        char type, *text;
+        int r;
 
-        r = sd_bus_message_read_basic(m, contents[0], &v);
+        r = bus_read_basic_variant(m, &v);
         if (r < 0)
                 return r;
-
-        switch (contents[0]) {
-        case 's': case 'o': case 'g': r = asprintf(&text, "%s", v.s); break;
-        case 'b': r = asprintf(&text, "%s", v.b ? "yes" : "no"); break;
-        case 'y': r = asprintf(&text, "%" PRIu8, v.y); break;
-        case 'n': r = asprintf(&text, "%" PRIi16, v.n); break;
-        case 'q': r = asprintf(&text, "%" PRIu16, v.q); break;
-        case 'i': r = asprintf(&text, "%" PRIi32, v.i); break;
-        case 'u': r = asprintf(&text, "%" PRIu32, v.u); break;
-        case 'x': r = asprintf(&text, "%" PRIi64, v.x); break;
-        case 't': r = asprintf(&text, "%" PRIu64, v.t); break;
-        default:  r = asprintf(&text, "%g", v.d); break;
+        if (r > 0)
+                text = basic_text(&v);
+        else {
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(contents, "as")) {
+                        _cleanup_(strv_freep) char **l = NULL;
+                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
+                        if (r >= 0)
+                                r = read_strv(m, &l);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        text = strv_join(l, ", ");
+                } else {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r < 0)
+                                return r;
+                        text = strdup("(…)");
+                }
         }
-        if (r < 0)
-                text = NULL;
-
-done:
         if (!text)
                 return -ENOMEM;
         *ret = text;
         return 0;
 }
 
-int bus_read_variant_text(sd_bus_message *m, char **ret) {
-        const char *contents;
-        char type;
+typedef struct TextList {
+        char **l;
+        size_t n, allocated;
+} TextList;
+
+static int add_entry_text(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        TextList *t = userdata;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        (void) contents;
+        if (greedy_realloc((void **) &t->l, &t->allocated, t->n + 3, sizeof *t->l) < 0)
+                return -ENOMEM;
+        t->l[t->n] = strdup(key);
+        t->l[t->n + 1] = NULL;
+        if (!t->l[t->n])
+                return -ENOMEM;
+        r = bus_read_variant_text(m, &t->l[t->n + 1]);
         if (r < 0)
                 return r;
-        if (r == 0 || type != SD_BUS_TYPE_VARIANT)
-                return -EBADMSG;
-
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
-        if (r < 0)
-                return r;
-        r = read_text(m, contents, ret);
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        t->n += 2;
+        t->l[t->n] = NULL;
+        return 1;
 }
 
 /* a{sv} as a flat list: key, value, key, value, … */
 static int read_dict_text(sd_bus_message *m, char ***ret) {
-        _cleanup_(strv_freep) char **l = NULL;
-        size_t n = 0;
+        TextList t = {};
         int r;
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r < 0)
+        r = bus_dict_walk(m, add_entry_text, &t);
+        if (r >= 0 && !t.l && !(t.l = calloc(1, sizeof(char *))))
+                r = -ENOMEM;
+        if (r < 0) {
+                strv_free(t.l);
                 return r;
-
-        l = calloc(1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-
-        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                const char *key;
-                char **grown;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-
-                grown = realloc(l, (n + 3) * sizeof(char *));
-                if (!grown)
-                        return -ENOMEM;
-                l = grown;
-                l[n] = strdup(key);
-                l[n + 1] = NULL;
-                if (!l[n])
-                        return -ENOMEM;
-                r = bus_read_variant_text(m, &l[n + 1]);
-                if (r < 0)
-                        return r;
-                n += 2;
-                l[n] = NULL;
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-
-        *ret = TAKE_PTR(l);
+        *ret = t.l;
         return 0;
 }
 
@@ -326,56 +301,40 @@ static int read_property(sd_bus_message *m, const BusProperty *p, void *userdata
         case 'a':
                 *(char ***) field = strv_free(*(char ***) field);
                 if (streq(p->signature, "as"))
-                        return sd_bus_message_read_strv(m, (char ***) field);
+                        return read_strv(m, (char ***) field);
                 return read_dict_text(m, (char ***) field);
         default:
                 return -EINVAL;
         }
 }
 
-int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata) {
+typedef struct PropertiesRead {
+        const BusProperty *table;
+        void *userdata;
+} PropertiesRead;
+
+static int read_table_entry(sd_bus_message *m, const char *name, const char *contents, void *userdata) {
+        const PropertiesRead *pr = userdata;
+        const BusProperty *p;
         int r;
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        for (p = pr->table; p->name; p++)
+                if (streq(p->name, name))
+                        break;
+        if (!p->name || !streq(p->signature, contents))
+                return 0;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
         if (r < 0)
                 return r;
-
-        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                const BusProperty *p;
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-
-                for (p = table; p->name; p++)
-                        if (streq(p->name, name))
-                                break;
-
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-
-                if (!p->name || !streq(p->signature, contents))
-                        r = sd_bus_message_skip(m, "v");
-                else {
-                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
-                        if (r < 0)
-                                return r;
-                        r = read_property(m, p, userdata);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(m);
-                }
-                if (r < 0)
-                        return r;
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        r = read_property(m, p, pr->userdata);
         if (r < 0)
                 return r;
+        r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : 1;
+}
 
-        return sd_bus_message_exit_container(m);
+int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata) {
+        PropertiesRead pr = { table, userdata };
+        return bus_dict_walk(m, read_table_entry, &pr);
 }

@@ -6,13 +6,9 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-api.h"
 #include "macro.h"
 
-#define PIC_BUS_NAME          "org.pic.Cell1"
-#define PIC_MANAGER_PATH      "/org/pic/Cell1"
-#define PIC_MANAGER_INTERFACE "org.pic.Cell1.Manager"
-#define PIC_PEER_INTERFACE    "org.pic.Cell1.Peer"
-#define PIC_ERROR_SETUP_REQUIRED "org.pic.Cell1.Error.SetupRequired"
 
 /* Exit status of a command line the user got wrong. */
 #define EXIT_USAGE 2

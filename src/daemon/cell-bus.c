@@ -2,7 +2,7 @@
 #include <time.h>
 
 #include "bus-dict.h"
-#include "bus-errors.h"
+#include "bus-api.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
 #include "cell-firewall.h"
@@ -26,7 +26,7 @@
 int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
         if (m->cell.setup_complete)
                 return 0;
-        return sd_bus_error_set(error, BUS_ERROR_SETUP_REQUIRED,
+        return sd_bus_error_set(error, PIC_ERROR_SETUP_REQUIRED,
                                 "The cell is not set up yet: call Setup (picctl setup) first.");
 }
 
@@ -39,7 +39,7 @@ int cell_bus_authorize_change(Manager *m, sd_bus_message *message, const char *a
                 return r < 0 ? sd_bus_error_set_errno(error, r) : 0;
         r = manager_wait_wireguard(m, message);
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "WireGuard on %s is not up: %s.", m->config.ifname,
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "WireGuard on %s is not up: %s.", m->config.ifname,
                                          strerror(-r));
         return r;
 }
@@ -147,7 +147,7 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
                                          s.name ? "" : "Name ", s.domain ? "" : "Domain ",
                                          s.vpn_address ? "" : "VpnAddress");
         if (m->cell.setup_complete)
-                return sd_bus_error_set(error, BUS_ERROR_CONFLICT,
+                return sd_bus_error_set(error, PIC_ERROR_CONFLICT,
                                         "The cell is already set up; change it with Configure.");
         _cleanup_(password_answer_done) PasswordAnswer hashed = {};
         if (s.admin_password) {
@@ -196,7 +196,7 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
                 cell_done(&c);
                 if (r == -EINPROGRESS) /* wireguard-go is starting: run again once it is up */
                         return manager_queue_wireguard_waiter(m, message) < 0 ? -ENOMEM : 1;
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Setup failed: %s.", strerror(-r));
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Setup failed: %s.", strerror(-r));
         }
         cell_done(&old);
         log_info("Cell %s.%s set up on %s.", m->cell.name, m->cell.domain, m->config.ifname);
@@ -210,7 +210,7 @@ static int check_peers_fit(Manager *m, const Cidr4 *to, sd_bus_error *error) {
 
         if (!p)
                 return 0;
-        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                  "VpnAddress %s cannot hold peer '%s' (%s) at the same host number; "
                                  "choose a larger subnet or move the peer first.",
                                  cidr4_format(to, b), p->name, ipv4_format(p->address, a));
@@ -221,7 +221,7 @@ static int commit_cell(Manager *m, Cell *c, sd_bus_error *error) {
         int r = state_save_cell(m->state_fd, c);
         if (r < 0) {
                 cell_done(c);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
         }
         cell_done(&m->cell);
         m->cell = *c;
@@ -302,7 +302,7 @@ static void on_apply_done(Manager *m, int result, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
 
         if (result < 0) {
-                (void) sd_bus_reply_method_errorf(message, BUS_ERROR_FAILED,
+                (void) sd_bus_reply_method_errorf(message, PIC_ERROR_FAILED,
                                                   "Failed to apply the pending settings (nothing was changed): %s.",
                                                   strerror(-result));
                 return;
@@ -338,7 +338,7 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = cell_apply_start(m, on_apply_done, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to start applying the pending settings: %s.",
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to start applying the pending settings: %s.",
                                          strerror(-r));
         }
         return 1; /* replied by on_apply_done */
@@ -397,16 +397,16 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (hashmap_get(m->peers_by_name, name))
-                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "A peer named '%s' already exists.", name);
+                return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "A peer named '%s' already exists.", name);
         if (state_peer_file_exists(m->peers_fd, name))
-                return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+                return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                          "peers/%s.json exists but could not be loaded; move it away first.", name);
         r = peer_options_check(m, &o, NULL, error);
         if (r < 0)
                 return r;
         if (!o.has_addr) {
                 if (manager_allocate_address(m, 0, address_is_taken, m, &o.addr) < 0)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "The cell's subnet %s has no free address left.",
                                                  cidr4_format(&m->cell.vpn_address, a));
                 o.has_addr = true;
         }
@@ -429,7 +429,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
 
         r = manager_commit_peer(m, NULL, p);
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to add peer '%s': %s.", name, strerror(-r));
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to add peer '%s': %s.", name, strerror(-r));
         Peer *added = TAKE_PTR(p);
         log_info("Added peer %s (%s).", added->name, ipv4_format(added->address, a));
         (void) sd_bus_emit_object_added(m->bus, added->object_path);
@@ -482,7 +482,7 @@ static int method_set_admin_password(sd_bus_message *message, void *userdata, sd
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (!streq_ptr(a.checked_hash, m->cell.admin_password_hash))
-                return sd_bus_error_set(error, BUS_ERROR_CONFLICT,
+                return sd_bus_error_set(error, PIC_ERROR_CONFLICT,
                                         "The admin password was changed meanwhile; try again.");
         if (m->cell.admin_password_hash && !a.matches)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The old password is wrong.");
@@ -545,9 +545,9 @@ static int method_get_firewall(sd_bus_message *message, void *userdata, sd_bus_e
                 return r < 0 ? r : 1;
         r = cell_firewall_dump(m, &text);
         if (r == -ENOENT)
-                return sd_bus_error_set(error, BUS_ERROR_FAILED, "The firewall table inet pic does not exist right now.");
+                return sd_bus_error_set(error, PIC_ERROR_FAILED, "The firewall table inet pic does not exist right now.");
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to read the firewall: %s.", strerror(-r));
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to read the firewall: %s.", strerror(-r));
         return sd_bus_reply_method_return(message, "s", text);
 }
 
@@ -591,5 +591,5 @@ static const sd_bus_vtable manager_vtable[] = {
 };
 
 int cell_bus_register(Manager *m) {
-        return sd_bus_add_object_vtable(m->bus, NULL, MANAGER_PATH, "org.pic.Cell1.Manager", manager_vtable, m);
+        return sd_bus_add_object_vtable(m->bus, NULL, PIC_MANAGER_PATH, "org.pic.Cell1.Manager", manager_vtable, m);
 }

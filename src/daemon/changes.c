@@ -27,7 +27,7 @@ static void emit(sd_bus *bus, const char *path, const char *interface, Changes *
 static int on_emit(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
 
-        emit(m->bus, MANAGER_PATH, "org.pic.Cell1.Manager", &m->cell_changes);
+        emit(m->bus, PIC_MANAGER_PATH, "org.pic.Cell1.Manager", &m->cell_changes);
         while (m->changed_peers) {
                 Peer *p = m->changed_peers;
                 m->changed_peers = p->changed_next;

@@ -77,7 +77,7 @@ int manager_replace_peer(Manager *m, Peer *old, Peer *new) {
 }
 
 int manager_add_peer(Manager *m, Peer *p) {
-        int r = sd_bus_path_encode(PEER_PATH_PREFIX, p->name, &p->object_path);
+        int r = sd_bus_path_encode(PIC_PEER_PATH_PREFIX, p->name, &p->object_path);
         if (r < 0)
                 return r;
         return manager_index_peer(m, p);
@@ -369,7 +369,7 @@ int manager_start(Manager *m) {
         r = password_worker_new(&m->passwords, m->bus, m->event, 2);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up password hashing: %m");
-        r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);
+        r = sd_bus_add_object_manager(m->bus, NULL, PIC_MANAGER_PATH);
         if (r < 0)
                 return r;
         r = cell_bus_register(m);

@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-api.h"
 #include "cell.h"
 #include "changes.h"
 #include <net/if.h>
@@ -15,8 +16,6 @@
 #include "wait-list.h"
 #include "wg/wg-backend.h"
 
-#define MANAGER_PATH "/org/pic/Cell1"
-#define PEER_PATH_PREFIX "/org/pic/Cell1/peer"
 
 #define TEST_STATIC_PEERS_MAX 4
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "bus-errors.h"
+#include "bus-api.h"
 #include "password-bus.h"
 
 int bus_password_job(Manager *m, sd_bus_message *message, const char *action, const PasswordRequest *req,
@@ -12,7 +12,7 @@ int bus_password_job(Manager *m, sd_bus_message *message, const char *action, co
         if (r > 0)
                 return 1;
         if (r != -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "The password could not be processed: %s.",
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "The password could not be processed: %s.",
                                          strerror(-r));
 
         /* First time here: the cost of the work below is the caller's to choose, so authorize first. */
@@ -24,7 +24,7 @@ int bus_password_job(Manager *m, sd_bus_message *message, const char *action, co
                 return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                         "Too many password checks are waiting; try again in a moment.");
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "The password could not be processed: %s.",
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "The password could not be processed: %s.",
                                          strerror(-r));
         return 0;
 }

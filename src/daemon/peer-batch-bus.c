@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "bus-dict.h"
-#include "bus-errors.h"
+#include "bus-api.h"
 #include "cell-bus.h"
 #include "log.h"
 #include "peer-batch-bus.h"
@@ -88,17 +88,17 @@ static int check_entries(Manager *m, Batch *b, sd_bus_error *error) {
                 else if (!peer_name_is_valid(o->name))
                         sd_bus_error_setf(&e, SD_BUS_ERROR_INVALID_ARGS, "Peer name must be %s.", PEER_NAME_CHARSET_DOC);
                 else if (hashmap_get(m->peers_by_name, o->name) || hashmap_get(b->names, o->name))
-                        sd_bus_error_setf(&e, BUS_ERROR_CONFLICT, "A peer with this name already exists%s.",
+                        sd_bus_error_setf(&e, PIC_ERROR_CONFLICT, "A peer with this name already exists%s.",
                                           hashmap_get(b->names, o->name) ? " in this call" : "");
                 else if (state_peer_file_exists(m->peers_fd, o->name))
-                        sd_bus_error_set(&e, BUS_ERROR_CONFLICT,
+                        sd_bus_error_set(&e, PIC_ERROR_CONFLICT,
                                          "Its file exists but could not be loaded; move it away first.");
                 else if (peer_options_check(m, o, NULL, &e) >= 0) {
                         if (o->has_addr && hashmap_get(b->addresses, &o->addr))
-                                sd_bus_error_setf(&e, BUS_ERROR_CONFLICT, "Address %s is given twice in this call.",
+                                sd_bus_error_setf(&e, PIC_ERROR_CONFLICT, "Address %s is given twice in this call.",
                                                   ipv4_format(o->addr, a));
                         else if (o->has_pub && hashmap_get(b->keys, o->key_b64))
-                                sd_bus_error_set(&e, BUS_ERROR_CONFLICT, "PublicKey is given twice in this call.");
+                                sd_bus_error_set(&e, PIC_ERROR_CONFLICT, "PublicKey is given twice in this call.");
                 }
                 if (sd_bus_error_is_set(&e))
                         return entry_error(error, &e, i, o->has_name ? o->name : NULL);
@@ -116,7 +116,7 @@ static int check_entries(Manager *m, Batch *b, sd_bus_error *error) {
                 if (o->has_addr)
                         continue;
                 if (manager_allocate_address(m, next, address_taken, b, &o->addr) < 0)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT,
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                                  "The cell's subnet %s has no free address left for peer %zu ('%s').",
                                                  cidr4_format(&m->cell.vpn_address, a), i + 1, o->name);
                 o->has_addr = true;
@@ -184,7 +184,7 @@ int method_add_peers(sd_bus_message *message, void *userdata, sd_bus_error *erro
         r = manager_commit_new_peers(m, peers, b.n);
         if (r < 0) {
                 free_peers(peers, b.n);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to add %zu peers (none was added): %s.", b.n,
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to add %zu peers (none was added): %s.", b.n,
                                          strerror(-r));
         }
         log_info("Added %zu peers in one call.", b.n);

@@ -2,7 +2,7 @@
 #include <sodium.h>
 
 #include "bus-dict.h"
-#include "bus-errors.h"
+#include "bus-api.h"
 #include "cell-bus.h"
 #include "keys.h"
 #include "log.h"
@@ -20,7 +20,7 @@ static int peer_find(sd_bus *bus, const char *path, const char *interface, void 
         Manager *m = userdata;
         _cleanup_(freep) char *name = NULL;
 
-        if (sd_bus_path_decode(path, PEER_PATH_PREFIX, &name) <= 0)
+        if (sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
                 return 0;
         Peer *p = hashmap_get(m->peers_by_name, name);
         if (!p)
@@ -149,7 +149,7 @@ static int commit_and_reply(sd_bus_message *message, Peer *old, Peer *new, sd_bu
         int r = manager_commit_peer(m, old, new);
         if (r < 0) {
                 peer_free(new);
-                r = sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to change peer '%s': %s.", snapshot.name,
+                r = sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to change peer '%s': %s.", snapshot.name,
                                       strerror(-r));
         } else {
                 peer_bus_emit_diff(new, &snapshot);
@@ -169,7 +169,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r < 0 ? r : 1;
         r = manager_commit_peer(m, p, NULL);
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to remove peer '%s': %s.", p->name,
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove peer '%s': %s.", p->name,
                                          strerror(-r));
         log_info("Removed peer %s.", p->name);
         (void) sd_bus_emit_object_removed(m->bus, p->object_path);
@@ -279,7 +279,7 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
         r = manager_commit_peer(m, p, new);
         if (r < 0) {
                 peer_free(new);
-                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to store the login: %s.", strerror(-r));
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the login: %s.", strerror(-r));
         }
         char *changed[] = { "HasLoginPassword", NULL };
         peer_bus_emit_changed(new, changed);
@@ -350,9 +350,9 @@ static const sd_bus_vtable peer_vtable[] = {
 };
 
 int peer_bus_register(Manager *m) {
-        int r = sd_bus_add_fallback_vtable(m->bus, NULL, PEER_PATH_PREFIX, "org.pic.Cell1.Peer", peer_vtable,
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, PIC_PEER_PATH_PREFIX, "org.pic.Cell1.Peer", peer_vtable,
                                            peer_find, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(m->bus, NULL, PEER_PATH_PREFIX, peer_enumerate, m);
+        return sd_bus_add_node_enumerator(m->bus, NULL, PIC_PEER_PATH_PREFIX, peer_enumerate, m);
 }

@@ -2,7 +2,7 @@
 #include <sodium.h>
 
 #include "bus-dict.h"
-#include "bus-errors.h"
+#include "bus-api.h"
 #include "keys.h"
 #include "nft/firewall.h"
 #include "peer-options.h"
@@ -61,19 +61,19 @@ int peer_options_check(Manager *m, const PeerOptions *o, const Peer *self, sd_bu
                                                  "Address %s is not a usable host address of the cell's subnet %s.",
                                                  ipv4_format(o->addr, a), cidr4_format(&m->cell.vpn_address, net));
                 if (o->addr == m->cell.vpn_address.addr)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is the cell's own address.",
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Address %s is the cell's own address.",
                                                  ipv4_format(o->addr, a));
                 if (other && other != self)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
                                                  ipv4_format(o->addr, a), other->name);
         }
         if (o->has_pub) {
                 Peer *other = hashmap_get(m->peers_by_key, o->key_b64);
                 if (other && other != self)
-                        return sd_bus_error_setf(error, BUS_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "PublicKey is already used by peer '%s'.",
                                                  other->name);
                 if (streq(o->key_b64, m->cell.public_key_b64))
-                        return sd_bus_error_set(error, BUS_ERROR_CONFLICT, "PublicKey is the cell's own key.");
+                        return sd_bus_error_set(error, PIC_ERROR_CONFLICT, "PublicKey is the cell's own key.");
         }
         return 0;
 }

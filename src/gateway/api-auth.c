@@ -122,7 +122,7 @@ void api_login(Request *r) {
                 return;
         }
 
-        if (bus_new_call(r, CELL_PATH, MANAGER_IFACE, "Authenticate", &m) < 0 ||
+        if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "Authenticate", &m) < 0 ||
             sd_bus_message_sensitive(m) < 0 ||
             sd_bus_message_append(m, "ss", user->valuestring, password->valuestring) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
@@ -170,7 +170,7 @@ void api_password(Request *r) {
                 http_reply_error(r, 400, "invalid", "new_password is required.", "new_password");
                 return;
         }
-        if (bus_new_call(r, CELL_PATH, MANAGER_IFACE, "SetAdminPassword", &m) < 0 ||
+        if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "SetAdminPassword", &m) < 0 ||
             sd_bus_message_sensitive(m) < 0 ||
             sd_bus_message_append(m, "ss", old->valuestring, new->valuestring) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);

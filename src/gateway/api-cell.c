@@ -41,8 +41,8 @@ static bool on_health_error(Request *r, const sd_bus_error *e) {
 
 void api_health(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        if (bus_new_call(r, CELL_PATH, "org.freedesktop.DBus.Properties", "Get", &m) < 0 ||
-            sd_bus_message_append(m, "ss", MANAGER_IFACE, "SetupComplete") < 0) {
+        if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get", &m) < 0 ||
+            sd_bus_message_append(m, "ss", PIC_MANAGER_INTERFACE, "SetupComplete") < 0) {
                 reply_health(r, -1, false);
                 return;
         }
@@ -68,11 +68,11 @@ static void on_cell(Request *r, sd_bus_message *reply) {
 }
 
 static void then_cell(Request *r, sd_bus_message *reply) {
-        bus_get_all(r, CELL_PATH, MANAGER_IFACE, on_cell);
+        bus_get_all(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell);
 }
 
 void api_cell_get(Request *r) {
-        bus_get_all(r, CELL_PATH, MANAGER_IFACE, on_cell);
+        bus_get_all(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell);
 }
 
 static void call_manager(Request *r, const char *member, const char *const *allowed, BusReplyHandler then) {
@@ -81,7 +81,7 @@ static void call_manager(Request *r, const char *member, const char *const *allo
 
         if (allowed && !(body = http_body_object(r)))
                 return;
-        if (bus_new_call(r, CELL_PATH, MANAGER_IFACE, member, &m) < 0) {
+        if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, member, &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }

@@ -13,7 +13,7 @@ static const char *const update_settings[] = { "address", "service_access", "net
                                                "public_key", "preshared_key", NULL };
 
 static int peer_path(Request *r, const char *name, char **ret) {
-        int k = sd_bus_path_encode(CELL_PEER_PATH_PREFIX, name, ret);
+        int k = sd_bus_path_encode(PIC_PEER_PATH_PREFIX, name, ret);
         if (k < 0)
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
         return k;
@@ -25,7 +25,7 @@ static void call_peer(Request *r, const char *member, BusReplyHandler then) {
 
         if (peer_path(r, r->name, &path) < 0)
                 return;
-        if (bus_new_call(r, path, PEER_IFACE, member, &m) < 0) {
+        if (bus_new_call(r, path, PIC_PEER_INTERFACE, member, &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
@@ -54,7 +54,7 @@ static void then_peer(Request *r, sd_bus_message *reply) {
         _cleanup_(freep) char *path = NULL;
         if (peer_path(r, r->name, &path) < 0)
                 return;
-        bus_get_all(r, path, PEER_IFACE, on_peer);
+        bus_get_all(r, path, PIC_PEER_INTERFACE, on_peer);
 }
 
 /* ------------------------------------------------------------------ list */
@@ -83,7 +83,7 @@ int managed_peers(sd_bus_message *reply, cJSON **ret) {
                         k = sd_bus_message_read_basic(reply, 's', &iface);
                         if (k < 0)
                                 break;
-                        if (streq(iface, PEER_IFACE)) {
+                        if (streq(iface, PIC_PEER_INTERFACE)) {
                                 cJSON *o = bus_peer_json(reply);
                                 if (!o) {
                                         k = -ENOMEM;
@@ -164,14 +164,14 @@ void api_peers_list(Request *r) {
                 if (peer_path(r, r->session_peer, &path) < 0)
                         return;
                 if (bus_new_call(r, path, "org.freedesktop.DBus.Properties", "GetAll", &m) < 0 ||
-                    sd_bus_message_append(m, "s", PEER_IFACE) < 0) {
+                    sd_bus_message_append(m, "s", PIC_PEER_INTERFACE) < 0) {
                         http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                         return;
                 }
                 bus_call(r, m, on_own_peer, on_own_peer_error);
                 return;
         }
-        if (bus_new_call(r, CELL_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
+        if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
@@ -191,7 +191,7 @@ static void on_added(Request *r, sd_bus_message *reply) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        bus_get_all(r, p, PEER_IFACE, on_peer_created);
+        bus_get_all(r, p, PIC_PEER_INTERFACE, on_peer_created);
 }
 
 void api_peers_create(Request *r) {
@@ -205,7 +205,7 @@ void api_peers_create(Request *r) {
                 http_reply_error(r, 400, "invalid", "name is required.", "name");
                 return;
         }
-        if (bus_new_call(r, CELL_PATH, MANAGER_IFACE, "AddPeer", &m) < 0 ||
+        if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddPeer", &m) < 0 ||
             sd_bus_message_append(m, "s", name->valuestring) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
@@ -219,7 +219,7 @@ void api_peer_get(Request *r) {
         _cleanup_(freep) char *path = NULL;
         if (peer_path(r, r->name, &path) < 0)
                 return;
-        bus_get_all(r, path, PEER_IFACE, on_peer);
+        bus_get_all(r, path, PIC_PEER_INTERFACE, on_peer);
 }
 
 typedef struct PatchState {
@@ -237,7 +237,7 @@ static void patch_set_enabled(Request *r, sd_bus_message *reply) {
         }
         if (peer_path(r, r->name, &path) < 0)
                 return;
-        if (bus_new_call(r, path, PEER_IFACE, "SetEnabled", &m) < 0 ||
+        if (bus_new_call(r, path, PIC_PEER_INTERFACE, "SetEnabled", &m) < 0 ||
             sd_bus_message_append(m, "b", st->enabled) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
@@ -276,7 +276,7 @@ void api_peer_patch(Request *r) {
         }
         if (peer_path(r, r->name, &path) < 0)
                 return;
-        if (bus_new_call(r, path, PEER_IFACE, "Update", &m) < 0) {
+        if (bus_new_call(r, path, PIC_PEER_INTERFACE, "Update", &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }

@@ -3,8 +3,10 @@
 #include <math.h>
 
 #include "bus-call.h"
+#include "bus-message.h"
 #include "log.h"
 #include "metrics.h"
+#include "strv.h"
 
 /* D-Bus error → HTTP, defined here once (DESIGN.md "Errors"). */
 static const struct {
@@ -13,15 +15,15 @@ static const struct {
         const char *code;
 } error_map[] = {
         { "org.freedesktop.DBus.Error.InvalidArgs",       400, "invalid" },
-        { "org.pic.Cell1.Error.Conflict",                 409, "conflict" },
-        { "org.pic.Cell1.Error.SetupRequired",            428, "setup_required" },
+        { PIC_ERROR_CONFLICT,                             409, "conflict" },
+        { PIC_ERROR_SETUP_REQUIRED,                       428, "setup_required" },
         { "org.freedesktop.DBus.Error.AccessDenied",      403, "forbidden" },
         { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 403, "forbidden" },
         { "org.freedesktop.DBus.Error.UnknownObject",     404, "not_found" },
         { "org.freedesktop.DBus.Error.UnknownMethod",     404, "not_found" },
         { "org.freedesktop.DBus.Error.UnknownInterface",  404, "not_found" },
         { "org.freedesktop.DBus.Error.UnknownProperty",   404, "not_found" },
-        { "org.pic.Cell1.Error.Failed",                   500, "failed" },
+        { PIC_ERROR_FAILED,                               500, "failed" },
         { "org.freedesktop.DBus.Error.NoReply",           504, "timeout" },
         { "org.freedesktop.DBus.Error.Timeout",           504, "timeout" },
         { "org.freedesktop.DBus.Error.TimedOut",          504, "timeout" },
@@ -42,7 +44,7 @@ unsigned bus_error_to_http(const sd_bus_error *error, const char **ret_code) {
 }
 
 int bus_new_call(Request *r, const char *path, const char *iface, const char *member, sd_bus_message **ret) {
-        return sd_bus_message_new_method_call(r->gateway->bus, ret, CELL_BUS_NAME, path, iface, member);
+        return sd_bus_message_new_method_call(r->gateway->bus, ret, PIC_BUS_NAME, path, iface, member);
 }
 
 /* Which JSON fields a request's errors may name. */
@@ -64,7 +66,7 @@ static int on_bus_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         r->bus_on_error = NULL;
 
         if (e) {
-                if (sd_bus_error_has_name(e, "org.pic.Cell1.Error.SetupRequired"))
+                if (sd_bus_error_has_name(e, PIC_ERROR_SETUP_REQUIRED))
                         r->gateway->setup = SETUP_NO;
                 if (on_error && on_error(r, e))
                         return 0;
@@ -159,7 +161,25 @@ void camel_to_snake(const char *in, char *out, size_t size) {
         out[o] = 0;
 }
 
+/* No reply of the daemon's has lists anywhere near this long; a larger one is refused. */
+#define REPLY_LIST_MAX 65536
+#define REPLY_STRING_MAX 65536
+
 static int read_variant_json(sd_bus_message *m, cJSON **ret);
+
+static int add_dict_entry_json(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        cJSON *o = userdata, *v = NULL;
+        char snake[128];
+        int r;
+
+        (void) contents;
+        r = read_variant_json(m, &v);
+        if (r < 0)
+                return r;
+        camel_to_snake(key, snake, sizeof snake);
+        cJSON_AddItemToObject(o, snake, v ?: cJSON_CreateNull());
+        return 1;
+}
 
 /* a{sv} → object with snake_case keys */
 static int read_dict_json(sd_bus_message *m, cJSON **ret) {
@@ -168,25 +188,7 @@ static int read_dict_json(sd_bus_message *m, cJSON **ret) {
 
         if (!o)
                 return -ENOMEM;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                char snake[128];
-                cJSON *v = NULL;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r >= 0)
-                        r = read_variant_json(m, &v);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0) {
-                        cJSON_Delete(v);
-                        break;
-                }
-                camel_to_snake(key, snake, sizeof snake);
-                cJSON_AddItemToObject(o, snake, v ?: cJSON_CreateNull());
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
+        r = bus_dict_walk(m, add_dict_entry_json, o);
         if (r < 0) {
                 cJSON_Delete(o);
                 return r;
@@ -195,112 +197,90 @@ static int read_dict_json(sd_bus_message *m, cJSON **ret) {
         return 0;
 }
 
-/* Reads one variant; unknown types are skipped and give NULL. */
+static cJSON *basic_json(const BusBasic *v) {
+        switch (v->type) {
+        case 's': case 'o': case 'g': return cJSON_CreateString(v->s);
+        case 'b': return cJSON_CreateBool(v->b);
+        case 'y': return cJSON_CreateNumber(v->y);
+        case 'n': return cJSON_CreateNumber(v->n);
+        case 'q': return cJSON_CreateNumber(v->q);
+        case 'i': return cJSON_CreateNumber(v->i);
+        case 'u': return cJSON_CreateNumber(v->u);
+        case 'x': return cJSON_CreateNumber((double) v->x);
+        case 't': return cJSON_CreateNumber((double) v->t);
+        default:  return cJSON_CreateNumber(v->d);
+        }
+}
+
+/* Reads one variant; types without a JSON form are skipped and give NULL. */
 static int read_variant_json(sd_bus_message *m, cJSON **ret) {
         const char *contents;
+        BusBasic v;
         char type;
         int r;
 
         *ret = NULL;
+        r = bus_read_basic_variant(m, &v);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                *ret = basic_json(&v);
+                return *ret ? 0 : -ENOMEM;
+        }
+
         r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (streq(contents, "a{sv}")) {
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r >= 0)
-                        r = read_dict_json(m, ret);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                return r;
-        }
-        if (streq(contents, "as")) {
-                char **l = NULL;
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r >= 0)
-                        r = sd_bus_message_read_strv(m, &l);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                cJSON *a = cJSON_CreateArray();
-                for (char **s = l; s && *s; s++) {
-                        if (a)
-                                cJSON_AddItemToArray(a, cJSON_CreateString(*s));
-                        free(*s);
-                }
-                free(l);
-                *ret = a;
-                return a ? 0 : -ENOMEM;
-        }
-        if (strlen(contents) != 1)
+        if (!streq(contents, "a{sv}") && !streq(contents, "as"))
                 return sd_bus_message_skip(m, "v");
 
-        union {
-                const char *s;
-                int b;
-                uint8_t y;
-                int16_t n;
-                uint16_t q;
-                int32_t i;
-                uint32_t u;
-                int64_t x;
-                uint64_t t;
-                double d;
-        } v;
-        r = sd_bus_message_read(m, "v", contents, &v);
+        r = sd_bus_message_enter_container(m, 'v', contents);
         if (r < 0)
                 return r;
-        switch (contents[0]) {
-        case 's': case 'o': case 'g': *ret = cJSON_CreateString(v.s); break;
-        case 'b': *ret = cJSON_CreateBool(v.b); break;
-        case 'y': *ret = cJSON_CreateNumber(v.y); break;
-        case 'n': *ret = cJSON_CreateNumber(v.n); break;
-        case 'q': *ret = cJSON_CreateNumber(v.q); break;
-        case 'i': *ret = cJSON_CreateNumber(v.i); break;
-        case 'u': *ret = cJSON_CreateNumber(v.u); break;
-        case 'x': *ret = cJSON_CreateNumber((double) v.x); break;
-        case 't': *ret = cJSON_CreateNumber((double) v.t); break;
-        case 'd': *ret = cJSON_CreateNumber(v.d); break;
-        default: return 0;
+        if (streq(contents, "a{sv}"))
+                r = read_dict_json(m, ret);
+        else {
+                _cleanup_(strv_freep) char **l = NULL;
+                r = bus_read_strv_bounded(m, REPLY_LIST_MAX, REPLY_STRING_MAX, NULL, NULL, &l);
+                if (r >= 0) {
+                        cJSON *a = cJSON_CreateArray();
+                        for (char **s = l; a && *s; s++)
+                                cJSON_AddItemToArray(a, cJSON_CreateString(*s));
+                        *ret = a;
+                        r = a ? 0 : -ENOMEM;
+                }
         }
-        return *ret ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+typedef struct PropertiesRead {
+        const FieldMap *map;
+        cJSON *obj;
+} PropertiesRead;
+
+static int add_property_json(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        const PropertiesRead *p = userdata;
+        cJSON *v = NULL;
+        int r;
+
+        (void) contents;
+        for (const FieldMap *f = p->map; f->json; f++)
+                if (streq(f->dbus, key)) {
+                        r = read_variant_json(m, &v);
+                        if (r < 0)
+                                return r;
+                        if (v && !cJSON_ReplaceItemInObject(p->obj, f->json, v))
+                                cJSON_AddItemToObject(p->obj, f->json, v);
+                        return 1;
+                }
+        return 0;
 }
 
 int bus_read_properties(sd_bus_message *m, const FieldMap *map, cJSON *obj) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                const FieldMap *f = NULL;
-
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return r;
-                for (const FieldMap *x = map; x->json; x++)
-                        if (streq(x->dbus, key)) {
-                                f = x;
-                                break;
-                        }
-                if (!f)
-                        r = sd_bus_message_skip(m, "v");
-                else {
-                        cJSON *v = NULL;
-                        r = read_variant_json(m, &v);
-                        if (v)
-                                cJSON_ReplaceItemInObject(obj, f->json, v) ? 0 : cJSON_AddItemToObject(obj, f->json, v);
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        PropertiesRead p = { map, obj };
+        return bus_dict_walk(m, add_property_json, &p);
 }
 
 static cJSON *properties_json(sd_bus_message *m, const FieldMap *map) {

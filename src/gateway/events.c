@@ -4,8 +4,10 @@
 
 #include "api.h"
 #include "bus-call.h"
+#include "bus-message.h"
 #include "events.h"
 #include "log.h"
+#include "strv.h"
 
 #define SSE_BUFFER_MAX (1024U * 1024U)   /* a client this far behind is dropped */
 
@@ -167,10 +169,23 @@ static int on_peer_properties(sd_bus_message *reply, void *userdata, sd_bus_erro
 }
 
 static void fetch_all(Events *e, const char *path, const char *iface, sd_bus_message_handler_t cb) {
-        int r = sd_bus_call_method_async(e->gateway->bus, NULL, CELL_BUS_NAME, path,
+        int r = sd_bus_call_method_async(e->gateway->bus, NULL, PIC_BUS_NAME, path,
                                          "org.freedesktop.DBus.Properties", "GetAll", cb, e, "s", iface);
         if (r < 0)
                 log_debug_errno(r, "Failed to read %s for an event: %m", path);
+}
+
+static int follow_setup_complete(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        Gateway *g = userdata;
+        int b, r;
+
+        if (!streq(key, "SetupComplete") || !streq(contents, "b"))
+                return 0;
+        r = sd_bus_message_read(m, "v", "b", &b);
+        if (r < 0)
+                return r;
+        g->setup = b ? SETUP_YES : SETUP_NO;
+        return 1;
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -181,25 +196,13 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0 || !path)
                 return 0;
-        if (streq(iface, MANAGER_IFACE)) {
+        if (streq(iface, PIC_MANAGER_INTERFACE)) {
                 /* keep the cached setup state in step */
-                r = sd_bus_message_enter_container(m, 'a', "{sv}");
-                while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                        const char *key;
-                        int b;
-                        if (sd_bus_message_read(m, "s", &key) < 0)
-                                break;
-                        if (streq(key, "SetupComplete") && sd_bus_message_read(m, "v", "b", &b) >= 0)
-                                e->gateway->setup = b ? SETUP_YES : SETUP_NO;
-                        else if (sd_bus_message_skip(m, "v") < 0)
-                                break;
-                        if (sd_bus_message_exit_container(m) < 0)
-                                break;
-                }
+                (void) bus_dict_walk(m, follow_setup_complete, e->gateway);
                 if (e->clients)
-                        fetch_all(e, CELL_PATH, MANAGER_IFACE, on_cell_properties);
-        } else if (streq(iface, PEER_IFACE) && e->clients)
-                fetch_all(e, path, PEER_IFACE, on_peer_properties);
+                        fetch_all(e, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell_properties);
+        } else if (streq(iface, PIC_PEER_INTERFACE) && e->clients)
+                fetch_all(e, path, PIC_PEER_INTERFACE, on_peer_properties);
         return 0;
 }
 
@@ -217,7 +220,7 @@ static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *
                 const char *iface;
                 if (sd_bus_message_read(m, "s", &iface) < 0)
                         break;
-                if (streq(iface, PEER_IFACE)) {
+                if (streq(iface, PIC_PEER_INTERFACE)) {
                         cJSON *o = bus_peer_json(m);
                         if (o)
                                 broadcast(e, "peer", o);
@@ -233,17 +236,16 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
         Events *e = userdata;
         _cleanup_(freep) char *name = NULL;
         const char *path;
-        char **ifaces = NULL;
+        _cleanup_(strv_freep) char **ifaces = NULL;
         bool peer = false;
 
-        if (sd_bus_message_read(m, "o", &path) < 0 || sd_bus_message_read_strv(m, &ifaces) < 0)
+        /* an object has a handful of interfaces; more is not the daemon talking */
+        if (sd_bus_message_read(m, "o", &path) < 0 ||
+            bus_read_strv_bounded(m, 64, 256, NULL, NULL, &ifaces) < 0)
                 return 0;
-        for (char **i = ifaces; i && *i; i++) {
-                peer = peer || streq(*i, PEER_IFACE);
-                free(*i);
-        }
-        free(ifaces);
-        if (!peer || !e->clients || sd_bus_path_decode(path, CELL_PEER_PATH_PREFIX, &name) <= 0)
+        for (char **i = ifaces; *i; i++)
+                peer = peer || streq(*i, PIC_PEER_INTERFACE);
+        if (!peer || !e->clients || sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
                 return 0;
         cJSON *o = cJSON_CreateObject();
         if (o)
@@ -288,21 +290,21 @@ int events_start(Events *e) {
         sd_bus *bus = e->gateway->bus;
         int r;
 
-        r = sd_bus_match_signal_async(bus, &e->slots[0], CELL_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
+        r = sd_bus_match_signal_async(bus, &e->slots[0], PIC_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
                                       "PropertiesChanged", on_properties_changed, NULL, e);
         if (r >= 0)
-                r = sd_bus_match_signal_async(bus, &e->slots[1], CELL_BUS_NAME, CELL_PATH,
+                r = sd_bus_match_signal_async(bus, &e->slots[1], PIC_BUS_NAME, PIC_MANAGER_PATH,
                                               "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
                                               on_interfaces_added, NULL, e);
         if (r >= 0)
-                r = sd_bus_match_signal_async(bus, &e->slots[2], CELL_BUS_NAME, CELL_PATH,
+                r = sd_bus_match_signal_async(bus, &e->slots[2], PIC_BUS_NAME, PIC_MANAGER_PATH,
                                               "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
                                               on_interfaces_removed, NULL, e);
         if (r >= 0)
                 r = sd_bus_add_match_async(bus, &e->slots[3],
                                            "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                                            "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                           "arg0='" CELL_BUS_NAME "'",
+                                           "arg0='" PIC_BUS_NAME "'",
                                            on_owner_changed, NULL, e);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the cell's signals: %m");

@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-api.h"
 #include "macro.h"
 
 struct MHD_Daemon;
@@ -15,11 +16,6 @@ typedef struct LoginLimiter LoginLimiter;
 typedef struct Events Events;
 typedef struct Metrics Metrics;
 
-#define CELL_BUS_NAME "org.pic.Cell1"
-#define CELL_PATH "/org/pic/Cell1"
-#define CELL_PEER_PATH_PREFIX "/org/pic/Cell1/peer"
-#define MANAGER_IFACE "org.pic.Cell1.Manager"
-#define PEER_IFACE "org.pic.Cell1.Peer"
 
 typedef struct GatewayConfig {
         const char *listen;            /* ADDR:PORT; ignored with sockets from systemd */

@@ -136,7 +136,7 @@ static void on_peers(Request *r, sd_bus_message *reply) {
 
 void api_metrics(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        if (bus_new_call(r, CELL_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
+        if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }

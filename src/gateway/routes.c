@@ -123,8 +123,8 @@ void routes_dispatch(Request *r) {
         if (g->setup == SETUP_UNKNOWN && strncmp(r->url, "/api/", 5) == 0 &&
             !streq(r->route->pattern, "/api/openapi.json")) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-                if (bus_new_call(r, CELL_PATH, "org.freedesktop.DBus.Properties", "Get", &m) < 0 ||
-                    sd_bus_message_append(m, "ss", MANAGER_IFACE, "SetupComplete") < 0) {
+                if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get", &m) < 0 ||
+                    sd_bus_message_append(m, "ss", PIC_MANAGER_INTERFACE, "SetupComplete") < 0) {
                         http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                         return;
                 }

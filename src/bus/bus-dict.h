@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-message.h"
 #include "strv.h"
 
 /* Reads an a{sv} argument against a table of known keys. Unknown keys, wrong
@@ -22,8 +23,3 @@ typedef struct BusDictField {
 } BusDictField;
 
 int bus_read_dict(sd_bus_message *m, const BusDictField *fields, size_t n_fields, sd_bus_error *error);
-
-/* How many bytes of s (at most max) to print with "%.*s" without cutting a
- * UTF-8 sequence: sd-bus drops an error whose message is not valid UTF-8, and
- * the caller would only see a timeout. */
-int utf8_prefix_len(const char *s, int max);

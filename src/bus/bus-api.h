@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* org.pic.Cell1's names, one place for the daemon, the gateway and picctl
+ * (dbus/org.pic.Cell1.xml is the interface itself). */
+
+#define PIC_BUS_NAME          "org.pic.Cell1"
+#define PIC_MANAGER_PATH      "/org/pic/Cell1"
+#define PIC_PEER_PATH_PREFIX  "/org/pic/Cell1/peer"
+#define PIC_MANAGER_INTERFACE "org.pic.Cell1.Manager"
+#define PIC_PEER_INTERFACE    "org.pic.Cell1.Peer"
+
+/* The service's own errors; the gateway maps each to one HTTP status. */
+#define PIC_ERROR_SETUP_REQUIRED "org.pic.Cell1.Error.SetupRequired" /* 428 */
+#define PIC_ERROR_CONFLICT       "org.pic.Cell1.Error.Conflict"      /* 409 */
+#define PIC_ERROR_FAILED         "org.pic.Cell1.Error.Failed"        /* 500: the system refused a change */
