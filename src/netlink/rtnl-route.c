@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "rtnl-route.h"
 #include "rtnl-socket.h"
+#include "rtnl-sync.h"
 
 #ifndef NETLINK_GET_STRICT_CHK
 #define NETLINK_GET_STRICT_CHK 12
@@ -79,7 +80,9 @@ static int route_compare_place(const void *x, const void *y) {
         return a->priority == b->priority ? 0 : a->priority < b->priority ? -1 : 1;
 }
 
-static bool route_same_attributes(const RtnlRoute *a, const RtnlRoute *b) {
+static bool route_same_attributes(const void *x, const void *y) {
+        const RtnlRoute *a = x, *b = y;
+
         return a->type == b->type &&
                 a->protocol == b->protocol &&
                 a->scope == b->scope &&
@@ -135,20 +138,20 @@ static int route_change(Rtnl *r, const RtnlRoute *route, uint16_t type, uint16_t
         return k;
 }
 
-static int route_add(Rtnl *r, const RtnlRoute *route) {
+static int route_add(Rtnl *r, const void *route) {
         return route_change(r, route, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 }
 
-static int route_replace(Rtnl *r, const RtnlRoute *route) {
+static int route_replace(Rtnl *r, const void *route) {
         return route_change(r, route, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
 }
 
-static int route_delete(Rtnl *r, const RtnlRoute *route) {
+static int route_delete(Rtnl *r, const void *route) {
         return route_change(r, route, RTM_DELROUTE, 0);
 }
 
 /* Runs one change on a fresh socket, after checking the route. */
-static int route_change_once(const RtnlRoute *route, int (*change)(Rtnl *, const RtnlRoute *)) {
+static int route_change_once(const RtnlRoute *route, int (*change)(Rtnl *, const void *)) {
         _cleanup_(rtnl_socket_close) Rtnl r = {};
         RtnlRoute normalized;
         int k;
@@ -278,91 +281,60 @@ static int route_parse(const struct nlmsghdr *nlh, int family, RtnlRoute *ret, b
         return 1;
 }
 
-typedef struct RouteDump {
+typedef struct RouteFilter {
         int family;
-        uint32_t table;
-        RtnlRoute *routes;
-        bool *unmodelled;
-        size_t n, allocated, allocated_unmodelled;
-} RouteDump;
+        uint32_t table; /* 0: every table */
+} RouteFilter;
 
-static void route_dump_done(RouteDump *d) {
-        free(d->routes);
-        free(d->unmodelled);
-        d->routes = NULL;
-        d->unmodelled = NULL;
-        d->n = d->allocated = d->allocated_unmodelled = 0;
+static void route_dump_request(Rtnl *r, struct nlmsghdr *nlh, void *userdata) {
+        const RouteFilter *f = userdata;
+        struct rtmsg *rtm;
+        int one = 1;
+
+        /* With strict checking the kernel filters by table itself; without it
+         * (older kernels) route_dump_parse() still does. */
+        (void) mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
+        rtm->rtm_family = f->family;
+        if (f->table != RT_TABLE_UNSPEC) {
+                rtm->rtm_table = f->table < 256 ? f->table : RT_TABLE_UNSPEC;
+                mnl_attr_put_u32(nlh, RTA_TABLE, f->table);
+        }
 }
 
-static int on_route(const struct nlmsghdr *nlh, void *userdata) {
-        RouteDump *d = userdata;
-        RtnlRoute route;
-        bool unmodelled;
+static int route_dump_parse(const struct nlmsghdr *nlh, void *item, bool *unmodelled, void *userdata) {
+        const RouteFilter *f = userdata;
+        RtnlRoute *route = item;
         int k;
 
-        k = route_parse(nlh, d->family, &route, &unmodelled);
+        k = route_parse(nlh, f->family, route, unmodelled);
         if (k <= 0)
                 return k;
         if (((const struct rtmsg *) mnl_nlmsg_get_payload(nlh))->rtm_flags & RTM_F_CLONED)
                 return 0; /* IPv6's route cache, not a route anyone added */
-        if (d->table != RT_TABLE_UNSPEC && route.table != d->table)
+        if (f->table != RT_TABLE_UNSPEC && route->table != f->table)
                 return 0;
-
-        if (greedy_realloc((void **) &d->routes, &d->allocated, d->n + 1, sizeof *d->routes) < 0 ||
-            greedy_realloc((void **) &d->unmodelled, &d->allocated_unmodelled, d->n + 1, sizeof *d->unmodelled) < 0)
-                return -ENOMEM;
-
-        d->unmodelled[d->n] = unmodelled;
-        d->routes[d->n++] = route;
-        return 0;
+        return 1;
 }
 
-/* Dumps the routes of family in table (0: all); an interrupted dump is retried
- * on a fresh socket. With strict checking the kernel filters by table itself;
- * without it (older kernels) the filter above still applies. */
-static int route_dump(Rtnl *r, int family, uint32_t table, RouteDump *ret) {
-        for (unsigned attempt = 0;; attempt++) {
-                char buf[RTNL_REQUEST_SIZE];
-                struct nlmsghdr *nlh;
-                struct rtmsg *rtm;
-                RouteDump d = { .family = family, .table = table };
-                int one = 1, k;
+/* Dumps the routes of family in table (0: all). */
+static int route_dump(Rtnl *r, int family, uint32_t table, RtnlDump *ret) {
+        RouteFilter f = { .family = family, .table = table };
+        int k;
 
-                (void) mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-
-                nlh = rtnl_socket_message(buf, RTM_GETROUTE, NLM_F_DUMP);
-                rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-                rtm->rtm_family = family;
-                if (table != RT_TABLE_UNSPEC) {
-                        rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
-                        mnl_attr_put_u32(nlh, RTA_TABLE, table);
-                }
-
-                k = rtnl_socket_call(r, nlh, on_route, &d);
-                /* IPv4 answers a filter on a table it never had with ENOENT: that table is empty. */
-                if (k == -ENOENT && table != RT_TABLE_UNSPEC) {
-                        route_dump_done(&d);
-                        k = 0;
-                }
-                if (k >= 0) {
-                        *ret = d;
-                        return 0;
-                }
-
-                route_dump_done(&d);
-                if (k != -EINTR || attempt + 1 >= RTNL_DUMP_ATTEMPTS)
-                        return k;
-
-                rtnl_socket_close(r);
-                k = rtnl_socket_open(r);
-                if (k < 0)
-                        return k;
+        k = rtnl_dump(r, RTM_GETROUTE, sizeof(RtnlRoute), route_dump_request, route_dump_parse, &f, ret);
+        /* IPv4 answers a filter on a table it never had with ENOENT: that table is empty. */
+        if (k == -ENOENT && table != RT_TABLE_UNSPEC) {
+                *ret = (RtnlDump) { .size = sizeof(RtnlRoute) };
+                return 0;
         }
+        return k;
 }
 
 int rtnl_route_list(int family, uint32_t table, RtnlRoute **ret, size_t *n) {
         _cleanup_(rtnl_socket_close) Rtnl r = {};
-        RouteDump d = {};
+        _cleanup_(rtnl_dump_done) RtnlDump d = {};
         int k;
 
         if (!ret || !n)
@@ -379,24 +351,40 @@ int rtnl_route_list(int family, uint32_t table, RtnlRoute **ret, size_t *n) {
         if (k < 0)
                 return k;
 
-        free(d.unmodelled);
-        if (d.n == 0) {
-                free(d.routes);
-                d.routes = NULL;
-        }
-
-        *ret = d.routes;
-        *n = d.n;
+        rtnl_dump_take_items(&d, (void **) ret, n);
         return 0;
 }
 
+/* For sync: -EEXIST on add means someone else's route holds that place, and theirs stays. */
+static int route_add_wanted(Rtnl *r, const void *item) {
+        const RtnlRoute *route = item;
+        int k;
+
+        k = route_add(r, route);
+        if (k == -EEXIST)
+                log_debug("Route (table %u, /%u, metric %u) belongs to another protocol, not added",
+                          route->table, route->dst_prefixlen, route->priority);
+        return k;
+}
+
+static const RtnlSyncOps route_sync_ops = {
+        .size = sizeof(RtnlRoute),
+        .protocol_offset = offsetof(RtnlRoute, protocol),
+        .compare = route_compare_place,
+        .same = route_same_attributes,
+        .add = route_add_wanted,
+        .replace = route_replace,
+        .remove = route_delete,
+        .gone = -ESRCH,
+        .what = "route",
+};
+
 int rtnl_route_sync(int family, uint32_t table, uint8_t protocol, const RtnlRoute *want, size_t n) {
         _cleanup_(rtnl_socket_close) Rtnl r = {};
-        _cleanup_(freep) RtnlRoute *wanted = NULL, *ours = NULL;
-        _cleanup_(route_dump_done) RouteDump d = {};
-        size_t n_ours = 0, i, j;
-        bool changed = false;
-        int k, conflict = 0;
+        _cleanup_(freep) RtnlRoute *wanted = NULL;
+        _cleanup_(rtnl_dump_done) RtnlDump d = {};
+        size_t conflicts = 0;
+        int k, removed, added;
 
         if (protocol == RTPROT_UNSPEC || table == RT_TABLE_UNSPEC || (n > 0 && !want))
                 return -EINVAL;
@@ -407,7 +395,7 @@ int rtnl_route_sync(int family, uint32_t table, uint8_t protocol, const RtnlRout
         wanted = calloc(MAX(n, (size_t) 1), sizeof(RtnlRoute));
         if (!wanted)
                 return -ENOMEM;
-        for (i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
                 RtnlRoute w = want[i];
 
                 if (w.family != family)
@@ -418,11 +406,9 @@ int rtnl_route_sync(int family, uint32_t table, uint8_t protocol, const RtnlRout
                 if (k < 0)
                         return k;
         }
-        qsort(wanted, n, sizeof *wanted, route_compare_place);
-        for (i = 1; i < n; i++)
-                if (route_compare_place(wanted + i - 1, wanted + i) == 0 &&
-                    !route_same_attributes(wanted + i - 1, wanted + i))
-                        return -EINVAL; /* two different routes cannot hold one place */
+        k = rtnl_sync_sort_wanted(&route_sync_ops, wanted, &n);
+        if (k < 0)
+                return k;
 
         k = rtnl_socket_open(&r);
         if (k < 0)
@@ -431,72 +417,20 @@ int rtnl_route_sync(int family, uint32_t table, uint8_t protocol, const RtnlRout
         k = route_dump(&r, family, table, &d);
         if (k < 0)
                 return k;
-
-        ours = calloc(MAX(d.n, (size_t) 1), sizeof(RtnlRoute));
-        if (!ours)
-                return -ENOMEM;
-        for (i = 0; i < d.n; i++)
-                if (d.routes[i].protocol == protocol && !d.unmodelled[i])
-                        ours[n_ours++] = d.routes[i];
-        qsort(ours, n_ours, sizeof *ours, route_compare_place);
+        rtnl_sync_keep_ours(&route_sync_ops, &d, protocol);
 
         /* First remove what is ours and no longer wanted, so that nothing in the
          * table ever holds the stale and the new at once for long. */
-        for (i = j = 0; i < n_ours; ) {
-                int c = j < n ? route_compare_place(ours + i, wanted + j) : -1;
+        removed = rtnl_sync_remove_stale(&r, &route_sync_ops, d.items, d.n, wanted, n);
+        if (removed < 0)
+                return removed;
 
-                if (c > 0) {
-                        j++;
-                        continue;
-                }
-                if (c == 0) {
-                        /* Equal duplicates in want collapse onto one place. */
-                        while (j + 1 < n && route_compare_place(wanted + j, wanted + j + 1) == 0)
-                                j++;
-                        i++, j++;
-                        continue;
-                }
+        added = rtnl_sync_add_missing(&r, &route_sync_ops, d.items, d.n, wanted, n, &conflicts);
+        if (added < 0)
+                return added;
 
-                k = route_delete(&r, ours + i);
-                if (k < 0 && k != -ESRCH)
-                        return k;
-                changed = true;
-                i++;
-        }
-
-        /* Then add the missing and correct ours whose attributes changed. */
-        for (i = j = 0; j < n; j++) {
-                int c = -1;
-
-                if (j > 0 && route_compare_place(wanted + j - 1, wanted + j) == 0)
-                        continue;
-                while (i < n_ours && (c = route_compare_place(ours + i, wanted + j)) < 0)
-                        i++;
-
-                if (i < n_ours && c == 0) {
-                        if (!route_same_attributes(ours + i, wanted + j)) {
-                                k = route_replace(&r, wanted + j);
-                                if (k < 0)
-                                        return k;
-                                changed = true;
-                        }
-                        continue;
-                }
-
-                k = route_add(&r, wanted + j);
-                if (k == -EEXIST) {
-                        /* Someone else's route holds that place: theirs stays. */
-                        log_debug("Route (table %u, /%u, metric %u) belongs to another protocol, not added",
-                                  table, wanted[j].dst_prefixlen, wanted[j].priority);
-                        conflict = -EEXIST;
-                        continue;
-                }
-                if (k < 0)
-                        return k;
-                changed = true;
-        }
-
-        return conflict < 0 ? conflict : changed;
+        /* Everything else is done; the skipped ones still make the call fail. */
+        return conflicts > 0 ? -EEXIST : (removed || added);
 }
 
 static int on_route_get(const struct nlmsghdr *nlh, void *userdata) {

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "rtnl-rule.h"
 #include "rtnl-socket.h"
+#include "rtnl-sync.h"
 
 /* Rounds of dump, delete and add before sync gives up on a table that keeps
  * changing under it (or a delete the kernel keeps matching to another rule). */
@@ -122,7 +123,8 @@ static void rule_put(struct nlmsghdr *nlh, const RtnlRule *rule) {
                 mnl_attr_put_strz(nlh, FRA_IIFNAME, rule->iif);
 }
 
-static int rule_add(Rtnl *r, const RtnlRule *rule) {
+static int rule_add(Rtnl *r, const void *item) {
+        const RtnlRule *rule = item;
         char buf[RTNL_REQUEST_SIZE];
         struct nlmsghdr *nlh;
         int k;
@@ -138,7 +140,7 @@ static int rule_add(Rtnl *r, const RtnlRule *rule) {
         return k;
 }
 
-static int rule_delete(Rtnl *r, const RtnlRule *rule) {
+static int rule_delete(Rtnl *r, const void *rule) {
         char buf[RTNL_REQUEST_SIZE];
         struct nlmsghdr *nlh;
 
@@ -180,26 +182,11 @@ int rtnl_rule_delete(const RtnlRule *rule) {
         return rule_delete(&r, &normalized);
 }
 
-typedef struct RuleDump {
-        int family;
-        RtnlRule *rules;
-        bool *unmodelled; /* per rule: it has attributes RtnlRule cannot express */
-        size_t n, allocated, allocated_unmodelled;
-} RuleDump;
-
-static void rule_dump_done(RuleDump *d) {
-        free(d->rules);
-        free(d->unmodelled);
-        d->rules = NULL;
-        d->unmodelled = NULL;
-        d->n = d->allocated = d->allocated_unmodelled = 0;
-}
-
-static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
-        RuleDump *d = userdata;
+static int rule_dump_parse(const struct nlmsghdr *nlh, void *item, bool *unmodelled, void *userdata) {
+        const int *family = userdata;
         const struct fib_rule_hdr *frh;
         const struct nlattr *attr;
-        bool has_mark = false, has_mask = false, unmodelled = false;
+        bool has_mark = false, has_mask = false, other = false;
         RtnlRule rule;
         int size;
 
@@ -209,7 +196,7 @@ static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
                 return -EBADMSG;
 
         frh = mnl_nlmsg_get_payload(nlh);
-        if (frh->family != d->family)
+        if (frh->family != *family)
                 return 0;
         size = rtnl_family_address_size(frh->family);
         if (size < 0)
@@ -222,7 +209,7 @@ static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
                 .src_prefixlen = frh->src_len,
         };
         if (frh->dst_len > 0 || frh->tos != 0 || (frh->flags & FIB_RULE_INVERT))
-                unmodelled = true;
+                other = true;
 
         mnl_attr_for_each(attr, nlh, sizeof *frh) {
                 uint16_t type = mnl_attr_get_type(attr);
@@ -275,12 +262,12 @@ static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
                 case FRA_SUPPRESS_IFGROUP:
                         /* Always dumped; all ones means "not set". */
                         if (mnl_attr_get_u32(attr) != UINT32_MAX)
-                                unmodelled = true;
+                                other = true;
                         break;
                 case FRA_PAD:
                         break;
                 default:
-                        unmodelled = true; /* destination, oif, uid range, ports, goto, … */
+                        other = true; /* destination, oif, uid range, ports, goto, … */
                 }
         }
 
@@ -292,48 +279,26 @@ static int on_rule(const struct nlmsghdr *nlh, void *userdata) {
         if (rule.action != FR_ACT_TO_TBL)
                 rule.table = RT_TABLE_UNSPEC;
 
-        if (greedy_realloc((void **) &d->rules, &d->allocated, d->n + 1, sizeof *d->rules) < 0 ||
-            greedy_realloc((void **) &d->unmodelled, &d->allocated_unmodelled, d->n + 1, sizeof *d->unmodelled) < 0)
-                return -ENOMEM;
-
-        d->unmodelled[d->n] = unmodelled;
-        d->rules[d->n++] = rule;
-        return 0;
+        *(RtnlRule *) item = rule;
+        *unmodelled = other;
+        return 1;
 }
 
-/* Dumps the rules of family; an interrupted dump is retried on a fresh socket. */
-static int rule_dump(Rtnl *r, int family, RuleDump *ret) {
-        for (unsigned attempt = 0;; attempt++) {
-                char buf[RTNL_REQUEST_SIZE];
-                struct nlmsghdr *nlh;
-                struct fib_rule_hdr *frh;
-                RuleDump d = { .family = family };
-                int k;
+static void rule_dump_request(Rtnl *r, struct nlmsghdr *nlh, void *userdata) {
+        const int *family = userdata;
+        struct fib_rule_hdr *frh;
 
-                nlh = rtnl_socket_message(buf, RTM_GETRULE, NLM_F_DUMP);
-                frh = mnl_nlmsg_put_extra_header(nlh, sizeof *frh);
-                frh->family = family;
+        frh = mnl_nlmsg_put_extra_header(nlh, sizeof *frh);
+        frh->family = *family;
+}
 
-                k = rtnl_socket_call(r, nlh, on_rule, &d);
-                if (k >= 0) {
-                        *ret = d;
-                        return 0;
-                }
-
-                rule_dump_done(&d);
-                if (k != -EINTR || attempt + 1 >= RTNL_DUMP_ATTEMPTS)
-                        return k;
-
-                rtnl_socket_close(r);
-                k = rtnl_socket_open(r);
-                if (k < 0)
-                        return k;
-        }
+static int rule_dump(Rtnl *r, int family, RtnlDump *ret) {
+        return rtnl_dump(r, RTM_GETRULE, sizeof(RtnlRule), rule_dump_request, rule_dump_parse, &family, ret);
 }
 
 int rtnl_rule_list(int family, RtnlRule **ret, size_t *n) {
         _cleanup_(rtnl_socket_close) Rtnl r = {};
-        RuleDump d = {};
+        _cleanup_(rtnl_dump_done) RtnlDump d = {};
         int k;
 
         if (!ret || !n)
@@ -350,88 +315,49 @@ int rtnl_rule_list(int family, RtnlRule **ret, size_t *n) {
         if (k < 0)
                 return k;
 
-        free(d.unmodelled);
-        if (d.n == 0) {
-                free(d.rules);
-                d.rules = NULL;
-        }
-
-        *ret = d.rules;
-        *n = d.n;
+        rtnl_dump_take_items(&d, (void **) ret, n);
         return 0;
 }
+
+/* A rule's place is all of it: rule_compare() is a total order, so nothing is
+ * ever replaced, only removed and added. */
+static const RtnlSyncOps rule_sync_ops = {
+        .size = sizeof(RtnlRule),
+        .protocol_offset = offsetof(RtnlRule, protocol),
+        .compare = rule_compare,
+        .add = rule_add,
+        .remove = rule_delete,
+        .gone = -ENOENT,
+        .what = "rule",
+};
 
 /* One round of sync: removes ours that are not wanted, or else adds the wanted
  * that are missing. Returns 0 when the rules were already right, 1 if it
  * changed something (the caller dumps again to check). */
 static int rule_sync_round(Rtnl *r, int family, uint8_t protocol, const RtnlRule *want, size_t n) {
-        _cleanup_(freep) RtnlRule *ours = NULL;
-        _cleanup_(rule_dump_done) RuleDump d = {};
-        size_t n_ours = 0, i, j, stale = 0;
-        bool added = false;
+        _cleanup_(rtnl_dump_done) RtnlDump d = {};
+        size_t conflicts = 0;
         int k;
 
         k = rule_dump(r, family, &d);
         if (k < 0)
                 return k;
+        rtnl_sync_keep_ours(&rule_sync_ops, &d, protocol);
 
-        ours = calloc(MAX(d.n, (size_t) 1), sizeof(RtnlRule));
-        if (!ours)
-                return -ENOMEM;
-        for (i = 0; i < d.n; i++)
-                if (d.rules[i].protocol == protocol && !d.unmodelled[i])
-                        ours[n_ours++] = d.rules[i];
-        qsort(ours, n_ours, sizeof *ours, rule_compare);
+        k = rtnl_sync_remove_stale(r, &rule_sync_ops, d.items, d.n, want, n);
+        if (k != 0)
+                return k; /* a delete may have matched a wanted rule: look again before adding */
 
-        /* Both lists sorted: one merge finds the stale and the missing. */
-        for (i = j = 0; i < n_ours; ) {
-                int c = j < n ? rule_compare(ours + i, want + j) : -1;
-
-                if (c == 0) {
-                        i++, j++;
-                        continue;
-                }
-                if (c > 0) {
-                        j++;
-                        continue;
-                }
-
-                k = rule_delete(r, ours + i);
-                if (k < 0 && k != -ENOENT)
-                        return log_debug_errno(k, "Failed to delete stale rule (priority %u): %m",
-                                               ours[i].priority);
-                stale++;
-                i++;
-        }
-        if (stale > 0)
-                return 1; /* a delete may have matched a wanted rule: look again before adding */
-
-        for (i = j = 0; j < n; ) {
-                int c = i < n_ours ? rule_compare(ours + i, want + j) : 1;
-
-                if (c == 0) {
-                        i++, j++;
-                        continue;
-                }
-                if (c < 0) {
-                        i++;
-                        continue;
-                }
-
-                k = rule_add(r, want + j);
-                if (k < 0 && k != -EEXIST)
-                        return k;
-                added = true;
-                j++;
-        }
-
-        return added;
+        k = rtnl_sync_add_missing(r, &rule_sync_ops, d.items, d.n, want, n, &conflicts);
+        if (k < 0)
+                return k;
+        /* -EEXIST: an equal rule appeared since the dump; the next round sees it. */
+        return k > 0 || conflicts > 0;
 }
 
 int rtnl_rule_sync(int family, uint8_t protocol, const RtnlRule *want, size_t n) {
         _cleanup_(rtnl_socket_close) Rtnl r = {};
         _cleanup_(freep) RtnlRule *wanted = NULL;
-        size_t m = 0;
         bool changed = false;
         int k;
 
@@ -454,17 +380,16 @@ int rtnl_rule_sync(int family, uint8_t protocol, const RtnlRule *want, size_t n)
                 if (k < 0)
                         return k;
         }
-        qsort(wanted, n, sizeof *wanted, rule_compare);
-        for (size_t i = 0; i < n; i++)
-                if (m == 0 || rule_compare(wanted + m - 1, wanted + i) != 0)
-                        wanted[m++] = wanted[i];
+        k = rtnl_sync_sort_wanted(&rule_sync_ops, wanted, &n);
+        if (k < 0)
+                return k;
 
         k = rtnl_socket_open(&r);
         if (k < 0)
                 return k;
 
         for (unsigned round = 0; round < RULE_SYNC_ROUNDS; round++) {
-                k = rule_sync_round(&r, family, protocol, wanted, m);
+                k = rule_sync_round(&r, family, protocol, wanted, n);
                 if (k < 0)
                         return k;
                 if (k == 0)

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "rtnl.h"
 #include "rtnl-socket.h"
+#include "rtnl-sync.h"
 
 static int ifname_check(const char *ifname) {
         if (isempty(ifname) || strlen(ifname) >= IFNAMSIZ)
@@ -244,30 +245,29 @@ static int address_delete(Rtnl *r, int ifindex, const RtnlAddress *a) {
         return rtnl_socket_call(r, nlh, NULL, NULL);
 }
 
-typedef struct AddressDump {
+typedef struct AddressFilter {
         int ifindex;
         int family;
-        RtnlAddress *addresses;
-        size_t n, allocated;
-} AddressDump;
+} AddressFilter;
 
-static int on_address(const struct nlmsghdr *nlh, void *userdata) {
-        AddressDump *d = userdata;
+static int parse_address(const struct nlmsghdr *nlh, void *item, bool *unmodelled, void *userdata) {
+        const AddressFilter *f = userdata;
         const struct ifaddrmsg *ifa;
         const struct nlattr *attr;
         const void *local = NULL, *address = NULL;
-        RtnlAddress *a;
+        RtnlAddress *a = item;
         int size;
 
+        (void) unmodelled;
         if (nlh->nlmsg_type != RTM_NEWADDR)
                 return 0;
         if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifaddrmsg))
                 return -EBADMSG;
 
         ifa = mnl_nlmsg_get_payload(nlh);
-        if ((int) ifa->ifa_index != d->ifindex)
+        if ((int) ifa->ifa_index != f->ifindex)
                 return 0;
-        if (d->family != AF_UNSPEC && ifa->ifa_family != d->family)
+        if (f->family != AF_UNSPEC && ifa->ifa_family != f->family)
                 return 0;
         size = rtnl_family_address_size(ifa->ifa_family);
         if (size < 0)
@@ -288,10 +288,6 @@ static int on_address(const struct nlmsghdr *nlh, void *userdata) {
         if (!local)
                 return 0;
 
-        if (greedy_realloc((void **) &d->addresses, &d->allocated, d->n + 1, sizeof *d->addresses) < 0)
-                return -ENOMEM;
-
-        a = d->addresses + d->n++;
         *a = (RtnlAddress) {
                 .family = ifa->ifa_family,
                 .prefixlen = ifa->ifa_prefixlen,
@@ -299,31 +295,23 @@ static int on_address(const struct nlmsghdr *nlh, void *userdata) {
         };
         memcpy(&a->address, local, size);
         memcpy(&a->peer, address, size);
-        return 0;
+        return 1;
 }
 
-static int address_dump_once(Rtnl *r, int ifindex, int family, AddressDump *d) {
-        char buf[RTNL_REQUEST_SIZE];
-        struct nlmsghdr *nlh;
+static void address_dump_request(Rtnl *r, struct nlmsghdr *nlh, void *userdata) {
+        const AddressFilter *f = userdata;
         struct rtgenmsg *g;
 
-        *d = (AddressDump) {
-                .ifindex = ifindex,
-                .family = family,
-        };
-
-        nlh = rtnl_socket_message(buf, RTM_GETADDR, NLM_F_DUMP);
+        (void) r;
         g = mnl_nlmsg_put_extra_header(nlh, sizeof *g);
-        g->rtgen_family = family;
-
-        return rtnl_socket_call(r, nlh, on_address, d);
+        g->rtgen_family = f->family;
 }
 
 /* Dumps the link's addresses; the link is checked first so a missing one is
- * -ENODEV rather than an empty list. A dump the kernel marks as interrupted
- * (addresses changed under it) is retried on a fresh socket. */
+ * -ENODEV rather than an empty list. */
 static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, size_t *n) {
-        AddressDump d = {};
+        _cleanup_(rtnl_dump_done) RtnlDump d = {};
+        AddressFilter f = { .ifindex = ifindex, .family = family };
         int k;
 
         if (ifindex <= 0)
@@ -335,28 +323,11 @@ static int address_dump(Rtnl *r, int ifindex, int family, RtnlAddress **ret, siz
         if (k < 0)
                 return k;
 
-        for (unsigned attempt = 0;; attempt++) {
-                k = address_dump_once(r, ifindex, family, &d);
-                if (k >= 0)
-                        break;
+        k = rtnl_dump(r, RTM_GETADDR, sizeof(RtnlAddress), address_dump_request, parse_address, &f, &d);
+        if (k < 0)
+                return k;
 
-                free(d.addresses);
-                if (k != -EINTR || attempt + 1 >= RTNL_DUMP_ATTEMPTS)
-                        return k;
-
-                rtnl_socket_close(r);
-                k = rtnl_socket_open(r);
-                if (k < 0)
-                        return k;
-        }
-
-        if (d.n == 0) {
-                free(d.addresses);
-                d.addresses = NULL;
-        }
-
-        *ret = d.addresses;
-        *n = d.n;
+        rtnl_dump_take_items(&d, (void **) ret, n);
         return 0;
 }
 
