@@ -5,9 +5,10 @@
 One cell, the real polkitd (root is allowed, as on a real system), peers added
 one AddPeer at a time up to N (default 10,000):
   - AddPeer p50 over the first 1,000 and the last 1,000 adds (flatness);
-  - GetManagedObjects as `busctl call` sees it, next to a plain sd-bus service
-    exporting the same number of objects (busctl's own --user-less demo is
-    not available, so the baseline is python-dbus's ObjectManager: stated);
+  - GetManagedObjects as `busctl call` sees it and as a client that does not
+    print it sees it, next to the plainest sd-bus service (tests/bench/
+    plain-objects.c) exporting as many objects, once with the peers' property
+    signatures and once with one property (the issue's "plain sd-bus service");
   - the daemon's RSS at N peers;
   - p99 of a property Get from another client while 10 logins hash (Argon2id)
     and while Apply moves every peer to another subnet.
@@ -26,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
+from fresh_fs import durable_writes, put_state_on_fresh_ext4  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
 PASSWORD = 'correct horse battery'
@@ -49,17 +50,36 @@ def rss_kib(pid):
     return 0
 
 
-def busctl_managed_objects(bus, runs=5):
+PLAIN = os.path.join(h.build_dir(), 'tests', 'bench', 'plain-objects')
+PLAIN_PATH = '/org/pic/Bench'
+
+
+def busctl_managed_objects(bus, name, path, runs=5):
+    """Best of runs, in ms, of `busctl call` printing the whole answer."""
     best = None
     for _ in range(runs):
         t0 = time.monotonic()
-        p = h.run(['busctl', '--system', 'call', '--json=short', h.CELL_BUS_NAME, h.CELL_PATH,
-                   'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'],
-                  env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=120)
+        p = h.run(['busctl', '--system', 'call', name, path, 'org.freedesktop.DBus.ObjectManager',
+                   'GetManagedObjects'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=120)
         dt = time.monotonic() - t0
         assert p.returncode == 0 and len(p.stdout) > 100
         best = dt if best is None else min(best, dt)
-    return best
+    return best * 1000
+
+
+def client_managed_objects(bus, name, path, runs=5):
+    """Best of runs, in ms, of an sd-bus client that reads the answer and prints nothing."""
+    p = h.run([PLAIN, 'call', name, path, str(runs)], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
+              timeout=120)
+    return float(p.stdout)
+
+
+def plain_service(world, bus, name, n, kind):
+    """Starts plain-objects owning name on bus with n objects."""
+    bus.allow_owner(name)
+    world.spawn([PLAIN, 'serve', name, str(n), kind], name=name,
+                env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address))
+    bus.wait_for_owner(name)
 
 
 def gets_while(cell, work):
@@ -113,7 +133,23 @@ def main():
         first, last = add_times[:1000], add_times[-1000:]
         assert len(h.uapi_get(cell.uapi_socket)['peers']) == n
 
-        gmo = busctl_managed_objects(cell.bus)
+        # The two waits inside every AddPeer, alone: polkitd's answer and the fsyncs.
+        me = cell.bus.connection().get_unique_name()
+        polkit_only = []
+        for _ in range(1000):
+            t0 = time.monotonic()
+            h.check_authorization(cell.bus, me, 'org.pic.cell1.manage-peers')
+            polkit_only.append(time.monotonic() - t0)
+        probe = os.path.join(os.path.dirname(cell.state_dir), 'fsync-probe')
+        os.mkdir(probe)
+        fsync_only = durable_writes(probe, 1000) / 1000
+
+        plain_service(world, cell.bus, 'org.pic.BenchSame', n, 'full')
+        plain_service(world, cell.bus, 'org.pic.BenchSmall', n, 'small')
+        gmo = [(what, busctl_managed_objects(cell.bus, name, path), client_managed_objects(cell.bus, name, path))
+               for what, name, path in (('pic-celld', h.CELL_BUS_NAME, h.CELL_PATH),
+                                        ('plain sd-bus, same 14 properties', 'org.pic.BenchSame', PLAIN_PATH),
+                                        ('plain sd-bus, 1 property', 'org.pic.BenchSmall', PLAIN_PATH))]
         rss = rss_kib(cell.pid())
 
         logins = lambda: [threading.Thread(target=lambda: cell.manager().Authenticate('admin', PASSWORD, timeout=60))
@@ -139,12 +175,21 @@ def main():
     print('| first 1,000 peers | %.2f ms | %.2f ms |' % (pct(first, 50), pct(first, 99)))
     print('| last 1,000 (up to %d peers) | %.2f ms | %.2f ms |' % (n, pct(last, 50), pct(last, 99)))
     print('| ratio last / first (p50) | %.2f | |' % (statistics.median(last) / statistics.median(first)))
+    print('| alone: a polkitd CheckAuthorization (python-dbus client) | %.2f ms | %.2f ms |'
+          % (pct(polkit_only, 50), pct(polkit_only, 99)))
+    print('| alone: a durable write (write, fsync, rename, fsync dir) | %.2f ms (mean) | |' % (fsync_only * 1000))
     print()
     print('| with %d peers | value |' % n)
     print('|---|---|')
-    print('| GetManagedObjects via `busctl call` (best of 5) | %.0f ms |' % (gmo * 1000))
     print('| pic-celld RSS | %.1f MB |' % (rss / 1024))
     print('| Apply moving every peer | %.2f s |' % apply_time)
+    print()
+    print('| GetManagedObjects, %d objects (best of 5) | `busctl call` | ratio to pic-celld | '
+          'client reading, not printing | ratio to pic-celld |' % n)
+    print('|---|---|---|---|---|')
+    for what, busctl, client in gmo:
+        print('| %s | %.0f ms | %.2f | %.0f ms | %.2f |' % (what, busctl, busctl / gmo[0][1], client,
+                                                           client / gmo[0][2]))
     print()
     print('| property Get from another client | n | p50 | p99 | max |')
     print('|---|---|---|---|---|')

@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
+from fresh_fs import durable_writes, put_state_on_fresh_ext4  # noqa: E402
 
 ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
 
@@ -75,24 +75,6 @@ def write_peers_file(world, name, n, third_octet_base):
         for i in range(n):
             f.write('%s 10.60.%d.%d\n' % (random_key(), third_octet_base + i // 250, 1 + i % 250))
     return path
-
-
-def durable_writes(directory, n):
-    """What one state write costs on this file system: write, fsync, rename, fsync dir."""
-    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        t0 = time.monotonic()
-        for i in range(n):
-            tmp = os.path.join(directory, '.#w%d' % i)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)
-            os.write(fd, b'x' * 300)
-            os.fsync(fd)
-            os.close(fd)
-            os.rename(tmp, os.path.join(directory, 'w%d' % i))
-            os.fsync(dfd)
-        return time.monotonic() - t0
-    finally:
-        os.close(dfd)
 
 
 def bench_cell(world, name, domain, vpn):

@@ -9,6 +9,7 @@ file system, so the benchmarks measure on one: a loop-mounted image of their
 own, unmounted at cleanup."""
 
 import os
+import time
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
@@ -33,3 +34,21 @@ def put_state_on_fresh_ext4(world, cell, name):
     os.mkdir(cell.state_dir, 0o700)
     cell.install()
     return cell.state_dir
+
+
+def durable_writes(directory, n):
+    """What one state write costs on this file system: write, fsync, rename, fsync dir."""
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        t0 = time.monotonic()
+        for i in range(n):
+            tmp = os.path.join(directory, '.#w%d' % i)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, b'x' * 300)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(tmp, os.path.join(directory, 'w%d' % i))
+            os.fsync(dfd)
+        return time.monotonic() - t0
+    finally:
+        os.close(dfd)
