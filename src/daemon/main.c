@@ -7,6 +7,7 @@
 #include "log.h"
 #include "cell-firewall.h"
 #include "manager.h"
+#include "memory.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "test-kind.h"
@@ -193,6 +194,8 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &config);
         if (r <= 0)
                 return r;
+
+        memory_return_large_blocks();
 
         /* The event loop delivers these; SIGCHLD for wireguard-go. */
         sigset_t mask;

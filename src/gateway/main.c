@@ -6,6 +6,7 @@
 
 #include "gateway.h"
 #include "log.h"
+#include "memory.h"
 #include "routes.h"
 #include "time-util.h"
 
@@ -112,6 +113,8 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &config);
         if (r <= 0)
                 return r;
+
+        memory_return_large_blocks();
 
         sigset_t mask;
         sigemptyset(&mask);
