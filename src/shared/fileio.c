@@ -4,6 +4,7 @@
 #endif
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,7 +29,7 @@ static int write_all(int fd, const void *data, size_t size) {
 
 #define TEMP_PREFIX ".#"
 
-int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+static int replace_file(int dir_fd, const char *name, const void *data, size_t size, mode_t mode, bool durable) {
         char tmp[256];
         int r;
 
@@ -43,7 +44,7 @@ int write_file_atomic(int dir_fd, const char *name, const void *data, size_t siz
         r = write_all(fd, data, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
                 r = -errno;
@@ -51,9 +52,17 @@ int write_file_atomic(int dir_fd, const char *name, const void *data, size_t siz
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
-        if (fsync(dir_fd) < 0)
+        if (durable && fsync(dir_fd) < 0)
                 return -errno;
         return 0;
+}
+
+int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        return replace_file(dir_fd, name, data, size, mode, true);
+}
+
+int write_file_replace(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        return replace_file(dir_fd, name, data, size, mode, false);
 }
 
 int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode, size_t *ret_renamed) {

@@ -9,6 +9,10 @@
  * rename over, fsync the directory. On failure the old file is untouched and
  * the temp file is gone. */
 int write_file_atomic(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+/* The same without the fsyncs: readers see the old or the new file, never a
+ * part, but a crash may lose the change. For files derived from the state and
+ * written again at start (the DNS hosts files). */
+int write_file_replace(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
 typedef struct FileWrite {
         const char *name;
         const void *data;
@@ -32,5 +36,9 @@ int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size
 /* A directory stream over dir_fd's directory that reads from its start and
  * leaves dir_fd's own position alone; closedir() it. */
 int opendir_at(int dir_fd, DIR **ret);
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 /* Opens (creating with mode if needed) a directory below dir_fd. */
 int open_dir_at(int dir_fd, const char *path, mode_t mode);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,24 @@ char **strv_copy(char *const *l) {
                 if (!(c[i] = strdup(l[i])))
                         return strv_free(c);
         return c;
+}
+
+int strv_extend(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char *copy = strdup(s);
+        char **grown;
+
+        if (!copy)
+                return -ENOMEM;
+        grown = realloc(*l, (n + 2) * sizeof(char *));
+        if (!grown) {
+                free(copy);
+                return -ENOMEM;
+        }
+        grown[n] = copy;
+        grown[n + 1] = NULL;
+        *l = grown;
+        return 0;
 }
 
 char *strv_join(char *const *l, const char *sep) {

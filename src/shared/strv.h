@@ -17,6 +17,9 @@ bool strv_contains(char *const *l, const char *s);
 bool strv_equal(char *const *a, char *const *b);
 /* A deep copy; NULL on allocation failure. */
 char **strv_copy(char *const *l);
+/* Appends a copy of s (*l may be NULL); -ENOMEM leaves *l as it was. Linear
+ * in the length: for short lists. */
+int strv_extend(char ***l, const char *s);
 /* Joins l with sep; NULL on allocation failure. */
 char *strv_join(char *const *l, const char *sep);
 /* Splits s at commas; "" gives an empty list; NULL on allocation failure. */
