@@ -7,6 +7,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "changes.h"
+#include "dnsmasq.h"
 #include "keys.h"
 #include "log.h"
 #include "names.h"
@@ -49,7 +50,8 @@ void cell_bus_emit_changed(Manager *m, char **names) {
 }
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
-                                       "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword", NULL };
+                                       "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword",
+                                       "DnsServers", NULL };
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -114,6 +116,17 @@ static int property_get_peer_count(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->peers_by_name));
 }
 
+static int property_get_dns_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", dns_state(userdata));
+}
+
+static int property_get_dns_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append_strv(reply, m->cell.dns_servers);
+}
+
 static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_error *error) {
         char why[256];
         bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false, has_admin_password = false;
@@ -124,6 +137,8 @@ static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_e
                 { "ListenPort", 'q', &s->listen_port, &s->has_listen_port },
                 { "Endpoint", 's', &s->endpoint, &has_endpoint },
                 { "AdminPassword", 's', &s->admin_password, &has_admin_password },
+                { "DnsServers", 'a', &s->dns_servers, &s->has_dns_servers, DNS_SERVERS_MAX,
+                  cell_dns_servers_validate },
         };
         int r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
         if (r < 0)
@@ -135,7 +150,7 @@ static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_e
 
 static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        CellSettings s = {};
+        _cleanup_(cell_settings_done) CellSettings s = {};
         int r;
 
         r = read_cell_settings(message, &s, error);
@@ -171,6 +186,12 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return -ENOMEM;
         }
         c.admin_password_hash = TAKE_PTR(hashed.hash);
+        /* Without DnsServers, the resolvers the host uses now. */
+        r = s.has_dns_servers ? 0 : resolv_conf_servers(m->config.resolv_conf, &s.dns_servers);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read %s, the cell starts without DNS upstreams: %m",
+                                  m->config.resolv_conf);
+        c.dns_servers = TAKE_PTR(s.dns_servers);
         r = key_generate_private(c.private_key);
         if (r < 0) {
                 cell_done(&c);
@@ -201,6 +222,7 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         cell_done(&old);
         log_info("Cell %s.%s set up on %s.", m->cell.name, m->cell.domain, m->config.ifname);
         cell_bus_emit_changed(m, all_cell_properties);
+        dns_cell_changed(m);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -230,7 +252,7 @@ static int commit_cell(Manager *m, Cell *c, sd_bus_error *error) {
 
 static int method_configure(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        CellSettings s = {};
+        _cleanup_(cell_settings_done) CellSettings s = {};
         int r;
 
         r = read_cell_settings(message, &s, error);
@@ -275,6 +297,11 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
                 c.endpoint = isempty(s.endpoint) ? NULL : strdup(s.endpoint);
                 changed[n++] = "Endpoint";
         }
+        if (s.has_dns_servers && !strv_equal(s.dns_servers, c.dns_servers)) {
+                strv_free(c.dns_servers);
+                c.dns_servers = TAKE_PTR(s.dns_servers);
+                changed[n++] = "DnsServers";
+        }
         if (s.vpn_address || s.has_listen_port)
                 changed[n++] = "PendingChanges";
         if (s.vpn_address) {
@@ -293,8 +320,10 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         r = commit_cell(m, &c, error);
         if (r < 0)
                 return r;
-        if (n > 0)
+        if (n > 0) {
                 cell_bus_emit_changed(m, changed);
+                dns_cell_changed(m);
+        }
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -313,6 +342,7 @@ static void on_apply_done(Manager *m, int result, void *userdata) {
                 peer_bus_emit_changed(p, names);
         char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
         cell_bus_emit_changed(m, changed);
+        dns_cell_changed(m);
         (void) sd_bus_reply_method_return(message, NULL);
 }
 
@@ -567,6 +597,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasAdminPassword", "b", property_get_has_admin_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsState", "s", property_get_dns_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsServers", "as", property_get_dns_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,

@@ -5,16 +5,19 @@
 #include <string.h>
 
 #include "cell.h"
+#include "dnsmasq.h"
 #include "keys.h"
 #include "macro.h"
 #include "names.h"
 #include "password.h"
+#include "strv.h"
 
 void cell_done(Cell *c) {
         free(c->name);
         free(c->domain);
         free(c->endpoint);
         free(c->admin_password_hash);
+        strv_free(c->dns_servers);
         key_wipe(c->private_key);
         *c = (Cell) {};
 }
@@ -25,8 +28,9 @@ int cell_copy(const Cell *c, Cell *ret) {
         ret->domain = c->domain ? strdup(c->domain) : NULL;
         ret->endpoint = c->endpoint ? strdup(c->endpoint) : NULL;
         ret->admin_password_hash = c->admin_password_hash ? strdup(c->admin_password_hash) : NULL;
+        ret->dns_servers = c->dns_servers ? strv_copy(c->dns_servers) : NULL;
         if ((c->name && !ret->name) || (c->domain && !ret->domain) || (c->endpoint && !ret->endpoint) ||
-            (c->admin_password_hash && !ret->admin_password_hash)) {
+            (c->admin_password_hash && !ret->admin_password_hash) || (c->dns_servers && !ret->dns_servers)) {
                 cell_done(ret);
                 return -ENOMEM;
         }
@@ -84,6 +88,28 @@ int endpoint_validate(const char *s) {
                 return inet_pton(AF_INET6, v6, &a) == 1 ? 0 : -EINVAL;
         }
         return host_name_is_valid(s, (size_t) (colon - s)) ? 0 : -EINVAL;
+}
+
+void cell_settings_done(CellSettings *s) {
+        s->dns_servers = strv_free(s->dns_servers);
+}
+
+int cell_dns_servers_validate(char *const *l, char *buf, size_t size) {
+        size_t n = strv_length(l);
+
+        if (n == 0)
+                return 0;
+        if (dns_server_check(l[n - 1]) < 0) {
+                snprintf(buf, size, "DnsServers: '%.64s' is not an IPv4 or IPv6 address (optionally with #port).",
+                         l[n - 1]);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i + 1 < n; i++)
+                if (streq(l[i], l[n - 1])) {
+                        snprintf(buf, size, "DnsServers: '%s' is given twice.", l[i]);
+                        return -EINVAL;
+                }
+        return 0;
 }
 
 int cell_settings_validate(CellSettings *s, char *buf, size_t size) {

@@ -23,6 +23,7 @@ typedef struct Cell {
         WgKey public_key;
         char public_key_b64[WG_KEY_B64_LEN];
         char *admin_password_hash; /* crypto_pwhash string, NULL: no admin login yet */
+        char **dns_servers;        /* upstream resolvers (dns_server_check), NULL: none */
 
         bool pending_vpn_address, pending_listen_port;
         Cidr4 pending_vpn_address_value;
@@ -34,6 +35,8 @@ typedef struct CellSettings {
         const char *name, *domain, *vpn_address, *endpoint, *admin_password;
         uint16_t listen_port;
         bool has_listen_port;
+        char **dns_servers; /* owned: cell_settings_done() */
+        bool has_dns_servers;
         /* parsed */
         Cidr4 vpn;
 } CellSettings;
@@ -42,6 +45,9 @@ void cell_done(Cell *c);
 /* Validates settings; on error writes a message naming the field into
  * error_buf and returns -EINVAL. */
 int cell_settings_validate(CellSettings *s, char *error_buf, size_t size);
+void cell_settings_done(CellSettings *s);
+/* DnsServers, checked entry by entry as they are read (bus-dict.h). */
+int cell_dns_servers_validate(char *const *l, char *buf, size_t size);
 int endpoint_validate(const char *s);
 /* Copies c, keys included (for a change that may have to be undone). */
 int cell_copy(const Cell *c, Cell *ret);

@@ -28,10 +28,26 @@ static void help(void) {
                "                               172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16)\n"
                "     --services=FILE           JSON replacing built-in services: {\"files\": {\"address\": \"10.0.9.2\",\n"
                "                               \"ports\": [\"tcp/445\"]}, …}\n"
+               "     --dns-dir=DIR             the hosts files of the cell's dnsmasq (default /run/pic/dns)\n"
+               "     --dnsmasq=PATH            the dnsmasq its DNS unit runs (default /usr/sbin/dnsmasq)\n"
+               "     --dns-unit=NAME           that unit's name (default pic-dns.service)\n"
+               "     --resolv-conf=FILE        where Setup finds the default DNS upstreams (default /etc/resolv.conf)\n"
                "     --stats-interval=SEC      how often to read WireGuard statistics (default 5)\n"
                "     --polkit-timeout=SEC      deny when polkit does not answer in time (default 25)\n"
                "     --log-level=LEVEL         debug, info, notice, warning or err\n",
                PIC_STATE_DIR, PIC_WIREGUARD_GO);
+}
+
+static bool endswith_service(const char *s) {
+        size_t n = strlen(s);
+
+        if (n <= strlen(".service") || n > 200 || !streq(s + n - strlen(".service"), ".service"))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("-_.@", *p)))
+                        return false;
+        return true;
 }
 
 static int parse_lan_networks(const char *arg, ManagerConfig *c) {
@@ -56,7 +72,8 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
-               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL };
+               ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -72,6 +89,10 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "test-firewall-failure-file", required_argument, NULL, ARG_TEST_FIREWALL_FAILURE },
                 { "test-failure-file", required_argument, NULL, ARG_TEST_FAILURE },
                 { "test-static-peer", required_argument, NULL, ARG_TEST_STATIC_PEER },
+                { "dns-dir", required_argument, NULL, ARG_DNS_DIR },
+                { "dnsmasq", required_argument, NULL, ARG_DNSMASQ },
+                { "dns-unit", required_argument, NULL, ARG_DNS_UNIT },
+                { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -152,6 +173,25 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         }
                         c->n_test_static_peers++;
                         break;
+                case ARG_DNS_DIR:
+                case ARG_DNSMASQ:
+                        /* Both end up on dnsmasq's command line: absolute, no spaces. */
+                        if (optarg[0] != '/' || strpbrk(optarg, " \t\n")) {
+                                log_error("%s must be an absolute path without spaces.", argv[optind - 1]);
+                                return -EINVAL;
+                        }
+                        *(o == ARG_DNS_DIR ? &c->dns_dir : &c->dnsmasq) = optarg;
+                        break;
+                case ARG_RESOLV_CONF:
+                        c->resolv_conf = optarg;
+                        break;
+                case ARG_DNS_UNIT:
+                        if (!endswith_service(optarg)) {
+                                log_error("--dns-unit: '%s' is not a service unit name (NAME.service).", optarg);
+                                return -EINVAL;
+                        }
+                        c->dns_unit = optarg;
+                        break;
                 case ARG_STATS:
                 case ARG_POLKIT_TIMEOUT:
                         r = parse_seconds(optarg, o == ARG_STATS ? &c->stats_interval_usec : &c->polkit_timeout_usec);
@@ -185,6 +225,10 @@ static int run(int argc, char *argv[]) {
                 .wireguard_run_dir = (char *) "/run/wireguard",
                 .wireguard_go = (char *) PIC_WIREGUARD_GO,
                 .backend = WG_BACKEND_CHOICE_AUTO,
+                .dns_dir = (char *) "/run/pic/dns",
+                .dnsmasq = (char *) "/usr/sbin/dnsmasq",
+                .dns_unit = (char *) "pic-dns.service",
+                .resolv_conf = (char *) "/etc/resolv.conf",
                 .stats_interval_usec = 5 * 1000000ULL,
                 .polkit_timeout_usec = 25 * 1000000ULL,
         };

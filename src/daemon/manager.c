@@ -110,6 +110,7 @@ Manager *manager_free(Manager *m) {
         wait_list_done(&m->wg_waiters);
         wait_list_done(&m->idle_waiters);
         password_worker_free(m->passwords);
+        dns_done(m);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -131,7 +132,7 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         if (!m)
                 return -ENOMEM;
         m->config = *config;
-        m->state_fd = m->peers_fd = -EBADF;
+        m->state_fd = m->peers_fd = m->dns.dir_fd = -EBADF;
         m->peers_by_name = hashmap_new(&string_hash_ops);
         m->peers_by_address = hashmap_new(&u32_hash_ops);
         m->peers_by_key = hashmap_new(&string_hash_ops);
@@ -381,6 +382,9 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
+        r = dns_start(m);
+        if (r < 0)
+                return r;
         r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to own org.pic.Cell1: %m");
@@ -406,7 +410,11 @@ static int swap_peer(Manager *m, Peer *old, Peer *new) {
 
 int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
         const char *name = new ? new->name : old->name;
+        char old_name[PEER_NAME_MAX + 1] = "";
         int r, k;
+
+        if (old) /* the swap frees a replaced old */
+                snprintf(old_name, sizeof old_name, "%s", old->name);
 
         r = failure_injected(m, "state") ? -EIO
             : new                        ? state_save_peer(m->peers_fd, new)
@@ -423,6 +431,7 @@ int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
         r = swap_peer(m, old, new);
         if (r < 0)
                 goto undo_firewall;
+        dns_peer_changed(m, old ? old_name : NULL, new); /* derived records: never a reason to undo */
         return 0;
 
         /* Each step undone in reverse, so a failure leaves files, WireGuard and the firewall as they were. */

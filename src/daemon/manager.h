@@ -7,6 +7,7 @@
 #include "bus-api.h"
 #include "cell.h"
 #include "changes.h"
+#include "dns.h"
 #include <net/if.h>
 
 #include "hashmap.h"
@@ -34,6 +35,10 @@ typedef struct ManagerConfig {
         char *wireguard_go;
         char *uplink;        /* NULL: the interface of the default route */
         char *services_file; /* NULL: the built-in service table */
+        char *dns_dir;       /* hosts files for the cell's dnsmasq (dns.c) */
+        char *dnsmasq;
+        char *dns_unit;
+        char *resolv_conf;   /* Setup's default DnsServers */
         bool has_lan_networks; /* false: firewall_default_lan_networks() */
         Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
         size_t n_lan_networks;
@@ -89,6 +94,7 @@ typedef struct Manager {
         WaitList wg_waiters; /* calls waiting for it (wireguard-start.c) */
         struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
         WaitList idle_waiters;        /* changes waiting for it to end */
+        DnsControl dns;
 } Manager;
 
 int manager_new(Manager **ret, ManagerConfig *config);

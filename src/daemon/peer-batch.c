@@ -49,6 +49,7 @@ int manager_commit_new_peers(Manager *m, Peer *const *peers, size_t n) {
                 if (r < 0)
                         goto undo_index;
         }
+        dns_records_resync(m); /* in slices after the reply, not 10,000 files before it */
         return 0;
 
         /* In reverse, so a failure leaves files, WireGuard and the firewall as they were. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bus-dict.h"
+#include "dnsmasq.h"
 #include "fileio.h"
 #include "keys.h"
 #include "log.h"
@@ -49,6 +50,13 @@ int cell_to_json(const Cell *c, char **ret) {
                   (!c->admin_password_hash || cJSON_AddStringToObject(o, "admin_password_hash", c->admin_password_hash));
         if (!ok)
                 return -ENOMEM;
+        if (c->dns_servers) {
+                cJSON *servers = cJSON_CreateStringArray((const char *const *) c->dns_servers,
+                                                         (int) strv_length(c->dns_servers));
+                if (!servers)
+                        return -ENOMEM;
+                cJSON_AddItemToObject(o, "dns_servers", servers);
+        }
         if (c->pending_vpn_address || c->pending_listen_port) {
                 cJSON *pending = cJSON_AddObjectToObject(o, "pending");
                 if (!pending)
@@ -163,6 +171,19 @@ int cell_from_json(const char *text, Cell *ret, char *buf, size_t size) {
                         c.pending_listen_port = true;
                         c.pending_listen_port_value = (uint16_t) port;
                 }
+        }
+        /* Absent in cells set up before DNS: no upstreams until Configure gives some. */
+        if (cJSON_GetObjectItemCaseSensitive(o, "dns_servers")) {
+                r = get_string_list(o, "dns_servers", &c.dns_servers);
+                if (r < 0 || strv_length(c.dns_servers) > DNS_SERVERS_MAX) {
+                        c.dns_servers = strv_free(c.dns_servers);
+                        return FAIL("dns_servers is not a list of at most %d addresses", DNS_SERVERS_MAX);
+                }
+                for (char **i = c.dns_servers; *i; i++)
+                        if (dns_server_check(*i) < 0) {
+                                c.dns_servers = strv_free(c.dns_servers);
+                                return FAIL("dns_servers holds '%.64s', not an address", *i);
+                        }
         }
         c.name = strdup(name);
         c.domain = strdup(domain);

@@ -127,3 +127,31 @@ int dnsmasq_server_list(const char *local_domain, char *const *upstreams, const 
         *ret = TAKE_PTR(l);
         return 0;
 }
+
+int resolv_conf_servers(const char *path, char ***ret) {
+        _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
+        _cleanup_(fclosep) FILE *f = NULL;
+        char line[512];
+
+        if (!l)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f && errno != ENOENT)
+                return -errno;
+        while (f && strv_length(l) < DNS_SERVERS_MAX && fgets(line, sizeof line, f)) {
+                char *p = line, *end;
+
+                if (strncmp(p, "nameserver", 10) != 0 || (p[10] != ' ' && p[10] != '\t'))
+                        continue;
+                p += 10;
+                p += strspn(p, " \t");
+                end = p + strcspn(p, " \t\r\n#;");
+                *end = 0;
+                if (dns_server_check(p) < 0 || strv_contains(l, p))
+                        continue;
+                if (strv_extend(&l, p) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -37,3 +37,8 @@ typedef struct DnsForward {
  * upstreams for everything else. Replaces whatever was pushed before. */
 int dnsmasq_server_list(const char *local_domain, char *const *upstreams, const DnsForward *forwards,
                         size_t n_forwards, char ***ret);
+
+/* The upstreams a fresh cell starts with: the "nameserver" lines of a
+ * resolv.conf (at most DNS_SERVERS_MAX, those dns_server_check() accepts).
+ * A missing file gives an empty list. */
+int resolv_conf_servers(const char *path, char ***ret);

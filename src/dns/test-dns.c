@@ -154,12 +154,35 @@ static void test_servers(void **state) {
         assert_null(l);
 }
 
+static void test_resolv_conf(void **state) {
+        char path[] = "/tmp/pic-test-resolv-XXXXXX";
+        char **l = NULL;
+        int fd = mkstemp(path);
+        (void) state;
+
+        assert_true(fd >= 0);
+        const char *text = "# comment\nsearch lan\nnameserver 192.0.2.1\nnameserver  2001:db8::1 # v6\n"
+                           "nameserver bogus\nnameserver 192.0.2.1\nnameservers 192.0.2.9\n";
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+        assert_int_equal(resolv_conf_servers(path, &l), 0);
+        assert_int_equal(strv_length(l), 2);
+        assert_string_equal(l[0], "192.0.2.1");
+        assert_string_equal(l[1], "2001:db8::1");
+        l = strv_free(l);
+        unlink(path);
+        assert_int_equal(resolv_conf_servers(path, &l), 0);
+        assert_int_equal(strv_length(l), 0);
+        l = strv_free(l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hosts_text),
                 cmocka_unit_test(test_hosts_files),
                 cmocka_unit_test(test_argv),
                 cmocka_unit_test(test_servers),
+                cmocka_unit_test(test_resolv_conf),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -567,8 +567,12 @@ def activation_file_text(bus_name, argv, user='root'):
 
 
 def celld_argv(build, state_dir, netns, ifname, wg_run_dir, extra_args=()):
+    # DNS files and Setup's default upstreams beside the state, never the host's
+    # /run/pic or resolv.conf (a test that wants upstreams writes STATE-resolv.conf).
+    base = state_dir.rstrip('/')
     return [celld_binary(build), '--state-dir=%s' % state_dir, '--netns=%s' % _ns_name(netns),
-            '--interface=%s' % ifname, '--wireguard-run-dir=%s' % wg_run_dir] + [str(a) for a in extra_args]
+            '--interface=%s' % ifname, '--wireguard-run-dir=%s' % wg_run_dir,
+            '--dns-dir=%s-dns' % base, '--resolv-conf=%s-resolv.conf' % base] + [str(a) for a in extra_args]
 
 
 class PrivateBus:

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+
+#include "dns-unit.h"
+#include "dnsmasq.h"
+#include "dns.h"
+#include "macro.h"
+#include "strv.h"
+
+#define RESTART_USEC (200 * 1000ULL) /* a killed dnsmasq answers again well within 2 s */
+
+static int append_exec_start(sd_bus_message *m, char **argv) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        for (int i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(strv_freep) char **argv = NULL;
+        char netns[300], env[4200];
+        int r;
+
+        r = dnsmasq_argv(&(DnsmasqCommand) {
+                .binary = u->dnsmasq,
+                .bus_name = DNS_BUS_NAME,
+                .hosts_dir = DNS_UNIT_HOSTS_DIR,
+                .interface = u->interface,
+        }, &argv);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", u->name, "replace");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
+                                          "Description", "s", "PIC cell DNS (dnsmasq)",
+                                          "Restart", "s", "always",
+                                          "RestartUSec", "t", RESTART_USEC,
+                                          /* gone once stopped or failed, so the next start can create it again */
+                                          "CollectMode", "s", "inactive-or-failed",
+                                          "BindReadOnlyPaths", "a(ssbt)", 1, u->hosts_dir, DNS_UNIT_HOSTS_DIR, 0,
+                                          (uint64_t) 0);
+        if (r >= 0)
+                /* dnsmasq binds port 53 as root, then runs as its own user. */
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
+                                          "CapabilityBoundingSet", "t",
+                                          (uint64_t) ((1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SETUID) |
+                                                      (1ULL << CAP_SETGID)),
+                                          "NoNewPrivileges", "b", 1,
+                                          "ProtectSystem", "s", "strict",
+                                          "ProtectHome", "s", "yes",
+                                          "PrivateTmp", "b", 1);
+        if (r >= 0)
+                r = append_exec_start(m, argv);
+        if (r >= 0 && u->netns) {
+                snprintf(netns, sizeof netns, "/run/netns/%s", u->netns);
+                r = sd_bus_message_append(m, "(sv)", "NetworkNamespacePath", "s", netns);
+        }
+        if (r >= 0 && u->bus_address) {
+                snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS=%s", u->bus_address);
+                r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, env);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}

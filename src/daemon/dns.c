@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus-api.h"
+#include "dns-hosts.h"
+#include "dns-unit.h"
+#include "dnsmasq.h"
+#include "dns.h"
+#include "fileio.h"
+#include "log.h"
+#include "manager.h"
+#include "nft/firewall.h"
+#include "peer.h"
+#include "strv.h"
+
+#define CELL_FILE "cell"
+#define PEER_FILE_PREFIX "peer-"
+#define SYNC_SLICE 256            /* peer files per loop iteration during a full sync */
+#define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
+#define START_CHECK_USEC (5 * 1000000ULL) /* dnsmasq should be on the bus by then */
+
+static void set_state(Manager *m, const char *fmt, ...) _printf_(2, 3);
+static void set_state(Manager *m, const char *fmt, ...) {
+        char state[DNS_STATE_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(state, sizeof state, fmt, ap);
+        va_end(ap);
+        if (streq(state, m->dns.state))
+                return;
+        log_info("DNS: %s", state);
+        snprintf(m->dns.state, sizeof m->dns.state, "%s", state);
+        char *changed[] = { "DnsState", NULL };
+        changes_mark_cell(m, changed);
+}
+
+const char *dns_state(Manager *m) {
+        return m->dns.state;
+}
+
+static void peer_file_name(const char *peer, char *buf, size_t size) {
+        snprintf(buf, size, PEER_FILE_PREFIX "%s", peer);
+}
+
+static void note_write_failure(Manager *m, int r, const char *file) {
+        log_warning_errno(r, "DNS: failed to write %s/%s: %m", m->config.dns_dir, file);
+        m->dns.files_stale = true;
+        set_state(m, "degraded: records could not be written (%s); retried on the next change", strerror(-r));
+}
+
+static int write_peer_file(Manager *m, const Peer *p) {
+        _cleanup_(dns_hosts_text_done) DnsHostsText t = {};
+        char name[300], file[DNS_HOSTS_FILE_MAX + 8];
+        const char *names[] = { name, NULL };
+        int r;
+
+        snprintf(name, sizeof name, "%s.%s", p->name, m->cell.domain);
+        peer_file_name(p->name, file, sizeof file);
+        r = dns_hosts_text_add(&t, p->address, names);
+        if (r >= 0)
+                r = dns_hosts_put(m->dns.dir_fd, file, &t);
+        if (r < 0)
+                note_write_failure(m, r, file);
+        return r;
+}
+
+static uint32_t service_address(Manager *m, const char *service) {
+        for (size_t i = 0; i < m->n_services; i++)
+                if (streq(m->services[i].name, service) && m->services[i].address != 0)
+                        return m->services[i].address;
+        return m->cell.vpn_address.addr;
+}
+
+/* The cell's names: <cell>.<domain> and the bare domain, and each service. */
+static int write_cell_file(Manager *m) {
+        _cleanup_(dns_hosts_text_done) DnsHostsText t = {};
+        char cell[300], name[300];
+        const char *cell_names[] = { cell, m->cell.domain, NULL }, *service_names[] = { name, NULL };
+        int r;
+
+        snprintf(cell, sizeof cell, "%s.%s", m->cell.name, m->cell.domain);
+        r = dns_hosts_text_add(&t, m->cell.vpn_address.addr, cell_names);
+        for (const char *const *s = firewall_service_names(); r >= 0 && *s; s++) {
+                snprintf(name, sizeof name, "%s.%s", *s, m->cell.domain);
+                r = dns_hosts_text_add(&t, service_address(m, *s), service_names);
+        }
+        if (r >= 0)
+                r = dns_hosts_put(m->dns.dir_fd, CELL_FILE, &t);
+        if (r < 0)
+                note_write_failure(m, r, CELL_FILE);
+        return r;
+}
+
+/* ---------------------------------------------------------------- records */
+
+static void sync_finish(Manager *m) {
+        _cleanup_(strv_freep) char **keep = NULL;
+        char file[DNS_HOSTS_FILE_MAX + 8];
+        Peer *p;
+        int r;
+
+        /* Whatever is not the cell's or a current peer's goes: removed peers, an old domain's files. */
+        r = strv_extend(&keep, CELL_FILE);
+        HASHMAP_FOREACH(p, m->peers_by_name) {
+                if (r < 0)
+                        break;
+                peer_file_name(p->name, file, sizeof file);
+                r = strv_extend(&keep, file);
+        }
+        if (r >= 0)
+                r = dns_hosts_prune(m->dns.dir_fd, keep);
+        if (r < 0)
+                note_write_failure(m, r, "(stale files)");
+}
+
+static void sync_stop(Manager *m) {
+        m->dns.sync_source = sd_event_source_disable_unref(m->dns.sync_source);
+        m->dns.sync_names = strv_free(m->dns.sync_names);
+        m->dns.sync_next = m->dns.sync_n = 0;
+}
+
+static int on_sync_slice(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        size_t end = MIN(m->dns.sync_next + SYNC_SLICE, m->dns.sync_n);
+
+        for (; m->dns.sync_next < end; m->dns.sync_next++) {
+                Peer *p = hashmap_get(m->peers_by_name, m->dns.sync_names[m->dns.sync_next]);
+                if (p) /* gone since the sync began: its removal took its file */
+                        (void) write_peer_file(m, p);
+        }
+        if (m->dns.sync_next < m->dns.sync_n)
+                return 0;
+        sync_finish(m);
+        sync_stop(m);
+        return 0;
+}
+
+/* Every record again: the cell's file now, the peers' a slice per iteration
+ * so that 10,000 files never hold the loop. */
+static void sync_all(Manager *m) {
+        Peer *p;
+        int r;
+
+        sync_stop(m);
+        if (m->dns.dir_fd < 0 || !m->cell.setup_complete)
+                return;
+        m->dns.files_stale = false;
+        (void) write_cell_file(m);
+
+        m->dns.sync_names = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(char *));
+        if (!m->dns.sync_names) {
+                note_write_failure(m, -ENOMEM, "(peers)");
+                return;
+        }
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                if (!(m->dns.sync_names[m->dns.sync_n++] = strdup(p->name))) {
+                        sync_stop(m);
+                        note_write_failure(m, -ENOMEM, "(peers)");
+                        return;
+                }
+        r = sd_event_add_defer(m->event, &m->dns.sync_source, on_sync_slice, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->dns.sync_source, SD_EVENT_ON);
+        if (r >= 0)
+                /* After calls and signals: a Get never waits behind a slice. */
+                r = sd_event_source_set_priority(m->dns.sync_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0) {
+                sync_stop(m);
+                note_write_failure(m, r, "(peers)");
+        }
+}
+
+void dns_records_resync(Manager *m) {
+        sync_all(m);
+}
+
+void dns_peer_changed(Manager *m, const char *old_name, const Peer *new) {
+        char file[DNS_HOSTS_FILE_MAX + 8];
+        int r;
+
+        if (m->dns.dir_fd < 0)
+                return;
+        if (m->dns.files_stale) {
+                sync_all(m);
+                return;
+        }
+        if (old_name && (!new || !streq(old_name, new->name))) {
+                peer_file_name(old_name, file, sizeof file);
+                r = dns_hosts_remove(m->dns.dir_fd, file);
+                if (r < 0)
+                        note_write_failure(m, r, file);
+        }
+        if (new)
+                (void) write_peer_file(m, new);
+}
+
+/* ---------------------------------------------------------------- dnsmasq */
+
+static void push_servers(Manager *m);
+
+static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        m->dns.push_call = sd_bus_slot_unref(m->dns.push_call);
+        if (e)
+                set_state(m, "failed: dnsmasq refused the server list: %s", e->message ?: e->name);
+        else if (m->dns.running)
+                set_state(m, "running");
+        return 0;
+}
+
+static void push_servers(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(strv_freep) char **servers = NULL;
+        int r;
+
+        if (!m->dns.running || !m->cell.setup_complete)
+                return;
+        r = dnsmasq_server_list(m->cell.domain, m->cell.dns_servers, NULL, 0, &servers);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(m->bus, &call, DNS_BUS_NAME, DNSMASQ_OBJECT_PATH,
+                                                   DNSMASQ_INTERFACE, "SetDomainServers");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(call, servers);
+        if (r >= 0) {
+                m->dns.push_call = sd_bus_slot_unref(m->dns.push_call); /* the newer list wins */
+                r = sd_bus_call_async(m->bus, &m->dns.push_call, call, on_push_reply, m, 0);
+        }
+        if (r < 0)
+                set_state(m, "failed: cannot send dnsmasq its servers: %s", strerror(-r));
+}
+
+static void ensure_unit(Manager *m);
+
+static int on_name_owner(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (streq(name, SYSTEMD_BUS_NAME)) {
+                m->dns.have_systemd = !isempty(new_owner);
+                if (m->dns.have_systemd && m->cell.setup_complete)
+                        ensure_unit(m);
+                return 0;
+        }
+        if (!streq(name, DNS_BUS_NAME))
+                return 0;
+        m->dns.running = !isempty(new_owner);
+        if (m->dns.running) {
+                m->dns.check_timer = sd_event_source_disable_unref(m->dns.check_timer);
+                push_servers(m);
+        } else if (m->cell.setup_complete)
+                set_state(m, "restarting: dnsmasq left the bus; %s restarts it", m->config.dns_unit);
+        return 0;
+}
+
+static int on_unit_check(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *result = NULL;
+
+        m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);
+        if (m->dns.running)
+                return 0;
+        if (!sd_bus_message_is_method_error(reply, NULL) &&
+            sd_bus_message_enter_container(reply, 'v', "s") >= 0)
+                (void) sd_bus_message_read(reply, "s", &result);
+        set_state(m, "failed: %s did not bring dnsmasq up (result: %s); see its log", m->config.dns_unit,
+                  result ?: "unknown");
+        return 0;
+}
+
+/* dnsmasq should be on the bus by now; if not, ask systemd how its unit ended. */
+static int on_check_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        m->dns.check_timer = sd_event_source_disable_unref(m->dns.check_timer);
+        if (m->dns.running)
+                return 0;
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", m->config.dns_unit, &path);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, &m->dns.unit_call, SYSTEMD_BUS_NAME, path,
+                                             "org.freedesktop.DBus.Properties", "Get", on_unit_check, m, "ss",
+                                             "org.freedesktop.systemd1.Service", "Result");
+        if (r < 0)
+                set_state(m, "failed: dnsmasq did not come up and %s cannot be asked why", m->config.dns_unit);
+        return 0;
+}
+
+static void start_unit(Manager *m, bool existing);
+
+static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r;
+
+        m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);
+        if (!e) {
+                if (!m->dns.running) {
+                        set_state(m, "starting");
+                        r = sd_event_add_time_relative(m->event, &m->dns.check_timer, CLOCK_MONOTONIC,
+                                                       START_CHECK_USEC, 0, on_check_timer, m);
+                        if (r < 0)
+                                log_warning_errno(r, "DNS: cannot watch the start of %s: %m", m->config.dns_unit);
+                }
+                return 0;
+        }
+        if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
+                /* Left by an earlier pic-celld: keep it, start it again if it stopped. */
+                start_unit(m, true);
+                return 0;
+        }
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                set_state(m, "unavailable: no service manager (" SYSTEMD_BUS_NAME ") on the bus");
+        else
+                set_state(m, "failed: %s could not be started: %s", m->config.dns_unit, e->message ?: e->name);
+        return 0;
+}
+
+static void start_unit(Manager *m, bool existing) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        if (existing)
+                r = sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_BUS_NAME,
+                                                   "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                                   "StartUnit");
+        else
+                r = dns_unit_start_message(m->bus, &(DnsUnit) {
+                        .name = m->config.dns_unit,
+                        .dnsmasq = m->config.dnsmasq,
+                        .hosts_dir = m->config.dns_dir,
+                        .interface = m->config.ifname,
+                        .netns = m->config.netns,
+                        .bus_address = getenv("DBUS_SYSTEM_BUS_ADDRESS"),
+                }, &call);
+        if (r >= 0 && existing)
+                r = sd_bus_message_append(call, "ss", m->config.dns_unit, "replace");
+        if (r >= 0) {
+                m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);
+                r = sd_bus_call_async(m->bus, &m->dns.unit_call, call, on_unit_started, m, 0);
+        }
+        if (r < 0)
+                set_state(m, "failed: cannot ask systemd for %s: %s", m->config.dns_unit, strerror(-r));
+}
+
+static void ensure_unit(Manager *m) {
+        if (m->dns.running || m->dns.unit_call || m->dns.check_timer)
+                return; /* up, or on its way */
+        if (!m->dns.have_systemd) {
+                /* Said now, so it changes together with what Setup changed. */
+                set_state(m, "unavailable: no service manager (" SYSTEMD_BUS_NAME ") on the bus");
+                return;
+        }
+        if (access(m->config.dnsmasq, X_OK) < 0) {
+                set_state(m, "failed: dnsmasq is not installed (%s: %s)", m->config.dnsmasq, strerror(errno));
+                return;
+        }
+        start_unit(m, false);
+}
+
+void dns_cell_changed(Manager *m) {
+        if (m->dns.dir_fd < 0 || !m->cell.setup_complete)
+                return;
+        sync_all(m);
+        ensure_unit(m);
+        push_servers(m);
+}
+
+/* GetNameOwner's answers at start; an error is "no owner". */
+static void owner_answered(Manager *m) {
+        if (--m->dns.owner_queries == 0)
+                dns_cell_changed(m);
+}
+
+static int on_systemd_owner(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        m->dns.have_systemd = !sd_bus_message_is_method_error(reply, NULL);
+        owner_answered(m);
+        return 0;
+}
+
+static int on_dnsmasq_owner(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        m->dns.running = !sd_bus_message_is_method_error(reply, NULL);
+        owner_answered(m);
+        return 0;
+}
+
+static int watch_name(Manager *m, sd_bus_slot **slot, const char *name, sd_bus_message_handler_t on_owner) {
+        char match[256];
+        int r;
+
+        snprintf(match, sizeof match,
+                 "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                 "member='NameOwnerChanged',arg0='%s'", name);
+        r = sd_bus_add_match_async(m->bus, slot, match, on_name_owner, NULL, m);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", "GetNameOwner", on_owner, m, "s", name);
+        return r;
+}
+
+int dns_start(Manager *m) {
+        int r;
+
+        snprintf(m->dns.state, sizeof m->dns.state, "off: the cell is not set up");
+        m->dns.dir_fd = open_dir_at(AT_FDCWD, m->config.dns_dir, 0755);
+        if (m->dns.dir_fd < 0) {
+                set_state(m, "failed: cannot open %s: %s", m->config.dns_dir, strerror(-m->dns.dir_fd));
+                return 0;
+        }
+        m->dns.owner_queries = 2;
+        r = watch_name(m, &m->dns.systemd_match, SYSTEMD_BUS_NAME, on_systemd_owner);
+        if (r >= 0)
+                r = watch_name(m, &m->dns.name_match, DNS_BUS_NAME, on_dnsmasq_owner);
+        if (r < 0)
+                set_state(m, "failed: cannot follow %s on the bus: %s", DNS_BUS_NAME, strerror(-r));
+        return 0;
+}
+
+void dns_done(Manager *m) {
+        sync_stop(m);
+        m->dns.name_match = sd_bus_slot_unref(m->dns.name_match);
+        m->dns.systemd_match = sd_bus_slot_unref(m->dns.systemd_match);
+        m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);
+        m->dns.push_call = sd_bus_slot_unref(m->dns.push_call);
+        m->dns.check_timer = sd_event_source_disable_unref(m->dns.check_timer);
+        if (m->dns.dir_fd >= 0)
+                close(m->dns.dir_fd);
+        m->dns.dir_fd = -EBADF;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The cell's DNS: a dnsmasq in a transient systemd unit, answering on the
+ * cell's interface from hosts files this module keeps in --dns-dir (one per
+ * peer, one for the cell and its services) and forwarding everything else to
+ * the upstreams pushed over its bus name. The records follow the model: they
+ * are derived state, written again at start, so a failed write degrades DNS
+ * (DnsState says so and the next change retries) but never fails a change of
+ * the cell or its peers. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#define DNS_BUS_NAME "org.pic.Cell1.Dns"
+#define DNS_STATE_MAX 256
+
+typedef struct Manager Manager;
+typedef struct Peer Peer;
+
+typedef struct DnsControl {
+        int dir_fd;
+        char state[DNS_STATE_MAX]; /* the DnsState property */
+        bool running;              /* our dnsmasq holds DNS_BUS_NAME */
+        bool have_systemd;         /* a service manager is on the bus */
+        unsigned owner_queries;    /* GetNameOwner answers still to come at start */
+        bool files_stale;          /* a write failed: the next sync writes everything */
+        sd_bus_slot *name_match;
+        sd_bus_slot *systemd_match;
+        sd_bus_slot *unit_call;
+        sd_bus_slot *push_call;
+        sd_event_source *check_timer; /* dnsmasq not on the bus a while after its start: ask why */
+        /* A full sync writes the peers' files a slice per loop iteration. */
+        sd_event_source *sync_source;
+        char **sync_names;
+        size_t sync_next, sync_n;
+} DnsControl;
+
+/* At start, after the bus is attached: the directory, the name watch, the
+ * records and (once the cell is set up) the unit. Failures only degrade DNS. */
+int dns_start(Manager *m);
+void dns_done(Manager *m);
+
+/* The cell changed (Setup, Configure of name/domain/upstreams, Apply):
+ * every record again, the unit started if it is not, the servers pushed. */
+void dns_cell_changed(Manager *m);
+/* Every record again, written a slice per loop iteration after the calls
+ * waiting (an import of many peers). */
+void dns_records_resync(Manager *m);
+/* One peer changed: old_name was its name before (NULL: added), new is it
+ * now (NULL: removed). */
+void dns_peer_changed(Manager *m, const char *old_name, const Peer *new);
+
+const char *dns_state(Manager *m);
