@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "dns-unit.h"
 #include "dnsmasq.h"
@@ -32,10 +33,26 @@ static int append_exec_start(sd_bus_message *m, char **argv) {
         return r;
 }
 
+/* The socket path of a "unix:path=/…[,guid=…]" address into buf; false for any
+ * other address (or one with escapes, which a test's never has). */
+static bool unix_socket_path(const char *address, char *buf, size_t size) {
+        const char *p = address + strlen("unix:path=");
+        size_t n;
+
+        if (strncmp(address, "unix:path=", strlen("unix:path=")) != 0 || p[0] != '/')
+                return false;
+        n = strcspn(p, ",;");
+        if (n >= size || memchr(p, '%', n))
+                return false;
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        return true;
+}
+
 int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(strv_freep) char **argv = NULL;
-        char netns[300], env[4200];
+        char netns[300], env[4200], socket[4096];
         int r;
 
         r = dnsmasq_argv(&(DnsmasqCommand) {
@@ -63,11 +80,12 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
                                           "BindReadOnlyPaths", "a(ssbt)", 1, u->hosts_dir, DNS_UNIT_HOSTS_DIR, 0,
                                           (uint64_t) 0);
         if (r >= 0)
-                /* dnsmasq binds port 53 as root, then runs as its own user. */
+                /* dnsmasq binds port 53 as root, then runs as its own user; it refuses to
+                 * start without NET_RAW even when it serves no DHCP. */
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
                                           "CapabilityBoundingSet", "t",
-                                          (uint64_t) ((1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SETUID) |
-                                                      (1ULL << CAP_SETGID)),
+                                          (uint64_t) ((1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_NET_RAW) |
+                                                      (1ULL << CAP_SETUID) | (1ULL << CAP_SETGID)),
                                           "NoNewPrivileges", "b", 1,
                                           "ProtectSystem", "s", "strict",
                                           "ProtectHome", "s", "yes",
@@ -81,6 +99,10 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
         if (r >= 0 && u->bus_address) {
                 snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS=%s", u->bus_address);
                 r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, env);
+                /* A socket under /tmp (a test's bus) is hidden by PrivateTmp=: bring it in. */
+                if (r >= 0 && unix_socket_path(u->bus_address, socket, sizeof socket))
+                        r = sd_bus_message_append(m, "(sv)", "BindPaths", "a(ssbt)", 1, socket, socket, 0,
+                                                  (uint64_t) 0);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);

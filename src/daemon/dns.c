@@ -264,16 +264,19 @@ static int on_name_owner(sd_bus_message *message, void *userdata, sd_bus_error *
 
 static int on_unit_check(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
-        const char *result = NULL;
+        int32_t status = -1;
 
         m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);
         if (m->dns.running)
                 return 0;
         if (!sd_bus_message_is_method_error(reply, NULL) &&
-            sd_bus_message_enter_container(reply, 'v', "s") >= 0)
-                (void) sd_bus_message_read(reply, "s", &result);
-        set_state(m, "failed: %s did not bring dnsmasq up (result: %s); see its log", m->config.dns_unit,
-                  result ?: "unknown");
+            sd_bus_message_enter_container(reply, 'v', "i") >= 0)
+                (void) sd_bus_message_read(reply, "i", &status);
+        if (status >= 0)
+                set_state(m, "failed: dnsmasq in %s keeps exiting (last exit status %d); see the unit's log",
+                          m->config.dns_unit, (int) status);
+        else
+                set_state(m, "failed: dnsmasq in %s is not on the bus; see the unit's log", m->config.dns_unit);
         return 0;
 }
 
@@ -290,7 +293,7 @@ static int on_check_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r >= 0)
                 r = sd_bus_call_method_async(m->bus, &m->dns.unit_call, SYSTEMD_BUS_NAME, path,
                                              "org.freedesktop.DBus.Properties", "Get", on_unit_check, m, "ss",
-                                             "org.freedesktop.systemd1.Service", "Result");
+                                             "org.freedesktop.systemd1.Service", "ExecMainStatus");
         if (r < 0)
                 set_state(m, "failed: dnsmasq did not come up and %s cannot be asked why", m->config.dns_unit);
         return 0;
@@ -356,13 +359,13 @@ static void start_unit(Manager *m, bool existing) {
 static void ensure_unit(Manager *m) {
         if (m->dns.running || m->dns.unit_call || m->dns.check_timer)
                 return; /* up, or on its way */
-        if (!m->dns.have_systemd) {
-                /* Said now, so it changes together with what Setup changed. */
-                set_state(m, "unavailable: no service manager (" SYSTEMD_BUS_NAME ") on the bus");
-                return;
-        }
+        /* Both said at once, so they change together with what Setup changed. */
         if (access(m->config.dnsmasq, X_OK) < 0) {
                 set_state(m, "failed: dnsmasq is not installed (%s: %s)", m->config.dnsmasq, strerror(errno));
+                return;
+        }
+        if (!m->dns.have_systemd) {
+                set_state(m, "unavailable: no service manager (" SYSTEMD_BUS_NAME ") on the bus");
                 return;
         }
         start_unit(m, false);

@@ -164,7 +164,12 @@ int peer_client_config(const Peer *p, const Cell *cell, char **ret) {
         } else
                 fputs("# PrivateKey = (the key this device generated; the cell never saw it)\n", f);
         fprintf(f, "Address = %s/32\n", ipv4_format(p->address, addr));
-        fprintf(f, "DNS = %s\n", ipv4_format(cell->vpn_address.addr, dns));
+        /* Only with the "dns" grant: a DNS line the firewall then drops would cut the
+         * device off from every name, not just the cell's. */
+        if (strv_contains(p->service_access, "dns"))
+                fprintf(f, "DNS = %s\n", ipv4_format(cell->vpn_address.addr, dns));
+        else
+                fputs("# DNS: the cell's resolver needs the \"dns\" grant; this device keeps its own.\n", f);
         fprintf(f, "\n[Peer]\nPublicKey = %s\n", cell->public_key_b64);
         if (p->has_preshared_key) {
                 key_to_base64(p->preshared_key, key);

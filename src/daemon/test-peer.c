@@ -302,6 +302,8 @@ static void test_client_config_full(void **state) {
         p->has_preshared_key = true;
         p->persistent_keepalive = 25;
         p->address = 0x0a000005;
+        char *dns_only[] = { "dns", NULL };
+        assert_int_equal(peer_set_service_access(p, dns_only), 0);
 
         assert_int_equal(peer_client_config(p, &cell, &text), 0);
         config_parse(text, &c);
@@ -317,7 +319,7 @@ static void test_client_config_full(void **state) {
         assert_string_equal(config_get(&c, "Peer", "PersistentKeepalive"), "25");
         assert_int_equal(c.n, 8);
         /* it says what the cell lets it reach */
-        assert_non_null(strstr(text, "# Through the cell this device may reach: services none; networks internet.\n"));
+        assert_non_null(strstr(text, "# Through the cell this device may reach: services dns; networks internet.\n"));
         assert_non_null(strstr(text, "AllowedIPs = 0.0.0.0/0."));
 
         /* The [Interface] comes first, so a reader never mixes the two up. */
@@ -347,10 +349,11 @@ static void test_client_config_minimal(void **state) {
         assert_null(config_get(&c, "Peer", "Endpoint"));
         assert_null(config_get(&c, "Peer", "PersistentKeepalive"));
         assert_string_equal(config_get(&c, "Interface", "Address"), "172.20.10.11/32");
-        assert_string_equal(config_get(&c, "Interface", "DNS"), "172.20.5.9");
+        /* no "dns" grant: no DNS line, which the firewall would answer with silence */
+        assert_null(config_get(&c, "Interface", "DNS"));
         assert_string_equal(config_get(&c, "Peer", "PublicKey"), cell.public_key_b64);
         assert_string_equal(config_get(&c, "Peer", "AllowedIPs"), "172.20.0.0/16");
-        assert_int_equal(c.n, 4);
+        assert_int_equal(c.n, 3);
 
         /* An empty endpoint string is "none" too. */
         cell.endpoint = strdup("");

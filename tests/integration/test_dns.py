@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The cell's DNS for real: a systemd manager runs the private bus and the
+cell's dnsmasq unit; a WireGuard peer in its own namespace asks through the
+tunnel; the upstream resolver is a dnsmasq of the test's own in an
+"internet" namespace. Records follow peer and cell changes, a killed dnsmasq
+comes back, and the host's resolv.conf is never touched."""
+
+import hashlib
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+from systemd_world import SystemdBus, dig  # noqa: E402
+
+ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+MANAGER = 'org.pic.Cell1.Manager'
+UNIT = 'pic-dns.service'
+N = os.getpid() % 200
+CELL_LAN, CLIENT_LAN = '10.234.%d.1' % N, '10.234.%d.2' % N
+CELL_UP, UPSTREAM = '10.235.%d.1' % N, '10.235.%d.2' % N
+VPN = '10.236.%d.1/24' % N
+CELL_IP = VPN.split('/')[0]
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+def file_digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class DnsWorld(unittest.TestCase):
+    """One world for the class: systemd, the cell, its dnsmasq, a peer's namespace and an upstream."""
+
+    @classmethod
+    def setUpClass(cls):
+        h.require_root()
+        cls.resolv_before = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
+        cls.world = h.TempWorld()
+        try:
+            cls.build_world()
+        except BaseException:
+            cls.world.dump_logs()
+            if os.environ.get('PIC_TEST_KEEP_WORLD') is None:
+                cls.world.cleanup()
+            raise
+
+    @classmethod
+    def build_world(cls):
+        w = cls.world
+        cell_ns, client_ns, up_ns = h.Netns(world=w), h.Netns(world=w), h.Netns(world=w)
+        h.veth(cell_ns, client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
+        h.veth(cell_ns, up_ns, CELL_UP + '/24', UPSTREAM + '/24', world=w)
+        # the "internet": answers example.test itself (a public address: dnsmasq drops
+        # private and TEST-NET answers from upstreams, --stop-dns-rebind) and nothing else
+        up_ns.spawn(['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+                     '--listen-address=' + UPSTREAM, '--bind-interfaces', '--pid-file=', '--log-facility=-',
+                     '--log-queries', '--address=/example.test/1.2.3.4'], name='upstream-dnsmasq')
+        cls.up_ns, cls.client_ns = up_ns, client_ns
+
+        cls.bus = SystemdBus(world=w)
+        cls.cell = h.Cell(world=w, bus=cls.bus, netns=cell_ns, extra_args=['--stats-interval=0.3'])
+        cls.cell.polkit.set_allowed(ALL_ACTIONS)
+        cls.cell.start()
+        cls.mgr = cls.cell.manager()
+        cls.mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
+                          'Endpoint': CELL_LAN + ':51820', 'DnsServers': dbus.Array([UPSTREAM], signature='s')}))
+        cls.wait_running()
+        path = cls.mgr.AddPeer('laptop', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
+        cls.laptop = cls.cell.interface('org.pic.Cell1.Peer', path)
+        cls.laptop_ip = str(cls.cell.properties('org.pic.Cell1.Peer', path)['Address'])
+        cls.config = str(cls.laptop.GetConfig())
+        cls.client = h.WgClient(client_ns, w.unique('wgc'), cls.config, world=w)
+        h.wait_for(lambda: cls.client.ping(CELL_IP), 15, 0.2, 'ping through the tunnel')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.world.cleanup()
+        cls.world.remove()
+        after = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
+        assert after == cls.resolv_before, 'the host resolv.conf changed'
+
+    def run(self, result=None):
+        result = result if result is not None else self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            self.world.dump_logs()
+        return result
+
+    @classmethod
+    def dns_state(cls):
+        return str(cls.cell.properties(MANAGER)['DnsState'])
+
+    @classmethod
+    def wait_running(cls, timeout=20):
+        h.wait_for(lambda: cls.dns_state() == 'running', timeout, 0.05,
+                   'DnsState running (it is %r)' % cls.dns_state())
+
+    def ask(self, name, qtype='A'):
+        """Through the tunnel, from the peer's namespace."""
+        return dig(self.client_ns, CELL_IP, name, qtype)
+
+    def wait_answer(self, name, want, qtype='A', timeout=5):
+        h.wait_for(lambda: self.ask(name, qtype) == want, timeout, 0.02,
+                   '%s %s to answer %r (it says %r)' % (qtype, name, want, self.ask(name, qtype)))
+
+    # ------------------------------------------------------------ tests
+
+    def test_1_names_through_the_tunnel(self):
+        self.assertEqual(self.client.dns, [CELL_IP])  # the config points the device at the cell
+        self.assertEqual(self.ask('home.home.lan'), [CELL_IP])
+        self.assertEqual(self.ask('home.lan'), [CELL_IP])
+        self.assertEqual(self.ask('laptop.home.lan'), [self.laptop_ip])
+        for service in ('web', 'mail', 'calendar', 'files', 'webdav'):
+            self.assertEqual(self.ask(service + '.home.lan'), [CELL_IP], service)
+        self.assertEqual(self.ask(self.laptop_ip, 'PTR'), ['laptop.home.lan.'])
+        # outside the domain: the upstream answers (it alone knows example.test) …
+        self.assertEqual(self.ask('www.example.test'), ['1.2.3.4'])
+        # … and the cell's own domain never leaves the cell
+        self.assertEqual(self.ask('nobody.home.lan'), [])
+        with open(self.world.log_path('upstream-dnsmasq')) as f:
+            upstream_log = f.read()
+        self.assertIn('example.test', upstream_log)
+        self.assertNotIn('home.lan', upstream_log)
+        self.assertEqual([str(s) for s in self.cell.properties(MANAGER)['DnsServers']], [UPSTREAM])
+
+    def test_2_records_follow_changes(self):
+        path = self.mgr.AddPeer('phone', sv({}))
+        phone = str(self.cell.properties('org.pic.Cell1.Peer', path)['Address'])
+        # without the "dns" grant the device is not pointed at a resolver its firewall class drops
+        config = str(self.cell.interface('org.pic.Cell1.Peer', path).GetConfig())
+        self.assertNotIn('DNS =', config)
+        self.assertIn('DNS =', self.config)
+        self.wait_answer('phone.home.lan', [phone])
+        self.wait_answer(phone, ['phone.home.lan.'], 'PTR')
+
+        moved = '.'.join(phone.split('.')[:3] + ['200'])
+        self.cell.interface('org.pic.Cell1.Peer', path).Update(sv({'Address': moved}))
+        self.wait_answer('phone.home.lan', [moved])
+
+        self.cell.interface('org.pic.Cell1.Peer', path).Remove()
+        self.wait_answer('phone.home.lan', [])
+
+        self.mgr.Configure(sv({'Domain': 'house.lan'}))
+        self.wait_answer('laptop.house.lan', [self.laptop_ip])
+        self.wait_answer('laptop.home.lan', [])
+        self.wait_answer('home.house.lan', [CELL_IP])
+        self.mgr.Configure(sv({'Domain': 'home.lan'}))
+        self.wait_answer('laptop.home.lan', [self.laptop_ip])
+
+        # upstreams change at once; a bad one is refused by name and nothing changes
+        with self.assertRaises(dbus.DBusException) as e:
+            self.mgr.Configure(sv({'DnsServers': dbus.Array([UPSTREAM, 'resolver.example'], signature='s')}))
+        self.assertIn("'resolver.example'", e.exception.get_dbus_message())
+        self.assertEqual([str(s) for s in self.cell.properties(MANAGER)['DnsServers']], [UPSTREAM])
+        self.mgr.Configure(sv({'DnsServers': dbus.Array([], signature='s')}))
+        self.wait_answer('www.example.test', [])
+        self.mgr.Configure(sv({'DnsServers': dbus.Array([UPSTREAM], signature='s')}))
+        self.wait_answer('www.example.test', ['1.2.3.4'])
+
+    def test_3_killed_dnsmasq_comes_back(self):
+        pid = self.bus.unit_main_pid(UNIT)
+        self.assertGreater(pid, 0)
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        h.wait_for(lambda: self.bus.unit_main_pid(UNIT) not in (0, pid), 10, 0.02, 'a new dnsmasq')
+        self.wait_answer('laptop.home.lan', [self.laptop_ip], timeout=10)
+        self.wait_answer('www.example.test', ['1.2.3.4'], timeout=10)  # upstreams pushed again
+        back = time.monotonic() - t0
+        self.wait_running()
+        print('dnsmasq answered again %.2f s after kill -9' % back, file=sys.stderr)
+
+    def test_4_pic_celld_restart_keeps_dns(self):
+        old = self.cell.pid()
+        os.kill(old, signal.SIGKILL)
+        self.bus.wait_for_no_owner(h.CELL_BUS_NAME)
+        self.cell.start()
+        self.wait_running()
+        self.assertEqual(self.ask('laptop.home.lan'), [self.laptop_ip])
+        self.assertEqual(self.ask('www.example.test'), ['1.2.3.4'])
+
+    def test_5_unit_is_hardened_and_in_the_cell_namespace(self):
+        self.assertEqual(self.bus.unit_property(UNIT, 'ActiveState'), 'active')
+        self.assertEqual(self.bus.unit_property(UNIT, 'ProtectSystem'), 'strict')
+        self.assertEqual(self.bus.unit_property(UNIT, 'NoNewPrivileges'), 'yes')
+        self.assertEqual(self.bus.unit_property(UNIT, 'NetworkNamespacePath'),
+                         '/run/netns/%s' % self.cell.netns.name)
+        # nothing answers DNS on the client's side of the LAN link: only the VPN address
+        self.assertIsNone(dig(self.client_ns, CELL_LAN, 'home.home.lan', timeout=1))
+
+
+class DnsWithoutServiceManager(h.HarnessTestCase):
+    """No systemd on the bus, or no dnsmasq: DnsState says why and the cell works."""
+
+    def check(self, extra_args, want_prefix):
+        cell = h.Cell(world=self.world, extra_args=extra_args)
+        cell.polkit.set_allowed(ALL_ACTIONS)
+        cell.start()
+        mgr = cell.manager()
+        self.assertEqual(str(cell.properties(MANAGER)['DnsState']), 'off: the cell is not set up')
+        mgr.Setup(sv({'Name': 'c', 'Domain': 'c.lan', 'VpnAddress': '10.237.%d.1/24' % N}))
+        self.assertTrue(str(cell.properties(MANAGER)['DnsState']).startswith(want_prefix),
+                        cell.properties(MANAGER)['DnsState'])
+        path = mgr.AddPeer('laptop', sv({}))
+        self.assertEqual(len(h.uapi_get(cell.uapi_socket)['peers']), 1)
+        with open(os.path.join(cell.state_dir.rstrip('/') + '-dns', 'peer-laptop')) as f:
+            self.assertEqual(f.read(), '%s laptop.c.lan\n' % cell.properties('org.pic.Cell1.Peer', path)['Address'])
+
+    def test_no_service_manager(self):
+        self.check([], 'unavailable: no service manager')
+
+    def test_no_dnsmasq(self):
+        self.check(['--dnsmasq=/nonexistent/dnsmasq'], 'failed: dnsmasq is not installed (/nonexistent/dnsmasq')
+
+    def test_setup_takes_resolv_conf(self):
+        cell = h.Cell(world=self.world)
+        cell.polkit.set_allowed(ALL_ACTIONS)
+        with open(cell.state_dir.rstrip('/') + '-resolv.conf', 'w') as f:
+            f.write('search lan\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver bogus\n')
+        cell.start()
+        cell.manager().Setup(sv({'Name': 'c', 'Domain': 'c.lan', 'VpnAddress': '10.238.%d.1/24' % N}))
+        self.assertEqual([str(s) for s in cell.properties(MANAGER)['DnsServers']], ['192.0.2.53', '2001:db8::53'])
+        cell.stop()
+        cell.start()  # stored with the cell
+        self.assertEqual([str(s) for s in cell.properties(MANAGER)['DnsServers']], ['192.0.2.53', '2001:db8::53'])
+
+
+if __name__ == '__main__':
+    h.main()
