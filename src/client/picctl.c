@@ -4,10 +4,12 @@
 
 #include "picctl.h"
 #include "picctl-format.h"
+#include "picctl-peer.h"
 
 #define SETUP_SYNOPSIS "--name NAME --domain DOMAIN --address CIDR [--port N] [--endpoint HOST:PORT]\n" \
         "             [--admin-password PASSWORD|-]"
-#define CONFIGURE_SYNOPSIS "[--name NAME] [--domain DOMAIN] [--address CIDR] [--port N] [--endpoint HOST:PORT]"
+#define CONFIGURE_SYNOPSIS "[--name NAME] [--domain DOMAIN] [--address CIDR] [--port N] [--endpoint HOST:PORT]\n" \
+        "                  [--dns-servers IP,...]"
 #define STATUS_LABEL_WIDTH 16  /* strlen("WireGuardBackend") */
 
 static void help_main(void) {
@@ -39,6 +41,10 @@ static void help_main(void) {
                "  peer disable NAME        Refuse the peer but keep its settings\n"
                "  peer rotate-keys NAME    Give the peer new keys\n"
                "  peer remove NAME         Remove the peer\n"
+               "\n"
+               "DNS:\n"
+               "  dns [--json]             Show the cell's DNS: state, upstreams, forwards\n"
+               "                           and every name it answers\n"
                "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"
@@ -256,6 +262,7 @@ typedef struct CellSettings {
         const char *address;
         const char *endpoint;
         const char *admin_password;
+        const char *dns_servers; /* comma-separated; "" clears */
         bool has_port;
         uint16_t port;
 } CellSettings;
@@ -273,7 +280,9 @@ static void help_setup(void) {
                "  --endpoint HOST:PORT Where peers reach the cell, e.g. cell.example.org:51820\n"
                "  --admin-password PASSWORD\n"
                "                       The web interface's admin password (8 or more characters);\n"
-               "                       '-' reads it from the first line of standard input\n");
+               "                       '-' reads it from the first line of standard input\n"
+               "  --dns-servers IP,... Where the cell's DNS sends names outside its domain\n"
+               "                       (default: the nameservers of this host's resolv.conf)\n");
 }
 
 static void help_configure(void) {
@@ -286,7 +295,9 @@ static void help_configure(void) {
                "  --domain DOMAIN      The cell's DNS domain\n"
                "  --address CIDR       The cell's VPN address with prefix, e.g. 10.0.0.1/24\n"
                "  --port N             WireGuard listen port\n"
-               "  --endpoint HOST:PORT Where peers reach the cell; \"\" clears it\n");
+               "  --endpoint HOST:PORT Where peers reach the cell; \"\" clears it\n"
+               "  --dns-servers IP,... Upstream resolvers of the cell's DNS (IPv4 or IPv6,\n"
+               "                       optionally IP#PORT); \"\" leaves none\n");
 }
 
 /* Parses setup/configure options. Returns ARGS_PARSED, 0 after --help, or EXIT_USAGE. */
@@ -298,6 +309,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 ARG_PORT,
                 ARG_ENDPOINT,
                 ARG_ADMIN_PASSWORD,
+                ARG_DNS_SERVERS,
         };
         static const struct option options[] = {
                 COMMON_OPTIONS,
@@ -307,6 +319,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 { "port",     required_argument, NULL, ARG_PORT     },
                 { "endpoint", required_argument, NULL, ARG_ENDPOINT },
                 { "admin-password", required_argument, NULL, ARG_ADMIN_PASSWORD },
+                { "dns-servers", required_argument, NULL, ARG_DNS_SERVERS },
                 {}
         };
         int opt;
@@ -342,6 +355,9 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                                 return usage_error(argv[0], "the admin password is set with 'picctl setup' only");
                         s->admin_password = optarg;
                         break;
+                case ARG_DNS_SERVERS:
+                        s->dns_servers = optarg;
+                        break;
                 default:
                         return getopt_usage_error(argv[0], opt, argv);
                 }
@@ -369,6 +385,14 @@ static int append_cell_settings(sd_bus_message *m, const CellSettings *s) {
                 return r;
         if (s->admin_password && (r = sd_bus_message_append(m, "{sv}", "AdminPassword", "s", s->admin_password)) < 0)
                 return r;
+        if (s->dns_servers) {
+                /* The daemon checks each entry and names a bad one. */
+                _cleanup_(strv_freep) char **l = strv_split_comma(s->dns_servers);
+                if (!l)
+                        return -ENOMEM;
+                if ((r = append_strv_entry(m, "DnsServers", l)) < 0)
+                        return r;
+        }
         return sd_bus_message_close_container(m);
 }
 
@@ -425,8 +449,9 @@ static int verb_configure(int argc, char *argv[], Context *c) {
         if (r != ARGS_PARSED)
                 return r;
 
-        if (!s.name && !s.domain && !s.address && !s.has_port && !s.endpoint)
-                return usage_error(argv[0], "configure needs at least one of --name, --domain, --address, --port, --endpoint");
+        if (!s.name && !s.domain && !s.address && !s.has_port && !s.endpoint && !s.dns_servers)
+                return usage_error(argv[0], "configure needs at least one of --name, --domain, --address, --port, "
+                                   "--endpoint, --dns-servers");
 
         r = call_with_settings(c, "Configure", &s);
         if (r < 0)
@@ -498,6 +523,7 @@ static const Verb verbs[] = {
         { "discard",   verb_discard   },
         { "peer",      verb_peer      },
         { "firewall",  verb_firewall  },
+        { "dns",       verb_dns       },
         { "help",      verb_help      },
         {}
 };

@@ -39,3 +39,4 @@ int parse_u16(const char *s, uint16_t min, uint16_t *ret);
 
 int verb_peer(int argc, char *argv[], Context *c);
 int verb_firewall(int argc, char *argv[], Context *c);
+int verb_dns(int argc, char *argv[], Context *c);

@@ -7,6 +7,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "changes.h"
+#include "dns-bus.h"
 #include "dnsmasq.h"
 #include "keys.h"
 #include "log.h"
@@ -114,17 +115,6 @@ static int property_get_peer_count(sd_bus *bus, const char *path, const char *in
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->peers_by_name));
-}
-
-static int property_get_dns_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", dns_state(userdata));
-}
-
-static int property_get_dns_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        return sd_bus_message_append_strv(reply, m->cell.dns_servers);
 }
 
 static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_error *error) {
@@ -597,8 +587,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasAdminPassword", "b", property_get_has_admin_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("DnsState", "s", property_get_dns_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("DnsServers", "as", property_get_dns_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsState", "s", dns_bus_property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsServers", "as", dns_bus_property_get_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsForwards", "a(ss)", dns_bus_property_get_forwards, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,
@@ -617,6 +609,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFirewall", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", ruleset), method_get_firewall,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDnsRecords", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ss)", records),
+                                dns_bus_method_list_records, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),
                                 method_get_peer_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
+#include "names.h"
 #include "nft/firewall.h"
 #include "peer.h"
 #include "strv.h"
@@ -219,11 +220,19 @@ static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
 static void push_servers(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(strv_freep) char **servers = NULL;
+        size_t n = strv_length(m->dns.forward_domains);
+        _cleanup_(freep) DnsForward *forwards = calloc(MAX(n, (size_t) 1), sizeof(DnsForward));
         int r;
 
         if (!m->dns.running || !m->cell.setup_complete)
                 return;
-        r = dnsmasq_server_list(m->cell.domain, m->cell.dns_servers, NULL, 0, &servers);
+        if (!forwards) {
+                set_state(m, "failed: cannot send dnsmasq its servers: %s", strerror(ENOMEM));
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                forwards[i] = (DnsForward) { m->dns.forward_domains[i], m->dns.forward_servers[i] };
+        r = dnsmasq_server_list(m->cell.domain, m->cell.dns_servers, forwards, n, &servers);
         if (r >= 0)
                 r = sd_bus_message_new_method_call(m->bus, &call, DNS_BUS_NAME, DNSMASQ_OBJECT_PATH,
                                                    DNSMASQ_INTERFACE, "SetDomainServers");
@@ -273,8 +282,9 @@ static int on_unit_check(sd_bus_message *reply, void *userdata, sd_bus_error *re
             sd_bus_message_enter_container(reply, 'v', "i") >= 0)
                 (void) sd_bus_message_read(reply, "i", &status);
         if (status >= 0)
-                set_state(m, "failed: dnsmasq in %s keeps exiting (last exit status %d); see the unit's log",
-                          m->config.dns_unit, (int) status);
+                set_state(m, "failed: dnsmasq in %s is not on the bus after %d s (last exit status %d); "
+                          "see the unit's log", m->config.dns_unit, (int) (START_CHECK_USEC / 1000000),
+                          (int) status);
         else
                 set_state(m, "failed: dnsmasq in %s is not on the bus; see the unit's log", m->config.dns_unit);
         return 0;
@@ -424,6 +434,9 @@ int dns_start(Manager *m) {
                 set_state(m, "failed: cannot open %s: %s", m->config.dns_dir, strerror(-m->dns.dir_fd));
                 return 0;
         }
+        if (m->config.test_dns_forward_domains &&
+            dns_set_forwards(m, m->config.test_dns_forward_domains, m->config.test_dns_forward_servers) < 0)
+                log_warning("DNS: the test forwards were refused.");
         m->dns.owner_queries = 2;
         r = watch_name(m, &m->dns.systemd_match, SYSTEMD_BUS_NAME, on_systemd_owner);
         if (r >= 0)
@@ -433,7 +446,69 @@ int dns_start(Manager *m) {
         return 0;
 }
 
+int dns_set_forwards(Manager *m, char *const *domains, char *const *servers) {
+        _cleanup_(strv_freep) char **d = NULL, **s = NULL;
+        size_t n = strv_length(domains);
+
+        if (strv_length(servers) != n)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!dns_domain_is_valid(domains[i]) || dns_server_check(servers[i]) < 0)
+                        return -EINVAL;
+        d = strv_copy(domains);
+        s = strv_copy(servers);
+        if (!d || !s)
+                return -ENOMEM;
+        strv_free(m->dns.forward_domains);
+        strv_free(m->dns.forward_servers);
+        m->dns.forward_domains = TAKE_PTR(d);
+        m->dns.forward_servers = TAKE_PTR(s);
+        char *changed[] = { "DnsForwards", NULL };
+        changes_mark_cell(m, changed);
+        push_servers(m);
+        return 0;
+}
+
+static int compare_peer_names(const void *a, const void *b) {
+        return strcmp((*(Peer *const *) a)->name, (*(Peer *const *) b)->name);
+}
+
+int dns_records(Manager *m, DnsRecordFn fn, void *userdata) {
+        char name[300];
+        Peer *p, **sorted;
+        size_t n = 0;
+        int r;
+
+        if (!m->cell.setup_complete)
+                return 0;
+        snprintf(name, sizeof name, "%s.%s", m->cell.name, m->cell.domain);
+        r = fn(name, m->cell.vpn_address.addr, userdata);
+        if (r >= 0)
+                r = fn(m->cell.domain, m->cell.vpn_address.addr, userdata);
+        for (const char *const *s = firewall_service_names(); r >= 0 && *s; s++) {
+                snprintf(name, sizeof name, "%s.%s", *s, m->cell.domain);
+                r = fn(name, service_address(m, *s), userdata);
+        }
+        if (r < 0)
+                return r;
+
+        sorted = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(Peer *));
+        if (!sorted)
+                return -ENOMEM;
+        HASHMAP_FOREACH(p, m->peers_by_name)
+                sorted[n++] = p;
+        qsort(sorted, n, sizeof *sorted, compare_peer_names);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                snprintf(name, sizeof name, "%s.%s", sorted[i]->name, m->cell.domain);
+                r = fn(name, sorted[i]->address, userdata);
+        }
+        free(sorted);
+        return r;
+}
+
 void dns_done(Manager *m) {
+        m->dns.forward_domains = strv_free(m->dns.forward_domains);
+        m->dns.forward_servers = strv_free(m->dns.forward_servers);
         sync_stop(m);
         m->dns.name_match = sd_bus_slot_unref(m->dns.name_match);
         m->dns.systemd_match = sd_bus_slot_unref(m->dns.systemd_match);

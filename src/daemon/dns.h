@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -36,7 +37,12 @@ typedef struct DnsControl {
         sd_event_source *sync_source;
         char **sync_names;
         size_t sync_next, sync_n;
+        /* Per-domain forwards (cell links will set them); not stored: their owners give them again at start. */
+        char **forward_domains, **forward_servers;
 } DnsControl;
+
+/* Called with each record the cell answers: a name and its IPv4 address (host order). */
+typedef int (*DnsRecordFn)(const char *name, uint32_t address, void *userdata);
 
 /* At start, after the bus is attached: the directory, the name watch, the
  * records and (once the cell is set up) the unit. Failures only degrade DNS. */
@@ -54,3 +60,10 @@ void dns_records_resync(Manager *m);
 void dns_peer_changed(Manager *m, const char *old_name, const Peer *new);
 
 const char *dns_state(Manager *m);
+
+/* Every record, the cell's first, then the peers' in name order. */
+int dns_records(Manager *m, DnsRecordFn fn, void *userdata);
+
+/* Replaces the per-domain forwards: queries for domains[i] (and below) go to
+ * servers[i]. Checked first (-EINVAL, nothing changes); pushed at once. */
+int dns_set_forwards(Manager *m, char *const *domains, char *const *servers);

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 
-#include "log.h"
 #include "cell-firewall.h"
+#include "dnsmasq.h"
+#include "log.h"
 #include "manager.h"
 #include "memory.h"
+#include "names.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "test-kind.h"
@@ -73,7 +75,7 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
-               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF };
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -93,6 +95,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "dnsmasq", required_argument, NULL, ARG_DNSMASQ },
                 { "dns-unit", required_argument, NULL, ARG_DNS_UNIT },
                 { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
+                { "test-dns-forward", required_argument, NULL, ARG_TEST_DNS_FORWARD },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -182,6 +185,19 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         }
                         *(o == ARG_DNS_DIR ? &c->dns_dir : &c->dnsmasq) = optarg;
                         break;
+                case ARG_TEST_DNS_FORWARD: { /* tests only: what cell links will set (DOMAIN=SERVER) */
+                        const char *eq = strchr(optarg, '=');
+                        _cleanup_(freep) char *domain = eq ? strndup(optarg, eq - optarg) : NULL;
+
+                        if (!domain || !dns_domain_is_valid(domain) || dns_server_check(eq + 1) < 0) {
+                                log_error("--test-dns-forward: '%s' is not DOMAIN=SERVER.", optarg);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&c->test_dns_forward_domains, domain) < 0 ||
+                            strv_extend(&c->test_dns_forward_servers, eq + 1) < 0)
+                                return -ENOMEM;
+                        break;
+                }
                 case ARG_RESOLV_CONF:
                         c->resolv_conf = optarg;
                         break;

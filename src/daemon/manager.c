@@ -116,6 +116,8 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         wg_backend_free(m->wg);
         free(m->failure_seen);
+        strv_free(m->config.test_dns_forward_domains);
+        strv_free(m->config.test_dns_forward_servers);
         cell_done(&m->cell);
         if (m->state_fd >= 0)
                 close(m->state_fd);

@@ -39,6 +39,7 @@ typedef struct ManagerConfig {
         char *dnsmasq;
         char *dns_unit;
         char *resolv_conf;   /* Setup's default DnsServers */
+        char **test_dns_forward_domains, **test_dns_forward_servers; /* tests: dns.c's forwards at start */
         bool has_lan_networks; /* false: firewall_default_lan_networks() */
         Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
         size_t n_lan_networks;

@@ -47,7 +47,9 @@ int dnsmasq_argv(const DnsmasqCommand *c, char ***ret) {
                 "--bind-dynamic",        /* only the interface's addresses, following them */
                 "--domain-needed",
                 "--bogus-priv",
-                "--stop-dns-rebind",
+                /* No --stop-dns-rebind: a linked cell's domain answers with private
+                 * addresses, and forwards come at run time, where --rebind-domain-ok
+                 * cannot follow them. */
                 NULL,
         };
         if (strv_extend(&l, c->binary) < 0)

@@ -7,9 +7,10 @@
 extern const char openapi_json[];
 extern const size_t openapi_json_size;
 
-static const char *const cell_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint", NULL };
+static const char *const cell_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint",
+                                             "dns_servers", NULL };
 static const char *const setup_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint",
-                                              "admin_password", NULL };
+                                              "dns_servers", "admin_password", NULL };
 
 static void reply_health(Request *r, int setup_complete, bool bus_ok) {
         cJSON *o = cJSON_CreateObject();

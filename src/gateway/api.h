@@ -12,6 +12,9 @@ void api_cell_apply(Request *r);
 void api_cell_discard(Request *r);
 void api_setup(Request *r);
 
+/* api-dns.c */
+void api_dns_get(Request *r);
+
 /* api-peers.c */
 void api_peers_list(Request *r);
 void api_peers_create(Request *r);

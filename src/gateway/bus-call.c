@@ -125,6 +125,8 @@ const FieldMap cell_fields[] = {
         { "interface_name",    "InterfaceName",    "s" },
         { "wireguard_backend", "WireGuardBackend", "s" },
         { "uplink",            "Uplink",           "s" },
+        { "dns_state",         "DnsState",         "s" },
+        { "dns_servers",       "DnsServers",       "as" },
         { "admin_password",    "AdminPassword",    "s" },  /* Setup only; never a property */
         {}
 };

@@ -19,6 +19,7 @@ const Route routes[] = {
         { "PATCH",  "/api/cell",                       api_cell_patch,       ROUTE_ADMIN },
         { "POST",   "/api/cell/apply",                 api_cell_apply,       ROUTE_ADMIN },
         { "POST",   "/api/cell/discard",               api_cell_discard,     ROUTE_ADMIN },
+        { "GET",    "/api/dns",                        api_dns_get,          ROUTE_ADMIN },
         { "GET",    "/api/peers",                      api_peers_list,       ROUTE_PEER_LIST },
         { "POST",   "/api/peers",                      api_peers_create,     ROUTE_ADMIN },
         { "GET",    "/api/peers/{name}",               api_peer_get,         ROUTE_OWN_PEER },

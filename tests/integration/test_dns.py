@@ -7,6 +7,7 @@ tunnel; the upstream resolver is a dnsmasq of the test's own in an
 comes back, and the host's resolv.conf is never touched."""
 
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -23,7 +24,7 @@ MANAGER = 'org.pic.Cell1.Manager'
 UNIT = 'pic-dns.service'
 N = os.getpid() % 200
 CELL_LAN, CLIENT_LAN = '10.234.%d.1' % N, '10.234.%d.2' % N
-CELL_UP, UPSTREAM = '10.235.%d.1' % N, '10.235.%d.2' % N
+CELL_UP, UPSTREAM, LINKED = '10.235.%d.1' % N, '10.235.%d.2' % N, '10.235.%d.3' % N
 VPN = '10.236.%d.1/24' % N
 CELL_IP = VPN.split('/')[0]
 
@@ -58,16 +59,22 @@ class DnsWorld(unittest.TestCase):
         w = cls.world
         cell_ns, client_ns, up_ns = h.Netns(world=w), h.Netns(world=w), h.Netns(world=w)
         h.veth(cell_ns, client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
-        h.veth(cell_ns, up_ns, CELL_UP + '/24', UPSTREAM + '/24', world=w)
+        _, up_if = h.veth(cell_ns, up_ns, CELL_UP + '/24', UPSTREAM + '/24', world=w)
+        up_ns.ip('addr', 'add', LINKED + '/24', 'dev', up_if)
         # the "internet": answers example.test itself (a public address: dnsmasq drops
         # private and TEST-NET answers from upstreams, --stop-dns-rebind) and nothing else
         up_ns.spawn(['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
                      '--listen-address=' + UPSTREAM, '--bind-interfaces', '--pid-file=', '--log-facility=-',
                      '--log-queries', '--address=/example.test/1.2.3.4'], name='upstream-dnsmasq')
+        # a linked cell's resolver stands in for what cell links will forward to
+        up_ns.spawn(['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+                     '--listen-address=' + LINKED, '--bind-interfaces', '--pid-file=', '--log-facility=-',
+                     '--log-queries', '--address=/cellb.lan/10.99.0.7'], name='linked-dnsmasq')
         cls.up_ns, cls.client_ns = up_ns, client_ns
 
         cls.bus = SystemdBus(world=w)
-        cls.cell = h.Cell(world=w, bus=cls.bus, netns=cell_ns, extra_args=['--stats-interval=0.3'])
+        cls.cell = h.Cell(world=w, bus=cls.bus, netns=cell_ns,
+                          extra_args=['--stats-interval=0.3', '--test-dns-forward=cellb.lan=' + LINKED])
         cls.cell.polkit.set_allowed(ALL_ACTIONS)
         cls.cell.start()
         cls.mgr = cls.cell.manager()
@@ -132,6 +139,32 @@ class DnsWorld(unittest.TestCase):
         self.assertIn('example.test', upstream_log)
         self.assertNotIn('home.lan', upstream_log)
         self.assertEqual([str(s) for s in self.cell.properties(MANAGER)['DnsServers']], [UPSTREAM])
+
+    def test_1b_per_domain_forward(self):
+        self.assertEqual([tuple(str(x) for x in f) for f in self.cell.properties(MANAGER)['DnsForwards']],
+                         [('cellb.lan', LINKED)])
+        self.assertEqual(self.ask('nas.cellb.lan'), ['10.99.0.7'])
+        with open(self.world.log_path('upstream-dnsmasq')) as f:
+            self.assertNotIn('cellb.lan', f.read())
+
+    def test_1c_picctl_and_records(self):
+        p = self.cell.picctl('dns', '--json')
+        self.assertEqual((p.returncode, p.stderr), (0, ''), p)
+        info = json.loads(p.stdout)
+        self.assertEqual(info['State'], 'running')
+        self.assertEqual(info['Servers'], [UPSTREAM])
+        self.assertEqual(info['Forwards'], [{'Domain': 'cellb.lan', 'Server': LINKED}])
+        self.assertIn({'Name': 'laptop.home.lan', 'Address': self.laptop_ip}, info['Records'])
+        self.assertEqual(info['Records'][:2], [{'Name': 'home.home.lan', 'Address': CELL_IP},
+                                               {'Name': 'home.lan', 'Address': CELL_IP}])
+        # every record answers through the tunnel as listed
+        for rec in info['Records']:
+            self.assertEqual(self.ask(rec['Name']), [rec['Address']], rec)
+        p = self.cell.picctl('dns')
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn('State: running', p.stdout)
+        self.assertIn('cellb.lan → ' + LINKED, p.stdout)
+        self.assertRegex(p.stdout, r'laptop\.home\.lan +%s' % self.laptop_ip.replace('.', r'\.'))
 
     def test_2_records_follow_changes(self):
         path = self.mgr.AddPeer('phone', sv({}))

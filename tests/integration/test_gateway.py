@@ -25,7 +25,8 @@ PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'network_access'
              'enabled', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'endpoint',
              'has_login'}
 CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endpoint', 'setup_complete',
-             'pending_changes', 'peer_count', 'version', 'interface_name', 'wireguard_backend', 'uplink'}
+             'pending_changes', 'peer_count', 'version', 'interface_name', 'wireguard_backend', 'uplink',
+             'dns_state', 'dns_servers'}
 
 
 class GatewayTestCase(h.HarnessTestCase):
@@ -171,6 +172,21 @@ class AdminTest(GatewayTestCase):
         self.assertError(c.patch('/api/cell', {'vpn_address': '300.1.1.1/24'}), 400, 'invalid', 'vpn_address')
         self.assertError(c.patch('/api/cell', {'admin_password': 'x'}), 400, 'invalid', 'admin_password')
         self.assertError(c.patch('/api/cell', raw=b'[1]'), 400, 'invalid')
+        # DNS: upstreams through PATCH, the whole picture through /api/dns (no systemd here)
+        r = c.patch('/api/cell', {'dns_servers': ['192.0.2.53', '2001:db8::53#5353']})
+        self.assertEqual((r.status, r.json()['dns_servers']), (200, ['192.0.2.53', '2001:db8::53#5353']), r)
+        self.assertError(c.patch('/api/cell', {'dns_servers': ['192.0.2.53', 'dns.example']}), 400, 'invalid',
+                         'dns_servers')
+        self.assertError(c.patch('/api/cell', {'dns_servers': '192.0.2.53'}), 400, 'invalid', 'dns_servers')
+        r = c.get('/api/dns')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(set(r.json()), {'state', 'servers', 'forwards', 'records'})
+        self.assertTrue(r.json()['state'].startswith('unavailable: '), r.json())
+        self.assertEqual(r.json()['servers'], ['192.0.2.53', '2001:db8::53#5353'])
+        self.assertEqual(r.json()['forwards'], [])
+        cell_name = c.get('/api/cell').json()
+        self.assertIn({'name': '%s.%s' % (cell_name['name'], cell_name['domain']),
+                       'address': cell_name['vpn_address'].split('/')[0]}, r.json()['records'])
         self.assertError(c.patch('/api/cell', raw=b'x' * (100 * 1024)), 413, 'too_large')
 
         # peers
