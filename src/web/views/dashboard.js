@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Dashboard: who the cell is, how WireGuard runs, and changes waiting for Apply.
+// Dashboard: who the cell is, how WireGuard and DNS run, and changes waiting for Apply.
 
 import { h, clear } from '../dom.js';
 import { formError, clearErrors, showError, setFieldError, errorText, whileBusy } from '../forms.js';
@@ -14,6 +14,7 @@ function dl(rows) {
 export function renderDashboard(root, ctx) {
         const identity = h('section', { class: 'card', 'aria-labelledby': 'dash-identity' });
         const wireguard = h('section', { class: 'card', 'aria-labelledby': 'dash-wg' });
+        const dns = h('section', { class: 'card', 'aria-labelledby': 'dash-dns' });
         const pending = h('section', { class: 'card', 'aria-labelledby': 'dash-pending' });
         const pendingForm = h('form', { class: 'pending-form', novalidate: true });
         const status = h('p', { class: 'status', role: 'status' });
@@ -44,6 +45,13 @@ export function renderDashboard(root, ctx) {
                           ['Listen port', c.listen_port], ['Public key', c.public_key, 'key'],
                           ['Endpoint', c.endpoint], ['Peers', c.peer_count ?? ctx.store.state.peers.size],
                           ['Uplink', c.uplink]]));
+                // "running", or a state with its reason after the colon ("failed: …")
+                const dnsState = c.dns_state || '';
+                clear(dns,
+                      h('h2', { id: 'dash-dns' }, 'DNS'),
+                      dl([['State', dnsState, dnsState === 'running' ? null : 'attention'],
+                          ['Upstream servers', (c.dns_servers || []).join(', ')],
+                          ['Names', c.domain ? `<name>.${c.domain} for the cell, its services and every peer` : '']]));
 
                 const changes = Object.entries(c.pending_changes || {});
                 const slots = changes.map(([k, v]) =>
@@ -69,7 +77,7 @@ export function renderDashboard(root, ctx) {
         clear(pending, h('h2', { id: 'dash-pending' }, 'Pending changes'), pendingForm, status);
         clear(root,
               h('h1', {}, 'Dashboard'),
-              h('div', { class: 'grid' }, identity, wireguard, pending));
+              h('div', { class: 'grid' }, identity, wireguard, dns, pending));
         render();
         const stop = ctx.store.listen(what => {
                 if (what === 'cell' || what === 'peers')
