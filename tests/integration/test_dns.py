@@ -24,9 +24,37 @@ MANAGER = 'org.pic.Cell1.Manager'
 UNIT = 'pic-dns.service'
 N = os.getpid() % 200
 CELL_LAN, CLIENT_LAN = '10.234.%d.1' % N, '10.234.%d.2' % N
+CELL_LAN2, TABLET_LAN = '10.239.%d.1' % N, '10.239.%d.2' % N
 CELL_UP, UPSTREAM, LINKED = '10.235.%d.1' % N, '10.235.%d.2' % N, '10.235.%d.3' % N
 VPN = '10.236.%d.1/24' % N
 CELL_IP = VPN.split('/')[0]
+
+
+# The real client, as a user runs it: wg-quick (userspace) on the exported
+# config. Runs in the tablet's namespace and a private mount namespace, where
+# /run (wireguard-go's sockets) and /etc/resolv.conf are the test's own and a
+# resolvconf stand-in first on PATH writes what wg-quick gives it there.
+WG_QUICK_SCRIPT = r"""
+set -e
+dir=$1 conf=$2; shift 2
+mount -t tmpfs -o mode=0755 pic-it-run /run
+: > "$dir/resolv.conf"
+mount --bind "$dir/resolv.conf" /etc/resolv.conf
+mkdir -p "$dir/bin"
+printf '#!/bin/sh\n[ "$1" = -a ] && cat > %s/resolv.conf\nexit 0\n' "$dir" > "$dir/bin/resolvconf"
+chmod +x "$dir/bin/resolvconf"
+export PATH="$dir/bin:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+wg-quick up "$conf" >"$dir/wg-quick.log" 2>&1
+echo "resolv.conf: $(tr '\n' ' ' < /etc/resolv.conf)"
+for name in "$@"; do
+        i=0
+        until out=$(getent hosts "$name"); do
+                i=$((i + 1)); [ $i -lt 100 ] || { echo "$name: no answer"; break; }; sleep 0.05
+        done
+        echo "$out"
+done
+wg-quick down "$conf" >>"$dir/wg-quick.log" 2>&1
+"""
 
 
 def sv(d):
@@ -71,6 +99,10 @@ class DnsWorld(unittest.TestCase):
                      '--listen-address=' + LINKED, '--bind-interfaces', '--pid-file=', '--log-facility=-',
                      '--log-queries', '--address=/cellb.lan/10.99.0.7'], name='linked-dnsmasq')
         cls.up_ns, cls.client_ns = up_ns, client_ns
+        # a second device's namespace, on a link of its own, for the real wg-quick
+        cls.tablet_ns = h.Netns(world=w)
+        h.veth(cell_ns, cls.tablet_ns, CELL_LAN2 + '/24', TABLET_LAN + '/24', world=w)
+        cls.tablet_ns.ip('route', 'add', CELL_LAN + '/32', 'via', CELL_LAN2)
 
         cls.bus = SystemdBus(world=w)
         cls.cell = h.Cell(world=w, bus=cls.bus, netns=cell_ns,
@@ -166,6 +198,27 @@ class DnsWorld(unittest.TestCase):
         self.assertIn('cellb.lan → ' + LINKED, p.stdout)
         self.assertRegex(p.stdout, r'laptop\.home\.lan +%s' % self.laptop_ip.replace('.', r'\.'))
 
+    def test_1d_real_wg_quick_client(self):
+        path = self.mgr.AddPeer('tablet', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
+        tablet_ip = str(self.cell.properties('org.pic.Cell1.Peer', path)['Address'])
+        d = self.world.subdir('wg-quick-tablet')
+        conf = os.path.join(d, 'tablet0.conf')  # wg-quick names the interface after the file
+        with open(os.open(conf, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+            f.write(str(self.cell.interface('org.pic.Cell1.Peer', path).GetConfig()))
+        p = self.tablet_ns.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', WG_QUICK_SCRIPT,
+                                'wg-quick-test', d, conf, 'laptop.home.lan', 'tablet.home.lan', 'web.home.lan'],
+                               check=False, timeout=60)
+        if p.returncode != 0:
+            with open(os.path.join(d, 'wg-quick.log')) as f:
+                print(f.read(), file=sys.stderr)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.split('\n')
+        self.assertIn('nameserver %s' % CELL_IP, lines[0])
+        self.assertEqual(lines[1].split(), [self.laptop_ip, 'laptop.home.lan'])
+        self.assertEqual(lines[2].split(), [tablet_ip, 'tablet.home.lan'])
+        self.assertEqual(lines[3].split(), [CELL_IP, 'web.home.lan'])
+        self.cell.interface('org.pic.Cell1.Peer', path).Remove()
+
     def test_2_records_follow_changes(self):
         path = self.mgr.AddPeer('phone', sv({}))
         phone = str(self.cell.properties('org.pic.Cell1.Peer', path)['Address'])
@@ -217,6 +270,7 @@ class DnsWorld(unittest.TestCase):
         os.kill(old, signal.SIGKILL)
         self.bus.wait_for_no_owner(h.CELL_BUS_NAME)
         self.cell.start()
+        type(self).mgr = self.cell.manager()  # the old proxy is bound to the dead daemon's name
         self.wait_running()
         self.assertEqual(self.ask('laptop.home.lan'), [self.laptop_ip])
         self.assertEqual(self.ask('www.example.test'), ['1.2.3.4'])
@@ -229,6 +283,20 @@ class DnsWorld(unittest.TestCase):
                          '/run/netns/%s' % self.cell.netns.name)
         # nothing answers DNS on the client's side of the LAN link: only the VPN address
         self.assertIsNone(dig(self.client_ns, CELL_LAN, 'home.home.lan', timeout=1))
+
+
+    def test_9_apply_moves_every_record(self):
+        """Last: the peers' tunnels keep their old addresses, so this asks from the cell's namespace."""
+        moved_vpn = '10.240.%d.1/24' % N
+        moved_ip = moved_vpn.split('/')[0]
+        self.mgr.Configure(sv({'VpnAddress': moved_vpn}))
+        self.mgr.Apply(timeout=60)
+        laptop = '.'.join(moved_ip.split('.')[:3] + [self.laptop_ip.split('.')[3]])
+        h.wait_for(lambda: dig(self.cell.netns, moved_ip, 'laptop.home.lan') == [laptop], 5, 0.02,
+                   'laptop.home.lan in the new subnet')
+        self.assertEqual(dig(self.cell.netns, moved_ip, 'home.home.lan'), [moved_ip])
+        self.assertEqual(dig(self.cell.netns, moved_ip, laptop, 'PTR'), ['laptop.home.lan.'])
+        self.wait_running()
 
 
 class DnsWithoutServiceManager(h.HarnessTestCase):
