@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,7 +354,7 @@ static void start_unit(Manager *m, bool existing) {
                         .dnsmasq = m->config.dnsmasq,
                         .hosts_dir = m->config.dns_dir,
                         .interface = m->config.ifname,
-                        .netns = m->config.netns,
+                        .netns = m->config.netns_name,
                         .bus_address = getenv("DBUS_SYSTEM_BUS_ADDRESS"),
                 }, &call);
         if (r >= 0 && existing)
@@ -430,6 +431,9 @@ int dns_start(Manager *m) {
 
         snprintf(m->dns.state, sizeof m->dns.state, "off: the cell is not set up");
         m->dns.dir_fd = open_dir_at(AT_FDCWD, m->config.dns_dir, 0755);
+        /* dnsmasq reads it as an unprivileged user, and the unit's UMask=0077 made it 0700. */
+        if (m->dns.dir_fd >= 0 && fchmod(m->dns.dir_fd, 0755) < 0)
+                log_warning_errno(-errno, "DNS: cannot make %s readable for dnsmasq: %m", m->config.dns_dir);
         if (m->dns.dir_fd < 0) {
                 set_state(m, "failed: cannot open %s: %s", m->config.dns_dir, strerror(-m->dns.dir_fd));
                 return 0;

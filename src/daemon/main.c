@@ -21,6 +21,8 @@ static void help(void) {
                "     --version                 show the version\n"
                "     --state-dir=DIR           where the cell's state lives (default %s)\n"
                "     --netns=NAME              run in network namespace /run/netns/NAME\n"
+               "     --netns-name=NAME         already put in /run/netns/NAME (NetworkNamespacePath=):\n"
+               "                               the units it starts (DNS) join it too\n"
                "     --interface=IFNAME        the WireGuard interface (default pic0)\n"
                "     --wireguard-run-dir=DIR   where UAPI sockets live (default /run/wireguard)\n"
                "     --wireguard-go=PATH       wireguard-go to start without kernel WireGuard (default %s)\n"
@@ -75,12 +77,13 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
-               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD };
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "netns", required_argument, NULL, ARG_NETNS },
+                { "netns-name", required_argument, NULL, ARG_NETNS_NAME },
                 { "interface", required_argument, NULL, ARG_INTERFACE },
                 { "wireguard-run-dir", required_argument, NULL, ARG_RUN_DIR },
                 { "wireguard-go", required_argument, NULL, ARG_WIREGUARD_GO },
@@ -115,7 +118,14 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         c->state_dir = optarg;
                         break;
                 case ARG_NETNS:
-                        c->netns = optarg;
+                        c->netns = c->netns_name = optarg;
+                        break;
+                case ARG_NETNS_NAME:
+                        if (isempty(optarg) || strchr(optarg, '/') || strlen(optarg) > 200) {
+                                log_error("--netns-name: '%s' is not a name under /run/netns.", optarg);
+                                return -EINVAL;
+                        }
+                        c->netns_name = optarg;
                         break;
                 case ARG_INTERFACE:
                         if (strlen(optarg) == 0 || strlen(optarg) > 15 || strchr(optarg, '/')) {

@@ -29,7 +29,8 @@ typedef struct TestStaticPeer {
 /* Everything the daemon was told on its command line. */
 typedef struct ManagerConfig {
         char *state_dir;
-        char *netns;
+        char *netns;          /* entered at start */
+        char *netns_name;     /* the namespace it runs in, for the units it starts (--netns or --netns-name) */
         char *ifname;
         char *wireguard_run_dir;
         char *wireguard_go;

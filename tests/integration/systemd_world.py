@@ -129,3 +129,76 @@ def dig(netns, server, name, qtype='A', timeout=2):
     return [line for line in p.stdout.split('\n') if line and not line.startswith(';')]
 
 
+
+
+# The dev world's changes to the shipped pic-celld.service, and why each is needed
+# (the unit itself is installed unchanged from the build):
+#   ExecStart=            the build's binary, with the test's state, interface and DNS
+#                         directories; --netns-name because systemd, not the daemon, puts
+#                         it in the namespace (RestrictNamespaces= and the bounding set
+#                         forbid setns, and ProtectProc=/ProtectKernelTunables=/
+#                         ProtectControlGroups= build a mount namespace in which the
+#                         bind-mounted /run/netns/NAME is not visible)
+#   NetworkNamespacePath= the test's cell namespace
+#   StateDirectory=, RuntimeDirectory=
+#                         emptied: a user manager would create them under root's home and
+#                         $XDG_RUNTIME_DIR; the test's directories are passed instead
+#   TemporaryFileSystem=/run, BindPaths=WG:/run/wireguard
+#                         wireguard-go's sockets in the test's directory, never the host's
+#                         /run/wireguard (which must not even be created)
+#   BindPaths=WORLD       PrivateTmp= hides /tmp, where the world (state, the bus socket,
+#                         the manager's notify socket for the watchdog) lives
+#   Environment=DBUS_SYSTEM_BUS_ADDRESS
+#                         the private bus
+DEV_DROP_IN = '''[Service]
+ExecStart=
+ExecStart={argv}
+NetworkNamespacePath=/run/netns/{netns}
+StateDirectory=
+RuntimeDirectory=
+TemporaryFileSystem=/run
+BindPaths={world}
+BindPaths={wg_dir}:/run/wireguard
+Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
+'''
+
+
+class CelldUnit:
+    """pic-celld started by the real manager through its shipped unit, bus-activated via SystemdService=."""
+
+    UNIT = 'pic-celld.service'
+
+    def __init__(self, bus, netns, world=None, extra_args=()):
+        self.world = h._world(world)
+        self.bus, self.netns = bus, netns
+        self.state_dir = self.world.subdir('unit-state', 0o700)
+        self.wg_dir = self.world.subdir('unit-wireguard')
+        self.ifname = self.world.unique('picwg')
+        self.uapi_socket = os.path.join(self.wg_dir, self.ifname + '.sock')
+        units = os.path.join(bus.runtime_dir, 'systemd', 'user')
+        shutil.copy(os.path.join(h.build_dir(), 'systemd', self.UNIT), units)
+        # the [Install] Alias= that `systemctl enable` would create
+        os.symlink(self.UNIT, os.path.join(units, 'dbus-org.pic.Cell1.service'))
+        os.makedirs(os.path.join(units, self.UNIT + '.d'))
+        argv = [h.celld_binary(), '--state-dir=' + self.state_dir, '--interface=' + self.ifname,
+                '--dns-dir=%s-dns' % self.state_dir, '--resolv-conf=%s-resolv.conf' % self.state_dir,
+                '--netns-name=' + netns.name] + [str(a) for a in extra_args]
+        with open(os.path.join(units, self.UNIT + '.d', 'dev-world.conf'), 'w') as f:
+            f.write(DEV_DROP_IN.format(argv=' '.join(argv), netns=netns.name, world=self.world.path,
+                                       wg_dir=self.wg_dir, bus=bus.address))
+        shutil.copy(os.path.join(h.build_dir(), 'dbus', 'org.pic.Cell1.service'), bus.services_dir)
+        bus.reload()
+        bus.systemctl('daemon-reload')
+
+    def start(self, timeout=30):
+        self.bus.activate(h.CELL_BUS_NAME, timeout=timeout)
+        return self.pid()
+
+    def pid(self):
+        return self.bus.unit_main_pid(self.UNIT)
+
+    def manager(self):
+        return dbus.Interface(self.bus.connection().get_object(h.CELL_BUS_NAME, h.CELL_PATH), 'org.pic.Cell1.Manager')
+
+    def interface(self, iface, path):
+        return dbus.Interface(self.bus.connection().get_object(h.CELL_BUS_NAME, path), iface)

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pic-celld under a real systemd manager, through the unit we ship.
+
+The bus hands org.pic.Cell1's activation to systemd (SystemdService=), which
+runs pic-celld.service with its whole sandbox (the dev world's drop-in,
+systemd_world.DEV_DROP_IN, says what it changes and why). The README
+promises that restarting pic-celld never drops a tunnel: `systemctl restart`
+and a kill -9 must keep the same wireguard-go, pings flowing and the session
+(no new handshake)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+from systemd_world import CelldUnit, SystemdBus, dig  # noqa: E402
+
+N = os.getpid() % 200
+CELL_LAN, CLIENT_LAN = '10.241.%d.1' % N, '10.241.%d.2' % N
+VPN = '10.242.%d.1/24' % N
+CELL_IP = VPN.split('/')[0]
+
+
+def _comm(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+class UnitWorld(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        h.require_root()
+        cls.world = h.TempWorld()
+        try:
+            w = cls.world
+            cell_ns, cls.client_ns = h.Netns(world=w), h.Netns(world=w)
+            h.veth(cell_ns, cls.client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
+            cls.bus = SystemdBus(world=w)
+            h.MockPolkit(cls.bus).set_allowed(['org.pic.cell1.configure', 'org.pic.cell1.manage-peers',
+                                               'org.pic.cell1.read-secrets'])
+            cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
+            cls.cell.start()
+            mgr = cls.cell.manager()
+            mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
+                          'Endpoint': CELL_LAN + ':51820'}))
+            path = mgr.AddPeer('laptop', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
+            cls.laptop_ip = str(cls.cell.interface('org.freedesktop.DBus.Properties', path)
+                                .Get('org.pic.Cell1.Peer', 'Address'))
+            config = str(cls.cell.interface('org.pic.Cell1.Peer', path).GetConfig())
+            cls.client = h.WgClient(cls.client_ns, w.unique('wgc'), config, world=w)
+            h.wait_for(lambda: cls.client.ping(CELL_IP), 15, 0.2, 'ping through the tunnel')
+        except BaseException:
+            cls.world.dump_logs()
+            cls.world.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.world.cleanup()
+        cls.world.remove()
+
+    def run(self, result=None):
+        result = result if result is not None else self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            self.world.dump_logs()
+        return result
+
+    def wireguard_go(self):
+        """PIDs of the cell's wireguard-go (in its network namespace)."""
+        return sorted(pid for pid in self.cell.netns.pids()
+                      if _comm(pid) == 'wireguard-go')
+
+    def check_survives(self, disrupt):
+        """Runs disrupt() while pinging the cell every 20 ms; the tunnel must not notice."""
+        go_before = self.wireguard_go()
+        handshake_before = self.client.latest_handshake()
+        self.assertEqual(len(go_before), 1)
+        self.assertGreater(handshake_before, 0)
+        ping = subprocess.Popen(['ip', 'netns', 'exec', self.client_ns.name, 'ping', '-n', '-q', '-i', '0.02',
+                                 '-W', '1', CELL_IP], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(0.5)
+            old_pid = self.cell.pid()
+            disrupt(old_pid)
+            h.wait_for(lambda: self.cell.pid() not in (0, old_pid) and self.bus.has_owner(h.CELL_BUS_NAME), 30,
+                       0.05, 'pic-celld back under systemd')
+            h.wait_for(lambda: str(self.cell.manager().GetPeerByName('laptop')), 10, 0.1, 'the peer objects')
+            time.sleep(1)
+        finally:
+            ping.send_signal(signal.SIGINT)
+            out = ping.communicate(timeout=10)[0]
+        sent, received = (int(x) for x in re.search(r'(\d+) packets transmitted, (\d+) received', out).groups())
+        self.assertEqual(self.wireguard_go(), go_before, 'the same wireguard-go carries the tunnel')
+        self.assertEqual(self.client.latest_handshake(), handshake_before, 'no new handshake was needed')
+        self.assertGreater(sent, 40)
+        self.assertEqual(received, sent, 'pings lost: %s' % out.strip().splitlines()[-2:])
+        self.assertEqual(dig(self.client_ns, CELL_IP, 'laptop.home.lan'), [self.laptop_ip])
+        return sent
+
+    def test_1_unit_runs_sandboxed(self):
+        self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'ActiveState'), 'active')
+        self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'Type'), 'dbus')
+        self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'ProtectSystem'), 'strict')
+        self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'CapabilityBoundingSet'), 'cap_net_admin')
+        # the daemon and its wireguard-go run in the unit's cgroup, dnsmasq in its own unit
+        self.assertEqual(self.bus.unit_property('pic-dns.service', 'ActiveState'), 'active')
+        self.assertEqual(str(self.cell.manager().Get('org.pic.Cell1.Manager', 'DnsState',
+                                                     dbus_interface='org.freedesktop.DBus.Properties')), 'running')
+        self.assertEqual(dig(self.client_ns, CELL_IP, 'home.home.lan'), [CELL_IP])
+
+    def test_2_systemctl_restart_keeps_the_tunnel(self):
+        self.check_survives(lambda pid: self.bus.systemctl('restart', CelldUnit.UNIT))
+
+    def test_3_kill_9_keeps_the_tunnel(self):
+        self.check_survives(lambda pid: os.kill(pid, signal.SIGKILL))
+
+
+if __name__ == '__main__':
+    h.main()
