@@ -146,6 +146,40 @@ class HarnessTestCase(unittest.TestCase):
         return result
 
 
+class SharedWorldTestCase(unittest.TestCase):
+    """One TempWorld for the whole class (self.world), for worlds too costly to build per
+    test (a systemd manager, a tunnel); the class builds it in build_world(). Tests run in
+    name order and may rely on what earlier ones left. Logs are printed for a failed test."""
+
+    @classmethod
+    def build_world(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.world = TempWorld()
+        try:
+            cls.build_world()
+        except BaseException:
+            cls.world.dump_logs()
+            cls.world.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.world.cleanup()
+        cls.world.remove()
+
+    def run(self, result=None):
+        result = result if result is not None else self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            self.world.dump_logs()
+        return result
+
+
 def main():
     """unittest.main that exits 77 (meson's 'skipped') when every test was skipped."""
     prog = unittest.main(exit=False, verbosity=2)

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
@@ -66,21 +65,13 @@ def file_digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class DnsWorld(unittest.TestCase):
+class DnsWorld(h.SharedWorldTestCase):
     """One world for the class: systemd, the cell, its dnsmasq, a peer's namespace and an upstream."""
 
     @classmethod
     def setUpClass(cls):
-        h.require_root()
         cls.resolv_before = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
-        cls.world = h.TempWorld()
-        try:
-            cls.build_world()
-        except BaseException:
-            cls.world.dump_logs()
-            if os.environ.get('PIC_TEST_KEEP_WORLD') is None:
-                cls.world.cleanup()
-            raise
+        super().setUpClass()
 
     @classmethod
     def build_world(cls):
@@ -122,18 +113,9 @@ class DnsWorld(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.world.cleanup()
-        cls.world.remove()
+        super().tearDownClass()
         after = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
         assert after == cls.resolv_before, 'the host resolv.conf changed'
-
-    def run(self, result=None):
-        result = result if result is not None else self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        super().run(result)
-        if len(result.failures) + len(result.errors) > before:
-            self.world.dump_logs()
-        return result
 
     @classmethod
     def dns_state(cls):

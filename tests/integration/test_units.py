@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
@@ -40,46 +39,26 @@ def sv(d):
     return dbus.Dictionary(d, signature='sv')
 
 
-class UnitWorld(unittest.TestCase):
+class UnitWorld(h.SharedWorldTestCase):
     @classmethod
-    def setUpClass(cls):
-        h.require_root()
-        cls.world = h.TempWorld()
-        try:
-            w = cls.world
-            cell_ns, cls.client_ns = h.Netns(world=w), h.Netns(world=w)
-            h.veth(cell_ns, cls.client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
-            cls.bus = SystemdBus(world=w)
-            h.MockPolkit(cls.bus).set_allowed(['org.pic.cell1.configure', 'org.pic.cell1.manage-peers',
-                                               'org.pic.cell1.read-secrets'])
-            cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
-            cls.cell.start()
-            mgr = cls.cell.manager()
-            mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
-                          'Endpoint': CELL_LAN + ':51820'}))
-            path = mgr.AddPeer('laptop', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
-            cls.laptop_ip = str(cls.cell.interface('org.freedesktop.DBus.Properties', path)
-                                .Get('org.pic.Cell1.Peer', 'Address'))
-            config = str(cls.cell.interface('org.pic.Cell1.Peer', path).GetConfig())
-            cls.client = h.WgClient(cls.client_ns, w.unique('wgc'), config, world=w)
-            h.wait_for(lambda: cls.client.ping(CELL_IP), 15, 0.2, 'ping through the tunnel')
-        except BaseException:
-            cls.world.dump_logs()
-            cls.world.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.world.cleanup()
-        cls.world.remove()
-
-    def run(self, result=None):
-        result = result if result is not None else self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        super().run(result)
-        if len(result.failures) + len(result.errors) > before:
-            self.world.dump_logs()
-        return result
+    def build_world(cls):
+        w = cls.world
+        cell_ns, cls.client_ns = h.Netns(world=w), h.Netns(world=w)
+        h.veth(cell_ns, cls.client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
+        cls.bus = SystemdBus(world=w)
+        h.MockPolkit(cls.bus).set_allowed(['org.pic.cell1.configure', 'org.pic.cell1.manage-peers',
+                                           'org.pic.cell1.read-secrets'])
+        cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
+        cls.cell.start()
+        mgr = cls.cell.manager()
+        mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
+                      'Endpoint': CELL_LAN + ':51820'}))
+        path = mgr.AddPeer('laptop', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
+        cls.laptop_ip = str(cls.cell.interface('org.freedesktop.DBus.Properties', path)
+                            .Get('org.pic.Cell1.Peer', 'Address'))
+        config = str(cls.cell.interface('org.pic.Cell1.Peer', path).GetConfig())
+        cls.client = h.WgClient(cls.client_ns, w.unique('wgc'), config, world=w)
+        h.wait_for(lambda: cls.client.ping(CELL_IP), 15, 0.2, 'ping through the tunnel')
 
     def wireguard_go(self):
         """PIDs of the cell's wireguard-go (in its network namespace)."""
