@@ -15,6 +15,7 @@ still visible to the units it starts with NetworkNamespacePath=.
 import os
 import shutil
 import stat
+import sys
 
 import dbus
 
@@ -148,6 +149,8 @@ def dig(netns, server, name, qtype='A', timeout=2):
 #                         /run/wireguard (which must not even be created)
 #   BindPaths=WORLD       PrivateTmp= hides /tmp, where the world (state, the bus socket,
 #                         the manager's notify socket for the watchdog) lives
+#   BindReadOnlyPaths=BUILD
+#                         and where a checkout under /tmp keeps the binary
 #   Environment=DBUS_SYSTEM_BUS_ADDRESS
 #                         the private bus
 DEV_DROP_IN = '''[Service]
@@ -159,6 +162,7 @@ RuntimeDirectory=
 TemporaryFileSystem=/run
 BindPaths={world}
 BindPaths={wg_dir}:/run/wireguard
+BindReadOnlyPaths={build}
 Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
 '''
 
@@ -185,13 +189,17 @@ class CelldUnit:
                 '--netns-name=' + netns.name] + [str(a) for a in extra_args]
         with open(os.path.join(units, self.UNIT + '.d', 'dev-world.conf'), 'w') as f:
             f.write(DEV_DROP_IN.format(argv=' '.join(argv), netns=netns.name, world=self.world.path,
-                                       wg_dir=self.wg_dir, bus=bus.address))
+                                       wg_dir=self.wg_dir, bus=bus.address, build=h.build_dir()))
         shutil.copy(os.path.join(h.build_dir(), 'dbus', 'org.pic.Cell1.service'), bus.services_dir)
         bus.reload()
         bus.systemctl('daemon-reload')
 
     def start(self, timeout=30):
-        self.bus.activate(h.CELL_BUS_NAME, timeout=timeout)
+        try:
+            self.bus.activate(h.CELL_BUS_NAME, timeout=timeout)
+        except dbus.DBusException:
+            print(self.bus.systemctl('status', '--no-pager', self.UNIT, check=False).stdout, file=sys.stderr)
+            raise
         return self.pid()
 
     def pid(self):
