@@ -19,10 +19,17 @@
 #include "nft/firewall.h"
 #include "peer.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define CELL_FILE "cell"
-#define PEER_FILE_PREFIX "peer-"
-#define SYNC_SLICE 256            /* peer files per loop iteration during a full sync */
+#define PEER_FILE_PREFIX "peers-"
+#define PEER_SHARDS 64 /* a bit each in DnsControl.dirty_shards */
+/* Record files are written for about this long per loop iteration, so a call
+ * arriving meanwhile waits at most that. */
+#define WRITE_SLICE_USEC 1000
+/* Changes wait this long to be written together (the issue's bound for a new
+ * name to answer is 100 ms). */
+#define WRITE_DELAY_USEC (20 * 1000ULL)
 #define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
 #define START_CHECK_USEC (5 * 1000000ULL) /* dnsmasq should be on the bus by then */
 
@@ -46,25 +53,43 @@ const char *dns_state(Manager *m) {
         return m->dns.state;
 }
 
-static void peer_file_name(const char *peer, char *buf, size_t size) {
-        snprintf(buf, size, PEER_FILE_PREFIX "%s", peer);
-}
-
 static void note_write_failure(Manager *m, int r, const char *file) {
         log_warning_errno(r, "DNS: failed to write %s/%s: %m", m->config.dns_dir, file);
         m->dns.files_stale = true;
         set_state(m, "degraded: records could not be written (%s); retried on the next change", strerror(-r));
 }
 
-static int write_peer_file(Manager *m, const Peer *p) {
-        _cleanup_(dns_hosts_text_done) DnsHostsText t = {};
-        char name[300], file[DNS_HOSTS_FILE_MAX + 8];
-        const char *names[] = { name, NULL };
-        int r;
+/* The peers' records live in PEER_SHARDS files by a hash of the name: a
+ * change rewrites one small file and a full sync PEER_SHARDS of them, never
+ * one file per peer (10,000 file writes held the loop for a second). */
+static unsigned peer_shard(const char *name) {
+        uint32_t h = 2166136261u; /* FNV-1a: stable across runs, so files keep their peers */
 
-        snprintf(name, sizeof name, "%s.%s", p->name, m->cell.domain);
-        peer_file_name(p->name, file, sizeof file);
-        r = dns_hosts_text_add(&t, p->address, names);
+        for (const char *c = name; *c; c++)
+                h = (h ^ (uint8_t) *c) * 16777619u;
+        return h % PEER_SHARDS;
+}
+
+static void shard_file_name(unsigned shard, char *buf, size_t size) {
+        snprintf(buf, size, PEER_FILE_PREFIX "%02u", shard);
+}
+
+static int write_shard(Manager *m, unsigned shard) {
+        _cleanup_(dns_hosts_text_done) DnsHostsText t = {};
+        char name[300], file[DNS_HOSTS_FILE_MAX];
+        const char *names[] = { name, NULL };
+        Peer *p;
+        int r = 0;
+
+        HASHMAP_FOREACH(p, m->peers_by_name) {
+                if (peer_shard(p->name) != shard)
+                        continue;
+                snprintf(name, sizeof name, "%s.%s", p->name, m->cell.domain);
+                r = dns_hosts_text_add(&t, p->address, names);
+                if (r < 0)
+                        break;
+        }
+        shard_file_name(shard, file, sizeof file);
         if (r >= 0)
                 r = dns_hosts_put(m->dns.dir_fd, file, &t);
         if (r < 0)
@@ -101,18 +126,15 @@ static int write_cell_file(Manager *m) {
 
 /* ---------------------------------------------------------------- records */
 
-static void sync_finish(Manager *m) {
+/* Files of an earlier layout or domain go once a full sync has written the current ones. */
+static void prune_stale_files(Manager *m) {
         _cleanup_(strv_freep) char **keep = NULL;
-        char file[DNS_HOSTS_FILE_MAX + 8];
-        Peer *p;
+        char file[DNS_HOSTS_FILE_MAX];
         int r;
 
-        /* Whatever is not the cell's or a current peer's goes: removed peers, an old domain's files. */
         r = strv_extend(&keep, CELL_FILE);
-        HASHMAP_FOREACH(p, m->peers_by_name) {
-                if (r < 0)
-                        break;
-                peer_file_name(p->name, file, sizeof file);
+        for (unsigned i = 0; r >= 0 && i < PEER_SHARDS; i++) {
+                shard_file_name(i, file, sizeof file);
                 r = strv_extend(&keep, file);
         }
         if (r >= 0)
@@ -121,61 +143,79 @@ static void sync_finish(Manager *m) {
                 note_write_failure(m, r, "(stale files)");
 }
 
-static void sync_stop(Manager *m) {
-        m->dns.sync_source = sd_event_source_disable_unref(m->dns.sync_source);
-        m->dns.sync_names = strv_free(m->dns.sync_names);
-        m->dns.sync_next = m->dns.sync_n = 0;
-}
+static void arm_writes(Manager *m, uint64_t delay_usec);
 
-static int on_sync_slice(sd_event_source *s, void *userdata) {
+static int on_write_slice(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        size_t end = MIN(m->dns.sync_next + SYNC_SLICE, m->dns.sync_n);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + WRITE_SLICE_USEC;
 
-        for (; m->dns.sync_next < end; m->dns.sync_next++) {
-                Peer *p = hashmap_get(m->peers_by_name, m->dns.sync_names[m->dns.sync_next]);
-                if (p) /* gone since the sync began: its removal took its file */
-                        (void) write_peer_file(m, p);
+        if (m->dns.cell_dirty) {
+                m->dns.cell_dirty = false;
+                (void) write_cell_file(m);
         }
-        if (m->dns.sync_next < m->dns.sync_n)
-                return 0;
-        sync_finish(m);
-        sync_stop(m);
+        /* Files that lose a name or an address first: dnsmasq gives an address's PTR
+         * to the first name it reads for it, so a new owner read while the old one
+         * is still in another file would get none. */
+        for (int pass = 0; pass < 2; pass++)
+                for (unsigned i = 0; i < PEER_SHARDS && m->dns.dirty_shards != 0; i++) {
+                        uint64_t bit = UINT64_C(1) << i;
+
+                        if (!(m->dns.dirty_shards & bit) || (pass == 0 && !(m->dns.freeing_shards & bit)))
+                                continue;
+                        m->dns.dirty_shards &= ~bit;
+                        m->dns.freeing_shards &= ~bit;
+                        (void) write_shard(m, i);
+                        if (now_usec(CLOCK_MONOTONIC) >= deadline && m->dns.dirty_shards != 0) {
+                                arm_writes(m, 0); /* the rest in the next iteration, after any calls waiting */
+                                return 0;
+                        }
+                }
+        if (m->dns.prune_pending) {
+                m->dns.prune_pending = false;
+                prune_stale_files(m);
+        }
         return 0;
 }
 
-/* Every record again: the cell's file now, the peers' a slice per iteration
- * so that 10,000 files never hold the loop. */
-static void sync_all(Manager *m) {
-        Peer *p;
-        int r;
+static void arm_writes(Manager *m, uint64_t delay_usec) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r = 0;
 
-        sync_stop(m);
+        if (!m->dns.write_source) {
+                /* accuracy 1 µs: sd-event's default (0) lets a timer slip by 250 ms */
+                r = sd_event_add_time(m->event, &m->dns.write_source, CLOCK_MONOTONIC, now + delay_usec, 1,
+                                      on_write_slice, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->dns.write_source, SD_EVENT_PRIORITY_IDLE);
+        } else
+                r = sd_event_source_set_time(m->dns.write_source, now + delay_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->dns.write_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                note_write_failure(m, r, "(scheduling)");
+}
+
+/* Writes what is marked dirty a little later, so that a burst of changes (one
+ * AddPeer after another) rewrites each file once, not once per change, and
+ * then about a millisecond at a time after the calls waiting. */
+static void schedule_writes(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
         if (m->dns.dir_fd < 0 || !m->cell.setup_complete)
                 return;
-        m->dns.files_stale = false;
-        (void) write_cell_file(m);
+        if (m->dns.write_source && sd_event_source_get_enabled(m->dns.write_source, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return; /* already on its way */
+        arm_writes(m, WRITE_DELAY_USEC);
+}
 
-        m->dns.sync_names = calloc(hashmap_size(m->peers_by_name) + 1, sizeof(char *));
-        if (!m->dns.sync_names) {
-                note_write_failure(m, -ENOMEM, "(peers)");
-                return;
-        }
-        HASHMAP_FOREACH(p, m->peers_by_name)
-                if (!(m->dns.sync_names[m->dns.sync_n++] = strdup(p->name))) {
-                        sync_stop(m);
-                        note_write_failure(m, -ENOMEM, "(peers)");
-                        return;
-                }
-        r = sd_event_add_defer(m->event, &m->dns.sync_source, on_sync_slice, m);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->dns.sync_source, SD_EVENT_ON);
-        if (r >= 0)
-                /* After calls and signals: a Get never waits behind a slice. */
-                r = sd_event_source_set_priority(m->dns.sync_source, SD_EVENT_PRIORITY_IDLE);
-        if (r < 0) {
-                sync_stop(m);
-                note_write_failure(m, r, "(peers)");
-        }
+/* Every record again: the cell's file and every shard. */
+static void sync_all(Manager *m) {
+        m->dns.files_stale = false;
+        m->dns.cell_dirty = true;
+        m->dns.dirty_shards = PEER_SHARDS == 64 ? UINT64_MAX : (UINT64_C(1) << PEER_SHARDS) - 1;
+        m->dns.prune_pending = true;
+        schedule_writes(m);
 }
 
 void dns_records_resync(Manager *m) {
@@ -183,23 +223,20 @@ void dns_records_resync(Manager *m) {
 }
 
 void dns_peer_changed(Manager *m, const char *old_name, const Peer *new) {
-        char file[DNS_HOSTS_FILE_MAX + 8];
-        int r;
-
         if (m->dns.dir_fd < 0)
                 return;
         if (m->dns.files_stale) {
                 sync_all(m);
                 return;
         }
-        if (old_name && (!new || !streq(old_name, new->name))) {
-                peer_file_name(old_name, file, sizeof file);
-                r = dns_hosts_remove(m->dns.dir_fd, file);
-                if (r < 0)
-                        note_write_failure(m, r, file);
+        if (old_name) { /* removed, renamed or maybe readdressed: its old file may free an address */
+                uint64_t bit = UINT64_C(1) << peer_shard(old_name);
+                m->dns.dirty_shards |= bit;
+                m->dns.freeing_shards |= bit;
         }
         if (new)
-                (void) write_peer_file(m, new);
+                m->dns.dirty_shards |= UINT64_C(1) << peer_shard(new->name);
+        schedule_writes(m);
 }
 
 /* ---------------------------------------------------------------- dnsmasq */
@@ -513,7 +550,7 @@ int dns_records(Manager *m, DnsRecordFn fn, void *userdata) {
 void dns_done(Manager *m) {
         m->dns.forward_domains = strv_free(m->dns.forward_domains);
         m->dns.forward_servers = strv_free(m->dns.forward_servers);
-        sync_stop(m);
+        m->dns.write_source = sd_event_source_disable_unref(m->dns.write_source);
         m->dns.name_match = sd_bus_slot_unref(m->dns.name_match);
         m->dns.systemd_match = sd_bus_slot_unref(m->dns.systemd_match);
         m->dns.unit_call = sd_bus_slot_unref(m->dns.unit_call);

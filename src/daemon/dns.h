@@ -2,8 +2,9 @@
 #pragma once
 
 /* The cell's DNS: a dnsmasq in a transient systemd unit, answering on the
- * cell's interface from hosts files this module keeps in --dns-dir (one per
- * peer, one for the cell and its services) and forwarding everything else to
+ * cell's interface from hosts files this module keeps in --dns-dir (the
+ * peers' in 64 files by a hash of their names, one for the cell and its
+ * services) and forwarding everything else to
  * the upstreams pushed over its bus name. The records follow the model: they
  * are derived state, written again at start, so a failed write degrades DNS
  * (DnsState says so and the next change retries) but never fails a change of
@@ -33,10 +34,11 @@ typedef struct DnsControl {
         sd_bus_slot *unit_call;
         sd_bus_slot *push_call;
         sd_event_source *check_timer; /* dnsmasq not on the bus a while after its start: ask why */
-        /* A full sync writes the peers' files a slice per loop iteration. */
-        sd_event_source *sync_source;
-        char **sync_names;
-        size_t sync_next, sync_n;
+        /* Record files waiting to be written, a slice per loop iteration (dns.c). */
+        sd_event_source *write_source;
+        uint64_t dirty_shards;
+        uint64_t freeing_shards; /* of those, the ones losing a name or address: written first */
+        bool cell_dirty, prune_pending;
         /* Per-domain forwards (cell links will set them); not stored: their owners give them again at start. */
         char **forward_domains, **forward_servers;
 } DnsControl;

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <time.h>
+
 #include "time-util.h"
 
 int parse_seconds(const char *s, uint64_t *ret_usec) {
@@ -12,4 +14,11 @@ int parse_seconds(const char *s, uint64_t *ret_usec) {
                 return -EINVAL;
         *ret_usec = (uint64_t) llround(d * 1e6);
         return 0;
+}
+
+uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }

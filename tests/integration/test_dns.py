@@ -295,8 +295,19 @@ class DnsWithoutServiceManager(h.HarnessTestCase):
                         cell.properties(MANAGER)['DnsState'])
         path = mgr.AddPeer('laptop', sv({}))
         self.assertEqual(len(h.uapi_get(cell.uapi_socket)['peers']), 1)
-        with open(os.path.join(cell.state_dir.rstrip('/') + '-dns', 'peer-laptop')) as f:
-            self.assertEqual(f.read(), '%s laptop.c.lan\n' % cell.properties('org.pic.Cell1.Peer', path)['Address'])
+        # the records are written all the same (dnsmasq reads them once it can run)
+        dns_dir = cell.state_dir.rstrip('/') + '-dns'
+        line = '%s laptop.c.lan\n' % cell.properties('org.pic.Cell1.Peer', path)['Address']
+
+        def records():
+            text = ''
+            for name in sorted(os.listdir(dns_dir)):
+                with open(os.path.join(dns_dir, name)) as f:
+                    text += f.read()
+            return text
+        h.wait_for(lambda: line in records(), 5, 0.02, 'the peer record in %s' % dns_dir)
+        # the peers' records are in 64 files by name hash (never one file per peer), and the cell's
+        h.wait_for(lambda: len(os.listdir(dns_dir)) == 65, 5, 0.02, '65 record files')
 
     def test_no_service_manager(self):
         self.check([], 'unavailable: no service manager')
