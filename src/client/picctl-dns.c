@@ -32,18 +32,33 @@ static void dns_info_done(DnsInfo *i) {
         strv_free(i->records);
 }
 
-/* An a(ss) at the read position, flattened into pairs. */
+/* An a(ss) at the read position, flattened into pairs (linear: records can be 10,000s). */
 static int read_pairs(sd_bus_message *m, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        size_t n = 0, allocated = 0;
         const char *a, *b;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(ss)");
-        while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &a, &b)) > 0)
-                if (strv_extend(ret, a) < 0 || strv_extend(ret, b) < 0)
+        while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &a, &b)) > 0) {
+                if (greedy_realloc((void **) &l, &allocated, n + 3, sizeof(char *)) < 0)
                         return -ENOMEM;
+                l[n] = strdup(a);
+                l[n + 1] = strdup(b);
+                l[n + 2] = NULL;
+                if (!l[n] || !l[n + 1]) {
+                        free(l[n + 1]); /* strv_free stops at the first NULL */
+                        l[n + 1] = NULL;
+                        return -ENOMEM;
+                }
+                n += 2;
+        }
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
-        return r;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 static int dns_info_read(Context *c, DnsInfo *info) {
