@@ -53,7 +53,13 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(strv_freep) char **argv = NULL;
         char netns[300], env[4200], socket[4096];
+        const char *bus_socket = "/run/dbus/system_bus_socket";
         int r;
+
+        /* the bus socket dnsmasq must reach (PrivateTmp= hides a test's bus under /tmp too);
+         * an abstract or TCP address needs no file */
+        if (u->bus_address)
+                bus_socket = unix_socket_path(u->bus_address, socket, sizeof socket) ? socket : NULL;
 
         r = dnsmasq_argv(&(DnsmasqCommand) {
                 .binary = u->dnsmasq,
@@ -99,11 +105,14 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
         if (r >= 0 && u->bus_address) {
                 snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS=%s", u->bus_address);
                 r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, env);
-                /* A socket under /tmp (a test's bus) is hidden by PrivateTmp=: bring it in. */
-                if (r >= 0 && unix_socket_path(u->bus_address, socket, sizeof socket))
-                        r = sd_bus_message_append(m, "(sv)", "BindPaths", "a(ssbt)", 1, socket, socket, 0,
-                                                  (uint64_t) 0);
         }
+        /* An empty /run of its own: the hosts directory's mount point is made there, never
+         * on the host, and dnsmasq sees nothing else of /run but the bus socket. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "TemporaryFileSystem", "a(ss)", 1, "/run", "mode=0755");
+        if (r >= 0 && bus_socket)
+                r = sd_bus_message_append(m, "(sv)", "BindPaths", "a(ssbt)", 1, bus_socket, bus_socket, 0,
+                                          (uint64_t) 0);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)

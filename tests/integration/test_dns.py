@@ -65,12 +65,18 @@ def file_digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+
+def ours_in_run():
+    """What the host's /run holds that could be ours (other work on the machine may add its own)."""
+    return sorted(n for n in os.listdir('/run') if n.startswith(('pic', 'wireguard')))
+
 class DnsWorld(h.SharedWorldTestCase):
     """One world for the class: systemd, the cell, its dnsmasq, a peer's namespace and an upstream."""
 
     @classmethod
     def setUpClass(cls):
         cls.resolv_before = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
+        cls.run_before = ours_in_run()  # the units' mount points are made in their own /run
         super().setUpClass()
 
     @classmethod
@@ -116,6 +122,7 @@ class DnsWorld(h.SharedWorldTestCase):
         super().tearDownClass()
         after = file_digest('/etc/resolv.conf') if os.path.exists('/etc/resolv.conf') else None
         assert after == cls.resolv_before, 'the host resolv.conf changed'
+        assert ours_in_run() == cls.run_before, 'something was made in the host /run'
 
     @classmethod
     def dns_state(cls):
