@@ -42,23 +42,12 @@ class Response:
         return '<%d %r>' % (self.status, self.body[:300])
 
 
-class Gateway:
-    """pic-gatewayd on 127.0.0.1:<free port> talking to cell's bus."""
+class GatewayEndpoint:
+    """Requests to a pic-gatewayd on 127.0.0.1:port (however it was started)."""
 
-    def __init__(self, world, cell, extra_args=(), build=None):
-        self.world = world
-        self.port = free_port()
-        self.host = '127.0.0.1:%d' % self.port
-        argv = [gatewayd_binary(build), '--listen=%s' % self.host,
-                '--web-root=%s' % os.path.join(h.source_dir(), 'src', 'web'), '--log-level=debug'] + list(extra_args)
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
-        self.proc = world.spawn(argv, name='pic-gatewayd', env=env)
-        h.wait_for(self._answers, 15, what='pic-gatewayd answering on %s' % self.host)
-
-    def _answers(self):
-        if not self.proc.alive():
-            raise RuntimeError('pic-gatewayd exited')
-        return self.request('GET', '/health').status == 200
+    def __init__(self, port):
+        self.port = port
+        self.host = '127.0.0.1:%d' % port
 
     def connection(self, timeout=30):
         return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
@@ -76,6 +65,24 @@ class Gateway:
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         finally:
             c.close()
+
+
+class Gateway(GatewayEndpoint):
+    """pic-gatewayd on 127.0.0.1:<free port> talking to cell's bus."""
+
+    def __init__(self, world, cell, extra_args=(), build=None):
+        self.world = world
+        super().__init__(free_port())
+        argv = [gatewayd_binary(build), '--listen=%s' % self.host,
+                '--web-root=%s' % os.path.join(h.source_dir(), 'src', 'web'), '--log-level=debug'] + list(extra_args)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
+        self.proc = world.spawn(argv, name='pic-gatewayd', env=env)
+        h.wait_for(self._answers, 15, what='pic-gatewayd answering on %s' % self.host)
+
+    def _answers(self):
+        if not self.proc.alive():
+            raise RuntimeError('pic-gatewayd exited')
+        return self.request('GET', '/health').status == 200
 
 
 class Client:

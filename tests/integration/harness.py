@@ -194,29 +194,14 @@ def main():
 # ---------------------------------------------------------------- CLI for tools/dev
 
 def _cli(argv):
-    """usage: harness.py bus-dir DIR
-       harness.py polkit-dirs DIR [POLICY...]
-       harness.py polkitd-argv DIR
-       harness.py activation BUS_DIR BUILD STATE NETNS IFNAME WGDIR [ARGS...]"""
+    """usage: harness.py polkit-dirs DIR [POLICY...]   (systemd_world.py has the rest)"""
     if not argv:
         print(_cli.__doc__, file=sys.stderr)
         return 2
     cmd, args = argv[0], argv[1:]
-    if cmd == 'bus-dir':
-        print(write_bus_dir(args[0]))
-    elif cmd == 'polkit-dirs':
+    if cmd == 'polkit-dirs':
         policies = args[1:] or project_policy_files()
         print('\n'.join(write_polkit_dirs(args[0], policies)))
-    elif cmd == 'polkitd-argv':
-        d = args[0]
-        print('\0'.join(real_polkitd_argv(os.path.join(d, 'actions'), os.path.join(d, 'rules'),
-                                          os.path.join(d, 'share-rules'))), end='')
-    elif cmd == 'activation':
-        bus_dir, build, state, ns, ifname, wgdir = args[:6]
-        path = os.path.join(bus_dir, 'services', CELL_BUS_NAME + '.service')
-        with open(path, 'w') as f:
-            f.write(activation_file_text(CELL_BUS_NAME, celld_argv(build, state, ns, ifname, wgdir, args[6:])))
-        print(path)
     else:
         print(_cli.__doc__, file=sys.stderr)
         return 2

@@ -53,6 +53,15 @@ def picctl_binary(build=None):
 
 # ---------------------------------------------------------------- small helpers
 
+def process_name(pid):
+    """/proc/PID/comm, or None once the process is gone."""
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
 def run(argv, check=True, timeout=60, input=None, env=None, cwd=None):
     """subprocess.run with captured text output; failures name the command and its stderr."""
     argv = [str(a) for a in argv]

@@ -20,6 +20,7 @@ import sys
 import dbus
 
 import harness as h
+from gateway_client import GatewayEndpoint, free_port, gatewayd_binary
 
 SYSTEMD = '/lib/systemd/systemd'
 SYSTEMD_POLICY = '/usr/share/dbus-1/system.d/org.freedesktop.systemd1.conf'
@@ -44,6 +45,59 @@ def _make_inaccessible_nodes(d):
         os.chmod(os.path.join(d, name), 0)
 
 
+def exec_line(argv):
+    """argv as one ExecStart= value: each word double-quoted, systemd's specifiers and
+    variables escaped, so no word is split or expanded."""
+    def word(a):
+        a = str(a)
+        if '\n' in a:
+            raise ValueError('an ExecStart= word cannot carry a newline')
+        return '"%s"' % a.replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%').replace('$', '$$')
+    return ' '.join(word(a) for a in argv)
+
+
+def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir):
+    """The files a user-instance manager needs to run the bus: $XDG_RUNTIME_DIR/systemd/user
+    with dbus.socket/dbus.service, and the directory bound over /run/systemd. Returns the units directory."""
+    units = os.path.join(runtime_dir, 'systemd', 'user')
+    os.makedirs(units, exist_ok=True)
+    os.makedirs(os.path.join(fake_run, 'system'), exist_ok=True)
+    if not os.path.exists(os.path.join(fake_run, 'inaccessible')):
+        _make_inaccessible_nodes(os.path.join(fake_run, 'inaccessible'))
+    # No journal here: every service's output goes to the world's logs.
+    os.makedirs(os.path.join(units, 'service.d'), exist_ok=True)
+    with open(os.path.join(units, 'service.d', '50-world-logs.conf'), 'w') as f:
+        f.write('[Service]\nStandardOutput=append:%s\nStandardError=inherit\n'
+                % os.path.join(logs_dir, 'unit-%n.log'))
+    with open(os.path.join(units, 'dbus.socket'), 'w') as f:
+        f.write('[Socket]\nListenStream=%t/bus\n')
+    with open(os.path.join(units, 'dbus.service'), 'w') as f:
+        f.write('[Service]\nExecStart=%s\n' % exec_line(
+                ['/usr/bin/dbus-daemon', '--config-file=' + bus_config, '--nofork', '--nopidfile',
+                 '--systemd-activation']))
+    return units
+
+
+def manager_argv(fake_run):
+    """systemd --user in a slave mount namespace with fake_run bound over /run/systemd."""
+    return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c',
+            'mount --bind "$1" /run/systemd && exec "$2" --user', 'sh', fake_run, SYSTEMD]
+
+
+def use_manager_for_bus(bus_dir):
+    """Rewrites bus_dir's bus.conf to take its socket from systemd (dbus.socket) and lets
+    systemd's own name on it. Returns the config's path."""
+    config = os.path.join(bus_dir, 'bus.conf')
+    with open(config) as f:
+        text = f.read()
+    start = text.index('<listen>')
+    end = text.index('</listen>') + len('</listen>')
+    with open(config, 'w') as f:
+        f.write(text[:start] + '<listen>systemd:</listen>' + text[end:])
+    shutil.copy(SYSTEMD_POLICY, os.path.join(bus_dir, 'system.d'))
+    return config
+
+
 class SystemdBus(h.PrivateBus):
     """PrivateBus's interface, but the bus is run by a real systemd manager (self.systemctl(...) talks to it)."""
 
@@ -54,43 +108,21 @@ class SystemdBus(h.PrivateBus):
             raise RuntimeError('SystemdBus needs /run/netns mounted (create a Netns before it)')
         self.dir = dir or self.world.subdir('bus')
         self.source = source or h.source_dir()
-        self.config = h.write_bus_dir(self.dir, self.source)
-        with open(self.config) as f:
-            text = f.read()
-        start = text.index('<listen>')
-        end = text.index('</listen>') + len('</listen>')
-        with open(self.config, 'w') as f:
-            f.write(text[:start] + '<listen>systemd:</listen>' + text[end:])
-        shutil.copy(SYSTEMD_POLICY, os.path.join(self.dir, 'system.d'))
+        h.write_bus_dir(self.dir, self.source)
+        self.config = use_manager_for_bus(self.dir)
         self.services_dir = os.path.join(self.dir, 'services')
         self.policy_dir = os.path.join(self.dir, 'system.d')
 
         self.runtime_dir = self.world.subdir('systemd-rt', 0o700)
-        units = os.path.join(self.runtime_dir, 'systemd', 'user')
-        os.makedirs(units)
         fake_run = self.world.subdir('systemd-run')
-        os.makedirs(os.path.join(fake_run, 'system'))
-        _make_inaccessible_nodes(os.path.join(fake_run, 'inaccessible'))
-        # No journal here: every service's output goes to the world's logs (shown on failure).
-        os.makedirs(os.path.join(units, 'service.d'))
-        with open(os.path.join(units, 'service.d', '50-world-logs.conf'), 'w') as f:
-            f.write('[Service]\nStandardOutput=append:%s\nStandardError=inherit\n'
-                    % os.path.join(self.world.subdir('logs'), 'unit-%n.log'))
-        with open(os.path.join(units, 'dbus.socket'), 'w') as f:
-            f.write('[Socket]\nListenStream=%t/bus\n')
-        with open(os.path.join(units, 'dbus.service'), 'w') as f:
-            f.write('[Service]\nExecStart=/usr/bin/dbus-daemon --config-file=%s --nofork --nopidfile '
-                    '--systemd-activation\n' % self.config)
+        self.units_dir = write_manager_dirs(self.runtime_dir, fake_run, self.config, self.world.subdir('logs'))
         self.socket = os.path.join(self.runtime_dir, 'bus')
         self.address = 'unix:path=%s' % self.socket
         self._conn = None
 
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime_dir)
         env.pop('DBUS_SYSTEM_BUS_ADDRESS', None)
-        self.proc = self.world.spawn(
-                ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c',
-                 'mount --bind "$1" /run/systemd && exec "$2" --user', 'sh', fake_run, SYSTEMD],
-                name='systemd', env=env)
+        self.proc = self.world.spawn(manager_argv(fake_run), name='systemd', env=env)
         h.wait_for(lambda: os.path.exists(os.path.join(self.runtime_dir, 'systemd', 'private')), 15, 0.05,
                    'the systemd manager')
         self.systemctl('start', 'dbus.socket')
@@ -134,26 +166,26 @@ def dig(netns, server, name, qtype='A', timeout=2):
 
 # The dev world's changes to the shipped pic-celld.service, and why each is needed
 # (the unit itself is installed unchanged from the build):
-#   ExecStart=            the build's binary, with the test's state, interface and DNS
+#   ExecStart=            the build's binary, with the world's state, interface and DNS
 #                         directories; --netns-name because systemd, not the daemon, puts
 #                         it in the namespace (RestrictNamespaces= and the bounding set
 #                         forbid setns, and ProtectProc=/ProtectKernelTunables=/
 #                         ProtectControlGroups= build a mount namespace in which the
 #                         bind-mounted /run/netns/NAME is not visible)
-#   NetworkNamespacePath= the test's cell namespace
+#   NetworkNamespacePath= the world's cell namespace
 #   StateDirectory=, RuntimeDirectory=
 #                         emptied: a user manager would create them under root's home and
-#                         $XDG_RUNTIME_DIR; the test's directories are passed instead
+#                         $XDG_RUNTIME_DIR; the world's directories are passed instead
 #   TemporaryFileSystem=/run, BindPaths=WG:/run/wireguard
-#                         wireguard-go's sockets in the test's directory, never the host's
+#                         wireguard-go's sockets in the world's directory, never the host's
 #                         /run/wireguard (which must not even be created)
-#   BindPaths=WORLD       PrivateTmp= hides /tmp, where the world (state, the bus socket,
+#   BindPaths=WORLD       PrivateTmp= hides /tmp, where a test world (state, the bus socket,
 #                         the manager's notify socket for the watchdog) lives
 #   BindReadOnlyPaths=BUILD
 #                         and where a checkout under /tmp keeps the binary
 #   Environment=DBUS_SYSTEM_BUS_ADDRESS
 #                         the private bus
-DEV_DROP_IN = '''[Service]
+CELLD_DROP_IN = '''[Service]
 ExecStart=
 ExecStart={argv}
 NetworkNamespacePath=/run/netns/{netns}
@@ -166,11 +198,80 @@ BindReadOnlyPaths={build}
 Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
 '''
 
+# The dev world's changes to the shipped pic-gatewayd.socket and .service:
+#   ListenStream=         a loopback port of the world's choosing instead of 127.0.0.1:8080
+#   ExecStart=            the build's binary, serving the web UI from the source tree
+#   User=, Group=         emptied: a user-instance manager starts services as its own user
+#                         (root here), and a dev machine has no pic-gateway user (creating
+#                         one would change the host); everything else in the sandbox holds
+#   BindPaths=WORLD, BindReadOnlyPaths=BUILD, SOURCE
+#                         PrivateTmp= hides /tmp (the bus socket, a checkout under /tmp)
+#   Environment=DBUS_SYSTEM_BUS_ADDRESS
+#                         the private bus
+GATEWAY_SOCKET_DROP_IN = '''[Socket]
+ListenStream=
+ListenStream={listen}
+'''
+GATEWAY_DROP_IN = '''[Service]
+ExecStart=
+ExecStart={argv}
+User=
+Group=
+BindPaths={world}
+BindReadOnlyPaths={build}
+BindReadOnlyPaths={source}
+Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
+'''
+
+CELLD_UNIT = 'pic-celld.service'
+GATEWAY_UNIT = 'pic-gatewayd.service'
+GATEWAY_SOCKET = 'pic-gatewayd.socket'
+POLKITD_UNIT = 'pic-dev-polkitd.service'
+
+
+def _drop_in(units, unit, text):
+    d = os.path.join(units, unit + '.d')
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'dev-world.conf'), 'w') as f:
+        f.write(text)
+
+
+def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, bus_address):
+    """The shipped pic-celld.service and its activation file, with the dev world's drop-in."""
+    shutil.copy(os.path.join(build, 'systemd', CELLD_UNIT), units)
+    alias = os.path.join(units, 'dbus-org.pic.Cell1.service')
+    if not os.path.lexists(alias):
+        # the [Install] Alias= that `systemctl enable` would create
+        os.symlink(CELLD_UNIT, alias)
+    _drop_in(units, CELLD_UNIT, CELLD_DROP_IN.format(argv=exec_line(argv), netns=netns, world=world, wg_dir=wg_dir,
+                                                     bus=bus_address, build=build))
+    shutil.copy(os.path.join(build, 'dbus', 'org.pic.Cell1.service'), services_dir)
+
+
+def install_gateway_unit(units, build, source, listen, world, bus_address, extra_args=()):
+    """The shipped pic-gatewayd.socket and .service, with the dev world's drop-ins."""
+    shutil.copy(os.path.join(build, 'systemd', GATEWAY_UNIT), units)
+    shutil.copy(os.path.join(source, 'systemd', GATEWAY_SOCKET), units)
+    _drop_in(units, GATEWAY_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=listen))
+    argv = [gatewayd_binary(build), '--web-root=' + os.path.join(source, 'src', 'web')] + list(extra_args)
+    _drop_in(units, GATEWAY_UNIT, GATEWAY_DROP_IN.format(argv=exec_line(argv), world=world, build=build,
+                                                         source=source, bus=bus_address))
+
+
+def install_polkitd_unit(units, polkit_dir, bus_address):
+    """The real polkitd (h.real_polkitd_argv) as a unit of the world's manager."""
+    argv = h.real_polkitd_argv(os.path.join(polkit_dir, 'actions'), os.path.join(polkit_dir, 'rules'),
+                               os.path.join(polkit_dir, 'share-rules'))
+    with open(os.path.join(units, POLKITD_UNIT), 'w') as f:
+        f.write('[Unit]\nDescription=polkitd for the dev world (project actions only)\n'
+                '[Service]\nType=dbus\nBusName=%s\nExecStart=%s\nEnvironment=DBUS_SYSTEM_BUS_ADDRESS=%s\n'
+                % (h.POLKIT_BUS_NAME, exec_line(argv), bus_address))
+
 
 class CelldUnit:
     """pic-celld started by the real manager through its shipped unit, bus-activated via SystemdService=."""
 
-    UNIT = 'pic-celld.service'
+    UNIT = CELLD_UNIT
 
     def __init__(self, bus, netns, world=None, extra_args=()):
         self.world = h._world(world)
@@ -179,18 +280,11 @@ class CelldUnit:
         self.wg_dir = self.world.subdir('unit-wireguard')
         self.ifname = self.world.unique('picwg')
         self.uapi_socket = os.path.join(self.wg_dir, self.ifname + '.sock')
-        units = os.path.join(bus.runtime_dir, 'systemd', 'user')
-        shutil.copy(os.path.join(h.build_dir(), 'systemd', self.UNIT), units)
-        # the [Install] Alias= that `systemctl enable` would create
-        os.symlink(self.UNIT, os.path.join(units, 'dbus-org.pic.Cell1.service'))
-        os.makedirs(os.path.join(units, self.UNIT + '.d'))
         argv = [h.celld_binary(), '--state-dir=' + self.state_dir, '--interface=' + self.ifname,
                 '--dns-dir=%s-dns' % self.state_dir, '--resolv-conf=%s-resolv.conf' % self.state_dir,
                 '--netns-name=' + netns.name] + [str(a) for a in extra_args]
-        with open(os.path.join(units, self.UNIT + '.d', 'dev-world.conf'), 'w') as f:
-            f.write(DEV_DROP_IN.format(argv=' '.join(argv), netns=netns.name, world=self.world.path,
-                                       wg_dir=self.wg_dir, bus=bus.address, build=h.build_dir()))
-        shutil.copy(os.path.join(h.build_dir(), 'dbus', 'org.pic.Cell1.service'), bus.services_dir)
+        install_celld_unit(bus.units_dir, bus.services_dir, h.build_dir(), argv, netns.name, self.world.path,
+                           self.wg_dir, bus.address)
         bus.reload()
         bus.systemctl('daemon-reload')
 
@@ -210,3 +304,51 @@ class CelldUnit:
 
     def interface(self, iface, path):
         return dbus.Interface(self.bus.connection().get_object(h.CELL_BUS_NAME, path), iface)
+
+
+class GatewayUnit(GatewayEndpoint):
+    """pic-gatewayd through its shipped socket unit: the manager listens, the first request starts it."""
+
+    def __init__(self, bus, world=None, extra_args=()):
+        self.world = h._world(world)
+        self.bus = bus
+        super().__init__(free_port())
+        install_gateway_unit(bus.units_dir, h.build_dir(), h.source_dir(), self.host, self.world.path, bus.address,
+                             ['--log-level=debug'] + list(extra_args))
+        bus.systemctl('daemon-reload')
+        bus.systemctl('start', GATEWAY_SOCKET)
+
+
+# ---------------------------------------------------------------- CLI for tools/dev
+
+def _cli(argv):
+    """usage: systemd_world.py manager DEV_DIR BUS_DIR LOGS_DIR   (prints the manager's argv, NUL-separated)
+       systemd_world.py units DEV_DIR BUS_DIR BUILD SOURCE NETNS IFNAME WG_DIR LISTEN POLKIT_DIR [CELLD_ARGS...]"""
+    if len(argv) < 4:
+        print(_cli.__doc__, file=sys.stderr)
+        return 2
+    cmd, dev, bus_dir = argv[0], argv[1], argv[2]
+    runtime_dir, fake_run = os.path.join(dev, 'systemd-rt'), os.path.join(dev, 'systemd-run')
+    units = os.path.join(runtime_dir, 'systemd', 'user')
+    bus_address = 'unix:path=' + os.path.join(runtime_dir, 'bus')
+    if cmd == 'manager':
+        h.write_bus_dir(bus_dir)
+        config = use_manager_for_bus(bus_dir)
+        write_manager_dirs(runtime_dir, fake_run, config, argv[3])
+        print('\0'.join(manager_argv(fake_run)), end='')
+    elif cmd == 'units' and len(argv) >= 10:
+        build, source, netns, ifname, wg_dir, listen, polkit_dir = argv[3:10]
+        state = os.path.join(dev, 'state')
+        celld = [h.celld_binary(build), '--state-dir=' + state, '--interface=' + ifname,
+                 '--dns-dir=%s-dns' % state, '--resolv-conf=/etc/resolv.conf', '--netns-name=' + netns] + argv[10:]
+        install_celld_unit(units, os.path.join(bus_dir, 'services'), build, celld, netns, dev, wg_dir, bus_address)
+        install_gateway_unit(units, build, source, listen, dev, bus_address)
+        install_polkitd_unit(units, polkit_dir, bus_address)
+    else:
+        print(_cli.__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(_cli(sys.argv[1:]))

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""pic-celld under a real systemd manager, through the unit we ship.
+"""pic-celld and pic-gatewayd under a real systemd manager, through the units we ship.
 
 The bus hands org.pic.Cell1's activation to systemd (SystemdService=), which
 runs pic-celld.service with its whole sandbox (the dev world's drop-in,
 systemd_world.DEV_DROP_IN, says what it changes and why). The README
 promises that restarting pic-celld never drops a tunnel: `systemctl restart`
 and a kill -9 must keep the same wireguard-go, pings flowing and the session
-(no new handshake)."""
+(no new handshake). The gateway is started by its socket unit on the first
+request."""
 
 import os
 import re
@@ -19,20 +20,12 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from systemd_world import CelldUnit, SystemdBus, dig  # noqa: E402
+from systemd_world import GATEWAY_SOCKET, GATEWAY_UNIT, CelldUnit, GatewayUnit, SystemdBus, dig  # noqa: E402
 
 N = os.getpid() % 200
 CELL_LAN, CLIENT_LAN = '10.241.%d.1' % N, '10.241.%d.2' % N
 VPN = '10.242.%d.1/24' % N
 CELL_IP = VPN.split('/')[0]
-
-
-def _comm(pid):
-    try:
-        with open('/proc/%d/comm' % pid) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return None
 
 
 def sv(d):
@@ -50,6 +43,7 @@ class UnitWorld(h.SharedWorldTestCase):
                                            'org.pic.cell1.read-secrets'])
         cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
         cls.cell.start()
+        cls.gateway = GatewayUnit(cls.bus, world=w)
         mgr = cls.cell.manager()
         mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
                       'Endpoint': CELL_LAN + ':51820'}))
@@ -63,7 +57,7 @@ class UnitWorld(h.SharedWorldTestCase):
     def wireguard_go(self):
         """PIDs of the cell's wireguard-go (in its network namespace)."""
         return sorted(pid for pid in self.cell.netns.pids()
-                      if _comm(pid) == 'wireguard-go')
+                      if h.process_name(pid) == 'wireguard-go')
 
     def check_survives(self, disrupt):
         """Runs disrupt() while pinging the cell every 20 ms; the tunnel must not notice."""
@@ -95,6 +89,19 @@ class UnitWorld(h.SharedWorldTestCase):
         self.assertEqual(dig(self.client_ns, CELL_IP, 'laptop.home.lan'), [self.laptop_ip])
         return sent
 
+    def test_0_gateway_starts_on_its_first_request(self):
+        self.assertEqual(self.bus.unit_property(GATEWAY_SOCKET, 'ActiveState'), 'active')
+        self.assertEqual(self.bus.unit_property(GATEWAY_UNIT, 'ActiveState'), 'inactive')
+        r = self.gateway.request('GET', '/health')
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {'status': 'ok', 'setup_complete': True, 'bus': 'ok'})
+        self.assertEqual(self.bus.unit_property(GATEWAY_UNIT, 'ActiveState'), 'active')
+        self.assertEqual(self.bus.unit_property(GATEWAY_UNIT, 'CapabilityBoundingSet'), '')
+        self.assertEqual(self.bus.unit_property(GATEWAY_UNIT, 'ProtectSystem'), 'strict')
+        r = self.gateway.request('GET', '/')
+        self.assertEqual(r.status, 200)
+        self.assertIn('text/html', r.header('Content-Type'))
+
     def test_1_unit_runs_sandboxed(self):
         self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'ActiveState'), 'active')
         self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'Type'), 'dbus')
@@ -105,6 +112,10 @@ class UnitWorld(h.SharedWorldTestCase):
         self.assertEqual(str(self.cell.manager().Get('org.pic.Cell1.Manager', 'DnsState',
                                                      dbus_interface='org.freedesktop.DBus.Properties')), 'running')
         self.assertEqual(dig(self.client_ns, CELL_IP, 'home.home.lan'), [CELL_IP])
+        # what an admin sees: the cell's three units, all active
+        listed = self.bus.systemctl('list-units', '--no-legend', '--plain', 'pic-*').stdout
+        active = {line.split()[0] for line in listed.splitlines() if line.split()[2:3] == ['active']}
+        self.assertLessEqual({'pic-celld.service', 'pic-dns.service', 'pic-gatewayd.socket'}, active, listed)
 
     def test_2_systemctl_restart_keeps_the_tunnel(self):
         self.check_survives(lambda pid: self.bus.systemctl('restart', CelldUnit.UNIT))
