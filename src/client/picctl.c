@@ -141,6 +141,7 @@ typedef struct CellInfo {
         char *endpoint;
         char *interface_name;
         char *wireguard_backend;
+        char *dns_state;
         char *uplink;
         char **pending_changes;   /* key, value, key, value, … */
         uint32_t peer_count;
@@ -160,6 +161,7 @@ static const BusProperty cell_properties[] = {
         { "Uplink",           "s",     offsetof(CellInfo, uplink)            },
         { "PendingChanges",   "a{sv}", offsetof(CellInfo, pending_changes)   },
         { "PeerCount",        "u",     offsetof(CellInfo, peer_count)        },
+        { "DnsState",         "s",     offsetof(CellInfo, dns_state)         },
         {}
 };
 
@@ -173,6 +175,7 @@ static void cell_info_done(CellInfo *i) {
         free(i->endpoint);
         free(i->interface_name);
         free(i->wireguard_backend);
+        free(i->dns_state);
         strv_free(i->pending_changes);
 }
 
@@ -209,7 +212,8 @@ static void print_pending(const char *label, char **pending) {
 static void help_status(void) {
         printf("picctl status\n\n"
                "Show the cell's name, domain, VPN address, listen port, public key, endpoint,\n"
-               "WireGuard interface and backend, pending changes, peer count and version.\n");
+               "WireGuard interface and backend, the DNS service's state, pending changes,\n"
+               "peer count and version.\n");
 }
 
 static int verb_status(int argc, char *argv[], Context *c) {
@@ -246,6 +250,7 @@ static int verb_status(int argc, char *argv[], Context *c) {
         print_field("InterfaceName", info.interface_name);
         print_field("WireGuardBackend", info.wireguard_backend);
         print_field("Uplink", info.uplink);
+        print_field("DnsState", info.dns_state);
         print_pending("PendingChanges", info.pending_changes);
         snprintf(buf, sizeof buf, "%u", info.peer_count);
         print_field("PeerCount", buf);

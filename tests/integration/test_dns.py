@@ -186,6 +186,7 @@ class DnsWorld(h.SharedWorldTestCase):
         self.assertIn('State: running', p.stdout)
         self.assertIn('cellb.lan → ' + LINKED, p.stdout)
         self.assertRegex(p.stdout, r'laptop\.home\.lan +%s' % self.laptop_ip.replace('.', r'\.'))
+        self.assertRegex(self.cell.picctl('status').stdout, r'\n *DnsState: running\n')
 
     def test_1d_real_wg_quick_client(self):
         path = self.mgr.AddPeer('tablet', sv({'ServiceAccess': dbus.Array(['dns'], signature='s')}))
