@@ -5,10 +5,11 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "names.h"
 #include "wg/wg.h"
 
 #define CELL_DEFAULT_LISTEN_PORT 51820
-#define CELL_ENDPOINT_MAX 261 /* a 253-character host name, ':' and a port */
+#define CELL_ENDPOINT_MAX ENDPOINT_MAX
 
 /* The cell's own settings. VpnAddress and ListenPort changes wait in the
  * pending_* fields until Apply(). */
@@ -48,6 +49,5 @@ int cell_settings_validate(CellSettings *s, char *error_buf, size_t size);
 void cell_settings_done(CellSettings *s);
 /* DnsServers, checked entry by entry as they are read (bus-dict.h). */
 int cell_dns_servers_validate(char *const *l, char *buf, size_t size);
-int endpoint_validate(const char *s);
 /* Copies c, keys included (for a change that may have to be undone). */
 int cell_copy(const Cell *c, Cell *ret);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "names.h"
@@ -59,4 +61,57 @@ bool string_is_printable_ascii(const char *s, size_t max_len) {
                 if (s[n] < 0x20 || s[n] > 0x7e)
                         return false;
         return n <= max_len;
+}
+
+static bool host_char_ok(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
+}
+
+/* Dot-separated labels of 1-63 letters, digits and '-', no '-' at either end
+ * (a dotted IPv4 address is such a name too). */
+static bool host_name_is_valid(const char *s, size_t len) {
+        size_t label = 0;
+        if (len == 0 || len > 253)
+                return false;
+        for (size_t i = 0; i <= len; i++) {
+                if (i == len || s[i] == '.') {
+                        if (label == 0 || s[i - label] == '-' || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                } else if (!host_char_ok(s[i]) || ++label > 63)
+                        return false;
+        }
+        return true;
+}
+
+/* 1-65535 in plain decimal: strtoul() alone would take " 1", "+1" and "0x1". */
+static bool port_is_valid(const char *s) {
+        unsigned long port = 0;
+        size_t n = 0;
+        for (; s[n]; n++) {
+                if (s[n] < '0' || s[n] > '9' || n >= 5)
+                        return false;
+                port = port * 10 + (unsigned long) (s[n] - '0');
+        }
+        return n > 0 && s[0] != '0' && port <= 65535;
+}
+
+/* "host:port" or "[v6]:port"; the host is a DNS name or an address. */
+int endpoint_validate(const char *s) {
+        if (strlen(s) > ENDPOINT_MAX)
+                return -EINVAL;
+        const char *colon = strrchr(s, ':');
+        if (!colon || colon == s || !port_is_valid(colon + 1))
+                return -EINVAL;
+        if (s[0] == '[') {
+                char v6[INET6_ADDRSTRLEN];
+                struct in6_addr a;
+                size_t len = (size_t) (colon - s) - 2;
+                if (colon[-1] != ']' || colon - s < 4 || len >= sizeof v6)
+                        return -EINVAL;
+                memcpy(v6, s + 1, len);
+                v6[len] = 0;
+                return inet_pton(AF_INET6, v6, &a) == 1 ? 0 : -EINVAL;
+        }
+        return host_name_is_valid(s, (size_t) (colon - s)) ? 0 : -EINVAL;
 }

@@ -20,3 +20,7 @@ bool dns_domain_is_valid(const char *s);
 
 /* Printable ASCII only, no control characters; for free-form strings. */
 bool string_is_printable_ascii(const char *s, size_t max_len);
+
+/* "host:port" or "[v6]:port"; the host is a DNS name or an address. 0 or -EINVAL. */
+#define ENDPOINT_MAX 261 /* a 253-character host name, ':' and a port */
+int endpoint_validate(const char *s);
