@@ -236,6 +236,14 @@ def _drop_in(units, unit, text):
         f.write(text)
 
 
+def celld_unit_argv(build, state_dir, netns, ifname, extra_args=()):
+    """pic-celld's command line in the unit: no --netns or --wireguard-run-dir (the drop-in
+    gives it both), DNS files and default upstreams beside the state as h.celld_argv has them."""
+    base = state_dir.rstrip('/')
+    return [h.celld_binary(build), '--state-dir=' + state_dir, '--interface=' + ifname, '--dns-dir=%s-dns' % base,
+            '--resolv-conf=%s-resolv.conf' % base, '--netns-name=' + netns] + [str(a) for a in extra_args]
+
+
 def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, bus_address):
     """The shipped pic-celld.service and its activation file, with the dev world's drop-in."""
     shutil.copy(os.path.join(build, 'systemd', CELLD_UNIT), units)
@@ -280,11 +288,9 @@ class CelldUnit:
         self.wg_dir = self.world.subdir('unit-wireguard')
         self.ifname = self.world.unique('picwg')
         self.uapi_socket = os.path.join(self.wg_dir, self.ifname + '.sock')
-        argv = [h.celld_binary(), '--state-dir=' + self.state_dir, '--interface=' + self.ifname,
-                '--dns-dir=%s-dns' % self.state_dir, '--resolv-conf=%s-resolv.conf' % self.state_dir,
-                '--netns-name=' + netns.name] + [str(a) for a in extra_args]
-        install_celld_unit(bus.units_dir, bus.services_dir, h.build_dir(), argv, netns.name, self.world.path,
-                           self.wg_dir, bus.address)
+        install_celld_unit(bus.units_dir, bus.services_dir, h.build_dir(),
+                           celld_unit_argv(h.build_dir(), self.state_dir, netns.name, self.ifname, extra_args),
+                           netns.name, self.world.path, self.wg_dir, bus.address)
         bus.reload()
         bus.systemctl('daemon-reload')
 
