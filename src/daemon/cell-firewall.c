@@ -8,8 +8,9 @@
 #include "bus-dict.h"
 #include "cell-firewall.h"
 #include "desired.h"
-#include "fileio.h"
 #include "failure-injection.h"
+#include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 
 /* Tests prove that a refused batch changes nothing by making the next one fail. */
@@ -140,11 +141,6 @@ int cell_firewall_dump(Manager *m, char **ret) {
         if (!m->firewall)
                 return -ENOENT;
         return firewall_dump(m->firewall, ret);
-}
-
-static void cjson_deletep(cJSON **j) {
-        if (*j)
-                cJSON_Delete(*j);
 }
 
 static int parse_port(const char *s, FirewallPort *ret) {

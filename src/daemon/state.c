@@ -9,14 +9,10 @@
 #include "bus-dict.h"
 #include "dnsmasq.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "keys.h"
 #include "log.h"
 #include "state.h"
-
-static void cjson_deletep(cJSON **j) {
-        if (*j)
-                cJSON_Delete(*j);
-}
 
 static int add_key(cJSON *o, const char *name, const WgKey k) {
         char b64[WG_KEY_B64_LEN];
