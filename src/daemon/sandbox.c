@@ -36,18 +36,16 @@ int sandbox_bind_wireguard_run_dir(const char *run_dir) {
                 return log_error_errno(-errno, "Failed to create a private mount namespace: %m");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return log_error_errno(-errno, "Failed to make mounts private: %m");
-        if (access(WIREGUARD_RUN_DIR, F_OK) < 0) {
-                if (strncmp(run_dir, "/run/", 5) == 0)
-                        return log_error_errno(-EINVAL, "--wireguard-run-dir must lie outside /run when %s does not exist.",
-                                               WIREGUARD_RUN_DIR);
-                /* No mount point on the host, and creating one there would touch
-                 * the host: give this namespace a /run of its own instead. The bus
-                 * connection is already open, so hiding /run does not hurt it. */
-                if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                        return log_error_errno(-errno, "Failed to mount a private /run: %m");
-                if (mkdir(WIREGUARD_RUN_DIR, 0755) < 0)
-                        return log_error_errno(-errno, "Failed to create %s: %m", WIREGUARD_RUN_DIR);
-        }
+        if (strncmp(run_dir, "/run/", 5) == 0)
+                return log_error_errno(-EINVAL, "--wireguard-run-dir must lie outside /run.");
+        /* A /run of this namespace's own, always: binding over the host's
+         * /run/wireguard (when it exists) would be undone the moment someone
+         * removes that directory, and creating it would touch the host. The bus
+         * connection is already open, so hiding /run does not hurt it. */
+        if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+                return log_error_errno(-errno, "Failed to mount a private /run: %m");
+        if (mkdir(WIREGUARD_RUN_DIR, 0755) < 0)
+                return log_error_errno(-errno, "Failed to create %s: %m", WIREGUARD_RUN_DIR);
         if (mount(run_dir, WIREGUARD_RUN_DIR, NULL, MS_BIND, NULL) < 0)
                 return log_error_errno(-errno, "Failed to bind %s over %s: %m", run_dir, WIREGUARD_RUN_DIR);
         return 0;
