@@ -100,25 +100,6 @@ typedef struct TestDir {
         int fd, peers_fd;
 } TestDir;
 
-static void remove_all_at(int dir_fd) {
-        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = fdopendir(fd);
-        assert_non_null(d);
-        rewinddir(d);
-        for (struct dirent *de; (de = readdir(d));) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (unlinkat(dir_fd, de->d_name, 0) < 0) {
-                        int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        assert_true(sub >= 0);
-                        remove_all_at(sub);
-                        close(sub);
-                        assert_int_equal(unlinkat(dir_fd, de->d_name, AT_REMOVEDIR), 0);
-                }
-        }
-        closedir(d);
-}
-
 static int setup_dir(void **state) {
         TestDir *t = calloc(1, sizeof *t);
         if (!t)
@@ -138,7 +119,7 @@ static int setup_dir(void **state) {
 
 static int teardown_dir(void **state) {
         TestDir *t = *state;
-        remove_all_at(t->fd);
+        assert_int_equal(remove_tree_at(t->fd), 0);
         close(t->peers_fd);
         close(t->fd);
         rmdir(t->path);

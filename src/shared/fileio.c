@@ -202,3 +202,27 @@ int remove_stale_temp_files(int dir_fd) {
                 return -errno;
         return r < 0 ? r : removed;
 }
+
+int remove_tree_at(int dir_fd) {
+        DIR *d;
+        int r = opendir_at(dir_fd, &d), first = 0;
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (unlinkat(dir_fd, de->d_name, 0) == 0 || errno == ENOENT)
+                        continue;
+                _cleanup_(closep) int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0) {
+                        first = first ?: -errno;
+                        continue;
+                }
+                r = remove_tree_at(sub);
+                first = first ?: r;
+                if (unlinkat(dir_fd, de->d_name, AT_REMOVEDIR) < 0)
+                        first = first ?: -errno;
+        }
+        closedir(d);
+        return first;
+}

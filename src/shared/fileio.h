@@ -40,5 +40,8 @@ static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
 }
+/* Removes everything below dir_fd (not dir_fd itself), depth first, not
+ * following symlinks; the first error is returned after trying the rest. */
+int remove_tree_at(int dir_fd);
 /* Opens (creating with mode if needed) a directory below dir_fd. */
 int open_dir_at(int dir_fd, const char *path, mode_t mode);
