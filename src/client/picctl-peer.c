@@ -682,28 +682,7 @@ static const Verb peer_verbs[] = {
 };
 
 int verb_peer(int argc, char *argv[], Context *c) {
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                {}
-        };
-        int opt;
-
-        optind = 0;
-        /* '+' stops at the peer command, whose own options follow it. */
-        while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (opt) {
-                case 'h':
-                        help_peer();
-                        return 0;
-                case ARG_NO_ASK_PASSWORD:
-                        c->ask_password = false;
-                        break;
-                default:
-                        return getopt_usage_error("peer", opt, argv);
-                }
-
-        if (optind >= argc)
-                return usage_error("peer", "missing peer command (list, add, show, config, access, network, enable, disable, rotate-keys, login, remove)");
-
-        return dispatch_verb(peer_verbs, "peer", argc - optind, argv + optind, c);
+        return dispatch_group(peer_verbs, "peer",
+                              "list, add, show, config, access, network, enable, disable, rotate-keys, login, remove",
+                              help_peer, argc, argv, c);
 }

@@ -46,6 +46,12 @@ static void help_main(void) {
                "  dns [--json]             Show the cell's DNS: state, upstreams, forwards\n"
                "                           and every name it answers\n"
                "\n"
+               "Links with other cells:\n"
+               "  link invite [--lifetime DURATION] [--qr]\n"
+               "                           Make a one-time invite for another cell\n"
+               "  link invites [--json]    List the open invites\n"
+               "  link revoke ID           Make an open invite unusable\n"
+               "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"
                "                           may reach\n"
@@ -101,6 +107,32 @@ int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], 
         if (isempty(group))
                 return usage_error(NULL, "unknown command '%s'", argv[0]);
         return usage_error(group, "unknown %s command '%s'", group, argv[0]);
+}
+
+int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
+                   char *argv[], Context *c) {
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                {}
+        };
+        int opt;
+
+        optind = 0;
+        /* '+' stops at the group's command, whose own options follow it. */
+        while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                default:
+                        return getopt_usage_error(group, opt, argv);
+                }
+        if (optind >= argc)
+                return usage_error(group, "missing %s command (%s)", group, commands);
+        return dispatch_verb(verbs, group, argc - optind, argv + optind, c);
 }
 
 /* Parses a command that takes no arguments but the common options. Returns ARGS_PARSED
@@ -529,6 +561,7 @@ static const Verb verbs[] = {
         { "peer",      verb_peer      },
         { "firewall",  verb_firewall  },
         { "dns",       verb_dns       },
+        { "link",      verb_link      },
         { "help",      verb_help      },
         {}
 };

@@ -29,6 +29,10 @@ enum {
 
 /* Runs the entry of @verbs named argv[0]; @group is "" or "peer" for messages. */
 int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], Context *c);
+/* A command group ("peer", "link"): its options, then its command from @verbs;
+ * @commands lists them for the message when none is given. */
+int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
+                   char *argv[], Context *c);
 
 /* Reports getopt_long()'s ':' (missing argument) or '?' (unknown option)
  * result for @verb; returns EXIT_USAGE. */
@@ -40,3 +44,4 @@ int parse_u16(const char *s, uint16_t min, uint16_t *ret);
 int verb_peer(int argc, char *argv[], Context *c);
 int verb_firewall(int argc, char *argv[], Context *c);
 int verb_dns(int argc, char *argv[], Context *c);
+int verb_link(int argc, char *argv[], Context *c);

@@ -20,10 +20,6 @@
 #include "state.h"
 #include "wireguard-start.h"
 
-#define ACTION_CONFIGURE "org.pic.cell1.configure"
-#define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
-#define ACTION_AUTHENTICATE "org.pic.cell1.authenticate"
-#define ACTION_READ_FIREWALL "org.pic.cell1.read-firewall"
 
 int cell_bus_require_setup(Manager *m, sd_bus_error *error) {
         if (m->cell.setup_complete)

@@ -14,6 +14,7 @@
 #include "desired.h"
 #include "fileio.h"
 #include "log.h"
+#include "invite-bus.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
 #include "peer-bus.h"
@@ -119,6 +120,8 @@ Manager *manager_free(Manager *m) {
         strv_free(m->config.test_dns_forward_domains);
         strv_free(m->config.test_dns_forward_servers);
         cell_done(&m->cell);
+        invite_store_close(&m->invites);
+        signing_key_wipe(&m->signing_key);
         if (m->state_fd >= 0)
                 close(m->state_fd);
         if (m->peers_fd >= 0)
@@ -134,7 +137,7 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         if (!m)
                 return -ENOMEM;
         m->config = *config;
-        m->state_fd = m->peers_fd = m->dns.dir_fd = -EBADF;
+        m->state_fd = m->peers_fd = m->dns.dir_fd = m->invites.dir_fd = -EBADF;
         m->peers_by_name = hashmap_new(&string_hash_ops);
         m->peers_by_address = hashmap_new(&u32_hash_ops);
         m->peers_by_key = hashmap_new(&string_hash_ops);
@@ -381,6 +384,12 @@ int manager_start(Manager *m) {
         r = peer_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register peer objects: %m");
+        r = invite_bus_open_store(m);
+        if (r < 0)
+                return r;
+        r = invite_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the invite methods: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;

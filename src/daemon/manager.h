@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include "hashmap.h"
+#include "invites.h"
 #include "nft/firewall.h"
 #include "password-worker.h"
 #include "polkit.h"
@@ -97,6 +98,9 @@ typedef struct Manager {
         struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
         WaitList idle_waiters;        /* changes waiting for it to end */
         DnsControl dns;
+        InviteStore invites;     /* invites.h */
+        SigningKey signing_key;  /* signing-key-file.h; made on first use */
+        bool has_signing_key;
 } Manager;
 
 int manager_new(Manager **ret, ManagerConfig *config);

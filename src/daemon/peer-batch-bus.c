@@ -12,7 +12,6 @@
 #include "peer-options.h"
 #include "state.h"
 
-#define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
 
 typedef struct Batch {
         Manager *manager;

@@ -12,8 +12,6 @@
 #include "peer-bus.h"
 #include "peer-options.h"
 
-#define ACTION_MANAGE_PEERS "org.pic.cell1.manage-peers"
-#define ACTION_READ_SECRETS "org.pic.cell1.read-secrets"
 
 static int peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {

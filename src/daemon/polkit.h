@@ -11,6 +11,14 @@
  * fails or does not answer in time. */
 typedef struct PolkitRegistry PolkitRegistry;
 
+/* The actions (polkit/org.pic.cell1.policy). */
+#define ACTION_CONFIGURE     "org.pic.cell1.configure"
+#define ACTION_MANAGE_PEERS  "org.pic.cell1.manage-peers"
+#define ACTION_READ_SECRETS  "org.pic.cell1.read-secrets"
+#define ACTION_READ_FIREWALL "org.pic.cell1.read-firewall"
+#define ACTION_AUTHENTICATE  "org.pic.cell1.authenticate"
+#define ACTION_MANAGE_LINKS  "org.pic.cell1.manage-links"
+
 PolkitRegistry *polkit_registry_new(sd_bus *bus, uint64_t timeout_usec);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
 

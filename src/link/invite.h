@@ -9,7 +9,7 @@
  * The payload is a JSON object with exactly the fields of Invite; the
  * signature covers INVITE_SIGNING_CONTEXT followed by the payload's bytes, so
  * it can never be taken for a signature over another kind of message.
- * docs/links.md describes the whole protocol. No bus code, no I/O here. */
+ * src/link/PROTOCOL.md describes the whole protocol. No bus code, no I/O here. */
 
 #include <stdbool.h>
 #include <stddef.h>

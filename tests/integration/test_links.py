@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Cell links, first step: invites (src/link/PROTOCOL.md).
+
+CreateInvite hands out a one-time invite signed with the cell's Ed25519 key
+(checked here with an independent implementation, python3-cryptography),
+carrying the cell as the bus shows it; the daemon keeps only a key derived
+from the invite's secret, in a 0600 file. ListInvites, RevokeInvite, options
+and refusals (bad options, no Setup, no Endpoint, polkit) and picctl link."""
+
+import base64
+import json
+import os
+import stat
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+
+MANAGER = 'org.pic.Cell1.Manager'
+ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-links']
+INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
+ACCESS_DENIED = 'org.freedesktop.DBus.Error.AccessDenied'
+UNKNOWN_OBJECT = 'org.freedesktop.DBus.Error.UnknownObject'
+SETUP_REQUIRED = 'org.pic.Cell1.Error.SetupRequired'
+VPN = '10.61.0.1/24'
+SIGNING_CONTEXT = b'pic invite v1\n'
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+def b64url(s):
+    return base64.urlsafe_b64decode(s + '=' * (-len(s) % 4))
+
+
+def parse_invite(text):
+    """(payload dict, raw payload bytes, signature), the format src/link/PROTOCOL.md describes."""
+    prefix, payload, sig = text.split('.')
+    assert prefix == 'pic-invite1', text
+    raw = b64url(payload)
+    return json.loads(raw), raw, b64url(sig)
+
+
+def verify(invite):
+    fields, raw, sig = parse_invite(invite)
+    Ed25519PublicKey.from_public_bytes(b64url(fields['sign'])).verify(sig, SIGNING_CONTEXT + raw)
+    return fields
+
+
+class InviteTest(h.HarnessTestCase):
+    def setUp(self):
+        super().setUp()
+        self.cell = h.Cell(world=self.world)
+        self.cell.polkit.set_allowed(ALLOWED)
+        self.cell.start()
+        self.mgr = self.cell.manager()
+
+    def setup_cell(self, endpoint='cell.example.org:51820'):
+        s = {'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN}
+        if endpoint:
+            s['Endpoint'] = endpoint
+        self.mgr.Setup(sv(s))
+
+    def assertDBusError(self, name, words, fn, *args):
+        with self.assertRaises(dbus.DBusException) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.get_dbus_name(), name, cm.exception)
+        self.assertIn(words, cm.exception.get_dbus_message())
+        return cm.exception
+
+    def invite_files(self):
+        d = os.path.join(self.cell.state_dir, 'invites')
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def test_invite_carries_the_cell_signed(self):
+        self.setup_cell()
+        before = time.time()
+        text, expires = self.mgr.CreateInvite(sv({}))
+        fields = verify(str(text))
+        props = self.cell.properties(MANAGER)
+        self.assertEqual(fields['v'], 1)
+        self.assertEqual(fields['name'], 'home')
+        self.assertEqual(fields['domain'], 'home.lan')
+        self.assertEqual(fields['subnet'], '10.61.0.0/24')
+        self.assertEqual(fields['dns'], '10.61.0.1')
+        self.assertEqual(fields['endpoint'], 'cell.example.org:51820')
+        self.assertEqual(fields['pairing'], 'cell.example.org:8283')
+        self.assertEqual(fields['wg'], str(props['PublicKey']))
+        self.assertEqual(len(b64url(fields['secret'])), 32)
+        self.assertEqual(fields['expires'], int(expires))
+        self.assertTrue(before + 86400 - 5 <= int(expires) <= time.time() + 86400 + 5)
+
+        # a changed byte anywhere in the payload breaks the signature
+        prefix, payload, sig = str(text).split('.')
+        raw = bytearray(b64url(payload))
+        raw[raw.index(b'home.lan')] ^= 1
+        with self.assertRaises(InvalidSignature):
+            Ed25519PublicKey.from_public_bytes(b64url(fields['sign'])).verify(b64url(sig), SIGNING_CONTEXT + bytes(raw))
+
+        # listed by id, stored 0600 without the secret; the signing key too
+        listed = [(str(i), int(c), int(e)) for i, c, e in self.mgr.ListInvites()]
+        self.assertEqual([i for i, _, _ in listed], [fields['id']])
+        self.assertEqual(listed[0][2], int(expires))
+        self.assertEqual(self.invite_files(), [fields['id'] + '.json'])
+        for name in ('invites/%s.json' % fields['id'], 'signing.key'):
+            path = os.path.join(self.cell.state_dir, name)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600, name)
+        with open(os.path.join(self.cell.state_dir, 'invites', fields['id'] + '.json')) as f:
+            stored = f.read()
+        self.assertNotIn(fields['secret'], stored)
+
+        # the same signing key for every invite, across a restart
+        self.cell.restart()
+        again = verify(str(self.cell.manager().CreateInvite(sv({}))[0]))
+        self.assertEqual(again['sign'], fields['sign'])
+        self.assertNotEqual(again['id'], fields['id'])
+        self.assertNotEqual(again['secret'], fields['secret'])
+        self.assertEqual(len(self.cell.manager().ListInvites()), 2)
+
+    def test_options(self):
+        self.setup_cell()
+        text, expires = self.mgr.CreateInvite(sv({'Lifetime': dbus.UInt32(3600),
+                                                  'PairingAddress': 'pair.example.org:9443'}))
+        fields = verify(str(text))
+        self.assertAlmostEqual(int(expires), time.time() + 3600, delta=5)
+        self.assertEqual(fields['pairing'], 'pair.example.org:9443')
+        for options, words in [({'Lifetime': dbus.UInt32(59)}, 'Lifetime'),
+                               ({'Lifetime': dbus.UInt32(7 * 86400 + 1)}, 'Lifetime'),
+                               ({'Lifetime': 'soon'}, 'Lifetime'),
+                               ({'PairingAddress': 'no port here'}, 'PairingAddress'),
+                               ({'Color': 'blue'}, 'Color')]:
+            self.assertDBusError(INVALID_ARGS, words, self.mgr.CreateInvite, sv(options))
+        self.assertEqual(len(self.mgr.ListInvites()), 1)
+
+    def test_revoke(self):
+        self.setup_cell()
+        fields = verify(str(self.mgr.CreateInvite(sv({}))[0]))
+        self.mgr.RevokeInvite(fields['id'])
+        self.assertEqual(list(self.mgr.ListInvites()), [])
+        self.assertEqual(self.invite_files(), [])
+        self.assertDBusError(UNKNOWN_OBJECT, 'used, revoked or has expired', self.mgr.RevokeInvite, fields['id'])
+        for bad in ('', '../signing', 'x' * 5000):
+            self.assertDBusError(INVALID_ARGS, 'not an invite id', self.mgr.RevokeInvite, bad)
+
+    def test_needs_setup_and_endpoint(self):
+        self.assertDBusError(SETUP_REQUIRED, 'not set up', self.mgr.CreateInvite, sv({}))
+        self.setup_cell(endpoint=None)
+        self.assertDBusError(SETUP_REQUIRED, 'Endpoint', self.mgr.CreateInvite, sv({}))
+        self.assertEqual(self.invite_files(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'signing.key')))
+
+    def test_polkit_refuses(self):
+        self.setup_cell()
+        fields = verify(str(self.mgr.CreateInvite(sv({}))[0]))
+        self.cell.polkit.set_allowed(['org.pic.cell1.configure'])
+        self.assertDBusError(ACCESS_DENIED, '', self.mgr.CreateInvite, sv({}))
+        self.assertDBusError(ACCESS_DENIED, '', self.mgr.RevokeInvite, fields['id'])
+        self.assertEqual(self.invite_files(), [fields['id'] + '.json'])
+        # reading the list needs nothing: ids and times are no secret
+        self.assertEqual([str(i) for i, _, _ in self.mgr.ListInvites()], [fields['id']])
+
+    def test_picctl_link(self):
+        self.setup_cell()
+        p = self.cell.picctl('link', 'invite', '--lifetime', '2h')
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn('One use, until', p.stderr)  # the note is not part of what a pipe takes
+        self.assertEqual(len(p.stdout.splitlines()), 1)
+        text = p.stdout.strip()
+        fields = verify(text)
+        self.assertAlmostEqual(fields['expires'], time.time() + 7200, delta=5)
+
+        p = self.cell.picctl('link', 'invite', '--qr')
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn('pic-invite1.', p.stdout)
+        self.assertIn('\u2588', p.stdout)  # the QR code's blocks
+
+        p = self.cell.picctl('link', 'invites')
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn(fields['id'], p.stdout)
+        p = self.cell.picctl('link', 'invites', '--json')
+        listed = json.loads(p.stdout)
+        self.assertEqual(len(listed), 2)
+        self.assertEqual(sorted(listed[0]), ['Created', 'Expires', 'Id'])
+
+        p = self.cell.picctl('link', 'revoke', fields['id'])
+        self.assertEqual((p.returncode, p.stderr), (0, ''), p)
+        p = self.cell.picctl('link', 'revoke', fields['id'])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('used, revoked or has expired', p.stderr)
+        p = self.cell.picctl('link', 'invite', '--lifetime', '8d')
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('Lifetime', p.stderr)
+
+
+if __name__ == '__main__':
+    h.main()
