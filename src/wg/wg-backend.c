@@ -44,13 +44,16 @@ int wg_backend_set_run_dir(WgBackend *b, const char *run_dir) {
         return 0;
 }
 
-static int uapi_socket_alive(WgBackend *b) {
+/* remove_stale: a socket nobody listens on was left behind by a wireguard-go
+ * that died; never while our own child is starting, which may have bound it
+ * and not listen()ed yet (removing it then breaks the child's start). */
+static int uapi_socket_alive(WgBackend *b, bool remove_stale) {
         int fd = wg_uapi_connect(b->run_dir, b->ifname);
         if (fd >= 0) {
                 close(fd);
                 return 1;
         }
-        if (fd == -ECONNREFUSED) { /* left behind by a wireguard-go that died */
+        if (fd == -ECONNREFUSED && remove_stale) {
                 char path[PATH_MAX];
                 if (wg_uapi_socket_path(b->run_dir, b->ifname, path, sizeof path) >= 0)
                         (void) unlink(path);
@@ -88,7 +91,7 @@ int wg_backend_check_started(WgBackend *b) {
 
         if (!b->starting)
                 return 1;
-        if (uapi_socket_alive(b) > 0) {
+        if (uapi_socket_alive(b, false) > 0) {
                 b->starting = false;
                 b->kind = WG_BACKEND_USERSPACE;
                 log_info("Started %s for %s (PID %d).", b->wireguard_go, b->ifname, (int) b->child);
@@ -118,7 +121,7 @@ int wg_backend_ensure_device(WgBackend *b, WgBackendChoice choice) {
 
         if (b->starting)
                 return WG_BACKEND_STARTING;
-        if (choice != WG_BACKEND_CHOICE_KERNEL && uapi_socket_alive(b) > 0) {
+        if (choice != WG_BACKEND_CHOICE_KERNEL && uapi_socket_alive(b, true) > 0) {
                 b->kind = WG_BACKEND_USERSPACE;
                 return 0;
         }
