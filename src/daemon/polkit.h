@@ -11,7 +11,7 @@
  * fails or does not answer in time. */
 typedef struct PolkitRegistry PolkitRegistry;
 
-/* The actions (polkit/org.pic.cell1.policy). */
+/* The actions, as the .policy file in polkit/ declares them. */
 #define ACTION_CONFIGURE     "org.pic.cell1.configure"
 #define ACTION_MANAGE_PEERS  "org.pic.cell1.manage-peers"
 #define ACTION_READ_SECRETS  "org.pic.cell1.read-secrets"
