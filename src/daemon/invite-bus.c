@@ -83,14 +83,16 @@ static int build_invite(Manager *m, const InviteOptions *o, char *pairing, Invit
 
         key_to_base64(m->cell.public_key, wg);
         *inv = (Invite) {
-                .name = m->cell.name,
-                .domain = m->cell.domain,
-                .vpn_subnet = cidr4_format(&net, subnet),
-                .dns_address = ipv4_format(m->cell.vpn_address.addr, dns),
-                .endpoint = m->cell.endpoint,
-                .pairing = pairing,
-                .wg_public_key = wg,
-                .signing_key = m->signing_key.public,
+                .cell = {
+                        .name = m->cell.name,
+                        .domain = m->cell.domain,
+                        .vpn_subnet = cidr4_format(&net, subnet),
+                        .dns_address = ipv4_format(m->cell.vpn_address.addr, dns),
+                        .endpoint = m->cell.endpoint,
+                        .pairing = pairing,
+                        .wg_public_key = wg,
+                        .signing_key = m->signing_key.public,
+                },
                 .expires = now + o->lifetime,
         };
         randombytes_buf(inv->id, sizeof inv->id);

@@ -6,15 +6,17 @@
  *
  *   pic-invite1.<base64url(payload)>.<base64url(signature)>
  *
- * The payload is a JSON object with exactly the fields of Invite; the
- * signature covers INVITE_SIGNING_CONTEXT followed by the payload's bytes, so
- * it can never be taken for a signature over another kind of message.
+ * The payload is a JSON object: "v", "cell" (identity.h), "id", "secret",
+ * "expires" (envelope.h is the wire form; the signature covers
+ * INVITE_SIGNING_CONTEXT followed by the payload, so it can never be taken for
+ * a signature over another kind of message).
  * src/link/PROTOCOL.md describes the whole protocol. No bus code, no I/O here. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "identity.h"
 #include "signing.h"
 
 #define INVITE_PREFIX "pic-invite1."
@@ -28,22 +30,15 @@
 #define INVITE_LIFETIME_MAX_SEC (7ULL * 24 * 3600)
 
 typedef struct Invite {
-        char *name;        /* the inviting cell's name (a DNS label) */
-        char *domain;      /* its domain */
-        char *vpn_subnet;  /* its VPN subnet, "a.b.c.0/n" */
-        char *dns_address; /* its DNS server, inside vpn_subnet */
-        char *endpoint;    /* its WireGuard endpoint, host:port */
-        char *pairing;     /* where its gateway takes pairing requests, host:port */
-        char *wg_public_key; /* base64, as wg(8) shows it */
-        SigningPublicKey signing_key;
+        CellIdentity cell;  /* the inviting cell; cell.signing_key signed the invite */
         uint8_t id[INVITE_ID_LEN];
         uint8_t secret[INVITE_SECRET_LEN];
-        uint64_t expires;  /* seconds since the epoch (CLOCK_REALTIME) */
+        uint64_t expires;   /* seconds since the epoch (CLOCK_REALTIME) */
 } Invite;
 
 void invite_done(Invite *i);
 
-/* The invite as text, signed with key (whose public half must be i->signing_key). */
+/* The invite as text, signed with key (whose public half must be i->cell.signing_key). */
 int invite_encode(const Invite *i, const SigningKey *key, char **ret);
 
 /* Parses and verifies text. Refuses (never repairs) anything malformed, with

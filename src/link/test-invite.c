@@ -13,6 +13,7 @@
 
 #include "invite.h"
 #include "json-util.h"
+#include <stdbool.h>
 #include "macro.h"
 
 #define WG_KEY "hbYY2emu5SlWW2jepMsQqOcihzw82KWJShVswsuYX3Y="
@@ -21,14 +22,16 @@ static SigningKey key;
 
 static Invite sample(void) {
         Invite i = {
-                .name = (char *) "bob",
-                .domain = (char *) "bob.lan",
-                .vpn_subnet = (char *) "10.20.0.0/24",
-                .dns_address = (char *) "10.20.0.1",
-                .endpoint = (char *) "bob.example.org:51820",
-                .pairing = (char *) "bob.example.org:8283",
-                .wg_public_key = (char *) WG_KEY,
-                .signing_key = key.public,
+                .cell = {
+                        .name = (char *) "bob",
+                        .domain = (char *) "bob.lan",
+                        .vpn_subnet = (char *) "10.20.0.0/24",
+                        .dns_address = (char *) "10.20.0.1",
+                        .endpoint = (char *) "bob.example.org:51820",
+                        .pairing = (char *) "bob.example.org:8283",
+                        .wg_public_key = (char *) WG_KEY,
+                        .signing_key = key.public,
+                },
                 .expires = 1800000000,
         };
         for (size_t n = 0; n < INVITE_ID_LEN; n++)
@@ -97,14 +100,14 @@ static void test_round_trip(void **state) {
         assert_true(strncmp(text, INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0);
         assert_true(strlen(text) < 800); /* small enough for a QR code a phone reads */
         assert_int_equal(invite_decode(text, &got, err, sizeof err), 0);
-        assert_string_equal(got.name, want.name);
-        assert_string_equal(got.domain, want.domain);
-        assert_string_equal(got.vpn_subnet, want.vpn_subnet);
-        assert_string_equal(got.dns_address, want.dns_address);
-        assert_string_equal(got.endpoint, want.endpoint);
-        assert_string_equal(got.pairing, want.pairing);
-        assert_string_equal(got.wg_public_key, want.wg_public_key);
-        assert_memory_equal(got.signing_key.bytes, key.public.bytes, SIGNING_PUBLIC_LEN);
+        assert_string_equal(got.cell.name, want.cell.name);
+        assert_string_equal(got.cell.domain, want.cell.domain);
+        assert_string_equal(got.cell.vpn_subnet, want.cell.vpn_subnet);
+        assert_string_equal(got.cell.dns_address, want.cell.dns_address);
+        assert_string_equal(got.cell.endpoint, want.cell.endpoint);
+        assert_string_equal(got.cell.pairing, want.cell.pairing);
+        assert_string_equal(got.cell.wg_public_key, want.cell.wg_public_key);
+        assert_memory_equal(got.cell.signing_key.bytes, key.public.bytes, SIGNING_PUBLIC_LEN);
         assert_memory_equal(got.id, want.id, INVITE_ID_LEN);
         assert_memory_equal(got.secret, want.secret, INVITE_SECRET_LEN);
         assert_int_equal(got.expires, want.expires);
@@ -127,7 +130,8 @@ static void test_tampered_fields(void **state) {
         for (size_t f = 0; f < ELEMENTSOF(fields) + 1; f++) {
                 _cleanup_(cjson_deletep) cJSON *o = sample_json();
                 if (f < ELEMENTSOF(fields)) {
-                        cJSON *item = cJSON_GetObjectItem(o, fields[f]);
+                        cJSON *in = f < 7 ? cJSON_GetObjectItem(o, "cell") : o; /* id, secret: outside */
+                        cJSON *item = cJSON_GetObjectItem(in, fields[f]);
                         char *v = strdup(item->valuestring);
                         v[0] = v[0] == 'c' ? 'd' : 'c';
                         cJSON_SetValuestring(item, v);
@@ -156,10 +160,10 @@ static void test_malformed_text(void **state) {
         _cleanup_(freep) char *good = encode_sample();
         char buf[4096];
 
-        expect_refused("", -EINVAL, "not a PIC invite");
-        expect_refused("hello", -EINVAL, "not a PIC invite");
+        expect_refused("", -EINVAL, "does not start with");
+        expect_refused("hello", -EINVAL, "does not start with");
         expect_refused("pic-invite2.abc.def", -EINVAL, "version");
-        expect_refused(INVITE_PREFIX, -EINVAL, "signature part is missing");
+        expect_refused(INVITE_PREFIX, -EINVAL, "cut short");
 
         /* cut short, extra text, a newline, a space: refused, never trimmed */
         snprintf(buf, sizeof buf, "%.*s", (int) strlen(good) - 1, good);
@@ -167,7 +171,7 @@ static void test_malformed_text(void **state) {
         snprintf(buf, sizeof buf, "%s\n", good);
         expect_refused(buf, -EINVAL, "cut short");
         snprintf(buf, sizeof buf, " %s", good);
-        expect_refused(buf, -EINVAL, "not a PIC invite");
+        expect_refused(buf, -EINVAL, "does not start with");
         snprintf(buf, sizeof buf, "%s", good);
         buf[strlen(INVITE_PREFIX) + 10] = '+';
         expect_refused(buf, -EINVAL, "base64url");
@@ -187,20 +191,27 @@ static void expect_payload_refused(const char *payload, const char *words) {
 }
 
 /* Validly signed, but not what an invite holds. */
-static void test_bad_payloads(void **state) {
-        char sign[SIGNING_PUBLIC_TEXT_LEN];
-        signing_public_to_text(&key.public, sign);
+static bool is_cell_field(const char *f) {
+        static const char *const names[] = { "name", "domain", "subnet", "dns", "endpoint", "pairing", "wg", "sign" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(f, names[i]))
+                        return true;
+        return false;
+}
 
+/* Validly signed, but not what an invite holds. */
+static void test_bad_payloads(void **state) {
         expect_payload_refused("not json", "not a JSON object");
         expect_payload_refused("[1,2]", "not a JSON object");
         expect_payload_refused("{} {}", "not a JSON object");
+        expect_payload_refused("{\"v\":1} ", "not a JSON object");
 
         static const struct {
                 const char *field;
                 const char *json; /* NULL: remove the field */
                 const char *words;
         } cases[] = {
-                { "name", "\"Bob_1\"", "'name' is not a cell name" },
+                { "name", "\"Bob_1\"", "cell: field 'name' is not a cell name" },
                 { "name", "7", "'name' must be a string" },
                 { "domain", "\"bob..lan\"", "'domain'" },
                 { "subnet", "\"10.20.0.1/24\"", "'subnet'" },
@@ -212,28 +223,34 @@ static void test_bad_payloads(void **state) {
                 { "wg", "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"", "'wg'" },
                 { "id", "\"AAAA\"", "'id'" },
                 { "secret", "\"AAAA\"", "'secret'" },
-                { "expires", "1.5", "'expires'" },
-                { "expires", "-3", "'expires'" },
-                { "expires", "\"soon\"", "'expires' must be a number" },
+                { "expires", "1.5", "'expires' must be a whole number" },
+                { "expires", "-3", "'expires' must be a whole number" },
+                { "expires", "\"soon\"", "'expires' must be a whole number" },
+                { "expires", "0", "'expires' is not a time" },
                 { "v", "2", "version" },
                 { "secret", NULL, "'secret' is missing" },
-                { "extra", "1", "unknown field 'extra'" },
+                { "extra", "1", "Invite: unknown field 'extra'" },
+                { "cell", "[]", "'cell' must be an object" },
         };
         for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
                 _cleanup_(cjson_deletep) cJSON *o = sample_json();
-                cJSON_ReplaceItemInObject(o, "sign", cJSON_CreateString(sign));
-                cJSON_DeleteItemFromObject(o, cases[c].field);
+                cJSON *in = is_cell_field(cases[c].field) ? cJSON_GetObjectItem(o, "cell") : o;
+                cJSON_DeleteItemFromObject(in, cases[c].field);
                 if (cases[c].json)
-                        cJSON_AddItemToObject(o, cases[c].field, cJSON_Parse(cases[c].json));
+                        cJSON_AddItemToObject(in, cases[c].field, cJSON_Parse(cases[c].json));
                 _cleanup_(freep) char *payload = cJSON_PrintUnformatted(o);
                 expect_payload_refused(payload, cases[c].words);
         }
 
-        /* a field given twice (cJSON keeps both) */
+        /* a field given twice (cJSON keeps both), inside and outside the cell */
         _cleanup_(cjson_deletep) cJSON *o = sample_json();
-        cJSON_AddStringToObject(o, "name", "eve");
+        cJSON_AddStringToObject(cJSON_GetObjectItem(o, "cell"), "name", "eve");
         _cleanup_(freep) char *payload = cJSON_PrintUnformatted(o);
         expect_payload_refused(payload, "'name' is given twice");
+        _cleanup_(cjson_deletep) cJSON *o2 = sample_json();
+        cJSON_AddStringToObject(o2, "id", "AAAAAAAAAAAAAAAAAAAAAA");
+        _cleanup_(freep) char *payload2 = cJSON_PrintUnformatted(o2);
+        expect_payload_refused(payload2, "'id' is given twice");
 }
 
 static void test_signing_key_text(void **state) {

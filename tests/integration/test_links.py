@@ -49,7 +49,7 @@ def parse_invite(text):
 
 def verify(invite):
     fields, raw, sig = parse_invite(invite)
-    Ed25519PublicKey.from_public_bytes(b64url(fields['sign'])).verify(sig, SIGNING_CONTEXT + raw)
+    Ed25519PublicKey.from_public_bytes(b64url(fields['cell']['sign'])).verify(sig, SIGNING_CONTEXT + raw)
     return fields
 
 
@@ -84,14 +84,16 @@ class InviteTest(h.HarnessTestCase):
         text, expires = self.mgr.CreateInvite(sv({}))
         fields = verify(str(text))
         props = self.cell.properties(MANAGER)
+        self.assertEqual(sorted(fields), ['cell', 'expires', 'id', 'secret', 'v'])
         self.assertEqual(fields['v'], 1)
-        self.assertEqual(fields['name'], 'home')
-        self.assertEqual(fields['domain'], 'home.lan')
-        self.assertEqual(fields['subnet'], '10.61.0.0/24')
-        self.assertEqual(fields['dns'], '10.61.0.1')
-        self.assertEqual(fields['endpoint'], 'cell.example.org:51820')
-        self.assertEqual(fields['pairing'], 'cell.example.org:8283')
-        self.assertEqual(fields['wg'], str(props['PublicKey']))
+        cell = fields['cell']
+        self.assertEqual(cell['name'], 'home')
+        self.assertEqual(cell['domain'], 'home.lan')
+        self.assertEqual(cell['subnet'], '10.61.0.0/24')
+        self.assertEqual(cell['dns'], '10.61.0.1')
+        self.assertEqual(cell['endpoint'], 'cell.example.org:51820')
+        self.assertEqual(cell['pairing'], 'cell.example.org:8283')
+        self.assertEqual(cell['wg'], str(props['PublicKey']))
         self.assertEqual(len(b64url(fields['secret'])), 32)
         self.assertEqual(fields['expires'], int(expires))
         self.assertTrue(before + 86400 - 5 <= int(expires) <= time.time() + 86400 + 5)
@@ -101,7 +103,7 @@ class InviteTest(h.HarnessTestCase):
         raw = bytearray(b64url(payload))
         raw[raw.index(b'home.lan')] ^= 1
         with self.assertRaises(InvalidSignature):
-            Ed25519PublicKey.from_public_bytes(b64url(fields['sign'])).verify(b64url(sig), SIGNING_CONTEXT + bytes(raw))
+            Ed25519PublicKey.from_public_bytes(b64url(cell['sign'])).verify(b64url(sig), SIGNING_CONTEXT + bytes(raw))
 
         # listed by id, stored 0600 without the secret; the signing key too
         listed = [(str(i), int(c), int(e)) for i, c, e in self.mgr.ListInvites()]
@@ -118,7 +120,7 @@ class InviteTest(h.HarnessTestCase):
         # the same signing key for every invite, across a restart
         self.cell.restart()
         again = verify(str(self.cell.manager().CreateInvite(sv({}))[0]))
-        self.assertEqual(again['sign'], fields['sign'])
+        self.assertEqual(again['cell']['sign'], cell['sign'])
         self.assertNotEqual(again['id'], fields['id'])
         self.assertNotEqual(again['secret'], fields['secret'])
         self.assertEqual(len(self.cell.manager().ListInvites()), 2)
@@ -129,7 +131,7 @@ class InviteTest(h.HarnessTestCase):
                                                   'PairingAddress': 'pair.example.org:9443'}))
         fields = verify(str(text))
         self.assertAlmostEqual(int(expires), time.time() + 3600, delta=5)
-        self.assertEqual(fields['pairing'], 'pair.example.org:9443')
+        self.assertEqual(fields['cell']['pairing'], 'pair.example.org:9443')
         for options, words in [({'Lifetime': dbus.UInt32(59)}, 'Lifetime'),
                                ({'Lifetime': dbus.UInt32(7 * 86400 + 1)}, 'Lifetime'),
                                ({'Lifetime': 'soon'}, 'Lifetime'),
