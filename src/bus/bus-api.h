@@ -9,8 +9,16 @@
 #define PIC_PEER_PATH_PREFIX  "/org/pic/Cell1/peer"
 #define PIC_MANAGER_INTERFACE "org.pic.Cell1.Manager"
 #define PIC_PEER_INTERFACE    "org.pic.Cell1.Peer"
+#define PIC_LINK_PATH_PREFIX  "/org/pic/Cell1/link"
+#define PIC_LINK_INTERFACE    "org.pic.Cell1.Link"
 
 /* The service's own errors; the gateway maps each to one HTTP status. */
 #define PIC_ERROR_SETUP_REQUIRED "org.pic.Cell1.Error.SetupRequired" /* 428 */
 #define PIC_ERROR_CONFLICT       "org.pic.Cell1.Error.Conflict"      /* 409 */
 #define PIC_ERROR_FAILED         "org.pic.Cell1.Error.Failed"        /* 500: the system refused a change */
+/* Cell links (src/link/PROTOCOL.md) */
+#define PIC_ERROR_INVALID_INVITE "org.pic.Cell1.Error.InvalidInvite" /* 400: malformed invite or pairing request */
+#define PIC_ERROR_FORGED         "org.pic.Cell1.Error.Forged"        /* 403: a signature or MAC does not match */
+#define PIC_ERROR_INVITE_EXPIRED "org.pic.Cell1.Error.InviteExpired" /* 410 */
+#define PIC_ERROR_INVITE_UNKNOWN "org.pic.Cell1.Error.InviteUnknown" /* 404: used, revoked or never made */
+#define PIC_ERROR_UNREACHABLE    "org.pic.Cell1.Error.Unreachable"   /* 502: the other cell did not answer */

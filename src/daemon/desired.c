@@ -2,11 +2,13 @@
 #include <string.h>
 
 #include "desired.h"
+#include "link-wg.h"
 #include "peer-wg.h"
 #include "test-kind.h"
 
 static const Contributor *const contributors[] = {
         &peer_contributor,
+        &link_contributor,
         &test_kind_contributor,
 };
 

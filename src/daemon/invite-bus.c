@@ -8,6 +8,7 @@
 #include "bus-api.h"
 #include "bus-dict.h"
 #include "cell-bus.h"
+#include "cell-identity.h"
 #include "invite-bus.h"
 #include "invites.h"
 #include "keys.h"
@@ -18,7 +19,6 @@
 #include "signing-key-file.h"
 
 #define INVITE_LIFETIME_MIN_SEC 60
-#define PAIRING_PORT_DEFAULT "8283"
 
 static uint64_t now_sec(void) {
         struct timespec ts;
@@ -35,15 +35,6 @@ int invite_bus_open_store(Manager *m) {
                 m->has_signing_key = true;
         else if (r != -ENOENT)
                 return r;
-        return 0;
-}
-
-/* "host:port" from the cell's Endpoint's host and the gateway's default pairing port. */
-static int default_pairing_address(const char *endpoint, char *buf, size_t size) {
-        const char *colon = strrchr(endpoint, ':');
-        if (!colon || (size_t) snprintf(buf, size, "%.*s:%s", (int) (colon - endpoint), endpoint,
-                                        PAIRING_PORT_DEFAULT) >= size)
-                return -EINVAL;
         return 0;
 }
 
@@ -75,38 +66,22 @@ static int read_options(sd_bus_message *message, InviteOptions *o, sd_bus_error 
         return 0;
 }
 
-/* The invite for m's cell as it is now; the secret only in inv (the caller wipes it). */
-static int build_invite(Manager *m, const InviteOptions *o, char *pairing, Invite *inv, InviteRecord *rec) {
-        char subnet[CIDR4_STRLEN], dns[CIDR4_STRLEN], wg[WG_KEY_B64_LEN];
-        Cidr4 net = { .addr = cidr4_network(&m->cell.vpn_address), .prefix = m->cell.vpn_address.prefix };
+/* A fresh id and secret for the cell as it is now; the secret only in inv (the caller wipes it). */
+static void new_invite(const CellIdentity *cell, uint32_t lifetime, Invite *inv, InviteRecord *rec) {
         uint64_t now = now_sec();
 
-        key_to_base64(m->cell.public_key, wg);
-        *inv = (Invite) {
-                .cell = {
-                        .name = m->cell.name,
-                        .domain = m->cell.domain,
-                        .vpn_subnet = cidr4_format(&net, subnet),
-                        .dns_address = ipv4_format(m->cell.vpn_address.addr, dns),
-                        .endpoint = m->cell.endpoint,
-                        .pairing = pairing,
-                        .wg_public_key = wg,
-                        .signing_key = m->signing_key.public,
-                },
-                .expires = now + o->lifetime,
-        };
+        *inv = (Invite) { .cell = *cell, .expires = now + lifetime };
         randombytes_buf(inv->id, sizeof inv->id);
         randombytes_buf(inv->secret, sizeof inv->secret);
         *rec = (InviteRecord) { .created = now, .expires = inv->expires };
         invite_id_to_text(inv->id, rec->id);
         invite_pairing_key(inv->secret, rec->pairing_key);
-        return 0;
 }
 
 static int method_create_invite(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         InviteOptions o = {};
-        char pairing[ENDPOINT_MAX + 1];
+        OwnIdentity me;
         int r;
 
         r = read_options(message, &o, error);
@@ -119,11 +94,6 @@ static int method_create_invite(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_set(error, PIC_ERROR_SETUP_REQUIRED,
                                         "The cell has no Endpoint: another cell could not reach it. Set one first "
                                         "(picctl configure --endpoint HOST:PORT).");
-        if (o.has_pairing)
-                snprintf(pairing, sizeof pairing, "%s", o.pairing);
-        else if (default_pairing_address(m->cell.endpoint, pairing, sizeof pairing) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "PairingAddress: the Endpoint's host is too long to add a port to; give one.");
         invite_store_sweep(&m->invites, now_sec());
         if (m->invites.n >= INVITES_MAX)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
@@ -133,18 +103,18 @@ static int method_create_invite(sd_bus_message *message, void *userdata, sd_bus_
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        if (!m->has_signing_key) {
-                r = signing_key_file_load_or_create(m->state_fd, &m->signing_key);
-                if (r < 0)
-                        return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to make the cell's signing key: %s.",
-                                                 strerror(-r));
-                m->has_signing_key = true;
-        }
+        r = own_signing_key(m);
+        if (r < 0)
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to make the cell's signing key: %s.",
+                                         strerror(-r));
+        if (own_identity(m, o.has_pairing ? o.pairing : NULL, &me) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "PairingAddress: the Endpoint's host is too long to add a port to; give one.");
 
         Invite inv;
         InviteRecord rec;
         _cleanup_(erase_and_freep) char *text = NULL;
-        build_invite(m, &o, pairing, &inv, &rec);
+        new_invite(&me.cell, o.lifetime, &inv, &rec);
         r = invite_encode(&inv, &m->signing_key, &text);
         sodium_memzero(inv.secret, sizeof inv.secret);
         if (r >= 0)

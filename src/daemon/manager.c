@@ -15,6 +15,9 @@
 #include "fileio.h"
 #include "log.h"
 #include "invite-bus.h"
+#include "link-bus.h"
+#include "link-pairing.h"
+#include "link-wg.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
 #include "peer-bus.h"
@@ -97,6 +100,11 @@ Manager *manager_free(Manager *m) {
         HASHMAP_FOREACH(p, m->peers_by_name)
                 peer_free(p);
         hashmap_free(m->peers_by_name);
+        Link *l;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                link_free(l);
+        hashmap_free(m->links_by_name);
+        link_pairing_abandon(m);
         hashmap_free(m->peers_by_address);
         hashmap_free(m->peers_by_key);
         sd_event_source_unref(m->stats_timer);
@@ -126,6 +134,8 @@ Manager *manager_free(Manager *m) {
                 close(m->state_fd);
         if (m->peers_fd >= 0)
                 close(m->peers_fd);
+        if (m->links_fd >= 0)
+                close(m->links_fd);
         free(m);
         return NULL;
 }
@@ -137,11 +147,12 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         if (!m)
                 return -ENOMEM;
         m->config = *config;
-        m->state_fd = m->peers_fd = m->dns.dir_fd = m->invites.dir_fd = -EBADF;
+        m->state_fd = m->peers_fd = m->links_fd = m->dns.dir_fd = m->invites.dir_fd = -EBADF;
         m->peers_by_name = hashmap_new(&string_hash_ops);
         m->peers_by_address = hashmap_new(&u32_hash_ops);
         m->peers_by_key = hashmap_new(&string_hash_ops);
-        if (!m->peers_by_name || !m->peers_by_address || !m->peers_by_key)
+        m->links_by_name = hashmap_new(&string_hash_ops);
+        if (!m->peers_by_name || !m->peers_by_address || !m->peers_by_key || !m->links_by_name)
                 return -ENOMEM;
 
         m->state_fd = open_dir_at(AT_FDCWD, config->state_dir, 0700);
@@ -154,6 +165,9 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         m->peers_fd = open_dir_at(m->state_fd, "peers", 0700);
         if (m->peers_fd < 0)
                 return log_error_errno(m->peers_fd, "Failed to open %s/peers: %m", config->state_dir);
+        m->links_fd = open_dir_at(m->state_fd, "links", 0700);
+        if (m->links_fd < 0)
+                return log_error_errno(m->links_fd, "Failed to open %s/links: %m", config->state_dir);
 
         r = wg_backend_new(&m->wg, config->ifname, config->wireguard_run_dir, config->wireguard_go);
         if (r < 0)
@@ -275,15 +289,21 @@ void manager_watch_wireguard_go(Manager *m) {
                 log_warning_errno(r, "Cannot watch wireguard-go: %m");
 }
 
+/* One read of the device for every kind's statistics. */
 static int refresh_stats(Manager *m) {
+        _cleanup_(wg_device_freep) WgDevice *d = NULL;
         _cleanup_(freep) PeerStatsChange *changes = NULL;
         size_t n;
 
-        int r = peer_wg_refresh_stats(m, &changes, &n);
+        int r = wg_backend_get_device(m->wg, &d);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
+        r = peer_wg_refresh_stats(m, d, &changes, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
                 peer_bus_emit_changed(changes[i].peer, (char **) changes[i].names);
+        link_wg_refresh_stats(m, d);
         return 0;
 }
 
@@ -323,6 +343,7 @@ int manager_start(Manager *m) {
         /* The state directory's lock (manager_new) means no other pic-celld writes here. */
         remove_stale_temp_files_of(m, m->state_fd, "");
         remove_stale_temp_files_of(m, m->peers_fd, "peers/");
+        remove_stale_temp_files_of(m, m->links_fd, "links/");
         r = state_load_cell(m->state_fd, &m->cell);
         if (r < 0)
                 return r;
@@ -333,6 +354,9 @@ int manager_start(Manager *m) {
                 r = state_load_peers(m->peers_fd, load_peer, m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to load peers: %m");
+                r = link_bus_load(m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load links: %m");
                 (void) cell_apply_finish_interrupted(m);
                 drop_peers_outside_subnet(m);
                 /* Rebuild the kernel side before taking the name, so the first
@@ -390,12 +414,20 @@ int manager_start(Manager *m) {
         r = invite_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the invite methods: %m");
+        r = link_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register link objects: %m");
+        r = link_pairing_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the pairing methods: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
         r = dns_start(m);
         if (r < 0)
                 return r;
+        if (hashmap_size(m->links_by_name) > 0 && link_bus_sync_dns(m) < 0)
+                log_warning("DNS: the links' forwards were refused.");
         r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to own org.pic.Cell1: %m");

@@ -98,6 +98,10 @@ typedef struct Manager {
         struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
         WaitList idle_waiters;        /* changes waiting for it to end */
         DnsControl dns;
+        int links_fd;
+        Hashmap *links_by_name;  /* Link.remote.name → Link, owns them (link-bus.h) */
+        struct PairingCall *pairings; /* AddLink calls waiting for the other cell (link-pairing.h) */
+        struct HttpClient *http; /* requests to other cells (http-client.h) */
         InviteStore invites;     /* invites.h */
         SigningKey signing_key;  /* signing-key-file.h; made on first use */
         bool has_signing_key;

@@ -110,13 +110,11 @@ static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
                          ntohs(w->endpoint.addr6.sin6_port));
 }
 
-int peer_wg_refresh_stats(Manager *m, PeerStatsChange **ret, size_t *ret_n) {
-        _cleanup_(wg_device_freep) WgDevice *d = NULL;
+int peer_wg_refresh_stats(Manager *m, const WgDevice *d, PeerStatsChange **ret, size_t *ret_n) {
         _cleanup_(freep) PeerStatsChange *changes = NULL;
         size_t n = 0, allocated = 0;
-        int r = wg_backend_get_device(m->wg, &d);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to read WireGuard statistics of %s: %m", m->config.ifname);
+        int r;
+
         for (const WgPeer *w = d->peers; w; w = w->next) {
                 char b64[WG_KEY_B64_LEN], endpoint[sizeof(((Peer *) NULL)->endpoint)];
                 key_to_base64(w->public_key, b64);

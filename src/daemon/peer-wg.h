@@ -20,6 +20,6 @@ typedef struct PeerStatsChange {
         const char *names[5]; /* the properties that changed, NULL-terminated */
 } PeerStatsChange;
 
-/* Reads handshakes, counters and endpoints into the peers; returns which
- * peers changed what, for the caller to announce. */
-int peer_wg_refresh_stats(Manager *m, PeerStatsChange **ret, size_t *ret_n);
+/* Takes handshakes, counters and endpoints from the device as read into the
+ * peers; returns which peers changed what, for the caller to announce. */
+int peer_wg_refresh_stats(Manager *m, const WgDevice *d, PeerStatsChange **ret, size_t *ret_n);

@@ -13,6 +13,7 @@ bool peer_name_is_valid(const char *s);
 
 /* One DNS label: 1-63 of [a-z0-9-], no leading or trailing '-'. Lower case
  * only, so a cell's name never has two spellings. */
+#define DNS_LABEL_MAX 63
 #define DNS_LABEL_DOC "1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
 bool dns_label_is_valid(const char *s);
 /* Labels as above joined by '.', at most 253 characters, no trailing dot. */

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-api.h"
+#include "fileio.h"
+#include "link-bus.h"
+#include "link-wg.h"
+#include "link.h"
+#include "log.h"
+#include "manager.h"
+#include "polkit.h"
+#include "strv.h"
+#include "time-util.h"
+
+#define LINK_FILE_MAX (16 * 1024)
+
+static int link_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *name = NULL;
+
+        int r = sd_bus_path_decode(path, PIC_LINK_PATH_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        Link *l = hashmap_get(m->links_by_name, name);
+        if (!l)
+                return 0;
+        *found = l;
+        return 1;
+}
+
+static int link_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **l = NULL;
+        Link *link;
+
+        HASHMAP_FOREACH(link, m->links_by_name)
+                if (strv_extend(&l, link->object_path) < 0)
+                        return -ENOMEM;
+        *nodes = TAKE_PTR(l);
+        return 0;
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Link *l = userdata;
+        char fingerprint[SIGNING_FINGERPRINT_LEN];
+
+        if (streq(property, "Name"))
+                return sd_bus_message_append(reply, "s", l->remote.name);
+        if (streq(property, "Domain"))
+                return sd_bus_message_append(reply, "s", l->remote.domain);
+        if (streq(property, "VpnSubnet"))
+                return sd_bus_message_append(reply, "s", l->remote.vpn_subnet);
+        if (streq(property, "DnsAddress"))
+                return sd_bus_message_append(reply, "s", l->remote.dns_address);
+        if (streq(property, "Endpoint"))
+                return sd_bus_message_append(reply, "s", l->remote.endpoint);
+        if (streq(property, "PublicKey"))
+                return sd_bus_message_append(reply, "s", l->remote.wg_public_key);
+        if (streq(property, "SigningKey")) {
+                signing_fingerprint(&l->remote.signing_key, fingerprint);
+                return sd_bus_message_append(reply, "s", fingerprint);
+        }
+        if (streq(property, "State"))
+                return sd_bus_message_append(reply, "s", link_state(l, now_usec(CLOCK_REALTIME)));
+        if (streq(property, "Created"))
+                return sd_bus_message_append(reply, "t", l->created_usec);
+        if (streq(property, "LatestHandshake"))
+                return sd_bus_message_append(reply, "t", l->latest_handshake_usec);
+        if (streq(property, "RxBytes"))
+                return sd_bus_message_append(reply, "t", l->rx_bytes);
+        if (streq(property, "TxBytes"))
+                return sd_bus_message_append(reply, "t", l->tx_bytes);
+        return -ENOENT;
+}
+
+void link_bus_emit_changed(Link *l, char **names) {
+        (void) sd_bus_emit_properties_changed_strv(l->manager->bus, l->object_path, PIC_LINK_INTERFACE, names);
+}
+
+int link_bus_sync_dns(Manager *m) {
+        _cleanup_(strv_freep) char **domains = strv_copy(m->config.test_dns_forward_domains);
+        _cleanup_(strv_freep) char **servers = strv_copy(m->config.test_dns_forward_servers);
+        Link *l;
+
+        if ((m->config.test_dns_forward_domains && !domains) || (m->config.test_dns_forward_servers && !servers))
+                return -ENOMEM;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (strv_extend(&domains, l->remote.domain) < 0 || strv_extend(&servers, l->remote.dns_address) < 0)
+                        return -ENOMEM;
+        return dns_set_forwards(m, domains, servers);
+}
+
+static void file_name(const char *name, char *buf, size_t size) {
+        snprintf(buf, size, "%s.json", name);
+}
+
+int link_bus_store(Manager *m, const Link *l) {
+        _cleanup_(freep) char *text = NULL;
+        char name[DNS_LABEL_MAX + 6];
+
+        int r = link_to_json(l, &text);
+        if (r < 0)
+                return r;
+        file_name(l->remote.name, name, sizeof name);
+        return write_file_atomic(m->links_fd, name, text, strlen(text), 0600);
+}
+
+int link_bus_add(Manager *m, Link *l) {
+        int r = sd_bus_path_encode(PIC_LINK_PATH_PREFIX, l->remote.name, &l->object_path);
+        if (r < 0)
+                return r;
+        l->manager = m;
+        return hashmap_put(m->links_by_name, l->remote.name, l);
+}
+
+int link_bus_load(Manager *m) {
+        DIR *d;
+        int r = opendir_at(m->links_fd, &d);
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".json"))
+                        continue;
+                _cleanup_(freep) char *text = NULL;
+                _cleanup_(link_freep) Link *l = NULL;
+                char why[256];
+                if (read_file_at(m->links_fd, de->d_name, LINK_FILE_MAX, &text, NULL) < 0 ||
+                    link_from_json(text, &l, why, sizeof why) < 0) {
+                        log_error("Skipping links/%s: not a link. The file was left as it is.", de->d_name);
+                        continue;
+                }
+                if (strlen(l->remote.name) + 5 != len || strncmp(de->d_name, l->remote.name, len - 5) != 0 ||
+                    hashmap_get(m->links_by_name, l->remote.name)) {
+                        log_error("Skipping links/%s: it names cell '%s'.", de->d_name, l->remote.name);
+                        continue;
+                }
+                r = link_bus_add(m, l);
+                if (r < 0)
+                        break;
+                TAKE_PTR(l);
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int link_bus_forget(Manager *m, Link *l) {
+        char name[DNS_LABEL_MAX + 6];
+
+        file_name(l->remote.name, name, sizeof name);
+        int r = unlink_durable(m->links_fd, name);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        hashmap_remove(m->links_by_name, l->remote.name);
+        (void) sd_bus_emit_object_removed(m->bus, l->object_path);
+        link_free(l);
+        (void) manager_reconcile(m);
+        (void) link_bus_sync_dns(m);
+        return 0;
+}
+
+static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Link *l = userdata;
+        Manager *m = l->manager;
+        char name[DNS_LABEL_MAX + 1];
+
+        int r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_LINKS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        snprintf(name, sizeof name, "%s", l->remote.name);
+        r = link_bus_forget(m, l);
+        if (r < 0)
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove the link to %s: %s.", name,
+                                         strerror(-r));
+        log_info("Removed the link to cell %s.", name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static const sd_bus_vtable link_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Domain", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("VpnSubnet", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DnsAddress", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SigningKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Created", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LatestHandshake", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+int link_bus_register(Manager *m) {
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, PIC_LINK_PATH_PREFIX, PIC_LINK_INTERFACE, link_vtable,
+                                           link_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(m->bus, NULL, PIC_LINK_PATH_PREFIX, link_enumerate, m);
+}

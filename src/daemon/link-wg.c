@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "link-bus.h"
+#include "link-wg.h"
+#include "link.h"
+#include "time-util.h"
+
+static int link_wg_contribute(Manager *m, WgDevice *d) {
+        Link *l;
+        HASHMAP_FOREACH(l, m->links_by_name) {
+                int r = link_to_wg(l, d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+const Contributor link_contributor = {
+        .kind = "link",
+        .wireguard = link_wg_contribute,
+};
+
+static Link *link_by_key(Manager *m, const WgKey key) {
+        Link *l;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (memcmp(l->wg_key, key, WG_KEY_LEN) == 0)
+                        return l;
+        return NULL;
+}
+
+void link_wg_refresh_stats(Manager *m, const WgDevice *d) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        if (hashmap_size(m->links_by_name) == 0)
+                return;
+        for (const WgPeer *w = d->peers; w; w = w->next) {
+                Link *l = link_by_key(m, w->public_key); /* links are few: a scan is fine */
+                if (!l)
+                        continue;
+                const char *names[5];
+                size_t k = 0;
+                if (l->latest_handshake_usec != w->last_handshake_usec) {
+                        l->latest_handshake_usec = w->last_handshake_usec;
+                        names[k++] = "LatestHandshake";
+                }
+                if (l->rx_bytes != w->rx_bytes) {
+                        l->rx_bytes = w->rx_bytes;
+                        names[k++] = "RxBytes";
+                }
+                if (l->tx_bytes != w->tx_bytes) {
+                        l->tx_bytes = w->tx_bytes;
+                        names[k++] = "TxBytes";
+                }
+                const char *state = link_state(l, now);
+                if (!l->announced_state || !streq(l->announced_state, state)) {
+                        l->announced_state = state;
+                        names[k++] = "State";
+                }
+                names[k] = NULL;
+                if (k > 0)
+                        link_bus_emit_changed(l, (char **) names);
+        }
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-fields.h"
+#include "json-util.h"
+#include "keys.h"
+#include "link.h"
+
+#define LINK_KEEPALIVE_SEC 25           /* keeps NAT mappings open and handshakes fresh */
+#define LINK_FRESH_USEC (180ULL * 1000000ULL)  /* WireGuard rekeys every 2 minutes while in use */
+
+static void copy_identity_strings(const CellIdentity *from, CellIdentity *to, bool *ok) {
+        char *const *src[] = { &from->name, &from->domain, &from->vpn_subnet, &from->dns_address, &from->endpoint,
+                               &from->pairing, &from->wg_public_key };
+        char **dst[] = { &to->name, &to->domain, &to->vpn_subnet, &to->dns_address, &to->endpoint, &to->pairing,
+                         &to->wg_public_key };
+        *ok = true;
+        for (size_t i = 0; i < ELEMENTSOF(src); i++) {
+                *dst[i] = strdup(*src[i]);
+                if (!*dst[i])
+                        *ok = false;
+        }
+        to->signing_key = from->signing_key;
+}
+
+Link *link_free(Link *l) {
+        if (!l)
+                return NULL;
+        cell_identity_done(&l->remote);
+        free(l->object_path);
+        free(l);
+        return NULL;
+}
+
+int link_new(const CellIdentity *remote, Link **ret) {
+        _cleanup_(link_freep) Link *l = calloc(1, sizeof *l);
+        bool ok;
+
+        if (!l)
+                return -ENOMEM;
+        copy_identity_strings(remote, &l->remote, &ok);
+        if (!ok)
+                return -ENOMEM;
+        /* the identity was checked when it was read: these cannot fail */
+        if (key_from_base64(l->remote.wg_public_key, l->wg_key) < 0 ||
+            cidr4_parse(l->remote.vpn_subnet, true, &l->subnet) < 0)
+                return -EINVAL;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+const char *link_state(const Link *l, uint64_t now_usec) {
+        if (l->latest_handshake_usec == 0)
+                return "pairing";
+        if (now_usec < l->latest_handshake_usec + LINK_FRESH_USEC)
+                return "connected";
+        return "unreachable";
+}
+
+int link_to_json(const Link *l, char **ret) {
+        _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+        cJSON *cell = cell_identity_to_json(&l->remote);
+
+        if (!o || !cell || !cJSON_AddItemToObject(o, "cell", cell)) {
+                cJSON_Delete(cell);
+                return -ENOMEM;
+        }
+        if (!cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddNumberToObject(o, "created", (double) l->created_usec) ||
+            !cJSON_AddNumberToObject(o, "tx_counter", (double) l->tx_counter) ||
+            !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter))
+                return -ENOMEM;
+        *ret = cJSON_Print(o);
+        return *ret ? 0 : -ENOMEM;
+}
+
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, _F_MAX };
+static const JsonField link_fields[_F_MAX] = {
+        { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
+        { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT },
+};
+
+int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
+        _cleanup_(cjson_deletep) cJSON *o = json_parse_exact(text, strlen(text));
+        _cleanup_(cell_identity_done) CellIdentity remote = {};
+        const cJSON *f[_F_MAX];
+
+        int r = json_collect_fields(o, link_fields, _F_MAX, f, "link", buf, size);
+        if (r < 0)
+                return r;
+        if (json_count(f[F_SCHEMA]) != 1)
+                return json_refuse(buf, size, "link: schema %llu is not one this PIC knows.",
+                                   (unsigned long long) json_count(f[F_SCHEMA]));
+        r = cell_identity_from_json(f[F_CELL], "link: cell", &remote, buf, size);
+        if (r < 0)
+                return r;
+        Link *l;
+        r = link_new(&remote, &l);
+        if (r < 0)
+                return r;
+        l->created_usec = json_count(f[F_CREATED]);
+        l->tx_counter = json_count(f[F_TX]);
+        l->rx_counter = json_count(f[F_RX]);
+        *ret = l;
+        return 0;
+}
+
+/* "a.b.c.d:port" or "[v6]:port" into an endpoint; -EINVAL for a name. */
+static int endpoint_address(const char *s, WgEndpoint *ret) {
+        const char *colon = strrchr(s, ':');
+        char host[64];
+        size_t len = (size_t) (colon - s);
+        unsigned port = (unsigned) strtoul(colon + 1, NULL, 10); /* validated when it was read */
+
+        if (s[0] == '[') {
+                if (len < 3 || len - 2 >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s + 1, len - 2);
+                host[len - 2] = 0;
+                *ret = (WgEndpoint) { .addr6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) } };
+                return inet_pton(AF_INET6, host, &ret->addr6.sin6_addr) == 1 ? 0 : -EINVAL;
+        }
+        if (len >= sizeof host)
+                return -EINVAL;
+        memcpy(host, s, len);
+        host[len] = 0;
+        *ret = (WgEndpoint) { .addr4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) } };
+        return inet_pton(AF_INET, host, &ret->addr4.sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+int link_to_wg(const Link *l, WgDevice *d) {
+        WgPeer *w = wg_device_append_peer(d);
+        if (!w)
+                return -ENOMEM;
+        memcpy(w->public_key, l->wg_key, WG_KEY_LEN);
+        w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REPLACE_ALLOWEDIPS | WG_PEER_HAS_PERSISTENT_KEEPALIVE |
+                   WG_PEER_HAS_PRESHARED_KEY;
+        w->persistent_keepalive = LINK_KEEPALIVE_SEC;
+        if (endpoint_address(l->remote.endpoint, &w->endpoint) < 0)
+                w->endpoint = (WgEndpoint) {};
+        struct in_addr a = { .s_addr = htonl(cidr4_network(&l->subnet)) };
+        return wg_peer_append_allowed_ip(w, AF_INET, &a, l->subnet.prefix) ? 0 : -ENOMEM;
+}

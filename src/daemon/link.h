@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A link with another cell (src/link/PROTOCOL.md): who it is, as it told us
+ * at pairing, and the counters of the signed messages between us. Stored as
+ * STATE/links/<name>.json (0600). Model code: no bus, no kernel here. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "identity.h"
+#include "macro.h"
+#include "wg/wg.h"
+
+typedef struct Manager Manager;
+
+typedef struct Link {
+        Manager *manager;
+        char *object_path;
+        CellIdentity remote;   /* remote.name names the link */
+        WgKey wg_key;          /* remote.wg_public_key, decoded */
+        Cidr4 subnet;          /* remote.vpn_subnet, parsed */
+        uint64_t created_usec;
+        uint64_t tx_counter;   /* the last message counter this cell used towards it */
+        uint64_t rx_counter;   /* the last one accepted from it */
+
+        /* read from WireGuard on a timer */
+        uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
+        const char *announced_state; /* link_state() as last announced (it changes with time too) */
+} Link;
+
+Link *link_free(Link *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Link *, link_free);
+/* A new link to the cell @remote describes (copied). */
+int link_new(const CellIdentity *remote, Link **ret);
+
+/* "connected" after a handshake within the last 3 minutes, else "pairing"
+ * until the first one, then "unreachable". */
+const char *link_state(const Link *l, uint64_t now_usec);
+
+int link_to_json(const Link *l, char **ret);
+/* -EINVAL with a message in buf when the text is not a link. */
+int link_from_json(const char *text, Link **ret, char *buf, size_t size);
+
+/* The link as a peer of the cell's WireGuard device: its key, its subnet,
+ * its endpoint when that is an address (a name is left to the other side,
+ * which reaches us and so sets the endpoint by roaming). */
+int link_to_wg(const Link *l, WgDevice *d);
