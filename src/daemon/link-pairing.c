@@ -313,6 +313,8 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         r = polkit_verify_async(m->polkit, message, ACTION_PEER_SYNC, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        log_debug("AcceptPairing on %s: setup %d, signing key %d, %zu invites.", strempty(m->cell.name),
+                  m->cell.setup_complete, m->has_signing_key, m->invites.n);
         if (!m->cell.setup_complete || !m->has_signing_key)
                 return sd_bus_error_set(error, PIC_ERROR_INVITE_UNKNOWN, "This cell has handed out no invite.");
 

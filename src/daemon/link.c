@@ -140,7 +140,9 @@ int link_to_wg(const Link *l, WgDevice *d) {
         w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REPLACE_ALLOWEDIPS | WG_PEER_HAS_PERSISTENT_KEEPALIVE |
                    WG_PEER_HAS_PRESHARED_KEY;
         w->persistent_keepalive = LINK_KEEPALIVE_SEC;
-        if (endpoint_address(l->remote.endpoint, &w->endpoint) < 0)
+        if (endpoint_address(l->remote.endpoint, &w->endpoint) >= 0)
+                w->flags |= WG_PEER_HAS_ENDPOINT;
+        else
                 w->endpoint = (WgEndpoint) {};
         struct in_addr a = { .s_addr = htonl(cidr4_network(&l->subnet)) };
         return wg_peer_append_allowed_ip(w, AF_INET, &a, l->subnet.prefix) ? 0 : -ENOMEM;

@@ -9,6 +9,7 @@
 
 #include "events.h"
 #include "gateway.h"
+#include "pairing-listener.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -65,6 +66,7 @@ Gateway *gateway_free(Gateway *g) {
         if (!g)
                 return NULL;
         g->stopping = true;
+        g->pairing = pairing_listener_stop(g->pairing);
         if (g->mhd) {
                 /* MHD must not stop with suspended connections */
                 http_abort_suspended(g);
@@ -114,7 +116,7 @@ int gateway_new(Gateway **ret, const GatewayConfig *config) {
 }
 
 /* "ADDR:PORT" or "[V6ADDR]:PORT", numeric only. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len) {
+int gateway_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len) {
         _cleanup_(freep) char *host = NULL;
         const char *port;
 
@@ -163,7 +165,7 @@ int gateway_start(Gateway *g) {
         if (n >= 1)
                 listen_fd = SD_LISTEN_FDS_START;
         else {
-                r = parse_listen(g->config.listen, &ss, &sslen);
+                r = gateway_parse_listen(g->config.listen, &ss, &sslen);
                 if (r < 0)
                         return log_error_errno(r, "--listen=%s is not ADDR:PORT with a numeric address.",
                                                g->config.listen);
@@ -225,6 +227,12 @@ int gateway_start(Gateway *g) {
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         /* a lost bus ends the loop; systemd restarts us */
         (void) sd_bus_set_exit_on_disconnect(g->bus, true);
+
+        if (g->config.pairing_listen) {
+                r = pairing_listener_start(g->config.pairing_listen, g->config.bus_timeout_usec, &g->pairing);
+                if (r < 0)
+                        return r;
+        }
 
         r = events_new(&g->events, g);
         if (r < 0)

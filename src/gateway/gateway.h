@@ -19,6 +19,7 @@ typedef struct Metrics Metrics;
 
 typedef struct GatewayConfig {
         const char *listen;            /* ADDR:PORT; ignored with sockets from systemd */
+        const char *pairing_listen;    /* ADDR:PORT for other cells' pairing requests; NULL: none */
         const char *web_root;
         uint64_t session_idle_usec;
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this */
@@ -43,6 +44,7 @@ typedef struct Gateway {
         LoginLimiter *limiter;
         Events *events;
         Metrics *metrics;
+        struct PairingListener *pairing; /* pairing-listener.h */
         SetupState setup;       /* cached Manager.SetupComplete, refreshed by signals */
         Request *suspended;     /* requests waiting for the bus; resumed before MHD stops */
         uint16_t port;
@@ -50,6 +52,9 @@ typedef struct Gateway {
 } Gateway;
 
 int gateway_new(Gateway **ret, const GatewayConfig *config);
+struct sockaddr_storage;
+/* "ADDR:PORT" or "[V6ADDR]:PORT", numeric only. */
+int gateway_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned *len);
 Gateway *gateway_free(Gateway *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Gateway *, gateway_free);
 int gateway_start(Gateway *g);

@@ -16,6 +16,8 @@ static void help(void) {
                "     --version              show the version\n"
                "     --listen=ADDR:PORT     where to listen (default 127.0.0.1:8080; ignored with\n"
                "                            sockets passed by systemd)\n"
+               "     --pairing-listen=ADDR:PORT\n"
+               "                            take other cells' pairing requests there (only those)\n"
                "     --web-root=DIR         the web UI's files (default %s)\n"
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
                "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 10)\n"
@@ -26,11 +28,12 @@ static void help(void) {
 
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
-               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL };
+               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "listen", required_argument, NULL, ARG_LISTEN },
+                { "pairing-listen", required_argument, NULL, ARG_PAIRING_LISTEN },
                 { "web-root", required_argument, NULL, ARG_WEB_ROOT },
                 { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
@@ -52,6 +55,9 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                         return 0;
                 case ARG_LISTEN:
                         c->listen = optarg;
+                        break;
+                case ARG_PAIRING_LISTEN:
+                        c->pairing_listen = optarg;
                         break;
                 case ARG_WEB_ROOT:
                         c->web_root = optarg;

@@ -41,7 +41,9 @@ class Cell:
         self.world = _world(world)
         self.build = build or build_dir()
         self.source = source or source_dir()
-        self.bus = bus or PrivateBus(world=self.world, source=self.source)
+        # cells of one world each have a bus of their own (its socket lives in its directory)
+        self.bus = bus or PrivateBus(dir=self.world.subdir('bus' if name == 'cell' else '%s-bus' % name),
+                                     world=self.world, source=self.source)
         if polkit == 'mock':
             self.polkit = MockPolkit(self.bus)
         elif polkit == 'real':

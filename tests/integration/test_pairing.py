@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Pairing for real: three cells, each with its own bus, pic-celld and gateway
+(its pairing listener on the cell's LAN address, in the cell's namespace),
+joined by veth links. A adds B's invite: B's gateway hands the request to
+B's AcceptPairing, B answers signed, both sides get a link object, a
+WireGuard peer for the other's subnet (the tunnel handshakes: "connected")
+and a DNS forward for its domain; the invite is used up. Then what must be
+refused is refused by name, with nothing changed: a used invite, a revoked
+one, a tampered one, a colliding subnet or domain (on either side), a second
+link with the same cell, an invite of the cell itself."""
+
+import base64
+import hashlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+from gateway_client import gatewayd_binary  # noqa: E402
+
+N = os.getpid() % 200
+LAN = {'a': '10.244.%d.1' % N, 'b': '10.244.%d.2' % N, 'c': '10.244.%d.3' % N}
+VPN = {'a': '10.72.%d.1/24' % N, 'b': '10.73.%d.1/24' % N, 'c': '10.74.%d.1/24' % N}
+ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.manage-links',
+           'org.pic.cell1.peer-sync']
+MANAGER = 'org.pic.Cell1.Manager'
+LINK = 'org.pic.Cell1.Link'
+ERR = 'org.pic.Cell1.Error.'
+
+
+def sv(d):
+    return dbus.Dictionary(d, signature='sv')
+
+
+def net(vpn):
+    a, prefix = vpn.split('/')
+    return '%s.0/%s' % (a.rsplit('.', 1)[0], prefix)
+
+
+class PairingWorld(h.SharedWorldTestCase):
+    @classmethod
+    def build_world(cls):
+        w = cls.world
+        cls.cells = {}
+        hub = h.Netns(world=w)  # the "internet": a bridge the cells' LANs hang off
+        hub.ip('link', 'add', 'br0', 'type', 'bridge')
+        hub.ip('link', 'set', 'br0', 'up')
+        for name in ('a', 'b', 'c'):
+            cell = h.Cell(world=w, name=name, extra_args=['--stats-interval=0.3', '--log-level=debug'])
+            if_cell, if_hub = h.veth(cell.netns, hub, LAN[name] + '/24', None, world=w)
+            hub.ip('link', 'set', if_hub, 'master', 'br0')
+            hub.ip('link', 'set', if_hub, 'up')
+            cell.polkit.set_allowed(ALLOWED)
+            cell.start()
+            cls.cells[name] = cell
+            # its gateway in its namespace: pairing requests on its LAN address only
+            cell.netns.spawn([gatewayd_binary(), '--listen=127.0.0.1:%d' % (8400 + N), '--pairing-listen=%s:8283' % LAN[name],
+                              '--log-level=debug'], name='gateway-' + name,
+                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address))
+            cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': VPN[name],
+                                     'Endpoint': LAN[name] + ':51820'}))
+        for name, cell in cls.cells.items():
+            h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
+                       'the gateway of %s listening' % name)
+
+    def mgr(self, name):
+        return self.cells[name].manager()
+
+    def links(self, name):
+        """{link name: properties} as the cell's bus shows them."""
+        out = {}
+        for path, ifaces in self.cells[name].managed_objects().items():
+            if LINK in ifaces:
+                out[str(ifaces[LINK]['Name'])] = {k: (str(v) if isinstance(v, dbus.String) else v)
+                                                  for k, v in ifaces[LINK].items()}
+        return out
+
+    def invite(self, name, **options):
+        return str(self.mgr(name).CreateInvite(sv(options))[0])
+
+    def assertRefused(self, name, words, fn, *args):
+        with self.assertRaises(dbus.DBusException) as cm:
+            fn(*args, timeout=30)
+        self.assertEqual(cm.exception.get_dbus_name(), name, cm.exception)
+        self.assertIn(words, cm.exception.get_dbus_message())
+
+    def state_files(self, name):
+        """Every file of the cell's state but the invites (which these calls may add or use), with its bytes."""
+        out = {}
+        root = self.cells[name].state_dir
+        for d, _, files in os.walk(root):
+            for f in files:
+                path = os.path.join(d, f)
+                with open(path, 'rb') as fh:
+                    out[os.path.relpath(path, root)] = hashlib.sha256(fh.read()).hexdigest()
+        return {k: v for k, v in out.items() if not k.startswith('invites/')}
+
+    def uapi_peers(self, name):
+        return {p['public_key']: p for p in h.uapi_get(self.cells[name].uapi_socket)['peers']}
+
+    def test_1_pairing(self):
+        text = self.invite('b')
+        invite_id = [str(i) for i, _, _ in self.mgr('b').ListInvites()][0]
+        path = str(self.mgr('a').AddLink(text, sv({}), timeout=30))
+        self.assertEqual(path, '/org/pic/Cell1/link/b')
+
+        on_a, on_b = self.links('a')['b'], self.links('b')['a']
+        self.assertEqual((on_a['Domain'], on_a['VpnSubnet'], on_a['DnsAddress'], on_a['Endpoint']),
+                         ('b.lan', net(VPN['b']), VPN['b'].split('/')[0], LAN['b'] + ':51820'))
+        self.assertEqual((on_b['Domain'], on_b['VpnSubnet'], on_b['Endpoint']),
+                         ('a.lan', net(VPN['a']), LAN['a'] + ':51820'))
+        self.assertEqual(on_a['PublicKey'], str(self.cells['b'].properties(MANAGER)['PublicKey']))
+        self.assertEqual(on_b['PublicKey'], str(self.cells['a'].properties(MANAGER)['PublicKey']))
+        # used up: gone from the list and from the disk
+        self.assertNotIn(invite_id, [str(i) for i, _, _ in self.mgr('b').ListInvites()])
+        self.assertFalse(os.path.exists(os.path.join(self.cells['b'].state_dir, 'invites', invite_id + '.json')))
+
+        # each is a WireGuard peer of the other, for the other's subnet; the tunnel comes up
+        b_key = base64.b64decode(on_a['PublicKey']).hex()
+        self.assertEqual(self.uapi_peers('a')[b_key]['allowed_ip'], [net(VPN['b'])])
+        h.wait_for(lambda: self.links('a')['b']['State'] == 'connected' and
+                   self.links('b')['a']['State'] == 'connected', 20, 0.2, 'both sides connected')
+        self.assertGreater(self.links('a')['b']['LatestHandshake'], 0)
+        # the other's domain is forwarded to its DNS address
+        forwards = [(str(d), str(s)) for d, s in self.cells['a'].properties(MANAGER)['DnsForwards']]
+        self.assertIn(('b.lan', VPN['b'].split('/')[0]), forwards)
+        # stored, 0600, and back after a restart
+        stored = os.path.join(self.cells['a'].state_dir, 'links', 'b.json')
+        self.assertEqual(os.stat(stored).st_mode & 0o777, 0o600)
+        self.cells['a'].restart()
+        self.assertEqual(self.links('a')['b']['VpnSubnet'], net(VPN['b']))
+
+    def test_2_refusals_change_nothing(self):
+        # c's signing key is made on first use (like a host key), so make that use first
+        self.invite('c')
+        before = {n: self.state_files(n) for n in self.cells}
+        b_invite = self.invite('b')
+        self.mgr('b').RevokeInvite([str(i) for i, _, _ in self.mgr('b').ListInvites()][-1])
+        self.assertRefused(ERR + 'InviteUnknown', 'Cell b refused', self.mgr('c').AddLink, b_invite, sv({}))
+
+        # tampered on the way: one changed character of the payload
+        b_invite = self.invite('b')
+        prefix, payload, sig = b_invite.split('.')
+        raw = bytearray(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+        raw[raw.index(b'"b.lan"') + 1] = ord('x')
+        forged = '.'.join([prefix, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip('='), sig])
+        self.assertRefused(ERR + 'Forged', 'signature', self.mgr('c').AddLink, forged, sv({}))
+        self.assertRefused(ERR + 'InvalidInvite', 'does not start with', self.mgr('c').AddLink, 'hello', sv({}))
+
+        # a cell's own invite; a second link with the same cell (either way round)
+        self.assertRefused(ERR + 'Conflict', 'own invite', self.mgr('b').AddLink, b_invite, sv({}))
+        self.assertRefused(ERR + 'Conflict', 'linked with cell b already', self.mgr('a').AddLink, b_invite, sv({}))
+        self.assertRefused(ERR + 'Conflict', 'linked with cell a already', self.mgr('b').AddLink, self.invite('a'),
+                           sv({}))
+        for n in self.cells:
+            self.assertEqual(self.state_files(n), before[n], n)
+        # b's invite is still open after all that: nothing used it
+        self.assertEqual(len(self.mgr('b').ListInvites()), 1)
+
+    def test_3_conflicts_on_either_side(self):
+        before = {n: self.state_files(n) for n in self.cells}
+        # c takes a's domain: b (linked with a) refuses c by name
+        self.mgr('c').Configure(sv({'Domain': 'a.lan'}))
+        before['c'] = self.state_files('c')
+        self.assertRefused(ERR + 'Conflict', 'Cell b refused: Cell c uses domain a.lan, as linked cell a does',
+                           self.mgr('c').AddLink, self.invite('b'), sv({}))
+        # and c refuses a, whose domain it uses, before sending anything
+        self.assertRefused(ERR + 'Conflict', 'uses this cell\'s own domain a.lan', self.mgr('c').AddLink,
+                           self.invite('a'), sv({}))
+        for n in self.cells:
+            self.assertEqual(self.state_files(n), before[n], n)
+        self.mgr('c').Configure(sv({'Domain': 'c.lan'}))
+
+    def test_4_remove(self):
+        self.mgr('a').AddLink(self.invite('c'), sv({}), timeout=30)
+        self.assertIn('c', self.links('c') and self.links('a'))
+        link = self.cells['a'].interface(LINK, '/org/pic/Cell1/link/c')
+        c_key = base64.b64decode(self.links('a')['c']['PublicKey']).hex()
+        self.assertIn(c_key, self.uapi_peers('a'))
+        link.Remove()
+        self.assertNotIn('c', self.links('a'))
+        self.assertNotIn(c_key, self.uapi_peers('a'))
+        self.assertFalse(os.path.exists(os.path.join(self.cells['a'].state_dir, 'links', 'c.json')))
+
+
+if __name__ == '__main__':
+    h.main()
