@@ -6,9 +6,12 @@
 #include <time.h>
 
 #include "json-util.h"
+#include "names.h"
 #include "picctl.h"
+#include "picctl-format.h"
 #include "picctl-peer.h"
 #include "qr.h"
+#include "time-util.h"
 
 static void help_link(void) {
         printf("picctl link COMMAND ...\n"
@@ -19,7 +22,11 @@ static void help_link(void) {
                "  invite [--lifetime DURATION] [--pairing-address HOST:PORT] [--qr]\n"
                "                     Make a one-time invite for another cell to link with this one\n"
                "  invites [--json]   List the open invites\n"
-               "  revoke ID          Make an open invite unusable\n");
+               "  revoke ID          Make an open invite unusable\n"
+               "  add INVITE|-       Link with the cell whose invite this is ('-': read it from stdin)\n"
+               "  list [--json]      The linked cells: state, subnet, last handshake\n"
+               "  show NAME [--json] Everything about one link\n"
+               "  remove NAME        Drop the link on this side\n");
 }
 
 /* "90", "90s", "30m", "2h", "7d": whole seconds, minutes, hours or days. */
@@ -234,13 +241,273 @@ static int verb_revoke(int argc, char *argv[], Context *c) {
         return bus_call(c, call, true, &reply);
 }
 
+/* --- the links themselves --- */
+
+typedef struct LinkInfo {
+        char *name, *domain, *vpn_subnet, *dns_address, *endpoint, *public_key, *signing_key, *state;
+        uint64_t created, latest_handshake, rx_bytes, tx_bytes;
+} LinkInfo;
+
+static const BusProperty link_properties[] = {
+        { "Name",            "s", offsetof(LinkInfo, name)             },
+        { "Domain",          "s", offsetof(LinkInfo, domain)           },
+        { "VpnSubnet",       "s", offsetof(LinkInfo, vpn_subnet)       },
+        { "DnsAddress",      "s", offsetof(LinkInfo, dns_address)      },
+        { "Endpoint",        "s", offsetof(LinkInfo, endpoint)         },
+        { "PublicKey",       "s", offsetof(LinkInfo, public_key)       },
+        { "SigningKey",      "s", offsetof(LinkInfo, signing_key)      },
+        { "State",           "s", offsetof(LinkInfo, state)            },
+        { "Created",         "t", offsetof(LinkInfo, created)          },
+        { "LatestHandshake", "t", offsetof(LinkInfo, latest_handshake) },
+        { "RxBytes",         "t", offsetof(LinkInfo, rx_bytes)         },
+        { "TxBytes",         "t", offsetof(LinkInfo, tx_bytes)         },
+        {}
+};
+
+static void link_info_done(LinkInfo *i) {
+        char **strings[] = { &i->name, &i->domain, &i->vpn_subnet, &i->dns_address, &i->endpoint, &i->public_key,
+                             &i->signing_key, &i->state };
+        for (size_t k = 0; k < ELEMENTSOF(strings); k++)
+                *strings[k] = mfree_str(*strings[k]);
+}
+
+typedef struct LinkList {
+        LinkInfo *items;
+        size_t n, allocated;
+} LinkList;
+
+static void link_list_done(LinkList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                link_info_done(&l->items[i]);
+        free(l->items);
+}
+
+static int collect_link(sd_bus_message *props, void *userdata) {
+        LinkList *l = userdata;
+        if (greedy_realloc((void **) &l->items, &l->allocated, l->n + 1, sizeof *l->items) < 0)
+                return -ENOMEM;
+        l->items[l->n++] = (LinkInfo) {};
+        return bus_read_properties(props, link_properties, &l->items[l->n - 1]);
+}
+
+static int link_info_compare(const void *a, const void *b) {
+        return strcmp(strempty(((const LinkInfo *) a)->name), strempty(((const LinkInfo *) b)->name));
+}
+
+static cJSON *link_info_json(const LinkInfo *i) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "Name", strempty(i->name)) ||
+            !cJSON_AddStringToObject(o, "Domain", strempty(i->domain)) ||
+            !cJSON_AddStringToObject(o, "VpnSubnet", strempty(i->vpn_subnet)) ||
+            !cJSON_AddStringToObject(o, "DnsAddress", strempty(i->dns_address)) ||
+            !cJSON_AddStringToObject(o, "Endpoint", strempty(i->endpoint)) ||
+            !cJSON_AddStringToObject(o, "PublicKey", strempty(i->public_key)) ||
+            !cJSON_AddStringToObject(o, "SigningKey", strempty(i->signing_key)) ||
+            !cJSON_AddStringToObject(o, "State", strempty(i->state)) ||
+            !cJSON_AddNumberToObject(o, "Created", (double) i->created) ||
+            !cJSON_AddNumberToObject(o, "LatestHandshake", (double) i->latest_handshake) ||
+            !cJSON_AddNumberToObject(o, "RxBytes", (double) i->rx_bytes) ||
+            !cJSON_AddNumberToObject(o, "TxBytes", (double) i->tx_bytes)) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static void help_list(void) {
+        printf("picctl link list [--json]\n\nThe linked cells: their state, VPN subnet, domain and last handshake.\n");
+}
+
+static int verb_list(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(link_list_done) LinkList links = {};
+        bool json = false;
+        int r;
+
+        r = parse_link_args("link list", argc, argv, c, help_list, &json, NULL, NULL, NULL);
+        if (r != ARGS_PARSED)
+                return r;
+        if (optind < argc)
+                return usage_error("link list", "unexpected argument '%s'", argv[optind]);
+        r = bus_call_noargs(c, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", false,
+                            &reply);
+        if (r < 0)
+                return r;
+        r = bus_for_each_managed(reply, PIC_LINK_INTERFACE, collect_link, &links);
+        if (r < 0)
+                return report_parse_error(r);
+        if (links.n > 0)
+                qsort(links.items, links.n, sizeof *links.items, link_info_compare);
+        if (json) {
+                cJSON *a = cJSON_CreateArray();
+                for (size_t i = 0; a && i < links.n; i++)
+                        if (!cJSON_AddItemToArray(a, link_info_json(&links.items[i]))) {
+                                cJSON_Delete(a);
+                                a = NULL;
+                        }
+                if (!a)
+                        return report_error(-ENOMEM, "out of memory");
+                return print_json(a);
+        }
+        if (links.n == 0) {
+                printf("No linked cells. Link with one: picctl link add INVITE (ask its admin for 'picctl link invite').\n");
+                return 0;
+        }
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        printf("%-16s %-12s %-18s %-24s %s\n", "CELL", "STATE", "SUBNET", "DOMAIN", "HANDSHAKE");
+        for (size_t i = 0; i < links.n; i++) {
+                char ago[FORMAT_AGO_MAX];
+                const LinkInfo *l = &links.items[i];
+                printf("%-16s %-12s %-18s %-24s %s\n", strempty(l->name), strempty(l->state), strempty(l->vpn_subnet),
+                       strempty(l->domain), format_ago(ago, sizeof ago, l->latest_handshake, now));
+        }
+        return 0;
+}
+
+static int link_path(const char *verb, const char *name, char **ret) {
+        if (!dns_label_is_valid(name))
+                return usage_error(verb, "'%s' is not a cell name (%s)", name, DNS_LABEL_DOC);
+        int r = sd_bus_path_encode(PIC_LINK_PATH_PREFIX, name, ret);
+        return r < 0 ? report_error(r, "out of memory") : 0;
+}
+
+static void help_show(void) {
+        printf("picctl link show NAME [--json]\n\nEverything about the link with cell NAME.\n");
+}
+
+static int verb_show(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(link_info_done) LinkInfo info = {};
+        _cleanup_(freep) char *path = NULL;
+        bool json = false;
+        int r;
+
+        r = parse_link_args("link show", argc, argv, c, help_show, &json, NULL, NULL, NULL);
+        if (r != ARGS_PARSED)
+                return r;
+        if (optind + 1 != argc)
+                return usage_error("link show", "expected one cell name");
+        r = link_path("link show", argv[optind], &path);
+        if (r != 0)
+                return r;
+        r = bus_get_all(c, path, PIC_LINK_INTERFACE, &reply);
+        if (r < 0)
+                return r;
+        r = bus_read_properties(reply, link_properties, &info);
+        if (r < 0)
+                return report_parse_error(r);
+        if (json)
+                return print_json(link_info_json(&info));
+
+        char when[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
+        printf("%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n",
+               "Name", strempty(info.name), "State", strempty(info.state), "Domain", strempty(info.domain),
+               "VpnSubnet", strempty(info.vpn_subnet), "DnsAddress", strempty(info.dns_address), "Endpoint",
+               strempty(info.endpoint), "PublicKey", strempty(info.public_key), "SigningKey",
+               strempty(info.signing_key));
+        printf("%16s: %s\n%16s: %s\n%16s: %s received, %s sent\n", "Created",
+               format_timestamp(when, sizeof when, info.created), "LatestHandshake",
+               format_ago(ago, sizeof ago, info.latest_handshake, now_usec(CLOCK_REALTIME)), "Traffic",
+               format_bytes(rx, sizeof rx, info.rx_bytes), format_bytes(tx, sizeof tx, info.tx_bytes));
+        return 0;
+}
+
+static void help_add(void) {
+        printf("picctl link add INVITE|- [--pairing-address HOST:PORT]\n"
+               "\n"
+               "Link with the cell that made INVITE ('-': read it from standard input). This cell\n"
+               "sends it a pairing request and waits for its signed answer; nothing changes on\n"
+               "either side when something collides (subnet, domain) or the invite is refused.\n"
+               "\n"
+               "  --pairing-address HOST:PORT  Where this cell's gateway takes pairing requests\n"
+               "                               (default: the Endpoint's host, port 8283)\n");
+}
+
+/* An invite from stdin: one line, at most a few KiB; only the final newline is dropped. */
+static int read_invite_stdin(char *buf, size_t size) {
+        size_t n = fread(buf, 1, size - 1, stdin);
+        if (!feof(stdin))
+                return usage_error("link add", "the invite on standard input is longer than %zu bytes", size - 2);
+        buf[n] = 0;
+        if (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = 0;
+        if (n > 0 && buf[n - 1] == '\r')
+                buf[--n] = 0;
+        return 0;
+}
+
+static int verb_add(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        const char *pairing = NULL, *text, *path;
+        char buf[8192];
+        int r;
+
+        r = parse_link_args("link add", argc, argv, c, help_add, NULL, NULL, NULL, &pairing);
+        if (r != ARGS_PARSED)
+                return r;
+        if (optind + 1 != argc)
+                return usage_error("link add", "expected one invite (or '-' to read it from standard input)");
+        text = argv[optind];
+        if (streq(text, "-")) {
+                r = read_invite_stdin(buf, sizeof buf);
+                if (r != 0)
+                        return r;
+                text = buf;
+        }
+        r = bus_new_call(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddLink", &call);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(call, "s", text);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && pairing)
+                r = sd_bus_message_append(call, "{sv}", "PairingAddress", "s", pairing);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return report_error(r, "cannot build the call: %s", strerror(-r));
+        r = bus_call(c, call, true, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return report_parse_error(r);
+        printf("Linked: %s\n", path);
+        return 0;
+}
+
+static void help_remove(void) {
+        printf("picctl link remove NAME\n\nDrop the link with cell NAME on this side (its tunnel and DNS forward).\n");
+}
+
+static int verb_remove(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        r = parse_link_args("link remove", argc, argv, c, help_remove, NULL, NULL, NULL, NULL);
+        if (r != ARGS_PARSED)
+                return r;
+        if (optind + 1 != argc)
+                return usage_error("link remove", "expected one cell name");
+        r = link_path("link remove", argv[optind], &path);
+        if (r != 0)
+                return r;
+        return bus_call_noargs(c, path, PIC_LINK_INTERFACE, "Remove", true, &reply);
+}
+
 static const Verb link_verbs[] = {
         { "invite",  verb_invite  },
         { "invites", verb_invites },
         { "revoke",  verb_revoke  },
+        { "add",     verb_add     },
+        { "list",    verb_list    },
+        { "show",    verb_show    },
+        { "remove",  verb_remove  },
         {}
 };
 
 int verb_link(int argc, char *argv[], Context *c) {
-        return dispatch_group(link_verbs, "link", "invite, invites, revoke", help_link, argc, argv, c);
+        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, remove", help_link, argc,
+                              argv, c);
 }

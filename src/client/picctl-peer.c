@@ -158,76 +158,34 @@ void peer_infos_free(PeerInfo *peers, size_t n) {
         free(peers);
 }
 
+typedef struct PeerCollector {
+        PeerInfo *peers;
+        size_t n;
+} PeerCollector;
+
+static int collect_peer(sd_bus_message *props, void *userdata) {
+        PeerCollector *c = userdata;
+        PeerInfo *grown = realloc(c->peers, (c->n + 1) * sizeof(PeerInfo));
+        if (!grown)
+                return -ENOMEM;
+        c->peers = grown;
+        c->peers[c->n++] = (PeerInfo) {};
+        return bus_read_properties(props, peer_properties, &c->peers[c->n - 1]);
+}
+
 /* Reads every peer from one ObjectManager.GetManagedObjects reply. */
 static int read_managed_peers(sd_bus_message *reply, PeerInfo **ret, size_t *ret_n) {
-        PeerInfo *peers = NULL;
-        size_t n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
-        if (r < 0)
-                goto fail;
-
-        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_skip(reply, "o");
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
-                if (r < 0)
-                        goto fail;
-
-                while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
-                        const char *interface;
-
-                        r = sd_bus_message_read(reply, "s", &interface);
-                        if (r < 0)
-                                goto fail;
-
-                        if (streq(interface, PIC_PEER_INTERFACE)) {
-                                PeerInfo *grown = realloc(peers, (n + 1) * sizeof(PeerInfo));
-
-                                if (!grown) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                peers = grown;
-                                peers[n++] = (PeerInfo) {};
-                                r = bus_read_properties(reply, peer_properties, &peers[n - 1]);
-                        } else
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        if (r < 0)
-                                goto fail;
-
-                        r = sd_bus_message_exit_container(reply);
-                        if (r < 0)
-                                goto fail;
-                }
-                if (r < 0)
-                        goto fail;
-
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        goto fail;
+        PeerCollector c = {};
+        int r = bus_for_each_managed(reply, PIC_PEER_INTERFACE, collect_peer, &c);
+        if (r < 0) {
+                peer_infos_free(c.peers, c.n);
+                return r;
         }
-        if (r < 0)
-                goto fail;
-
-        r = sd_bus_message_exit_container(reply);
-        if (r < 0)
-                goto fail;
-
-        if (n > 0)
-                qsort(peers, n, sizeof(PeerInfo), peer_info_compare);
-        *ret = peers;
-        *ret_n = n;
+        if (c.n > 0)
+                qsort(c.peers, c.n, sizeof(PeerInfo), peer_info_compare);
+        *ret = c.peers;
+        *ret_n = c.n;
         return 0;
-
-fail:
-        peer_infos_free(peers, n);
-        return r;
 }
 
 int peer_infos_read_all(Context *c, PeerInfo **ret, size_t *ret_n) {
