@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "link-bus.h"
 #include "link-wg.h"
 #include "link.h"
+#include "log.h"
+#include "netlink/rtnl-route.h"
+#include "netlink/rtnl.h"
 #include "time-util.h"
 
 static int link_wg_contribute(Manager *m, WgDevice *d) {
@@ -61,4 +67,28 @@ void link_wg_refresh_stats(Manager *m, const WgDevice *d) {
                 if (k > 0)
                         link_bus_emit_changed(l, (char **) names);
         }
+}
+
+int link_wg_sync_routes(Manager *m) {
+        _cleanup_(freep) RtnlRoute *want = NULL;
+        size_t n = 0, total = hashmap_size(m->links_by_name);
+        Link *l;
+
+        int ifindex = rtnl_link_index(m->config.ifname);
+        if (ifindex <= 0)
+                return ifindex < 0 ? ifindex : -ENODEV;
+        if (total > 0 && !(want = calloc(total, sizeof *want)))
+                return -ENOMEM;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                want[n++] = (RtnlRoute) {
+                        .family = AF_INET,
+                        .dst_prefixlen = l->subnet.prefix,
+                        .dst.ip4.s_addr = htonl(cidr4_network(&l->subnet)),
+                        .oif = ifindex,
+                };
+        int r = rtnl_route_sync(AF_INET, RT_TABLE_MAIN, RTNL_PROTO_PIC, want, n);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to route the linked cells' subnets through %s: %m",
+                                         m->config.ifname);
+        return 0;
 }

@@ -9,3 +9,6 @@
 extern const Contributor link_contributor;
 /* Takes the links' statistics from the device as read; announces changes. */
 void link_wg_refresh_stats(Manager *m, const WgDevice *d);
+/* Routes each linked cell's subnet through the cell's WireGuard interface
+ * (main table, our protocol), and removes the routes of links gone. */
+int link_wg_sync_routes(Manager *m);

@@ -264,6 +264,7 @@ int manager_reconcile(Manager *m) {
                         return log_error_errno(r, "Failed to configure WireGuard on %s: %m", m->config.ifname);
         }
         m->wg_ready = true;
+        (void) link_wg_sync_routes(m);
         log_info("WireGuard on %s (%s): %zu peers, %zu set now.", m->config.ifname,
                  wg_backend_kind_to_string(m->wg->kind), hashmap_size(m->peers_by_name), wg_device_count_peers(change));
         return 0;

@@ -124,6 +124,13 @@ class PairingWorld(h.SharedWorldTestCase):
         h.wait_for(lambda: self.links('a')['b']['State'] == 'connected' and
                    self.links('b')['a']['State'] == 'connected', 20, 0.2, 'both sides connected')
         self.assertGreater(self.links('a')['b']['LatestHandshake'], 0)
+        # each routes the other's subnet into the tunnel: the cells reach each other
+        route = self.cells['a'].netns.run(['ip', '-4', 'route', 'show', net(VPN['b'])]).stdout
+        self.assertIn('dev %s proto 165' % self.cells['a'].ifname, route)
+        self.assertEqual(self.cells['a'].netns.run(['ping', '-c1', '-W3', VPN['b'].split('/')[0]],
+                                                   check=False).returncode, 0)
+        self.assertEqual(self.cells['b'].netns.run(['ping', '-c1', '-W3', VPN['a'].split('/')[0]],
+                                                   check=False).returncode, 0)
         # the other's domain is forwarded to its DNS address
         forwards = [(str(d), str(s)) for d, s in self.cells['a'].properties(MANAGER)['DnsForwards']]
         self.assertIn(('b.lan', VPN['b'].split('/')[0]), forwards)
@@ -182,6 +189,7 @@ class PairingWorld(h.SharedWorldTestCase):
         self.assertIn(c_key, self.uapi_peers('a'))
         link.Remove()
         self.assertNotIn('c', self.links('a'))
+        self.assertEqual(self.cells['a'].netns.run(['ip', '-4', 'route', 'show', net(VPN['c'])]).stdout, '')
         self.assertNotIn(c_key, self.uapi_peers('a'))
         self.assertFalse(os.path.exists(os.path.join(self.cells['a'].state_dir, 'links', 'c.json')))
 
