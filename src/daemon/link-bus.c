@@ -163,6 +163,25 @@ int link_bus_forget(Manager *m, Link *l) {
         return 0;
 }
 
+void link_bus_expire_unconfirmed(Manager *m) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        Link *expired[16];
+        size_t n = 0;
+        Link *l;
+
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (!l->confirmed && n < ELEMENTSOF(expired) &&
+                    now > l->created_usec + m->config.link_confirm_timeout_usec)
+                        expired[n++] = l; /* forgotten after the walk: it changes the map */
+        for (size_t i = 0; i < n; i++) {
+                char name[DNS_LABEL_MAX + 1];
+                snprintf(name, sizeof name, "%s", expired[i]->remote.name);
+                if (link_bus_forget(m, expired[i]) >= 0)
+                        log_warning("Dropped the link with cell %s: no handshake since pairing (the other side "
+                                    "does not have it). Pair again with a new invite.", name);
+        }
+}
+
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Link *l = userdata;
         Manager *m = l->manager;

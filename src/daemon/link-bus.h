@@ -20,3 +20,6 @@ int link_bus_forget(Manager *m, Link *l);
 /* Every link's domain forwarded to its DNS address (plus the test forwards). */
 int link_bus_sync_dns(Manager *m);
 void link_bus_emit_changed(Link *l, char **names);
+/* Drops links that saw no handshake within the confirm timeout of pairing: a
+ * pairing cut short (a crash, a lost answer) leaves no half link behind. */
+void link_bus_expire_unconfirmed(Manager *m);

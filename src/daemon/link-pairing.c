@@ -59,17 +59,23 @@ static uint64_t now_sec(void) {
         return now_usec(CLOCK_REALTIME) / 1000000ULL;
 }
 
-/* 0 when the cell remote describes may be linked; else a Conflict naming what collides. */
-static int check_conflicts(Manager *m, const CellIdentity *remote, sd_bus_error *error) {
+/* 0 when the cell remote describes may be linked; else a Conflict naming what
+ * collides. *ret_same: this cell's link with that very cell (same name, same
+ * signing key), which pairing again replaces; it collides with nothing. */
+static int check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same, sd_bus_error *error) {
         char own[CIDR4_STRLEN];
         Cidr4 subnet;
         WgKey wg;
-        Link *l;
+        Link *l, *same = hashmap_get(m->links_by_name, remote->name);
 
         if (cidr4_parse(remote->vpn_subnet, true, &subnet) < 0 || key_from_base64(remote->wg_public_key, wg) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The other cell's identity is malformed.");
         if (m->has_signing_key && memcmp(remote->signing_key.bytes, m->signing_key.public.bytes, SIGNING_PUBLIC_LEN) == 0)
                 return sd_bus_error_set(error, PIC_ERROR_CONFLICT, "This is this cell's own invite.");
+        if (same && memcmp(same->remote.signing_key.bytes, remote->signing_key.bytes, SIGNING_PUBLIC_LEN) != 0)
+                return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                         "This cell is linked with another cell named %s already (its signing key "
+                                         "differs): remove that link first.", remote->name);
         if (cidr4_overlaps(&subnet, &m->cell.vpn_address))
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                          "Cell %s's VPN subnet %s overlaps this cell's own (%s): one of the two must "
@@ -82,10 +88,11 @@ static int check_conflicts(Manager *m, const CellIdentity *remote, sd_bus_error 
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                          "Cell %s's WireGuard key is one this cell already uses.", remote->name);
         HASHMAP_FOREACH(l, m->links_by_name) {
-                if (streq(l->remote.name, remote->name) ||
-                    memcmp(l->remote.signing_key.bytes, remote->signing_key.bytes, SIGNING_PUBLIC_LEN) == 0)
-                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "This cell is linked with cell %s already.",
-                                                 l->remote.name);
+                if (l == same)
+                        continue;
+                if (memcmp(l->remote.signing_key.bytes, remote->signing_key.bytes, SIGNING_PUBLIC_LEN) == 0)
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                                 "This cell is linked with that cell already, as %s.", l->remote.name);
                 if (cidr4_overlaps(&subnet, &l->subnet))
                         return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                                  "Cell %s's VPN subnet %s overlaps that of linked cell %s (%s).",
@@ -98,22 +105,33 @@ static int check_conflicts(Manager *m, const CellIdentity *remote, sd_bus_error 
                         return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                                  "Cell %s's WireGuard key is linked cell %s's.", remote->name, l->remote.name);
         }
+        if (ret_same)
+                *ret_same = same;
         return 0;
 }
 
-/* Stores, publishes and brings up a new link (WireGuard peer, DNS forward). */
-static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link **ret, sd_bus_error *error) {
+/* Stores, publishes and brings up a new link (WireGuard peer, DNS forward);
+ * replaces same, this cell's earlier link with that cell, keeping its counter. */
+static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *same, Link **ret,
+                    sd_bus_error *error) {
         _cleanup_(link_freep) Link *l = NULL;
 
         int r = link_new(remote, &l);
         if (r >= 0) {
                 l->created_usec = now_usec(CLOCK_REALTIME);
                 l->rx_counter = rx_counter;
-                r = link_bus_store(m, l);
+                /* never count down towards the other cell: it refuses what it saw before */
+                l->tx_counter = same ? same->tx_counter : 0;
+                r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
         }
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the link to %s: %s.", remote->name,
                                          strerror(-r));
+        if (same) {
+                hashmap_remove(m->links_by_name, same->remote.name);
+                (void) sd_bus_emit_object_removed(m->bus, same->object_path);
+                link_free(same);
+        }
         r = link_bus_add(m, l);
         if (r < 0)
                 return r;
@@ -124,7 +142,8 @@ static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter,
                 log_warning_errno(r, "WireGuard does not have the link to %s yet (%m); it is retried.", remote->name);
         if (link_bus_sync_dns(m) < 0)
                 log_warning("DNS: the forward to %s for %s was refused.", remote->dns_address, remote->domain);
-        log_info("Linked with cell %s (%s, %s).", remote->name, remote->domain, remote->vpn_subnet);
+        log_info("%s cell %s (%s, %s).", same ? "Paired again with" : "Linked with", remote->name, remote->domain,
+                 remote->vpn_subnet);
         *ret = added;
         return 0;
 }
@@ -188,7 +207,8 @@ static void on_answer(HttpRequest *req, int error, long status, const char *body
                 goto done;
         }
         /* things may have changed here while the other cell answered */
-        if (check_conflicts(m, &answer.cell, &e) < 0 || add_link(m, &answer.cell, answer.counter, &l, &e) < 0) {
+        Link *same = NULL;
+        if (check_conflicts(m, &answer.cell, &same, &e) < 0 || add_link(m, &answer.cell, answer.counter, same, &l, &e) < 0) {
                 if (!sd_bus_error_is_set(&e))
                         (void) sd_bus_error_set_errno(&e, -ENOMEM);
                 (void) sd_bus_reply_method_error(c->message, &e);
@@ -229,7 +249,7 @@ static int method_add_link(sd_bus_message *message, void *userdata, sd_bus_error
         if (!m->cell.endpoint)
                 return sd_bus_error_set(error, PIC_ERROR_SETUP_REQUIRED,
                                         "The cell has no Endpoint: the other cell could not reach it. Set one first.");
-        r = check_conflicts(m, &invite.cell, error);
+        r = check_conflicts(m, &invite.cell, NULL, error);
         if (r < 0)
                 return r;
         for (PairingCall *c = m->pairings; c; c = c->next)
@@ -324,7 +344,8 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
                 return sd_bus_error_set(error, PIC_ERROR_INVITE_UNKNOWN, why);
         if (r < 0)
                 return invite_error(error, r, why);
-        r = check_conflicts(m, &request.cell, error);
+        Link *same = NULL;
+        r = check_conflicts(m, &request.cell, &same, error);
         if (r < 0)
                 return r;
         if (own_identity(m, NULL, &me) < 0)
@@ -340,7 +361,7 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to use up the invite: %s.", strerror(-r));
 
-        r = add_link(m, &request.cell, request.counter, &l, error);
+        r = add_link(m, &request.cell, request.counter, same, &l, error);
         if (r < 0)
                 return r;
         PairingMessage answer = { .cell = me.cell, .counter = 0 };

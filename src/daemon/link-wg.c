@@ -50,6 +50,15 @@ void link_wg_refresh_stats(Manager *m, const WgDevice *d) {
                         l->latest_handshake_usec = w->last_handshake_usec;
                         names[k++] = "LatestHandshake";
                 }
+                if (!l->confirmed && l->latest_handshake_usec > l->created_usec) {
+                        /* the other side has the link too: it is kept from now on (a handshake from
+                         * before this pairing, with the same key, proves nothing about it) */
+                        l->confirmed = true;
+                        if (link_bus_store(m, l) < 0)
+                                l->confirmed = false; /* stored on the next tick */
+                        else
+                                log_info("The link with cell %s is confirmed (first handshake).", l->remote.name);
+                }
                 if (l->rx_bytes != w->rx_bytes) {
                         l->rx_bytes = w->rx_bytes;
                         names[k++] = "RxBytes";

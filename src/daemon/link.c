@@ -72,16 +72,17 @@ int link_to_json(const Link *l, char **ret) {
         }
         if (!cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddNumberToObject(o, "created", (double) l->created_usec) ||
             !cJSON_AddNumberToObject(o, "tx_counter", (double) l->tx_counter) ||
-            !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter))
+            !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter) ||
+            !cJSON_AddBoolToObject(o, "confirmed", l->confirmed))
                 return -ENOMEM;
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, _F_MAX };
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
-        { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT },
+        { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -105,6 +106,7 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         l->created_usec = json_count(f[F_CREATED]);
         l->tx_counter = json_count(f[F_TX]);
         l->rx_counter = json_count(f[F_RX]);
+        l->confirmed = cJSON_IsTrue(f[F_CONFIRMED]);
         *ret = l;
         return 0;
 }

@@ -40,6 +40,9 @@ static void help(void) {
                "     --resolv-conf=FILE        where Setup finds the default DNS upstreams (default /etc/resolv.conf)\n"
                "     --stats-interval=SEC      how often to read WireGuard statistics (default 5)\n"
                "     --polkit-timeout=SEC      deny when polkit does not answer in time (default 25)\n"
+               "     --link-confirm-timeout=SEC\n"
+               "                               drop a cell link with no handshake this long after pairing\n"
+               "                               (default 600)\n"
                "     --log-level=LEVEL         debug, info, notice, warning or err\n",
                PIC_STATE_DIR, PIC_WIREGUARD_GO);
 }
@@ -79,7 +82,7 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
-               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME };
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -103,6 +106,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "test-dns-forward", required_argument, NULL, ARG_TEST_DNS_FORWARD },
                 { "stats-interval", required_argument, NULL, ARG_STATS },
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
+                { "link-confirm-timeout", required_argument, NULL, ARG_LINK_CONFIRM },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 {}
         };
@@ -222,7 +226,10 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         break;
                 case ARG_STATS:
                 case ARG_POLKIT_TIMEOUT:
-                        r = parse_seconds(optarg, o == ARG_STATS ? &c->stats_interval_usec : &c->polkit_timeout_usec);
+                case ARG_LINK_CONFIRM:
+                        r = parse_seconds(optarg, o == ARG_STATS ? &c->stats_interval_usec :
+                                                  o == ARG_POLKIT_TIMEOUT ? &c->polkit_timeout_usec :
+                                                  &c->link_confirm_timeout_usec);
                         if (r < 0) {
                                 log_error("%s: '%s' is not a number of seconds.", argv[optind - 1], optarg);
                                 return r;
@@ -259,6 +266,7 @@ static int run(int argc, char *argv[]) {
                 .resolv_conf = (char *) "/etc/resolv.conf",
                 .stats_interval_usec = 5 * 1000000ULL,
                 .polkit_timeout_usec = 25 * 1000000ULL,
+                .link_confirm_timeout_usec = 10 * 60 * 1000000ULL,
         };
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;

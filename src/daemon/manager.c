@@ -305,6 +305,7 @@ static int refresh_stats(Manager *m) {
         for (size_t i = 0; i < n; i++)
                 peer_bus_emit_changed(changes[i].peer, (char **) changes[i].names);
         link_wg_refresh_stats(m, d);
+        link_bus_expire_unconfirmed(m);
         return 0;
 }
 

@@ -52,6 +52,7 @@ typedef struct ManagerConfig {
         WgBackendChoice backend;
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;
+        uint64_t link_confirm_timeout_usec; /* a link with no handshake this long after pairing is dropped */
 } ManagerConfig;
 
 typedef struct Peer Peer;

@@ -28,12 +28,15 @@ static bool has_type(const cJSON *item, JsonType type) {
                        floor(item->valuedouble) == item->valuedouble;
         case JSON_OBJECT:
                 return cJSON_IsObject(item);
+        case JSON_BOOL:
+                return cJSON_IsBool(item);
         }
         return false;
 }
 
 static const char *type_name(JsonType type) {
-        return type == JSON_STRING ? "a string" : type == JSON_COUNT ? "a whole number" : "an object";
+        return type == JSON_STRING ? "a string" : type == JSON_COUNT ? "a whole number" :
+               type == JSON_OBJECT ? "an object" : "true or false";
 }
 
 int json_collect_fields(const cJSON *o, const JsonField *fields, size_t n, const cJSON **ret, const char *what,

@@ -13,6 +13,7 @@ typedef enum JsonType {
         JSON_STRING,
         JSON_COUNT,   /* a whole number, 0 to 2^53 - 1 */
         JSON_OBJECT,
+        JSON_BOOL,
 } JsonType;
 
 typedef struct JsonField {
