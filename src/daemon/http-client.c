@@ -153,7 +153,8 @@ int http_client_new(sd_event *event, HttpClient **ret) {
                 return -ENOMEM;
         }
         c->event = sd_event_ref(event);
-        int r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 0, on_timer, c);
+        /* accuracy 1 µs: sd-event would otherwise coalesce curl's timeouts (often "now") by up to 250 ms */
+        int r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1, on_timer, c);
         if (r < 0 || (r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF)) < 0) {
                 http_client_free(c);
                 return r;
