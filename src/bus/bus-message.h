@@ -17,6 +17,11 @@ typedef int (*BusDictEntryFn)(sd_bus_message *m, const char *key, const char *co
 /* Walks the a{sv} at the read position, entry by entry. */
 int bus_dict_walk(sd_bus_message *m, BusDictEntryFn fn, void *userdata);
 
+/* Walks an ObjectManager.GetManagedObjects reply: fn gets each object that
+ * has @interface, positioned at that interface's a{sv}, which it must read. */
+typedef int (*BusManagedFn)(sd_bus_message *props, const char *path, void *userdata);
+int bus_managed_objects_walk(sd_bus_message *reply, const char *interface, BusManagedFn fn, void *userdata);
+
 /* One value of a basic D-Bus type; .type is its signature character. */
 typedef struct BusBasic {
         char type;

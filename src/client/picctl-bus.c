@@ -338,36 +338,3 @@ int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userd
         PropertiesRead pr = { table, userdata };
         return bus_dict_walk(m, read_table_entry, &pr);
 }
-
-int bus_for_each_managed(sd_bus_message *reply, const char *interface, int (*fn)(sd_bus_message *props, void *userdata),
-                         void *userdata) {
-        int r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_skip(reply, "o");
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
-                if (r < 0)
-                        return r;
-                while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
-                        const char *name;
-                        r = sd_bus_message_read(reply, "s", &name);
-                        if (r >= 0)
-                                r = streq(name, interface) ? fn(reply, userdata) : sd_bus_message_skip(reply, "a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                        if (r < 0)
-                                return r;
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
-}

@@ -54,11 +54,6 @@ typedef struct BusProperty {
 
 int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata);
 
-/* Walks an ObjectManager.GetManagedObjects reply: fn gets each object that
- * has @interface, positioned at that interface's a{sv}, which it must read. */
-int bus_for_each_managed(sd_bus_message *reply, const char *interface, int (*fn)(sd_bus_message *props, void *userdata),
-                         void *userdata);
-
 /* Reads one variant and renders its value as text for people. */
 int bus_read_variant_text(sd_bus_message *m, char **ret);
 

@@ -282,7 +282,7 @@ static void link_list_done(LinkList *l) {
         free(l->items);
 }
 
-static int collect_link(sd_bus_message *props, void *userdata) {
+static int collect_link(sd_bus_message *props, const char *path, void *userdata) {
         LinkList *l = userdata;
         if (greedy_realloc((void **) &l->items, &l->allocated, l->n + 1, sizeof *l->items) < 0)
                 return -ENOMEM;
@@ -333,7 +333,7 @@ static int verb_list(int argc, char *argv[], Context *c) {
                             &reply);
         if (r < 0)
                 return r;
-        r = bus_for_each_managed(reply, PIC_LINK_INTERFACE, collect_link, &links);
+        r = bus_managed_objects_walk(reply, PIC_LINK_INTERFACE, collect_link, &links);
         if (r < 0)
                 return report_parse_error(r);
         if (links.n > 0)

@@ -163,7 +163,7 @@ typedef struct PeerCollector {
         size_t n;
 } PeerCollector;
 
-static int collect_peer(sd_bus_message *props, void *userdata) {
+static int collect_peer(sd_bus_message *props, const char *path, void *userdata) {
         PeerCollector *c = userdata;
         PeerInfo *grown = realloc(c->peers, (c->n + 1) * sizeof(PeerInfo));
         if (!grown)
@@ -176,7 +176,7 @@ static int collect_peer(sd_bus_message *props, void *userdata) {
 /* Reads every peer from one ObjectManager.GetManagedObjects reply. */
 static int read_managed_peers(sd_bus_message *reply, PeerInfo **ret, size_t *ret_n) {
         PeerCollector c = {};
-        int r = bus_for_each_managed(reply, PIC_PEER_INTERFACE, collect_peer, &c);
+        int r = bus_managed_objects_walk(reply, PIC_PEER_INTERFACE, collect_peer, &c);
         if (r < 0) {
                 peer_infos_free(c.peers, c.n);
                 return r;

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include "bus-message.h"
 #include "picctl-bus.h"
 
 /* A command: argv[0] is its own name; returns 0, EXIT_USAGE, or a negative

@@ -23,7 +23,7 @@
 #include "time-util.h"
 
 #define PAIRING_PATH "/cell/v1/pair"
-#define PAIRING_TIMEOUT_USEC (15ULL * 1000000ULL)
+#define PAIRING_TIMEOUT_USEC (8ULL * 1000000ULL) /* under the gateway's 10 s bus timeout */
 #define PAIRING_ANSWER_MAX 8192
 
 typedef struct PairingCall {

@@ -181,17 +181,7 @@ void api_peers_list(Request *r) {
 /* ------------------------------------------------------------------ create, read, change, remove */
 
 static void on_added(Request *r, sd_bus_message *reply) {
-        const char *path;
-        if (sd_bus_message_read(reply, "o", &path) < 0) {
-                http_reply_error(r, 500, "failed", "The cell answered with an unexpected type.", NULL);
-                return;
-        }
-        _cleanup_(freep) char *p = strdup(path);
-        if (!p) {
-                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
-                return;
-        }
-        bus_get_all(r, p, PIC_PEER_INTERFACE, on_peer_created);
+        bus_get_all_of_returned(r, reply, PIC_PEER_INTERFACE, on_peer_created);
 }
 
 void api_peers_create(Request *r) {

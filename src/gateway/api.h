@@ -28,6 +28,15 @@ void api_peer_login(Request *r);
 /* GetManagedObjects reply → JSON array of peers sorted by name */
 int managed_peers(sd_bus_message *reply, cJSON **ret);
 
+/* api-links.c */
+void api_links_list(Request *r);
+void api_links_create(Request *r);
+void api_link_get(Request *r);
+void api_link_delete(Request *r);
+void api_invites_list(Request *r);
+void api_invites_create(Request *r);
+void api_invite_delete(Request *r);
+
 /* api-auth.c */
 void api_login(Request *r);
 void api_logout(Request *r);

@@ -24,6 +24,11 @@ static const struct {
         { "org.freedesktop.DBus.Error.UnknownInterface",  404, "not_found" },
         { "org.freedesktop.DBus.Error.UnknownProperty",   404, "not_found" },
         { PIC_ERROR_FAILED,                               500, "failed" },
+        { PIC_ERROR_INVALID_INVITE,                       400, "invalid_invite" },
+        { PIC_ERROR_FORGED,                               403, "forged" },
+        { PIC_ERROR_INVITE_UNKNOWN,                       404, "invite_unknown" },
+        { PIC_ERROR_INVITE_EXPIRED,                       410, "invite_expired" },
+        { PIC_ERROR_UNREACHABLE,                          502, "unreachable" },
         { "org.freedesktop.DBus.Error.NoReply",           504, "timeout" },
         { "org.freedesktop.DBus.Error.Timeout",           504, "timeout" },
         { "org.freedesktop.DBus.Error.TimedOut",          504, "timeout" },
@@ -424,4 +429,18 @@ const char *bus_error_field(const char *message, const FieldMap *map) {
                 }
         }
         return best;
+}
+
+void bus_get_all_of_returned(Request *r, sd_bus_message *reply, const char *iface, BusReplyHandler on_reply) {
+        const char *path;
+        if (sd_bus_message_read(reply, "o", &path) < 0) {
+                http_reply_error(r, 500, "failed", "The cell answered with an unexpected type.", NULL);
+                return;
+        }
+        _cleanup_(freep) char *p = strdup(path); /* the reply goes before the next call is made */
+        if (!p) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_get_all(r, p, iface, on_reply);
 }

@@ -20,6 +20,8 @@ int bus_new_call(Request *r, const char *path, const char *iface, const char *me
 void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error);
 /* Shorthand: Properties.GetAll(@iface) on @path. */
 void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply);
+/* For a call that returned a new object's path ("o"): GetAll(@iface) on it. */
+void bus_get_all_of_returned(Request *r, sd_bus_message *reply, const char *iface, BusReplyHandler on_reply);
 
 /* JSON <-> D-Bus. A FieldMap row names one JSON field and its D-Bus key. */
 typedef struct FieldMap {

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+from gateway_client import ADMIN_PASSWORD, ALL_ACTIONS, Client, setup_cell  # noqa: E402
 from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
@@ -198,6 +199,51 @@ class InviteTest(h.HarnessTestCase):
         p = self.cell.picctl('link', 'invite', '--lifetime', '8d')
         self.assertNotEqual(p.returncode, 0)
         self.assertIn('Lifetime', p.stderr)
+
+
+class InviteRestTest(h.HarnessTestCase):
+    """/api/links and /api/links/invites through the gateway (admin only)."""
+
+    def test_invites_and_links_over_rest(self):
+        cell, gw = setup_cell(self.world, allowed=ALL_ACTIONS + ['org.pic.cell1.manage-links'])
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        self.assertEqual(gw.request('GET', '/api/links/invites').status, 401)
+
+        r = admin.request('POST', '/api/links/invites', {'lifetime': 3600})
+        self.assertEqual(r.status, 201, r)
+        made = r.json()
+        self.assertEqual(sorted(made), ['expires', 'invite', 'qr_svg'])
+        self.assertEqual(r.header('Cache-Control'), 'no-store')
+        self.assertIn('<svg', made['qr_svg'][:200])
+        fields = verify(made['invite'])
+        self.assertAlmostEqual(made['expires'], time.time() + 3600, delta=5)
+
+        listed = admin.request('GET', '/api/links/invites').json()
+        self.assertEqual([i['id'] for i in listed], [fields['id']])
+        self.assertNotIn(fields['secret'], admin.request('GET', '/api/links/invites').body.decode())
+        for body in ({'lifetime': 'soon'}, {'lifetime': 1.5}, {'color': 'red'}, {'lifetime': 10}):
+            r = admin.request('POST', '/api/links/invites', body)
+            self.assertEqual((r.status, r.json()['error']), (400, 'invalid'), (body, r))
+
+        self.assertEqual(admin.request('DELETE', '/api/links/invites/' + fields['id']).status, 204)
+        self.assertEqual(admin.request('DELETE', '/api/links/invites/' + fields['id']).status, 404)
+        self.assertEqual(admin.request('GET', '/api/links/invites').json(), [])
+
+        # links: none yet; a malformed or forged invite is refused by name
+        self.assertEqual(admin.request('GET', '/api/links').json(), [])
+        self.assertEqual(admin.request('GET', '/api/links/nosuch').status, 404)
+        r = admin.request('POST', '/api/links', {'invite': 'hello'})
+        self.assertEqual((r.status, r.json()['error']), (400, 'invalid_invite'), r)
+        prefix, payload, sig = made['invite'].split('.')
+        raw = bytearray(b64url(payload))
+        raw[raw.index(b'home.lan')] ^= 1
+        forged = '.'.join([prefix, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip('='), sig])
+        r = admin.request('POST', '/api/links', {'invite': forged})
+        self.assertEqual((r.status, r.json()['error']), (403, 'forged'), r)
+        r = admin.request('POST', '/api/links', {'invite': made['invite']})  # this cell's own
+        self.assertEqual((r.status, r.json()['error']), (409, 'conflict'), r)
+        self.assertEqual(admin.request('POST', '/api/links', {'invite': 'x' * 5000}).status, 400)
 
 
 if __name__ == '__main__':
