@@ -4,7 +4,8 @@
 // methods over cockpit.dbus(), so the views run unchanged in Cockpit. The interface:
 //   status setup login logout changePassword getCell configure apply discard
 //   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
-//   setPeerLogin subscribe onSessionLost
+//   setPeerLogin listLinks addLink removeLink listInvites createInvite revokeInvite
+//   subscribe onSessionLost
 
 import { ApiError } from './errors.js';
 
@@ -266,6 +267,32 @@ export function createRestApi({ base = '' } = {}) {
                 /** gives the peer a new random web UI password, replacing any earlier one → {password} (shown once) */
                 setPeerLogin(name) {
                         return request('POST', `/api/peers/${enc(name)}/login`);
+                },
+
+                listLinks() {
+                        return request('GET', '/api/links');
+                },
+
+                /** pairs with the cell that made the invite → link */
+                addLink(invite) {
+                        return request('POST', '/api/links', { body: { invite } });
+                },
+
+                removeLink(name) {
+                        return request('DELETE', `/api/links/${enc(name)}`);
+                },
+
+                listInvites() {
+                        return request('GET', '/api/links/invites');
+                },
+
+                /** lifetime in seconds → {invite, expires, qr_svg} (shown once) */
+                createInvite(lifetime) {
+                        return request('POST', '/api/links/invites', { body: lifetime ? { lifetime } : {} });
+                },
+
+                revokeInvite(id) {
+                        return request('DELETE', `/api/links/invites/${enc(id)}`);
                 },
 
                 /**

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives the PIC web UI in headless Chromium (Debian's, through playwright-core): setup wizard,
 // sign-in, add a peer, its config and QR code, its web login (and signing in as that peer in a
-// fresh browser), live update, disable, remove; a screenshot per step.
+// fresh browser), live update, disable, remove; the Cells page's invites; a screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -363,6 +363,32 @@ async function run(page, context, newContext) {
                 const res = await context.request.get(URL_BASE + '/api/peers/laptop');
                 check(res.status() === 404, `laptop is gone from the API too (GET gave ${res.status()})`);
                 await shot(page, 'peer-removed');
+        });
+
+        await step('cells: make an invite (text and QR), refuse bad ones by name, revoke', async () => {
+                await nav.getByRole('link', { name: 'Cells' }).click();
+                await page.getByRole('heading', { name: 'Cells', exact: true }).waitFor();
+                await page.getByText('No linked cells yet.').waitFor();
+                await page.getByLabel('Valid for').selectOption('3600');
+                await page.getByRole('button', { name: 'Make an invite' }).click();
+                await page.getByRole('img', { name: 'The invite as a QR code' }).waitFor();
+                const text = await page.locator('#invite-text').inputValue();
+                check(text.startsWith('pic-invite1.'), `the invite is shown as text (${text.slice(0, 20)}…)`);
+                await page.locator('[data-invite]').first().waitFor();
+                await shot(page, 'cells-invite');
+
+                const linkForm = page.locator('form', { has: page.getByRole('heading', { name: 'Link with a cell' }) });
+                await linkForm.getByLabel('Its invite').fill('hello');
+                await linkForm.getByRole('button', { name: 'Link' }).click();
+                let msg = await fieldError(linkForm, 'invite');
+                check(/does not start with/.test(msg), `a malformed invite is refused by name (${msg})`);
+                await linkForm.getByLabel('Its invite').fill(text);
+                await linkForm.getByRole('button', { name: 'Link' }).click();
+                await linkForm.locator('[data-error-for="invite"]').filter({ hasText: /own invite/ }).waitFor();
+                await shot(page, 'cells-refused');
+
+                await page.locator('[data-revoke]').first().click();
+                await page.getByText('None.').waitFor();
         });
 
         await step('sign out', async () => {
