@@ -9,6 +9,7 @@
 #include "names.h"
 #include "picctl.h"
 #include "picctl-format.h"
+#include "picctl-access.h"
 #include "picctl-peer.h"
 #include "qr.h"
 #include "time-util.h"
@@ -26,6 +27,8 @@ static void help_link(void) {
                "  add INVITE|-       Link with the cell whose invite this is ('-': read it from stdin)\n"
                "  list [--json]      The linked cells: state, subnet, last handshake\n"
                "  show NAME [--json] Everything about one link\n"
+               "  share NAME [+SERVICE|-SERVICE]...\n"
+               "                     What this cell shares with the linked cell NAME\n"
                "  remove NAME        Drop the link on this side\n");
 }
 
@@ -241,11 +244,100 @@ static int verb_revoke(int argc, char *argv[], Context *c) {
         return bus_call(c, call, true, &reply);
 }
 
+/* --- what this cell shares with a linked cell --- */
+
+static int link_path(const char *verb, const char *name, char **ret) {
+        if (!dns_label_is_valid(name))
+                return usage_error(verb, "'%s' is not a cell name (%s)", name, DNS_LABEL_DOC);
+        int r = sd_bus_path_encode(PIC_LINK_PATH_PREFIX, name, ret);
+        return r < 0 ? report_error(r, "out of memory") : 0;
+}
+
+
+static void help_share(void) {
+        printf("picctl link share NAME [+SERVICE|-SERVICE|SERVICE]...\n"
+               "\n"
+               "Show which of this cell's services the linked cell NAME (its people) may reach,\n"
+               "or share (+SERVICE) and stop sharing (-SERVICE) them: dns, web, mail, calendar,\n"
+               "files, webdav. Nothing is shared by default. The firewall follows before the\n"
+               "command returns.\n");
+}
+
+static int read_shared(Context *c, const char *path, char ***ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        static const BusProperty table[] = { { "Shared", "as", 0 }, {} };
+        int r = bus_get_all(c, path, PIC_LINK_INTERFACE, &reply);
+        if (r < 0)
+                return r;
+        r = bus_read_properties(reply, table, ret);
+        return r < 0 ? report_parse_error(r) : 0;
+}
+
+static int print_shared(const char *name, char **shared) {
+        _cleanup_(freep) char *text = strv_join(shared, ", ");
+        if (!text)
+                return report_error(-ENOMEM, "out of memory");
+        printf("Shared with %s: %s\n", name, isempty(text) ? "nothing" : text);
+        return 0;
+}
+
+static int verb_share(int argc, char *argv[], Context *c) {
+        _cleanup_(strv_freep) char **current = NULL, **wanted = NULL;
+        _cleanup_(freep) AccessChange *changes = calloc((size_t) argc, sizeof *changes);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        const char *name = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!changes)
+                return report_error(-ENOMEM, "out of memory");
+        /* by hand, not getopt: "-web" is a change, not an option */
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        help_share();
+                        return 0;
+                }
+                if (streq(argv[i], "--no-ask-password"))
+                        c->ask_password = false;
+                else if (!name)
+                        name = argv[i];
+                else if (access_change_parse(argv[i], &changes[n++]) < 0)
+                        return usage_error("link share", "'%s' is not a change: use +SERVICE, -SERVICE or SERVICE",
+                                           argv[i]);
+        }
+        if (!name)
+                return usage_error("link share", "expected a cell name");
+        r = link_path("link share", name, &path);
+        if (r != 0)
+                return r;
+        r = read_shared(c, path, &current);
+        if (r < 0)
+                return r;
+        r = access_changes_apply(current, changes, n, &wanted);
+        if (r < 0)
+                return report_error(r, "out of memory");
+        if (r == 0) /* nothing to change: no call, so no authorization either */
+                return print_shared(name, current);
+        r = bus_new_call(c, path, PIC_LINK_INTERFACE, "SetShared", &m);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, wanted);
+        if (r < 0)
+                return report_error(r, "cannot build the call: %s", strerror(-r));
+        r = bus_call(c, m, true, NULL);
+        if (r < 0)
+                return r;
+        current = strv_free(current);
+        r = read_shared(c, path, &current); /* what the daemon holds now */
+        return r < 0 ? r : print_shared(name, current);
+}
+
 /* --- the links themselves --- */
 
 typedef struct LinkInfo {
         char *name, *domain, *vpn_subnet, *dns_address, *endpoint, *public_key, *signing_key, *state;
         uint64_t created, latest_handshake, rx_bytes, tx_bytes;
+        char **shared;
 } LinkInfo;
 
 static const BusProperty link_properties[] = {
@@ -261,6 +353,7 @@ static const BusProperty link_properties[] = {
         { "LatestHandshake", "t", offsetof(LinkInfo, latest_handshake) },
         { "RxBytes",         "t", offsetof(LinkInfo, rx_bytes)         },
         { "TxBytes",         "t", offsetof(LinkInfo, tx_bytes)         },
+        { "Shared",          "as", offsetof(LinkInfo, shared)          },
         {}
 };
 
@@ -269,6 +362,7 @@ static void link_info_done(LinkInfo *i) {
                              &i->signing_key, &i->state };
         for (size_t k = 0; k < ELEMENTSOF(strings); k++)
                 *strings[k] = mfree_str(*strings[k]);
+        i->shared = strv_free(i->shared);
 }
 
 typedef struct LinkList {
@@ -307,7 +401,8 @@ static cJSON *link_info_json(const LinkInfo *i) {
             !cJSON_AddNumberToObject(o, "Created", (double) i->created) ||
             !cJSON_AddNumberToObject(o, "LatestHandshake", (double) i->latest_handshake) ||
             !cJSON_AddNumberToObject(o, "RxBytes", (double) i->rx_bytes) ||
-            !cJSON_AddNumberToObject(o, "TxBytes", (double) i->tx_bytes)) {
+            !cJSON_AddNumberToObject(o, "TxBytes", (double) i->tx_bytes) ||
+            !cJSON_AddItemToObject(o, "Shared", json_string_array(i->shared))) {
                 cJSON_Delete(o);
                 return NULL;
         }
@@ -364,12 +459,6 @@ static int verb_list(int argc, char *argv[], Context *c) {
         return 0;
 }
 
-static int link_path(const char *verb, const char *name, char **ret) {
-        if (!dns_label_is_valid(name))
-                return usage_error(verb, "'%s' is not a cell name (%s)", name, DNS_LABEL_DOC);
-        int r = sd_bus_path_encode(PIC_LINK_PATH_PREFIX, name, ret);
-        return r < 0 ? report_error(r, "out of memory") : 0;
-}
 
 static void help_show(void) {
         printf("picctl link show NAME [--json]\n\nEverything about the link with cell NAME.\n");
@@ -405,6 +494,8 @@ static int verb_show(int argc, char *argv[], Context *c) {
                "VpnSubnet", strempty(info.vpn_subnet), "DnsAddress", strempty(info.dns_address), "Endpoint",
                strempty(info.endpoint), "PublicKey", strempty(info.public_key), "SigningKey",
                strempty(info.signing_key));
+        _cleanup_(freep) char *shared = strv_join(info.shared, ", ");
+        printf("%16s: %s\n", "Shared", isempty(shared) ? "nothing" : shared);
         printf("%16s: %s\n%16s: %s\n%16s: %s received, %s sent\n", "Created",
                format_timestamp(when, sizeof when, info.created), "LatestHandshake",
                format_ago(ago, sizeof ago, info.latest_handshake, now_usec(CLOCK_REALTIME)), "Traffic",
@@ -504,10 +595,11 @@ static const Verb link_verbs[] = {
         { "list",    verb_list    },
         { "show",    verb_show    },
         { "remove",  verb_remove  },
+        { "share",   verb_share   },
         {}
 };
 
 int verb_link(int argc, char *argv[], Context *c) {
-        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, remove", help_link, argc,
+        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, share, remove", help_link, argc,
                               argv, c);
 }

@@ -54,6 +54,8 @@ static void help_main(void) {
                "  link add INVITE|-        Link with the cell that made the invite\n"
                "  link list [--json]       The linked cells and their state\n"
                "  link show NAME [--json]  Everything about one link\n"
+               "  link share NAME [+SERVICE|-SERVICE]...\n"
+               "                           What this cell shares with a linked cell\n"
                "  link remove NAME         Drop a link on this side\n"
                "\n"
                "Firewall commands:\n"

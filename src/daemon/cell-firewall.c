@@ -11,6 +11,7 @@
 #include "failure-injection.h"
 #include "fileio.h"
 #include "json-util.h"
+#include "link.h"
 #include "log.h"
 
 /* Tests prove that a refused batch changes nothing by making the next one fail. */
@@ -21,6 +22,14 @@ static void maybe_inject_failure(Manager *m, Firewall *f) {
 }
 
 static int new_firewall(Manager *m, Firewall **ret) {
+        size_t n_links = 0;
+        _cleanup_(freep) FirewallLink *links = calloc(MAX(hashmap_size(m->links_by_name), (size_t) 1), sizeof *links);
+        Link *l;
+
+        if (!links)
+                return -ENOMEM;
+        HASHMAP_FOREACH(l, m->links_by_name) /* borrowed: firewall_new copies them */
+                links[n_links++] = (FirewallLink) { .subnet = l->subnet, .services = l->shared };
         FirewallConfig c = {
                 .wg_ifname = m->config.ifname,
                 .uplink_ifname = m->uplink,
@@ -30,6 +39,8 @@ static int new_firewall(Manager *m, Firewall **ret) {
                 .n_services = m->n_services,
                 .lan_networks = m->config.has_lan_networks ? m->config.lan_networks : NULL,
                 .n_lan_networks = m->config.n_lan_networks,
+                .links = links,
+                .n_links = n_links,
         };
         return firewall_new(ret, &c);
 }

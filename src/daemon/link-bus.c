@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "bus-api.h"
+#include "bus-message.h"
+#include "cell-firewall.h"
 #include "fileio.h"
 #include "link-bus.h"
 #include "link-wg.h"
@@ -74,6 +76,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", l->rx_bytes);
         if (streq(property, "TxBytes"))
                 return sd_bus_message_append(reply, "t", l->tx_bytes);
+        if (streq(property, "Shared"))
+                return sd_bus_message_append_strv(reply, l->shared);
         return -ENOENT;
 }
 
@@ -199,6 +203,61 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* The newest entry (the others passed already): a known service, not given twice. */
+static int shared_check(char *const *l, size_t n, void *userdata) {
+        char *why = userdata; /* 160 bytes */
+        const char *s = l[n - 1];
+        if (!firewall_service_known(s)) {
+                snprintf(why, 160, "Shared: '%.*s' is not a service (dns, web, mail, calendar, files, webdav).",
+                         utf8_prefix_len(s, 32), s);
+                return -EINVAL;
+        }
+        for (size_t j = 0; j + 1 < n; j++)
+                if (streq(l[j], s)) {
+                        snprintf(why, 160, "Shared: '%s' is given twice.", s);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+static int method_set_shared(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Link *l = userdata;
+        Manager *m = l->manager;
+        _cleanup_(strv_freep) char **services = NULL;
+        char why[160];
+        int r;
+
+        why[0] = 0;
+        r = bus_read_strv_bounded(message, 16, 64, shared_check, why, &services);
+        if (r == -EINVAL || r == -E2BIG || r == -EMSGSIZE)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        why[0] ? why : "Shared: at most 16 service names.");
+        if (r < 0)
+                return r;
+        r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_LINKS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (strv_equal(services, l->shared))
+                return sd_bus_reply_method_return(message, NULL);
+
+        char **old = l->shared;
+        l->shared = services;
+        r = link_bus_store(m, l);
+        if (r < 0) {
+                l->shared = old;
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store what is shared with %s: %s.",
+                                         l->remote.name, strerror(-r));
+        }
+        services = old; /* freed on the way out */
+        /* the whole table: sharing changes are rare, and the table is one transaction */
+        r = cell_firewall_rebuild(m);
+        if (r < 0)
+                log_warning("The firewall does not enforce what is shared with %s yet; it is retried.", l->remote.name);
+        char *changed[] = { "Shared", NULL };
+        link_bus_emit_changed(l, changed);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
 static const sd_bus_vtable link_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -213,6 +272,9 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("LatestHandshake", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Shared", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

@@ -9,6 +9,7 @@
 #include "bus-api.h"
 #include "bus-dict.h"
 #include "cell-bus.h"
+#include "cell-firewall.h"
 #include "cell-identity.h"
 #include "http-client.h"
 #include "invites.h"
@@ -20,6 +21,7 @@
 #include "manager.h"
 #include "pairing.h"
 #include "polkit.h"
+#include "strv.h"
 #include "time-util.h"
 
 #define PAIRING_PATH "/cell/v1/pair"
@@ -122,8 +124,12 @@ static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter,
                 l->rx_counter = rx_counter;
                 /* never count down towards the other cell: it refuses what it saw before */
                 l->tx_counter = same ? same->tx_counter : 0;
-                r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
+                /* what this cell shares with it is its admin's decision: pairing again keeps it */
+                if (same && same->shared && !(l->shared = strv_copy(same->shared)))
+                        r = -ENOMEM;
         }
+        if (r >= 0)
+                r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the link to %s: %s.", remote->name,
                                          strerror(-r));
@@ -142,6 +148,8 @@ static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter,
                 log_warning_errno(r, "WireGuard does not have the link to %s yet (%m); it is retried.", remote->name);
         if (link_bus_sync_dns(m) < 0)
                 log_warning("DNS: the forward to %s for %s was refused.", remote->dns_address, remote->domain);
+        if (added->shared && added->shared[0])
+                (void) cell_firewall_rebuild(m); /* its subnet may have changed: the shares follow */
         log_info("%s cell %s (%s, %s).", same ? "Paired again with" : "Linked with", remote->name, remote->domain,
                  remote->vpn_subnet);
         *ret = added;

@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "keys.h"
 #include "link.h"
+#include "strv.h"
 
 #define LINK_KEEPALIVE_SEC 25           /* keeps NAT mappings open and handshakes fresh */
 #define LINK_FRESH_USEC (180ULL * 1000000ULL)  /* WireGuard rekeys every 2 minutes while in use */
@@ -32,6 +33,7 @@ Link *link_free(Link *l) {
         if (!l)
                 return NULL;
         cell_identity_done(&l->remote);
+        strv_free(l->shared);
         free(l->object_path);
         free(l);
         return NULL;
@@ -75,14 +77,21 @@ int link_to_json(const Link *l, char **ret) {
             !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter) ||
             !cJSON_AddBoolToObject(o, "confirmed", l->confirmed))
                 return -ENOMEM;
+        cJSON *shared = cJSON_AddArrayToObject(o, "shared");
+        for (char **s = l->shared; shared && s && *s; s++)
+                if (!cJSON_AddItemToArray(shared, cJSON_CreateString(*s)))
+                        shared = NULL;
+        if (!shared)
+                return -ENOMEM;
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, _F_MAX };
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
         { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
+        { "shared", JSON_STRINGS },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -107,6 +116,11 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         l->tx_counter = json_count(f[F_TX]);
         l->rx_counter = json_count(f[F_RX]);
         l->confirmed = cJSON_IsTrue(f[F_CONFIRMED]);
+        r = json_strings(f[F_SHARED], &l->shared);
+        if (r < 0) {
+                link_free(l);
+                return r;
+        }
         *ret = l;
         return 0;
 }

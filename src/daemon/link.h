@@ -25,6 +25,7 @@ typedef struct Link {
         uint64_t tx_counter;   /* the last message counter this cell used towards it */
         uint64_t rx_counter;   /* the last one accepted from it */
         bool confirmed;        /* a handshake was seen: the other side has the link too */
+        char **shared;         /* this cell's services the linked cell's subnet may reach */
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;

@@ -9,6 +9,7 @@
 #include "changes.h"
 #include "cell-apply.h"
 #include "password-bus.h"
+#include "link.h"
 #include "peer-bus.h"
 #include "peer-options.h"
 
@@ -301,8 +302,13 @@ static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_err
                 return r < 0 ? r : 1;
 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(strv_freep) char **linked = NULL;
         char *config = NULL;
-        r = peer_client_config(p, &m->cell, &config);
+        Link *l;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (strv_extend(&linked, l->remote.vpn_subnet) < 0)
+                        return -ENOMEM;
+        r = peer_client_config(p, &m->cell, linked, &config);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(message, &reply);

@@ -148,7 +148,7 @@ int peer_to_wg(const Peer *p, WgDevice *d) {
         return wg_peer_append_allowed_ip(w, AF_INET, &a, 32) ? 0 : -ENOMEM;
 }
 
-int peer_client_config(const Peer *p, const Cell *cell, char **ret) {
+int peer_client_config(const Peer *p, const Cell *cell, char *const *linked_subnets, char **ret) {
         char *buf = NULL, addr[CIDR4_STRLEN], net[CIDR4_STRLEN], dns[CIDR4_STRLEN];
         char key[WG_KEY_B64_LEN];
         size_t size;
@@ -190,7 +190,12 @@ int peer_client_config(const Peer *p, const Cell *cell, char **ret) {
                 isempty(services) ? "none" : services, isempty(networks) ? "none" : networks);
         if (strv_contains(p->network_access, "internet"))
                 fputs("# To send all its traffic through the cell, use AllowedIPs = 0.0.0.0/0.\n", f);
-        fprintf(f, "AllowedIPs = %s\n", cidr4_format(&subnet, net));
+        fprintf(f, "AllowedIPs = %s", cidr4_format(&subnet, net));
+        /* linked cells are reached through this cell, with the "peers" grant (forwarding out of the tunnel) */
+        if (strv_contains(p->network_access, "peers"))
+                for (char *const *l = linked_subnets; l && *l; l++)
+                        fprintf(f, ", %s", *l);
+        fputc('\n', f);
         if (p->persistent_keepalive > 0)
                 fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);
         sodium_memzero(key, sizeof key);

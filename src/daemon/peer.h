@@ -70,5 +70,6 @@ int peer_address_parse(const char *s, uint32_t *ret);
 
 /* The peer as a WireGuard peer entry of the cell's device (its address as /32). */
 int peer_to_wg(const Peer *p, WgDevice *d);
-/* The wg-quick configuration for the peer's own device. */
-int peer_client_config(const Peer *p, const Cell *cell, char **ret);
+/* The wg-quick configuration for the peer's own device; linked_subnets (NULL:
+ * none) join AllowedIPs when the peer may reach them ("peers" grant). */
+int peer_client_config(const Peer *p, const Cell *cell, char *const *linked_subnets, char **ret);

@@ -305,7 +305,7 @@ static void test_client_config_full(void **state) {
         char *dns_only[] = { "dns", NULL };
         assert_int_equal(peer_set_service_access(p, dns_only), 0);
 
-        assert_int_equal(peer_client_config(p, &cell, &text), 0);
+        assert_int_equal(peer_client_config(p, &cell, NULL, &text), 0);
         config_parse(text, &c);
         key_to_base64(p->private_key, b64);
         assert_string_equal(config_get(&c, "Interface", "PrivateKey"), b64);
@@ -342,7 +342,7 @@ static void test_client_config_minimal(void **state) {
         peer_set_public_key(p, pub);
         p->address = 0xac140a0b; /* 172.20.10.11 */
 
-        assert_int_equal(peer_client_config(p, &cell, &text), 0);
+        assert_int_equal(peer_client_config(p, &cell, NULL, &text), 0);
         config_parse(text, &c);
         assert_null(config_get(&c, "Interface", "PrivateKey"));
         assert_null(config_get(&c, "Peer", "PresharedKey"));
@@ -359,7 +359,7 @@ static void test_client_config_minimal(void **state) {
         cell.endpoint = strdup("");
         free(text);
         text = NULL;
-        assert_int_equal(peer_client_config(p, &cell, &text), 0);
+        assert_int_equal(peer_client_config(p, &cell, NULL, &text), 0);
         config_parse(text, &c);
         assert_null(config_get(&c, "Peer", "Endpoint"));
         cell_done(&cell);
@@ -384,7 +384,7 @@ static void test_client_config_subnets(void **state) {
                 assert_int_equal(peer_new(&p, "x"), 0);
                 assert_int_equal(peer_generate_keys(p), 0);
                 p->address = cell.vpn_address.addr + 1;
-                assert_int_equal(peer_client_config(p, &cell, &text), 0);
+                assert_int_equal(peer_client_config(p, &cell, NULL, &text), 0);
                 config_parse(text, &c);
                 assert_string_equal(config_get(&c, "Peer", "AllowedIPs"), cases[i].allowed);
                 assert_string_equal(config_get(&c, "Peer", "Endpoint"), "[fd00::1]:51820");

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json-fields.h"
 #include "macro.h"
+#include "strv.h"
 
 #define JSON_COUNT_MAX 9007199254740991.0
 
@@ -30,13 +32,42 @@ static bool has_type(const cJSON *item, JsonType type) {
                 return cJSON_IsObject(item);
         case JSON_BOOL:
                 return cJSON_IsBool(item);
+        case JSON_STRINGS: {
+                const cJSON *e;
+                if (!cJSON_IsArray(item))
+                        return false;
+                cJSON_ArrayForEach(e, item)
+                        if (!cJSON_IsString(e))
+                                return false;
+                return true;
+        }
         }
         return false;
 }
 
+int json_strings(const cJSON *item, char ***ret) {
+        int n = cJSON_GetArraySize(item);
+        char **l = calloc((size_t) n + 1, sizeof *l);
+        const cJSON *e;
+        int i = 0;
+
+        if (!l)
+                return -ENOMEM;
+        cJSON_ArrayForEach(e, item) {
+                l[i] = strdup(e->valuestring);
+                if (!l[i]) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                i++;
+        }
+        *ret = l;
+        return 0;
+}
+
 static const char *type_name(JsonType type) {
         return type == JSON_STRING ? "a string" : type == JSON_COUNT ? "a whole number" :
-               type == JSON_OBJECT ? "an object" : "true or false";
+               type == JSON_OBJECT ? "an object" : type == JSON_BOOL ? "true or false" : "a list of strings";
 }
 
 int json_collect_fields(const cJSON *o, const JsonField *fields, size_t n, const cJSON **ret, const char *what,

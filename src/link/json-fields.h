@@ -14,6 +14,7 @@ typedef enum JsonType {
         JSON_COUNT,   /* a whole number, 0 to 2^53 - 1 */
         JSON_OBJECT,
         JSON_BOOL,
+        JSON_STRINGS, /* an array of strings */
 } JsonType;
 
 typedef struct JsonField {
@@ -25,6 +26,9 @@ typedef struct JsonField {
  * "Invite: cell"). -EINVAL with the message in buf. */
 int json_collect_fields(const cJSON *o, const JsonField *fields, size_t n, const cJSON **ret, const char *what,
                         char *buf, size_t size);
+
+/* A JSON_STRINGS item as a NULL-terminated strv (caller frees); -ENOMEM. */
+int json_strings(const cJSON *item, char ***ret);
 
 /* A JSON_COUNT item's value (json_collect_fields checked it). */
 uint64_t json_count(const cJSON *item);

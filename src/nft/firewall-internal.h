@@ -13,10 +13,12 @@
 #define FIREWALL_SET_SERVICE_ENDPOINTS "service_endpoints"
 #define FIREWALL_SET_PEER_ACCESS "peer_access"
 #define FIREWALL_SET_PEER_GRANTS "peer_grants"
+#define FIREWALL_SET_LINK_ACCESS "link_access"
 /* set ids that rules use to name a set created in the same batch */
 #define SET_ID_SERVICE_ENDPOINTS 1
 #define SET_ID_PEER_ACCESS 2
 #define SET_ID_PEER_GRANTS 3
+#define SET_ID_LINK_ACCESS 4
 
 #define FIREWALL_CHAIN_PREROUTING "prerouting"
 #define FIREWALL_CHAIN_INPUT "input"
@@ -33,6 +35,8 @@ struct Firewall {
         FirewallService services[FIREWALL_N_SERVICES]; /* defaults with overrides, addresses resolved */
         Cidr4 lan_networks[FIREWALL_LAN_NETWORKS_MAX];
         size_t n_lan_networks;
+        FirewallLink *links;  /* copies; each services strv owned */
+        size_t n_links;
         bool inject_failure;
 };
 

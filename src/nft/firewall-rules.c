@@ -96,6 +96,23 @@ static void match_grant(NftRule *rule, const char *network) {
         nft_rule_lookup(rule, NFT_REG32_00, FIREWALL_SET_PEER_GRANTS, SET_ID_PEER_GRANTS);
 }
 
+/* source . destination . protocol . port from the WireGuard interface, looked up in @set: accept. */
+static int add_access_rule(Firewall *f, NftBatch *b, const char *chain, const char *set, uint32_t set_id,
+                           const char *comment) {
+        _cleanup_(nft_rule_done) NftRule rule = {};
+        int r = peer_rule_new(f, &rule, chain, comment);
+        if (r < 0)
+                return r;
+        nft_rule_match_ipv4(&rule);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
+        nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_02);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
+        nft_rule_lookup(&rule, NFT_REG32_00, set, set_id);
+        nft_rule_verdict(&rule, NF_ACCEPT);
+        return commit_rule(b, &rule);
+}
+
 static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
         int r;
 
@@ -110,18 +127,12 @@ static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) 
                 if (r < 0)
                         return r;
         }
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        r = peer_rule_new(f, &rule, chain, "peers reach the services they were granted (@" FIREWALL_SET_PEER_ACCESS ")");
+        r = add_access_rule(f, b, chain, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS,
+                            "peers reach the services they were granted (@" FIREWALL_SET_PEER_ACCESS ")");
         if (r < 0)
                 return r;
-        nft_rule_match_ipv4(&rule);
-        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
-        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
-        nft_rule_meta_load(&rule, NFT_META_L4PROTO, NFT_REG32_02);
-        nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
-        nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS);
-        nft_rule_verdict(&rule, NF_ACCEPT);
-        return commit_rule(b, &rule);
+        return add_access_rule(f, b, chain, FIREWALL_SET_LINK_ACCESS, SET_ID_LINK_ACCESS,
+                               "linked cells reach the services shared with them (@" FIREWALL_SET_LINK_ACCESS ")");
 }
 
 /* The last rule of a chain for what the peers send: what nothing above let through. */

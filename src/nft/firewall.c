@@ -52,8 +52,34 @@ static const uint8_t peer_access_field_len[] = { 4, 4, 1, 2 };
 static const uint8_t peer_grants_field_len[] = { 4, 4 };
 
 Firewall *firewall_free(Firewall *f) {
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < f->n_links; i++)
+                strv_free(f->links[i].services);
+        free(f->links);
         free(f);
         return NULL;
+}
+
+/* Copies what is shared with each linked cell; -EINVAL for an unknown service. */
+static int copy_links(Firewall *f, const FirewallLink *links, size_t n) {
+        if (n == 0)
+                return 0;
+        f->links = calloc(n, sizeof *f->links);
+        if (!f->links)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (links[i].subnet.prefix > 32)
+                        return -EINVAL;
+                for (char **s = links[i].services; s && *s; s++)
+                        if (!firewall_service_known(*s))
+                                return log_debug_errno(-EINVAL, "Unknown service '%s'", *s);
+                f->links[i].subnet = links[i].subnet;
+                if (links[i].services && !(f->links[i].services = strv_copy(links[i].services)))
+                        return -ENOMEM;
+                f->n_links = i + 1;
+        }
+        return 0;
 }
 
 static bool ifname_valid(const char *s) {
@@ -106,6 +132,9 @@ int firewall_new(Firewall **ret, const FirewallConfig *c) {
                 f->lan_networks[i] = lan[i];
         }
         f->n_lan_networks = n_lan;
+        r = copy_links(f, c->links, c->n_links);
+        if (r < 0)
+                return r;
 
         defaults = firewall_default_services(&n_defaults);
         assert(n_defaults == FIREWALL_N_SERVICES);
@@ -246,7 +275,8 @@ static int elem_writer_flush(ElemWriter *w) {
         return r;
 }
 
-static int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
+/* key_end: the range's last key (interval sets), or NULL. */
+static int elem_writer_add_range(ElemWriter *w, const void *key, const void *key_end, uint32_t len) {
         struct nftnl_set_elem *e;
         int r;
 
@@ -266,9 +296,15 @@ static int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
         if (!e)
                 return -ENOMEM;
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
+        if (key_end)
+                nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, len);
         nftnl_set_elem_add(w->chunk, e);
         w->n++;
         return 0;
+}
+
+static int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
+        return elem_writer_add_range(w, key, NULL, len);
 }
 
 static void elem_writer_done(ElemWriter *w) {
@@ -360,7 +396,7 @@ static uint32_t concat_type(const uint32_t *types, size_t n) {
 }
 
 static int add_set(NftBatch *b, const char *name, uint32_t id, const uint32_t *types,
-                   const uint8_t *field_len, size_t n_fields) {
+                   const uint8_t *field_len, size_t n_fields, uint32_t extra_flags) {
         struct nftnl_set *s;
         uint32_t key_len = 0;
         int r;
@@ -378,7 +414,7 @@ static int add_set(NftBatch *b, const char *name, uint32_t id, const uint32_t *t
         nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat_type(types, n_fields));
         nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
         /* The kernel wants the concat flag whenever field lengths are given. */
-        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_CONCAT);
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_CONCAT | extra_flags);
         nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, n_fields);
         r = nft_batch_add_set(b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE | NLM_F_EXCL, s);
         nftnl_set_free(s);
@@ -430,15 +466,20 @@ static int build_table(Firewall *f, NftBatch *b) {
                 return r;
 
         r = add_set(b, FIREWALL_SET_SERVICE_ENDPOINTS, SET_ID_SERVICE_ENDPOINTS,
-                    endpoint_types, endpoint_field_len, ELEMENTSOF(endpoint_types));
+                    endpoint_types, endpoint_field_len, ELEMENTSOF(endpoint_types), 0);
         if (r < 0)
                 return r;
         r = add_set(b, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS,
-                    peer_access_types, peer_access_field_len, ELEMENTSOF(peer_access_types));
+                    peer_access_types, peer_access_field_len, ELEMENTSOF(peer_access_types), 0);
         if (r < 0)
                 return r;
         r = add_set(b, FIREWALL_SET_PEER_GRANTS, SET_ID_PEER_GRANTS,
-                    peer_grants_types, peer_grants_field_len, ELEMENTSOF(peer_grants_types));
+                    peer_grants_types, peer_grants_field_len, ELEMENTSOF(peer_grants_types), 0);
+        if (r < 0)
+                return r;
+        /* the first field a range (a linked subnet): the kernel's pipapo set, flat in its size */
+        r = add_set(b, FIREWALL_SET_LINK_ACCESS, SET_ID_LINK_ACCESS,
+                    peer_access_types, peer_access_field_len, ELEMENTSOF(peer_access_types), NFT_SET_INTERVAL);
         if (r < 0)
                 return r;
         r = add_service_endpoints(f, b);
@@ -508,6 +549,29 @@ static int add_peer_elements(Firewall *f, NftBatch *b, const FirewallPeer *peers
         return elem_writer_flush(&grants);
 }
 
+/* What is shared with each linked cell: its subnet, as a range, to each endpoint of each shared service. */
+static int add_link_elements(Firewall *f, NftBatch *b) {
+        _cleanup_(elem_writer_done) ElemWriter w = { .batch = b, .set = FIREWALL_SET_LINK_ACCESS,
+                                                     .type = NFT_MSG_NEWSETELEM };
+        int r;
+
+        for (size_t i = 0; i < f->n_links; i++) {
+                _cleanup_(freep) PeerAccessKey *keys = NULL;
+                size_t n_keys;
+                r = peer_keys(f, cidr4_network(&f->links[i].subnet), f->links[i].services, &keys, &n_keys);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < n_keys; k++) {
+                        PeerAccessKey last = keys[k];
+                        last.peer = htonl(cidr4_broadcast(&f->links[i].subnet));
+                        r = elem_writer_add_range(&w, &keys[k], &last, sizeof last);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return elem_writer_flush(&w);
+}
+
 int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
         _cleanup_(nft_batch_freep) NftBatch *b = NULL;
         int r;
@@ -519,6 +583,9 @@ int firewall_apply(Firewall *f, const FirewallPeer *peers, size_t n_peers) {
         if (r < 0)
                 return r;
         r = add_peer_elements(f, b, peers, n_peers);
+        if (r < 0)
+                return r;
+        r = add_link_elements(f, b);
         if (r < 0)
                 return r;
         r = commit(f, b);

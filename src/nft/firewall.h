@@ -16,11 +16,14 @@
  *       firewall_network_class() of "internet", "lan" or "peers"
  *   chain prerouting (nat, dstnat): from the WireGuard interface to the cell's
  *       VPN address, 53/udp+tcp → the dns service address, 80,443/tcp → web
+ *   set link_access        ipv4_addr . ipv4_addr . inet_proto . inet_service, intervals
+ *       (linked cell's subnet . service address . protocol . port): what this
+ *       cell shares with each linked cell (one range per linked subnet)
  *   chain input (filter, policy accept): established/related accept; from the
- *       WireGuard interface: @peer_access accept, ping of the cell's VPN
+ *       WireGuard interface: @peer_access accept, @link_access accept, ping of the cell's VPN
  *       address accept, anything else (the host's other ports) drop
  *   chain forward (filter, policy accept): established/related accept; from
- *       the WireGuard interface: @peer_access accept, @service_endpoints drop;
+ *       the WireGuard interface: @peer_access accept, @link_access accept, @service_endpoints drop;
  *       back out of it (another peer): "peers" grant accept, else drop; to a
  *       LAN network: "lan" grant accept, else drop; anything else (the
  *       internet): "internet" grant accept, else drop
@@ -58,6 +61,12 @@ typedef struct FirewallService {
         size_t n_ports;
 } FirewallService;
 
+/* A linked cell: its subnet may reach the services this cell shares with it. */
+typedef struct FirewallLink {
+        Cidr4 subnet;
+        char **services; /* NULL-terminated service names; NULL: none */
+} FirewallLink;
+
 typedef struct FirewallConfig {
         const char *wg_ifname;     /* the WireGuard interface (required) */
         const char *uplink_ifname; /* NULL or "": no masquerade */
@@ -69,6 +78,9 @@ typedef struct FirewallConfig {
         /* What counts as the LAN; NULL: firewall_default_lan_networks(). */
         const Cidr4 *lan_networks;
         size_t n_lan_networks;
+        /* Linked cells and what is shared with each (copied). */
+        const FirewallLink *links;
+        size_t n_links;
 } FirewallConfig;
 
 typedef struct FirewallPeer {

@@ -210,9 +210,9 @@ static void test_apply_builds_table(void **state) {
         assert_non_null(strstr(text, "chain forward { type filter hook forward priority 0; policy accept;"));
         assert_non_null(strstr(text, "chain postrouting { type nat hook postrouting priority 100; policy accept;"));
         assert_int_equal(count_lines_starting(text, "chain "), 4);
-        /* 4 DNAT (dns 2, web 2) + 4 input + 17 forward (3 + peers 2 + 5 LAN networks × 2 + internet 2)
+        /* 4 DNAT (dns 2, web 2) + 5 input + 18 forward (4 + peers 2 + 5 LAN networks × 2 + internet 2)
          * + 1 masquerade */
-        assert_int_equal(count_lines_starting(text, "\trule "), 26);
+        assert_int_equal(count_lines_starting(text, "\trule "), 28);
 
         /* Sets and elements: service endpoints resolve to the configured addresses */
         assert_non_null(strstr(text, "set service_endpoints { type ipv4_addr . inet_proto . inet_service;"));
@@ -248,7 +248,7 @@ static void test_apply_builds_table(void **state) {
         free(text);
         assert_int_equal(firewall_apply(f, two_peers, 1), 0);
         text = dump(f);
-        assert_int_equal(count_lines_starting(text, "\trule "), 26);
+        assert_int_equal(count_lines_starting(text, "\trule "), 28);
         assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 0);
 }
 
@@ -261,7 +261,7 @@ static void test_no_uplink_no_masquerade(void **state) {
         assert_int_equal(firewall_apply(f, NULL, 0), 0);
         text = dump(f);
         assert_null(strstr(text, "chain postrouting"));
-        assert_int_equal(count_lines_starting(text, "\trule "), 25);
+        assert_int_equal(count_lines_starting(text, "\trule "), 27);
         assert_non_null(strstr(text, "set peer_access { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags 0x80; handle 2; 0 elements }"));
 }
 
@@ -298,14 +298,14 @@ static void test_rules_do_not_grow_with_peers(void **state) {
         fprintf(stderr, "# firewall_apply with 10000 peers (%zu elements) in one transaction: %.3f s\n",
                 count_lines_starting(text_big, "\t10.20."), t);
 
-        assert_int_equal(count_lines_starting(text_small, "\trule "), 26);
-        assert_int_equal(count_lines_starting(text_big, "\trule "), 26);
+        assert_int_equal(count_lines_starting(text_small, "\trule "), 28);
+        assert_int_equal(count_lines_starting(text_big, "\trule "), 28);
         assert_int_equal(count_lines_starting(text_small, "\t10.20."), 5 * 6 + 5 * 12 + 10);
         assert_int_equal(count_lines_starting(text_big, "\t10.20."), 5000 * 6 + 5000 * 12 + 10000);
 
         /* nft(8) agrees on the rule count */
         assert_int_equal(nft(&count, "-a", "list", "chain", "inet", "pic", "forward", NULL), 0);
-        assert_int_equal(count_lines_starting(count, "\t\t"), 17 + 1 /* the type line */);
+        assert_int_equal(count_lines_starting(count, "\t\t"), 18 + 1 /* the type line */);
 }
 
 static void test_set_peer_access_touches_only_that_peer(void **state) {
@@ -518,11 +518,46 @@ static void test_monitor_sees_removal(void **state) {
         assert_int_equal(firewall_table_exists(f), 1);
 }
 
+/* What is shared with linked cells: one range element per linked subnet and
+ * shared endpoint, one rule per chain, however many links. */
+static void test_links_share_services(void **state) {
+        static char *web_only[] = { "web", NULL }, *bogus[] = { "telnet", NULL };
+        const FirewallLink links[] = {
+                { .subnet = { 0x0a1e0000, 24 }, .services = web_only },   /* 10.30.0.0/24: web */
+                { .subnet = { 0x0a280000, 16 }, .services = NULL },       /* 10.40.0.0/16: nothing */
+        };
+        FirewallConfig c = {
+                .wg_ifname = "wgtest0", .vpn_address = 0x0a0a0001, .vpn_subnet = { 0x0a0a0000, 24 },
+                .services = overrides, .n_services = ELEMENTSOF(overrides), .links = links, .n_links = 2,
+        };
+        _cleanup_(firewall_freep) Firewall *f = NULL;
+        _cleanup_(freep) char *listing = NULL;
+        Firewall *bad = NULL;
+
+        FirewallLink wrong = { .subnet = { 0x0a1e0000, 24 }, .services = bogus };
+        FirewallConfig cw = c;
+        cw.links = &wrong;
+        cw.n_links = 1;
+        assert_int_equal(firewall_new(&bad, &cw), -EINVAL);
+
+        SKIP_UNLESS_OWN_NETNS();
+        assert_int_equal(firewall_new(&f, &c), 0);
+        assert_int_equal(firewall_apply(f, NULL, 0), 0);
+        assert_int_equal(nft(&listing, "list", "table", "inet", "pic", NULL), 0);
+        assert_non_null(strstr(listing, "ip saddr . ip daddr . meta l4proto . th dport @link_access accept"));
+        /* web is 80 and 443 on its service address (overridden to 10.99.0.80) */
+        assert_non_null(strstr(listing, "10.30.0.0/24 . 10.99.0.80 . tcp . 80"));
+        assert_non_null(strstr(listing, "10.30.0.0/24 . 10.99.0.80 . tcp . 443"));
+        assert_null(strstr(listing, "10.40.0.0/16"));
+        delete_table();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_service_names),
                 cmocka_unit_test(test_new_refuses_bad_config),
                 cmocka_unit_test(test_apply_builds_table),
+                cmocka_unit_test(test_links_share_services),
                 cmocka_unit_test(test_no_uplink_no_masquerade),
                 cmocka_unit_test(test_rules_do_not_grow_with_peers),
                 cmocka_unit_test(test_set_peer_access_touches_only_that_peer),

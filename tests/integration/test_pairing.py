@@ -23,8 +23,9 @@ from gateway_client import gatewayd_binary  # noqa: E402
 
 N = os.getpid() % 200
 LAN = {'a': '10.244.%d.1' % N, 'b': '10.244.%d.2' % N, 'c': '10.244.%d.3' % N}
+LAPTOP_LAN = '10.244.%d.10' % N
 VPN = {'a': '10.72.%d.1/24' % N, 'b': '10.73.%d.1/24' % N, 'c': '10.74.%d.1/24' % N}
-ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.manage-links',
+ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.manage-links', 'org.pic.cell1.read-secrets',
            'org.pic.cell1.peer-sync']
 MANAGER = 'org.pic.Cell1.Manager'
 LINK = 'org.pic.Cell1.Link'
@@ -55,6 +56,8 @@ class PairingWorld(h.SharedWorldTestCase):
             hub.ip('link', 'set', if_hub, 'master', 'br0')
             hub.ip('link', 'set', if_hub, 'up')
             cell.polkit.set_allowed(ALLOWED)
+            # what the shipped sysctl.d/50-pic.conf does on a real system
+            cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
             cell.start()
             cls.cells[name] = cell
             # its gateway in its namespace: pairing requests on its LAN address only
@@ -66,6 +69,13 @@ class PairingWorld(h.SharedWorldTestCase):
         for name, cell in cls.cells.items():
             h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
                        'the gateway of %s listening' % name)
+        # a device of a's people, on the same "internet", and b's web (a stand-in on b's VPN address)
+        cls.laptop_ns = h.Netns(world=w)
+        _, if_hub = h.veth(cls.laptop_ns, hub, LAPTOP_LAN + '/24', None, world=w)
+        hub.ip('link', 'set', if_hub, 'master', 'br0')
+        hub.ip('link', 'set', if_hub, 'up')
+        cls.cells['b'].netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % VPN['b'].split('/')[0],
+                                    'SYSTEM:echo web of b'], name='web-b')
 
     def mgr(self, name):
         return self.cells[name].manager()
@@ -246,6 +256,37 @@ class PairingWorld(h.SharedWorldTestCase):
                 self.assertFalse(os.path.exists(os.path.join(self.cells[cell].state_dir, 'links', other + '.json')))
         finally:
             c.netns.run(['nft', 'delete', 'table', 'inet', 'pic_test_block'], check=False)
+
+    def fetch_web_of_b(self):
+        p = self.laptop.run(['socat', '-T2', '-', 'TCP:%s:80,connect-timeout=2' % VPN['b'].split('/')[0]],
+                            check=False, timeout=10)
+        return p.stdout.strip()
+
+    def test_8_sharing(self):
+        # a's laptop may open connections out of a's tunnel ("peers"): its config routes b's subnet too
+        path = self.mgr('a').AddPeer('laptop', sv({'NetworkAccess': dbus.Array(['peers'], signature='s')}))
+        config = str(self.cells['a'].interface('org.pic.Cell1.Peer', path).GetConfig())
+        self.assertIn('AllowedIPs = %s, %s' % (net(VPN['a']), net(VPN['b'])), config)
+        self.__class__.laptop = h.WgClient(self.laptop_ns, self.world.unique('wgl'), config, world=self.world)
+        h.wait_for(lambda: self.laptop.ping(VPN['a'].split('/')[0]), 15, 0.2, 'the laptop in a\'s tunnel')
+
+        self.assertEqual(self.fetch_web_of_b(), '', 'nothing is shared by default')
+        p = self.cells['b'].picctl('link', 'share', 'a', '+web', '+files', '-files')
+        self.assertEqual((p.returncode, p.stdout.strip()), (0, 'Shared with a: web'), p)
+        self.assertEqual(list(self.links('b')['a']['Shared']), ['web'])
+        self.assertIn('Shared: web', self.cells['b'].picctl('link', 'show', 'a').stdout)
+        self.assertEqual(self.fetch_web_of_b(), 'web of b')
+        # stored: a restart of b keeps it
+        self.cells['b'].restart()
+        self.assertEqual(list(self.links('b')['a']['Shared']), ['web'])
+        self.assertEqual(self.fetch_web_of_b(), 'web of b')
+        # taken back: the next connection is refused
+        self.cells['b'].interface(LINK, '/org/pic/Cell1/link/a').SetShared(dbus.Array([], signature='s'))
+        self.assertEqual(self.fetch_web_of_b(), '')
+        for bad, words in ((['telnet'], "'telnet' is not a service"), (['web', 'web'], "'web' is given twice")):
+            self.assertRefused('org.freedesktop.DBus.Error.InvalidArgs', words,
+                               self.cells['b'].interface(LINK, '/org/pic/Cell1/link/a').SetShared,
+                               dbus.Array(bad, signature='s'))
 
 
 if __name__ == '__main__':
