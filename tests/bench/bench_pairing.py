@@ -13,11 +13,19 @@ calls AddLink, then both sides remove the link. Measured per round:
 The issue names no baseline for these; the state lives on the test world's
 file system (not fresh_fs's image), so the durable writes cost what /tmp costs.
 
-Usage: bench_pairing.py [--rounds N]   (needs root; prints a table)
+Then sharing (issue 10's SetShared figure): A's laptop (a WireGuard client in
+its own namespace, "peers" grant) opens TCP connections to B's web; B toggles
+SetShared(["web"]) / SetShared([]) on its link with A, N times. Measured: from
+SetShared's reply until the laptop's connections start (or stop) working,
+probing every millisecond. Anchors the issue names: innernet polls every 60 s,
+headscale batches changes for 800 ms.
+
+Usage: bench_pairing.py [--rounds N] [--toggles N]   (needs root; prints tables)
 """
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -29,7 +37,34 @@ from gateway_client import gatewayd_binary  # noqa: E402
 N = os.getpid() % 200
 LAN = {'a': '10.246.%d.1' % N, 'b': '10.246.%d.2' % N}
 VPN = {'a': '10.75.%d.1/24' % N, 'b': '10.76.%d.1/24' % N}
-ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-links', 'org.pic.cell1.peer-sync']
+ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-links', 'org.pic.cell1.peer-sync',
+           'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
+LAPTOP_LAN = '10.246.%d.10' % N
+
+# Runs in the laptop's namespace: for each "WANT" line (1: should connect, 0: should not), tries
+# to connect to HOST:80 every millisecond (20 ms timeout) until the outcome is WANT; prints the ms.
+PROBER = r'''
+import socket, sys, time
+host = sys.argv[1]
+for line in sys.stdin:
+    want = line.strip() == '1'
+    t0 = time.monotonic()
+    while True:
+        s = socket.socket()
+        s.settimeout(0.02)
+        try:
+            s.connect((host, 80))
+            ok = True
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+        if ok == want:
+            break
+        time.sleep(0.001)
+    print('%.3f' % ((time.monotonic() - t0) * 1000), flush=True)
+'''
+
 LINK = 'org.pic.Cell1.Link'
 
 
@@ -53,13 +88,21 @@ def link_state(cell, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rounds', type=int, default=30)
+    ap.add_argument('--toggles', type=int, default=100)
     args = ap.parse_args()
     h.require_root()
     with h.TempWorld() as w:
         cells = {}
         for name in ('a', 'b'):
             cells[name] = h.Cell(world=w, name=name, extra_args=['--stats-interval=0.05'])
-        h.veth(cells['a'].netns, cells['b'].netns, LAN['a'] + '/24', LAN['b'] + '/24', world=w)
+        hub = h.Netns(world=w)
+        hub.ip('link', 'add', 'br0', 'type', 'bridge')
+        hub.ip('link', 'set', 'br0', 'up')
+        laptop_ns = h.Netns(world=w)
+        for ns, addr in ((cells['a'].netns, LAN['a']), (cells['b'].netns, LAN['b']), (laptop_ns, LAPTOP_LAN)):
+            _, if_hub = h.veth(ns, hub, addr + '/24', None, world=w)
+            hub.ip('link', 'set', if_hub, 'master', 'br0')
+            hub.ip('link', 'set', if_hub, 'up')
         for name, cell in cells.items():
             cell.polkit.set_allowed(ALLOWED)
             cell.start()
@@ -71,6 +114,8 @@ def main():
             h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
                        'a gateway listening')
         a, b = cells['a'], cells['b']
+        for cell in cells.values():
+            cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
         reply_ms, connected_ms = [], []
         for _ in range(args.rounds):
             invite = str(b.manager().CreateInvite(sv({}))[0])
@@ -92,6 +137,41 @@ def main():
             print('| %s | %.1f ms | %.1f ms | %.1f ms |' % (label, pct(values, 50), pct(values, 99), max(values)))
         print('\n(--stats-interval=0.05: "connected" is seen on the daemons\' statistics tick; the default 5 s tick'
               ' adds up to 5 s.)')
+
+        # sharing: a linked pair, a's laptop, b's web
+        invite = str(b.manager().CreateInvite(sv({}))[0])
+        a.manager().AddLink(invite, sv({}), timeout=30)
+        b_ip = VPN['b'].split('/')[0]
+        b.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % b_ip, 'SYSTEM:echo web'], name='web-b')
+        path = a.manager().AddPeer('laptop', sv({'NetworkAccess': dbus.Array(['peers'], signature='s')}))
+        config = str(a.interface('org.pic.Cell1.Peer', path).GetConfig())
+        laptop = h.WgClient(laptop_ns, w.unique('wgl'), config, world=w)
+        h.wait_for(lambda: laptop.ping(b_ip), 20, 0.1, 'the laptop reaching b')
+        prober = subprocess.Popen(laptop.enter_argv(['/usr/bin/python3', '-c', PROBER, b_ip]), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        link = b.interface(LINK, '/org/pic/Cell1/link/a')
+        call_ms, on_ms, off_ms = [], [], []
+        try:
+            for i in range(args.toggles):
+                share = i % 2 == 0
+                t0 = time.monotonic()
+                link.SetShared(dbus.Array(['web'] if share else [], signature='s'))
+                call_ms.append((time.monotonic() - t0) * 1000)
+                prober.stdin.write('%d\n' % share)
+                prober.stdin.flush()
+                (on_ms if share else off_ms).append(float(prober.stdout.readline()))
+        finally:
+            prober.stdin.close()
+            prober.wait(timeout=10)
+        print('\n| SetShared on b, enforced for a\'s laptop (%d toggles) | p50 | p99 | max |' % args.toggles)
+        print('|---|---|---|---|')
+        for label, values in (('SetShared call (store + firewall, before the reply)', call_ms),
+                              ('reply → the laptop\'s connection works (shared)', on_ms),
+                              ('reply → the laptop\'s connection is refused (unshared)', off_ms)):
+            print('| %s | %.1f ms | %.1f ms | %.1f ms |' % (label, pct(values, 50), pct(values, 99), max(values)))
+        print('\n(a refused connection is a dropped SYN: the probe learns it from its own 20 ms connect timeout, so')
+        print(' ~20 ms there means the first probe after the reply failed. Anchors from the issue: innernet polls')
+        print(' every 60 s; headscale batches changes for 800 ms.)')
 
 
 if __name__ == '__main__':
