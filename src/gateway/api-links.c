@@ -21,6 +21,7 @@ const FieldMap link_fields[] = {
         { "latest_handshake", "LatestHandshake", "t" },
         { "rx_bytes",         "RxBytes",         "t" },
         { "tx_bytes",         "TxBytes",         "t" },
+        { "shared",           "Shared",          "as" },
         {}
 };
 
@@ -121,6 +122,51 @@ void api_links_create(Request *r) {
 
 static void on_removed(Request *r, sd_bus_message *reply) {
         http_reply_empty(r, 204);
+}
+
+static void then_link(Request *r, sd_bus_message *reply) {
+        _cleanup_(freep) char *path = NULL;
+        if (link_path(r, r->name, &path) < 0)
+                return;
+        bus_get_all(r, path, PIC_LINK_INTERFACE, on_link);
+}
+
+/* {"shared": [service, …]} → Link.SetShared: what this cell shares with the linked cell. */
+void api_link_patch(Request *r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        const cJSON *e;
+        cJSON *body = http_body_object(r);
+        if (!body)
+                return;
+        const cJSON *shared = cJSON_GetObjectItemCaseSensitive(body, "shared");
+        if (!cJSON_IsArray(shared) || cJSON_GetArraySize(body) != 1 || cJSON_GetArraySize(shared) > 16) {
+                http_reply_error(r, 400, "invalid", "shared must be a list of at most 16 service names, and alone.",
+                                 "shared");
+                return;
+        }
+        if (link_path(r, r->name, &path) < 0)
+                return;
+        if (bus_new_call(r, path, PIC_LINK_INTERFACE, "SetShared", &m) < 0 ||
+            sd_bus_message_open_container(m, 'a', "s") < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        cJSON_ArrayForEach(e, shared) {
+                if (!cJSON_IsString(e)) {
+                        http_reply_error(r, 400, "invalid", "shared must be a list of service names.", "shared");
+                        return;
+                }
+                if (sd_bus_message_append(m, "s", e->valuestring) < 0) {
+                        http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                        return;
+                }
+        }
+        if (sd_bus_message_close_container(m) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_call(r, m, then_link, NULL);
 }
 
 void api_link_delete(Request *r) {

@@ -32,6 +32,7 @@ int managed_peers(sd_bus_message *reply, cJSON **ret);
 void api_links_list(Request *r);
 void api_links_create(Request *r);
 void api_link_get(Request *r);
+void api_link_patch(Request *r);
 void api_link_delete(Request *r);
 void api_invites_list(Request *r);
 void api_invites_create(Request *r);

@@ -35,6 +35,7 @@ const Route routes[] = {
         { "GET",    "/api/links",                      api_links_list,       ROUTE_ADMIN },
         { "POST",   "/api/links",                      api_links_create,     ROUTE_ADMIN },
         { "GET",    "/api/links/{name}",               api_link_get,         ROUTE_ADMIN },
+        { "PATCH",  "/api/links/{name}",               api_link_patch,       ROUTE_ADMIN },
         { "DELETE", "/api/links/{name}",               api_link_delete,      ROUTE_ADMIN },
         { "GET",    "/api/events",                     api_events,           ROUTE_ADMIN },
         { "GET",    "/",                               api_static,           ROUTE_PUBLIC | ROUTE_BEFORE_SETUP },

@@ -4,7 +4,7 @@
 // methods over cockpit.dbus(), so the views run unchanged in Cockpit. The interface:
 //   status setup login logout changePassword getCell configure apply discard
 //   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
-//   setPeerLogin listLinks addLink removeLink listInvites createInvite revokeInvite
+//   setPeerLogin listLinks addLink setShared removeLink listInvites createInvite revokeInvite
 //   subscribe onSessionLost
 
 import { ApiError } from './errors.js';
@@ -276,6 +276,11 @@ export function createRestApi({ base = '' } = {}) {
                 /** pairs with the cell that made the invite → link */
                 addLink(invite) {
                         return request('POST', '/api/links', { body: { invite } });
+                },
+
+                /** what this cell shares with the linked cell → link */
+                setShared(name, shared) {
+                        return request('PATCH', `/api/links/${enc(name)}`, { body: { shared } });
                 },
 
                 removeLink(name) {

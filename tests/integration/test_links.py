@@ -244,6 +244,11 @@ class InviteRestTest(h.HarnessTestCase):
         r = admin.request('POST', '/api/links', {'invite': made['invite']})  # this cell's own
         self.assertEqual((r.status, r.json()['error']), (409, 'conflict'), r)
         self.assertEqual(admin.request('POST', '/api/links', {'invite': 'x' * 5000}).status, 400)
+        # sharing with a link that is not there; a body that is not a list of names
+        r = admin.request('PATCH', '/api/links/nosuch', {'shared': ['web']})
+        self.assertEqual((r.status, r.json()['error']), (404, 'not_found'), r)
+        for body in ({'shared': 'web'}, {'shared': [1]}, {'shared': ['web'], 'x': 1}, {'shared': ['web'] * 17}):
+            self.assertEqual(admin.request('PATCH', '/api/links/nosuch', body).status, 400, body)
 
 
 if __name__ == '__main__':

@@ -8,6 +8,8 @@ import { inertSvg } from '../svg.js';
 
 const REFRESH_MS = 5000;   // links' state and handshakes change without bus events the UI follows yet
 
+const SERVICES = ['dns', 'web', 'mail', 'calendar', 'files', 'webdav'];
+
 const LIFETIMES = [
         ['1 hour', 3600], ['1 day', 86400], ['7 days', 604800],
 ];
@@ -73,12 +75,17 @@ export function renderCells(root, ctx) {
                           h('td', {}, l.domain),
                           h('td', {}, l.vpn_subnet),
                           h('td', {}, ago(l.latest_handshake)),
+                          h('td', { class: 'shares' }, SERVICES.map(svc =>
+                                  h('label', { class: 'share' },
+                                    h('input', { type: 'checkbox', 'data-share': l.name, value: svc,
+                                                 checked: (l.shared || []).includes(svc),
+                                                 'aria-label': `Share ${svc} with ${l.name}` }), ` ${svc}`))),
                           h('td', {}, h('button', { type: 'button', class: 'danger', 'data-remove': l.name,
                                                     'aria-label': `Remove the link with ${l.name}` }, 'Remove'))));
                 clear(linksCard, h('h2', { id: 'cells-links' }, 'Linked cells'),
                       rows.length === 0 ? h('p', { class: 'empty' }, 'No linked cells yet.') :
                       h('table', { class: 'table' },
-                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', ''].map(t => h('th', {}, t)))),
+                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', 'Shared with it', ''].map(t => h('th', {}, t)))),
                         h('tbody', {}, rows)));
         }
 
@@ -131,6 +138,21 @@ export function renderCells(root, ctx) {
         });
 
         const page = h('div', {}, h('h1', {}, 'Cells'), linksCard, addForm, inviteForm, invitesCard);
+        page.addEventListener('change', async ev => {
+                const box = ev.target.closest('[data-share]');
+                if (!box)
+                        return;
+                const name = box.dataset.share;
+                const shared = [...page.querySelectorAll(`[data-share="${CSS.escape(name)}"]`)]
+                        .filter(b => b.checked).map(b => b.value);
+                try {
+                        await api.setShared(name, shared);
+                } catch (err) {
+                        alert(errorText(err));
+                }
+                refresh();
+        });
+
         page.addEventListener('click', async ev => {
                 const remove = ev.target.closest('[data-remove]');
                 const revoke = ev.target.closest('[data-revoke]');
