@@ -10,6 +10,7 @@
 #include "events.h"
 #include "gateway.h"
 #include "pairing-listener.h"
+#include "strv.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -155,16 +156,27 @@ int gateway_start(Gateway *g) {
         struct sockaddr_storage ss = {};
         socklen_t sslen = 0;
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-        int listen_fd = -1, n, r;
+        int listen_fd = -1, pairing_fd = -1, n, r;
+        char **names = NULL;
 
-        n = sd_listen_fds(true);
+        /* pic-gatewayd.socket's, and pic-gatewayd-pairing.socket's when it is enabled
+         * (FileDescriptorName=pairing: only pairing requests are served there) */
+        n = sd_listen_fds_with_names(true, &names);
         if (n < 0)
                 return log_error_errno(n, "Failed to read sockets passed by systemd: %m");
-        if (n > 1)
-                log_warning("Got %d sockets from systemd; serving only the first.", n);
-        if (n >= 1)
-                listen_fd = SD_LISTEN_FDS_START;
-        else {
+        for (int i = 0; i < n; i++) {
+                if (names && names[i] && streq(names[i], "pairing") && pairing_fd < 0)
+                        pairing_fd = SD_LISTEN_FDS_START + i;
+                else if (listen_fd < 0)
+                        listen_fd = SD_LISTEN_FDS_START + i;
+                else
+                        log_warning("Got more sockets from systemd than one for each listener; ignoring fd %d.",
+                                    SD_LISTEN_FDS_START + i);
+        }
+        strv_free(names);
+        if (listen_fd < 0 && n > 0)
+                return log_error_errno(-EINVAL, "systemd passed only a pairing socket; pic-gatewayd.socket is missing.");
+        if (listen_fd < 0) {
                 r = gateway_parse_listen(g->config.listen, &ss, &sslen);
                 if (r < 0)
                         return log_error_errno(r, "--listen=%s is not ADDR:PORT with a numeric address.",
@@ -228,8 +240,9 @@ int gateway_start(Gateway *g) {
         /* a lost bus ends the loop; systemd restarts us */
         (void) sd_bus_set_exit_on_disconnect(g->bus, true);
 
-        if (g->config.pairing_listen) {
-                r = pairing_listener_start(g->config.pairing_listen, g->config.bus_timeout_usec, &g->pairing);
+        if (pairing_fd >= 0 || g->config.pairing_listen) {
+                r = pairing_listener_start(pairing_fd >= 0 ? NULL : g->config.pairing_listen, pairing_fd,
+                                           g->config.bus_timeout_usec, &g->pairing);
                 if (r < 0)
                         return r;
         }

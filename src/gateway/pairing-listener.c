@@ -148,33 +148,47 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         *con_cls = NULL;
 }
 
-int pairing_listener_start(const char *listen, uint64_t bus_timeout_usec, PairingListener **ret) {
+int pairing_listener_start(const char *listen, int fd, uint64_t bus_timeout_usec, PairingListener **ret) {
         struct sockaddr_storage ss = {};
         socklen_t len = 0;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 
-        int r = gateway_parse_listen(listen, &ss, &len);
-        if (r < 0)
-                return log_error_errno(r, "--pairing-listen=%s is not ADDR:PORT with a numeric address.", listen);
-        if (ss.ss_family == AF_INET6)
-                flags |= MHD_USE_IPv6;
+        if (listen) {
+                int r = gateway_parse_listen(listen, &ss, &len);
+                if (r < 0)
+                        return log_error_errno(r, "--pairing-listen=%s is not ADDR:PORT with a numeric address.", listen);
+                if (ss.ss_family == AF_INET6)
+                        flags |= MHD_USE_IPv6;
+        }
         PairingListener *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
         p->bus_timeout_usec = bus_timeout_usec;
-        p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
-                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
-                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) 4,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32 * 1024,
-                                  MHD_OPTION_END);
+        /* an fd from systemd, or the address (each its own option type in MHD's varargs) */
+        if (listen)
+                p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
+                                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+                                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                                          MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) 4,
+                                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32 * 1024,
+                                          MHD_OPTION_END);
+        else
+                p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
+                                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
+                                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                                          MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
+                                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) 4,
+                                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32 * 1024,
+                                          MHD_OPTION_END);
         if (!p->mhd) {
                 free(p);
-                return log_error_errno(-EADDRNOTAVAIL, "Failed to listen for pairing requests on %s.", listen);
+                return log_error_errno(-EADDRNOTAVAIL, "Failed to listen for pairing requests on %s.",
+                                       listen ?: "the socket from systemd");
         }
-        log_info("Taking pairing requests from other cells on %s.", listen);
+        log_info("Taking pairing requests from other cells on %s.", listen ?: "the socket from systemd");
         *ret = p;
         return 0;
 }

@@ -11,6 +11,7 @@
 
 typedef struct PairingListener PairingListener;
 
-/* listen: "ADDR:PORT" or "[V6]:PORT", numeric. */
-int pairing_listener_start(const char *listen, uint64_t bus_timeout_usec, PairingListener **ret);
+/* listen: "ADDR:PORT" or "[V6]:PORT", numeric; or, when listen is NULL, the
+ * listening socket fd (from systemd). */
+int pairing_listener_start(const char *listen, int fd, uint64_t bus_timeout_usec, PairingListener **ret);
 PairingListener *pairing_listener_stop(PairingListener *p);

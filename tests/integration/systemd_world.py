@@ -226,6 +226,7 @@ Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
 CELLD_UNIT = 'pic-celld.service'
 GATEWAY_UNIT = 'pic-gatewayd.service'
 GATEWAY_SOCKET = 'pic-gatewayd.socket'
+PAIRING_SOCKET = 'pic-gatewayd-pairing.socket'
 POLKITD_UNIT = 'pic-dev-polkitd.service'
 
 
@@ -256,11 +257,15 @@ def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, b
     shutil.copy(os.path.join(build, 'dbus', 'org.pic.Cell1.service'), services_dir)
 
 
-def install_gateway_unit(units, build, source, listen, world, bus_address, extra_args=()):
-    """The shipped pic-gatewayd.socket and .service, with the dev world's drop-ins."""
+def install_gateway_unit(units, build, source, listen, world, bus_address, extra_args=(), pairing_listen=None):
+    """The shipped pic-gatewayd.socket and .service (and pic-gatewayd-pairing.socket when
+    pairing_listen is given), with the dev world's drop-ins."""
     shutil.copy(os.path.join(build, 'systemd', GATEWAY_UNIT), units)
     shutil.copy(os.path.join(source, 'systemd', GATEWAY_SOCKET), units)
     _drop_in(units, GATEWAY_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=listen))
+    if pairing_listen:
+        shutil.copy(os.path.join(source, 'systemd', PAIRING_SOCKET), units)
+        _drop_in(units, PAIRING_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=pairing_listen))
     argv = [gatewayd_binary(build), '--web-root=' + os.path.join(source, 'src', 'web')] + list(extra_args)
     _drop_in(units, GATEWAY_UNIT, GATEWAY_DROP_IN.format(argv=exec_line(argv), world=world, build=build,
                                                          source=source, bus=bus_address))
@@ -315,14 +320,17 @@ class CelldUnit:
 class GatewayUnit(GatewayEndpoint):
     """pic-gatewayd through its shipped socket unit: the manager listens, the first request starts it."""
 
-    def __init__(self, bus, world=None, extra_args=()):
+    def __init__(self, bus, world=None, extra_args=(), pairing=False):
         self.world = h._world(world)
         self.bus = bus
         super().__init__(free_port())
+        self.pairing = GatewayEndpoint(free_port()) if pairing else None
         install_gateway_unit(bus.units_dir, h.build_dir(), h.source_dir(), self.host, self.world.path, bus.address,
-                             ['--log-level=debug'] + list(extra_args))
+                             ['--log-level=debug'] + list(extra_args), self.pairing.host if pairing else None)
         bus.systemctl('daemon-reload')
         bus.systemctl('start', GATEWAY_SOCKET)
+        if pairing:
+            bus.systemctl('start', PAIRING_SOCKET)
 
 
 # ---------------------------------------------------------------- CLI for tools/dev

@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from systemd_world import GATEWAY_SOCKET, GATEWAY_UNIT, CelldUnit, GatewayUnit, SystemdBus, dig  # noqa: E402
+from systemd_world import (GATEWAY_SOCKET, GATEWAY_UNIT, PAIRING_SOCKET, CelldUnit, GatewayUnit,  # noqa: E402
+                           SystemdBus, dig)
 
 N = os.getpid() % 200
 CELL_LAN, CLIENT_LAN = '10.241.%d.1' % N, '10.241.%d.2' % N
@@ -43,7 +44,7 @@ class UnitWorld(h.SharedWorldTestCase):
                                            'org.pic.cell1.read-secrets'])
         cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
         cls.cell.start()
-        cls.gateway = GatewayUnit(cls.bus, world=w)
+        cls.gateway = GatewayUnit(cls.bus, world=w, pairing=True)
         mgr = cls.cell.manager()
         mgr.Setup(sv({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': VPN,
                       'Endpoint': CELL_LAN + ':51820'}))
@@ -101,6 +102,13 @@ class UnitWorld(h.SharedWorldTestCase):
         r = self.gateway.request('GET', '/')
         self.assertEqual(r.status, 200)
         self.assertIn('text/html', r.header('Content-Type'))
+        # pic-gatewayd-pairing.socket: the same process, only the pairing route there
+        # (reaching pic-celld: refused by polkit first, peer-sync is not granted in this world)
+        r = self.gateway.pairing.request('POST', '/cell/v1/pair', raw=b'pic-pair1.nonsense')
+        self.assertEqual((r.status, r.json()['error']), (403, 'org.freedesktop.DBus.Error.AccessDenied'), r)
+        self.assertEqual(self.gateway.pairing.request('GET', '/health').status, 404)
+        self.assertEqual(self.gateway.pairing.request('GET', '/api/cell').status, 404)
+        self.assertEqual(self.bus.unit_property(PAIRING_SOCKET, 'ActiveState'), 'active')
 
     def test_1_unit_runs_sandboxed(self):
         self.assertEqual(self.bus.unit_property(CelldUnit.UNIT, 'ActiveState'), 'active')
