@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "cell-identity.h"
+#include "failure-injection.h"
 #include "http-client.h"
 #include "invites.h"
 #include "json-util.h"
@@ -378,6 +380,8 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         r = pairing_answer_encode(&answer, &m->signing_key, &answer_text);
         if (r < 0)
                 return r;
+        if (failure_injected(m, "pairing-crash"))
+                (void) raise(SIGKILL); /* tests: a crash after the link is stored, before the answer */
         return sd_bus_reply_method_return(message, "s", answer_text);
 }
 

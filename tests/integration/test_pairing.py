@@ -50,8 +50,9 @@ class PairingWorld(h.SharedWorldTestCase):
         hub.ip('link', 'add', 'br0', 'type', 'bridge')
         hub.ip('link', 'set', 'br0', 'up')
         for name in ('a', 'b', 'c'):
-            cell = h.Cell(world=w, name=name, extra_args=['--stats-interval=0.3', '--link-confirm-timeout=4'
-                                                               , '--log-level=debug'])
+            cell = h.Cell(world=w, name=name,
+                          extra_args=['--stats-interval=0.3', '--link-confirm-timeout=4', '--log-level=debug',
+                                      '--test-failure-file=%s/fail-%s' % (w.path, name)])
             if_cell, if_hub = h.veth(cell.netns, hub, LAN[name] + '/24', None, world=w)
             hub.ip('link', 'set', if_hub, 'master', 'br0')
             hub.ip('link', 'set', if_hub, 'up')
@@ -287,6 +288,28 @@ class PairingWorld(h.SharedWorldTestCase):
             self.assertRefused('org.freedesktop.DBus.Error.InvalidArgs', words,
                                self.cells['b'].interface(LINK, '/org/pic/Cell1/link/a').SetShared,
                                dbus.Array(bad, signature='s'))
+
+    def test_9_a_crash_before_the_answer_leaves_no_half_link(self):
+        b, c = self.cells['b'], self.cells['c']
+        invite = self.invite('b')
+        with open(os.path.join(self.world.path, 'fail-b'), 'w') as f:
+            f.write('pairing-crash 0\n')
+        try:
+            # b stores its side of the link and the used invite, then dies before it answers
+            self.assertRefused(ERR + 'Unreachable', 'Cell b', self.mgr('c').AddLink, invite, sv({}))
+        finally:
+            os.unlink(os.path.join(self.world.path, 'fail-b'))
+        self.assertNotIn('b', self.links('c'))
+        b.start()  # bus activation brings it back, from its files
+        self.assertEqual(self.links('b')['c']['State'], 'pairing')
+        # the invite stays used: it can never be used twice
+        self.assertRefused(ERR + 'InviteUnknown', 'Cell b refused', self.mgr('c').AddLink, invite, sv({}))
+        # no handshake ever comes (c has no such link): b drops its half on its own
+        h.wait_for(lambda: 'c' not in self.links('b'), 15, 0.2, "b's half link dropped")
+        self.assertFalse(os.path.exists(os.path.join(b.state_dir, 'links', 'c.json')))
+        # and pairing with a fresh invite works
+        self.mgr('c').AddLink(self.invite('b'), sv({}), timeout=30)
+        h.wait_for(lambda: self.links('c')['b']['State'] == 'connected', 20, 0.2, 'c-b connected')
 
 
 if __name__ == '__main__':
