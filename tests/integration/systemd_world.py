@@ -257,15 +257,18 @@ def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, b
     shutil.copy(os.path.join(build, 'dbus', 'org.pic.Cell1.service'), services_dir)
 
 
-def install_gateway_unit(units, build, source, listen, world, bus_address, extra_args=(), pairing_listen=None):
+def install_gateway_unit(units, build, source, listen, world, bus_address, extra_args=(), pairing_listen=None,
+                         pairing_netns=None):
     """The shipped pic-gatewayd.socket and .service (and pic-gatewayd-pairing.socket when
-    pairing_listen is given), with the dev world's drop-ins."""
+    pairing_listen is given, bound inside pairing_netns when that is given: other cells
+    reach it there while the web UI stays on the host's loopback), with the dev world's drop-ins."""
     shutil.copy(os.path.join(build, 'systemd', GATEWAY_UNIT), units)
     shutil.copy(os.path.join(source, 'systemd', GATEWAY_SOCKET), units)
     _drop_in(units, GATEWAY_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=listen))
     if pairing_listen:
         shutil.copy(os.path.join(source, 'systemd', PAIRING_SOCKET), units)
-        _drop_in(units, PAIRING_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=pairing_listen))
+        _drop_in(units, PAIRING_SOCKET, GATEWAY_SOCKET_DROP_IN.format(listen=pairing_listen) +
+                 ('NetworkNamespacePath=/run/netns/%s\n' % pairing_netns if pairing_netns else ''))
     argv = [gatewayd_binary(build), '--web-root=' + os.path.join(source, 'src', 'web')] + list(extra_args)
     _drop_in(units, GATEWAY_UNIT, GATEWAY_DROP_IN.format(argv=exec_line(argv), world=world, build=build,
                                                          source=source, bus=bus_address))
@@ -356,7 +359,10 @@ def _cli(argv):
         celld = [h.celld_binary(build), '--state-dir=' + state, '--interface=' + ifname,
                  '--dns-dir=%s-dns' % state, '--resolv-conf=/etc/resolv.conf', '--netns-name=' + netns] + argv[10:]
         install_celld_unit(units, os.path.join(bus_dir, 'services'), build, celld, netns, dev, wg_dir, bus_address)
-        install_gateway_unit(units, build, source, listen, dev, bus_address)
+        # a cell of `tools/dev up --cells N`: its pairing socket on its LAN address, in its namespace
+        lan = os.environ.get('PIC_DEV_LAN')
+        install_gateway_unit(units, build, source, listen, dev, bus_address,
+                             pairing_listen=lan + ':8283' if lan else None, pairing_netns=netns if lan else None)
         install_polkitd_unit(units, polkit_dir, bus_address)
     else:
         print(_cli.__doc__, file=sys.stderr)

@@ -9,6 +9,7 @@ running and keeps the state; up again comes back from it.
 The demo lives in this test's world (PIC_DEV_DIR) on a free port, so a
 developer's own demo cell in .pic-dev/ is never touched."""
 
+import hashlib
 import os
 import sys
 
@@ -114,6 +115,43 @@ class DevWorld(h.SharedWorldTestCase):
         self.dev_cmd('down', '--purge')
         self.assertFalse(os.path.exists(self.dev))
         self.assertEqual(self.marked_pids(), [])
+
+
+class DevCells(h.SharedWorldTestCase):
+    """`tools/dev up --cells 2`: two cells on an "internet" namespace; set up and linked through
+    `tools/dev shell --cell`, the pairing going through each cell's pairing socket unit."""
+
+    @classmethod
+    def build_world(cls):
+        cls.dev = cls.world.subdir('cells-dev')
+        cls.env = dict(os.environ, PIC_DEV_DIR=cls.dev, PIC_GATEWAY_PORT=str(free_port()),
+                       PIC_BUILD_DIR=h.build_dir())
+        cls.env.pop('DBUS_SYSTEM_BUS_ADDRESS', None)
+        cls.world.add_cleanup(lambda: cls.dev_cmd('down', check=False))
+        cls.up_output = cls.dev_cmd('up', '--cells', '2').stdout
+
+    @classmethod
+    def dev_cmd(cls, *args, check=True, timeout=300, input=None):
+        return h.run([os.path.join(h.source_dir(), 'tools', 'dev')] + list(args), check=check, timeout=timeout,
+                     env=cls.env, input=input)
+
+    def picctl(self, cell, *args, input=None):
+        return self.dev_cmd('shell', '--cell', cell, 'picctl', *args, timeout=60, input=input).stdout
+
+    def test_two_cells_link(self):
+        self.assertIn('2 demo cells are up', self.up_output)
+        for i, name in enumerate(('a', 'b')):
+            self.picctl(name, 'setup', '--name', name, '--domain', name + '.cell', '--address',
+                        '10.79.%d.1/24' % (i + 1), '--endpoint', '10.78.0.%d:51820' % (i + 1))
+        invite = self.picctl('b', 'link', 'invite').strip()
+        self.assertIn('Linked: /org/pic/Cell1/link/b', self.picctl('a', 'link', 'add', '-', input=invite + '\n'))
+        h.wait_for(lambda: 'connected' in self.picctl('b', 'link', 'list'), 20, 0.2, 'b sees a connected')
+        self.assertIn('a.cell', self.picctl('b', 'link', 'list'))
+        # down takes every cell and the "internet" with it
+        self.dev_cmd('down', '--purge')
+        self.assertFalse(os.path.exists(self.dev))
+        hub = 'pic-dev-hub-' + hashlib.sha1(os.path.realpath(self.dev).encode()).hexdigest()[:8]
+        self.assertFalse(os.path.exists('/run/netns/' + hub))
 
 
 if __name__ == '__main__':
