@@ -115,8 +115,7 @@ int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], 
         return usage_error(group, "unknown %s command '%s'", group, argv[0]);
 }
 
-int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
-                   char *argv[], Context *c) {
+int parse_common_args(int argc, char *argv[], Context *c, void (*help)(void), const char *verb, bool in_order) {
         static const struct option options[] = {
                 COMMON_OPTIONS,
                 {}
@@ -124,8 +123,7 @@ int dispatch_group(const Verb *verbs, const char *group, const char *commands, v
         int opt;
 
         optind = 0;
-        /* '+' stops at the group's command, whose own options follow it. */
-        while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, in_order ? "+:h" : ":h", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
                         help();
@@ -134,8 +132,17 @@ int dispatch_group(const Verb *verbs, const char *group, const char *commands, v
                         c->ask_password = false;
                         break;
                 default:
-                        return getopt_usage_error(group, opt, argv);
+                        return getopt_usage_error(verb, opt, argv);
                 }
+        return ARGS_PARSED;
+}
+
+int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
+                   char *argv[], Context *c) {
+        /* in order: stop at the group's command, whose own options follow it */
+        int r = parse_common_args(argc, argv, c, help, group, true);
+        if (r != ARGS_PARSED)
+                return r;
         if (optind >= argc)
                 return usage_error(group, "missing %s command (%s)", group, commands);
         return dispatch_verb(verbs, group, argc - optind, argv + optind, c);
@@ -144,25 +151,9 @@ int dispatch_group(const Verb *verbs, const char *group, const char *commands, v
 /* Parses a command that takes no arguments but the common options. Returns ARGS_PARSED
  * to go on, 0 after --help, or EXIT_USAGE. */
 static int parse_no_args(int argc, char *argv[], Context *c, void (*help)(void)) {
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                {}
-        };
-        int opt;
-
-        optind = 0;
-        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (opt) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_NO_ASK_PASSWORD:
-                        c->ask_password = false;
-                        break;
-                default:
-                        return getopt_usage_error(argv[0], opt, argv);
-                }
-
+        int r = parse_common_args(argc, argv, c, help, argv[0], false);
+        if (r != ARGS_PARSED)
+                return r;
         if (optind < argc)
                 return usage_error(argv[0], "'%s' takes no arguments", argv[0]);
         return ARGS_PARSED;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus-message.h"
@@ -30,6 +31,10 @@ enum {
 
 /* Runs the entry of @verbs named argv[0]; @group is "" or "peer" for messages. */
 int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], Context *c);
+/* Reads only the common options (--help, --no-ask-password): ARGS_PARSED with
+ * optind at the first other word, 0 after --help, or EXIT_USAGE. @in_order:
+ * stop at the first word that is not an option (a group's command). */
+int parse_common_args(int argc, char *argv[], Context *c, void (*help)(void), const char *verb, bool in_order);
 /* A command group ("peer", "link"): its options, then its command from @verbs;
  * @commands lists them for the message when none is given. */
 int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
