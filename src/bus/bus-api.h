@@ -22,3 +22,6 @@
 #define PIC_ERROR_INVITE_EXPIRED "org.pic.Cell1.Error.InviteExpired" /* 410 */
 #define PIC_ERROR_INVITE_UNKNOWN "org.pic.Cell1.Error.InviteUnknown" /* 404: used, revoked or never made */
 #define PIC_ERROR_UNREACHABLE    "org.pic.Cell1.Error.Unreachable"   /* 502: the other cell did not answer */
+#define PIC_ERROR_INVALID_MESSAGE "org.pic.Cell1.Error.InvalidMessage" /* 400: a malformed message from a cell */
+#define PIC_ERROR_UNKNOWN_CELL   "org.pic.Cell1.Error.UnknownCell"   /* 404: from a cell this one is not linked with */
+#define PIC_ERROR_REPLAYED       "org.pic.Cell1.Error.Replayed"      /* 409: a message counter not above the last */

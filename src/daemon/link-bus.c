@@ -78,6 +78,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", l->tx_bytes);
         if (streq(property, "Shared"))
                 return sd_bus_message_append_strv(reply, l->shared);
+        if (streq(property, "RemoteShared"))
+                return sd_bus_message_append_strv(reply, l->remote_shared);
         return -ENOENT;
 }
 
@@ -273,6 +275,7 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Shared", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemoteShared", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),

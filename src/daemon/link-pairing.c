@@ -66,7 +66,7 @@ static uint64_t now_sec(void) {
 /* 0 when the cell remote describes may be linked; else a Conflict naming what
  * collides. *ret_same: this cell's link with that very cell (same name, same
  * signing key), which pairing again replaces; it collides with nothing. */
-static int check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same, sd_bus_error *error) {
+int link_check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same, sd_bus_error *error) {
         char own[CIDR4_STRLEN];
         Cidr4 subnet;
         WgKey wg;
@@ -116,8 +116,8 @@ static int check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_sa
 
 /* Stores, publishes and brings up a new link (WireGuard peer, DNS forward);
  * replaces same, this cell's earlier link with that cell, keeping its counter. */
-static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *same, Link **ret,
-                    sd_bus_error *error) {
+int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *same, Link **ret,
+             sd_bus_error *error) {
         _cleanup_(link_freep) Link *l = NULL;
 
         int r = link_new(remote, &l);
@@ -128,6 +128,8 @@ static int add_link(Manager *m, const CellIdentity *remote, uint64_t rx_counter,
                 l->tx_counter = same ? same->tx_counter : 0;
                 /* what this cell shares with it is its admin's decision: pairing again keeps it */
                 if (same && same->shared && !(l->shared = strv_copy(same->shared)))
+                        r = -ENOMEM;
+                if (same && same->remote_shared && !(l->remote_shared = strv_copy(same->remote_shared)))
                         r = -ENOMEM;
         }
         if (r >= 0)
@@ -218,7 +220,7 @@ static void on_answer(HttpRequest *req, int error, long status, const char *body
         }
         /* things may have changed here while the other cell answered */
         Link *same = NULL;
-        if (check_conflicts(m, &answer.cell, &same, &e) < 0 || add_link(m, &answer.cell, answer.counter, same, &l, &e) < 0) {
+        if (link_check_conflicts(m, &answer.cell, &same, &e) < 0 || link_add(m, &answer.cell, answer.counter, same, &l, &e) < 0) {
                 if (!sd_bus_error_is_set(&e))
                         (void) sd_bus_error_set_errno(&e, -ENOMEM);
                 (void) sd_bus_reply_method_error(c->message, &e);
@@ -259,7 +261,7 @@ static int method_add_link(sd_bus_message *message, void *userdata, sd_bus_error
         if (!m->cell.endpoint)
                 return sd_bus_error_set(error, PIC_ERROR_SETUP_REQUIRED,
                                         "The cell has no Endpoint: the other cell could not reach it. Set one first.");
-        r = check_conflicts(m, &invite.cell, NULL, error);
+        r = link_check_conflicts(m, &invite.cell, NULL, error);
         if (r < 0)
                 return r;
         for (PairingCall *c = m->pairings; c; c = c->next)
@@ -355,7 +357,7 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         if (r < 0)
                 return invite_error(error, r, why);
         Link *same = NULL;
-        r = check_conflicts(m, &request.cell, &same, error);
+        r = link_check_conflicts(m, &request.cell, &same, error);
         if (r < 0)
                 return r;
         if (own_identity(m, NULL, &me) < 0)
@@ -371,7 +373,7 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to use up the invite: %s.", strerror(-r));
 
-        r = add_link(m, &request.cell, request.counter, same, &l, error);
+        r = link_add(m, &request.cell, request.counter, same, &l, error);
         if (r < 0)
                 return r;
         PairingMessage answer = { .cell = me.cell, .counter = 0 };

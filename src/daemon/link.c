@@ -34,6 +34,7 @@ Link *link_free(Link *l) {
                 return NULL;
         cell_identity_done(&l->remote);
         strv_free(l->shared);
+        strv_free(l->remote_shared);
         free(l->object_path);
         free(l);
         return NULL;
@@ -64,6 +65,14 @@ const char *link_state(const Link *l, uint64_t now_usec) {
         return "unreachable";
 }
 
+static bool add_strings(cJSON *o, const char *key, char **l) {
+        cJSON *a = cJSON_AddArrayToObject(o, key);
+        for (char **s = l; a && s && *s; s++)
+                if (!cJSON_AddItemToArray(a, cJSON_CreateString(*s)))
+                        return false;
+        return a != NULL;
+}
+
 int link_to_json(const Link *l, char **ret) {
         _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
         cJSON *cell = cell_identity_to_json(&l->remote);
@@ -77,21 +86,17 @@ int link_to_json(const Link *l, char **ret) {
             !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter) ||
             !cJSON_AddBoolToObject(o, "confirmed", l->confirmed))
                 return -ENOMEM;
-        cJSON *shared = cJSON_AddArrayToObject(o, "shared");
-        for (char **s = l->shared; shared && s && *s; s++)
-                if (!cJSON_AddItemToArray(shared, cJSON_CreateString(*s)))
-                        shared = NULL;
-        if (!shared)
+        if (!add_strings(o, "shared", l->shared) || !add_strings(o, "remote_shared", l->remote_shared))
                 return -ENOMEM;
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, _F_MAX };
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
         { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
-        { "shared", JSON_STRINGS },
+        { "shared", JSON_STRINGS }, { "remote_shared", JSON_STRINGS },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -117,6 +122,8 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         l->rx_counter = json_count(f[F_RX]);
         l->confirmed = cJSON_IsTrue(f[F_CONFIRMED]);
         r = json_strings(f[F_SHARED], &l->shared);
+        if (r >= 0)
+                r = json_strings(f[F_REMOTE_SHARED], &l->remote_shared);
         if (r < 0) {
                 link_free(l);
                 return r;

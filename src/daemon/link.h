@@ -26,6 +26,7 @@ typedef struct Link {
         uint64_t rx_counter;   /* the last one accepted from it */
         bool confirmed;        /* a handshake was seen: the other side has the link too */
         char **shared;         /* this cell's services the linked cell's subnet may reach */
+        char **remote_shared;  /* what the linked cell says it shares with this one (its last message) */
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;

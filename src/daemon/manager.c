@@ -16,6 +16,7 @@
 #include "log.h"
 #include "invite-bus.h"
 #include "link-bus.h"
+#include "link-message-bus.h"
 #include "link-pairing.h"
 #include "link-wg.h"
 #include "manager.h"
@@ -422,6 +423,9 @@ int manager_start(Manager *m) {
         r = link_pairing_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the pairing methods: %m");
+        r = link_message_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the message method: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;

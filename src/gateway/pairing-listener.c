@@ -13,7 +13,8 @@
 #include "pairing-listener.h"
 
 #define PAIRING_ROUTE "/cell/v1/pair"
-#define PAIRING_BODY_MAX 4096   /* src/link/pairing.h PAIRING_TEXT_MAX */
+#define MESSAGE_ROUTE "/cell/v1/message"
+#define PAIRING_BODY_MAX 4096   /* src/link/pairing.h PAIRING_TEXT_MAX, message.h LINK_MESSAGE_TEXT_MAX */
 
 struct PairingListener {
         struct MHD_Daemon *mhd;
@@ -25,6 +26,7 @@ typedef struct Upload {
         char body[PAIRING_BODY_MAX + 1];
         size_t size;
         bool too_big, wrong_route;
+        const char *member;     /* the Manager method the route hands the body to */
 } Upload;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *text) {
@@ -45,7 +47,8 @@ static unsigned status_of(const char *error) {
         } map[] = {
                 { PIC_ERROR_INVALID_INVITE, 400 }, { PIC_ERROR_FORGED, 403 },   { SD_BUS_ERROR_ACCESS_DENIED, 403 },
                 { PIC_ERROR_INVITE_UNKNOWN, 404 }, { PIC_ERROR_CONFLICT, 409 }, { PIC_ERROR_INVITE_EXPIRED, 410 },
-                { SD_BUS_ERROR_INVALID_ARGS, 400 },
+                { SD_BUS_ERROR_INVALID_ARGS, 400 }, { PIC_ERROR_INVALID_MESSAGE, 400 }, { PIC_ERROR_UNKNOWN_CELL, 404 },
+                { PIC_ERROR_REPLAYED, 409 },
         };
         for (size_t i = 0; i < ELEMENTSOF(map); i++)
                 if (streq(error, map[i].name))
@@ -72,7 +75,8 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
         return reply(c, status, "application/json", buf);
 }
 
-static enum MHD_Result accept_pairing(PairingListener *p, struct MHD_Connection *c, const char *request) {
+/* Hands the body to Manager.@member: its answer (a string) comes back as 200, none as 204. */
+static enum MHD_Result hand_over(PairingListener *p, struct MHD_Connection *c, const char *member, const char *request) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *answer = NULL;
         const char *text;
@@ -87,14 +91,22 @@ static enum MHD_Result accept_pairing(PairingListener *p, struct MHD_Connection 
                 (void) sd_bus_set_allow_interactive_authorization(p->bus, false);
         }
         r = sd_bus_message_new_method_call(p->bus, &m, PIC_BUS_NAME, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE,
-                                           "AcceptPairing");
+                                           member);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", request);
         if (r >= 0)
                 r = sd_bus_call(p->bus, m, p->bus_timeout_usec, &error, &answer);
         if (r < 0 && sd_bus_error_is_set(&error)) {
-                log_info("Pairing request refused: %s: %s", error.name, error.message);
+                log_info("%s refused: %s: %s", member, error.name, error.message);
                 return reply_error(c, status_of(error.name), error.name, error.message ?: "");
+        }
+        if (r >= 0 && sd_bus_message_is_empty(answer)) {
+                struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+                if (!resp)
+                        return MHD_NO;
+                enum MHD_Result ret = MHD_queue_response(c, 204, resp);
+                MHD_destroy_response(resp);
+                return ret;
         }
         if (r >= 0)
                 r = sd_bus_message_read(answer, "s", &text);
@@ -103,7 +115,7 @@ static enum MHD_Result accept_pairing(PairingListener *p, struct MHD_Connection 
                 p->bus = sd_bus_flush_close_unref(p->bus);
                 return reply_error(c, 503, PIC_ERROR_UNREACHABLE, "The cell did not answer.");
         }
-        log_info("Pairing request accepted.");
+        log_info("%s accepted.", member);
         return reply(c, 200, "text/plain", text);
 }
 
@@ -117,7 +129,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 u = calloc(1, sizeof *u);
                 if (!u)
                         return MHD_NO;
-                u->wrong_route = !streq(method, "POST") || !streq(url, PAIRING_ROUTE);
+                u->member = streq(url, PAIRING_ROUTE) ? "AcceptPairing" : streq(url, MESSAGE_ROUTE) ? "ReceiveMessage" : NULL;
+                u->wrong_route = !streq(method, "POST") || !u->member;
                 *con_cls = u;
                 return MHD_YES;
         }
@@ -134,13 +147,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (u->wrong_route)
-                return reply_error(c, 404, "not_found", "Only POST " PAIRING_ROUTE " is served here.");
+                return reply_error(c, 404, "not_found", "Only POST " PAIRING_ROUTE " and " MESSAGE_ROUTE " are served here.");
         if (u->too_big)
-                return reply_error(c, 413, PIC_ERROR_INVALID_INVITE, "A pairing request is at most 4096 bytes.");
+                return reply_error(c, 413, PIC_ERROR_INVALID_INVITE, "A request is at most 4096 bytes.");
         u->body[u->size] = 0;
         if (u->size == 0 || strlen(u->body) != u->size)
                 return reply_error(c, 400, PIC_ERROR_INVALID_INVITE, "The body is not a pairing request.");
-        return accept_pairing(p, c, u->body);
+        return hand_over(p, c, u->member, u->body);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {

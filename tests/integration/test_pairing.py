@@ -311,6 +311,67 @@ class PairingWorld(h.SharedWorldTestCase):
         self.mgr('c').AddLink(self.invite('b'), sv({}), timeout=30)
         h.wait_for(lambda: self.links('c')['b']['State'] == 'connected', 20, 0.2, 'c-b connected')
 
+    # ---- messages after pairing, made here as cell b would (its signing key is in its state)
+
+    def key_of(self, name):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        with open(os.path.join(self.cells[name].state_dir, 'signing.key')) as f:
+            raw = base64.urlsafe_b64decode(f.read().strip() + '==')
+        return Ed25519PrivateKey.from_private_bytes(raw[:32]), raw[32:]
+
+    @staticmethod
+    def fingerprint(public):
+        return base64.urlsafe_b64encode(hashlib.blake2b(public, digest_size=16).digest()).decode().rstrip('=')
+
+    def message(self, sender, to, counter, type, body, signer=None):
+        key, public = self.key_of(sender)
+        payload = json.dumps({'v': 1, 'from': self.fingerprint(public), 'to': to, 'counter': counter, 'type': type,
+                              'body': body}, separators=(',', ':')).encode()
+        sig = (signer or key).sign(b'pic message v1\n' + payload)
+        b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip('=')  # noqa: E731
+        return 'pic-msg1.%s.%s' % (b64(payload), b64(sig))
+
+    def post(self, to_cell, text):
+        """POST /cell/v1/message to @to_cell's pairing listener, from the "internet": (status, body)."""
+        script = ('import sys, urllib.request, urllib.error\n'
+                  'req = urllib.request.Request(sys.argv[1], data=sys.stdin.buffer.read(), method="POST")\n'
+                  'try:\n    r = urllib.request.urlopen(req, timeout=10); print(r.status); print(r.read().decode())\n'
+                  'except urllib.error.HTTPError as e:\n    print(e.code); print(e.read().decode())\n')
+        p = self.laptop_ns.run(['/usr/bin/python3', '-c', script, 'http://%s:8283/cell/v1/message' % LAN[to_cell]],
+                               input=text)
+        status, _, body = p.stdout.partition('\n')
+        return int(status), body.strip()
+
+    def test_9b_messages_from_a_linked_cell(self):
+        a_fp = self.links('b')['a']['SigningKey']  # b's view of a's key: whom b writes to
+        link_file = os.path.join(self.cells['a'].state_dir, 'links', 'b.json')
+        text = self.message('b', a_fp, 1, 'shared', {'services': ['web']})
+        self.assertEqual(self.post('a', text), (204, ''))
+        self.assertEqual(list(self.links('a')['b']['RemoteShared']), ['web'])
+        with open(link_file, 'rb') as f:
+            stored = f.read()
+
+        refused = [
+            (text, 409, 'Replayed'),                                                       # the same again
+            (self.message('b', a_fp, 1, 'shared', {'services': []}), 409, 'Replayed'),     # counter not newer
+            (self.message('b', a_fp, 5, 'shared', {'services': []}, signer=self.key_of('c')[0]), 403, 'Forged'),
+            (self.message('c', self.links('c')['b']['SigningKey'], 5, 'shared', {'services': []}), 404, 'UnknownCell'),
+            (self.message('b', self.links('c')['b']['SigningKey'], 5, 'shared', {'services': []}), 400,
+             'InvalidMessage'),                                                            # for another cell
+            (self.message('b', a_fp, 5, 'shared', {'services': ['telnet']}), 400, 'InvalidMessage'),
+            (self.message('b', a_fp, 5, 'reboot', {}), 400, 'InvalidMessage'),
+            ('pic-msg1.nonsense', 400, 'InvalidMessage'),
+        ]
+        for body, status, error in refused:
+            got_status, got = self.post('a', body)
+            self.assertEqual((got_status, json.loads(got)['error']), (status, ERR + error), (body[:40], got))
+        with open(link_file, 'rb') as f:
+            self.assertEqual(f.read(), stored, 'refused messages change nothing')
+
+        # b removed the link: a drops its side too
+        self.assertEqual(self.post('a', self.message('b', a_fp, 6, 'unlink', {})), (204, ''))
+        self.assertNotIn('b', self.links('a'))
+
 
 if __name__ == '__main__':
     h.main()
