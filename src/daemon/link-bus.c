@@ -8,6 +8,7 @@
 #include "cell-firewall.h"
 #include "fileio.h"
 #include "link-bus.h"
+#include "link-push.h"
 #include "link-wg.h"
 #include "link.h"
 #include "log.h"
@@ -80,6 +81,12 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append_strv(reply, l->shared);
         if (streq(property, "RemoteShared"))
                 return sd_bus_message_append_strv(reply, l->remote_shared);
+        if (streq(property, "PendingPush"))
+                return sd_bus_message_append(reply, "b", l->push_pending);
+        if (streq(property, "LastPushTime"))
+                return sd_bus_message_append(reply, "t", l->last_push_usec);
+        if (streq(property, "LastPushError"))
+                return sd_bus_message_append(reply, "s", strempty(l->last_push_error));
         return -ENOENT;
 }
 
@@ -163,6 +170,7 @@ int link_bus_forget(Manager *m, Link *l) {
                 return r;
         hashmap_remove(m->links_by_name, l->remote.name);
         (void) sd_bus_emit_object_removed(m->bus, l->object_path);
+        link_push_cancel(l);
         link_free(l);
         (void) manager_reconcile(m);
         (void) link_bus_sync_dns(m);
@@ -243,10 +251,13 @@ static int method_set_shared(sd_bus_message *message, void *userdata, sd_bus_err
                 return sd_bus_reply_method_return(message, NULL);
 
         char **old = l->shared;
+        bool old_pending = l->push_pending;
         l->shared = services;
+        l->push_pending = true; /* stored with the change: the other cell is told, at the latest after a restart */
         r = link_bus_store(m, l);
         if (r < 0) {
                 l->shared = old;
+                l->push_pending = old_pending;
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store what is shared with %s: %s.",
                                          l->remote.name, strerror(-r));
         }
@@ -255,8 +266,9 @@ static int method_set_shared(sd_bus_message *message, void *userdata, sd_bus_err
         r = cell_firewall_rebuild(m);
         if (r < 0)
                 log_warning("The firewall does not enforce what is shared with %s yet; it is retried.", l->remote.name);
-        char *changed[] = { "Shared", NULL };
+        char *changed[] = { "Shared", "PendingPush", NULL };
         link_bus_emit_changed(l, changed);
+        (void) link_push_shared(m, l);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -276,6 +288,9 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Shared", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RemoteShared", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PendingPush", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastPushTime", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastPushError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),

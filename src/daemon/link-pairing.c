@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "link-bus.h"
 #include "link-pairing.h"
+#include "link-push.h"
 #include "log.h"
 #include "manager.h"
 #include "pairing.h"
@@ -131,6 +132,7 @@ int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *
                         r = -ENOMEM;
                 if (same && same->remote_shared && !(l->remote_shared = strv_copy(same->remote_shared)))
                         r = -ENOMEM;
+                l->push_pending = same && same->push_pending;
         }
         if (r >= 0)
                 r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
@@ -140,6 +142,7 @@ int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *
         if (same) {
                 hashmap_remove(m->links_by_name, same->remote.name);
                 (void) sd_bus_emit_object_removed(m->bus, same->object_path);
+                link_push_cancel(same);
                 link_free(same);
         }
         r = link_bus_add(m, l);
@@ -154,6 +157,8 @@ int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *
                 log_warning("DNS: the forward to %s for %s was refused.", remote->dns_address, remote->domain);
         if (added->shared && added->shared[0])
                 (void) cell_firewall_rebuild(m); /* its subnet may have changed: the shares follow */
+        if (added->push_pending)
+                (void) link_push_shared(m, added); /* to where it is now */
         log_info("%s cell %s (%s, %s).", same ? "Paired again with" : "Linked with", remote->name, remote->domain,
                  remote->vpn_subnet);
         *ret = added;

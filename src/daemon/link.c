@@ -35,6 +35,7 @@ Link *link_free(Link *l) {
         cell_identity_done(&l->remote);
         strv_free(l->shared);
         strv_free(l->remote_shared);
+        free(l->last_push_error);
         free(l->object_path);
         free(l);
         return NULL;
@@ -84,7 +85,8 @@ int link_to_json(const Link *l, char **ret) {
         if (!cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddNumberToObject(o, "created", (double) l->created_usec) ||
             !cJSON_AddNumberToObject(o, "tx_counter", (double) l->tx_counter) ||
             !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter) ||
-            !cJSON_AddBoolToObject(o, "confirmed", l->confirmed))
+            !cJSON_AddBoolToObject(o, "confirmed", l->confirmed) ||
+            !cJSON_AddBoolToObject(o, "push_pending", l->push_pending))
                 return -ENOMEM;
         if (!add_strings(o, "shared", l->shared) || !add_strings(o, "remote_shared", l->remote_shared))
                 return -ENOMEM;
@@ -92,11 +94,11 @@ int link_to_json(const Link *l, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, _F_MAX };
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, F_PUSH_PENDING, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
         { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
-        { "shared", JSON_STRINGS }, { "remote_shared", JSON_STRINGS },
+        { "shared", JSON_STRINGS }, { "remote_shared", JSON_STRINGS }, { "push_pending", JSON_BOOL },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -121,6 +123,7 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         l->tx_counter = json_count(f[F_TX]);
         l->rx_counter = json_count(f[F_RX]);
         l->confirmed = cJSON_IsTrue(f[F_CONFIRMED]);
+        l->push_pending = cJSON_IsTrue(f[F_PUSH_PENDING]);
         r = json_strings(f[F_SHARED], &l->shared);
         if (r >= 0)
                 r = json_strings(f[F_REMOTE_SHARED], &l->remote_shared);

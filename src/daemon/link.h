@@ -27,6 +27,14 @@ typedef struct Link {
         bool confirmed;        /* a handshake was seen: the other side has the link too */
         char **shared;         /* this cell's services the linked cell's subnet may reach */
         char **remote_shared;  /* what the linked cell says it shares with this one (its last message) */
+        bool push_pending;     /* the linked cell has not been told what is shared with it (stored) */
+
+        /* telling it (link-push.c): not stored but push_pending */
+        struct sd_event_source *push_timer;
+        struct HttpRequest *push_request;
+        unsigned push_failures;
+        uint64_t last_push_usec;
+        char *last_push_error;
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;

@@ -18,6 +18,7 @@
 #include "link-bus.h"
 #include "link-message-bus.h"
 #include "link-pairing.h"
+#include "link-push.h"
 #include "link-wg.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
@@ -102,8 +103,10 @@ Manager *manager_free(Manager *m) {
                 peer_free(p);
         hashmap_free(m->peers_by_name);
         Link *l;
-        HASHMAP_FOREACH(l, m->links_by_name)
+        HASHMAP_FOREACH(l, m->links_by_name) {
+                link_push_cancel(l);
                 link_free(l);
+        }
         hashmap_free(m->links_by_name);
         link_pairing_abandon(m);
         hashmap_free(m->peers_by_address);
@@ -434,6 +437,7 @@ int manager_start(Manager *m) {
                 return r;
         if (hashmap_size(m->links_by_name) > 0 && link_bus_sync_dns(m) < 0)
                 log_warning("DNS: the links' forwards were refused.");
+        link_push_resume(m); /* what a linked cell was not told before the last stop */
         r = sd_bus_request_name(m->bus, "org.pic.Cell1", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to own org.pic.Cell1: %m");

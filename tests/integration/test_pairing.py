@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -62,9 +63,7 @@ class PairingWorld(h.SharedWorldTestCase):
             cell.start()
             cls.cells[name] = cell
             # its gateway in its namespace: pairing requests on its LAN address only
-            cell.netns.spawn([gatewayd_binary(), '--listen=127.0.0.1:%d' % (8400 + N), '--pairing-listen=%s:8283' % LAN[name],
-                              '--log-level=debug'], name='gateway-' + name,
-                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address))
+            cls.start_gateway(name)
             cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': VPN[name],
                                      'Endpoint': LAN[name] + ':51820'}))
         for name, cell in cls.cells.items():
@@ -77,6 +76,21 @@ class PairingWorld(h.SharedWorldTestCase):
         hub.ip('link', 'set', if_hub, 'up')
         cls.cells['b'].netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % VPN['b'].split('/')[0],
                                     'SYSTEM:echo web of b'], name='web-b')
+
+    @classmethod
+    def start_gateway(cls, name):
+        cell = cls.cells[name]
+        cell.netns.spawn([gatewayd_binary(), '--listen=127.0.0.1:%d' % (8400 + N), '--pairing-listen=%s:8283' % LAN[name],
+                          '--log-level=debug'], name='gateway-' + name,
+                         env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address))
+
+    def stop_gateway(self, name):
+        netns = self.cells[name].netns
+        for pid in h.run(['ip', 'netns', 'pids', netns.name]).stdout.split():
+            if h.process_name(int(pid)) == 'pic-gatewayd':
+                os.kill(int(pid), signal.SIGTERM)
+        h.wait_for(lambda: not netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
+                   'the gateway of %s gone' % name)
 
     def mgr(self, name):
         return self.cells[name].manager()
@@ -345,7 +359,8 @@ class PairingWorld(h.SharedWorldTestCase):
     def test_9b_messages_from_a_linked_cell(self):
         a_fp = self.links('b')['a']['SigningKey']  # b's view of a's key: whom b writes to
         link_file = os.path.join(self.cells['a'].state_dir, 'links', 'b.json')
-        text = self.message('b', a_fp, 1, 'shared', {'services': ['web']})
+        # counters from 1000: b's own pushes (test_8's sharing) used the first ones
+        text = self.message('b', a_fp, 1000, 'shared', {'services': ['web']})
         self.assertEqual(self.post('a', text), (204, ''))
         self.assertEqual(list(self.links('a')['b']['RemoteShared']), ['web'])
         with open(link_file, 'rb') as f:
@@ -353,13 +368,13 @@ class PairingWorld(h.SharedWorldTestCase):
 
         refused = [
             (text, 409, 'Replayed'),                                                       # the same again
-            (self.message('b', a_fp, 1, 'shared', {'services': []}), 409, 'Replayed'),     # counter not newer
-            (self.message('b', a_fp, 5, 'shared', {'services': []}, signer=self.key_of('c')[0]), 403, 'Forged'),
-            (self.message('c', self.links('c')['b']['SigningKey'], 5, 'shared', {'services': []}), 404, 'UnknownCell'),
-            (self.message('b', self.links('c')['b']['SigningKey'], 5, 'shared', {'services': []}), 400,
+            (self.message('b', a_fp, 999, 'shared', {'services': []}), 409, 'Replayed'),   # counter not newer
+            (self.message('b', a_fp, 1005, 'shared', {'services': []}, signer=self.key_of('c')[0]), 403, 'Forged'),
+            (self.message('c', self.links('c')['b']['SigningKey'], 1005, 'shared', {'services': []}), 404, 'UnknownCell'),
+            (self.message('b', self.links('c')['b']['SigningKey'], 1005, 'shared', {'services': []}), 400,
              'InvalidMessage'),                                                            # for another cell
-            (self.message('b', a_fp, 5, 'shared', {'services': ['telnet']}), 400, 'InvalidMessage'),
-            (self.message('b', a_fp, 5, 'reboot', {}), 400, 'InvalidMessage'),
+            (self.message('b', a_fp, 1005, 'shared', {'services': ['telnet']}), 400, 'InvalidMessage'),
+            (self.message('b', a_fp, 1005, 'reboot', {}), 400, 'InvalidMessage'),
             ('pic-msg1.nonsense', 400, 'InvalidMessage'),
         ]
         for body, status, error in refused:
@@ -369,8 +384,30 @@ class PairingWorld(h.SharedWorldTestCase):
             self.assertEqual(f.read(), stored, 'refused messages change nothing')
 
         # b removed the link: a drops its side too
-        self.assertEqual(self.post('a', self.message('b', a_fp, 6, 'unlink', {})), (204, ''))
+        self.assertEqual(self.post('a', self.message('b', a_fp, 1006, 'unlink', {})), (204, ''))
         self.assertNotIn('b', self.links('a'))
+
+    def test_9c_sharing_is_told_and_retried(self):
+        b_to_c = self.cells['b'].interface(LINK, '/org/pic/Cell1/link/c')
+        self.cells['b'].picctl('link', 'share', 'c', '+files')
+        h.wait_for(lambda: list(self.links('c')['b']['RemoteShared']) == ['files'], 10, 0.02, 'c told of files')
+        self.assertFalse(self.links('b')['c']['PendingPush'])
+        self.assertGreater(self.links('b')['c']['LastPushTime'], 0)
+
+        # c's gateway away: the change waits, stored, with the reason; retried with backoff
+        self.stop_gateway('c')
+        b_to_c.SetShared(dbus.Array(['web'], signature='s'))
+        h.wait_for(lambda: self.links('b')['c']['LastPushError'] != '', 10, 0.05, 'the failed push shown')
+        self.assertTrue(self.links('b')['c']['PendingPush'])
+        self.assertIn('did not answer', self.links('b')['c']['LastPushError'])
+        with open(os.path.join(self.cells['b'].state_dir, 'links', 'c.json')) as f:
+            self.assertTrue(json.load(f)['push_pending'])
+        # b restarts meanwhile: what is pending survives; c's gateway comes back: told
+        self.cells['b'].restart()
+        self.start_gateway('c')
+        h.wait_for(lambda: list(self.links('c')['b']['RemoteShared']) == ['web'], 15, 0.1, 'c told of web')
+        h.wait_for(lambda: not self.links('b')['c']['PendingPush'], 5, 0.05, 'nothing pending on b')
+        self.assertEqual(self.links('b')['c']['LastPushError'], '')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http-client.h"
+#include "link-bus.h"
+#include "link-push.h"
+#include "link.h"
+#include "log.h"
+#include "manager.h"
+#include "message.h"
+#include "time-util.h"
+
+#define PUSH_PATH "/cell/v1/message"
+#define PUSH_TIMEOUT_USEC (8ULL * 1000000ULL)
+#define PUSH_ANSWER_MAX 2048
+#define PUSH_RETRY_MIN_USEC (1ULL * 1000000ULL)
+#define PUSH_RETRY_MAX_USEC (300ULL * 1000000ULL)
+
+static void push_now(Link *l);
+
+void link_push_cancel(Link *l) {
+        l->push_timer = sd_event_source_disable_unref(l->push_timer);
+        http_request_cancel(l->push_request);
+        l->push_request = NULL;
+}
+
+static void announce(Link *l) {
+        char *changed[] = { "PendingPush", "LastPushTime", "LastPushError", NULL };
+        link_bus_emit_changed(l, changed);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Link *l = userdata;
+        l->push_timer = sd_event_source_disable_unref(l->push_timer);
+        push_now(l);
+        return 0;
+}
+
+/* 1 s doubling to 5 min, ±20 % so that many links do not retry in step. */
+static void schedule_retry(Link *l) {
+        uint64_t delay = PUSH_RETRY_MIN_USEC << (l->push_failures < 9 ? l->push_failures : 9);
+        if (delay > PUSH_RETRY_MAX_USEC)
+                delay = PUSH_RETRY_MAX_USEC;
+        delay = delay * (80 + randombytes_uniform(41)) / 100;
+        l->push_timer = sd_event_source_disable_unref(l->push_timer);
+        if (sd_event_add_time_relative(l->manager->event, &l->push_timer, CLOCK_MONOTONIC, delay, 1000, on_retry, l) < 0)
+                log_warning("Cannot schedule telling cell %s what is shared with it; it is tried at the next start.",
+                            l->remote.name);
+}
+
+static void failed(Link *l, const char *why) {
+        free(l->last_push_error);
+        l->last_push_error = strdup(why);
+        l->push_failures++;
+        log_warning("Telling cell %s what is shared with it failed (%s); retried.", l->remote.name, why);
+        schedule_retry(l);
+        announce(l);
+}
+
+static void on_pushed(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {
+        Link *l = userdata;
+        char why[256];
+
+        l->push_request = NULL;
+        if (error < 0) {
+                snprintf(why, sizeof why, "its gateway at %s did not answer: %s", l->remote.pairing, strerror(-error));
+                failed(l, why);
+                return;
+        }
+        if (status != 204) {
+                snprintf(why, sizeof why, "its gateway answered HTTP %ld: %.*s", status, (int) (size < 160 ? size : 160),
+                         body);
+                failed(l, why);
+                return;
+        }
+        l->push_pending = false;
+        if (link_bus_store(l->manager, l) < 0)
+                l->push_pending = true; /* told again at the next start: harmless, the counter is newer */
+        l->push_failures = 0;
+        l->last_push_usec = now_usec(CLOCK_REALTIME);
+        l->last_push_error = mfree_str(l->last_push_error);
+        log_info("Told cell %s what is shared with it.", l->remote.name);
+        announce(l);
+}
+
+/* One attempt: a fresh message with a newer counter, stored before it goes out. */
+static void push_now(Link *l) {
+        Manager *m = l->manager;
+        char why[160];
+        int r;
+
+        if (l->push_request || !l->push_pending)
+                return;
+        LinkMessage msg = { .counter = l->tx_counter + 1, .type = LINK_MESSAGE_SHARED, .services = l->shared };
+        signing_fingerprint(&m->signing_key.public, msg.from);
+        signing_fingerprint(&l->remote.signing_key, msg.to);
+        _cleanup_(freep) char *text = NULL;
+        char *none[] = { NULL };
+        if (!msg.services)
+                msg.services = none;
+        r = link_message_encode(&msg, &m->signing_key, &text);
+        if (r >= 0) {
+                l->tx_counter++;
+                r = link_bus_store(m, l); /* the counter never goes back, even across a crash */
+                if (r < 0)
+                        l->tx_counter--;
+        }
+        if (r >= 0 && !m->http)
+                r = http_client_new(m->event, &m->http);
+        if (r >= 0)
+                r = http_post(m->http, l->remote.pairing, PUSH_PATH, text, PUSH_TIMEOUT_USEC, PUSH_ANSWER_MAX, on_pushed,
+                              l, &l->push_request);
+        if (r < 0) {
+                snprintf(why, sizeof why, "%s", strerror(-r));
+                failed(l, why);
+        }
+}
+
+int link_push_shared(Manager *m, Link *l) {
+        if (!m->has_signing_key)
+                return -ENOKEY;
+        l->push_failures = 0;
+        link_push_cancel(l); /* what is sent is always the latest */
+        push_now(l);
+        return 0;
+}
+
+void link_push_resume(Manager *m) {
+        Link *l;
+        if (!m->has_signing_key)
+                return;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (l->push_pending)
+                        push_now(l);
+}
