@@ -29,7 +29,7 @@ static void help_link(void) {
                "  show NAME [--json] Everything about one link\n"
                "  share NAME [+SERVICE|-SERVICE]...\n"
                "                     What this cell shares with the linked cell NAME\n"
-               "  remove NAME        Drop the link on this side\n");
+               "  remove NAME        Drop the link (the other cell is told and drops its side)\n");
 }
 
 /* "90", "90s", "30m", "2h", "7d": whole seconds, minutes, hours or days. */
@@ -568,7 +568,7 @@ static int verb_add(int argc, char *argv[], Context *c) {
 }
 
 static void help_remove(void) {
-        printf("picctl link remove NAME\n\nDrop the link with cell NAME on this side (its tunnel and DNS forward).\n");
+        printf("picctl link remove NAME\n\nDrop the link with cell NAME (its tunnel, route and DNS forward); cell NAME is told\nonce and drops its side (when it cannot be reached, its side stays until removed there).\n");
 }
 
 static int verb_remove(int argc, char *argv[], Context *c) {

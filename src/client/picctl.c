@@ -56,7 +56,7 @@ static void help_main(void) {
                "  link show NAME [--json]  Everything about one link\n"
                "  link share NAME [+SERVICE|-SERVICE]...\n"
                "                           What this cell shares with a linked cell\n"
-               "  link remove NAME         Drop a link on this side\n"
+               "  link remove NAME         Drop a link (the other cell is told)\n"
                "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"

@@ -205,6 +205,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r <= 0)
                 return r < 0 ? r : 1;
         snprintf(name, sizeof name, "%s", l->remote.name);
+        (void) link_push_farewell(m, l); /* best effort: an unreachable cell keeps its side until removed there */
         r = link_bus_forget(m, l);
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove the link to %s: %s.", name,

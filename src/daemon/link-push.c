@@ -137,3 +137,39 @@ void link_push_resume(Manager *m) {
                 if (l->push_pending)
                         push_now(l);
 }
+
+static void on_farewell(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {
+        char *name = userdata;
+        if (error >= 0 && status == 204)
+                log_info("Told cell %s that the link is removed.", name);
+        else
+                log_warning("Could not tell cell %s that the link is removed (%s); its side stays until removed there.",
+                            name, error < 0 ? strerror(-error) : "refused");
+        free(name);
+}
+
+int link_push_farewell(Manager *m, const Link *l) {
+        _cleanup_(freep) char *text = NULL;
+        LinkMessage msg = { .counter = l->tx_counter + 1, .type = LINK_MESSAGE_UNLINK };
+        int r;
+
+        if (!m->has_signing_key)
+                return -ENOKEY;
+        signing_fingerprint(&m->signing_key.public, msg.from);
+        signing_fingerprint(&l->remote.signing_key, msg.to);
+        r = link_message_encode(&msg, &m->signing_key, &text);
+        if (r >= 0 && !m->http)
+                r = http_client_new(m->event, &m->http);
+        char *name = r >= 0 ? strdup(l->remote.name) : NULL;
+        if (r >= 0 && !name)
+                r = -ENOMEM;
+        /* one attempt, on its own: the link is gone here, nothing is left to retry from */
+        if (r >= 0)
+                r = http_post(m->http, l->remote.pairing, PUSH_PATH, text, PUSH_TIMEOUT_USEC, PUSH_ANSWER_MAX, on_farewell,
+                              name, NULL);
+        if (r < 0) {
+                free(name);
+                return log_warning_errno(r, "Could not tell cell %s that the link is removed: %m", l->remote.name);
+        }
+        return 0;
+}

@@ -16,5 +16,8 @@ typedef struct Link Link;
 int link_push_shared(Manager *m, Link *l);
 /* At start-up: pushes what is still pending. */
 void link_push_resume(Manager *m);
+/* Tells the linked cell, once and on its own (l may be freed right after),
+ * that this cell removed the link: it drops its side. */
+int link_push_farewell(Manager *m, const Link *l);
 /* Stops l's retries and its request in flight (before l is freed). */
 void link_push_cancel(Link *l);
