@@ -29,6 +29,7 @@ static void help_link(void) {
                "  show NAME [--json] Everything about one link\n"
                "  share NAME [+SERVICE|-SERVICE]...\n"
                "                     What this cell shares with the linked cell NAME\n"
+               "  resync NAME        Tell the linked cell again where this cell is and what it shares\n"
                "  remove NAME        Drop the link (the other cell is told and drops its side)\n");
 }
 
@@ -571,20 +572,33 @@ static void help_remove(void) {
         printf("picctl link remove NAME\n\nDrop the link with cell NAME (its tunnel, route and DNS forward); cell NAME is told\nonce and drops its side (when it cannot be reached, its side stays until removed there).\n");
 }
 
-static int verb_remove(int argc, char *argv[], Context *c) {
+/* "link VERB NAME": one argument-less method on the link's object. */
+static int call_on_link(const char *verb, const char *method, void (*help)(void), int argc, char *argv[], Context *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(freep) char *path = NULL;
         int r;
 
-        r = parse_link_args("link remove", argc, argv, c, help_remove, NULL, NULL, NULL, NULL);
+        r = parse_link_args(verb, argc, argv, c, help, NULL, NULL, NULL, NULL);
         if (r != ARGS_PARSED)
                 return r;
         if (optind + 1 != argc)
-                return usage_error("link remove", "expected one cell name");
-        r = link_path("link remove", argv[optind], &path);
+                return usage_error(verb, "expected one cell name");
+        r = link_path(verb, argv[optind], &path);
         if (r != 0)
                 return r;
-        return bus_call_noargs(c, path, PIC_LINK_INTERFACE, "Remove", true, &reply);
+        return bus_call_noargs(c, path, PIC_LINK_INTERFACE, method, true, &reply);
+}
+
+static int verb_remove(int argc, char *argv[], Context *c) {
+        return call_on_link("link remove", "Remove", help_remove, argc, argv, c);
+}
+
+static void help_resync(void) {
+        printf("picctl link resync NAME\n\nTell cell NAME again, now, where this cell is and what it shares with it (after it\nlost its state, or to stop waiting for the next retry). Returns at once; PendingPush\nand LastPushError in 'picctl link show NAME' say how it went.\n");
+}
+
+static int verb_resync(int argc, char *argv[], Context *c) {
+        return call_on_link("link resync", "Resync", help_resync, argc, argv, c);
 }
 
 static const Verb link_verbs[] = {
@@ -596,10 +610,11 @@ static const Verb link_verbs[] = {
         { "show",    verb_show    },
         { "remove",  verb_remove  },
         { "share",   verb_share   },
+        { "resync",  verb_resync  },
         {}
 };
 
 int verb_link(int argc, char *argv[], Context *c) {
-        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, share, remove", help_link, argc,
-                              argv, c);
+        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, share, resync, remove",
+                              help_link, argc, argv, c);
 }

@@ -10,6 +10,8 @@
 #include "dns-bus.h"
 #include "dnsmasq.h"
 #include "keys.h"
+#include "link-pairing.h"
+#include "link-push.h"
 #include "log.h"
 #include "names.h"
 #include "password-bus.h"
@@ -261,6 +263,15 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         r = manager_wait_idle(m, message); /* an Apply is writing files */
         if (r <= 0)
                 return r < 0 ? r : 1;
+        r = link_check_own_change(m, s.name, s.domain, s.vpn_address ? &s.vpn : NULL, error);
+        if (r < 0)
+                return r;
+        bool moves = (s.domain && !streq(s.domain, m->cell.domain)) ||
+                     (s.endpoint && !streq(s.endpoint, strempty(m->cell.endpoint)));
+        if (moves && link_push_mark_identity(m) < 0)
+                return sd_bus_error_set(error, PIC_ERROR_FAILED,
+                                        "Failed to store that linked cells are to be told of the change; nothing "
+                                        "was changed.");
 
         Cell c;
         r = cell_copy(&m->cell, &c);
@@ -310,6 +321,8 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
                 cell_bus_emit_changed(m, changed);
                 dns_cell_changed(m);
         }
+        if (moves)
+                link_push_restart(m); /* linked cells follow */
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -329,6 +342,7 @@ static void on_apply_done(Manager *m, int result, void *userdata) {
         char *changed[] = { "VpnAddress", "ListenPort", "PendingChanges", "WireGuardBackend", NULL };
         cell_bus_emit_changed(m, changed);
         dns_cell_changed(m);
+        link_push_restart(m); /* linked cells follow */
         (void) sd_bus_reply_method_return(message, NULL);
 }
 
@@ -350,6 +364,16 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r < 0 ? r : 1;
         if (!m->cell.pending_vpn_address && !m->cell.pending_listen_port)
                 return sd_bus_reply_method_return(message, NULL);
+        /* a cell linked since Configure may collide */
+        if (m->cell.pending_vpn_address) {
+                r = link_check_own_change(m, NULL, NULL, &m->cell.pending_vpn_address_value, error);
+                if (r < 0)
+                        return r;
+        }
+        if (m->cell.pending_vpn_address && link_push_mark_identity(m) < 0)
+                return sd_bus_error_set(error, PIC_ERROR_FAILED,
+                                        "Failed to store that linked cells are to be told of the change; nothing "
+                                        "was changed.");
 
         r = cell_apply_start(m, on_apply_done, sd_bus_message_ref(message));
         if (r < 0) {

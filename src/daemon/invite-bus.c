@@ -115,6 +115,8 @@ static int method_create_invite(sd_bus_message *message, void *userdata, sd_bus_
         InviteRecord rec;
         _cleanup_(erase_and_freep) char *text = NULL;
         new_invite(&me.cell, o.lifetime, &inv, &rec);
+        if (o.has_pairing)
+                snprintf(rec.pairing, sizeof rec.pairing, "%s", o.pairing); /* the answer to it says the same */
         r = invite_encode(&inv, &m->signing_key, &text);
         sodium_memzero(inv.secret, sizeof inv.secret);
         if (r >= 0)

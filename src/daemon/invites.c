@@ -36,7 +36,8 @@ static int record_to_json(const InviteRecord *r, char **ret) {
         if (!o || !cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddStringToObject(o, "id", r->id) ||
             !cJSON_AddNumberToObject(o, "created", (double) r->created) ||
             !cJSON_AddNumberToObject(o, "expires", (double) r->expires) ||
-            !cJSON_AddStringToObject(o, "pairing_key", key)) {
+            !cJSON_AddStringToObject(o, "pairing_key", key) ||
+            (r->pairing[0] && !cJSON_AddStringToObject(o, "pairing", r->pairing))) {
                 sodium_memzero(key, sizeof key);
                 return -ENOMEM;
         }
@@ -67,6 +68,11 @@ static int record_from_json(const char *text, InviteRecord *ret) {
             !time_field(o, "expires", &r.expires) ||
             base64url_decode_exact(key->valuestring, strlen(key->valuestring), r.pairing_key, sizeof r.pairing_key) < 0)
                 return -EINVAL;
+        const cJSON *pairing = cJSON_GetObjectItem(o, "pairing"); /* older invites have none */
+        if (pairing && (!cJSON_IsString(pairing) || endpoint_validate(pairing->valuestring) < 0))
+                return -EINVAL;
+        if (pairing)
+                snprintf(r.pairing, sizeof r.pairing, "%s", pairing->valuestring);
         snprintf(r.id, sizeof r.id, "%s", id->valuestring);
         *ret = r;
         sodium_memzero(&r, sizeof r);

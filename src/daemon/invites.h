@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "invite.h"
+#include "names.h"
 
 #define INVITES_MAX 256              /* open at once; a cell needs a handful */
 #define INVITE_PAIRING_KEY_LEN 32
@@ -20,6 +21,7 @@ typedef struct InviteRecord {
         char id[INVITE_ID_TEXT_LEN];
         uint64_t created, expires;   /* seconds since the epoch */
         uint8_t pairing_key[INVITE_PAIRING_KEY_LEN];
+        char pairing[ENDPOINT_MAX + 1]; /* the PairingAddress the invite gave; empty: the Endpoint's host */
 } InviteRecord;
 
 typedef struct InviteStore {

@@ -82,7 +82,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "RemoteShared"))
                 return sd_bus_message_append_strv(reply, l->remote_shared);
         if (streq(property, "PendingPush"))
-                return sd_bus_message_append(reply, "b", l->push_pending);
+                return sd_bus_message_append(reply, "b", l->push_pending || l->identity_pending);
         if (streq(property, "LastPushTime"))
                 return sd_bus_message_append(reply, "t", l->last_push_usec);
         if (streq(property, "LastPushError"))
@@ -214,6 +214,33 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* Tells the linked cell again where this cell is and what it shares with it,
+ * now (after it lost its state, or to stop waiting out a backoff). */
+static int method_resync(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Link *l = userdata;
+        Manager *m = l->manager;
+
+        int r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_LINKS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        bool old_shared = l->push_pending, old_identity = l->identity_pending;
+        l->push_pending = l->identity_pending = true;
+        r = link_bus_store(m, l);
+        if (r < 0) {
+                l->push_pending = old_shared;
+                l->identity_pending = old_identity;
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the link to %s: %s.",
+                                         l->remote.name, strerror(-r));
+        }
+        char *changed[] = { "PendingPush", NULL };
+        link_bus_emit_changed(l, changed);
+        r = link_push_pending(m, l);
+        if (r < 0)
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to tell cell %s: %s.", l->remote.name,
+                                         strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
 /* The newest entry (the others passed already): a known service, not given twice. */
 static int shared_check(char *const *l, size_t n, void *userdata) {
         char *why = userdata; /* 160 bytes */
@@ -269,7 +296,7 @@ static int method_set_shared(sd_bus_message *message, void *userdata, sd_bus_err
                 log_warning("The firewall does not enforce what is shared with %s yet; it is retried.", l->remote.name);
         char *changed[] = { "Shared", "PendingPush", NULL };
         link_bus_emit_changed(l, changed);
-        (void) link_push_shared(m, l);
+        (void) link_push_pending(m, l);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -294,6 +321,7 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("LastPushError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Resync", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resync, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

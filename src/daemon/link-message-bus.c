@@ -76,7 +76,8 @@ static int apply_identity(Manager *m, Link *l, const LinkMessage *msg, sd_bus_er
         int r = link_check_conflicts(m, &msg->cell, &same, error);
         if (r < 0)
                 return r;
-        return link_add(m, &msg->cell, msg->counter, l, &updated, error);
+        return link_add(m, &(LinkAddition) { &msg->cell, msg->counter, l, l->own_pairing, .moved = true }, &updated,
+                        error);
 }
 
 static int method_receive_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {

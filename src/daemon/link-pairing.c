@@ -36,6 +36,7 @@ typedef struct PairingCall {
         sd_bus_message *message; /* the AddLink call, answered once the other cell has */
         Invite invite;           /* what it was given; the secret is wiped once the request is made */
         char invite_id[INVITE_ID_TEXT_LEN];
+        char own_pairing[ENDPOINT_MAX + 1]; /* the PairingAddress option; empty: none */
         HttpRequest *request;
         struct PairingCall *prev, *next;
 } PairingCall;
@@ -86,6 +87,11 @@ int link_check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same
                                          "Cell %s's VPN subnet %s overlaps this cell's own (%s): one of the two must "
                                          "change its address first.", remote->name, remote->vpn_subnet,
                                          cidr4_format(&m->cell.vpn_address, own));
+        if (m->cell.pending_vpn_address && cidr4_overlaps(&subnet, &m->cell.pending_vpn_address_value))
+                return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                         "Cell %s's VPN subnet %s overlaps the address this cell is to move to (%s, "
+                                         "pending): change or discard that first.", remote->name, remote->vpn_subnet,
+                                         cidr4_format(&m->cell.pending_vpn_address_value, own));
         if (streq(remote->domain, m->cell.domain))
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Cell %s uses this cell's own domain %s.",
                                          remote->name, remote->domain);
@@ -115,16 +121,42 @@ int link_check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same
         return 0;
 }
 
-/* Stores, publishes and brings up a new link (WireGuard peer, DNS forward);
- * replaces same, this cell's earlier link with that cell, keeping its counter. */
-int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *same, Link **ret,
-             sd_bus_error *error) {
+int link_check_own_change(Manager *m, const char *name, const char *domain, const Cidr4 *vpn, sd_bus_error *error) {
+        char a[CIDR4_STRLEN];
+        Link *l;
+
+        HASHMAP_FOREACH(l, m->links_by_name) {
+                if (name && !streq(name, m->cell.name))
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                                 "Name: linked cells (%s among them) know this cell as %s; remove the "
+                                                 "links to rename it, then pair again.", l->remote.name, m->cell.name);
+                if (domain && streq(domain, l->remote.domain))
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Domain: linked cell %s uses %s.",
+                                                 l->remote.name, domain);
+                if (vpn && cidr4_overlaps(vpn, &l->subnet))
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                                 "VpnAddress: %s overlaps linked cell %s's subnet %s.",
+                                                 cidr4_format(vpn, a), l->remote.name, l->remote.vpn_subnet);
+        }
+        return 0;
+}
+
+int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error) {
         _cleanup_(link_freep) Link *l = NULL;
+        const CellIdentity *remote = a->remote;
+        Link *same = a->same;
 
         int r = link_new(remote, &l);
         if (r >= 0) {
-                l->created_usec = now_usec(CLOCK_REALTIME);
-                l->rx_counter = rx_counter;
+                l->created_usec = a->moved ? same->created_usec : now_usec(CLOCK_REALTIME);
+                l->confirmed = a->moved && same->confirmed;
+                if (a->moved && memcmp(l->wg_key, same->wg_key, WG_KEY_LEN) == 0) {
+                        /* the same WireGuard peer: its handshake still counts (State stays connected) */
+                        l->latest_handshake_usec = same->latest_handshake_usec;
+                        l->rx_bytes = same->rx_bytes;
+                        l->tx_bytes = same->tx_bytes;
+                }
+                l->rx_counter = a->rx_counter;
                 /* never count down towards the other cell: it refuses what it saw before */
                 l->tx_counter = same ? same->tx_counter : 0;
                 /* what this cell shares with it is its admin's decision: pairing again keeps it */
@@ -132,7 +164,10 @@ int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *
                         r = -ENOMEM;
                 if (same && same->remote_shared && !(l->remote_shared = strv_copy(same->remote_shared)))
                         r = -ENOMEM;
+                if (a->own_pairing && !(l->own_pairing = strdup(a->own_pairing)))
+                        r = -ENOMEM;
                 l->push_pending = same && same->push_pending;
+                l->identity_pending = same && same->identity_pending;
         }
         if (r >= 0)
                 r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
@@ -155,12 +190,11 @@ int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *
                 log_warning_errno(r, "WireGuard does not have the link to %s yet (%m); it is retried.", remote->name);
         if (link_bus_sync_dns(m) < 0)
                 log_warning("DNS: the forward to %s for %s was refused.", remote->dns_address, remote->domain);
-        if (added->shared && added->shared[0])
+        if (same || (added->shared && added->shared[0]))
                 (void) cell_firewall_rebuild(m); /* its subnet may have changed: the shares follow */
-        if (added->push_pending)
-                (void) link_push_shared(m, added); /* to where it is now */
-        log_info("%s cell %s (%s, %s).", same ? "Paired again with" : "Linked with", remote->name, remote->domain,
-                 remote->vpn_subnet);
+        (void) link_push_pending(m, added); /* to where it is now */
+        log_info("%s cell %s (%s, %s).", a->moved ? "Followed" : same ? "Paired again with" : "Linked with",
+                 remote->name, remote->domain, remote->vpn_subnet);
         *ret = added;
         return 0;
 }
@@ -224,8 +258,8 @@ static void on_answer(HttpRequest *req, int error, long status, const char *body
                 goto done;
         }
         /* things may have changed here while the other cell answered */
-        Link *same = NULL;
-        if (link_check_conflicts(m, &answer.cell, &same, &e) < 0 || link_add(m, &answer.cell, answer.counter, same, &l, &e) < 0) {
+        LinkAddition a = { &answer.cell, answer.counter, NULL, c->own_pairing[0] ? c->own_pairing : NULL };
+        if (link_check_conflicts(m, &answer.cell, &a.same, &e) < 0 || link_add(m, &a, &l, &e) < 0) {
                 if (!sd_bus_error_is_set(&e))
                         (void) sd_bus_error_set_errno(&e, -ENOMEM);
                 (void) sd_bus_reply_method_error(c->message, &e);
@@ -297,6 +331,8 @@ static int method_add_link(sd_bus_message *message, void *userdata, sd_bus_error
                 m->pairings->prev = c;
         m->pairings = c;
         invite_id_to_text(c->invite.id, c->invite_id);
+        if (pairing)
+                snprintf(c->own_pairing, sizeof c->own_pairing, "%s", pairing);
 
         PairingMessage request = { .cell = me.cell, .counter = 0 };
         uint8_t key[INVITE_PAIRING_KEY_LEN];
@@ -365,7 +401,13 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         r = link_check_conflicts(m, &request.cell, &same, error);
         if (r < 0)
                 return r;
-        if (own_identity(m, NULL, &me) < 0)
+        /* the answer gives the pairing address the invite gave (copied: consuming drops the record) */
+        const InviteRecord *rec = invite_store_find(&m->invites, request.invite_id);
+        char pairing[ENDPOINT_MAX + 1] = "";
+        if (rec)
+                snprintf(pairing, sizeof pairing, "%s", rec->pairing);
+        const char *own_pairing = pairing[0] ? pairing : NULL;
+        if (own_identity(m, own_pairing, &me) < 0)
                 return sd_bus_error_set(error, PIC_ERROR_FAILED, "This cell has no Endpoint to link with.");
 
         /* used up, durably, before anything answers: a crash can never make it usable twice */
@@ -378,7 +420,7 @@ static int method_accept_pairing(sd_bus_message *message, void *userdata, sd_bus
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to use up the invite: %s.", strerror(-r));
 
-        r = link_add(m, &request.cell, request.counter, same, &l, error);
+        r = link_add(m, &(LinkAddition) { &request.cell, request.counter, same, own_pairing }, &l, error);
         if (r < 0)
                 return r;
         PairingMessage answer = { .cell = me.cell, .counter = 0 };

@@ -7,6 +7,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "cidr.h"
 #include "identity.h"
 
 typedef struct Manager Manager;
@@ -17,10 +18,23 @@ int link_pairing_register(Manager *m);
  * collides. *ret_same (may be NULL): this cell's link with that very cell
  * (same name, same signing key), which it replaces; it collides with nothing. */
 int link_check_conflicts(Manager *m, const CellIdentity *remote, Link **ret_same, sd_bus_error *error);
-/* Stores, publishes and brings up a link to @remote (WireGuard peer, route,
- * DNS forward, firewall); replaces @same, keeping its counter and what is
- * shared either way. */
-int link_add(Manager *m, const CellIdentity *remote, uint64_t rx_counter, Link *same, Link **ret, sd_bus_error *error);
+/* 0 when this cell may take these settings (NULL: unchanged); else a Conflict
+ * naming the linked cell it would collide with. A linked cell knows this one
+ * by its name, so renaming needs the links gone. */
+int link_check_own_change(Manager *m, const char *name, const char *domain, const Cidr4 *vpn, sd_bus_error *error);
+
+typedef struct LinkAddition {
+        const CellIdentity *remote;
+        uint64_t rx_counter;     /* the counter of the message that brought it */
+        Link *same;              /* this cell's link with that cell, replaced (or NULL) */
+        const char *own_pairing; /* the pairing address this cell gave it; NULL: its Endpoint's host */
+        bool moved;              /* an "identity" message: the link was confirmed and stays so */
+} LinkAddition;
+
+/* Stores, publishes and brings up a link to a->remote (WireGuard peer, route,
+ * DNS forward, firewall); replaces a->same, keeping its counters, what is
+ * shared either way and what is still to be told. */
+int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error);
 
 /* Drops the AddLink calls still waiting for the other cell (at exit). */
 void link_pairing_abandon(Manager *m);

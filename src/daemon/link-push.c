@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cell-identity.h"
 #include "http-client.h"
 #include "link-bus.h"
 #include "link-push.h"
@@ -52,13 +53,21 @@ static void schedule_retry(Link *l) {
                             l->remote.name);
 }
 
+static const char *what_is_told(LinkMessageType t) {
+        return t == LINK_MESSAGE_IDENTITY ? "where this cell is now" : "what is shared with it";
+}
+
 static void failed(Link *l, const char *why) {
         free(l->last_push_error);
         l->last_push_error = strdup(why);
         l->push_failures++;
-        log_warning("Telling cell %s what is shared with it failed (%s); retried.", l->remote.name, why);
+        log_warning("Telling cell %s %s failed (%s); retried.", l->remote.name, what_is_told(l->push_type), why);
         schedule_retry(l);
         announce(l);
+}
+
+static bool *pending_flag(Link *l, LinkMessageType t) {
+        return t == LINK_MESSAGE_IDENTITY ? &l->identity_pending : &l->push_pending;
 }
 
 static void on_pushed(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {
@@ -77,32 +86,44 @@ static void on_pushed(HttpRequest *req, int error, long status, const char *body
                 failed(l, why);
                 return;
         }
-        l->push_pending = false;
+        bool *flag = pending_flag(l, l->push_type);
+        *flag = false;
         if (link_bus_store(l->manager, l) < 0)
-                l->push_pending = true; /* told again at the next start: harmless, the counter is newer */
+                *flag = true; /* told again at the next start: harmless, the counter is newer */
         l->push_failures = 0;
         l->last_push_usec = now_usec(CLOCK_REALTIME);
         l->last_push_error = mfree_str(l->last_push_error);
-        log_info("Told cell %s what is shared with it.", l->remote.name);
+        log_info("Told cell %s %s.", l->remote.name, what_is_told(l->push_type));
         announce(l);
+        push_now(l); /* the other kind, when that is pending too */
 }
 
-/* One attempt: a fresh message with a newer counter, stored before it goes out. */
+/* One attempt: a fresh message with a newer counter, stored before it goes out.
+ * Where this cell is goes first: nothing else arrives while the other cell
+ * cannot reach it. */
 static void push_now(Link *l) {
         Manager *m = l->manager;
+        OwnIdentity me;
         char why[160];
         int r;
 
-        if (l->push_request || !l->push_pending)
+        if (l->push_request || l->push_timer || (!l->push_pending && !l->identity_pending))
                 return;
-        LinkMessage msg = { .counter = l->tx_counter + 1, .type = LINK_MESSAGE_SHARED, .services = l->shared };
+        l->push_type = l->identity_pending ? LINK_MESSAGE_IDENTITY : LINK_MESSAGE_SHARED;
+        LinkMessage msg = { .counter = l->tx_counter + 1, .type = l->push_type, .services = l->shared };
         signing_fingerprint(&m->signing_key.public, msg.from);
         signing_fingerprint(&l->remote.signing_key, msg.to);
         _cleanup_(freep) char *text = NULL;
         char *none[] = { NULL };
         if (!msg.services)
                 msg.services = none;
-        r = link_message_encode(&msg, &m->signing_key, &text);
+        r = 0;
+        if (msg.type == LINK_MESSAGE_IDENTITY) {
+                r = own_identity(m, l->own_pairing, &me);
+                msg.cell = me.cell;
+        }
+        if (r >= 0)
+                r = link_message_encode(&msg, &m->signing_key, &text);
         if (r >= 0) {
                 l->tx_counter++;
                 r = link_bus_store(m, l); /* the counter never goes back, even across a crash */
@@ -120,7 +141,7 @@ static void push_now(Link *l) {
         }
 }
 
-int link_push_shared(Manager *m, Link *l) {
+int link_push_pending(Manager *m, Link *l) {
         if (!m->has_signing_key)
                 return -ENOKEY;
         l->push_failures = 0;
@@ -134,8 +155,33 @@ void link_push_resume(Manager *m) {
         if (!m->has_signing_key)
                 return;
         HASHMAP_FOREACH(l, m->links_by_name)
-                if (l->push_pending)
-                        push_now(l);
+                push_now(l);
+}
+
+int link_push_mark_identity(Manager *m) {
+        Link *l;
+
+        HASHMAP_FOREACH(l, m->links_by_name) {
+                if (l->identity_pending)
+                        continue;
+                l->identity_pending = true;
+                int r = link_bus_store(m, l);
+                if (r < 0) {
+                        l->identity_pending = false;
+                        return log_warning_errno(r, "Cannot store that cell %s is to be told where this cell is: %m",
+                                                 l->remote.name);
+                }
+                char *changed[] = { "PendingPush", NULL };
+                link_bus_emit_changed(l, changed);
+        }
+        return 0;
+}
+
+void link_push_restart(Manager *m) {
+        Link *l;
+        HASHMAP_FOREACH(l, m->links_by_name)
+                if (l->identity_pending || l->push_pending)
+                        (void) link_push_pending(m, l);
 }
 
 static void on_farewell(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {

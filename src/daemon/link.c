@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "keys.h"
 #include "link.h"
+#include "names.h"
 #include "strv.h"
 
 #define LINK_KEEPALIVE_SEC 25           /* keeps NAT mappings open and handshakes fresh */
@@ -36,6 +37,7 @@ Link *link_free(Link *l) {
         strv_free(l->shared);
         strv_free(l->remote_shared);
         free(l->last_push_error);
+        free(l->own_pairing);
         free(l->object_path);
         free(l);
         return NULL;
@@ -86,7 +88,9 @@ int link_to_json(const Link *l, char **ret) {
             !cJSON_AddNumberToObject(o, "tx_counter", (double) l->tx_counter) ||
             !cJSON_AddNumberToObject(o, "rx_counter", (double) l->rx_counter) ||
             !cJSON_AddBoolToObject(o, "confirmed", l->confirmed) ||
-            !cJSON_AddBoolToObject(o, "push_pending", l->push_pending))
+            !cJSON_AddBoolToObject(o, "push_pending", l->push_pending) ||
+            !cJSON_AddBoolToObject(o, "identity_pending", l->identity_pending) ||
+            (l->own_pairing && !cJSON_AddStringToObject(o, "own_pairing", l->own_pairing)))
                 return -ENOMEM;
         if (!add_strings(o, "shared", l->shared) || !add_strings(o, "remote_shared", l->remote_shared))
                 return -ENOMEM;
@@ -94,11 +98,13 @@ int link_to_json(const Link *l, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, F_PUSH_PENDING, _F_MAX };
+enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, F_PUSH_PENDING,
+       F_IDENTITY_PENDING, F_OWN_PAIRING, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
         { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
         { "shared", JSON_STRINGS }, { "remote_shared", JSON_STRINGS }, { "push_pending", JSON_BOOL },
+        { "identity_pending", JSON_BOOL, .optional = true }, { "own_pairing", JSON_STRING, .optional = true },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -124,7 +130,20 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         l->rx_counter = json_count(f[F_RX]);
         l->confirmed = cJSON_IsTrue(f[F_CONFIRMED]);
         l->push_pending = cJSON_IsTrue(f[F_PUSH_PENDING]);
-        r = json_strings(f[F_SHARED], &l->shared);
+        l->identity_pending = f[F_IDENTITY_PENDING] && cJSON_IsTrue(f[F_IDENTITY_PENDING]);
+        r = 0;
+        if (f[F_OWN_PAIRING]) {
+                if (endpoint_validate(f[F_OWN_PAIRING]->valuestring) < 0) {
+                        link_free(l);
+                        return json_refuse(buf, size, "link: own_pairing '%.64s' is not host:port.",
+                                           f[F_OWN_PAIRING]->valuestring);
+                }
+                l->own_pairing = strdup(f[F_OWN_PAIRING]->valuestring);
+                if (!l->own_pairing)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = json_strings(f[F_SHARED], &l->shared);
         if (r >= 0)
                 r = json_strings(f[F_REMOTE_SHARED], &l->remote_shared);
         if (r < 0) {

@@ -28,11 +28,14 @@ typedef struct Link {
         char **shared;         /* this cell's services the linked cell's subnet may reach */
         char **remote_shared;  /* what the linked cell says it shares with this one (its last message) */
         bool push_pending;     /* the linked cell has not been told what is shared with it (stored) */
+        bool identity_pending; /* nor this cell's new identity, after an address, domain or endpoint change (stored) */
+        char *own_pairing;     /* the pairing address this cell gave it; NULL: its Endpoint's host, default port */
 
         /* telling it (link-push.c): not stored but push_pending */
         struct sd_event_source *push_timer;
         struct HttpRequest *push_request;
         unsigned push_failures;
+        int push_type;         /* LinkMessageType of the message in flight or last tried */
         uint64_t last_push_usec;
         char *last_push_error;
 

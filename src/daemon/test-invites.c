@@ -54,6 +54,8 @@ static void test_add_reload_remove(void **state) {
         InviteRecord a = record(1, NOW + 100), b = record(2, NOW + 200);
         struct stat st;
 
+        snprintf(b.pairing, sizeof b.pairing, "cell.example.org:8283"); /* kept for the answer to it */
+
         assert_int_equal(invite_store_open(&s, state_fd, NOW), 0);
         assert_int_equal(s.n, 0);
         assert_int_equal(invite_store_add(&s, &a), 0);
@@ -71,6 +73,7 @@ static void test_add_reload_remove(void **state) {
         const InviteRecord *got = invite_store_find(&s, a.id);
         assert_non_null(got);
         assert_memory_equal(got, &a, sizeof a);
+        assert_memory_equal(invite_store_find(&s, b.id), &b, sizeof b);
         assert_int_equal(invite_store_remove(&s, a.id), 0);
         assert_false(exists(a.id));
         assert_int_equal(invite_store_remove(&s, a.id), -ENOENT);

@@ -169,16 +169,25 @@ void api_link_patch(Request *r) {
         bus_call(r, m, then_link, NULL);
 }
 
-void api_link_delete(Request *r) {
+/* One argument-less method on the link named in the path. */
+static void call_link(Request *r, const char *method, void (*then)(Request *r, sd_bus_message *reply)) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(freep) char *path = NULL;
         if (link_path(r, r->name, &path) < 0)
                 return;
-        if (bus_new_call(r, path, PIC_LINK_INTERFACE, "Remove", &m) < 0) {
+        if (bus_new_call(r, path, PIC_LINK_INTERFACE, method, &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        bus_call(r, m, on_removed, NULL);
+        bus_call(r, m, then, NULL);
+}
+
+void api_link_delete(Request *r) {
+        call_link(r, "Remove", on_removed);
+}
+
+void api_link_resync(Request *r) {
+        call_link(r, "Resync", then_link);
 }
 
 /* ------------------------------------------------------------------ invites */

@@ -37,6 +37,7 @@ const Route routes[] = {
         { "GET",    "/api/links/{name}",               api_link_get,         ROUTE_ADMIN },
         { "PATCH",  "/api/links/{name}",               api_link_patch,       ROUTE_ADMIN },
         { "DELETE", "/api/links/{name}",               api_link_delete,      ROUTE_ADMIN },
+        { "POST",   "/api/links/{name}/resync",        api_link_resync,      ROUTE_ADMIN },
         { "GET",    "/api/events",                     api_events,           ROUTE_ADMIN },
         { "GET",    "/",                               api_static,           ROUTE_PUBLIC | ROUTE_BEFORE_SETUP },
         { "GET",    "/static/{path}",                  api_static,           ROUTE_PUBLIC | ROUTE_BEFORE_SETUP },

@@ -94,7 +94,7 @@ int json_collect_fields(const cJSON *o, const JsonField *fields, size_t n, const
                 ret[f] = item;
         }
         for (size_t f = 0; f < n; f++)
-                if (!ret[f])
+                if (!ret[f] && !fields[f].optional)
                         return json_refuse(buf, size, "%s: field '%s' is missing.", what, fields[f].name);
         return 0;
 }

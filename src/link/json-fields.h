@@ -6,6 +6,7 @@
  * message naming the field. */
 
 #include <cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ typedef enum JsonType {
 typedef struct JsonField {
         const char *name;
         JsonType type;
+        bool optional; /* absent: its item is NULL (state files a newer PIC added a field to) */
 } JsonField;
 
 /* ret[i] is fields[i]'s item. @what names the object in messages ("Invite",

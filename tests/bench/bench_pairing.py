@@ -20,7 +20,17 @@ SetShared's reply until the laptop's connections start (or stop) working,
 probing every millisecond. Anchors the issue names: innernet polls every 60 s,
 headscale batches changes for 800 ms.
 
-Usage: bench_pairing.py [--rounds N] [--toggles N]   (needs root; prints tables)
+Then healing (issue 10's "an address change healed on 3 linked cells"): B
+is linked with A, C and D, shares a service with each; each round B applies
+a new VPN subnet (Configure + Apply, alternating between two); measured from
+Apply's reply until a TCP connection from each of A, C and D to B's new
+address works (each probing every millisecond in its own namespace): B's
+signed "identity" message to each, its checks and durable write there, the
+WireGuard peer, route and DNS forward moved, B's firewall for the new subnet.
+No baseline is named for it (innernet and headscale have no cell-to-cell
+links; re-pairing by hand is what it replaces).
+
+Usage: bench_pairing.py [--rounds N] [--toggles N] [--moves N]   (needs root; prints tables)
 """
 
 import argparse
@@ -35,19 +45,20 @@ import harness as h  # noqa: E402
 from gateway_client import gatewayd_binary  # noqa: E402
 
 N = os.getpid() % 200
-LAN = {'a': '10.246.%d.1' % N, 'b': '10.246.%d.2' % N}
-VPN = {'a': '10.75.%d.1/24' % N, 'b': '10.76.%d.1/24' % N}
+LAN = {'a': '10.246.%d.1' % N, 'b': '10.246.%d.2' % N, 'c': '10.246.%d.3' % N, 'd': '10.246.%d.4' % N}
+VPN = {'a': '10.75.%d.1/24' % N, 'b': '10.76.%d.1/24' % N, 'c': '10.79.%d.1/24' % N, 'd': '10.80.%d.1/24' % N}
+MOVED = '10.81.%d.1/24' % N
 ALLOWED = ['org.pic.cell1.configure', 'org.pic.cell1.manage-links', 'org.pic.cell1.peer-sync',
            'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets']
 LAPTOP_LAN = '10.246.%d.10' % N
 
-# Runs in the laptop's namespace: for each "WANT" line (1: should connect, 0: should not), tries
-# to connect to HOST:80 every millisecond (20 ms timeout) until the outcome is WANT; prints the ms.
+# Runs in a namespace of the world: for each line "HOST WANT" (1: should connect, 0: should not),
+# tries to connect to HOST:80 every millisecond (20 ms timeout) until the outcome is WANT; prints the ms.
 PROBER = r'''
 import socket, sys, time
-host = sys.argv[1]
 for line in sys.stdin:
-    want = line.strip() == '1'
+    host, want = line.split()
+    want = want == '1'
     t0 = time.monotonic()
     while True:
         s = socket.socket()
@@ -89,17 +100,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rounds', type=int, default=30)
     ap.add_argument('--toggles', type=int, default=100)
+    ap.add_argument('--moves', type=int, default=20)
     args = ap.parse_args()
     h.require_root()
     with h.TempWorld() as w:
         cells = {}
-        for name in ('a', 'b'):
+        for name in ('a', 'b', 'c', 'd'):
             cells[name] = h.Cell(world=w, name=name, extra_args=['--stats-interval=0.05'])
         hub = h.Netns(world=w)
         hub.ip('link', 'add', 'br0', 'type', 'bridge')
         hub.ip('link', 'set', 'br0', 'up')
         laptop_ns = h.Netns(world=w)
-        for ns, addr in ((cells['a'].netns, LAN['a']), (cells['b'].netns, LAN['b']), (laptop_ns, LAPTOP_LAN)):
+        for ns, addr in [(c.netns, LAN[n]) for n, c in cells.items()] + [(laptop_ns, LAPTOP_LAN)]:
             _, if_hub = h.veth(ns, hub, addr + '/24', None, world=w)
             hub.ip('link', 'set', if_hub, 'master', 'br0')
             hub.ip('link', 'set', if_hub, 'up')
@@ -142,12 +154,12 @@ def main():
         invite = str(b.manager().CreateInvite(sv({}))[0])
         a.manager().AddLink(invite, sv({}), timeout=30)
         b_ip = VPN['b'].split('/')[0]
-        b.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % b_ip, 'SYSTEM:echo web'], name='web-b')
+        web = b.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % b_ip, 'SYSTEM:echo web'], name='web-b')
         path = a.manager().AddPeer('laptop', sv({'NetworkAccess': dbus.Array(['peers'], signature='s')}))
         config = str(a.interface('org.pic.Cell1.Peer', path).GetConfig())
         laptop = h.WgClient(laptop_ns, w.unique('wgl'), config, world=w)
         h.wait_for(lambda: laptop.ping(b_ip), 20, 0.1, 'the laptop reaching b')
-        prober = subprocess.Popen(laptop.enter_argv(['/usr/bin/python3', '-c', PROBER, b_ip]), stdin=subprocess.PIPE,
+        prober = subprocess.Popen(laptop.enter_argv(['/usr/bin/python3', '-c', PROBER]), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         link = b.interface(LINK, '/org/pic/Cell1/link/a')
         call_ms, on_ms, off_ms = [], [], []
@@ -157,7 +169,7 @@ def main():
                 t0 = time.monotonic()
                 link.SetShared(dbus.Array(['web'] if share else [], signature='s'))
                 call_ms.append((time.monotonic() - t0) * 1000)
-                prober.stdin.write('%d\n' % share)
+                prober.stdin.write('%s %d\n' % (b_ip, share))
                 prober.stdin.flush()
                 (on_ms if share else off_ms).append(float(prober.stdout.readline()))
         finally:
@@ -172,6 +184,49 @@ def main():
         print('\n(a refused connection is a dropped SYN: the probe learns it from its own 20 ms connect timeout, so')
         print(' ~20 ms there means the first probe after the reply failed. Anchors from the issue: innernet polls')
         print(' every 60 s; headscale batches changes for 800 ms.)')
+        web.stop()
+        heal(cells, args.moves)
+
+
+def heal(cells, moves):
+    b = cells['b']
+    others = ('a', 'c', 'd')
+    for name in ('c', 'd'):
+        cells[name].manager().AddLink(str(b.manager().CreateInvite(sv({}))[0]), sv({}), timeout=30)
+    for name in others:
+        b.interface(LINK, '/org/pic/Cell1/link/' + name).SetShared(dbus.Array(['web'], signature='s'))
+    # b's web on every address b has, the new one included
+    b.netns.spawn(['socat', 'TCP-LISTEN:80,reuseaddr,fork', 'SYSTEM:echo web'], name='web-b-any')
+    probers = {n: subprocess.Popen(['ip', 'netns', 'exec', cells[n].netns.name, '/usr/bin/python3', '-c', PROBER],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for n in others}
+    per_cell, all_ms, apply_ms = {n: [] for n in others}, [], []
+    try:
+        for i in range(moves):
+            to = MOVED if i % 2 == 0 else VPN['b']
+            b.manager().Configure(sv({'VpnAddress': to}))
+            t0 = time.monotonic()
+            b.manager().Apply(timeout=30)
+            apply_ms.append((time.monotonic() - t0) * 1000)
+            for p in probers.values():
+                p.stdin.write(to.split('/')[0] + ' 1\n')
+                p.stdin.flush()
+            took = {n: float(p.stdout.readline()) for n, p in probers.items()}
+            for n, ms in took.items():
+                per_cell[n].append(ms)
+            all_ms.append(max(took.values()))
+    finally:
+        for p in probers.values():
+            p.stdin.close()
+            p.wait(timeout=10)
+    print('\n| b moves to a new VPN subnet, linked with a, c, d (%d moves) | p50 | p99 | max |' % moves)
+    print('|---|---|---|---|')
+    print('| Apply call on b (store, WireGuard, firewall, DNS; before the reply) | %.1f ms | %.1f ms | %.1f ms |'
+          % (pct(apply_ms, 50), pct(apply_ms, 99), max(apply_ms)))
+    for n in others:
+        print('| reply → a connection from %s to b\'s new address works | %.1f ms | %.1f ms | %.1f ms |'
+              % (n, pct(per_cell[n], 50), pct(per_cell[n], 99), max(per_cell[n])))
+    print('| reply → all three reach it | %.1f ms | %.1f ms | %.1f ms |'
+          % (pct(all_ms, 50), pct(all_ms, 99), max(all_ms)))
 
 
 if __name__ == '__main__':

@@ -289,6 +289,14 @@ class WgClient:
                 extra = [] if table == 'auto' else ['table', table]
                 self.run(['ip', family, 'route', 'replace', cidr, 'dev', self.ifname] + extra)
 
+    def set_allowed_ips(self, config_text):
+        """What re-importing a changed configuration does to its peers: their AllowedIPs, and the routes."""
+        _, self.peers, _ = parse_wg_quick(config_text)
+        for p in self.peers:
+            self.run(['wg', 'set', self.ifname, 'peer', p['publickey'], 'allowed-ips',
+                      ','.join(_split_list(p.get('allowedips')))])
+        self._add_routes()
+
     def enter_argv(self, argv):
         """argv run inside this client's network + mount namespace."""
         return ['nsenter', '--target=%d' % self.holder.pid, '--mount', '--net'] + [str(a) for a in argv]

@@ -414,6 +414,70 @@ class PairingWorld(h.SharedWorldTestCase):
         h.wait_for(lambda: not self.links('b')['c']['PendingPush'], 5, 0.05, 'nothing pending on b')
         self.assertEqual(self.links('b')['c']['LastPushError'], '')
 
+    def test_9d_healing(self):
+        """b moves (a new VPN subnet, a new domain): a and c follow in place, nothing paired again."""
+        a, b = self.cells['a'], self.cells['b']
+        self.mgr('a').AddLink(self.invite('b'), sv({}), timeout=30)  # a dropped its side in test_9b
+        b.picctl('link', 'share', 'a', '+web')
+        h.wait_for(lambda: self.links('a')['b']['State'] == 'connected', 20, 0.2, 'a-b connected')
+        self.assertEqual(self.fetch_web_of_b(), 'web of b')
+
+        # refused, each naming the linked cell, nothing changed
+        before = self.state_files('b')
+        for settings, words in (({'VpnAddress': '10.72.%d.200/24' % N}, "overlaps linked cell a's subnet"),
+                                ({'Domain': 'c.lan'}, 'linked cell c uses c.lan'),
+                                ({'Name': 'bee'}, 'know this cell as b')):
+            self.assertRefused(ERR + 'Conflict', words, self.mgr('b').Configure, sv(settings))
+        self.assertEqual(self.state_files('b'), before)
+
+        # a new subnet, applied: a and c follow (peer, route, DNS forward), a's laptop reaches b there
+        moved = '10.75.%d.1/24' % N
+        self.mgr('b').Configure(sv({'VpnAddress': moved}))
+        self.mgr('b').Apply(timeout=30)
+        b.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % moved.split('/')[0],
+                       'SYSTEM:echo web of b'], name='web-b-moved')
+        for cell in ('a', 'c'):
+            h.wait_for(lambda: self.links(cell)['b']['VpnSubnet'] == net(moved), 10, 0.02, '%s follows b' % cell)
+            self.assertEqual(self.links(cell)['b']['DnsAddress'], moved.split('/')[0])
+            self.assertIn(('b.lan', moved.split('/')[0]),
+                          [(str(d), str(s)) for d, s in self.cells[cell].properties(MANAGER)['DnsForwards']])
+        self.assertEqual(self.links('a')['b']['State'], 'connected')  # kept: no pairing again
+        self.assertFalse(self.links('b')['a']['PendingPush'])
+        h.wait_for(lambda: a.netns.run(['ping', '-c1', '-W1', moved.split('/')[0]], check=False).returncode == 0,
+                   10, 0.1, 'a reaches b at its new address')
+        # the laptop's configuration routes the new subnet (re-imported: its AllowedIPs)
+        path = self.mgr('a').GetPeerByName('laptop')
+        config = str(a.interface('org.pic.Cell1.Peer', path).GetConfig())
+        self.assertIn(net(moved), config)
+        self.laptop.set_allowed_ips(config)
+        h.wait_for(lambda: self.laptop.run(['socat', '-T2', '-', 'TCP:%s:80,connect-timeout=2' % moved.split('/')[0]],
+                                           check=False, timeout=10).stdout.strip() == 'web of b', 10, 0.2,
+                   "a's laptop reaches b's web at its new address")
+
+        # a new domain while a's gateway is away: stored, across a restart of b, told when a is back
+        self.stop_gateway('a')
+        self.mgr('b').Configure(sv({'Domain': 'bee.lan'}))
+        h.wait_for(lambda: self.links('b')['a']['LastPushError'] != '', 10, 0.05, 'the failed push shown')
+        self.assertTrue(self.links('b')['a']['PendingPush'])
+        b.restart()
+        self.start_gateway('a')
+        h.wait_for(lambda: self.links('a')['b']['Domain'] == 'bee.lan', 15, 0.1, 'a follows the new domain')
+        forwards = [(str(d), str(s)) for d, s in a.properties(MANAGER)['DnsForwards']]
+        self.assertIn(('bee.lan', moved.split('/')[0]), forwards)
+        self.assertNotIn('b.lan', [d for d, _ in forwards])
+        h.wait_for(lambda: not self.links('b')['a']['PendingPush'], 5, 0.05, 'nothing pending on b')
+
+        # Resync tells again, now: a newer message arrives (a stores its counter)
+        with open(os.path.join(a.state_dir, 'links', 'b.json')) as f:
+            counter = json.load(f)['rx_counter']
+        p = b.picctl('link', 'resync', 'a')
+        self.assertEqual((p.returncode, p.stderr), (0, ''), p)
+
+        def rx_counter():
+            with open(os.path.join(a.state_dir, 'links', 'b.json')) as f:
+                return json.load(f)['rx_counter']
+        h.wait_for(lambda: rx_counter() >= counter + 2, 10, 0.05, 'identity and sharing told again')
+
 
 if __name__ == '__main__':
     h.main()
