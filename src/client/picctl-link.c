@@ -337,8 +337,10 @@ static int verb_share(int argc, char *argv[], Context *c) {
 
 typedef struct LinkInfo {
         char *name, *domain, *vpn_subnet, *dns_address, *endpoint, *public_key, *signing_key, *state;
-        uint64_t created, latest_handshake, rx_bytes, tx_bytes;
-        char **shared;
+        uint64_t created, latest_handshake, rx_bytes, tx_bytes, last_push_time;
+        char **shared, **remote_shared;
+        bool pending_push;
+        char *last_push_error;
 } LinkInfo;
 
 static const BusProperty link_properties[] = {
@@ -355,15 +357,20 @@ static const BusProperty link_properties[] = {
         { "RxBytes",         "t", offsetof(LinkInfo, rx_bytes)         },
         { "TxBytes",         "t", offsetof(LinkInfo, tx_bytes)         },
         { "Shared",          "as", offsetof(LinkInfo, shared)          },
+        { "RemoteShared",    "as", offsetof(LinkInfo, remote_shared)   },
+        { "PendingPush",     "b", offsetof(LinkInfo, pending_push)     },
+        { "LastPushTime",    "t", offsetof(LinkInfo, last_push_time)   },
+        { "LastPushError",   "s", offsetof(LinkInfo, last_push_error)  },
         {}
 };
 
 static void link_info_done(LinkInfo *i) {
         char **strings[] = { &i->name, &i->domain, &i->vpn_subnet, &i->dns_address, &i->endpoint, &i->public_key,
-                             &i->signing_key, &i->state };
+                             &i->signing_key, &i->state, &i->last_push_error };
         for (size_t k = 0; k < ELEMENTSOF(strings); k++)
                 *strings[k] = mfree_str(*strings[k]);
         i->shared = strv_free(i->shared);
+        i->remote_shared = strv_free(i->remote_shared);
 }
 
 typedef struct LinkList {
@@ -403,7 +410,11 @@ static cJSON *link_info_json(const LinkInfo *i) {
             !cJSON_AddNumberToObject(o, "LatestHandshake", (double) i->latest_handshake) ||
             !cJSON_AddNumberToObject(o, "RxBytes", (double) i->rx_bytes) ||
             !cJSON_AddNumberToObject(o, "TxBytes", (double) i->tx_bytes) ||
-            !cJSON_AddItemToObject(o, "Shared", json_string_array(i->shared))) {
+            !cJSON_AddItemToObject(o, "Shared", json_string_array(i->shared)) ||
+            !cJSON_AddItemToObject(o, "RemoteShared", json_string_array(i->remote_shared)) ||
+            !cJSON_AddBoolToObject(o, "PendingPush", i->pending_push) ||
+            !cJSON_AddNumberToObject(o, "LastPushTime", (double) i->last_push_time) ||
+            !cJSON_AddStringToObject(o, "LastPushError", strempty(i->last_push_error))) {
                 cJSON_Delete(o);
                 return NULL;
         }
@@ -496,7 +507,16 @@ static int verb_show(int argc, char *argv[], Context *c) {
                strempty(info.endpoint), "PublicKey", strempty(info.public_key), "SigningKey",
                strempty(info.signing_key));
         _cleanup_(freep) char *shared = strv_join(info.shared, ", ");
+        _cleanup_(freep) char *remote = strv_join(info.remote_shared, ", ");
         printf("%16s: %s\n", "Shared", isempty(shared) ? "nothing" : shared);
+        printf("%16s: %s\n", "RemoteShared", isempty(remote) ? "nothing" : remote);
+        char told[FORMAT_AGO_MAX];
+        format_ago(told, sizeof told, info.last_push_time, now_usec(CLOCK_REALTIME));
+        if (info.pending_push)
+                printf("%16s: not yet%s%s (last told %s)\n", "Told", isempty(info.last_push_error) ? "" : ": ",
+                       strempty(info.last_push_error), told);
+        else
+                printf("%16s: %s\n", "Told", info.last_push_time ? told : "nothing to tell yet");
         printf("%16s: %s\n%16s: %s\n%16s: %s received, %s sent\n", "Created",
                format_timestamp(when, sizeof when, info.created), "LatestHandshake",
                format_ago(ago, sizeof ago, info.latest_handshake, now_usec(CLOCK_REALTIME)), "Traffic",

@@ -22,6 +22,10 @@ const FieldMap link_fields[] = {
         { "rx_bytes",         "RxBytes",         "t" },
         { "tx_bytes",         "TxBytes",         "t" },
         { "shared",           "Shared",          "as" },
+        { "remote_shared",    "RemoteShared",    "as" },
+        { "pending_push",     "PendingPush",     "b" },
+        { "last_push_time",   "LastPushTime",    "t" },
+        { "last_push_error",  "LastPushError",   "s" },
         {}
 };
 

@@ -12,76 +12,18 @@
 //      PIC_UI_DECODE_QR    0 = do not decode the QR code with zbarimg (default: decode when zbarimg exists)
 // Exits 0 when every step passed, 1 otherwise.
 
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const buildDir = process.env.PIC_BUILD_DIR || '';
-
-function loadPlaywright() {
-        const candidates = [process.env.PIC_BROWSER_DEPS, here, buildDir && join(buildDir, 'browser-deps')].filter(Boolean);
-        for (const dir of candidates) {
-                if (existsSync(join(dir, 'node_modules', 'playwright-core')))
-                        return createRequire(join(resolve(dir), 'package.json'))('playwright-core');
-        }
-        throw new Error(`playwright-core not found in ${candidates.join(', ')}: run tools/dev deps`);
-}
+import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, check, configure, currentStep, fieldError, loadPlaywright, log,
+         shot, step, watchErrors } from './browser-lib.mjs';
 
 const URL_BASE = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
-const SHOTS = resolve(process.env.PIC_UI_SCREENSHOTS || (buildDir ? join(buildDir, 'ui-screenshots') : 'ui-screenshots'));
-const CHROMIUM = process.env.PIC_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
-const STEP_TIMEOUT = 15000;
 const ZBARIMG = '/usr/bin/zbarimg';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                       '--disable-component-update', '--disable-sync', '--no-first-run'];
 const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
-
-let shotNo = 0;
-let currentStep = '';
-const pageErrors = [];
-
-function log(...a) {
-        console.log('ui-test:', ...a);
-}
-
-async function shot(page, name) {
-        shotNo++;
-        const file = join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
-        await page.screenshot({ path: file, fullPage: true });
-        log('screenshot', file);
-}
-
-function check(cond, what) {
-        if (!cond)
-                throw new Error(`check failed: ${what}`);
-}
-
-async function step(name, fn) {
-        currentStep = name;
-        log('step:', name);
-        await fn();
-        if (pageErrors.length)
-                throw new Error(`page errors during "${name}": ${pageErrors.join(' | ')}`);
-}
-
-async function fieldError(form, field) {
-        const slot = form.locator(`[data-error-for="${field}"]`);
-        await slot.filter({ hasText: /\S/ }).waitFor({ timeout: STEP_TIMEOUT });
-        return (await slot.textContent()).trim();
-}
-
-function watchErrors(page) {
-        page.on('pageerror', e => pageErrors.push(e.message));
-        page.on('console', m => {
-                if (m.type() === 'error')
-                        log('console error:', m.text());
-        });
-}
 
 async function passwordFromDialog(dialog) {
         await dialog.waitFor();
@@ -405,7 +347,7 @@ async function main() {
                 return 2;
         }
         const { chromium } = loadPlaywright();
-        mkdirSync(SHOTS, { recursive: true });
+        configure('ui-test');
         const profile = mkdtempSync(join(tmpdir(), 'pic-ui-test-'));
         let context = null;
         let page = null;

@@ -17,10 +17,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 from gateway_client import GatewayEndpoint, free_port  # noqa: E402
 from systemd_world import dig  # noqa: E402
+import test_web_ui  # noqa: E402
 
 N = os.getpid() % 200
 VPN = '10.243.%d.1/24' % N
 CELL_IP, LAPTOP_IP = '10.243.%d.1' % N, '10.243.%d.2' % N
+ADMIN_PASSWORD = 'correct horse battery staple'
 
 
 class DemoNetns:
@@ -138,21 +140,44 @@ class DevCells(h.SharedWorldTestCase):
     def picctl(self, cell, *args, input=None):
         return self.dev_cmd('shell', '--cell', cell, 'picctl', *args, timeout=60, input=input).stdout
 
-    def test_two_cells_link(self):
+    def test_1_two_cells_link(self):
         self.assertIn('2 demo cells are up', self.up_output)
         for i, name in enumerate(('a', 'b')):
             self.picctl(name, 'setup', '--name', name, '--domain', name + '.cell', '--address',
-                        '10.79.%d.1/24' % (i + 1), '--endpoint', '10.78.0.%d:51820' % (i + 1))
+                        '10.79.%d.1/24' % (i + 1), '--endpoint', '10.78.0.%d:51820' % (i + 1),
+                        '--admin-password', ADMIN_PASSWORD)
         invite = self.picctl('b', 'link', 'invite').strip()
         self.assertIn('Linked: /org/pic/Cell1/link/b', self.picctl('a', 'link', 'add', '-', input=invite + '\n'))
         h.wait_for(lambda: 'connected' in self.picctl('b', 'link', 'list'), 20, 0.2, 'b sees a connected')
         self.assertIn('a.cell', self.picctl('b', 'link', 'list'))
+        # removed on a: b is told, both sides gone (the browser links them again below)
+        self.picctl('a', 'link', 'remove', 'b')
+        h.wait_for(lambda: 'No linked cells' in self.picctl('b', 'link', 'list'), 10, 0.1, "b's side gone")
+
+    def test_2_cells_page_in_a_browser(self):
+        """Each cell's web UI (its gateway's socket unit on the host's loopback) in Chromium: an invite
+        made on b's Cells page, pasted on a's, both connected, sharing toggled and seen across."""
+        web = test_web_ui.BrowserTest()
+        missing = web.missing(h.build_dir())
+        if missing:
+            self.skipTest('missing: ' + ', '.join(missing))
+        urls = {}
+        for name in ('a', 'b'):
+            env_file = os.path.join(self.dev, 'env') if name == 'a' else os.path.join(self.dev, 'cells', name, 'env')
+            with open(env_file) as f:
+                urls[name] = dict(line.strip().split('=', 1) for line in f if '=' in line)['PIC_GATEWAY_URL']
+        p = web.run_script('cells-test.mjs', self.world, subdir='cells', PIC_UI_URL_A=urls['a'],
+                           PIC_UI_URL_B=urls['b'], PIC_UI_PASSWORD=ADMIN_PASSWORD)
+        self.assertEqual(p.returncode, 0, 'cells-test.mjs failed: %s' % p.stderr.strip())
+        # what the pages showed is what the cells hold
+        self.assertIn('Shared: nothing', self.picctl('b', 'link', 'show', 'a'))
+
+    def test_3_down(self):
         # down takes every cell and the "internet" with it
         self.dev_cmd('down', '--purge')
         self.assertFalse(os.path.exists(self.dev))
         hub = 'pic-dev-hub-' + hashlib.sha1(os.path.realpath(self.dev).encode()).hexdigest()[:8]
         self.assertFalse(os.path.exists('/run/netns/' + hub))
-
 
 if __name__ == '__main__':
     h.main()

@@ -53,15 +53,44 @@ def health(url):
         return json.load(r) if r.status == 200 else None
 
 
+class BrowserTest:
+    """Runs one of tests/browser/*.mjs in headless Chromium; screenshots under the build
+    directory's ui-screenshots/ (or $PIC_UI_SCREENSHOTS), a subdirectory per script when asked."""
+
+    def __init__(self):
+        self.build, self.source = h.build_dir(), h.source_dir()
+
+    def missing(self, build):
+        return [what for what, ok in (
+                ('pic-gatewayd (%s)' % gateway_binary(build), os.access(gateway_binary(build), os.X_OK)),
+                ('chromium (%s)' % CHROMIUM, os.access(CHROMIUM, os.X_OK)),
+                ('node', shutil.which('node')),
+                ('playwright-core (tools/dev deps)', browser_deps_found(self.source, build))) if not ok]
+
+    def run_script(self, script, world, subdir=None, **env):
+        shots = os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or os.path.join(self.build, 'ui-screenshots'))
+        if subdir:
+            shots = os.path.join(shots, subdir)
+        os.makedirs(shots, exist_ok=True)
+        for old in glob.glob(os.path.join(shots, '*.png')):
+            os.unlink(old)
+        env = dict(os.environ, PIC_UI_SCREENSHOTS=shots, PIC_BUILD_DIR=self.build, PIC_CHROMIUM=CHROMIUM, **env)
+        env[h.WORLD_MARKER] = world.path   # chromium and its helpers are cleaned up with the world
+        p = h.run(['node', os.path.join(self.source, 'tests', 'browser', script)], check=False,
+                  timeout=UI_TEST_TIMEOUT, env=env)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        print('screenshots in %s' % shots)
+        self.shots = shots
+        return p
+
+
 class WebUiTest(h.HarnessTestCase):
     def setUp(self):
         super().setUp()
-        self.build, self.source = h.build_dir(), h.source_dir()
-        missing = [what for what, ok in (
-                ('pic-gatewayd (%s)' % gateway_binary(self.build), os.access(gateway_binary(self.build), os.X_OK)),
-                ('chromium (%s)' % CHROMIUM, os.access(CHROMIUM, os.X_OK)),
-                ('node', shutil.which('node')),
-                ('playwright-core (tools/dev deps)', browser_deps_found(self.source, self.build))) if not ok]
+        self.browser = BrowserTest()
+        self.build, self.source = self.browser.build, self.browser.source
+        missing = self.browser.missing(self.build)
         if missing:
             self.skipTest('missing: ' + ', '.join(missing))
 
@@ -86,18 +115,8 @@ class WebUiTest(h.HarnessTestCase):
         url = self.start_gateway(cell)
         self.assertFalse(health(url)['setup_complete'])
 
-        shots = os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or os.path.join(self.build, 'ui-screenshots'))
-        os.makedirs(shots, exist_ok=True)
-        for old in glob.glob(os.path.join(shots, '*.png')):
-            os.unlink(old)
-        env = dict(os.environ, PIC_UI_URL=url, PIC_UI_SCREENSHOTS=shots, PIC_BUILD_DIR=self.build,
-                   PIC_CHROMIUM=CHROMIUM)
-        env[h.WORLD_MARKER] = self.world.path   # chromium and its helpers are cleaned up with the world
-        p = h.run(['node', os.path.join(self.source, 'tests', 'browser', 'ui-test.mjs')], check=False,
-                  timeout=UI_TEST_TIMEOUT, env=env)
-        sys.stdout.write(p.stdout)
-        sys.stderr.write(p.stderr)
-        print('screenshots in %s' % shots)
+        p = self.browser.run_script('ui-test.mjs', self.world, PIC_UI_URL=url)
+        shots = self.browser.shots
         self.assertEqual(p.returncode, 0, 'ui-test.mjs failed: %s' % p.stderr.strip())
 
         # what the browser did is what the cell holds

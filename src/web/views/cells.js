@@ -25,6 +25,14 @@ function ago(usec) {
         return `${Math.round(s / 3600)} h ago`;
 }
 
+// Whether the linked cell knows what is shared with it (and where this cell is) yet.
+function pushStatus(l) {
+        if (!l.pending_push)
+                return null;
+        return h('p', { class: 'hint', 'data-pending': l.name },
+                 l.last_push_error ? `Not told yet (retrying): ${l.last_push_error}` : 'Telling it…');
+}
+
 function when(seconds) {
         return new Date(seconds * 1000).toLocaleString();
 }
@@ -79,13 +87,16 @@ export function renderCells(root, ctx) {
                                   h('label', { class: 'share' },
                                     h('input', { type: 'checkbox', 'data-share': l.name, value: svc,
                                                  checked: (l.shared || []).includes(svc),
-                                                 'aria-label': `Share ${svc} with ${l.name}` }), ` ${svc}`))),
+                                                 'aria-label': `Share ${svc} with ${l.name}` }), ` ${svc}`)),
+                            pushStatus(l)),
+                          h('td', { 'data-remote-shared': l.name },
+                            (l.remote_shared || []).length ? l.remote_shared.join(', ') : 'nothing'),
                           h('td', {}, h('button', { type: 'button', class: 'danger', 'data-remove': l.name,
                                                     'aria-label': `Remove the link with ${l.name}` }, 'Remove'))));
                 clear(linksCard, h('h2', { id: 'cells-links' }, 'Linked cells'),
                       rows.length === 0 ? h('p', { class: 'empty' }, 'No linked cells yet.') :
                       h('table', { class: 'table' },
-                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', 'Shared with it', ''].map(t => h('th', {}, t)))),
+                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', 'Shared with it', 'It shares with us', ''].map(t => h('th', {}, t)))),
                         h('tbody', {}, rows)));
         }
 
