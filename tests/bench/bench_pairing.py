@@ -140,7 +140,8 @@ def main():
             reply_ms.append((t1 - t0) * 1000)
             connected_ms.append((t2 - t0) * 1000)
             a.interface(LINK, '/org/pic/Cell1/link/b').Remove()
-            b.interface(LINK, '/org/pic/Cell1/link/a').Remove()
+            # a tells b ("unlink"): b drops its side
+            h.wait_for(lambda: link_state(b, 'a') is None, 10, 0.002, "b's side removed")
 
         print('\n| pairing two cells (%d rounds, one LAN, 2 cores) | p50 | p99 | max |' % args.rounds)
         print('|---|---|---|---|')
