@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-api.h"
 #include "cell-identity.h"
 #include "http-client.h"
 #include "link-bus.h"
@@ -30,7 +31,7 @@ void link_push_cancel(Link *l) {
 }
 
 static void announce(Link *l) {
-        char *changed[] = { "PendingPush", "LastPushTime", "LastPushError", NULL };
+        char *changed[] = { "PendingPush", "LastPushTime", "LastPushError", "State", NULL };
         link_bus_emit_changed(l, changed);
 }
 
@@ -81,11 +82,15 @@ static void on_pushed(HttpRequest *req, int error, long status, const char *body
                 return;
         }
         if (status != 204) {
-                snprintf(why, sizeof why, "its gateway answered HTTP %ld: %.*s", status, (int) (size < 160 ? size : 160),
-                         body);
+                /* it has no link with this cell (removed while this one was away): pairing again heals that */
+                l->refused = status == 404 && strstr(body, PIC_ERROR_UNKNOWN_CELL);
+                snprintf(why, sizeof why, "%sits gateway answered HTTP %ld: %.*s",
+                         l->refused ? "it has no link with this cell (pair again with a new invite); " : "", status,
+                         (int) (size < 160 ? size : 160), body);
                 failed(l, why);
                 return;
         }
+        l->refused = false;
         bool *flag = pending_flag(l, l->push_type);
         *flag = false;
         if (link_bus_store(l->manager, l) < 0)

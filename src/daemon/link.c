@@ -61,6 +61,8 @@ int link_new(const CellIdentity *remote, Link **ret) {
 }
 
 const char *link_state(const Link *l, uint64_t now_usec) {
+        if (l->refused)
+                return "refused";
         if (l->latest_handshake_usec == 0)
                 return "pairing";
         if (now_usec < l->latest_handshake_usec + LINK_FRESH_USEC)

@@ -38,6 +38,7 @@ typedef struct Link {
         int push_type;         /* LinkMessageType of the message in flight or last tried */
         uint64_t last_push_usec;
         char *last_push_error;
+        bool refused;          /* the last message was answered "UnknownCell": it dropped its side */
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
@@ -49,8 +50,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Link *, link_free);
 /* A new link to the cell @remote describes (copied). */
 int link_new(const CellIdentity *remote, Link **ret);
 
-/* "connected" after a handshake within the last 3 minutes, else "pairing"
- * until the first one, then "unreachable". */
+/* "refused" while the linked cell says it has no link with this one (its
+ * answer to the last message), else "connected" after a handshake within the
+ * last 3 minutes, else "pairing" until the first one, then "unreachable". */
 const char *link_state(const Link *l, uint64_t now_usec);
 
 int link_to_json(const Link *l, char **ret);

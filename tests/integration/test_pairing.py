@@ -478,6 +478,21 @@ class PairingWorld(h.SharedWorldTestCase):
                 return json.load(f)['rx_counter']
         h.wait_for(lambda: rx_counter() >= counter + 2, 10, 0.05, 'identity and sharing told again')
 
+    def test_9e_a_cell_that_dropped_the_link_refuses(self):
+        # a drops its side without b hearing of it (the "unlink" made here as b would send it)
+        a_fp = self.links('b')['a']['SigningKey']
+        with open(os.path.join(self.cells['a'].state_dir, 'links', 'b.json')) as f:
+            counter = json.load(f)['rx_counter']
+        self.assertEqual(self.post('a', self.message('b', a_fp, counter + 1000, 'unlink', {})), (204, ''))
+        # b's next message is answered "no such link": its side says so, and how to heal it
+        self.cells['b'].picctl('link', 'resync', 'a')
+        h.wait_for(lambda: self.links('b')['a']['State'] == 'refused', 10, 0.05, "b's link refused")
+        self.assertIn('pair again', self.links('b')['a']['LastPushError'])
+        self.assertIn('refused', self.cells['b'].picctl('link', 'list').stdout)
+        # pairing again heals it
+        self.mgr('a').AddLink(self.invite('b'), sv({}), timeout=30)
+        h.wait_for(lambda: self.links('b')['a']['State'] == 'connected', 20, 0.1, 'b-a connected again')
+
 
 if __name__ == '__main__':
     h.main()
