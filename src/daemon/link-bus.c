@@ -87,6 +87,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", l->last_push_usec);
         if (streq(property, "LastPushError"))
                 return sd_bus_message_append(reply, "s", strempty(l->last_push_error));
+        if (streq(property, "RefusedMessages"))
+                return sd_bus_message_append(reply, "t", l->refused_messages);
         return -ENOENT;
 }
 
@@ -319,6 +321,7 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("PendingPush", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastPushTime", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastPushError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RefusedMessages", "t", property_get, 0, 0), /* read when wanted: no signal per refusal */
         SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resync", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resync, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -80,11 +80,9 @@ static int apply_identity(Manager *m, Link *l, const LinkMessage *msg, sd_bus_er
                         error);
 }
 
-static int method_receive_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+static int receive_message(Manager *m, sd_bus_message *message, Sender *sender, sd_bus_error *error) {
         _cleanup_(link_message_done) LinkMessage msg = {};
         char own[SIGNING_FINGERPRINT_LEN], why[256], name[DNS_LABEL_MAX + 1];
-        Sender sender = { m, NULL };
         const char *text;
         int r;
 
@@ -94,14 +92,11 @@ static int method_receive_message(sd_bus_message *message, void *userdata, sd_bu
         if (strnlen(text, LINK_MESSAGE_TEXT_MAX + 1) > LINK_MESSAGE_TEXT_MAX)
                 return sd_bus_error_setf(error, PIC_ERROR_INVALID_MESSAGE, "A message is at most %d characters.",
                                          LINK_MESSAGE_TEXT_MAX);
-        r = polkit_verify_async(m->polkit, message, ACTION_PEER_SYNC, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
         if (!m->has_signing_key)
                 return sd_bus_error_set(error, PIC_ERROR_UNKNOWN_CELL, "This cell is linked with no cell.");
 
         signing_fingerprint(&m->signing_key.public, own);
-        r = link_message_decode(text, find_sender, &sender, own, &msg, why, sizeof why);
+        r = link_message_decode(text, find_sender, sender, own, &msg, why, sizeof why);
         if (r == -ENOENT)
                 return sd_bus_error_set(error, PIC_ERROR_UNKNOWN_CELL, why);
         if (r == -EBADMSG)
@@ -110,7 +105,7 @@ static int method_receive_message(sd_bus_message *message, void *userdata, sd_bu
                 return sd_bus_error_set(error, PIC_ERROR_INVALID_MESSAGE, why);
         if (r < 0)
                 return r;
-        Link *l = sender.link;
+        Link *l = sender->link;
         if (msg.counter <= l->rx_counter)
                 return sd_bus_error_setf(error, PIC_ERROR_REPLAYED,
                                          "Message %" PRIu64 " from cell %s is not newer than %" PRIu64
@@ -134,6 +129,8 @@ static int method_receive_message(sd_bus_message *message, void *userdata, sd_bu
         default:
                 r = -EINVAL;
         }
+        if (msg.type != LINK_MESSAGE_SHARED)
+                sender->link = NULL; /* replaced or removed: the caller must not touch it */
         if (r < 0)
                 return r;
         log_info("Message %" PRIu64 " (%s) from cell %s applied.", msg.counter, link_message_type_to_string(msg.type),
@@ -141,10 +138,38 @@ static int method_receive_message(sd_bus_message *message, void *userdata, sd_bu
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* Refusals are counted (a cell under attack shows it) and logged at debug only: whoever
+ * reaches the pairing listener could fill the journal otherwise. */
+static int method_receive_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Sender sender = { m, NULL };
+
+        int r = polkit_verify_async(m->polkit, message, ACTION_PEER_SYNC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = receive_message(m, message, &sender, error);
+        if (r < 0 && sd_bus_error_is_set(error) && !sd_bus_error_has_name(error, PIC_ERROR_FAILED)) {
+                m->refused_messages++;
+                if (sender.link)
+                        sender.link->refused_messages++;
+                log_debug("Refused a message%s%s: %s", sender.link ? " naming cell " : "",
+                          sender.link ? sender.link->remote.name : "", error->message);
+        }
+        return r;
+}
+
+static int property_get_refused(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "t", m->refused_messages);
+}
+
 static const sd_bus_vtable message_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("ReceiveMessage", SD_BUS_ARGS("s", message), SD_BUS_NO_RESULT,
                                 method_receive_message, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* no signal per refusal: that would let a stranger make every client wake up */
+        SD_BUS_PROPERTY("RefusedMessages", "t", property_get_refused, 0, 0),
         SD_BUS_VTABLE_END,
 };
 

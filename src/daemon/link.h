@@ -39,6 +39,7 @@ typedef struct Link {
         uint64_t last_push_usec;
         char *last_push_error;
         bool refused;          /* the last message was answered "UnknownCell": it dropped its side */
+        uint64_t refused_messages; /* messages naming its key that were refused, since start */
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;

@@ -101,6 +101,7 @@ typedef struct Manager {
         DnsControl dns;
         int links_fd;
         Hashmap *links_by_name;  /* Link.remote.name → Link, owns them (link-bus.h) */
+        uint64_t refused_messages; /* ReceiveMessage refusals since start (Manager.RefusedMessages) */
         struct PairingCall *pairings; /* AddLink calls waiting for the other cell (link-pairing.h) */
         struct HttpClient *http; /* requests to other cells (http-client.h) */
         InviteStore invites;     /* invites.h */

@@ -382,9 +382,13 @@ class PairingWorld(h.SharedWorldTestCase):
             (self.message('b', a_fp, 1005, 'reboot', {}), 400, 'InvalidMessage'),
             ('pic-msg1.nonsense', 400, 'InvalidMessage'),
         ]
+        counted = int(self.cells['a'].properties(MANAGER)['RefusedMessages'])
         for body, status, error in refused:
             got_status, got = self.post('a', body)
             self.assertEqual((got_status, json.loads(got)['error']), (status, ERR + error), (body[:40], got))
+        # counted: every refusal on the cell, those naming b's key on the link too
+        self.assertEqual(int(self.cells['a'].properties(MANAGER)['RefusedMessages']), counted + len(refused))
+        self.assertEqual(self.links('a')['b']['RefusedMessages'], 6)
         with open(link_file, 'rb') as f:
             self.assertEqual(f.read(), stored, 'refused messages change nothing')
 
