@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures for PIC integration tests: real processes, nothing on the host.
 
-Everything a test starts lives in a TempWorld: a temp dir under /tmp, private
-D-Bus system bus, network namespaces with unique names, wireguard-go instances
-in private mount namespaces. The world's cleanup kills what it started (by
+Everything a test starts lives in a TempWorld: a temp dir under /tmp, a private
+D-Bus system bus (run by a real systemd manager that starts the shipped
+pic-celld.service, unless a test asks for plain activation), network
+namespaces with unique names, wireguard-go instances in private mount
+namespaces. The world's cleanup kills what it started (by
 recorded PID, by network namespace, and by an environment marker that every
 child inherits) and deletes its namespaces, even when a test fails.
 
@@ -30,27 +32,44 @@ from harness_bus import *  # noqa: E402,F401,F403
 
 # ---------------------------------------------------------------- the whole cell
 
+# How pic-celld is started when a test does not say: "systemd" (a real manager runs the
+# bus and starts the shipped pic-celld.service, bus-activated through SystemdService=,
+# as in production) or "bus" (dbus-daemon starts the binary itself).
+SERVICE_MANAGER = os.environ.get('PIC_TEST_SERVICE_MANAGER', 'systemd')
+
+
 class Cell:
     """pic-celld wired up for a test: private bus, polkit (mock/real/None), its own netns, state dir.
 
     Nothing starts until .start() (bus activation). Attributes: bus, polkit,
-    netns, state_dir, wg_run_dir, ifname, uapi_socket, build."""
+    netns, state_dir, wg_run_dir, ifname, uapi_socket, build, service_manager.
+    service_manager: "systemd" (the shipped unit under a real manager, which
+    runs the bus; systemd_world.py) or "bus" (dbus-daemon starts the binary);
+    default SERVICE_MANAGER. A bus passed in decides by its kind."""
 
     def __init__(self, world=None, polkit='mock', ifname=None, extra_args=(), bus=None, netns=None,
-                 build=None, source=None, name='cell'):
+                 build=None, source=None, name='cell', service_manager=None):
+        import systemd_world  # it imports this module
         self.world = _world(world)
         self.build = build or build_dir()
         self.source = source or source_dir()
+        if bus is not None:
+            service_manager = 'systemd' if isinstance(bus, systemd_world.SystemdBus) else 'bus'
+        self.service_manager = service_manager or SERVICE_MANAGER
+        # the manager needs /run/netns mounted: the cell's namespace comes first
+        self.netns = netns or Netns(world=self.world)
         # cells of one world each have a bus of their own (its socket lives in its directory)
-        self.bus = bus or PrivateBus(dir=self.world.subdir('bus' if name == 'cell' else '%s-bus' % name),
-                                     world=self.world, source=self.source)
+        bus_dir = self.world.subdir('bus' if name == 'cell' else '%s-bus' % name)
+        if bus is None and self.service_manager == 'systemd':
+            bus = systemd_world.SystemdBus(dir=bus_dir, world=self.world, source=self.source,
+                                           runtime_name='systemd-rt' if name == 'cell' else '%s-systemd-rt' % name)
+        self.bus = bus or PrivateBus(dir=bus_dir, world=self.world, source=self.source)
         if polkit == 'mock':
             self.polkit = MockPolkit(self.bus)
         elif polkit == 'real':
             self.polkit = RealPolkit(self.bus, source=self.source)
         else:
             self.polkit = None
-        self.netns = netns or Netns(world=self.world)
         self.ifname = ifname or self.world.unique('picwg')
         self.state_dir = self.world.subdir('%s-state' % name, 0o700)
         self.wg_run_dir = self.world.subdir('%s-wireguard' % name)
@@ -63,14 +82,26 @@ class Cell:
             self.extra_args = list(extra_args)
         if not os.access(celld_binary(self.build), os.X_OK):
             raise unittest.SkipTest('pic-celld not built at %s' % celld_binary(self.build))
-        install_celld_activation(self.bus, self.build, self.state_dir, self.netns, self.ifname,
-                                 self.wg_run_dir, self.extra_args)
+        if self.service_manager == 'systemd':
+            import systemd_world
+            argv = systemd_world.celld_unit_argv(self.build, self.state_dir, self.netns.name, self.ifname,
+                                                 self.extra_args)
+            systemd_world.install_celld_unit(self.bus.units_dir, self.bus.services_dir, self.build, argv,
+                                             self.netns.name, self.world.path, self.wg_run_dir, self.bus.address)
+            self.bus.reload()
+            self.bus.systemctl('daemon-reload')
+        else:
+            install_celld_activation(self.bus, self.build, self.state_dir, self.netns, self.ifname,
+                                     self.wg_run_dir, self.extra_args)
 
     def start(self, timeout=30):
         """Bus-activate pic-celld; returns its PID (also tracked for cleanup)."""
         try:
             self.bus.activate(CELL_BUS_NAME, timeout=timeout)
         except dbus.DBusException:
+            if self.service_manager == 'systemd':
+                print(self.bus.systemctl('status', '--no-pager', 'pic-celld.service', check=False).stdout,
+                      file=sys.stderr)
             self.world.dump_logs()
             raise
         pid = self.pid()
@@ -109,6 +140,13 @@ class Cell:
 
     def managed_objects(self):
         return self.interface('org.freedesktop.DBus.ObjectManager').GetManagedObjects()
+
+    def wait_dns_settled(self, timeout=15):
+        """Under a service manager the cell's DNS starts (and follows changes) on its own
+        schedule: wait until DnsState is no longer "starting"; returns it."""
+        state = lambda: str(self.properties('org.pic.Cell1.Manager')['DnsState'])  # noqa: E731
+        wait_for(lambda: not state().startswith('starting'), timeout, 0.02, 'DnsState settled (%s)' % state())
+        return state()
 
     def picctl(self, *args, as_nobody=False, check=False, timeout=60, input=None):
         argv = [picctl_binary(self.build)] + [str(a) for a in args]

@@ -324,16 +324,20 @@ class TempWorld:
         shutil.rmtree(self.path, ignore_errors=True)
 
     def dump_logs(self, tail=80, out=sys.stderr):
-        logs = os.path.join(self.path, 'logs')
-        if not os.path.isdir(logs):
-            return
-        for name in sorted(os.listdir(logs)):
-            with open(os.path.join(logs, name), errors='replace') as f:
-                lines = f.readlines()
-            if not lines:
-                continue
-            print('----- %s (last %d lines) -----' % (name, tail), file=out)
-            out.writelines(lines[-tail:])
+        """The last lines of every log of the world: its logs/ and every logs/ below it
+        (a tools/dev demo made inside the world keeps its units' logs in its own)."""
+        dirs = sorted(os.path.join(d, 'logs') for d, subdirs, _ in os.walk(self.path) if 'logs' in subdirs)
+        for logs in dirs:
+            for name in sorted(os.listdir(logs)):
+                path = os.path.join(logs, name)
+                if not os.path.isfile(path):
+                    continue
+                with open(path, errors='replace') as f:
+                    lines = f.readlines()
+                if not lines:
+                    continue
+                print('----- %s (last %d lines) -----' % (os.path.relpath(path, self.path), tail), file=out)
+                out.writelines(lines[-tail:])
         out.flush()
 
 

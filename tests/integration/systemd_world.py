@@ -56,9 +56,12 @@ def exec_line(argv):
     return ' '.join(word(a) for a in argv)
 
 
-def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir):
+def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir, socket_path=None):
     """The files a user-instance manager needs to run the bus: $XDG_RUNTIME_DIR/systemd/user
-    with dbus.socket/dbus.service, and the directory bound over /run/systemd. Returns the units directory."""
+    with dbus.socket/dbus.service, and the directory bound over /run/systemd. The bus listens
+    on $XDG_RUNTIME_DIR/bus (where the manager itself connects; only root can reach it, the
+    runtime directory is 0700) and, when given, on socket_path for everyone. Returns the
+    units directory."""
     units = os.path.join(runtime_dir, 'systemd', 'user')
     os.makedirs(units, exist_ok=True)
     os.makedirs(os.path.join(fake_run, 'system'), exist_ok=True)
@@ -70,7 +73,8 @@ def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir):
         f.write('[Service]\nStandardOutput=append:%s\nStandardError=inherit\n'
                 % os.path.join(logs_dir, 'unit-%n.log'))
     with open(os.path.join(units, 'dbus.socket'), 'w') as f:
-        f.write('[Socket]\nListenStream=%t/bus\n')
+        f.write('[Socket]\nListenStream=%t/bus\n' + ('ListenStream=%s\nSocketMode=0666\n' % socket_path
+                                                      if socket_path else ''))
     with open(os.path.join(units, 'dbus.service'), 'w') as f:
         f.write('[Service]\nExecStart=%s\n' % exec_line(
                 ['/usr/bin/dbus-daemon', '--config-file=' + bus_config, '--nofork', '--nopidfile',
@@ -101,7 +105,7 @@ def use_manager_for_bus(bus_dir):
 class SystemdBus(h.PrivateBus):
     """PrivateBus's interface, but the bus is run by a real systemd manager (self.systemctl(...) talks to it)."""
 
-    def __init__(self, dir=None, world=None, source=None):
+    def __init__(self, dir=None, world=None, source=None, runtime_name='systemd-rt'):
         self.world = h._world(world)
         if not _is_mount_point('/run/netns'):
             # Made shared by the first `ip netns add`: create the test's namespaces first.
@@ -113,10 +117,12 @@ class SystemdBus(h.PrivateBus):
         self.services_dir = os.path.join(self.dir, 'services')
         self.policy_dir = os.path.join(self.dir, 'system.d')
 
-        self.runtime_dir = self.world.subdir('systemd-rt', 0o700)
-        fake_run = self.world.subdir('systemd-run')
-        self.units_dir = write_manager_dirs(self.runtime_dir, fake_run, self.config, self.world.subdir('logs'))
-        self.socket = os.path.join(self.runtime_dir, 'bus')
+        self.runtime_dir = self.world.subdir(runtime_name, 0o700)
+        fake_run = self.world.subdir(runtime_name.replace('-rt', '-run'))
+        # where the system bus's socket is for everyone, not only root (nobody's calls in tests)
+        self.socket = os.path.join(self.dir, 'system_bus_socket')
+        self.units_dir = write_manager_dirs(self.runtime_dir, fake_run, self.config, self.world.subdir('logs'),
+                                            self.socket)
         self.address = 'unix:path=%s' % self.socket
         self._conn = None
 

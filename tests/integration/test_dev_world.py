@@ -142,6 +142,7 @@ class DevCells(h.SharedWorldTestCase):
 
     def test_1_two_cells_link(self):
         self.assertIn('2 demo cells are up', self.up_output)
+        print(self.up_output, file=sys.stderr)  # shown with the unit logs when a test here fails
         for i, name in enumerate(('a', 'b')):
             self.picctl(name, 'setup', '--name', name, '--domain', name + '.cell', '--address',
                         '10.79.%d.1/24' % (i + 1), '--endpoint', '10.78.0.%d:51820' % (i + 1),

@@ -54,11 +54,13 @@ def error_name(fn, *args, **kwargs):
 
 
 class StateTest(h.HarnessTestCase):
-    def make_cell(self, before_start=None):
+    def make_cell(self, state_tmpfs=None):
+        if state_tmpfs:
+            # mounted before the cell's service manager starts: mounts made after it are not
+            # seen in its mount namespace (nor in the unit's) where / is not a shared mount
+            self.mount_tmpfs(self.world.subdir('cell-state', 0o700), state_tmpfs)
         self.cell = h.Cell(world=self.world)
         self.cell.polkit.set_allowed(ALL_ACTIONS)
-        if before_start:
-            before_start(self.cell)
         self.cell.start()
         return self.cell
 
@@ -81,7 +83,7 @@ class StateTest(h.HarnessTestCase):
         self.world.add_cleanup(unmount)
 
     def test_full_disk_fails_cleanly(self):
-        cell = self.make_cell(lambda c: self.mount_tmpfs(c.state_dir, '256k'))
+        cell = self.make_cell(state_tmpfs='256k')
         self.setup_cell()
         path = cell.manager().AddPeer('laptop', settings())
 
