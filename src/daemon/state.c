@@ -177,8 +177,9 @@ int cell_from_json(const char *text, Cell *ret, char *buf, size_t size) {
                 }
                 for (char **i = c.dns_servers; *i; i++)
                         if (dns_server_check(*i) < 0) {
+                                r = FAIL("dns_servers holds '%.64s', not an address", *i); /* before *i is freed */
                                 c.dns_servers = strv_free(c.dns_servers);
-                                return FAIL("dns_servers holds '%.64s', not an address", *i);
+                                return r;
                         }
         }
         c.name = strdup(name);

@@ -258,6 +258,14 @@ static void test_cell_json_refused(void **state) {
         assert_int_equal(cell_from_json(bad[10], &c, why, sizeof why), -EINVAL);
         assert_non_null(strstr(why, "newer"));
         assert_non_null(strstr(why, "99"));
+
+        /* A bad upstream is named (found by fuzz-state: the message read it after it was freed). */
+        why[0] = 0;
+        assert_int_equal(cell_from_json("{\"schema\":1,\"name\":\"home\",\"domain\":\"home.lan\",\"vpn_address\":"
+                                        "\"10.0.0.1/24\",\"listen_port\":51820,\"dns_servers\":[\"192.0.2.1\","
+                                        "\"resolver.example\"],\"private_key\":"
+                                        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}", &c, why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "'resolver.example'"));
 }
 
 static void test_peer_json_round_trip(void **state) {

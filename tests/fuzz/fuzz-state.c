@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libFuzzer target for what pic-celld reads back from disk and from WireGuard: the cell's
+ * and a peer's state files, wireguard-go's UAPI "get" reply and the kernel's generic
+ * netlink GET_DEVICE reply.
+ *
+ * Input: byte 0 picks the parser (mod 4), the rest is the file, the reply text, or the
+ * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
+ *
+ * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/genetlink.h>
+#include <linux/wireguard.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cell.h"
+#include "keys.h"
+#include "peer.h"
+#include "state.h"
+#include "wg/wg-genl.h"
+#include "wg/wg-uapi.h"
+
+enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, _KIND_MAX };
+static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl" };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        char why[256];
+
+        if (size < 1 || size > 65536)
+                return 0;
+        unsigned kind = data[0] % _KIND_MAX;
+        data++, size--;
+        if (kind == KIND_GENL) {
+                /* aligned, and as long as the header says (a read never gives less) */
+                struct nlmsghdr *nlh = calloc(1, size < sizeof *nlh ? sizeof *nlh : size);
+                if (!nlh)
+                        return 0;
+                memcpy(nlh, data, size);
+                nlh->nlmsg_len = (uint32_t) size;
+                WgDevice *d = calloc(1, sizeof *d);
+                if (d)
+                        (void) wg_genl_parse_device_message(nlh, d);
+                wg_device_free(d);
+                free(nlh);
+                return 0;
+        }
+        char *text = strndup((const char *) data, size);
+        if (!text)
+                return 0;
+        if (kind == KIND_CELL) {
+                Cell c = {};
+                if (cell_from_json(text, &c, why, sizeof why) >= 0)
+                        cell_done(&c);
+        } else if (kind == KIND_PEER) {
+                Peer *p = NULL;
+                if (peer_from_json(text, &p, why, sizeof why) >= 0)
+                        peer_free(p);
+        } else {
+                WgDevice *d = calloc(1, sizeof *d);
+                if (d)
+                        (void) wg_uapi_parse_get(text, d);
+                wg_device_free(d);
+        }
+        free(text);
+        return 0;
+}
+
+/* --- seeds --- */
+
+static void write_seed(const char *dir, unsigned kind, const void *body, size_t len) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s-valid", dir, kind_names[kind]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        uint8_t head = (uint8_t) kind;
+        if (fd < 0 || write(fd, &head, 1) != 1 || write(fd, body, len) != (ssize_t) len) {
+                perror(path);
+                exit(1);
+        }
+        close(fd);
+}
+
+static void make_seeds(const char *dir) {
+        char name[] = "home", domain[] = "home.lan", endpoint[] = "vpn.home.lan:51820";
+        char *servers[] = { "192.0.2.53", NULL };
+        Cell c = { .setup_complete = true, .name = name, .domain = domain, .endpoint = endpoint,
+                   .vpn_address = { .addr = 0x0a3c0001, .prefix = 24 }, .listen_port = 51820, .dns_servers = servers,
+                   .pending_listen_port = true, .pending_listen_port_value = 51999 };
+        memset(c.private_key, 0x42, WG_KEY_LEN);
+        key_public_from_private(c.public_key, c.private_key);
+        char *text = NULL;
+        if (cell_to_json(&c, &text) < 0)
+                exit(1);
+        write_seed(dir, KIND_CELL, text, strlen(text));
+        free(text);
+
+        Peer *p = NULL;
+        char *services[] = { "dns", "web", NULL }, *networks[] = { "internet", NULL };
+        if (peer_new(&p, "laptop") < 0)
+                exit(1);
+        memset(p->private_key, 0x43, WG_KEY_LEN);
+        key_public_from_private(p->public_key, p->private_key);
+        p->has_private_key = p->has_preshared_key = true;
+        p->address = 0x0a3c0002;
+        char **own_services = p->service_access, **own_networks = p->network_access;
+        p->service_access = services;
+        p->network_access = networks;
+        p->persistent_keepalive = 25;
+        p->enabled = true;
+        if (peer_to_json(p, &text) < 0)
+                exit(1);
+        p->service_access = own_services; /* the peer frees its own */
+        p->network_access = own_networks;
+        peer_free(p);
+        write_seed(dir, KIND_PEER, text, strlen(text));
+        free(text);
+
+        static const char uapi[] =
+                "private_key=4242424242424242424242424242424242424242424242424242424242424242\n"
+                "listen_port=51820\nfwmark=0\n"
+                "public_key=4343434343434343434343434343434343434343434343434343434343434343\n"
+                "preshared_key=0000000000000000000000000000000000000000000000000000000000000000\n"
+                "endpoint=192.0.2.7:51820\nlast_handshake_time_sec=1800000000\nlast_handshake_time_nsec=5\n"
+                "tx_bytes=100\nrx_bytes=200\npersistent_keepalive_interval=25\nallowed_ip=10.60.0.2/32\n"
+                "allowed_ip=fd00::2/128\nprotocol_version=1\nerrno=0\n\n";
+        write_seed(dir, KIND_UAPI, uapi, sizeof uapi - 1);
+
+        /* a SET message carries the attributes a GET reply does: built, then relabelled */
+        WgDevice *d = calloc(1, sizeof *d);
+        if (!d)
+                exit(1);
+        *d = (WgDevice) { .name = "picwg0", .flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT,
+                          .listen_port = 51820 };
+        memset(d->private_key, 0x42, WG_KEY_LEN);
+        WgPeer *w = wg_device_append_peer(d);
+        if (!w)
+                exit(1);
+        memset(w->public_key, 0x43, WG_KEY_LEN);
+        w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_HAS_PERSISTENT_KEEPALIVE;
+        w->persistent_keepalive = 25;
+        struct in_addr addr = { .s_addr = htonl(0x0a3c0002) };
+        if (!wg_peer_append_allowed_ip(w, AF_INET, &addr, 32))
+                exit(1);
+        WgGenlBatch *b = NULL;
+        if (wg_genl_build_set(d, 0x20, 1, 65536, &b) < 0)
+                exit(1);
+        const struct nlmsghdr *nlh = wg_genl_batch_message(b, 0);
+        struct nlmsghdr *copy = malloc(nlh->nlmsg_len);
+        if (!copy)
+                exit(1);
+        memcpy(copy, nlh, nlh->nlmsg_len);
+        ((struct genlmsghdr *) (copy + 1))->cmd = WG_CMD_GET_DEVICE;
+        write_seed(dir, KIND_GENL, copy, copy->nlmsg_len);
+        free(copy);
+        wg_genl_batch_free(b);
+        wg_device_free(d);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        const char *dir = getenv("PIC_FUZZ_SEEDS");
+        if (dir) {
+                make_seeds(dir);
+                exit(0);
+        }
+        return 0;
+}
