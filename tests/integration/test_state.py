@@ -98,6 +98,7 @@ class StateTest(h.HarnessTestCase):
                 os.write(fd, b'\0')
         finally:
             os.close(fd)
+        cell.wait_dns_settled()  # dnsmasq follows AddPeer on its own schedule
         files = snapshot(cell.state_dir)
         objects = cell.managed_objects()
         props = cell.properties(MANAGER)
@@ -137,6 +138,7 @@ class StateTest(h.HarnessTestCase):
         mgr.Configure(settings(Name='cell2', Domain='example.lan', Endpoint='cell.example.org:51820',
                                ListenPort=dbus.UInt16(51999)))
 
+        cell.wait_dns_settled()  # dnsmasq follows on its own schedule
         objects = without_live(cell.managed_objects())
         props = cell.properties(MANAGER)
         self.assertEqual(len(objects), 3)
@@ -147,6 +149,7 @@ class StateTest(h.HarnessTestCase):
 
         cell.restart()
         self.assertNotEqual(cell.pid(), old_pid)
+        cell.wait_dns_settled()
         self.assertEqual(snapshot(cell.state_dir), files)
         self.assertEqual(without_live(cell.managed_objects()), objects)
         self.assertEqual(cell.properties(MANAGER), props)
