@@ -538,7 +538,8 @@ int dns_records(Manager *m, DnsRecordFn fn, void *userdata) {
                 return -ENOMEM;
         HASHMAP_FOREACH(p, m->peers_by_name)
                 sorted[n++] = p;
-        qsort(sorted, n, sizeof *sorted, compare_peer_names);
+        if (n > 1)
+                qsort(sorted, n, sizeof *sorted, compare_peer_names);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 snprintf(name, sizeof name, "%s.%s", sorted[i]->name, m->cell.domain);
                 r = fn(name, sorted[i]->address, userdata);

@@ -287,7 +287,8 @@ static int render_set(FILE *out, struct nftnl_set *s) {
         keys = list.keys;
         n = list.n;
         /* Hash tables walk in no particular order; sorted, equal contents print equal. */
-        qsort(keys, n, sizeof *keys, key_ref_cmp);
+        if (n > 1) /* an empty set has no keys array: qsort(NULL, …) is undefined */
+                qsort(keys, n, sizeof *keys, key_ref_cmp);
 
         n_types = key_fields(s, types);
         fprintf(out, "set %s { type ", nftnl_set_get_str(s, NFTNL_SET_NAME));

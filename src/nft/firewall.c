@@ -190,7 +190,8 @@ static size_t sort_unique(void *keys, size_t n, size_t size, int (*cmp)(const vo
         uint8_t *k = keys;
         size_t u = 0;
 
-        qsort(keys, n, size, cmp);
+        if (n > 1) /* keys may be NULL when there are none */
+                qsort(keys, n, size, cmp);
         for (size_t i = 0; i < n; i++)
                 if (u == 0 || cmp(k + (u - 1) * size, k + i * size) != 0) {
                         if (u != i)
