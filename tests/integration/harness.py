@@ -62,7 +62,8 @@ class Cell:
         bus_dir = self.world.subdir('bus' if name == 'cell' else '%s-bus' % name)
         if bus is None and self.service_manager == 'systemd':
             bus = systemd_world.SystemdBus(dir=bus_dir, world=self.world, source=self.source,
-                                           runtime_name='systemd-rt' if name == 'cell' else '%s-systemd-rt' % name)
+                                           runtime_name='systemd-rt' if name == 'cell' else '%s-systemd-rt' % name,
+                                           log_prefix='' if name == 'cell' else name + '-')
         self.bus = bus or PrivateBus(dir=bus_dir, world=self.world, source=self.source)
         if polkit == 'mock':
             self.polkit = MockPolkit(self.bus)
@@ -179,6 +180,10 @@ class HarnessTestCase(unittest.TestCase):
         super().run(result)
         world = getattr(self, 'world', None)
         if world is not None:
+            reports = world.sanitizer_reports()
+            if reports:  # a sanitizer build's report fails the test that made it
+                result.addFailure(self, (AssertionError, AssertionError('sanitizer reports:\n' + '\n'.join(reports)),
+                                         None))
             if len(result.failures) + len(result.errors) > before:
                 world.dump_logs()
             world.remove()
@@ -209,7 +214,12 @@ class SharedWorldTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.world.cleanup()
+        reports = cls.world.sanitizer_reports()
+        if reports:
+            cls.world.dump_logs()
         cls.world.remove()
+        if reports:  # a sanitizer build's report fails the class that made it
+            raise AssertionError('sanitizer reports:\n' + '\n'.join(reports))
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()

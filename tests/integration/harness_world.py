@@ -323,21 +323,36 @@ class TempWorld:
             return
         shutil.rmtree(self.path, ignore_errors=True)
 
+    SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', ': runtime error: ')
+
+    def _log_files(self):
+        for d, subdirs, _ in sorted(os.walk(self.path)):
+            if 'logs' in subdirs:
+                logs = os.path.join(d, 'logs')
+                for name in sorted(os.listdir(logs)):
+                    if os.path.isfile(os.path.join(logs, name)):
+                        yield os.path.join(logs, name)
+
+    def sanitizer_reports(self):
+        """Lines of ASan/LSan/UBSan reports in the world's logs (a build made with
+        `tools/dev test --sanitize`): each as "log: line"."""
+        found = []
+        for path in self._log_files():
+            with open(path, errors='replace') as f:
+                found += ['%s: %s' % (os.path.relpath(path, self.path), line.rstrip())
+                          for line in f if any(m in line for m in self.SANITIZER_MARKS)]
+        return found
+
     def dump_logs(self, tail=80, out=sys.stderr):
         """The last lines of every log of the world: its logs/ and every logs/ below it
         (a tools/dev demo made inside the world keeps its units' logs in its own)."""
-        dirs = sorted(os.path.join(d, 'logs') for d, subdirs, _ in os.walk(self.path) if 'logs' in subdirs)
-        for logs in dirs:
-            for name in sorted(os.listdir(logs)):
-                path = os.path.join(logs, name)
-                if not os.path.isfile(path):
-                    continue
-                with open(path, errors='replace') as f:
-                    lines = f.readlines()
-                if not lines:
-                    continue
-                print('----- %s (last %d lines) -----' % (os.path.relpath(path, self.path), tail), file=out)
-                out.writelines(lines[-tail:])
+        for path in self._log_files():
+            with open(path, errors='replace') as f:
+                lines = f.readlines()
+            if not lines:
+                continue
+            print('----- %s (last %d lines) -----' % (os.path.relpath(path, self.path), tail), file=out)
+            out.writelines(lines[-tail:])
         out.flush()
 
 

@@ -12,6 +12,7 @@ after the manager (ip netns add binds them under the shared /run/netns) are
 still visible to the units it starts with NetworkNamespacePath=.
 """
 
+import hashlib
 import os
 import shutil
 import stat
@@ -56,12 +57,13 @@ def exec_line(argv):
     return ' '.join(word(a) for a in argv)
 
 
-def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir, socket_path=None):
+def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir, socket_path=None, log_prefix=''):
     """The files a user-instance manager needs to run the bus: $XDG_RUNTIME_DIR/systemd/user
     with dbus.socket/dbus.service, and the directory bound over /run/systemd. The bus listens
     on $XDG_RUNTIME_DIR/bus (where the manager itself connects; only root can reach it, the
-    runtime directory is 0700) and, when given, on socket_path for everyone. Returns the
-    units directory."""
+    runtime directory is 0700) and, when given, on socket_path for everyone. Units log to
+    logs_dir/unit-<log_prefix><unit>.log (a prefix per manager when a world has several).
+    Returns the units directory."""
     units = os.path.join(runtime_dir, 'systemd', 'user')
     os.makedirs(units, exist_ok=True)
     os.makedirs(os.path.join(fake_run, 'system'), exist_ok=True)
@@ -71,7 +73,7 @@ def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir, socket_path=
     os.makedirs(os.path.join(units, 'service.d'), exist_ok=True)
     with open(os.path.join(units, 'service.d', '50-world-logs.conf'), 'w') as f:
         f.write('[Service]\nStandardOutput=append:%s\nStandardError=inherit\n'
-                % os.path.join(logs_dir, 'unit-%n.log'))
+                % os.path.join(logs_dir, 'unit-%s%%n.log' % log_prefix))
     with open(os.path.join(units, 'dbus.socket'), 'w') as f:
         f.write('[Socket]\nListenStream=%t/bus\n' + ('ListenStream=%s\nSocketMode=0666\n' % socket_path
                                                       if socket_path else ''))
@@ -82,10 +84,71 @@ def write_manager_dirs(runtime_dir, fake_run, bus_config, logs_dir, socket_path=
     return units
 
 
-def manager_argv(fake_run):
-    """systemd --user in a slave mount namespace with fake_run bound over /run/systemd."""
+def manager_argv(fake_run, cgroups=()):
+    """systemd --user in a slave mount namespace with fake_run bound over /run/systemd, first
+    moved into cgroups (own_cgroups()): a manager takes the cgroup it starts in as its root."""
+    move = ''.join('echo $$ > "%s/cgroup.procs" && ' % d for d in cgroups)
     return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c',
-            'mount --bind "$1" /run/systemd && exec "$2" --user', 'sh', fake_run, SYSTEMD]
+            move + 'mount --bind "$1" /run/systemd && exec "$2" --user', 'sh', fake_run, SYSTEMD]
+
+
+def _cgroup_mounts():
+    """{hierarchy key: mount point}: "" for cgroup2, "name=systemd" for the v1 systemd hierarchy."""
+    mounts = {}
+    with open('/proc/self/mounts') as f:
+        for line in f:
+            dev, point, fstype, options = line.split()[:4]
+            if fstype == 'cgroup2':
+                mounts.setdefault('', point)
+            elif fstype == 'cgroup' and 'name=systemd' in options.split(','):
+                mounts['name=systemd'] = point
+    return mounts
+
+
+def own_cgroups(world, name):
+    """make_cgroups() for a manager of the world, removed with it."""
+    dirs = make_cgroups('%s-%s' % (os.path.basename(world.path), name))
+    world.add_cleanup(remove_cgroups, dirs)
+    return dirs
+
+
+def make_cgroups(name):
+    """A cgroup of its own, below this process's, in each hierarchy systemd tracks units in;
+    several managers started from one cgroup would otherwise share their units' cgroups: each
+    sees the others' processes in its units, and stopping a unit with KillMode=control-group
+    (the gateway's) kills the other managers' process of that unit too. Returns the
+    directories (none where cgroups cannot be made here)."""
+    mounts = _cgroup_mounts()
+    dirs = []
+    with open('/proc/self/cgroup') as f:
+        for line in f:
+            _, controllers, path = line.rstrip('\n').split(':', 2)
+            if controllers in mounts:
+                d = os.path.join(mounts.pop(controllers), path.lstrip('/'), name)
+                try:
+                    os.makedirs(d, exist_ok=True)
+                except OSError:
+                    continue
+                dirs.append(d)
+    return dirs
+
+
+def remove_cgroups(dirs):
+    """What is still in them is the world's (its manager's units): stopped, then the cgroups
+    removed depth first."""
+    pids = set()
+    for top in dirs:
+        for d, _, files in os.walk(top):
+            if 'cgroup.procs' in files:
+                with open(os.path.join(d, 'cgroup.procs')) as f:
+                    pids.update(int(p) for p in f.read().split())
+    h._stop_pids(sorted(pids))
+    for top in dirs:
+        for d, _, _ in sorted(os.walk(top), key=lambda t: -t[0].count('/')):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 def use_manager_for_bus(bus_dir):
@@ -105,7 +168,7 @@ def use_manager_for_bus(bus_dir):
 class SystemdBus(h.PrivateBus):
     """PrivateBus's interface, but the bus is run by a real systemd manager (self.systemctl(...) talks to it)."""
 
-    def __init__(self, dir=None, world=None, source=None, runtime_name='systemd-rt'):
+    def __init__(self, dir=None, world=None, source=None, runtime_name='systemd-rt', log_prefix=''):
         self.world = h._world(world)
         if not _is_mount_point('/run/netns'):
             # Made shared by the first `ip netns add`: create the test's namespaces first.
@@ -122,13 +185,14 @@ class SystemdBus(h.PrivateBus):
         # where the system bus's socket is for everyone, not only root (nobody's calls in tests)
         self.socket = os.path.join(self.dir, 'system_bus_socket')
         self.units_dir = write_manager_dirs(self.runtime_dir, fake_run, self.config, self.world.subdir('logs'),
-                                            self.socket)
+                                            self.socket, log_prefix)
         self.address = 'unix:path=%s' % self.socket
         self._conn = None
 
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime_dir)
         env.pop('DBUS_SYSTEM_BUS_ADDRESS', None)
-        self.proc = self.world.spawn(manager_argv(fake_run), name='systemd', env=env)
+        self.proc = self.world.spawn(manager_argv(fake_run, own_cgroups(self.world, runtime_name)),
+                                     name=log_prefix + 'systemd', env=env)
         h.wait_for(lambda: os.path.exists(os.path.join(self.runtime_dir, 'systemd', 'private')), 15, 0.05,
                    'the systemd manager')
         self.systemctl('start', 'dbus.socket')
@@ -346,7 +410,15 @@ class GatewayUnit(GatewayEndpoint):
 
 def _cli(argv):
     """usage: systemd_world.py manager DEV_DIR BUS_DIR LOGS_DIR   (prints the manager's argv, NUL-separated)
+       systemd_world.py remove-cgroups DEV_DIR   (after the manager stopped)
        systemd_world.py units DEV_DIR BUS_DIR BUILD SOURCE NETNS IFNAME WG_DIR LISTEN POLKIT_DIR [CELLD_ARGS...]"""
+    if len(argv) == 2 and argv[0] == 'remove-cgroups':
+        path = os.path.join(argv[1], 'cgroups')
+        if os.path.exists(path):
+            with open(path) as f:
+                remove_cgroups(f.read().split())
+            os.unlink(path)
+        return 0
     if len(argv) < 4:
         print(_cli.__doc__, file=sys.stderr)
         return 2
@@ -358,7 +430,11 @@ def _cli(argv):
         h.write_bus_dir(bus_dir)
         config = use_manager_for_bus(bus_dir)
         write_manager_dirs(runtime_dir, fake_run, config, argv[3])
-        print('\0'.join(manager_argv(fake_run)), end='')
+        # its own cgroups, named after the demo's directory, listed for remove-cgroups
+        cgroups = make_cgroups('pic-dev-' + hashlib.sha1(os.path.realpath(dev).encode()).hexdigest()[:8])
+        with open(os.path.join(dev, 'cgroups'), 'w') as f:
+            f.write(''.join(d + '\n' for d in cgroups))
+        print('\0'.join(manager_argv(fake_run, cgroups)), end='')
     elif cmd == 'units' and len(argv) >= 10:
         build, source, netns, ifname, wg_dir, listen, polkit_dir = argv[3:10]
         state = os.path.join(dev, 'state')

@@ -251,6 +251,26 @@ class CleanupTest(unittest.TestCase):
         self.assertNotEqual(os.environ.get('DBUS_SYSTEM_BUS_ADDRESS'), bus.address)
 
 
+class SanitizerReportTest(unittest.TestCase):
+    def test_reports_in_any_log_are_found(self):
+        world = TempWorld()
+        try:
+            with open(world.log_path('quiet'), 'w') as f:
+                f.write('nothing to see\n')
+            self.assertEqual(world.sanitizer_reports(), [])
+            # a unit's log under a tools/dev demo's own logs/ counts too
+            os.makedirs(os.path.join(world.path, 'dev', 'logs'))
+            with open(os.path.join(world.path, 'dev', 'logs', 'unit-pic-celld.service.log'), 'w') as f:
+                f.write('state.c:181:40: runtime error: load of misaligned address\n'
+                        '==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020\n')
+            reports = world.sanitizer_reports()
+            self.assertEqual(len(reports), 2, reports)
+            self.assertTrue(reports[0].startswith('dev/logs/unit-pic-celld.service.log: '), reports)
+        finally:
+            world.cleanup()
+            world.remove()
+
+
 class CellFixtureTest(unittest.TestCase):
     """The Cell fixture against the real daemon, once it is built: it activates, and cleanup
     also removes the wireguard-go the daemon leaves behind on purpose."""
