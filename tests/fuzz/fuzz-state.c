@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for what pic-celld reads back from disk and from WireGuard: the cell's
- * and a peer's state files, wireguard-go's UAPI "get" reply and the kernel's generic
- * netlink GET_DEVICE reply.
+/* libFuzzer target for what pic-celld reads back from disk and from WireGuard, and what an
+ * admin hands it as a file: the cell's and a peer's state files, wireguard-go's UAPI "get"
+ * reply, the kernel's generic netlink GET_DEVICE reply and an exit's wg-quick file.
  *
- * Input: byte 0 picks the parser (mod 4), the rest is the file, the reply text, or the
+ * Input: byte 0 picks the parser (mod 5), the rest is the file, the reply text, or the
  * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
  *
  * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
@@ -24,9 +24,10 @@
 #include "state.h"
 #include "wg/wg-genl.h"
 #include "wg/wg-uapi.h"
+#include "wg-quick.h"
 
-enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, _KIND_MAX };
-static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl" };
+enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, _KIND_MAX };
+static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[256];
@@ -60,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 Peer *p = NULL;
                 if (peer_from_json(text, &p, why, sizeof why) >= 0)
                         peer_free(p);
+        } else if (kind == KIND_WG_QUICK) {
+                WgQuickConfig q;
+                if (wg_quick_parse(text, &q, why, sizeof why) >= 0)
+                        wg_quick_done(&q);
         } else {
                 WgDevice *d = calloc(1, sizeof *d);
                 if (d)
@@ -128,6 +133,14 @@ static void make_seeds(const char *dir) {
                 "tx_bytes=100\nrx_bytes=200\npersistent_keepalive_interval=25\nallowed_ip=10.60.0.2/32\n"
                 "allowed_ip=fd00::2/128\nprotocol_version=1\nerrno=0\n\n";
         write_seed(dir, KIND_UAPI, uapi, sizeof uapi - 1);
+
+        static const char wg_quick[] =
+                "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+                "Address = 10.2.0.2/32, fd00:2::2/128\nDNS = 10.2.0.1\nMTU = 1420\n\n[Peer]\n"
+                "PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\n"
+                "PresharedKey = FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=\nAllowedIPs = 0.0.0.0/0, ::/0\n"
+                "Endpoint = nl-ams.vpn.example:51820\nPersistentKeepalive = 25\n";
+        write_seed(dir, KIND_WG_QUICK, wg_quick, sizeof wg_quick - 1);
 
         /* a SET message carries the attributes a GET reply does: built, then relabelled */
         WgDevice *d = calloc(1, sizeof *d);
