@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "json-strict.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
@@ -139,8 +140,14 @@ cJSON *http_body_object(Request *r) {
                 http_reply_error(r, 400, "invalid", "A JSON object is required as the request body.", NULL);
                 return NULL;
         }
-        r->json = cJSON_ParseWithLength(r->body, r->body_size);
-        if (!r->json || !cJSON_IsObject(r->json)) {
+        char why[128], message[192];
+        r->json = json_parse_strict(r->body, r->body_size, why, sizeof why);
+        if (!r->json) {
+                snprintf(message, sizeof message, "The request body is refused: %s", why);
+                http_reply_error(r, 400, "invalid", message, NULL);
+                return NULL;
+        }
+        if (!cJSON_IsObject(r->json)) {
                 http_reply_error(r, 400, "invalid", "The request body is not a JSON object.", NULL);
                 return NULL;
         }
@@ -219,6 +226,28 @@ static enum MHD_Result queue(Request *r) {
         return ret;
 }
 
+static int hex_value(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+size_t http_unescape(void *cls, struct MHD_Connection *connection, char *s) {
+        char *w = s;
+        for (const char *p = s; *p;) {
+                int hi = p[0] == '%' ? hex_value(p[1]) : -1, lo = hi >= 0 ? hex_value(p[2]) : -1;
+                if (lo < 0) {
+                        *w++ = *p++;
+                        continue;
+                }
+                unsigned v = (unsigned) (hi * 16 + lo);
+                /* a NUL would cut the path short ("/static/app.js%00.html" served as app.js):
+                 * a control character becomes a byte no UTF-8 text holds, refused before routing */
+                *w++ = (char) (v < 0x20 || v == 0x7f ? 0xff : v);
+                p += 3;
+        }
+        *w = 0;
+        return (size_t) (w - s);
+}
+
 enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection, const char *url,
                                     const char *method, const char *version, const char *upload_data,
                                     size_t *upload_data_size, void **con_cls) {
@@ -274,6 +303,9 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
 
         if (r->body_too_large)
                 http_reply_error(r, 413, "too_large", "The request body is larger than 64 KiB.", NULL);
+        else if (!text_is_clean_utf8(r->url, strlen(r->url)))
+                http_reply_error(r, 400, "invalid", "The path holds a control character (such as %00) or is not UTF-8.",
+                                 NULL);
         else
                 routes_dispatch(r);
 

@@ -69,6 +69,9 @@ int http_set_next_header(Request *r, const char *name, const char *value);
 
 /* The request body as a JSON object; on failure replies 400/413 and returns NULL. */
 cJSON *http_body_object(Request *r);
+/* libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK): %XX decoded,
+ * a control character (NUL included) made a byte the router refuses. */
+size_t http_unescape(void *cls, struct MHD_Connection *connection, char *s);
 void http_suspend(Request *r);
 const char *http_header(Request *r, const char *name);
 const char *http_cookie(Request *r, const char *name);

@@ -8,6 +8,7 @@
 
 #include "bus-api.h"
 #include "gateway.h"
+#include "http.h"
 #include "log.h"
 #include "macro.h"
 #include "pairing-listener.h"
@@ -182,6 +183,7 @@ int pairing_listener_start(const char *listen, int fd, uint64_t bus_timeout_usec
                 p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
                                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
                                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                                          MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
                                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
                                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) 4,
@@ -191,6 +193,7 @@ int pairing_listener_start(const char *listen, int fd, uint64_t bus_timeout_usec
                 p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p,
                                           MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                                          MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
                                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64,
                                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) 4,

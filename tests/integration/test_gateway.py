@@ -372,6 +372,35 @@ class PeerSessionTest(GatewayTestCase):
 
 # ---------------------------------------------------------------- rate limit, timeouts
 
+class StrictInputTest(GatewayTestCase):
+    """Issue 8's reproductions: what was silently cut or rewritten is refused by name."""
+
+    def test_json_and_paths_are_refused_not_rewritten(self):
+        cell, gw = setup_cell(self.world)
+        admin = self.admin(gw)
+        json_type = {'Content-Type': 'application/json'}
+        cases = [
+            (b'{"name":"ab\\u0000cd"}', '\\u0000'),      # created peer "ab" before
+            (b'{"name":"laptop"} trailing', 'after the JSON value'),
+            (b'{"name":"laptop"}{"name":"phone"}', 'after the JSON value'),
+            (b'{"name":"caf\xff"}', 'Not UTF-8'),          # answered 500 "Out of memory." before
+            (b'{"name":"laptop","name":"phone"}', "'name' is given twice"),
+        ]
+        for raw, words in cases:
+            body = self.assertError(admin.post('/api/peers', raw=raw, headers=json_type), 400, 'invalid')
+            self.assertIn(words, body['message'], raw)
+        self.assertEqual(admin.get('/api/peers').json(), [], 'no peer was made')
+        # logging in as "admin\u0000x" worked before
+        r = gw.request('POST', '/api/login', raw=b'{"username":"admin\\u0000x","password":"%s"}'
+                       % ADMIN_PASSWORD.encode(), headers=json_type)
+        self.assertError(r, 400, 'invalid')
+        # a NUL in the path cut it short: /static/app.js%00.html served app.js
+        self.assertEqual(gw.request('GET', '/static/app.js').status, 200)
+        for path in ('/static/app.js%00.html', '/static/app.js%0a', '/api/peers%00'):
+            self.assertError(gw.request('GET', path), 400, 'invalid')
+        self.assertEqual(gw.request('GET', '/static/app.js%2Ejs').status, 404)  # a plain escape still decodes
+
+
 class LimitsTest(GatewayTestCase):
     def test_failed_logins_rate_limited(self):
         cell, gw = setup_cell(self.world, gateway_args=['--login-attempts=3'])
