@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for what pic-celld reads back from disk and from WireGuard, and what an
- * admin hands it as a file: the cell's and a peer's state files, wireguard-go's UAPI "get"
- * reply, the kernel's generic netlink GET_DEVICE reply and an exit's wg-quick file.
+ * admin hands it: the cell's and a peer's state files, wireguard-go's UAPI "get" reply,
+ * the kernel's generic netlink GET_DEVICE reply, an exit's wg-quick file and the gateway's
+ * strict JSON reading of a request body.
  *
- * Input: byte 0 picks the parser (mod 5), the rest is the file, the reply text, or the
+ * Input: byte 0 picks the parser (mod 6), the rest is the file, the reply text, or the
  * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
  *
  * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "json-strict.h"
 #include "keys.h"
 #include "peer.h"
 #include "state.h"
@@ -26,8 +28,8 @@
 #include "wg/wg-uapi.h"
 #include "wg-quick.h"
 
-enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, _KIND_MAX };
-static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick" };
+enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, _KIND_MAX };
+static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[256];
@@ -48,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         (void) wg_genl_parse_device_message(nlh, d);
                 wg_device_free(d);
                 free(nlh);
+                return 0;
+        }
+        if (kind == KIND_JSON_BODY) { /* the raw bytes, NULs and all, as a request body arrives */
+                cJSON *o = json_parse_strict((const char *) data, size, why, sizeof why);
+                cJSON_Delete(o);
                 return 0;
         }
         char *text = strndup((const char *) data, size);
@@ -141,6 +148,10 @@ static void make_seeds(const char *dir) {
                 "PresharedKey = FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=\nAllowedIPs = 0.0.0.0/0, ::/0\n"
                 "Endpoint = nl-ams.vpn.example:51820\nPersistentKeepalive = 25\n";
         write_seed(dir, KIND_WG_QUICK, wg_quick, sizeof wg_quick - 1);
+
+        static const char body[] = "{\"name\":\"laptop\",\"service_access\":[\"dns\",\"web\"],"
+                                   "\"persistent_keepalive\":25,\"x\":{\"y\":[1,2.5,true,null,\"caf\u00e9\"]}}";
+        write_seed(dir, KIND_JSON_BODY, body, sizeof body - 1);
 
         /* a SET message carries the attributes a GET reply does: built, then relabelled */
         WgDevice *d = calloc(1, sizeof *d);
