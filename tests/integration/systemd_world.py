@@ -255,7 +255,12 @@ def dig(netns, server, name, qtype='A', timeout=2):
 #                         and where a checkout under /tmp keeps the binary
 #   Environment=DBUS_SYSTEM_BUS_ADDRESS
 #                         the private bus
-CELLD_DROP_IN = '''[Service]
+#   StartLimitIntervalSec=0
+#                         tests kill and restart the daemon far more often than the default
+#                         start limit (5 starts in 10 s) allows a real system to
+CELLD_DROP_IN = '''[Unit]
+StartLimitIntervalSec=0
+[Service]
 ExecStart=
 ExecStart={argv}
 NetworkNamespacePath=/run/netns/{netns}
