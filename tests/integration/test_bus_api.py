@@ -618,6 +618,8 @@ class PeerTest(BusApiTestCase):
         paths = [self.add_peer(n) for n in ('a', 'b', 'c')]
         self.mgr.Configure(sv({'VpnAddress': '10.61.0.1/24', 'ListenPort': q(51821)}), timeout=CALL_TIMEOUT)
         rec = self.recorder(dbus_interface=PROPERTIES_IFACE, signal_name='PropertiesChanged')
+        rec.pump(0.3)  # Configure's own signal, when it arrives after its reply (a slow build)
+        rec.signals.clear()
         self.mgr.Apply(timeout=CALL_TIMEOUT)
         self.peer(paths[0]).Update(sv({'ServiceAccess': strv(['mail']), 'PersistentKeepalive': q(5)}),
                                    timeout=CALL_TIMEOUT)
