@@ -20,10 +20,28 @@ def gatewayd_binary(build=None):
     return os.path.join(build or h.build_dir(), 'src', 'gateway', 'pic-gatewayd')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+def free_port(count=1):
+    """A loopback port that is free now, and the count - 1 after it too (a demo of several cells
+    listens on consecutive ports: the kernel's choice alone says nothing of the next one)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        if port + count > 65536:
+            continue
+        socks = []
+        try:
+            for p in range(port, port + count):
+                t = socket.socket()
+                socks.append(t)
+                t.bind(('127.0.0.1', p))
+            return port
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError('no %d consecutive free loopback ports' % count)
 
 
 class Response:
