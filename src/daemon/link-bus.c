@@ -225,17 +225,10 @@ static int method_resync(sd_bus_message *message, void *userdata, sd_bus_error *
         int r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_LINKS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        bool old_shared = l->push_pending, old_identity = l->identity_pending;
-        l->push_pending = l->identity_pending = true;
-        r = link_bus_store(m, l);
-        if (r < 0) {
-                l->push_pending = old_shared;
-                l->identity_pending = old_identity;
+        r = link_push_mark(m, l, true, true);
+        if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the link to %s: %s.",
                                          l->remote.name, strerror(-r));
-        }
-        char *changed[] = { "PendingPush", NULL };
-        link_bus_emit_changed(l, changed);
         r = link_push_pending(m, l);
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to tell cell %s: %s.", l->remote.name,

@@ -163,21 +163,31 @@ void link_push_resume(Manager *m) {
                 push_now(l);
 }
 
+int link_push_mark(Manager *m, Link *l, bool shared, bool identity) {
+        bool old_shared = l->push_pending, old_identity = l->identity_pending;
+        if ((!shared || old_shared) && (!identity || old_identity))
+                return 0;
+        l->push_pending = old_shared || shared;
+        l->identity_pending = old_identity || identity;
+        int r = link_bus_store(m, l);
+        if (r < 0) {
+                l->push_pending = old_shared;
+                l->identity_pending = old_identity;
+                return r;
+        }
+        char *changed[] = { "PendingPush", NULL };
+        link_bus_emit_changed(l, changed);
+        return 0;
+}
+
 int link_push_mark_identity(Manager *m) {
         Link *l;
 
         HASHMAP_FOREACH(l, m->links_by_name) {
-                if (l->identity_pending)
-                        continue;
-                l->identity_pending = true;
-                int r = link_bus_store(m, l);
-                if (r < 0) {
-                        l->identity_pending = false;
+                int r = link_push_mark(m, l, false, true);
+                if (r < 0)
                         return log_warning_errno(r, "Cannot store that cell %s is to be told where this cell is: %m",
                                                  l->remote.name);
-                }
-                char *changed[] = { "PendingPush", NULL };
-                link_bus_emit_changed(l, changed);
         }
         return 0;
 }

@@ -9,6 +9,7 @@
  * doubling to 5 min, with jitter) and at start-up, each attempt a new message
  * with a newer counter (stored first). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct Manager Manager;
@@ -19,6 +20,9 @@ typedef struct Link Link;
 int link_push_pending(Manager *m, Link *l);
 /* At start-up: pushes what is still pending. */
 void link_push_resume(Manager *m);
+/* Stores that l is to be told what is shared (shared) and/or where this cell
+ * is (identity); on failure nothing changed. Announces PendingPush. */
+int link_push_mark(Manager *m, Link *l, bool shared, bool identity);
 /* Before this cell moves (address, domain, endpoint): every link is to be
  * told (stored first, so that a crash cannot lose it). */
 int link_push_mark_identity(Manager *m);
