@@ -57,6 +57,8 @@ class NftPacketsTest(h.HarnessTestCase):
         self.svc.spawn(['socat', 'UDP-RECVFROM:53,bind=%s,fork' % SVC, answer], name='udp53')
         h.wait_for(lambda: all(':%d ' % p in self.svc.run(['ss', '-ltn']).stdout for p in (25, 445, 80, 53, INTERNET_PORT)),
                    10, 0.1, 'socat listeners')
+        # and the UDP one: a probe before it is bound gets "port unreachable" (a flaky first DNS probe)
+        h.wait_for(lambda: ':53 ' in self.svc.run(['ss', '-lun']).stdout, 10, 0.05, 'the UDP 53 listener')
 
     def tearDown(self):
         # the host's ruleset never changes, whatever happened in the namespaces
