@@ -52,6 +52,14 @@ char *format_ago(char *buf, size_t size, uint64_t then_usec, uint64_t now_usec) 
         return buf;
 }
 
+char *format_msec(char *buf, size_t size, uint64_t usec) {
+        /* rounded to 0.1 ms without overflowing near UINT64_MAX */
+        uint64_t tenths = usec / 100 + (usec % 100 >= 50);
+
+        snprintf(buf, size, "%" PRIu64 ".%" PRIu64 " ms", tenths / 10, tenths % 10);
+        return buf;
+}
+
 char *format_timestamp(char *buf, size_t size, uint64_t usec) {
         time_t t = (time_t) (usec / 1000000);
         struct tm tm;

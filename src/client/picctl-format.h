@@ -20,6 +20,12 @@ char *format_bytes(char *buf, size_t size, uint64_t bytes);
  * "never" for 0, else "N s ago", "N min ago", "N h ago" or "N d ago". */
 char *format_ago(char *buf, size_t size, uint64_t then_usec, uint64_t now_usec);
 
+/* Enough for "18446744073709551.6 ms". */
+#define FORMAT_MSEC_MAX 32
+
+/* A duration in µs as milliseconds to a tenth: "0.0 ms", "12.3 ms", "2500.0 ms". */
+char *format_msec(char *buf, size_t size, uint64_t usec);
+
 /* Local time "YYYY-MM-DD HH:MM:SS ZONE", or "never" for 0. */
 char *format_timestamp(char *buf, size_t size, uint64_t usec);
 

@@ -35,6 +35,19 @@ static void test_ago(void **state) {
         assert_string_equal(format_ago(buf, sizeof buf, now - 50 * 3600 * USEC_PER_SEC, now), "2 d ago");
 }
 
+static void test_msec(void **state) {
+        char buf[FORMAT_MSEC_MAX];
+
+        assert_string_equal(format_msec(buf, sizeof buf, 0), "0.0 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 49), "0.0 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 50), "0.1 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 12345), "12.3 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 12350), "12.4 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 999960), "1000.0 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, 2500000), "2500.0 ms");
+        assert_string_equal(format_msec(buf, sizeof buf, UINT64_MAX), "18446744073709551.6 ms");
+}
+
 static void test_split_join(void **state) {
         _cleanup_(strv_freep) char **empty = strv_split_comma("");
         _cleanup_(strv_freep) char **one = strv_split_comma("dns");
@@ -63,6 +76,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_ago),
+                cmocka_unit_test(test_msec),
                 cmocka_unit_test(test_split_join),
         };
 

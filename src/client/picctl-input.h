@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* A wg-quick file is well below a KiB; this leaves room for comments. */
+#define TEXT_INPUT_MAX (16U * 1024U)
+
+/* Reads all of fd (at most @max bytes) as text a person wrote: valid UTF-8
+ * with no control characters but tab, CR and LF. Returns 0 with a
+ * NUL-terminated copy in *ret; -EFBIG when longer than @max, -ENODATA when
+ * empty, -EBADMSG when not such text (*ret_offset: where), or another
+ * negative errno when reading failed. The buffer is wiped before it is freed
+ * on every path (a file may hold a private key). */
+int read_text_fd(int fd, size_t max, char **ret, size_t *ret_offset);
+
+/* The same for a file name; "-" is standard input. */
+int read_text_file(const char *path, size_t max, char **ret, size_t *ret_offset);
+
+/* Whether the n bytes at s are such text; *ret_offset is where the first
+ * byte that is not lies. */
+int text_check(const char *s, size_t n, size_t *ret_offset);
