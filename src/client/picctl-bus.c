@@ -334,6 +334,45 @@ static int read_table_entry(sd_bus_message *m, const char *name, const char *con
         return r < 0 ? r : 1;
 }
 
+typedef struct ObjectsRead {
+        const BusProperty *table;
+        uint8_t *items;
+        size_t size, n, allocated;
+} ObjectsRead;
+
+static int read_object(sd_bus_message *props, const char *path, void *userdata) {
+        ObjectsRead *o = userdata;
+        if (greedy_realloc((void **) &o->items, &o->allocated, o->n + 1, o->size) < 0)
+                return -ENOMEM;
+        memset(o->items + o->n * o->size, 0, o->size);
+        o->n++;
+        return bus_read_properties(props, o->table, o->items + (o->n - 1) * o->size);
+}
+
+static int compare_names_at(const void *a, const void *b, void *offset) {
+        const char *x = *(char *const *) ((const uint8_t *) a + *(size_t *) offset);
+        const char *y = *(char *const *) ((const uint8_t *) b + *(size_t *) offset);
+        return strcmp(strempty(x), strempty(y));
+}
+
+int bus_read_objects(sd_bus_message *reply, const char *interface, const BusProperty *table, size_t size,
+                     size_t name_offset, void (*done)(void *item), void **ret, size_t *ret_n) {
+        ObjectsRead o = { .table = table, .size = size };
+        int r = bus_managed_objects_walk(reply, interface, read_object, &o);
+
+        if (r < 0) {
+                for (size_t i = 0; i < o.n; i++)
+                        done(o.items + i * size);
+                free(o.items);
+                return r;
+        }
+        if (o.n > 1)
+                qsort_r(o.items, o.n, size, compare_names_at, &name_offset);
+        *ret = o.items;
+        *ret_n = o.n;
+        return 0;
+}
+
 int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata) {
         PropertiesRead pr = { table, userdata };
         return bus_dict_walk(m, read_table_entry, &pr);

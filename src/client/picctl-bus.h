@@ -54,6 +54,13 @@ typedef struct BusProperty {
 
 int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata);
 
+/* Every object with @interface in an ObjectManager.GetManagedObjects reply: a
+ * new array of @size-byte structs, each zeroed and read with @table, sorted by
+ * the string (char *) at @name_offset. On failure nothing is handed out and
+ * @done (which clears one struct) has cleared what was read. */
+int bus_read_objects(sd_bus_message *reply, const char *interface, const BusProperty *table, size_t size,
+                     size_t name_offset, void (*done)(void *item), void **ret, size_t *ret_n);
+
 /* Reads one variant and renders its value as text for people. */
 int bus_read_variant_text(sd_bus_message *m, char **ret);
 

@@ -375,25 +375,17 @@ static void link_info_done(LinkInfo *i) {
 
 typedef struct LinkList {
         LinkInfo *items;
-        size_t n, allocated;
+        size_t n;
 } LinkList;
+
+static void link_info_clear(void *i) {
+        link_info_done(i);
+}
 
 static void link_list_done(LinkList *l) {
         for (size_t i = 0; i < l->n; i++)
                 link_info_done(&l->items[i]);
         free(l->items);
-}
-
-static int collect_link(sd_bus_message *props, const char *path, void *userdata) {
-        LinkList *l = userdata;
-        if (greedy_realloc((void **) &l->items, &l->allocated, l->n + 1, sizeof *l->items) < 0)
-                return -ENOMEM;
-        l->items[l->n++] = (LinkInfo) {};
-        return bus_read_properties(props, link_properties, &l->items[l->n - 1]);
-}
-
-static int link_info_compare(const void *a, const void *b) {
-        return strcmp(strempty(((const LinkInfo *) a)->name), strempty(((const LinkInfo *) b)->name));
 }
 
 static cJSON *link_info_json(const LinkInfo *i) {
@@ -440,11 +432,10 @@ static int verb_list(int argc, char *argv[], Context *c) {
                             &reply);
         if (r < 0)
                 return r;
-        r = bus_managed_objects_walk(reply, PIC_LINK_INTERFACE, collect_link, &links);
+        r = bus_read_objects(reply, PIC_LINK_INTERFACE, link_properties, sizeof(LinkInfo), offsetof(LinkInfo, name),
+                             link_info_clear, (void **) &links.items, &links.n);
         if (r < 0)
                 return report_parse_error(r);
-        if (links.n > 0)
-                qsort(links.items, links.n, sizeof *links.items, link_info_compare);
         if (json) {
                 cJSON *a = cJSON_CreateArray();
                 for (size_t i = 0; a && i < links.n; i++)

@@ -146,46 +146,20 @@ static void help_list(void) {
                "  --json   Print a JSON array of objects with all peer properties\n");
 }
 
-static int peer_info_compare(const void *a, const void *b) {
-        const PeerInfo *x = a, *y = b;
-
-        return strcmp(strempty(x->name), strempty(y->name));
-}
-
 void peer_infos_free(PeerInfo *peers, size_t n) {
         for (size_t i = 0; i < n; i++)
                 peer_info_done(&peers[i]);
         free(peers);
 }
 
-typedef struct PeerCollector {
-        PeerInfo *peers;
-        size_t n;
-} PeerCollector;
-
-static int collect_peer(sd_bus_message *props, const char *path, void *userdata) {
-        PeerCollector *c = userdata;
-        PeerInfo *grown = realloc(c->peers, (c->n + 1) * sizeof(PeerInfo));
-        if (!grown)
-                return -ENOMEM;
-        c->peers = grown;
-        c->peers[c->n++] = (PeerInfo) {};
-        return bus_read_properties(props, peer_properties, &c->peers[c->n - 1]);
+static void peer_info_clear(void *p) {
+        peer_info_done(p);
 }
 
 /* Reads every peer from one ObjectManager.GetManagedObjects reply. */
 static int read_managed_peers(sd_bus_message *reply, PeerInfo **ret, size_t *ret_n) {
-        PeerCollector c = {};
-        int r = bus_managed_objects_walk(reply, PIC_PEER_INTERFACE, collect_peer, &c);
-        if (r < 0) {
-                peer_infos_free(c.peers, c.n);
-                return r;
-        }
-        if (c.n > 0)
-                qsort(c.peers, c.n, sizeof(PeerInfo), peer_info_compare);
-        *ret = c.peers;
-        *ret_n = c.n;
-        return 0;
+        return bus_read_objects(reply, PIC_PEER_INTERFACE, peer_properties, sizeof(PeerInfo),
+                                offsetof(PeerInfo, name), peer_info_clear, (void **) ret, ret_n);
 }
 
 int peer_infos_read_all(Context *c, PeerInfo **ret, size_t *ret_n) {
