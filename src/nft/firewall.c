@@ -17,15 +17,6 @@
 #include "nft-rule.h"
 #include "strv.h"
 
-/* nft(8)'s datatype numbers, so `nft list` shows the key types by name. */
-#define NFT_TYPE_BITS 6
-#define NFT_TYPE_IPADDR 7
-#define NFT_TYPE_INET_PROTOCOL 12
-#define NFT_TYPE_INET_SERVICE 13
-#define NFT_TYPE_MARK 19
-
-
-
 /* Set keys: each field padded to 4 bytes, as concatenations live in 32-bit registers. */
 typedef struct EndpointKey {
         uint32_t address; /* network order */
@@ -57,6 +48,7 @@ Firewall *firewall_free(Firewall *f) {
         for (size_t i = 0; i < f->n_links; i++)
                 strv_free(f->links[i].services);
         free(f->links);
+        free(f->exits);
         free(f);
         return NULL;
 }
@@ -133,6 +125,9 @@ int firewall_new(Firewall **ret, const FirewallConfig *c) {
         }
         f->n_lan_networks = n_lan;
         r = copy_links(f, c->links, c->n_links);
+        if (r < 0)
+                return r;
+        r = firewall_copy_exits(f, c->exits, c->n_exits);
         if (r < 0)
                 return r;
 
@@ -255,16 +250,7 @@ static int grant_keys(uint32_t peer, char **networks, GrantKey **ret, size_t *re
         return 0;
 }
 
-/* Collects elements into messages of at most NFT_BATCH_ELEMS_PER_MESSAGE. */
-typedef struct ElemWriter {
-        NftBatch *batch;
-        const char *set;
-        uint16_t type;
-        struct nftnl_set *chunk;
-        size_t n;
-} ElemWriter;
-
-static int elem_writer_flush(ElemWriter *w) {
+int elem_writer_flush(ElemWriter *w) {
         int r = 0;
 
         if (w->chunk && w->n > 0)
@@ -276,8 +262,8 @@ static int elem_writer_flush(ElemWriter *w) {
         return r;
 }
 
-/* key_end: the range's last key (interval sets), or NULL. */
-static int elem_writer_add_range(ElemWriter *w, const void *key, const void *key_end, uint32_t len) {
+static int elem_writer_add_full(ElemWriter *w, const void *key, const void *key_end, uint32_t len,
+                                const void *data, uint32_t data_len) {
         struct nftnl_set_elem *e;
         int r;
 
@@ -299,22 +285,32 @@ static int elem_writer_add_range(ElemWriter *w, const void *key, const void *key
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
         if (key_end)
                 nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, len);
+        if (data)
+                nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, data_len);
         nftnl_set_elem_add(w->chunk, e);
         w->n++;
         return 0;
 }
 
-static int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
-        return elem_writer_add_range(w, key, NULL, len);
+int elem_writer_add_range(ElemWriter *w, const void *key, const void *key_end, uint32_t len) {
+        return elem_writer_add_full(w, key, key_end, len, NULL, 0);
 }
 
-static void elem_writer_done(ElemWriter *w) {
+int elem_writer_add(ElemWriter *w, const void *key, uint32_t len) {
+        return elem_writer_add_full(w, key, NULL, len, NULL, 0);
+}
+
+int elem_writer_add_mapping(ElemWriter *w, const void *key, uint32_t len, const void *data, uint32_t data_len) {
+        return elem_writer_add_full(w, key, NULL, len, data, data_len);
+}
+
+void elem_writer_done(ElemWriter *w) {
         if (w->chunk)
                 nftnl_set_free(w->chunk);
         w->chunk = NULL;
 }
 
-static int add_keys(ElemWriter *w, const void *keys, size_t n, size_t size) {
+int add_keys(ElemWriter *w, const void *keys, size_t n, size_t size) {
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -396,7 +392,7 @@ static uint32_t concat_type(const uint32_t *types, size_t n) {
         return t;
 }
 
-static int add_set(NftBatch *b, const char *name, uint32_t id, const uint32_t *types,
+int add_set(NftBatch *b, const char *name, uint32_t id, const uint32_t *types,
                    const uint8_t *field_len, size_t n_fields, uint32_t extra_flags) {
         struct nftnl_set *s;
         uint32_t key_len = 0;
@@ -486,6 +482,9 @@ static int build_table(Firewall *f, NftBatch *b) {
         r = add_service_endpoints(f, b);
         if (r < 0)
                 return r;
+        r = firewall_add_exit_sets(f, b);
+        if (r < 0)
+                return r;
 
         r = firewall_add_chains(f, b);
         if (r < 0)
@@ -547,7 +546,10 @@ static int add_peer_elements(Firewall *f, NftBatch *b, const FirewallPeer *peers
         r = elem_writer_flush(&access);
         if (r < 0)
                 return r;
-        return elem_writer_flush(&grants);
+        r = elem_writer_flush(&grants);
+        if (r < 0)
+                return r;
+        return firewall_add_peer_exits(b, peers, n);
 }
 
 /* What is shared with each linked cell: its subnet, as a range, to each endpoint of each shared service. */
@@ -651,6 +653,9 @@ int firewall_change_peer(Firewall *f, const FirewallPeer *old, const FirewallPee
                 return r;
         r = write_key_diff(b, FIREWALL_SET_PEER_GRANTS, old_grants, n_old_g, new_grants, n_new_g, sizeof *old_grants,
                            grant_key_cmp);
+        if (r < 0)
+                return r;
+        r = firewall_write_peer_exit(b, old, new);
         if (r < 0)
                 return r;
 

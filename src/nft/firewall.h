@@ -67,6 +67,29 @@ typedef struct FirewallLink {
         char **services; /* NULL-terminated service names; NULL: none */
 } FirewallLink;
 
+/* Exits (firewall-exits.c): a peer's internet traffic is marked with its
+ * exit's mark (map peer_exits, chain steer, after the DNAT so it sees the
+ * destination a packet really goes to; destinations in the VPN subnet, the
+ * LAN and linked subnets are not marked) and policy routing (pic-celld's rules)
+ * sends it to the exit's table. Kill-switch, the forward chain's first rule:
+ * a packet carrying an exit mark leaves only by that exit's interface while
+ * the exit is up (set exit_paths: mark . interface), else it is dropped, even
+ * an established connection's. The peers' DNS to the cell's VPN address goes
+ * to their exit's DNS server when it has one (map peer_exit_dns), through the
+ * exit. Nothing comes in from an exit's interface but replies. */
+#define FIREWALL_EXIT_MARK_BASE 0x00a50000U
+#define FIREWALL_EXIT_MARK_MASK 0xffff0000U
+#define FIREWALL_EXITS_MAX 64
+#define FIREWALL_EXIT_DNS_MAX 4
+
+typedef struct FirewallExit {
+        uint32_t mark;              /* FIREWALL_EXIT_MARK_BASE | its number */
+        char ifname[IFNAMSIZ];      /* its tunnel's interface */
+        bool up;                    /* its peers' traffic may leave (exit_paths) */
+        uint32_t dns[FIREWALL_EXIT_DNS_MAX]; /* resolvers reached through it */
+        size_t n_dns;
+} FirewallExit;
+
 typedef struct FirewallConfig {
         const char *wg_ifname;     /* the WireGuard interface (required) */
         const char *uplink_ifname; /* NULL or "": no masquerade */
@@ -81,12 +104,17 @@ typedef struct FirewallConfig {
         /* Linked cells and what is shared with each (copied). */
         const FirewallLink *links;
         size_t n_links;
+        /* Exits (copied); at most FIREWALL_EXITS_MAX. */
+        const FirewallExit *exits;
+        size_t n_exits;
 } FirewallConfig;
 
 typedef struct FirewallPeer {
         uint32_t address;
         char **services; /* NULL-terminated service names; NULL: none */
         char **networks; /* NULL-terminated network names; NULL: none */
+        uint32_t exit_mark; /* 0: the uplink; else its exit's mark (one that is no exit's: all dropped) */
+        uint32_t exit_dns;  /* 0: the cell's DNS; else where its DNS queries go */
 } FirewallPeer;
 
 typedef struct Firewall Firewall;
@@ -135,6 +163,11 @@ int firewall_set_peer_access(Firewall *f, uint32_t peer_address, char **old_serv
 
 /* Removes the peer's elements for services (its current ServiceAccess). */
 int firewall_remove_peer(Firewall *f, uint32_t peer_address, char **services);
+
+/* One transaction changing whether an exit's peers' traffic may leave by its
+ * interface (its element of exit_paths); -ENOENT for an exit the table was not
+ * built with. */
+int firewall_set_exit_up(Firewall *f, uint32_t mark, bool up);
 
 /* The table as the kernel has it now, read back over netlink: chains (hook,
  * priority, policy), rules (handle, what they do, the kernel's expressions)

@@ -98,6 +98,52 @@ void nft_rule_lookup(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id
         expr_add(r, e);
 }
 
+void nft_rule_lookup_not(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id) {
+        struct nftnl_expr *e = expr_new(r, "lookup");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+        if (set_id != 0)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+        expr_add(r, e);
+}
+
+void nft_rule_map(NftRule *r, uint32_t sreg, uint32_t dreg, const char *map, uint32_t map_id) {
+        struct nftnl_expr *e = expr_new(r, "lookup");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map);
+        if (map_id != 0)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, map_id);
+        expr_add(r, e);
+}
+
+void nft_rule_meta_set(NftRule *r, uint32_t key, uint32_t sreg) {
+        struct nftnl_expr *e = expr_new(r, "meta");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, sreg);
+        expr_add(r, e);
+}
+
+void nft_rule_and(NftRule *r, uint32_t reg, uint32_t mask_be) {
+        uint32_t zero = 0;
+        struct nftnl_expr *e = expr_new(r, "bitwise");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+        nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask_be, sizeof mask_be);
+        nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+        expr_add(r, e);
+}
+
 void nft_rule_immediate(NftRule *r, uint32_t dreg, const void *data, uint32_t len) {
         struct nftnl_expr *e = expr_new(r, "immediate");
         if (!e)
@@ -209,18 +255,21 @@ void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits) {
         nft_rule_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof zero);
 }
 
-void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr) {
-        uint32_t be = htonl(addr);
-        struct nftnl_expr *e;
-
-        nft_rule_immediate(r, NFT_REG_1, &be, sizeof be);
-        e = expr_new(r, "nat");
+void nft_rule_dnat_ipv4_reg(NftRule *r, uint32_t reg) {
+        struct nftnl_expr *e = expr_new(r, "nat");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg);
         expr_add(r, e);
+}
+
+void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr) {
+        uint32_t be = htonl(addr);
+
+        nft_rule_immediate(r, NFT_REG_1, &be, sizeof be);
+        nft_rule_dnat_ipv4_reg(r, NFT_REG_1);
 }
 
 void nft_rule_masquerade(NftRule *r) {

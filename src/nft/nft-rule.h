@@ -25,6 +25,14 @@ void nft_rule_meta_load(NftRule *r, uint32_t key, uint32_t dreg);
 void nft_rule_payload_load(NftRule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
 void nft_rule_cmp(NftRule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len);
 void nft_rule_lookup(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id);
+/* The lookup inverted: matches when the key is not in the set. */
+void nft_rule_lookup_not(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id);
+/* A map lookup: the key's value into dreg; no match ends the rule. */
+void nft_rule_map(NftRule *r, uint32_t sreg, uint32_t dreg, const char *map, uint32_t map_id);
+/* meta KEY set <sreg> (the packet's mark, …). */
+void nft_rule_meta_set(NftRule *r, uint32_t key, uint32_t sreg);
+/* reg &= mask, on 4 bytes (mask in the register's byte order). */
+void nft_rule_and(NftRule *r, uint32_t reg, uint32_t mask_be);
 void nft_rule_immediate(NftRule *r, uint32_t dreg, const void *data, uint32_t len);
 void nft_rule_verdict(NftRule *r, int verdict);
 
@@ -41,4 +49,6 @@ void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits); /* any of the bit
 
 /* Statements */
 void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr);
+/* DNAT to the IPv4 address a register holds (a map's value). */
+void nft_rule_dnat_ipv4_reg(NftRule *r, uint32_t reg);
 void nft_rule_masquerade(NftRule *r);

@@ -209,10 +209,12 @@ static void test_apply_builds_table(void **state) {
         assert_non_null(strstr(text, "chain input { type filter hook input priority 0; policy accept;"));
         assert_non_null(strstr(text, "chain forward { type filter hook forward priority 0; policy accept;"));
         assert_non_null(strstr(text, "chain postrouting { type nat hook postrouting priority 100; policy accept;"));
-        assert_int_equal(count_lines_starting(text, "chain "), 4);
-        /* 4 DNAT (dns 2, web 2) + 5 input + 18 forward (4 + peers 2 + 5 LAN networks × 2 + internet 2)
-         * + 1 masquerade */
-        assert_int_equal(count_lines_starting(text, "\trule "), 28);
+        assert_non_null(strstr(text, "chain steer { type filter hook prerouting priority -90; policy accept;"));
+        assert_int_equal(count_lines_starting(text, "chain "), 5);
+        /* 4 DNAT (dns 2, web 2) + 8 steer (exit resolvers, VPN subnet, 5 LAN networks, the mark)
+         * + 6 input + 21 forward (kill-switch, exit resolvers, 5 + peers 2 + 5 LAN networks × 2 + internet 2)
+         * + 2 masquerade (exits, uplink) */
+        assert_int_equal(count_lines_starting(text, "\trule "), 41);
 
         /* Sets and elements: service endpoints resolve to the configured addresses */
         assert_non_null(strstr(text, "set service_endpoints { type ipv4_addr . inet_proto . inet_service;"));
@@ -248,7 +250,7 @@ static void test_apply_builds_table(void **state) {
         free(text);
         assert_int_equal(firewall_apply(f, two_peers, 1), 0);
         text = dump(f);
-        assert_int_equal(count_lines_starting(text, "\trule "), 28);
+        assert_int_equal(count_lines_starting(text, "\trule "), 41);
         assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 0);
 }
 
@@ -260,8 +262,9 @@ static void test_no_uplink_no_masquerade(void **state) {
         f = new_firewall(false);
         assert_int_equal(firewall_apply(f, NULL, 0), 0);
         text = dump(f);
-        assert_null(strstr(text, "chain postrouting"));
-        assert_int_equal(count_lines_starting(text, "\trule "), 27);
+        /* the exits' masquerade only: nothing of the VPN subnet's */
+        assert_null(strstr(text, "leave through"));
+        assert_int_equal(count_lines_starting(text, "\trule "), 40);
         assert_non_null(strstr(text, "set peer_access { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags 0x80; handle 2; 0 elements }"));
 }
 
@@ -298,14 +301,14 @@ static void test_rules_do_not_grow_with_peers(void **state) {
         fprintf(stderr, "# firewall_apply with 10000 peers (%zu elements) in one transaction: %.3f s\n",
                 count_lines_starting(text_big, "\t10.20."), t);
 
-        assert_int_equal(count_lines_starting(text_small, "\trule "), 28);
-        assert_int_equal(count_lines_starting(text_big, "\trule "), 28);
+        assert_int_equal(count_lines_starting(text_small, "\trule "), 41);
+        assert_int_equal(count_lines_starting(text_big, "\trule "), 41);
         assert_int_equal(count_lines_starting(text_small, "\t10.20."), 5 * 6 + 5 * 12 + 10);
         assert_int_equal(count_lines_starting(text_big, "\t10.20."), 5000 * 6 + 5000 * 12 + 10000);
 
         /* nft(8) agrees on the rule count */
         assert_int_equal(nft(&count, "-a", "list", "chain", "inet", "pic", "forward", NULL), 0);
-        assert_int_equal(count_lines_starting(count, "\t\t"), 18 + 1 /* the type line */);
+        assert_int_equal(count_lines_starting(count, "\t\t"), 21 + 1 /* the type line */);
 }
 
 static void test_set_peer_access_touches_only_that_peer(void **state) {
@@ -548,7 +551,67 @@ static void test_links_share_services(void **state) {
         /* web is 80 and 443 on its service address (overridden to 10.99.0.80) */
         assert_non_null(strstr(listing, "10.30.0.0/24 . 10.99.0.80 . tcp . 80"));
         assert_non_null(strstr(listing, "10.30.0.0/24 . 10.99.0.80 . tcp . 443"));
-        assert_null(strstr(listing, "10.40.0.0/16"));
+        assert_null(strstr(listing, "10.40.0.0/16 . ")); /* in no element: only its bypass of the exits */
+        delete_table();
+}
+
+/* Exits: a peer's mark by map, the kill-switch's paths opened and closed one
+ * element at a time, a peer moved between exits, bad exits refused. */
+static void test_exits(void **state) {
+        FirewallExit exits[] = {
+                { .mark = FIREWALL_EXIT_MARK_BASE | 1, .ifname = "exit1", .dns = { 0x0a400001 /* 10.64.0.1 */ }, .n_dns = 1 },
+                { .mark = FIREWALL_EXIT_MARK_BASE | 2, .ifname = "exit2", .up = true },
+        };
+        FirewallConfig c = {
+                .wg_ifname = "wgtest0", .uplink_ifname = "uplink0", .vpn_address = 0x0a0a0001,
+                .vpn_subnet = { 0x0a0a0000, 24 }, .exits = exits, .n_exits = ELEMENTSOF(exits),
+        };
+        FirewallPeer peers[] = {
+                { .address = 0x0a0a0002, .networks = internet, .exit_mark = exits[0].mark, .exit_dns = 0x0a400001 },
+                { .address = 0x0a0a0003, .networks = internet },
+        };
+        _cleanup_(firewall_freep) Firewall *f = NULL;
+        _cleanup_(freep) char *listing = NULL, *after = NULL, *moved = NULL;
+        Firewall *bad = NULL;
+
+        FirewallExit wrong = exits[0];
+        wrong.mark = 7; /* not in our range */
+        FirewallConfig cw = c;
+        cw.exits = &wrong;
+        cw.n_exits = 1;
+        assert_int_equal(firewall_new(&bad, &cw), -EINVAL);
+
+        SKIP_UNLESS_OWN_NETNS();
+        delete_table();
+        assert_int_equal(firewall_new(&f, &c), 0);
+        assert_int_equal(firewall_apply(f, peers, ELEMENTSOF(peers)), 0);
+        assert_int_equal(nft(&listing, "list", "table", "inet", "pic", NULL), 0);
+        assert_non_null(strstr(listing, "meta mark set ip saddr map @peer_exits"));
+        assert_non_null(strstr(listing, "meta mark . oifname != @exit_paths drop"));
+        if (!strstr(listing, "10.10.0.2 : 0x00a50001")) fprintf(stderr, "%s", listing);
+        assert_non_null(strstr(listing, "10.10.0.2 : 0x00a50001"));
+        assert_non_null(strstr(listing, "dnat ip to ip saddr map @peer_exit_dns"));
+        assert_non_null(strstr(listing, "10.10.0.2 : 10.64.0.1"));
+        assert_non_null(strstr(listing, "0x00a50002 . \"exit2\""));
+        assert_null(strstr(listing, "0x00a50001 . \"exit1\"")); /* not up: closed */
+        assert_non_null(strstr(listing, "iifname @exit_interfaces drop"));
+
+        assert_int_equal(firewall_set_exit_up(f, exits[0].mark, true), 0);
+        assert_int_equal(firewall_set_exit_up(f, exits[1].mark, false), 0);
+        assert_int_equal(firewall_set_exit_up(f, FIREWALL_EXIT_MARK_BASE | 9, true), -ENOENT);
+        assert_int_equal(nft(&after, "list", "set", "inet", "pic", "exit_paths", NULL), 0);
+        assert_non_null(strstr(after, "0x00a50001 . \"exit1\""));
+        assert_null(strstr(after, "exit2"));
+
+        /* peer 2 onto exit 2, peer 1 off its exit: one batch each */
+        FirewallPeer p2 = peers[1], p1 = peers[0];
+        p2.exit_mark = exits[1].mark;
+        p1.exit_mark = p1.exit_dns = 0;
+        assert_int_equal(firewall_change_peer(f, &peers[1], &p2), 0);
+        assert_int_equal(firewall_change_peer(f, &peers[0], &p1), 0);
+        assert_int_equal(nft(&moved, "list", "map", "inet", "pic", "peer_exits", NULL), 0);
+        assert_non_null(strstr(moved, "10.10.0.3 : 0x00a50002"));
+        assert_null(strstr(moved, "10.10.0.2"));
         delete_table();
 }
 
@@ -564,6 +627,7 @@ int main(void) {
                 cmocka_unit_test(test_failed_batch_changes_nothing),
                 cmocka_unit_test(test_foreign_table_survives),
                 cmocka_unit_test(test_monitor_sees_removal),
+                cmocka_unit_test(test_exits),
         };
 
         if (unshare(CLONE_NEWNET) >= 0)
