@@ -11,6 +11,8 @@
 #define PIC_PEER_INTERFACE    "org.pic.Cell1.Peer"
 #define PIC_LINK_PATH_PREFIX  "/org/pic/Cell1/link"
 #define PIC_LINK_INTERFACE    "org.pic.Cell1.Link"
+#define PIC_EXIT_PATH_PREFIX  "/org/pic/Cell1/exit"
+#define PIC_EXIT_INTERFACE    "org.pic.Cell1.Exit"
 
 /* The service's own errors; the gateway maps each to one HTTP status. */
 #define PIC_ERROR_SETUP_REQUIRED "org.pic.Cell1.Error.SetupRequired" /* 428 */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <time.h>
 
+#include "exit-bus.h"
 #include "bus-dict.h"
 #include "bus-api.h"
 #include "cell-apply.h"
@@ -450,6 +451,9 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
                                                  cidr4_format(&m->cell.vpn_address, a));
                 o.has_addr = true;
         }
+        r = exit_bus_authorize_peer_exit(m, message, o.has_exit && !isempty(o.exit), error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = cell_bus_authorize_change(m, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -473,6 +477,7 @@ static int method_add_peer(sd_bus_message *message, void *userdata, sd_bus_error
         Peer *added = TAKE_PTR(p);
         log_info("Added peer %s (%s).", added->name, ipv4_format(added->address, a));
         (void) sd_bus_emit_object_added(m->bus, added->object_path);
+        exit_bus_peer_moved(m, NULL, added->exit);
         char *changed[] = { "PeerCount", NULL };
         cell_bus_emit_changed(m, changed);
         return sd_bus_reply_method_return(message, "o", added->object_path);
@@ -631,6 +636,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDnsRecords", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ss)", records),
                                 dns_bus_method_list_records, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddExit", SD_BUS_ARGS("s", name, "s", type, "a{sv}", settings), SD_BUS_RESULT("o", exit),
+                                method_add_exit, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("GetPeerByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", peer),
                                 method_get_peer_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -8,6 +8,7 @@
 #include "bus-dict.h"
 #include "cell-firewall.h"
 #include "desired.h"
+#include "exit-steer.h"
 #include "failure-injection.h"
 #include "fileio.h"
 #include "json-util.h"
@@ -22,12 +23,16 @@ static void maybe_inject_failure(Manager *m, Firewall *f) {
 }
 
 static int new_firewall(Manager *m, Firewall **ret) {
-        size_t n_links = 0;
+        size_t n_links = 0, n_exits = 0;
         _cleanup_(freep) FirewallLink *links = calloc(MAX(hashmap_size(m->links_by_name), (size_t) 1), sizeof *links);
+        _cleanup_(freep) FirewallExit *exits = NULL;
         Link *l;
 
         if (!links)
                 return -ENOMEM;
+        int r = exit_steer_firewall_exits(m, &exits, &n_exits);
+        if (r < 0)
+                return r;
         HASHMAP_FOREACH(l, m->links_by_name) /* borrowed: firewall_new copies them */
                 links[n_links++] = (FirewallLink) { .subnet = l->subnet, .services = l->shared };
         FirewallConfig c = {
@@ -41,12 +46,16 @@ static int new_firewall(Manager *m, Firewall **ret) {
                 .n_lan_networks = m->config.n_lan_networks,
                 .links = links,
                 .n_links = n_links,
+                .exits = exits,
+                .n_exits = n_exits,
         };
         return firewall_new(ret, &c);
 }
 
-static FirewallPeer peer_firewall_entry(const Peer *p) {
-        return (FirewallPeer) { .address = p->address, .services = p->service_access, .networks = p->network_access };
+static FirewallPeer peer_firewall_entry(Manager *m, const Peer *p) {
+        FirewallPeer f = { .address = p->address, .services = p->service_access, .networks = p->network_access };
+        exit_steer_peer_entry(m, p->exit, &f.exit_mark, &f.exit_dns);
+        return f;
 }
 
 int peer_firewall_contribute(Manager *m, FirewallPeerList *l) {
@@ -54,7 +63,7 @@ int peer_firewall_contribute(Manager *m, FirewallPeerList *l) {
         int r;
 
         HASHMAP_FOREACH(p, m->peers_by_name)
-                if ((r = firewall_peer_list_push(l, peer_firewall_entry(p))) < 0)
+                if ((r = firewall_peer_list_push(l, peer_firewall_entry(m, p))) < 0)
                         return r;
         return 0;
 }
@@ -87,7 +96,7 @@ int cell_firewall_rebuild(Manager *m) {
 
 int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         if (old && new && old->address == new->address && strv_equal(old->service_access, new->service_access) &&
-            strv_equal(old->network_access, new->network_access))
+            strv_equal(old->network_access, new->network_access) && streq(old->exit, new->exit))
                 return 0; /* nothing the firewall knows changed */
         if (!m->firewall || m->firewall_stale) {
                 /* Not built yet or refused earlier: rebuild from the model (which does not
@@ -98,8 +107,8 @@ int cell_firewall_peer_change(Manager *m, const Peer *old, const Peer *new) {
         }
         maybe_inject_failure(m, m->firewall);
         /* An added peer has no old elements, a removed one no new ones; one batch either way. */
-        FirewallPeer before = old ? peer_firewall_entry(old) : (FirewallPeer) {},
-                     after = new ? peer_firewall_entry(new) : (FirewallPeer) {};
+        FirewallPeer before = old ? peer_firewall_entry(m, old) : (FirewallPeer) {},
+                     after = new ? peer_firewall_entry(m, new) : (FirewallPeer) {};
         return firewall_change_peer(m->firewall, old ? &before : NULL, new ? &after : NULL);
 }
 
@@ -115,7 +124,7 @@ int cell_firewall_add_peers(Manager *m, Peer *const *peers, size_t n) {
                         return r;
         }
         for (size_t i = 0; i < n; i++)
-                entries[i] = peer_firewall_entry(peers[i]);
+                entries[i] = peer_firewall_entry(m, peers[i]);
         maybe_inject_failure(m, m->firewall);
         return firewall_add_peers(m->firewall, entries, n);
 }

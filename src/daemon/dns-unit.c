@@ -9,29 +9,9 @@
 #include "dns.h"
 #include "macro.h"
 #include "strv.h"
+#include "transient-unit.h"
 
 #define RESTART_USEC (200 * 1000ULL) /* a killed dnsmasq answers again well within 2 s */
-
-static int append_exec_start(sd_bus_message *m, char **argv) {
-        int r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStart");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", argv[0]);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, argv);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "b", 0);
-        for (int i = 0; r >= 0 && i < 4; i++)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
 
 /* The socket path of a "unix:path=/…[,guid=…]" address into buf; false for any
  * other address (or one with escapes, which a test's never has). */
@@ -70,12 +50,7 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", u->name, "replace");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        r = transient_unit_begin(bus, u->name, &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
                                           "Description", "s", "PIC cell DNS (dnsmasq)",
@@ -97,7 +72,7 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
                                           "ProtectHome", "s", "yes",
                                           "PrivateTmp", "b", 1);
         if (r >= 0)
-                r = append_exec_start(m, argv);
+                r = transient_unit_append_exec_start(m, argv);
         if (r >= 0 && u->netns) {
                 snprintf(netns, sizeof netns, "/run/netns/%s", u->netns);
                 r = sd_bus_message_append(m, "(sv)", "NetworkNamespacePath", "s", netns);
@@ -114,9 +89,7 @@ int dns_unit_start_message(sd_bus *bus, const DnsUnit *u, sd_bus_message **ret) 
                 r = sd_bus_message_append(m, "(sv)", "BindPaths", "a(ssbt)", 1, bus_socket, bus_socket, 0,
                                           (uint64_t) 0);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+                r = transient_unit_finish(m);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

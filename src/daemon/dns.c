@@ -10,6 +10,7 @@
 #include "bus-api.h"
 #include "dns-hosts.h"
 #include "dns-unit.h"
+#include "transient-unit.h"
 #include "dnsmasq.h"
 #include "dns.h"
 #include "fileio.h"
@@ -30,7 +31,6 @@
 /* Changes wait this long to be written together (the issue's bound for a new
  * name to answer is 100 ms). */
 #define WRITE_DELAY_USEC (20 * 1000ULL)
-#define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
 #define START_CHECK_USEC (5 * 1000000ULL) /* dnsmasq should be on the bus by then */
 
 static void set_state(Manager *m, const char *fmt, ...) _printf_(2, 3);

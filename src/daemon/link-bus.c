@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-objects.h"
 #include "bus-api.h"
 #include "bus-message.h"
 #include "cell-firewall.h"
@@ -21,29 +23,11 @@
 
 static int link_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
-        Manager *m = userdata;
-        _cleanup_(freep) char *name = NULL;
-
-        int r = sd_bus_path_decode(path, PIC_LINK_PATH_PREFIX, &name);
-        if (r <= 0)
-                return r;
-        Link *l = hashmap_get(m->links_by_name, name);
-        if (!l)
-                return 0;
-        *found = l;
-        return 1;
+        return bus_objects_find(path, PIC_LINK_PATH_PREFIX, ((Manager *) userdata)->links_by_name, found);
 }
 
 static int link_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes, sd_bus_error *error) {
-        Manager *m = userdata;
-        _cleanup_(strv_freep) char **l = NULL;
-        Link *link;
-
-        HASHMAP_FOREACH(link, m->links_by_name)
-                if (strv_extend(&l, link->object_path) < 0)
-                        return -ENOMEM;
-        *nodes = TAKE_PTR(l);
-        return 0;
+        return bus_objects_enumerate(((Manager *) userdata)->links_by_name, offsetof(Link, object_path), nodes);
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -132,35 +116,28 @@ int link_bus_add(Manager *m, Link *l) {
         return hashmap_put(m->links_by_name, l->remote.name, l);
 }
 
-int link_bus_load(Manager *m) {
-        DIR *d;
-        int r = opendir_at(m->links_fd, &d);
-        if (r < 0)
-                return r;
-        for (struct dirent *de; (de = readdir(d));) {
-                size_t len = strlen(de->d_name);
-                if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".json"))
-                        continue;
-                _cleanup_(freep) char *text = NULL;
-                _cleanup_(link_freep) Link *l = NULL;
-                char why[256];
-                if (read_file_at(m->links_fd, de->d_name, LINK_FILE_MAX, &text, NULL) < 0 ||
-                    link_from_json(text, &l, why, sizeof why) < 0) {
-                        log_error("Skipping links/%s: not a link. The file was left as it is.", de->d_name);
-                        continue;
-                }
-                if (strlen(l->remote.name) + 5 != len || strncmp(de->d_name, l->remote.name, len - 5) != 0 ||
-                    hashmap_get(m->links_by_name, l->remote.name)) {
-                        log_error("Skipping links/%s: it names cell '%s'.", de->d_name, l->remote.name);
-                        continue;
-                }
-                r = link_bus_add(m, l);
-                if (r < 0)
-                        break;
-                TAKE_PTR(l);
+static int load_link(const char *file, const char *text, size_t name_len, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(link_freep) Link *l = NULL;
+        char why[256];
+
+        if (!text || link_from_json(text, &l, why, sizeof why) < 0) {
+                log_error("Skipping links/%s: not a link. The file was left as it is.", file);
+                return 0;
         }
-        closedir(d);
-        return r < 0 ? r : 0;
+        if (strlen(l->remote.name) != name_len || strncmp(file, l->remote.name, name_len) != 0 ||
+            hashmap_get(m->links_by_name, l->remote.name)) {
+                log_error("Skipping links/%s: it names cell '%s'.", file, l->remote.name);
+                return 0;
+        }
+        int r = link_bus_add(m, l);
+        if (r >= 0)
+                TAKE_PTR(l);
+        return r;
+}
+
+int link_bus_load(Manager *m) {
+        return for_each_json_file(m->links_fd, LINK_FILE_MAX, load_link, m);
 }
 
 int link_bus_forget(Manager *m, Link *l) {

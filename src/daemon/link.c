@@ -156,29 +156,6 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         return 0;
 }
 
-/* "a.b.c.d:port" or "[v6]:port" into an endpoint; -EINVAL for a name. */
-static int endpoint_address(const char *s, WgEndpoint *ret) {
-        const char *colon = strrchr(s, ':');
-        char host[64];
-        size_t len = (size_t) (colon - s);
-        unsigned port = (unsigned) strtoul(colon + 1, NULL, 10); /* validated when it was read */
-
-        if (s[0] == '[') {
-                if (len < 3 || len - 2 >= sizeof host)
-                        return -EINVAL;
-                memcpy(host, s + 1, len - 2);
-                host[len - 2] = 0;
-                *ret = (WgEndpoint) { .addr6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) } };
-                return inet_pton(AF_INET6, host, &ret->addr6.sin6_addr) == 1 ? 0 : -EINVAL;
-        }
-        if (len >= sizeof host)
-                return -EINVAL;
-        memcpy(host, s, len);
-        host[len] = 0;
-        *ret = (WgEndpoint) { .addr4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) } };
-        return inet_pton(AF_INET, host, &ret->addr4.sin_addr) == 1 ? 0 : -EINVAL;
-}
-
 int link_to_wg(const Link *l, WgDevice *d) {
         WgPeer *w = wg_device_append_peer(d);
         if (!w)
@@ -187,7 +164,7 @@ int link_to_wg(const Link *l, WgDevice *d) {
         w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_REPLACE_ALLOWEDIPS | WG_PEER_HAS_PERSISTENT_KEEPALIVE |
                    WG_PEER_HAS_PRESHARED_KEY;
         w->persistent_keepalive = LINK_KEEPALIVE_SEC;
-        if (endpoint_address(l->remote.endpoint, &w->endpoint) >= 0)
+        if (wg_endpoint_parse(l->remote.endpoint, &w->endpoint) >= 0)
                 w->flags |= WG_PEER_HAS_ENDPOINT;
         else
                 w->endpoint = (WgEndpoint) {};

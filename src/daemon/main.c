@@ -29,6 +29,9 @@ static void help(void) {
                "                               of the daemon's own with an empty /run\n"
                "     --wireguard-go=PATH       wireguard-go to start without kernel WireGuard (default %s)\n"
                "     --backend=auto|kernel|userspace\n"
+               "     --exit-ifname-prefix=NAME an exit's interface is NAME and its number (default pic-exit)\n"
+               "     --exit-run-dir=DIR        the WireGuard run directory as the service manager sees it, bound\n"
+               "                               on /run/wireguard in the exits' units (default: --wireguard-run-dir)\n"
                "     --uplink=IFNAME           where peers' internet traffic leaves (default: the default route's)\n"
                "     --lan-networks=CIDR,…     what a peer's \"lan\" grant reaches (default: 10.0.0.0/8,\n"
                "                               172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16)\n"
@@ -82,7 +85,7 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
-               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM };
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM, ARG_EXIT_IFNAME, ARG_EXIT_RUN_DIR };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -93,6 +96,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "wireguard-run-dir", required_argument, NULL, ARG_RUN_DIR },
                 { "wireguard-go", required_argument, NULL, ARG_WIREGUARD_GO },
                 { "backend", required_argument, NULL, ARG_BACKEND },
+                { "exit-ifname-prefix", required_argument, NULL, ARG_EXIT_IFNAME },
+                { "exit-run-dir", required_argument, NULL, ARG_EXIT_RUN_DIR },
                 { "uplink", required_argument, NULL, ARG_UPLINK },
                 { "lan-networks", required_argument, NULL, ARG_LAN },
                 { "services", required_argument, NULL, ARG_SERVICES },
@@ -149,6 +154,20 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         break;
                 case ARG_WIREGUARD_GO:
                         c->wireguard_go = optarg;
+                        break;
+                case ARG_EXIT_IFNAME: /* room for two digits: exits are numbered up to 64 */
+                        if (isempty(optarg) || strlen(optarg) > IFNAMSIZ - 3 || strchr(optarg, '/')) {
+                                log_error("--exit-ifname-prefix must be 1 to %d characters, without '/'.", IFNAMSIZ - 3);
+                                return -EINVAL;
+                        }
+                        c->exit_ifname_prefix = optarg;
+                        break;
+                case ARG_EXIT_RUN_DIR:
+                        if (optarg[0] != '/') {
+                                log_error("--exit-run-dir must be an absolute path.");
+                                return -EINVAL;
+                        }
+                        c->exit_run_dir = optarg;
                         break;
                 case ARG_BACKEND:
                         if (streq(optarg, "auto"))
@@ -259,6 +278,7 @@ static int run(int argc, char *argv[]) {
                 .ifname = (char *) "pic0",
                 .wireguard_run_dir = (char *) "/run/wireguard",
                 .wireguard_go = (char *) PIC_WIREGUARD_GO,
+                .exit_ifname_prefix = (char *) "pic-exit",
                 .backend = WG_BACKEND_CHOICE_AUTO,
                 .dns_dir = (char *) "/run/pic/dns",
                 .dnsmasq = (char *) "/usr/sbin/dnsmasq",

@@ -20,6 +20,8 @@
 #include "link-pairing.h"
 #include "link-push.h"
 #include "link-wg.h"
+#include "exit-bus.h"
+#include "exit-steer.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
 #include "peer-bus.h"
@@ -108,6 +110,8 @@ Manager *manager_free(Manager *m) {
                 link_free(l);
         }
         hashmap_free(m->links_by_name);
+        exit_bus_free_all(m);
+        hashmap_free(m->exits_by_name);
         link_pairing_abandon(m);
         hashmap_free(m->peers_by_address);
         hashmap_free(m->peers_by_key);
@@ -140,6 +144,8 @@ Manager *manager_free(Manager *m) {
                 close(m->peers_fd);
         if (m->links_fd >= 0)
                 close(m->links_fd);
+        if (m->exits_fd >= 0)
+                close(m->exits_fd);
         free(m);
         return NULL;
 }
@@ -151,12 +157,13 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         if (!m)
                 return -ENOMEM;
         m->config = *config;
-        m->state_fd = m->peers_fd = m->links_fd = m->dns.dir_fd = m->invites.dir_fd = -EBADF;
+        m->state_fd = m->peers_fd = m->links_fd = m->exits_fd = m->dns.dir_fd = m->invites.dir_fd = -EBADF;
         m->peers_by_name = hashmap_new(&string_hash_ops);
         m->peers_by_address = hashmap_new(&u32_hash_ops);
         m->peers_by_key = hashmap_new(&string_hash_ops);
         m->links_by_name = hashmap_new(&string_hash_ops);
-        if (!m->peers_by_name || !m->peers_by_address || !m->peers_by_key || !m->links_by_name)
+        m->exits_by_name = hashmap_new(&string_hash_ops);
+        if (!m->peers_by_name || !m->peers_by_address || !m->peers_by_key || !m->links_by_name || !m->exits_by_name)
                 return -ENOMEM;
 
         m->state_fd = open_dir_at(AT_FDCWD, config->state_dir, 0700);
@@ -172,6 +179,9 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         m->links_fd = open_dir_at(m->state_fd, "links", 0700);
         if (m->links_fd < 0)
                 return log_error_errno(m->links_fd, "Failed to open %s/links: %m", config->state_dir);
+        m->exits_fd = open_dir_at(m->state_fd, "exits", 0700);
+        if (m->exits_fd < 0)
+                return log_error_errno(m->exits_fd, "Failed to open %s/exits: %m", config->state_dir);
 
         r = wg_backend_new(&m->wg, config->ifname, config->wireguard_run_dir, config->wireguard_go);
         if (r < 0)
@@ -323,6 +333,8 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (m->cell.setup_complete && (!m->firewall || m->firewall_stale)) /* it could not be built earlier */
                 (void) cell_firewall_rebuild(m);
+        if (m->exit_rules_stale)
+                m->exit_rules_stale = exit_steer_sync_rules(m) < 0;
         /* a time source is one-shot: arm it again, or it never fires after this */
         int r = sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
         return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -350,6 +362,7 @@ int manager_start(Manager *m) {
         remove_stale_temp_files_of(m, m->state_fd, "");
         remove_stale_temp_files_of(m, m->peers_fd, "peers/");
         remove_stale_temp_files_of(m, m->links_fd, "links/");
+        remove_stale_temp_files_of(m, m->exits_fd, "exits/");
         r = state_load_cell(m->state_fd, &m->cell);
         if (r < 0)
                 return r;
@@ -363,6 +376,9 @@ int manager_start(Manager *m) {
                 r = link_bus_load(m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to load links: %m");
+                r = exit_bus_load(m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load exits: %m");
                 (void) cell_apply_finish_interrupted(m);
                 drop_peers_outside_subnet(m);
                 /* Rebuild the kernel side before taking the name, so the first
@@ -379,10 +395,8 @@ int manager_start(Manager *m) {
         r = cell_firewall_watch(m);
         if (r < 0)
                 return r;
-        /* No exit or relay is served yet: drop policy rules a previous run left. */
-        r = rtnl_rule_sync(AF_INET, RTNL_PROTO_PIC, NULL, 0);
-        if (r < 0)
-                log_warning_errno(r, "Failed to clean up policy routing rules: %m");
+        /* The exits' rules, exactly: a previous run's for exits that are gone are dropped. */
+        m->exit_rules_stale = exit_steer_sync_rules(m) < 0;
 
         r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
@@ -429,9 +443,14 @@ int manager_start(Manager *m) {
         r = link_message_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the message method: %m");
+        r = exit_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register exit objects: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
+        if (m->cell.setup_complete)
+                exit_bus_start_all(m);
         r = dns_start(m);
         if (r < 0)
                 return r;

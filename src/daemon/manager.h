@@ -35,6 +35,8 @@ typedef struct ManagerConfig {
         char *ifname;
         char *wireguard_run_dir;
         char *wireguard_go;
+        char *exit_ifname_prefix; /* an exit's interface: this and its number (default "pic-exit") */
+        char *exit_run_dir;       /* wireguard_run_dir as the service manager sees it (NULL: the same) */
         char *uplink;        /* NULL: the interface of the default route */
         char *services_file; /* NULL: the built-in service table */
         char *dns_dir;       /* hosts files for the cell's dnsmasq (dns.c) */
@@ -105,6 +107,10 @@ typedef struct Manager {
         struct PairingCall *pairings; /* AddLink calls waiting for the other cell (link-pairing.h) */
         struct HttpClient *http; /* requests to other cells (http-client.h) */
         InviteStore invites;     /* invites.h */
+        int exits_fd;
+        Hashmap *exits_by_name;  /* Exit.name → Exit, owns them (exit-bus.h) */
+        bool exit_rules_stale;   /* the exits' policy rules could not be set: retried by the statistics timer */
+        bool systemd_subscribed; /* Subscribe() was called: systemd sends unit signals (exit-wg.c) */
         SigningKey signing_key;  /* signing-key-file.h; made on first use */
         bool has_signing_key;
 } Manager;

@@ -3,6 +3,7 @@
  * authorization and one commit (peer-batch.c). */
 #include <time.h>
 
+#include "exit-bus.h"
 #include "bus-dict.h"
 #include "bus-api.h"
 #include "cell-bus.h"
@@ -173,6 +174,12 @@ int method_add_peers(sd_bus_message *message, void *userdata, sd_bus_error *erro
         r = check_entries(m, &b, error);
         if (r < 0)
                 return r;
+        bool exits = false;
+        for (size_t i = 0; i < b.n; i++)
+                exits = exits || (b.options[i].has_exit && !isempty(b.options[i].exit));
+        r = exit_bus_authorize_peer_exit(m, message, exits, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = cell_bus_authorize_change(m, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -194,8 +201,10 @@ int method_add_peers(sd_bus_message *message, void *userdata, sd_bus_error *erro
                 r = sd_bus_message_append(reply, "o", peers[i]->object_path);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        for (size_t i = 0; i < b.n; i++)
+        for (size_t i = 0; i < b.n; i++) {
                 (void) sd_bus_emit_object_added(m->bus, peers[i]->object_path);
+                exit_bus_peer_moved(m, NULL, peers[i]->exit);
+        }
         free(peers); /* the model owns the peers now */
         char *changed[] = { "PeerCount", NULL };
         cell_bus_emit_changed(m, changed);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <sodium.h>
 
+#include "exit-bus.h"
 #include "bus-dict.h"
 #include "bus-api.h"
 #include "cell-bus.h"
@@ -60,7 +61,7 @@ static bool strv_same_set(char *const *a, char *const *b) {
 }
 
 void peer_bus_emit_diff(Peer *new, const Peer *old) {
-        char *names[9];
+        char *names[10];
         size_t n = 0;
 
         if (!streq(new->public_key_b64, old->public_key_b64))
@@ -77,6 +78,10 @@ void peer_bus_emit_diff(Peer *new, const Peer *old) {
                 names[n++] = "HasPresharedKey";
         if (new->enabled != old->enabled)
                 names[n++] = "Enabled";
+        if (!streq(new->exit, old->exit)) {
+                names[n++] = "Exit";
+                exit_bus_peer_moved(new->manager, old->exit, new->exit);
+        }
         names[n] = NULL;
         if (n > 0)
                 peer_bus_emit_changed(new, names);
@@ -103,6 +108,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "b", p->has_preshared_key);
         if (streq(property, "Enabled"))
                 return sd_bus_message_append(reply, "b", p->enabled);
+        if (streq(property, "Exit"))
+                return sd_bus_message_append(reply, "s", p->exit);
         if (streq(property, "Created"))
                 return sd_bus_message_append(reply, "t", p->created_usec);
         if (streq(property, "LatestHandshake"))
@@ -171,6 +178,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove peer '%s': %s.", p->name,
                                          strerror(-r));
         log_info("Removed peer %s.", p->name);
+        exit_bus_peer_moved(m, p->exit, NULL);
         (void) sd_bus_emit_object_removed(m->bus, p->object_path);
         manager_remove_peer(m, p);
         char *changed[] = { "PeerCount", NULL };
@@ -193,6 +201,9 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         r = peer_options_check(m, &o, p, error);
         if (r < 0)
                 return r;
+        r = exit_bus_authorize_peer_exit(m, message, o.has_exit && !streq(o.exit, p->exit), error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = cell_bus_authorize_change(m, message, ACTION_MANAGE_PEERS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -330,6 +341,7 @@ static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("Address", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ServiceAccess", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NetworkAccess", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Exit", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PersistentKeepalive", "q", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasPresharedKey", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Enabled", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -27,6 +27,7 @@ int peer_options_read(sd_bus_message *m, PeerOptions *o, bool with_name, sd_bus_
                 { "PersistentKeepalive", 'q', &o->keepalive, &o->has_keepalive },
                 { "PresharedKey", 's', &o->psk_string, &o->has_psk_s },
                 { "PresharedKey", 'b', &o->psk_generate, &o->has_psk_b },
+                { "Exit", 's', &o->exit, &o->has_exit },
         };
         int r = bus_read_dict(m, fields + !with_name, ELEMENTSOF(fields) - !with_name, error);
         if (r < 0)
@@ -48,6 +49,9 @@ int peer_options_read(sd_bus_message *m, PeerOptions *o, bool with_name, sd_bus_
                                         "or a boolean (true: generate one).");
         if (o->has_addr && peer_address_parse(o->address, &o->addr) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, PEER_ADDRESS_ERROR);
+        if (o->has_exit && !isempty(o->exit) && !peer_name_is_valid(o->exit))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Exit must be the name of one of the cell's exits, or \"\" for the cell's uplink.");
         return 0;
 }
 
@@ -67,6 +71,9 @@ int peer_options_check(Manager *m, const PeerOptions *o, const Peer *self, sd_bu
                         return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
                                                  ipv4_format(o->addr, a), other->name);
         }
+        if (o->has_exit && !isempty(o->exit) && !hashmap_get(m->exits_by_name, o->exit))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Exit: the cell has no exit named '%s' (picctl exit list).", o->exit);
         if (o->has_pub) {
                 Peer *other = hashmap_get(m->peers_by_key, o->key_b64);
                 if (other && other != self)
@@ -94,6 +101,8 @@ int peer_options_apply(const PeerOptions *o, Peer *p) {
                 return r;
         if (o->has_keepalive)
                 p->persistent_keepalive = o->keepalive;
+        if (o->has_exit)
+                snprintf(p->exit, sizeof p->exit, "%s", o->exit);
         if (o->has_psk_s) {
                 memcpy(p->preshared_key, o->psk, WG_KEY_LEN);
                 p->has_preshared_key = true;

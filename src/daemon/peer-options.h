@@ -11,9 +11,10 @@ typedef struct PeerOptions {
         const char *name; /* AddPeers: each entry names its peer */
         const char *public_key, *address, *psk_string;
         char **access, **networks;
+        const char *exit;
         uint16_t keepalive;
         int psk_generate;
-        bool has_name, has_pub, has_addr, has_access, has_networks, has_keepalive, has_psk_s, has_psk_b;
+        bool has_name, has_pub, has_addr, has_access, has_networks, has_keepalive, has_psk_s, has_psk_b, has_exit;
         /* parsed */
         WgKey key, psk;
         char key_b64[WG_KEY_B64_LEN];

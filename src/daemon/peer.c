@@ -188,14 +188,20 @@ int peer_client_config(const Peer *p, const Cell *cell, char *const *linked_subn
         }
         fprintf(f, "# Through the cell this device may reach: services %s; networks %s.\n",
                 isempty(services) ? "none" : services, isempty(networks) ? "none" : networks);
-        if (strv_contains(p->network_access, "internet"))
-                fputs("# To send all its traffic through the cell, use AllowedIPs = 0.0.0.0/0.\n", f);
-        fprintf(f, "AllowedIPs = %s", cidr4_format(&subnet, net));
-        /* linked cells are reached through this cell, with the "peers" grant (forwarding out of the tunnel) */
-        if (strv_contains(p->network_access, "peers"))
-                for (char *const *l = linked_subnets; l && *l; l++)
-                        fprintf(f, ", %s", *l);
-        fputc('\n', f);
+        if (!isempty(p->exit)) {
+                /* everything, IPv6 too: what bypassed the tunnel would bypass the exit */
+                fprintf(f, "# Its internet leaves through the cell's exit %s, and only through it.\n", p->exit);
+                fputs("AllowedIPs = 0.0.0.0/0, ::/0\n", f);
+        } else {
+                if (strv_contains(p->network_access, "internet"))
+                        fputs("# To send all its traffic through the cell, use AllowedIPs = 0.0.0.0/0.\n", f);
+                fprintf(f, "AllowedIPs = %s", cidr4_format(&subnet, net));
+                /* linked cells are reached through this cell, with the "peers" grant (forwarding out of the tunnel) */
+                if (strv_contains(p->network_access, "peers"))
+                        for (char *const *l = linked_subnets; l && *l; l++)
+                                fprintf(f, ", %s", *l);
+                fputc('\n', f);
+        }
         if (p->persistent_keepalive > 0)
                 fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);
         sodium_memzero(key, sizeof key);

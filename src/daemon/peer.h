@@ -26,6 +26,7 @@ typedef struct Peer {
         uint32_t address; /* host byte order, inside the cell's VPN subnet */
         char **service_access;
         char **network_access; /* firewall_network_names(): internet, lan, peers */
+        char exit[PEER_NAME_MAX + 1]; /* the exit its internet leaves by; "": the cell's uplink */
         uint16_t persistent_keepalive;
         bool enabled;
         uint64_t created_usec;

@@ -222,7 +222,8 @@ int peer_to_json(const Peer *p, char **ret) {
                   cJSON_AddBoolToObject(o, "enabled", p->enabled) &&
                   cJSON_AddNumberToObject(o, "created", (double) p->created_usec) &&
                   (!p->login_password_hash ||
-                   cJSON_AddStringToObject(o, "login_password_hash", p->login_password_hash));
+                   cJSON_AddStringToObject(o, "login_password_hash", p->login_password_hash)) &&
+                  (isempty(p->exit) || cJSON_AddStringToObject(o, "exit", p->exit));
         if (!ok)
                 return -ENOMEM;
         return print_json(o, ret);
@@ -287,6 +288,13 @@ int peer_from_json(const char *text, Peer **ret, char *buf, size_t size) {
         p->enabled = !cJSON_IsBool(enabled) || cJSON_IsTrue(enabled);
         if (get_uint(o, "created", 0, 1e19, &x))
                 p->created_usec = x;
+        /* Absent: the uplink. A name no exit has any more keeps its peer off the internet (exit-steer.h). */
+        const char *exit_name = get_string(o, "exit");
+        if (exit_name) {
+                if (!peer_name_is_valid(exit_name))
+                        return FAIL("exit is not a valid exit name");
+                snprintf(p->exit, sizeof p->exit, "%s", exit_name);
+        }
         const char *login = get_string(o, "login_password_hash");
         if (login && !(p->login_password_hash = strdup(login)))
                 return -ENOMEM;

@@ -2,6 +2,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <linux/rtnetlink.h>
 
 #include "cell-bus.h"
 #include "cell-firewall.h"
@@ -16,7 +17,8 @@ static void default_route_interface(char ifname[static IF_NAMESIZE]) {
         size_t n = 0;
 
         ifname[0] = 0;
-        if (rtnl_route_list(AF_INET, 0 /* main */, &routes, &n) < 0)
+        /* the main table only: an exit's table has a default route too (exit-steer.h) */
+        if (rtnl_route_list(AF_INET, RT_TABLE_MAIN, &routes, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++)
                 if (routes[i].dst_prefixlen == 0 && routes[i].oif > 0 &&

@@ -62,10 +62,12 @@ static int add_plain_set(NftBatch *b, const char *name, uint32_t id, uint32_t ke
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, data_type);
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, data_len);
         }
-        if (data_type == NFT_TYPE_MARK) {
-                /* a mark is in host order (as meta mark loads it): say so, or nft(8) shows it byte-swapped */
+        if (data_type == NFT_TYPE_MARK || key_type == NFT_TYPE_IFNAME) {
+                /* marks and names are in host order (as meta loads them): say so, or nft(8) shows them
+                 * byte-swapped */
                 struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
-                if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_HOST)) {
+                if (!u || !nftnl_udata_put_u32(u, data_type ? NFTNL_UDATA_SET_DATABYTEORDER : NFTNL_UDATA_SET_KEYBYTEORDER,
+                                               NFT_BYTEORDER_HOST)) {
                         nftnl_udata_buf_free(u);
                         nftnl_set_free(s);
                         return -ENOMEM;

@@ -166,6 +166,30 @@ int open_dir_at(int dir_fd, const char *path, mode_t mode) {
         return fd < 0 ? -errno : fd;
 }
 
+int for_each_json_file(int dir_fd, size_t max_size, int (*load)(const char *file, const char *text, size_t name_len,
+                                                              void *userdata), void *userdata) {
+        DIR *d;
+        int r = opendir_at(dir_fd, &d);
+        if (r < 0)
+                return r;
+        for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+                        continue;
+                char *text = NULL;
+                size_t size = 0;
+                if (read_file_at(dir_fd, de->d_name, max_size, &text, &size) < 0)
+                        text = NULL;
+                r = load(de->d_name, text, len - 5, userdata);
+                if (text) {
+                        explicit_bzero(text, size); /* state files hold keys */
+                        free(text);
+                }
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
 int opendir_at(int dir_fd, DIR **ret) {
         /* its own open file description: a dup would move the caller's directory offset */
         int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

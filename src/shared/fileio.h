@@ -36,6 +36,12 @@ int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size
 /* A directory stream over dir_fd's directory that reads from its start and
  * leaves dir_fd's own position alone; closedir() it. */
 int opendir_at(int dir_fd, DIR **ret);
+
+/* Calls load(name, text, name_len) for every NAME.json in dir_fd no larger than
+ * max_size (the ".json" left out of name_len); a file that cannot be read is
+ * passed with text NULL. Stops at load's first negative return and returns it. */
+int for_each_json_file(int dir_fd, size_t max_size, int (*load)(const char *file, const char *text, size_t name_len,
+                                                              void *userdata), void *userdata);
 static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);

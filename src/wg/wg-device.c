@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +66,27 @@ size_t wg_device_count_peers(const WgDevice *d) {
 
 const char *wg_backend_kind_to_string(WgBackendKind k) {
         return k == WG_BACKEND_KERNEL ? "kernel" : "userspace";
+}
+
+/* "a.b.c.d:port" or "[v6]:port" into an endpoint; -EINVAL for a name. */
+int wg_endpoint_parse(const char *s, WgEndpoint *ret) {
+        const char *colon = strrchr(s, ':');
+        char host[64];
+        size_t len = (size_t) (colon - s);
+        unsigned port = (unsigned) strtoul(colon + 1, NULL, 10); /* the caller checked host:port (endpoint_validate) */
+
+        if (s[0] == '[') {
+                if (len < 3 || len - 2 >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s + 1, len - 2);
+                host[len - 2] = 0;
+                *ret = (WgEndpoint) { .addr6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) } };
+                return inet_pton(AF_INET6, host, &ret->addr6.sin6_addr) == 1 ? 0 : -EINVAL;
+        }
+        if (len >= sizeof host)
+                return -EINVAL;
+        memcpy(host, s, len);
+        host[len] = 0;
+        *ret = (WgEndpoint) { .addr4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) } };
+        return inet_pton(AF_INET, host, &ret->addr4.sin_addr) == 1 ? 0 : -EINVAL;
 }

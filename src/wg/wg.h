@@ -83,6 +83,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(WgDevice *, wg_device_free);
 WgPeer *wg_device_append_peer(WgDevice *d);
 /* Appends an allowed IP to the peer's list (keeps order); NULL on OOM. */
 WgAllowedIp *wg_peer_append_allowed_ip(WgPeer *p, int family, const void *addr, uint8_t cidr);
+
+/* "a.b.c.d:port" or "[v6]:port" (already checked to be host:port) into an
+ * endpoint; -EINVAL for a name. */
+int wg_endpoint_parse(const char *s, WgEndpoint *ret);
 size_t wg_device_count_peers(const WgDevice *d);
 
 typedef enum WgBackendKind {

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cidr.h"
+#include "exit.h"
+#include "json-fields.h"
+#include "json-util.h"
+#include "strv.h"
+#include "wg/wg.h"
+
+static const char *const type_names[_EXIT_TYPE_MAX] = {
+        [EXIT_TYPE_WIREGUARD] = "wireguard",
+};
+
+static const char *const state_names[] = {
+        [EXIT_STARTING] = "starting",
+        [EXIT_UP] = "up",
+        [EXIT_DOWN] = "down",
+        [EXIT_FAILED] = "failed",
+};
+
+const char *exit_type_to_string(ExitType t) {
+        return t >= 0 && t < _EXIT_TYPE_MAX ? type_names[t] : NULL;
+}
+
+ExitType exit_type_from_string(const char *s) {
+        for (int t = 0; t < _EXIT_TYPE_MAX; t++)
+                if (s && streq(s, type_names[t]))
+                        return (ExitType) t;
+        return _EXIT_TYPE_INVALID;
+}
+
+const char *exit_state_to_string(ExitState s) {
+        return state_names[s];
+}
+
+Exit *exit_free(Exit *e) {
+        if (!e)
+                return NULL;
+        if (e->config_text) {
+                explicit_bzero(e->config_text, strlen(e->config_text));
+                free(e->config_text);
+        }
+        wg_quick_done(&e->config);
+        free(e->test_target);
+        free(e->last_error);
+        free(e->object_path);
+        free(e);
+        return NULL;
+}
+
+int exit_new(const char *name, ExitType type, unsigned number, Exit **ret) {
+        if (!peer_name_is_valid(name) || !exit_type_to_string(type) || number == 0 || number > EXIT_NUMBER_MAX)
+                return -EINVAL;
+        _cleanup_(exit_freep) Exit *e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        snprintf(e->name, sizeof e->name, "%s", name);
+        e->type = type;
+        e->number = number;
+        e->test_target = strdup(EXIT_DEFAULT_TEST_TARGET);
+        if (!e->test_target)
+                return -ENOMEM;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static bool first_ipv4_cidr(char **list, Cidr4 *ret) {
+        for (char **s = list; s && *s; s++)
+                if (cidr4_parse(*s, false, ret) >= 0)
+                        return true;
+        return false;
+}
+
+int exit_set_config(Exit *e, const char *text, char *buf, size_t size) {
+        _cleanup_(wg_quick_done) WgQuickConfig c = {};
+        WgEndpoint endpoint;
+        Cidr4 address;
+        char prefix[32];
+        int r;
+
+        snprintf(prefix, sizeof prefix, "Config: ");
+        r = wg_quick_parse(text, &c, buf + strlen(prefix), size - strlen(prefix));
+        if (r == -E2BIG)
+                return json_refuse(buf, size, "Config: the file is over %u bytes; a wg-quick file is far smaller.",
+                                   WG_QUICK_TEXT_MAX);
+        if (r < 0) {
+                memcpy(buf, prefix, strlen(prefix)); /* the parser's message follows it */
+                return r;
+        }
+        if (!first_ipv4_cidr(c.addresses, &address))
+                return json_refuse(buf, size, "Config: Address needs an IPv4 address (such as 10.64.0.2/32): "
+                                   "the peers' traffic leaves with it.");
+        if (wg_endpoint_parse(c.endpoint, &endpoint) < 0)
+                return json_refuse(buf, size, "Config: Endpoint '%.64s' must be an IP address and port "
+                                   "(such as 203.0.113.5:51820); PIC does not resolve names for an exit.",
+                                   c.endpoint);
+
+        char *copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        if (e->config_text) {
+                explicit_bzero(e->config_text, strlen(e->config_text));
+                free(e->config_text);
+        }
+        e->config_text = copy;
+        wg_quick_done(&e->config);
+        e->config = c;
+        c = (WgQuickConfig) {};
+        return 0;
+}
+
+int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
+        WgEndpoint ep;
+
+        if (!target || strlen(target) > 64 || endpoint_validate(target) < 0 || wg_endpoint_parse(target, &ep) < 0 ||
+            ep.addr.sa_family != AF_INET)
+                return json_refuse(buf, size, "TestTarget must be an IPv4 address and port, such as 1.1.1.1:443.");
+        char *copy = strdup(target);
+        if (!copy)
+                return -ENOMEM;
+        free(e->test_target);
+        e->test_target = copy;
+        return 0;
+}
+
+ExitState exit_state(const Exit *e, uint64_t now_usec) {
+        switch (e->runner) {
+        case EXIT_RUNNER_FAILED:
+                return EXIT_FAILED;
+        case EXIT_RUNNER_STOPPED:
+                return EXIT_DOWN;
+        case EXIT_RUNNER_STARTING:
+                return EXIT_STARTING;
+        case EXIT_RUNNER_RUNNING:
+                break;
+        }
+        if (e->latest_handshake_usec == 0)
+                return EXIT_STARTING; /* configured, waiting for the server's answer */
+        if (now_usec < e->latest_handshake_usec + EXIT_FRESH_USEC)
+                return EXIT_UP;
+        return EXIT_DOWN;
+}
+
+int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix) {
+        Cidr4 c;
+        if (!first_ipv4_cidr(e->config.addresses, &c))
+                return -ENOENT;
+        *ret_addr = c.addr;
+        *ret_prefix = c.prefix;
+        return 0;
+}
+
+size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
+        size_t n = 0;
+        for (char **s = e->config.dns; s && *s && n < max; s++)
+                if (ipv4_parse(*s, &ret[n]) >= 0)
+                        n++;
+        return n;
+}
+
+int exit_to_json(const Exit *e, char **ret) {
+        _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+
+        if (!o || !cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddStringToObject(o, "name", e->name) ||
+            !cJSON_AddStringToObject(o, "type", exit_type_to_string(e->type)) ||
+            !cJSON_AddNumberToObject(o, "number", e->number) ||
+            !cJSON_AddNumberToObject(o, "created", (double) e->created_usec) ||
+            !cJSON_AddStringToObject(o, "config", e->config_text) ||
+            !cJSON_AddStringToObject(o, "test_target", e->test_target))
+                return -ENOMEM;
+        *ret = cJSON_Print(o);
+        return *ret ? 0 : -ENOMEM;
+}
+
+enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, _F_MAX };
+static const JsonField exit_fields[_F_MAX] = {
+        { "schema", JSON_COUNT }, { "name", JSON_STRING }, { "type", JSON_STRING }, { "number", JSON_COUNT },
+        { "created", JSON_COUNT }, { "config", JSON_STRING }, { "test_target", JSON_STRING },
+};
+
+int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
+        _cleanup_(cjson_deletep) cJSON *o = json_parse_exact(text, strlen(text));
+        _cleanup_(exit_freep) Exit *e = NULL;
+        const cJSON *f[_F_MAX];
+
+        int r = json_collect_fields(o, exit_fields, _F_MAX, f, "exit", buf, size);
+        if (r < 0)
+                return r;
+        if (json_count(f[F_SCHEMA]) != 1)
+                return json_refuse(buf, size, "exit: schema %llu is not one this PIC knows.",
+                                   (unsigned long long) json_count(f[F_SCHEMA]));
+        ExitType type = exit_type_from_string(f[F_TYPE]->valuestring);
+        if (type < 0)
+                return json_refuse(buf, size, "exit: type '%.32s' is not one this PIC knows.",
+                                   f[F_TYPE]->valuestring);
+        if (!peer_name_is_valid(f[F_NAME]->valuestring))
+                return json_refuse(buf, size, "exit: name is not a valid name.");
+        uint64_t number = json_count(f[F_NUMBER]);
+        if (number == 0 || number > EXIT_NUMBER_MAX)
+                return json_refuse(buf, size, "exit: number %llu is not 1…%u.", (unsigned long long) number,
+                                   EXIT_NUMBER_MAX);
+        r = exit_new(f[F_NAME]->valuestring, type, (unsigned) number, &e);
+        if (r < 0)
+                return r;
+        e->created_usec = json_count(f[F_CREATED]);
+        r = exit_set_config(e, f[F_CONFIG]->valuestring, buf, size);
+        if (r >= 0)
+                r = exit_set_test_target(e, f[F_TEST_TARGET]->valuestring, buf, size);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}

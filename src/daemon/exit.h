@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* An internet exit (dbus/org.pic.Cell1.Exit.xml): a way out to the internet
+ * other than the cell's uplink, chosen per peer. Stored as
+ * STATE/exits/<name>.json (0600: the settings hold a private key). Model
+ * code: no bus, no kernel here; exit-wg.c runs it, exit-steer.c steers to it. */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exit/wg-quick.h"
+#include "macro.h"
+#include "names.h"
+
+typedef struct Manager Manager;
+
+typedef enum ExitType {
+        EXIT_TYPE_WIREGUARD,
+        _EXIT_TYPE_MAX,
+        _EXIT_TYPE_INVALID = -1,
+} ExitType;
+
+/* 1…EXIT_NUMBER_MAX: an exit's number names its mark, table and interface. */
+#define EXIT_NUMBER_MAX 64
+#define EXIT_DEFAULT_TEST_TARGET "1.1.1.1:443"
+#define EXIT_FRESH_USEC (180ULL * 1000000ULL) /* WireGuard rekeys every 2 minutes while in use */
+
+typedef enum ExitState {
+        EXIT_STARTING,
+        EXIT_UP,
+        EXIT_DOWN,
+        EXIT_FAILED,
+} ExitState;
+
+/* What pic-celld knows of the unit (or kernel interface) that serves it. */
+typedef enum ExitRunner {
+        EXIT_RUNNER_STOPPED,  /* not started, or the unit is inactive */
+        EXIT_RUNNER_STARTING, /* the unit is starting or restarting, or the tunnel is not configured yet */
+        EXIT_RUNNER_RUNNING,  /* the tunnel is configured */
+        EXIT_RUNNER_FAILED,   /* the unit failed, or configuring the tunnel did */
+} ExitRunner;
+
+typedef struct Exit {
+        Manager *manager;
+        char name[PEER_NAME_MAX + 1];
+        char *object_path;
+        ExitType type;
+        unsigned number;
+        uint64_t created_usec;
+        char *config_text;    /* the wg-quick file as given: secret */
+        WgQuickConfig config; /* parsed from it */
+        char *test_target;    /* "a.b.c.d:port" */
+
+        /* running it (exit-wg.c): not stored */
+        char ifname[IFNAMSIZ];
+        char unit[PEER_NAME_MAX + 32];
+        bool kernel;          /* a kernel WireGuard interface, no unit */
+        ExitRunner runner;
+        char *last_error;
+        int configured_ifindex; /* the interface configured last: another one is a restarted process */
+        uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
+        ExitState announced_state;
+        bool open;            /* its peers' traffic may leave (firewall exit_paths) */
+        struct sd_bus_slot *unit_match, *unit_call;
+        struct sd_event_source *poll_timer;
+        struct ExitTest *tests;
+} Exit;
+
+Exit *exit_free(Exit *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Exit *, exit_free);
+int exit_new(const char *name, ExitType type, unsigned number, Exit **ret);
+
+const char *exit_type_to_string(ExitType t);
+ExitType exit_type_from_string(const char *s);
+const char *exit_state_to_string(ExitState s);
+
+/* Replaces the wg-quick settings after checking them; -EINVAL with a message
+ * (never a key's value) in buf, and e unchanged. */
+int exit_set_config(Exit *e, const char *text, char *buf, size_t size);
+/* "a.b.c.d:port"; -EINVAL with a message. */
+int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size);
+
+/* The state from what is known of its runner and its last handshake. */
+ExitState exit_state(const Exit *e, uint64_t now_usec);
+
+/* The exit's tunnel address (first IPv4 Address) as an address and prefix, and its IPv4 resolvers. */
+int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix);
+size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max);
+
+int exit_to_json(const Exit *e, char **ret);
+/* -EINVAL with a message in buf when the text is not an exit. */
+int exit_from_json(const char *text, Exit **ret, char *buf, size_t size);
