@@ -101,6 +101,18 @@ static int report_call_error(sd_bus *bus, const sd_bus_error *e, int r) {
         return report_error(r, "%s", msg);
 }
 
+/* An exit is an object without a lookup method: name it when its path is unknown. */
+static int report_unknown_exit(const sd_bus_message *m, const sd_bus_error *e, int r) {
+        _cleanup_(freep) char *name = NULL;
+        const char *path = sd_bus_message_get_path((sd_bus_message *) m);
+
+        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) || !path ||
+            sd_bus_path_decode(path, PIC_EXIT_PATH_PREFIX, &name) <= 0)
+                return 0;
+        report_error(r, "there is no exit '%s' (see 'picctl exit list')", name);
+        return 1;
+}
+
 int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **ret_reply) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus *bus;
@@ -114,7 +126,7 @@ int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **re
                 c->agent = polkit_agent_open();
 
         r = sd_bus_call(bus, m, 0, &error, ret_reply);
-        if (r < 0)
+        if (r < 0 && !report_unknown_exit(m, &error, r))
                 r = report_call_error(bus, &error, r);
         sd_bus_error_free(&error);
         return r < 0 ? r : 0;
@@ -371,6 +383,63 @@ int bus_read_objects(sd_bus_message *reply, const char *interface, const BusProp
         *ret = o.items;
         *ret_n = o.n;
         return 0;
+}
+
+void bus_objects_free(void *items, size_t n, size_t size, void (*done)(void *item)) {
+        for (size_t i = 0; i < n; i++)
+                done((uint8_t *) items + i * size);
+        free(items);
+}
+
+static cJSON *property_json(const BusProperty *p, const void *field) {
+        char buf[24];
+
+        switch (p->signature[0]) {
+        case 's':
+        case 'o':
+                return cJSON_CreateString(strempty(*(char *const *) field));
+        case 'b':
+                return cJSON_CreateBool(*(const bool *) field);
+        case 'q':
+                return cJSON_CreateNumber(*(const uint16_t *) field);
+        case 'u':
+                return cJSON_CreateNumber(*(const uint32_t *) field);
+        case 't':
+                /* cJSON numbers are doubles: print 64-bit counters exactly instead */
+                snprintf(buf, sizeof buf, "%" PRIu64, *(const uint64_t *) field);
+                return cJSON_CreateRaw(buf);
+        default: {
+                cJSON *a = cJSON_CreateArray();
+                for (char *const *s = *(char **const *) field; a && s && *s; s++)
+                        if (!cJSON_AddItemToArray(a, cJSON_CreateString(*s))) {
+                                cJSON_Delete(a);
+                                return NULL;
+                        }
+                return a;
+        }
+        }
+}
+
+cJSON *bus_properties_json(const BusProperty *table, const void *userdata) {
+        cJSON *o = cJSON_CreateObject();
+
+        for (const BusProperty *p = table; o && p->name; p++)
+                if (!cJSON_AddItemToObject(o, p->name, property_json(p, (const uint8_t *) userdata + p->offset))) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+        return o;
+}
+
+cJSON *bus_objects_json(const BusProperty *table, const void *items, size_t n, size_t size) {
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t i = 0; a && i < n; i++)
+                if (!cJSON_AddItemToArray(a, bus_properties_json(table, (const uint8_t *) items + i * size))) {
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        return a;
 }
 
 int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userdata) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -60,6 +61,16 @@ int bus_read_properties(sd_bus_message *m, const BusProperty *table, void *userd
  * @done (which clears one struct) has cleared what was read. */
 int bus_read_objects(sd_bus_message *reply, const char *interface, const BusProperty *table, size_t size,
                      size_t name_offset, void (*done)(void *item), void **ret, size_t *ret_n);
+
+/* Clears @n structs of @size bytes with @done, then frees the array. */
+void bus_objects_free(void *items, size_t n, size_t size, void (*done)(void *item));
+
+/* The struct at @userdata as --json shows it: an object keyed by the names of
+ * @table ("s", "b", "q", "u", "t", "as" fields; 64-bit counters printed
+ * exactly). NULL when out of memory. */
+cJSON *bus_properties_json(const BusProperty *table, const void *userdata);
+/* A JSON array of bus_properties_json() of @n structs of @size bytes. */
+cJSON *bus_objects_json(const BusProperty *table, const void *items, size_t n, size_t size);
 
 /* Reads one variant and renders its value as text for people. */
 int bus_read_variant_text(sd_bus_message *m, char **ret);

@@ -383,34 +383,7 @@ static void link_info_clear(void *i) {
 }
 
 static void link_list_done(LinkList *l) {
-        for (size_t i = 0; i < l->n; i++)
-                link_info_done(&l->items[i]);
-        free(l->items);
-}
-
-static cJSON *link_info_json(const LinkInfo *i) {
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "Name", strempty(i->name)) ||
-            !cJSON_AddStringToObject(o, "Domain", strempty(i->domain)) ||
-            !cJSON_AddStringToObject(o, "VpnSubnet", strempty(i->vpn_subnet)) ||
-            !cJSON_AddStringToObject(o, "DnsAddress", strempty(i->dns_address)) ||
-            !cJSON_AddStringToObject(o, "Endpoint", strempty(i->endpoint)) ||
-            !cJSON_AddStringToObject(o, "PublicKey", strempty(i->public_key)) ||
-            !cJSON_AddStringToObject(o, "SigningKey", strempty(i->signing_key)) ||
-            !cJSON_AddStringToObject(o, "State", strempty(i->state)) ||
-            !cJSON_AddNumberToObject(o, "Created", (double) i->created) ||
-            !cJSON_AddNumberToObject(o, "LatestHandshake", (double) i->latest_handshake) ||
-            !cJSON_AddNumberToObject(o, "RxBytes", (double) i->rx_bytes) ||
-            !cJSON_AddNumberToObject(o, "TxBytes", (double) i->tx_bytes) ||
-            !cJSON_AddItemToObject(o, "Shared", json_string_array(i->shared)) ||
-            !cJSON_AddItemToObject(o, "RemoteShared", json_string_array(i->remote_shared)) ||
-            !cJSON_AddBoolToObject(o, "PendingPush", i->pending_push) ||
-            !cJSON_AddNumberToObject(o, "LastPushTime", (double) i->last_push_time) ||
-            !cJSON_AddStringToObject(o, "LastPushError", strempty(i->last_push_error))) {
-                cJSON_Delete(o);
-                return NULL;
-        }
-        return o;
+        bus_objects_free(l->items, l->n, sizeof *l->items, link_info_clear);
 }
 
 static void help_list(void) {
@@ -436,17 +409,8 @@ static int verb_list(int argc, char *argv[], Context *c) {
                              link_info_clear, (void **) &links.items, &links.n);
         if (r < 0)
                 return report_parse_error(r);
-        if (json) {
-                cJSON *a = cJSON_CreateArray();
-                for (size_t i = 0; a && i < links.n; i++)
-                        if (!cJSON_AddItemToArray(a, link_info_json(&links.items[i]))) {
-                                cJSON_Delete(a);
-                                a = NULL;
-                        }
-                if (!a)
-                        return report_error(-ENOMEM, "out of memory");
-                return print_json(a);
-        }
+        if (json)
+                return print_json(bus_objects_json(link_properties, links.items, links.n, sizeof *links.items));
         if (links.n == 0) {
                 printf("No linked cells. Link with one: picctl link add INVITE (ask its admin for 'picctl link invite').\n");
                 return 0;
@@ -489,7 +453,7 @@ static int verb_show(int argc, char *argv[], Context *c) {
         if (r < 0)
                 return report_parse_error(r);
         if (json)
-                return print_json(link_info_json(&info));
+                return print_json(bus_properties_json(link_properties, &info));
 
         char when[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
         printf("%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n",

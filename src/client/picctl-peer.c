@@ -28,6 +28,7 @@ static const BusProperty peer_properties[] = {
         { "RxBytes",             "t",  offsetof(PeerInfo, rx_bytes)             },
         { "TxBytes",             "t",  offsetof(PeerInfo, tx_bytes)             },
         { "Endpoint",            "s",  offsetof(PeerInfo, endpoint)             },
+        { "Exit",                "s",  offsetof(PeerInfo, exit_name)            },
         {}
 };
 
@@ -38,6 +39,7 @@ void peer_info_done(PeerInfo *p) {
         strv_free(p->service_access);
         strv_free(p->network_access);
         free(p->endpoint);
+        free(p->exit_name);
         *p = (PeerInfo) {};
 }
 
@@ -140,8 +142,8 @@ int peer_info_read(Context *c, const char *path, PeerInfo *ret) {
 static void help_list(void) {
         printf("picctl peer list [--json]\n"
                "\n"
-               "List the peers: name, address, whether enabled, last handshake, bytes\n"
-               "received and sent.\n"
+               "List the peers: name, address, whether enabled, the exit their internet\n"
+               "traffic leaves by, last handshake, bytes received and sent.\n"
                "\n"
                "  --json   Print a JSON array of objects with all peer properties\n");
 }
@@ -221,7 +223,8 @@ static cJSON *peer_info_to_json(const PeerInfo *p) {
             !json_add_u64(o, "LatestHandshake", p->latest_handshake) ||
             !json_add_u64(o, "RxBytes", p->rx_bytes) ||
             !json_add_u64(o, "TxBytes", p->tx_bytes) ||
-            !cJSON_AddStringToObject(o, "Endpoint", strempty(p->endpoint)))
+            !cJSON_AddStringToObject(o, "Endpoint", strempty(p->endpoint)) ||
+            !cJSON_AddStringToObject(o, "Exit", strempty(p->exit_name)))
                 goto fail;
         return o;
 
@@ -260,10 +263,11 @@ static int print_peers_json(const PeerInfo *peers, size_t n) {
         return print_json(array);
 }
 
-enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_HANDSHAKE, COL_RX, COL_TX, N_COLUMNS };
+enum { COL_NAME, COL_ADDRESS, COL_ENABLED, COL_EXIT, COL_HANDSHAKE, COL_RX, COL_TX, N_COLUMNS };
 
 static void print_peers_table(const PeerInfo *peers, size_t n) {
-        static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "HANDSHAKE", "RX", "TX" };
+        static const char *const header[N_COLUMNS] = { "NAME", "ADDRESS", "ENABLED", "EXIT", "HANDSHAKE", "RX",
+                                                         "TX" };
         char (*cells)[N_COLUMNS][FORMAT_AGO_MAX + FORMAT_BYTES_MAX];
         size_t width[N_COLUMNS];
         uint64_t now = now_usec();
@@ -281,6 +285,8 @@ static void print_peers_table(const PeerInfo *peers, size_t n) {
                 snprintf(cells[i][COL_NAME], sizeof cells[i][COL_NAME], "%s", strempty(peers[i].name));
                 snprintf(cells[i][COL_ADDRESS], sizeof cells[i][COL_ADDRESS], "%s", strempty(peers[i].address));
                 snprintf(cells[i][COL_ENABLED], sizeof cells[i][COL_ENABLED], "%s", peers[i].enabled ? "yes" : "no");
+                snprintf(cells[i][COL_EXIT], sizeof cells[i][COL_EXIT], "%s",
+                         isempty(peers[i].exit_name) ? "-" : peers[i].exit_name);
                 format_ago(cells[i][COL_HANDSHAKE], sizeof cells[i][COL_HANDSHAKE], peers[i].latest_handshake, now);
                 format_bytes(cells[i][COL_RX], sizeof cells[i][COL_RX], peers[i].rx_bytes);
                 format_bytes(cells[i][COL_TX], sizeof cells[i][COL_TX], peers[i].tx_bytes);
@@ -372,6 +378,7 @@ static int print_peer(const PeerInfo *p) {
         print_peer_field("RxBytes", format_bytes(buf, sizeof buf, p->rx_bytes));
         print_peer_field("TxBytes", format_bytes(buf, sizeof buf, p->tx_bytes));
         print_peer_field("Endpoint", p->endpoint);
+        print_peer_field("Exit", isempty(p->exit_name) ? "none (the cell's uplink)" : p->exit_name);
         return 0;
 }
 
@@ -583,6 +590,9 @@ static void help_peer(void) {
                "  network " NETWORK_SYNOPSIS "\n"
                "                           The same for the networks it may reach:\n"
                "                           internet, lan, peers\n"
+               "  " PEER_EXIT_SYNOPSIS "\n"
+               "                           Show or change the exit its internet traffic\n"
+               "                           leaves by (picctl exit)\n"
                "  enable NAME              Let a disabled peer connect again\n"
                "  disable NAME             Refuse the peer but keep its settings\n"
                "  rotate-keys NAME         Give the peer new keys\n"
@@ -604,6 +614,7 @@ static const Verb peer_verbs[] = {
         { "config",      peer_config      },
         { "access",      peer_access      },
         { "network",     peer_network     },
+        { "exit",        peer_exit        },
         { "enable",      peer_enable      },
         { "disable",     peer_disable     },
         { "rotate-keys", peer_rotate_keys },
@@ -615,6 +626,7 @@ static const Verb peer_verbs[] = {
 
 int verb_peer(int argc, char *argv[], Context *c) {
         return dispatch_group(peer_verbs, "peer",
-                              "list, add, show, config, access, network, enable, disable, rotate-keys, login, remove",
+                              "list, add, show, config, access, network, exit, enable, disable, rotate-keys, login, "
+                              "remove",
                               help_peer, argc, argv, c);
 }

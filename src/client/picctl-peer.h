@@ -23,6 +23,7 @@ typedef struct PeerInfo {
         uint64_t rx_bytes;
         uint64_t tx_bytes;
         char *endpoint;
+        char *exit_name;             /* the exit its internet traffic leaves by, "" = the uplink */
 } PeerInfo;
 
 void peer_info_done(PeerInfo *p);
@@ -51,6 +52,10 @@ int peer_add(int argc, char *argv[], Context *c);
 #define NETWORK_SYNOPSIS "NAME [+NETWORK|-NETWORK|NETWORK]..."
 int peer_access(int argc, char *argv[], Context *c);
 int peer_network(int argc, char *argv[], Context *c);
+
+/* picctl-exit.c */
+#define PEER_EXIT_SYNOPSIS "exit NAME [EXIT|--none]"
+int peer_exit(int argc, char *argv[], Context *c);
 
 /* Prints @json (consumed, NULL means out of memory) on stdout. */
 int print_json(cJSON *json);

@@ -37,6 +37,9 @@ static void help_main(void) {
                "  peer access NAME [+SERVICE|-SERVICE|SERVICE]...\n"
                "                           Show the services a peer may reach, or grant\n"
                "                           (+SERVICE) and revoke (-SERVICE) them\n"
+               "  peer exit NAME [EXIT|--none]\n"
+               "                           Send the peer's internet traffic through an exit,\n"
+               "                           or the cell's uplink again\n"
                "  peer enable NAME         Let a disabled peer connect again\n"
                "  peer disable NAME        Refuse the peer but keep its settings\n"
                "  peer rotate-keys NAME    Give the peer new keys\n"
@@ -57,6 +60,16 @@ static void help_main(void) {
                "  link share NAME [+SERVICE|-SERVICE]...\n"
                "                           What this cell shares with a linked cell\n"
                "  link remove NAME         Drop a link (the other cell is told)\n"
+               "\n"
+               "Exits (other ways out to the internet for chosen peers):\n"
+               "  exit add NAME --type wireguard --config FILE|- [--test-target HOST:PORT]\n"
+               "                           Add an exit from a VPN provider's wg-quick file\n"
+               "  exit list [--json]       The exits, their state and the peers using them\n"
+               "  exit show NAME [--json]  Everything about one exit\n"
+               "  exit update NAME [--config FILE|-] [--test-target HOST:PORT]\n"
+               "                           Replace its file or test target\n"
+               "  exit test NAME           Connect through it and print the time it took\n"
+               "  exit remove NAME         Remove an exit no peer uses\n"
                "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"
@@ -559,6 +572,7 @@ static const Verb verbs[] = {
         { "firewall",  verb_firewall  },
         { "dns",       verb_dns       },
         { "link",      verb_link      },
+        { "exit",      verb_exit      },
         { "help",      verb_help      },
         {}
 };

@@ -12,8 +12,16 @@ import harness as h
 ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
                'org.pic.cell1.authenticate']
 ADMIN_PASSWORD = 'correct horse battery'
+EXIT_ACTIONS = ALL_ACTIONS + ['org.pic.cell1.manage-exits']
 SETUP = {'name': 'home', 'domain': 'home.lan', 'vpn_address': '10.81.0.1/24',
          'endpoint': 'cell.example.org:51820', 'admin_password': ADMIN_PASSWORD}
+
+
+def exit_wg_quick(private_key, server_public_key, extra_interface='', endpoint='127.0.0.1:51999'):
+    """A VPN provider's wg-quick file for an exit whose server does not answer (the exit stays "starting")."""
+    return ('[Interface]\nPrivateKey = %s\nAddress = 10.200.0.2/32\nDNS = 10.200.0.1\n%s\n'
+            '[Peer]\nPublicKey = %s\nEndpoint = %s\nAllowedIPs = 0.0.0.0/0\n'
+            % (private_key, extra_interface, server_public_key, endpoint))
 
 
 def gatewayd_binary(build=None):

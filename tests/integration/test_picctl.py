@@ -11,6 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
+from gateway_client import exit_wg_quick  # noqa: E402
 
 ALL_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
                'org.pic.cell1.authenticate']
@@ -339,6 +340,108 @@ class PicctlTest(h.HarnessTestCase):
         self.assertEqual(networks(), ['lan', 'peers'])
         # the usage line names the right kind
         self.assertIn('+NETWORK', self.assert_fails(['peer', 'network', 'laptop', '+'], status=2))
+
+    def write(self, name, data):
+        path = os.path.join(self.world.path, name)
+        with open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
+            f.write(data)
+        return path
+
+    def test_exits(self):
+        cell = self.make_cell(ALL_ACTIONS + ['org.pic.cell1.manage-exits'])
+        self.picctl(*SETUP)
+        private, _ = h.wg_genkey()
+        _, server = h.wg_genkey()
+        config = exit_wg_quick(private, server)
+        conf = self.write('vpn.conf', config)
+        self.assertIn('No exits', self.picctl('exit', 'list'))
+
+        # refused before anything is made: by picctl (2), by the file or by the cell (1)
+        for args in (['exit'], ['exit', 'bogus'], ['exit', 'add', 'vpn'], ['exit', 'add', 'vpn', '--type', 'wireguard'],
+                     ['exit', 'add', '--type', 'wireguard', '--config', conf],
+                     ['exit', 'add', 'Bad!', '--type', 'wireguard', '--config', conf],
+                     ['exit', 'add', 'vpn', 'extra', '--type', 'wireguard', '--config', conf],
+                     ['exit', 'add', 'vpn', '--type', 'wireguard', '--config', conf, '--test-target', 'nope'],
+                     ['exit', 'update', 'vpn'], ['exit', 'list', '--qr'], ['exit', 'show'], ['exit', 'test', 'a', 'b'],
+                     ['exit', 'remove', '--json', 'vpn'], ['peer', 'exit'], ['peer', 'exit', 'x', 'vpn', '--none'],
+                     ['peer', 'exit', 'x', 'a.b']):
+            self.assert_fails(args, status=2)
+        for data, words in ((b'', 'is empty'), (b'[Interface]\n\x00', 'byte 12'), (b'\xff\xfe[', 'byte 0'),
+                            (b'#' * (16 * 1024 + 1), 'longer than 16384'),
+                            (config + 'PostUp = touch /tmp/pwned\n', 'PostUp')):
+            bad = self.write('bad.conf', data)
+            self.assertIn(words, self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config', bad]))
+        self.assertIn('No such file', self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config',
+                                                         os.path.join(self.world.path, 'missing.conf')]))
+        self.assertIn('type', self.assert_fails(['exit', 'add', 'vpn', '--type', 'tor', '--config', conf]))
+        self.assertIn('No exits', self.picctl('exit', 'list'))
+
+        out = self.picctl('exit', 'add', 'vpn', '--type', 'wireguard', '--config', conf, '--test-target', '192.0.2.1:443')
+        self.assertTrue(out.startswith('Added exit vpn ('), out)
+        self.assertIn('picctl peer exit PEER vpn', out)
+        self.assertIn('already exists', self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config', conf]))
+        # from standard input too
+        self.assertIn('Added exit other', self.picctl('exit', 'add', 'other', '--type', 'wireguard', '--config', '-',
+                                                      input=exit_wg_quick(h.wg_genkey()[0], server)))
+        rows = [line.split() for line in self.picctl('exit', 'list').splitlines()]
+        self.assertEqual(rows[0], ['NAME', 'TYPE', 'STATE', 'ENDPOINT', 'PEERS', 'HANDSHAKE', 'RX', 'TX'])
+        self.assertEqual([r[0] for r in rows[1:]], ['other', 'vpn'])
+        self.assertEqual([rows[2][i] for i in (1, 3, 4, 5)], ['wireguard', '127.0.0.1:51999', '0', 'never'])
+        self.assertIn(rows[2][2], ('starting', 'down', 'failed'))
+
+        show = status_fields(self.picctl('exit', 'show', 'vpn'))
+        path = '/org/pic/Cell1/exit/vpn'
+        props = cell.properties('org.pic.Cell1.Exit', path)
+        self.assertEqual((show['Name'], show['Type'], show['Endpoint'], show['TestTarget'], show['PeerCount'],
+                          show['DnsServers'], show['Interface'], show['Table']),
+                         ('vpn', 'wireguard', '127.0.0.1:51999', '192.0.2.1:443', '0', '10.200.0.1',
+                          str(props['Interface']), str(int(props['Table']))))
+        self.assertEqual(show['Mark'], '0x%x' % int(props['Mark']))
+        data = json.loads(self.picctl('exit', 'show', 'vpn', '--json'))
+        self.assertEqual((data['Name'], data['Address'], data['DnsServers']), ('vpn', str(props['Address']),
+                                                                               ['10.200.0.1']))
+        self.assertEqual([e['Name'] for e in json.loads(self.picctl('exit', 'list', '--json'))], ['other', 'vpn'])
+        for args in (('exit', 'list'), ('exit', 'show', 'vpn'), ('exit', 'show', 'vpn', '--json')):
+            self.assertNotIn(private, self.picctl(*args))
+        self.assertEqual(self.assert_fails(['exit', 'show', 'ghost']),
+                         "picctl: there is no exit 'ghost' (see 'picctl exit list')")
+
+        self.assertEqual(self.picctl('exit', 'update', 'vpn', '--test-target', '192.0.2.2:80'), 'Updated exit vpn.\n')
+        self.picctl('exit', 'update', 'vpn', '--config', self.write('vpn2.conf', config.replace('10.200.0.2', '10.200.0.3')))
+        show = status_fields(self.picctl('exit', 'show', 'vpn'))
+        self.assertEqual(show['TestTarget'], '192.0.2.2:80')
+        self.assertTrue(show['Address'].startswith('10.200.0.3'), show)
+        self.assertIn('Config', self.assert_fails(['exit', 'update', 'vpn', '--config', self.write('x.conf', '[Peer]\n')]))
+        self.assertIn("no exit 'ghost'", self.assert_fails(['exit', 'update', 'ghost', '--test-target', '192.0.2.2:80']))
+
+        # a peer through it
+        self.picctl('peer', 'add', 'laptop')
+        self.assertEqual(self.picctl('peer', 'exit', 'laptop'), "laptop: the cell's uplink\n")
+        self.assertIn("no exit named 'ghost'", self.assert_fails(['peer', 'exit', 'laptop', 'ghost']))
+        self.assertEqual(self.picctl('peer', 'exit', 'laptop', 'vpn'), 'laptop: exit vpn\n')
+        self.assertEqual(str(cell.properties(PEER, cell.manager().GetPeerByName('laptop'))['Exit']), 'vpn')
+        self.assertEqual(self.picctl('peer', 'exit', 'laptop'), 'laptop: exit vpn\n')
+        self.assertEqual(status_fields(self.picctl('peer', 'show', 'laptop'))['Exit'], 'vpn')
+        self.assertEqual(json.loads(self.picctl('peer', 'show', 'laptop', '--json'))['Exit'], 'vpn')
+        rows = [line.split() for line in self.picctl('peer', 'list').splitlines()]
+        self.assertEqual((rows[0][3], rows[1][3]), ('EXIT', 'vpn'))
+        self.assertEqual(status_fields(self.picctl('exit', 'show', 'vpn'))['PeerCount'], '1')
+        self.assertIn('laptop', self.assert_fails(['exit', 'remove', 'vpn']))
+
+        # its server does not answer: the test says so
+        line = self.assert_fails(['exit', 'test', 'vpn'])
+        self.assertIn('192.0.2.2:80', line)
+
+        self.assertEqual(self.picctl('peer', 'exit', 'laptop', '--none'), "laptop: the cell's uplink\n")
+        self.assertEqual(self.picctl('peer', 'list').splitlines()[1].split()[3], '-')
+        self.assertEqual(self.picctl('exit', 'remove', 'vpn'), 'Removed exit vpn.\n')
+        self.assertIn("no exit 'vpn'", self.assert_fails(['exit', 'remove', 'vpn']))
+        self.assertEqual([e['Name'] for e in json.loads(self.picctl('exit', 'list', '--json'))], ['other'])
+
+        cell.polkit.set_allowed(ALL_ACTIONS)
+        self.assertIn('ccess denied', self.assert_fails(['exit', 'remove', 'other']))
+        self.assertIn('exit add NAME --type wireguard', self.picctl('--help'))
+        self.assertIn('exit NAME [EXIT|--none]', self.picctl('peer', '--help'))
 
     def test_access_denied(self):
         cell = self.make_cell()
