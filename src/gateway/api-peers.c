@@ -8,9 +8,9 @@
 #include "qr-svg.h"
 
 static const char *const create_options[] = { "public_key", "address", "service_access", "network_access",
-                                              "persistent_keepalive", "preshared_key", NULL };
+                                              "persistent_keepalive", "preshared_key", "exit", NULL };
 static const char *const update_settings[] = { "address", "service_access", "network_access", "persistent_keepalive",
-                                               "public_key", "preshared_key", NULL };
+                                               "public_key", "preshared_key", "exit", NULL };
 
 static int peer_path(Request *r, const char *name, char **ret) {
         int k = sd_bus_path_encode(PIC_PEER_PATH_PREFIX, name, ret);

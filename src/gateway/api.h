@@ -39,6 +39,14 @@ void api_invites_list(Request *r);
 void api_invites_create(Request *r);
 void api_invite_delete(Request *r);
 
+/* api-exits.c */
+void api_exits_list(Request *r);
+void api_exits_create(Request *r);
+void api_exit_get(Request *r);
+void api_exit_patch(Request *r);
+void api_exit_delete(Request *r);
+void api_exit_test(Request *r);
+
 /* api-auth.c */
 void api_login(Request *r);
 void api_logout(Request *r);

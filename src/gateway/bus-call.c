@@ -57,6 +57,8 @@ int bus_new_call(Request *r, const char *path, const char *iface, const char *me
 
 /* Which JSON fields a request's errors may name. */
 static const FieldMap *request_field_map(Request *r) {
+        if (strstr(r->url, "/exits"))
+                return exit_setting_fields;
         return strstr(r->url, "/peers") ? peer_fields : cell_fields;
 }
 
@@ -155,6 +157,7 @@ const FieldMap peer_fields[] = {
         { "tx_bytes",             "TxBytes",             "t" },
         { "endpoint",             "Endpoint",            "s" },
         { "has_login",            "HasLoginPassword",    "b" },  /* a web UI login was given */
+        { "exit",                 "Exit",                "s" },  /* the exit it leaves by, "" = the uplink */
         {}
 };
 

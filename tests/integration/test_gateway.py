@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """pic-gatewayd against a real pic-celld on a private bus: every route and
-error code of the REST contract, the auth-bypass attempts refused with no
-data, a peer session that sees only itself, login rate limiting, server-sent
-events fed by bus signals, and openapi.json matching the served routes."""
+error code of the REST contract (exits included: their private key never comes
+back), the auth-bypass attempts refused with no data, a peer session that sees
+only itself, login rate limiting, server-sent events fed by bus signals, and
+openapi.json matching the served routes."""
 
 import json
 import os
@@ -16,14 +17,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, SETUP, Client, Gateway,  # noqa: E402
-                            free_port, gatewayd_binary, setup_cell)
+from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, EXIT_ACTIONS, SETUP, Client, Gateway,  # noqa: E402
+                            exit_wg_quick, free_port, gatewayd_binary, setup_cell)
 
 ERROR_KEYS = {'error', 'message', 'field'}
 PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'network_access', 'persistent_keepalive',
              'has_preshared_key',
              'enabled', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'endpoint',
-             'has_login'}
+             'has_login', 'exit'}
+EXIT_KEYS = {'name', 'type', 'state', 'last_error', 'unit', 'interface', 'mark', 'table', 'address', 'endpoint',
+             'dns_servers', 'test_target', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'peer_count'}
 CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endpoint', 'setup_complete',
              'pending_changes', 'peer_count', 'version', 'interface_name', 'wireguard_backend', 'uplink',
              'dns_state', 'dns_servers'}
@@ -267,9 +270,111 @@ class AdminTest(GatewayTestCase):
         self.assertNotIn('another one 1', self.log_text(gw))
 
 
+# ---------------------------------------------------------------- exits
+
+class ExitsTest(GatewayTestCase):
+    def test_exit_routes(self):
+        cell, gw = setup_cell(self.world, allowed=EXIT_ACTIONS)
+        c = self.admin(gw)
+        self.assertEqual(c.get('/api/exits').json(), [])
+        private, _ = h.wg_genkey()
+        _, server = h.wg_genkey()
+        config = exit_wg_quick(private, server)
+        vpn = {'name': 'vpn', 'type': 'wireguard', 'config': config, 'test_target': '192.0.2.1:443'}
+
+        # refused by the field at fault, by the gateway or the cell, and nothing made
+        for body, field in ((dict(vpn, name='Bad Name!'), 'name'), (dict(vpn, name=7), 'name'),
+                            (dict(vpn, type='openvpn'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
+                            ({k: v for k, v in vpn.items() if k != 'config'}, 'config'),
+                            (dict(vpn, config=''), 'config'), (dict(vpn, config=7), 'config'),
+                            (dict(vpn, config=config + '#' * (16 * 1024)), 'config'),
+                            (dict(vpn, config=config + 'PostUp = touch /tmp/pwned\n'), 'config'),
+                            (dict(vpn, config=config.replace('0.0.0.0/0', '10.0.0.0/8')), 'config'),
+                            (dict(vpn, test_target='somewhere'), 'test_target'),
+                            (dict(vpn, test_target=443), 'test_target'), (dict(vpn, colour='red'), 'colour')):
+            body_text = self.assertError(c.post('/api/exits', body), 400, 'invalid', field)
+            self.assertNotIn(private, json.dumps(body_text))
+        self.assertError(c.post('/api/exits', raw=b'{"name": "vpn", "name": "x"}',
+                                headers={'Content-Type': 'application/json'}), 400, 'invalid')
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+        r = c.post('/api/exits', vpn)
+        self.assertEqual(r.status, 201, r)
+        made = r.json()
+        self.assertEqual(set(made), EXIT_KEYS)
+        self.assertEqual((made['name'], made['type'], made['endpoint'], made['test_target'], made['peer_count']),
+                         ('vpn', 'wireguard', '127.0.0.1:51999', '192.0.2.1:443', 0))
+        self.assertTrue(made['address'].startswith('10.200.0.2'), made)
+        self.assertEqual(made['dns_servers'], ['10.200.0.1'])
+        self.assertIn(made['state'], ('starting', 'down', 'failed'), made)
+        self.assertGreater(made['created'], 0)
+        self.assertError(c.post('/api/exits', vpn), 409, 'conflict')
+        # the private key went in and never comes out
+        for path in ('/api/exits', '/api/exits/vpn', '/metrics'):
+            r = c.get(path)
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn(private, r.body.decode(), path)
+        self.assertNotIn(private, self.log_text(gw))
+        self.assertEqual([e['name'] for e in c.get('/api/exits').json()], ['vpn'])
+        self.assertEqual(c.get('/api/exits/vpn').json()['name'], 'vpn')
+        for path in ('/api/exits/ghost', '/api/exits/Bad!', '/api/exits/%s' % ('x' * 80)):
+            self.assertError(c.get(path), 404, 'not_found')
+
+        # change it in place
+        r = c.patch('/api/exits/vpn', {'test_target': '192.0.2.2:80'})
+        self.assertEqual((r.status, r.json()['test_target']), (200, '192.0.2.2:80'), r)
+        r = c.patch('/api/exits/vpn', {'config': config.replace('10.200.0.2/32', '10.200.0.3/32')})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()['address'].startswith('10.200.0.3'), r.json())
+        self.assertError(c.patch('/api/exits/vpn', {}), 400, 'invalid')
+        self.assertError(c.patch('/api/exits/vpn', {'config': 7}), 400, 'invalid', 'config')
+        self.assertError(c.patch('/api/exits/vpn', {'config': '[Interface]\nPreUp = reboot\n'}), 400, 'invalid',
+                         'config')
+        self.assertError(c.patch('/api/exits/vpn', {'name': 'other'}), 400, 'invalid', 'name')
+        self.assertError(c.patch('/api/exits/ghost', {'test_target': '192.0.2.2:80'}), 404, 'not_found')
+        self.assertEqual(c.get('/api/exits/vpn').json()['test_target'], '192.0.2.2:80')
+
+        # a peer through it: the exit counts it and cannot go while it does
+        self.assertEqual(c.post('/api/peers', {'name': 'laptop'}).json()['exit'], '')
+        self.assertError(c.patch('/api/peers/laptop', {'exit': 'ghost'}), 400, 'invalid', 'exit')
+        self.assertError(c.patch('/api/peers/laptop', {'exit': 5}), 400, 'invalid', 'exit')
+        r = c.patch('/api/peers/laptop', {'exit': 'vpn'})
+        self.assertEqual((r.status, r.json()['exit']), (200, 'vpn'), r)
+        self.assertEqual(c.get('/api/peers/laptop').json()['exit'], 'vpn')
+        self.assertEqual(c.get('/api/exits/vpn').json()['peer_count'], 1)
+        r = c.post('/api/peers', {'name': 'phone', 'exit': 'vpn'})
+        self.assertEqual((r.status, r.json()['exit']), (201, 'vpn'), r)
+        self.assertIn('laptop', self.assertError(c.delete('/api/exits/vpn'), 409, 'conflict')['message'])
+
+        # the server does not answer: the test says so, in bounded time
+        start = time.monotonic()
+        body = self.assertError(c.post('/api/exits/vpn/test'), 502, 'unreachable')
+        self.assertIn('192.0.2.2:80', body['message'])
+        self.assertLess(time.monotonic() - start, 9)
+        self.assertError(c.post('/api/exits/ghost/test'), 404, 'not_found')
+
+        for peer in ('laptop', 'phone'):
+            r = c.patch('/api/peers/%s' % peer, {'exit': ''})
+            self.assertEqual((r.status, r.json()['exit']), (200, ''), r)
+        self.assertEqual(c.delete('/api/exits/vpn').status, 204)
+        self.assertError(c.get('/api/exits/vpn'), 404, 'not_found')
+        self.assertError(c.delete('/api/exits/vpn'), 404, 'not_found')
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+    def test_exits_need_their_action(self):
+        cell, gw = setup_cell(self.world)   # no org.pic.cell1.manage-exits
+        c = self.admin(gw)
+        private, _ = h.wg_genkey()
+        _, server = h.wg_genkey()
+        self.assertError(c.post('/api/exits', {'name': 'vpn', 'type': 'wireguard',
+                                               'config': exit_wg_quick(private, server)}), 403, 'forbidden')
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+
 # ---------------------------------------------------------------- auth bypass attempts
 
-DATA_ROUTES = [('GET', '/api/cell'), ('GET', '/api/peers'), ('GET', '/api/peers/laptop'),
+DATA_ROUTES = [('GET', '/api/cell'), ('GET', '/api/peers'), ('GET', '/api/peers/laptop'), ('GET', '/api/exits'),
+               ('GET', '/api/exits/vpn'),
                ('GET', '/api/peers/laptop/config'), ('GET', '/api/peers/laptop/config.svg'), ('GET', '/api/events'),
                ('GET', '/api/session')]
 MUTATING_ROUTES = [('PATCH', '/api/cell', {'domain': 'evil.lan'}), ('POST', '/api/cell/apply', None),
@@ -277,6 +382,9 @@ MUTATING_ROUTES = [('PATCH', '/api/cell', {'domain': 'evil.lan'}), ('POST', '/ap
                    ('PATCH', '/api/peers/laptop', {'enabled': False}), ('DELETE', '/api/peers/laptop', None),
                    ('POST', '/api/peers/laptop/rotate-keys', None), ('POST', '/api/peers/laptop/login', None),
                    ('POST', '/api/password', {'old_password': ADMIN_PASSWORD, 'new_password': 'hijacked 123'}),
+                   ('POST', '/api/exits', {'name': 'evil', 'type': 'wireguard', 'config': '[Interface]'}),
+                   ('PATCH', '/api/exits/vpn', {'test_target': '192.0.2.9:80'}), ('DELETE', '/api/exits/vpn', None),
+                   ('POST', '/api/exits/vpn/test', None),
                    ('POST', '/api/logout', None)]
 
 

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /api/exits: other ways out to the internet for chosen peers (admin only). An exit's
+ * wg-quick file holds a private key: it goes in, never comes out. */
+#include <sodium.h>
+
+#include "api.h"
+#include "bus-call.h"
+#include "bus-message.h"
+#include "names.h"
+
+#define EXIT_CONFIG_MAX (16U * 1024U)   /* a wg-quick file is well below 1 KiB */
+#define EXIT_TYPE_MAX 32
+
+/* What GET shows: every property, never the configuration (no property carries it). */
+const FieldMap exit_fields[] = {
+        { "name",             "Name",            "s" },
+        { "type",             "Type",            "s" },
+        { "state",            "State",           "s" },
+        { "last_error",       "LastError",       "s" },
+        { "unit",             "Unit",            "s" },
+        { "interface",        "Interface",       "s" },
+        { "mark",             "Mark",            "u" },
+        { "table",            "Table",           "u" },
+        { "address",          "Address",         "s" },
+        { "endpoint",         "Endpoint",        "s" },
+        { "dns_servers",      "DnsServers",      "as" },
+        { "test_target",      "TestTarget",      "s" },
+        { "created",          "Created",         "t" },
+        { "latest_handshake", "LatestHandshake", "t" },
+        { "rx_bytes",         "RxBytes",         "t" },
+        { "tx_bytes",         "TxBytes",         "t" },
+        { "peer_count",       "PeerCount",       "u" },
+        {}
+};
+
+/* What POST and PATCH take, and what the daemon's errors about them may name. */
+const FieldMap exit_setting_fields[] = {
+        { "name",        "Name",       "s" },
+        { "type",        "Type",       "s" },
+        { "config",      "Config",     "s" },
+        { "test_target", "TestTarget", "s" },
+        {}
+};
+
+static const char *const exit_settings[] = { "config", "test_target", NULL };
+
+static int exit_path(Request *r, const char *name, char **ret) {
+        if (!name || !peer_name_is_valid(name)) {
+                http_reply_error(r, 404, "not_found", "No such exit.", NULL);
+                return -EINVAL;
+        }
+        if (sd_bus_path_encode(PIC_EXIT_PATH_PREFIX, name, ret) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The wiped-after-use copy of a private key in the parsed body. */
+static void wipe_string(cJSON *v) {
+        if (cJSON_IsString(v) && v->valuestring)
+                sodium_memzero(v->valuestring, strlen(v->valuestring));
+}
+
+/* ------------------------------------------------------------------ read */
+
+static int compare_names(const void *a, const void *b) {
+        const char *x = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*(cJSON *const *) a, "name"));
+        const char *y = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*(cJSON *const *) b, "name"));
+        return strcmp(strempty(x), strempty(y));
+}
+
+static int collect_exit(sd_bus_message *m, const char *path, void *userdata) {
+        cJSON *a = userdata, *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(a, o)) {
+                cJSON_Delete(o);
+                return -ENOMEM;
+        }
+        return bus_read_properties(m, exit_fields, o);
+}
+
+/* The exits of a GetManagedObjects reply, sorted by name. */
+static cJSON *managed_exits(sd_bus_message *reply) {
+        _cleanup_(freep) cJSON **items = NULL;
+        cJSON *a = cJSON_CreateArray(), *sorted = NULL;
+        size_t n = 0;
+
+        if (!a || bus_managed_objects_walk(reply, PIC_EXIT_INTERFACE, collect_exit, a) < 0)
+                goto fail;
+        n = (size_t) cJSON_GetArraySize(a);
+        if (n == 0)
+                return a;
+        items = calloc(n, sizeof *items);
+        sorted = cJSON_CreateArray();
+        if (!items || !sorted)
+                goto fail;
+        for (size_t i = 0; i < n; i++)
+                items[i] = cJSON_DetachItemFromArray(a, 0);
+        qsort(items, n, sizeof *items, compare_names);
+        for (size_t i = 0; i < n; i++)
+                cJSON_AddItemToArray(sorted, items[i]);
+        cJSON_Delete(a);
+        return sorted;
+
+fail:
+        cJSON_Delete(a);
+        cJSON_Delete(sorted);
+        return NULL;
+}
+
+static void on_exits(Request *r, sd_bus_message *reply) {
+        cJSON *a = managed_exits(reply);
+        if (!a) {
+                http_reply_error(r, 500, "failed", "The cell answered with unexpected objects.", NULL);
+                return;
+        }
+        http_reply_json(r, 200, a);
+}
+
+void api_exits_list(Request *r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_call(r, m, on_exits, NULL);
+}
+
+static void reply_exit(Request *r, sd_bus_message *reply, unsigned status) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || bus_read_properties(reply, exit_fields, o) < 0) {
+                cJSON_Delete(o);
+                http_reply_error(r, 500, "failed", "The cell answered with unexpected properties.", NULL);
+                return;
+        }
+        http_reply_json(r, status, o);
+}
+
+static void on_exit_read(Request *r, sd_bus_message *reply) {
+        reply_exit(r, reply, 200);
+}
+
+static void on_exit_created(Request *r, sd_bus_message *reply) {
+        reply_exit(r, reply, 201);
+}
+
+void api_exit_get(Request *r) {
+        _cleanup_(freep) char *path = NULL;
+        if (exit_path(r, r->name, &path) < 0)
+                return;
+        bus_get_all(r, path, PIC_EXIT_INTERFACE, on_exit_read);
+}
+
+/* Reads the exit named by the request (after a change to it). */
+static void then_exit(Request *r, sd_bus_message *reply) {
+        api_exit_get(r);
+}
+
+/* ------------------------------------------------------------------ change */
+
+/* config and test_target, when given, bounded before they reach the bus. */
+static bool settings_bounded(Request *r, cJSON *body, bool config_required) {
+        const cJSON *config = cJSON_GetObjectItemCaseSensitive(body, "config");
+        const cJSON *target = cJSON_GetObjectItemCaseSensitive(body, "test_target");
+
+        if ((config || config_required) &&
+            (!cJSON_IsString(config) || isempty(config->valuestring) || strlen(config->valuestring) > EXIT_CONFIG_MAX)) {
+                http_reply_error(r, 400, "invalid", "config must be the exit's wg-quick file, at most 16 KiB.",
+                                 "config");
+                return false;
+        }
+        if (target && (!cJSON_IsString(target) || strlen(target->valuestring) > ENDPOINT_MAX)) {
+                http_reply_error(r, 400, "invalid", "test_target must be address:port.", "test_target");
+                return false;
+        }
+        return true;
+}
+
+/* The daemon names these two in words ("Exit type must be …"), not by their keys. */
+static bool on_add_error(Request *r, const sd_bus_error *e) {
+        const char *field = NULL;
+
+        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) || !e->message)
+                return false;
+        if (strncmp(e->message, "Exit type", 9) == 0)
+                field = "type";
+        else if (strncmp(e->message, "Exit name", 9) == 0)
+                field = "name";
+        if (!field)
+                return false;
+        http_reply_error(r, 400, "invalid", e->message, field);
+        return true;
+}
+
+static void on_added(Request *r, sd_bus_message *reply) {
+        bus_get_all_of_returned(r, reply, PIC_EXIT_INTERFACE, on_exit_created);
+}
+
+/* {name, type, config, test_target?} → Manager.AddExit */
+void api_exits_create(Request *r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        cJSON *body = http_body_object(r);
+        if (!body)
+                return;
+
+        _cleanup_(cJSON_Deletep) cJSON *name = cJSON_DetachItemFromObjectCaseSensitive(body, "name");
+        _cleanup_(cJSON_Deletep) cJSON *type = cJSON_DetachItemFromObjectCaseSensitive(body, "type");
+        if (!cJSON_IsString(name) || !peer_name_is_valid(name->valuestring)) {
+                http_reply_error(r, 400, "invalid", "name must be " PEER_NAME_CHARSET_DOC ".", "name");
+                goto finish;
+        }
+        if (!cJSON_IsString(type) || isempty(type->valuestring) ||
+            !string_is_printable_ascii(type->valuestring, EXIT_TYPE_MAX)) {
+                http_reply_error(r, 400, "invalid", "type must be the kind of exit: wireguard.", "type");
+                goto finish;
+        }
+        if (!settings_bounded(r, body, true))
+                goto finish;
+        if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddExit", &m) < 0 ||
+            sd_bus_message_sensitive(m) < 0 ||
+            sd_bus_message_append(m, "ss", name->valuestring, type->valuestring) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                goto finish;
+        }
+        if (bus_append_settings(r, m, body, exit_setting_fields, exit_settings) < 0)
+                goto finish;
+        bus_call(r, m, on_added, on_add_error);
+finish:
+        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
+}
+
+/* {config?, test_target?} → Exit.Update: the tunnel is reconfigured in place. */
+void api_exit_patch(Request *r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        cJSON *body = http_body_object(r);
+        if (!body)
+                return;
+
+        if (!body->child)
+                http_reply_error(r, 400, "invalid", "Give config or test_target.", NULL);
+        else if (settings_bounded(r, body, false) && exit_path(r, r->name, &path) >= 0) {
+                if (bus_new_call(r, path, PIC_EXIT_INTERFACE, "Update", &m) < 0 || sd_bus_message_sensitive(m) < 0)
+                        http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                else if (bus_append_settings(r, m, body, exit_setting_fields, exit_settings) >= 0)
+                        bus_call(r, m, then_exit, NULL);
+        }
+        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
+}
+
+/* One argument-less method on the exit named in the path. */
+static void call_exit(Request *r, const char *method, BusReplyHandler then) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        if (exit_path(r, r->name, &path) < 0)
+                return;
+        if (bus_new_call(r, path, PIC_EXIT_INTERFACE, method, &m) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_call(r, m, then, NULL);
+}
+
+static void on_removed(Request *r, sd_bus_message *reply) {
+        http_reply_empty(r, 204);
+}
+
+void api_exit_delete(Request *r) {
+        call_exit(r, "Remove", on_removed);
+}
+
+static void on_tested(Request *r, sd_bus_message *reply) {
+        uint64_t usec;
+        if (sd_bus_message_read(reply, "t", &usec) < 0) {
+                http_reply_error(r, 500, "failed", "The cell answered with an unexpected type.", NULL);
+                return;
+        }
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddNumberToObject(o, "connect_usec", (double) usec)) {
+                cJSON_Delete(o);
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        http_reply_json(r, 200, o);
+}
+
+/* Exit.Test: a connection to its test target through the exit only. */
+void api_exit_test(Request *r) {
+        call_exit(r, "Test", on_tested);
+}
