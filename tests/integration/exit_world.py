@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A world for exits (test_exits.py, tests/bench/bench_exits.py):
+
+    peer ns ──veth 10.236.n.0/24── cell ns ──uplink 198.18.1.0/24── upstream ns
+    (WireGuard client,              (pic-celld, its exits          (exit servers on
+     full tunnel)                    pic-xN in units)               198.18.1.254:PORT, "the
+                                                                    internet" 198.18.9.9:8000
+                                                                    echoing who connects)
+
+Each exit server (ExitServer) is a wireguard-go in the upstream namespace with
+10.6x.0.1/24 and a dnsmasq on that address that knows exit.example. Leaks are
+counted in the cell's own namespace: a test table's counter, before the
+masquerade, on packets from the peer's address leaving by the uplink."""
+
+import json
+import os
+import subprocess
+import sys
+
+import dbus
+import harness as h
+
+ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets',
+           'org.pic.cell1.manage-exits']
+EXIT_IFACE = 'org.pic.Cell1.Exit'
+PEER_IFACE = 'org.pic.Cell1.Peer'
+UPLINK_CELL, UPLINK_UP = '198.18.1.1', '198.18.1.254'
+INTERNET = '198.18.9.9'
+INTERNET_PORT = 8000
+
+# "the internet": answers each connection with the address it came from
+ECHO_SERVER = r'''
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(256)
+while True:
+    c, a = s.accept()
+    try: c.sendall(a[0].encode())
+    except OSError: pass
+    c.close()
+'''
+PROBE = r'''
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
+    print(s.recv(64).decode())
+except OSError as e:
+    print('error: %s' % e)
+'''
+
+
+def exit_config(private_key, server_public, port, address='10.64.0.2/32', dns='10.64.0.1', extra=''):
+    """The wg-quick file a provider would hand out for an exit to the server at UPLINK_UP:port."""
+    return ('[Interface]\nPrivateKey = %s\nAddress = %s\n%s%s[Peer]\nPublicKey = %s\nEndpoint = %s:%d\n'
+            'AllowedIPs = 0.0.0.0/0, ::/0\n' % (private_key, address, 'DNS = %s\n' % dns if dns else '', extra,
+                                                server_public, UPLINK_UP, port))
+
+
+class ExitServer:
+    """Keys for one exit and its server; start() brings the server up in the upstream namespace."""
+
+    def __init__(self, world, number, port):
+        self.world, self.port = world, port
+        self.net = '10.%d.0' % (63 + number)           # 10.64.0, 10.65.0, …
+        self.client_address = self.net + '.2'
+        self.exit_private, self.exit_public = h.wg_genkey()
+        self.server_private, self.server_public = h.wg_genkey()
+        self.client = None
+
+    def config(self, **kwargs):
+        kwargs.setdefault('address', self.client_address + '/32')
+        kwargs.setdefault('dns', self.net + '.1')
+        return exit_config(self.exit_private, self.server_public, self.port, **kwargs)
+
+    def start(self, up):
+        cfg = ('[Interface]\nPrivateKey = %s\nListenPort = %d\nAddress = %s.1/24\n[Peer]\nPublicKey = %s\n'
+               'AllowedIPs = %s/32\n' % (self.server_private, self.port, self.net, self.exit_public,
+                                         self.client_address))
+        self.client = h.WgClient(up, self.world.unique('wgs'), cfg, world=self.world)
+        up.spawn(['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--pid-file=',
+                  '--listen-address=%s.1' % self.net, '--bind-interfaces', '--log-queries', '--log-facility=-',
+                  '--address=/exit.example/198.18.9.99'], name='exit-dnsmasq-%s' % self.net)
+
+
+class ExitWorld:
+    def __init__(self, world, stats_interval='0.5'):
+        self.world = w = world
+        n = os.getpid() % 200
+        self.cell = h.Cell(world=w, extra_args=['--stats-interval=' + stats_interval, '--exit-ifname-prefix=pic-x'])
+        self.cell.polkit.set_allowed(ACTIONS)
+        self.up = h.Netns(world=w)
+        self.peer_ns = h.Netns(world=w)
+        self.uplink, _ = h.veth(self.cell.netns, self.up, UPLINK_CELL + '/24', UPLINK_UP + '/24', world=w)
+        self.cell.netns.ip('route', 'add', 'default', 'via', UPLINK_UP)
+        self.cell.netns.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'])  # what pic.sysctl sets
+        self.lan_cell, self.lan_peer = '10.236.%d.1' % n, '10.236.%d.2' % n
+        h.veth(self.cell.netns, self.peer_ns, self.lan_cell + '/24', self.lan_peer + '/24', world=w)
+        self.up.ip('addr', 'add', INTERNET + '/32', 'dev', 'lo')
+        self.up.ip('link', 'set', 'lo', 'up')
+        self.up.spawn([sys.executable, '-c', ECHO_SERVER, INTERNET, str(INTERNET_PORT)], name='internet-echo')
+
+        self.cell.start()
+        self.vpn_ip = '10.237.%d.1' % n
+        self.cell.manager().Setup(dbus.Dictionary({
+                'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': self.vpn_ip + '/24',
+                'ListenPort': dbus.UInt16(51820), 'Endpoint': '%s:51820' % self.lan_cell}, signature='sv'))
+        h.wait_for(lambda: self.cell.netns.ip('link', 'show', self.cell.ifname, check=False).returncode == 0, 15)
+        self.peer_path = self.cell.manager().AddPeer('laptop', dbus.Dictionary({}, signature='sv'))
+        self.peer_address = str(self.cell.properties(PEER_IFACE, self.peer_path)['Address'])
+        self.counter_table = w.unique('pictest')
+        self.cell.netns.run(['nft', '-f', '-'], input=(
+            'table inet %s {\n chain out { type filter hook postrouting priority 99;\n'
+            '  oifname "%s" ip saddr %s counter\n }\n}\n' % (self.counter_table, self.uplink, self.peer_address)))
+        self.client = None
+
+    def add_exit(self, name, config, **settings):
+        settings = dict(settings, Config=config)
+        return self.cell.manager().AddExit(name, 'wireguard', dbus.Dictionary(settings, signature='sv'))
+
+    def exit_obj(self, name):
+        return self.cell.interface(EXIT_IFACE, '/org/pic/Cell1/exit/' + name)
+
+    def exit_prop(self, prop, name):
+        return self.cell.properties(EXIT_IFACE, '/org/pic/Cell1/exit/' + name)[prop]
+
+    def wait_state(self, want, name, timeout=20):
+        h.wait_for(lambda: str(self.exit_prop('State', name)) == want, timeout, 0.05,
+                   'exit %s %s (is %s, %s)' % (name, want, self.exit_prop('State', name),
+                                               self.exit_prop('LastError', name)))
+
+    def peer(self):
+        return self.cell.interface(PEER_IFACE, self.peer_path)
+
+    def set_peer_exit(self, name):
+        self.peer().Update(dbus.Dictionary({'Exit': name}, signature='sv'))
+
+    def connect_client(self):
+        """The peer's device, with the full-tunnel configuration the cell hands out."""
+        self.client = h.WgClient(self.peer_ns, self.world.unique('wgc'), str(self.peer().GetConfig()),
+                                 world=self.world)
+        h.wait_for(lambda: self.client.latest_handshake() > 0, 15, 0.1, 'the peer handshakes with the cell')
+
+    def probe(self, timeout=2):
+        """Who "the internet" sees the peer's connection come from ('error: …' when it does not arrive)."""
+        return self.peer_ns.run([sys.executable, '-c', PROBE, INTERNET, str(INTERNET_PORT), str(timeout)],
+                                check=False).stdout.strip()
+
+    def leaked(self):
+        """Packets from the peer's address that left by the uplink (the test table's counter)."""
+        out = self.cell.netns.run(['nft', '-j', 'list', 'chain', 'inet', self.counter_table, 'out']).stdout
+        for item in json.loads(out)['nftables']:
+            for expr in item.get('rule', {}).get('expr', []):
+                if 'counter' in expr:
+                    return expr['counter']['packets']
+        raise AssertionError('no counter in %s' % out)
+
+    def unit_main_pid(self, unit):
+        out = self.cell.bus.systemctl('show', '-p', 'MainPID', '--value', unit, check=False).stdout.strip()
+        return int(out or 0)
+
+    def flood(self):
+        """Packets to the internet from the peer while something happens: a ping every 10 ms."""
+        return self.peer_ns.spawn(['ping', '-q', '-i', '0.01', '-W', '1', INTERNET], name='flood',
+                                  stdout=subprocess.DEVNULL)
