@@ -5,6 +5,7 @@
 //   status setup login logout changePassword getCell configure apply discard
 //   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
 //   setPeerLogin listLinks addLink setShared removeLink listInvites createInvite revokeInvite
+//   listExits addExit updateExit removeExit testExit
 //   subscribe onSessionLost
 
 import { ApiError } from './errors.js';
@@ -298,6 +299,29 @@ export function createRestApi({ base = '' } = {}) {
 
                 revokeInvite(id) {
                         return request('DELETE', `/api/links/invites/${enc(id)}`);
+                },
+
+                listExits() {
+                        return request('GET', '/api/exits');
+                },
+
+                /** exit: {name, type, config (wg-quick text, never shown again), test_target?} → exit */
+                addExit(exit) {
+                        return request('POST', '/api/exits', { body: exit });
+                },
+
+                /** changes: {config?, test_target?} → exit */
+                updateExit(name, changes) {
+                        return request('PATCH', `/api/exits/${enc(name)}`, { body: changes });
+                },
+
+                removeExit(name) {
+                        return request('DELETE', `/api/exits/${enc(name)}`);
+                },
+
+                /** connects to the exit's test target through it only → {connect_usec} */
+                testExit(name) {
+                        return request('POST', `/api/exits/${enc(name)}/test`);
                 },
 
                 /**

@@ -12,12 +12,14 @@ import { renderDashboard } from './views/dashboard.js';
 import { renderPeers } from './views/peers.js';
 import { renderSettings } from './views/settings.js';
 import { renderCells } from './views/cells.js';
+import { renderExits } from './views/exits.js';
 import { renderMyPeer } from './views/my-peer.js';
 
 const ADMIN_ROUTES = {
         dashboard: { title: 'Dashboard', render: renderDashboard },
         peers: { title: 'Peers', render: renderPeers },
         cells: { title: 'Cells', render: renderCells },
+        exits: { title: 'Exits', render: renderExits },
         settings: { title: 'Settings', render: renderSettings },
 };
 const PEER_ROUTES = {

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives the PIC web UI in headless Chromium (Debian's, through playwright-core): setup wizard,
 // sign-in, add a peer, its config and QR code, its web login (and signing in as that peer in a
-// fresh browser), live update, disable, remove; the Cells page's invites; a screenshot per step.
+// fresh browser), live update, disable, remove; the Cells page's invites; the Exits page (add an
+// exit from its wg-quick file, test it, send a peer through it, remove it); a screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -13,6 +14,7 @@
 // Exits 0 when every step passed, 1 otherwise.
 
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,19 @@ const URL_BASE = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
 const PASSWORD = 'correct horse battery staple';
 const ZBARIMG = '/usr/bin/zbarimg';
 const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
+
+/** A WireGuard key pair (base64), as `wg genkey` and `wg pubkey` would make it. */
+function wgKeyPair() {
+        const { privateKey, publicKey } = generateKeyPairSync('x25519');
+        const b64 = s => Buffer.from(s, 'base64url').toString('base64');
+        return { private: b64(privateKey.export({ format: 'jwk' }).d), public: b64(publicKey.export({ format: 'jwk' }).x) };
+}
+
+/** A VPN provider's wg-quick file for an exit whose server does not answer. */
+function exitConfig() {
+        return `[Interface]\nPrivateKey = ${wgKeyPair().private}\nAddress = 10.200.0.2/32\n\n` +
+               `[Peer]\nPublicKey = ${wgKeyPair().public}\nEndpoint = 127.0.0.1:51999\nAllowedIPs = 0.0.0.0/0\n`;
+}
 
 async function passwordFromDialog(dialog) {
         await dialog.waitFor();
@@ -331,6 +346,82 @@ async function run(page, context, newContext) {
 
                 await page.locator('[data-revoke]').first().click();
                 await page.getByText('None.').waitFor();
+        });
+
+        const exitRow = page.locator('tr[data-exit="vpn"]');
+        const exitForm = page.locator('form.add-exit');
+        await step('exits: a file with PostUp is refused next to its field', async () => {
+                await nav.getByRole('link', { name: 'Exits' }).click();
+                await page.getByRole('heading', { name: 'Exits', exact: true }).waitFor();
+                await page.getByText('No exits yet.').waitFor();
+                await exitForm.getByLabel('Name').fill('vpn');
+                await exitForm.getByLabel('Its wg-quick file').fill(exitConfig() + 'PostUp = touch /tmp/pwned\n');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                const msg = await fieldError(exitForm, 'config');
+                check(/PostUp/.test(msg), `the cell names what it refused (${msg})`);
+                await shot(page, 'exit-refused');
+        });
+
+        await step('exits: add one from its file, see it listed', async () => {
+                const text = exitConfig();
+                await exitForm.getByLabel('Or load the file:').setInputFiles({ name: 'vpn.conf', mimeType: 'text/plain',
+                                                                                buffer: Buffer.from(text) });
+                await page.waitForFunction(want => document.querySelector('form.add-exit textarea').value === want, text);
+                await exitForm.getByLabel('Test target (optional)').fill('192.0.2.1:443');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await page.getByText('Exit vpn added').waitFor();
+                await exitRow.waitFor();
+                const state = (await exitRow.locator('[data-state]').textContent()).trim();
+                check(['starting', 'down', 'failed'].includes(state), `its server does not answer: ${state}`);
+                const endpoint = (await exitRow.locator('td[data-label="Endpoint"]').textContent()).trim();
+                check(endpoint === '127.0.0.1:51999', `the endpoint is listed (${endpoint})`);
+                check(await exitForm.getByLabel('Its wg-quick file').inputValue() === '', 'the private key left the page');
+                const listed = await (await context.request.get(URL_BASE + '/api/exits')).text();
+                check(!listed.includes(text.split('\n')[1].slice(13)), 'the API never shows the private key');
+                await shot(page, 'exit-added');
+        });
+
+        await step('exits: testing it says the server does not answer', async () => {
+                await page.getByRole('button', { name: 'Test vpn' }).click();
+                await page.getByRole('alert').filter({ hasText: /cannot reach 192\.0\.2\.1:443/ }).waitFor({ timeout: 12000 });
+                await shot(page, 'exit-test');
+        });
+
+        await step('exits: phone goes through it; the exit cannot go while it does', async () => {
+                await nav.getByRole('link', { name: 'Peers' }).click();
+                await page.getByRole('button', { name: 'Choose the exit of phone' }).click();
+                const dialog = page.getByRole('dialog', { name: 'Exit for phone' });
+                await dialog.getByLabel('Its internet traffic leaves by').selectOption('vpn');
+                await shot(page, 'peer-exit-dialog');
+                await dialog.getByRole('button', { name: 'Save' }).click();
+                await dialog.waitFor({ state: 'detached' });
+                await row('phone').locator('td[data-label="Exit"]').filter({ hasText: /^vpn$/ }).waitFor();
+                await nav.getByRole('link', { name: 'Exits' }).click();
+                await page.locator('[data-exit-peers="vpn"]').filter({ hasText: /^phone$/ }).waitFor();
+                await page.getByRole('button', { name: 'Remove vpn' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Remove exit vpn?' });
+                await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+                await confirm.getByRole('alert').filter({ hasText: /phone/ }).waitFor();
+                await shot(page, 'exit-in-use');
+                await confirm.getByRole('button', { name: 'Cancel' }).click();
+                await nav.getByRole('link', { name: 'Peers' }).click();
+                await page.getByRole('button', { name: 'Choose the exit of phone' }).click();
+                await dialog.getByLabel('Its internet traffic leaves by').selectOption('');
+                await dialog.getByRole('button', { name: 'Save' }).click();
+                await row('phone').locator('td[data-label="Exit"]').filter({ hasText: /^—$/ }).waitFor();
+        });
+
+        await step('exits: remove it after confirming', async () => {
+                await nav.getByRole('link', { name: 'Exits' }).click();
+                await exitRow.waitFor();
+                await page.getByRole('button', { name: 'Remove vpn' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Remove exit vpn?' });
+                await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+                await exitRow.waitFor({ state: 'detached' });
+                await page.getByText('Exit vpn removed.').waitFor();
+                const res = await context.request.get(URL_BASE + '/api/exits');
+                check(JSON.stringify(await res.json()) === '[]', 'the exit is gone from the API too');
+                await shot(page, 'exit-removed');
         });
 
         await step('sign out', async () => {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The web UI in headless Chromium against the real pic-gatewayd and pic-celld:
 tests/browser/ui-test.mjs completes the setup wizard, signs in, adds a peer,
-shows its QR code and removes it, saving a screenshot per step under the
+shows its QR code and removes it, adds an exit, sends a peer through it and
+removes it, saving a screenshot per step under the
 build directory (ui-screenshots/, or $PIC_UI_SCREENSHOTS)."""
 
 import glob
@@ -128,6 +129,7 @@ class WebUiTest(h.HarnessTestCase):
         peers = sorted(str(ifaces['org.pic.Cell1.Peer']['Name'])
                        for ifaces in cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces)
         self.assertEqual(peers, ['phone'])
+        self.assertFalse([p for p, ifaces in cell.managed_objects().items() if 'org.pic.Cell1.Exit' in ifaces])
         self.assertTrue(glob.glob(os.path.join(shots, '*-peer-qr.png')))
 
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Dialogs about one peer: its QR code, its new web login, and the confirmations before
-// removing it or replacing its login.
+// Dialogs about one peer: its QR code, its new web login, the exit its internet traffic
+// leaves by, and the confirmations before removing it or replacing its login.
 
 import { h, clear, uniqueId } from '../dom.js';
 import { errorText } from '../forms.js';
@@ -45,7 +45,7 @@ export function showQrDialog(api, name) {
 }
 
 /** A yes/no dialog; action() runs on yes (errors stay in the dialog), then onDone(its result). */
-function confirmAction({ id, title, text, confirmLabel, action, onDone }) {
+export function confirmAction({ id, title, text, confirmLabel, action, onDone }) {
         const error = h('p', { class: 'form-error', role: 'alert' });
         const confirm = h('button', { type: 'button', class: 'danger' }, confirmLabel);
         const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => d.close() }, 'Cancel');
@@ -96,6 +96,57 @@ export function confirmReplaceLogin(api, name, onPassword) {
                 action: () => api.setPeerLogin(name),
                 onDone: res => onPassword(res.password),
         });
+}
+
+/**
+ * Chooses the exit the peer's internet traffic leaves by (or the cell's own uplink);
+ * onChanged(peer) runs with the peer as the cell holds it after the change.
+ */
+export function showExitDialog(api, peer, onChanged) {
+        const selectId = uniqueId('peer-exit');
+        const noteId = uniqueId('peer-exit-note');
+        const error = h('p', { class: 'form-error', role: 'alert' });
+        const select = h('select', { id: selectId, name: 'exit', disabled: true, 'aria-describedby': noteId },
+                         h('option', { value: '' }, 'The cell\'s own uplink'));
+        const save = h('button', { type: 'button', class: 'primary', disabled: true }, 'Save');
+        const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => d.close() }, 'Cancel');
+        const d = dialog('peer-exit-title',
+                         h('h2', { id: 'peer-exit-title' }, `Exit for ${peer.name}`),
+                         h('div', { class: 'field' },
+                           h('label', { for: selectId }, 'Its internet traffic leaves by'),
+                           select),
+                         h('p', { class: 'hint', id: noteId },
+                           'Through an exit only: while the exit is not up, the peer\'s internet traffic is dropped. ' +
+                           'The device needs its configuration again, which then sends all its traffic into the tunnel.'),
+                         error,
+                         h('div', { class: 'actions' }, cancel, save));
+        save.addEventListener('click', async () => {
+                save.disabled = cancel.disabled = true;
+                error.textContent = '';
+                try {
+                        const updated = await api.updatePeer(peer.name, { exit: select.value });
+                        d.close();
+                        onChanged(updated);
+                } catch (err) {
+                        error.textContent = errorText(err);
+                } finally {
+                        save.disabled = cancel.disabled = false;
+                }
+        });
+        d.showModal();
+        api.listExits().then(exits => {
+                for (const e of exits.sort((a, b) => a.name.localeCompare(b.name)))
+                        select.append(h('option', { value: e.name }, `${e.name} (${e.state})`));
+                // an exit that is gone still shows as what the peer has
+                if (peer.exit && !exits.some(e => e.name === peer.exit))
+                        select.append(h('option', { value: peer.exit }, peer.exit));
+                select.value = peer.exit || '';
+                select.disabled = save.disabled = false;
+                select.focus();
+        }).catch(err => {
+                error.textContent = errorText(err);
+        });
+        return d;
 }
 
 async function copyFrom(input) {

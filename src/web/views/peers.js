@@ -4,7 +4,8 @@
 import { h, clear, formatAge, formatBytes } from '../dom.js';
 import { textField, checkboxGroup, formError, clearErrors, setFieldError, showError, errorText,
          formValues, checkedValues, whileBusy } from '../forms.js';
-import { showQrDialog, confirmRemove, confirmReplaceLogin, showLoginDialog, downloadConfig } from './peer-dialogs.js';
+import { showQrDialog, confirmRemove, confirmReplaceLogin, showLoginDialog, downloadConfig,
+         showExitDialog } from './peer-dialogs.js';
 
 export const SERVICES = [
         { value: 'dns', label: 'DNS' },
@@ -37,7 +38,7 @@ export function renderPeers(root, ctx) {
         const actionError = h('p', { class: 'form-error', role: 'alert' });
         const rows = new Map();       // name → {tr, cells}
         const tbody = h('tbody');
-        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 9 }, 'No peers yet. Add one above.'));
+        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 10 }, 'No peers yet. Add one above.'));
 
         const addForm = h('form', { class: 'card add-peer', novalidate: true, 'aria-labelledby': 'add-peer-title' },
                           h('h2', { id: 'add-peer-title' }, 'Add a peer'),
@@ -110,6 +111,7 @@ export function renderPeers(root, ctx) {
                         address: h('td', { 'data-label': 'Address' }),
                         services: h('td', { 'data-label': 'Services' }),
                         networks: h('td', { 'data-label': 'Networks' }),
+                        exit: h('td', { 'data-label': 'Exit' }),
                         state: h('td', { 'data-label': 'Status' }),
                         handshake: h('td', { 'data-label': 'Last handshake', class: 'handshake' }),
                         rx: h('td', { 'data-label': 'Received', class: 'num' }),
@@ -127,6 +129,13 @@ export function renderPeers(root, ctx) {
                                   h('button', { type: 'button', class: 'secondary small', 'aria-label': `Show the QR code of ${name}`,
                                                 onclick: () => showQrDialog(api, name) }, 'QR code'),
                                   toggle,
+                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Choose the exit of ${name}`,
+                                                onclick: () => showExitDialog(api, store.state.peers.get(name) || { name }, peer => {
+                                                        store.putPeer(peer);
+                                                        status.textContent = peer.exit
+                                                                ? `${name} now reaches the internet through exit ${peer.exit}. Its device needs its configuration again.`
+                                                                : `${name} now reaches the internet through the cell's uplink.`;
+                                                }) }, 'Exit'),
                                   h('button', { type: 'button', class: 'secondary small', 'aria-label': `Web login for ${name}`,
                                                 onclick: ev => webLogin(name, ev.currentTarget) }, 'Web login'),
                                   h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
@@ -142,6 +151,7 @@ export function renderPeers(root, ctx) {
                 row.cells.address.textContent = p.address || '—';
                 row.cells.services.textContent = labels(p.service_access, SERVICES);
                 row.cells.networks.textContent = labels(p.network_access, NETWORKS);
+                row.cells.exit.textContent = p.exit || '—';
                 const online = p.enabled && isOnline(p, now);
                 clear(row.cells.state, h('span', { class: `badge ${!p.enabled ? 'off' : online ? 'on' : 'idle'}` },
                                          !p.enabled ? 'Disabled' : online ? 'Online' : 'Idle'));
@@ -196,7 +206,7 @@ export function renderPeers(root, ctx) {
         const table = h('table', { class: 'peers' },
                         h('caption', { class: 'visually-hidden' }, 'Peers of this cell'),
                         h('thead', {}, h('tr', {},
-                                         ['Name', 'Address', 'Services', 'Networks', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
+                                         ['Name', 'Address', 'Services', 'Networks', 'Exit', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
                                                  .map(t => h('th', { scope: 'col', class: ['Received', 'Sent'].includes(t) ? 'num' : null }, t)))),
                         tbody);
 
