@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for what pic-celld reads back from disk and from WireGuard, and what an
  * admin hands it: the cell's and a peer's state files, wireguard-go's UAPI "get" reply,
- * the kernel's generic netlink GET_DEVICE reply, an exit's wg-quick file and the gateway's
- * strict JSON reading of a request body.
+ * the kernel's generic netlink GET_DEVICE reply, an exit's wg-quick file, the gateway's
+ * strict JSON reading of a request body and an exit's state file.
  *
- * Input: byte 0 picks the parser (mod 6), the rest is the file, the reply text, or the
+ * Input: byte 0 picks the parser (mod 7), the rest is the file, the reply text, or the
  * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
  *
  * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "exit.h"
 #include "json-strict.h"
 #include "keys.h"
 #include "peer.h"
@@ -28,8 +29,8 @@
 #include "wg/wg-uapi.h"
 #include "wg-quick.h"
 
-enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, _KIND_MAX };
-static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body" };
+enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, KIND_EXIT, _KIND_MAX };
+static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body", "exit" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[256];
@@ -68,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 Peer *p = NULL;
                 if (peer_from_json(text, &p, why, sizeof why) >= 0)
                         peer_free(p);
+        } else if (kind == KIND_EXIT) {
+                Exit *e = NULL;
+                if (exit_from_json(text, &e, why, sizeof why) >= 0)
+                        exit_free(e);
         } else if (kind == KIND_WG_QUICK) {
                 WgQuickConfig q;
                 if (wg_quick_parse(text, &q, why, sizeof why) >= 0)
@@ -148,6 +153,19 @@ static void make_seeds(const char *dir) {
                 "PresharedKey = FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=\nAllowedIPs = 0.0.0.0/0, ::/0\n"
                 "Endpoint = nl-ams.vpn.example:51820\nPersistentKeepalive = 25\n";
         write_seed(dir, KIND_WG_QUICK, wg_quick, sizeof wg_quick - 1);
+
+        static const char exit_quick[] =
+                "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\nAddress = 10.2.0.2/32\n"
+                "DNS = 10.2.0.1\n[Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\n"
+                "AllowedIPs = 0.0.0.0/0\nEndpoint = 198.51.100.20:51820\n";
+        Exit *e = NULL;
+        char why[256];
+        if (exit_new("vpn", EXIT_TYPE_WIREGUARD, 3, &e) < 0 || exit_set_config(e, exit_quick, why, sizeof why) < 0 ||
+            exit_to_json(e, &text) < 0)
+                exit(1);
+        write_seed(dir, KIND_EXIT, text, strlen(text));
+        free(text);
+        exit_free(e);
 
         static const char body[] = "{\"name\":\"laptop\",\"service_access\":[\"dns\",\"web\"],"
                                    "\"persistent_keepalive\":25,\"x\":{\"y\":[1,2.5,true,null,\"caf\u00e9\"]}}";
