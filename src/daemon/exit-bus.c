@@ -12,6 +12,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "exit-bus.h"
+#include "exit-cell.h"
 #include "exit-steer.h"
 #include "exit-test.h"
 #include "exit-wg.h"
@@ -124,7 +125,7 @@ static void file_name(const char *name, char *buf, size_t size) {
         snprintf(buf, size, "%s.json", name);
 }
 
-static int exit_store(Manager *m, const Exit *e) {
+int exit_bus_store(Manager *m, const Exit *e) {
         _cleanup_(erase_and_freep) char *text = NULL;
         char name[PEER_NAME_MAX + 6];
 
@@ -135,7 +136,7 @@ static int exit_store(Manager *m, const Exit *e) {
         return write_file_atomic(m->exits_fd, name, text, strlen(text), 0600);
 }
 
-static int exit_index(Manager *m, Exit *e) {
+int exit_bus_index(Manager *m, Exit *e) {
         int r = sd_bus_path_encode(PIC_EXIT_PATH_PREFIX, e->name, &e->object_path);
         if (r < 0)
                 return r;
@@ -162,7 +163,7 @@ static int load_exit(const char *file, const char *text, size_t name_len, void *
                 log_error("Skipping exits/%s: it names exit '%s' (number %u).", file, e->name, e->number);
                 return 0;
         }
-        int r = exit_index(m, e);
+        int r = exit_bus_index(m, e);
         if (r >= 0)
                 TAKE_PTR(e);
         return r;
@@ -173,11 +174,25 @@ int exit_bus_load(Manager *m) {
 }
 
 void exit_bus_start_all(Manager *m) {
-        Exit *e;
+        Exit *e, *orphans[EXIT_NUMBER_MAX];
+        size_t n = 0;
+
         HASHMAP_FOREACH(e, m->exits_by_name) {
+                if (e->type == EXIT_TYPE_CELL) {
+                        Link *l = hashmap_get(m->links_by_name, e->name);
+                        if (l)
+                                exit_cell_sync(m, l);
+                        else if (n < ELEMENTSOF(orphans))
+                                orphans[n++] = e; /* removed after the walk: it changes the map */
+                        continue;
+                }
                 int r = exit_wg_start(m, e);
                 if (r < 0)
                         log_error_errno(r, "Exit %s could not be started: %m", e->name);
+        }
+        for (size_t i = 0; i < n; i++) {
+                log_notice("The link with cell %s is gone: so is the exit through it.", orphans[i]->name);
+                (void) exit_bus_forget(m, orphans[i]);
         }
 }
 
@@ -196,7 +211,7 @@ void exit_bus_free_all(Manager *m) {
 }
 
 /* Rules, the firewall's sets: whatever the set of exits is now. */
-static void exit_bus_steer_all(Manager *m) {
+void exit_bus_steer_all(Manager *m) {
         (void) exit_steer_sync_rules(m);
         (void) cell_firewall_rebuild(m);
 }
@@ -221,7 +236,7 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
         char why[512];
         int r = 0;
 
-        if (s->has_config || old)
+        if (s->has_config || (old && old->type == EXIT_TYPE_WIREGUARD))
                 r = exit_set_config(new, s->has_config ? s->config : old->config_text, why, sizeof why);
         if (r >= 0 && (s->has_test_target || old))
                 r = exit_set_test_target(new, s->has_test_target ? s->test_target : old->test_target, why, sizeof why);
@@ -230,7 +245,7 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
         return r;
 }
 
-static unsigned free_number(Manager *m) {
+unsigned exit_bus_free_number(Manager *m) {
         for (unsigned n = 1; n <= EXIT_NUMBER_MAX; n++) {
                 bool taken = false;
                 Exit *e;
@@ -256,12 +271,16 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         if (!peer_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Exit name must be %s.",
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Name: an exit's name must be %s.",
                                          PEER_NAME_CHARSET_DOC);
         ExitType type = exit_type_from_string(type_name);
+        if (type == EXIT_TYPE_CELL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Type: an exit of type \"cell\" appears on its own when a linked cell offers its "
+                                        "uplink (Link.OfferExit there).");
         if (type < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Exit type must be \"wireguard\" (the others are not served yet).");
+                                         "Type: an exit's type must be \"wireguard\" (the others are not served yet).");
         if (!s.has_config)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Config is required: the wg-quick file of the exit's server.");
@@ -274,7 +293,7 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
         if (faccessat(m->exits_fd, file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                          "exits/%s exists but could not be loaded; move it away first.", file);
-        unsigned number = free_number(m);
+        unsigned number = exit_bus_free_number(m);
         if (number == 0)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "The cell has %u exits, the most it serves.",
                                          EXIT_NUMBER_MAX);
@@ -293,10 +312,10 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
                 return r < 0 ? sd_bus_error_set_errno(error, r) : 1;
 
         e->created_usec = now_usec(CLOCK_REALTIME);
-        r = exit_store(m, e);
+        r = exit_bus_store(m, e);
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store exit '%s': %s.", name, strerror(-r));
-        r = exit_index(m, e);
+        r = exit_bus_index(m, e);
         if (r < 0) {
                 (void) unlink_durable(m->exits_fd, file);
                 return r;
@@ -320,6 +339,10 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         r = settings_read(message, &s, error);
         if (r < 0)
                 return r;
+        if (e->type == EXIT_TYPE_CELL && s.has_config)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Config: exit %s's tunnel is set up with cell %s; only TestTarget can change.",
+                                         e->name, e->name);
         _cleanup_(exit_freep) Exit *new = NULL;
         r = exit_new(e->name, e->type, e->number, &new);
         if (r < 0)
@@ -332,21 +355,26 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r < 0 ? r : 1;
 
         new->created_usec = e->created_usec;
-        r = exit_store(m, new);
+        memcpy(new->cell_private_key, e->cell_private_key, WG_KEY_LEN);
+        r = exit_bus_store(m, new);
         if (r < 0)
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store exit '%s': %s.", e->name,
                                          strerror(-r));
-        /* the settings move over; the running parts stay with e */
-        char *text = e->config_text, *target = e->test_target;
-        WgQuickConfig config = e->config;
-        e->config_text = new->config_text;
-        e->config = new->config;
+        /* the settings move over (a cell exit's tunnel is the link's: only its target); the running parts
+         * stay with e */
+        char *target = e->test_target;
         e->test_target = new->test_target;
-        new->config_text = text; /* freed (and wiped) with new */
-        new->config = config;
         new->test_target = target;
-        (void) cell_firewall_rebuild(m); /* its resolvers may have changed, and its peers' DNS with them */
-        exit_wg_reconfigure(m, e);
+        if (e->type == EXIT_TYPE_WIREGUARD) {
+                char *text = e->config_text;
+                WgQuickConfig config = e->config;
+                e->config_text = new->config_text;
+                e->config = new->config;
+                new->config_text = text; /* freed (and wiped) with new */
+                new->config = config;
+                (void) cell_firewall_rebuild(m); /* its resolvers may have changed, and its peers' DNS with them */
+                exit_wg_reconfigure(m, e);
+        }
         log_info("Updated exit %s.", e->name);
         char *changed[] = { "Address", "Endpoint", "DnsServers", "TestTarget", NULL };
         exit_bus_emit_changed(e, changed);
@@ -369,10 +397,27 @@ static int method_test(sd_bus_message *message, void *userdata, sd_bus_error *er
         return 1;
 }
 
+int exit_bus_forget(Manager *m, Exit *e) {
+        char file[PEER_NAME_MAX + 6];
+
+        file_name(e->name, file, sizeof file);
+        int r = unlink_durable(m->exits_fd, file);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (e->running)
+                exit_wg_stop(m, e);
+        hashmap_remove(m->exits_by_name, e->name);
+        (void) sd_bus_emit_object_removed(m->bus, e->object_path);
+        log_info("Removed exit %s.", e->name);
+        exit_release(e);
+        exit_bus_steer_all(m);
+        return 0;
+}
+
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Exit *e = userdata;
         Manager *m = e->manager;
-        char file[PEER_NAME_MAX + 6], users[160] = "";
+        char users[160] = "";
         unsigned n = 0;
         Peer *p;
 
@@ -381,6 +426,10 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
                         size_t len = strlen(users);
                         snprintf(users + len, sizeof users - len, "%s%s", len ? ", " : "", p->name);
                 }
+        if (e->type == EXIT_TYPE_CELL)
+                return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                         "Exit %s goes when cell %s stops offering it or the link is removed.", e->name,
+                                         e->name);
         if (n > 0)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                          "Exit %s is used by %u peer(s) (%s%s): give them another exit or none first "
@@ -388,16 +437,10 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         int r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_EXITS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        file_name(e->name, file, sizeof file);
-        r = unlink_durable(m->exits_fd, file);
-        if (r < 0 && r != -ENOENT)
-                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove exits/%s: %s.", file, strerror(-r));
-        exit_wg_stop(m, e);
-        hashmap_remove(m->exits_by_name, e->name);
-        (void) sd_bus_emit_object_removed(m->bus, e->object_path);
-        log_info("Removed exit %s.", e->name);
-        exit_release(e);
-        exit_bus_steer_all(m);
+        r = exit_bus_forget(m, e);
+        if (r < 0)
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to remove exits/%s.json: %s.", e->name,
+                                         strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 

@@ -25,4 +25,13 @@ void exit_bus_peer_moved(Manager *m, const char *from, const char *to);
  * polkit_verify_async()'s answer, or 1 when there is nothing to ask. */
 int exit_bus_authorize_peer_exit(Manager *m, sd_bus_message *message, bool changes_exit, sd_bus_error *error);
 
+/* Its state file (0600, durably), its object path and place in the map, its number free. */
+int exit_bus_store(Manager *m, const Exit *e);
+int exit_bus_index(Manager *m, Exit *e);
+unsigned exit_bus_free_number(Manager *m);
+/* The policy rules and the firewall for the exits there are now. */
+void exit_bus_steer_all(Manager *m);
+/* Removes e: its file, its tunnel, its object (e is freed). */
+int exit_bus_forget(Manager *m, Exit *e);
+
 int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error);

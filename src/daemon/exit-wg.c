@@ -22,8 +22,7 @@
 #define POLL_STARTING_USEC (100 * 1000ULL) /* while not up: a handshake opens the exit within this */
 #define POLL_UP_USEC (1000 * 1000ULL)
 
-static void set_error(Exit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(Exit *e, const char *fmt, ...) {
+void exit_wg_set_error(Exit *e, const char *fmt, ...) {
         char buf[512];
         va_list ap;
 
@@ -150,7 +149,7 @@ static int configure(Manager *m, Exit *e, int ifindex) {
         return r;
 }
 
-static void announce_state(Manager *m, Exit *e) {
+void exit_wg_announce_state(Manager *m, Exit *e) {
         ExitState s = exit_state(e, now_usec(CLOCK_REALTIME));
 
         (void) exit_steer_set_open(m, e, s == EXIT_UP);
@@ -206,7 +205,7 @@ void exit_wg_refresh(Manager *m, Exit *e) {
                 if (e->kernel && e->runner != EXIT_RUNNER_STOPPED) {
                         int r = rtnl_link_create(e->ifname, "wireguard");
                         if (r < 0 && r != -EEXIST)
-                                set_error(e, "Cannot create interface %s: %s.", e->ifname, strerror(-r));
+                                exit_wg_set_error(e, "Cannot create interface %s: %s.", e->ifname, strerror(-r));
                 }
                 if (e->runner == EXIT_RUNNER_RUNNING)
                         e->runner = EXIT_RUNNER_STARTING;
@@ -222,12 +221,12 @@ void exit_wg_refresh(Manager *m, Exit *e) {
                 } else if (r == -ENOENT || r == -ECONNREFUSED) {
                         e->runner = EXIT_RUNNER_STARTING; /* its UAPI socket is not there yet */
                 } else {
-                        set_error(e, "Cannot configure %s: %s.", e->ifname, strerror(-r));
+                        exit_wg_set_error(e, "Cannot configure %s: %s.", e->ifname, strerror(-r));
                 }
         }
         if (e->configured_ifindex > 0 && ifindex == e->configured_ifindex)
                 read_statistics(m, e);
-        announce_state(m, e);
+        exit_wg_announce_state(m, e);
 }
 
 static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -248,7 +247,7 @@ static int unit_path(const Exit *e, char **ret) {
 static void unit_state_changed(Manager *m, Exit *e, const char *active, const char *result) {
         if (streq(active, "failed")) {
                 e->runner = EXIT_RUNNER_FAILED;
-                set_error(e, "Unit %s failed (%s); see its log (journalctl -u %s).", e->unit,
+                exit_wg_set_error(e, "Unit %s failed (%s); see its log (journalctl -u %s).", e->unit,
                           result && *result ? result : "unknown", e->unit);
         } else if (streq(active, "inactive") && e->runner != EXIT_RUNNER_FAILED) {
                 e->runner = EXIT_RUNNER_STOPPED;
@@ -300,8 +299,8 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return 0;
         }
         e->runner = EXIT_RUNNER_FAILED;
-        set_error(e, "Unit %s could not be started: %s", e->unit, err->message ?: err->name);
-        announce_state(e->manager, e);
+        exit_wg_set_error(e, "Unit %s could not be started: %s", e->unit, err->message ?: err->name);
+        exit_wg_announce_state(e->manager, e);
         return 0;
 }
 
@@ -329,7 +328,7 @@ static void start_unit(Manager *m, Exit *e, bool existing) {
                 r = sd_bus_call_async(m->bus, &e->unit_call, call, on_unit_started, e, 0);
         if (r < 0) {
                 e->runner = EXIT_RUNNER_FAILED;
-                set_error(e, "Cannot ask systemd to start %s: %s.", e->unit, strerror(-r));
+                exit_wg_set_error(e, "Cannot ask systemd to start %s: %s.", e->unit, strerror(-r));
         }
 }
 
@@ -355,7 +354,7 @@ int exit_wg_start(Manager *m, Exit *e) {
         int r;
 
         e->runner = EXIT_RUNNER_STARTING;
-        e->announced_state = EXIT_STARTING;
+        e->running = true;
         e->kernel = false;
         /* A tunnel that outlived pic-celld is kept as it is: a live UAPI socket is wireguard-go's. */
         int fd = wg_uapi_connect(m->config.wireguard_run_dir, e->ifname);
@@ -371,7 +370,7 @@ int exit_wg_start(Manager *m, Exit *e) {
                 } else
                         e->kernel = r >= 0;
                 if (r < 0 && r != -EEXIST && r != -EOPNOTSUPP && m->config.backend == WG_BACKEND_CHOICE_KERNEL)
-                        set_error(e, "Cannot create interface %s: %s.", e->ifname, strerror(-r));
+                        exit_wg_set_error(e, "Cannot create interface %s: %s.", e->ifname, strerror(-r));
         }
         if (e->kernel)
                 e->unit[0] = 0; /* no program: the kernel serves it */
@@ -402,6 +401,9 @@ void exit_wg_stop(Manager *m, Exit *e) {
         e->unit_match = sd_bus_slot_unref(e->unit_match);
         e->unit_call = sd_bus_slot_unref(e->unit_call);
         e->runner = EXIT_RUNNER_STOPPED;
+        e->running = false;
+        e->configured_ifindex = 0;
+        e->latest_handshake_usec = 0;
         if (e->kernel)
                 (void) rtnl_link_delete(e->ifname);
         else if (!isempty(e->unit))
@@ -409,4 +411,5 @@ void exit_wg_stop(Manager *m, Exit *e) {
                                                 "org.freedesktop.systemd1.Manager", "StopUnit", NULL, NULL, "ss",
                                                 e->unit, "replace");
         (void) exit_steer_route(e, 0);
+        exit_wg_announce_state(m, e);
 }

@@ -11,6 +11,10 @@
 #include "manager.h"
 
 int exit_wg_start(Manager *m, Exit *e);
+/* LastError (logged, announced when it changes). */
+void exit_wg_set_error(Exit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* State from what is known now: announced when it changed, the kill-switch opened or closed. */
+void exit_wg_announce_state(Manager *m, Exit *e);
 /* Stops its unit (or deletes its kernel interface) and drops its route. */
 void exit_wg_stop(Manager *m, Exit *e);
 /* After new settings: the interface is configured again in place. */

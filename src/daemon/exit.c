@@ -10,11 +10,13 @@
 #include "exit.h"
 #include "json-fields.h"
 #include "json-util.h"
+#include "keys.h"
 #include "strv.h"
 #include "wg/wg.h"
 
 static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_WIREGUARD] = "wireguard",
+        [EXIT_TYPE_CELL] = "cell",
 };
 
 static const char *const state_names[] = {
@@ -47,6 +49,7 @@ Exit *exit_free(Exit *e) {
                 free(e->config_text);
         }
         wg_quick_done(&e->config);
+        key_wipe(e->cell_private_key);
         free(e->test_target);
         free(e->last_error);
         free(e->object_path);
@@ -115,6 +118,22 @@ int exit_set_config(Exit *e, const char *text, char *buf, size_t size) {
         return 0;
 }
 
+int exit_set_cell_config(Exit *e, const ExitCellSettings *s) {
+        _cleanup_(wg_quick_done) WgQuickConfig c = {};
+        char ip[CIDR4_STRLEN], address[CIDR4_STRLEN + 3];
+
+        memcpy(c.private_key, e->cell_private_key, WG_KEY_LEN);
+        memcpy(c.peer_public_key, *s->peer_key, WG_KEY_LEN);
+        snprintf(address, sizeof address, "%s/32", ipv4_format(s->address, ip));
+        if (strv_extend(&c.addresses, address) < 0 || (s->dns && strv_extend(&c.dns, s->dns) < 0) ||
+            strv_extend(&c.allowed_ips, "0.0.0.0/0") < 0 || !(c.endpoint = strdup(s->endpoint)))
+                return -ENOMEM;
+        wg_quick_done(&e->config);
+        e->config = c;
+        c = (WgQuickConfig) {};
+        return 0;
+}
+
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
         WgEndpoint ep;
 
@@ -164,24 +183,34 @@ size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
         return n;
 }
 
+/* wireguard: "config", the file as given; cell: "private_key", the rest comes from the link. */
 int exit_to_json(const Exit *e, char **ret) {
         _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+        char key[WG_KEY_B64_LEN];
 
         if (!o || !cJSON_AddNumberToObject(o, "schema", 1) || !cJSON_AddStringToObject(o, "name", e->name) ||
             !cJSON_AddStringToObject(o, "type", exit_type_to_string(e->type)) ||
             !cJSON_AddNumberToObject(o, "number", e->number) ||
             !cJSON_AddNumberToObject(o, "created", (double) e->created_usec) ||
-            !cJSON_AddStringToObject(o, "config", e->config_text) ||
             !cJSON_AddStringToObject(o, "test_target", e->test_target))
+                return -ENOMEM;
+        if (e->type == EXIT_TYPE_CELL) {
+                key_to_base64(e->cell_private_key, key);
+                bool ok = cJSON_AddStringToObject(o, "private_key", key);
+                explicit_bzero(key, sizeof key); /* the text of a key is as secret as the key */
+                if (!ok)
+                        return -ENOMEM;
+        } else if (!cJSON_AddStringToObject(o, "config", e->config_text))
                 return -ENOMEM;
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, _F_MAX };
+enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, F_PRIVATE_KEY, _F_MAX };
 static const JsonField exit_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "name", JSON_STRING }, { "type", JSON_STRING }, { "number", JSON_COUNT },
-        { "created", JSON_COUNT }, { "config", JSON_STRING }, { "test_target", JSON_STRING },
+        { "created", JSON_COUNT }, { "config", JSON_STRING, .optional = true }, { "test_target", JSON_STRING },
+        { "private_key", JSON_STRING, .optional = true },
 };
 
 int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
@@ -209,7 +238,14 @@ int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
         if (r < 0)
                 return r;
         e->created_usec = json_count(f[F_CREATED]);
-        r = exit_set_config(e, f[F_CONFIG]->valuestring, buf, size);
+        if ((type == EXIT_TYPE_CELL) != !!f[F_PRIVATE_KEY] || (type == EXIT_TYPE_CELL) == !!f[F_CONFIG])
+                return json_refuse(buf, size, "exit: a %s exit has %s.", exit_type_to_string(type),
+                                   type == EXIT_TYPE_CELL ? "a private_key and no config" : "a config and no private_key");
+        if (type == EXIT_TYPE_CELL)
+                r = key_from_base64(f[F_PRIVATE_KEY]->valuestring, e->cell_private_key) < 0 ?
+                        json_refuse(buf, size, "exit: private_key is not a key.") : 0;
+        else
+                r = exit_set_config(e, f[F_CONFIG]->valuestring, buf, size);
         if (r >= 0)
                 r = exit_set_test_target(e, f[F_TEST_TARGET]->valuestring, buf, size);
         if (r < 0)

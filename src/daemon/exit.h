@@ -18,6 +18,7 @@ typedef struct Manager Manager;
 
 typedef enum ExitType {
         EXIT_TYPE_WIREGUARD,
+        EXIT_TYPE_CELL,       /* a linked cell's uplink, offered by it (exit-cell.c) */
         _EXIT_TYPE_MAX,
         _EXIT_TYPE_INVALID = -1,
 } ExitType;
@@ -49,14 +50,16 @@ typedef struct Exit {
         ExitType type;
         unsigned number;
         uint64_t created_usec;
-        char *config_text;    /* the wg-quick file as given: secret */
-        WgQuickConfig config; /* parsed from it */
+        char *config_text;    /* wireguard: the wg-quick file as given: secret */
+        WgQuickConfig config; /* parsed from it; cell: made from the link (exit_set_cell_config) */
+        WgKey cell_private_key; /* cell: its tunnel's own key (stored; secret) */
         char *test_target;    /* "a.b.c.d:port" */
 
         /* running it (exit-wg.c): not stored */
         char ifname[IFNAMSIZ];
         char unit[PEER_NAME_MAX + 32];
         bool kernel;          /* a kernel WireGuard interface, no unit */
+        bool running;         /* started (exit_wg_start) and not stopped since */
         ExitRunner runner;
         char *last_error;
         int configured_ifindex; /* the interface configured last: another one is a restarted process */
@@ -79,6 +82,17 @@ const char *exit_state_to_string(ExitState s);
 /* Replaces the wg-quick settings after checking them; -EINVAL with a message
  * (never a key's value) in buf, and e unchanged. */
 int exit_set_config(Exit *e, const char *text, char *buf, size_t size);
+/* An exit of type cell: the tunnel to the linked cell at endpoint (an address
+ * and port) with its WireGuard key, from this cell's address in its subnet,
+ * resolving through its DNS address. */
+typedef struct ExitCellSettings {
+        const WgKey *peer_key;
+        const char *endpoint;
+        uint32_t address;
+        const char *dns;
+} ExitCellSettings;
+int exit_set_cell_config(Exit *e, const ExitCellSettings *s);
+
 /* "a.b.c.d:port"; -EINVAL with a message. */
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size);
 

@@ -9,7 +9,9 @@
 #include "bus-message.h"
 #include "cell-firewall.h"
 #include "fileio.h"
+#include "exit-cell.h"
 #include "link-bus.h"
+#include "link-exit.h"
 #include "link-push.h"
 #include "link-wg.h"
 #include "link.h"
@@ -66,7 +68,12 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "RemoteShared"))
                 return sd_bus_message_append_strv(reply, l->remote_shared);
         if (streq(property, "PendingPush"))
-                return sd_bus_message_append(reply, "b", l->push_pending || l->identity_pending);
+                return sd_bus_message_append(reply, "b", l->push_pending || l->identity_pending || l->exit_pending ||
+                                                                 l->exit_key_pending);
+        if (streq(property, "ExitOffered"))
+                return sd_bus_message_append(reply, "b", l->exit_offered);
+        if (streq(property, "RemoteExitOffered"))
+                return sd_bus_message_append(reply, "b", l->remote_exit_offered);
         if (streq(property, "LastPushTime"))
                 return sd_bus_message_append(reply, "t", l->last_push_usec);
         if (streq(property, "LastPushError"))
@@ -149,6 +156,7 @@ int link_bus_forget(Manager *m, Link *l) {
                 return r;
         hashmap_remove(m->links_by_name, l->remote.name);
         (void) sd_bus_emit_object_removed(m->bus, l->object_path);
+        exit_cell_link_gone(m, l->remote.name); /* an exit through it goes too (its peers stay cut off) */
         link_push_cancel(l);
         link_free(l);
         (void) manager_reconcile(m);
@@ -292,6 +300,10 @@ static const sd_bus_vtable link_vtable[] = {
         SD_BUS_PROPERTY("LastPushTime", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastPushError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RefusedMessages", "t", property_get, 0, 0), /* read when wanted: no signal per refusal */
+        SD_BUS_PROPERTY("ExitOffered", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RemoteExitOffered", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("OfferExit", SD_BUS_ARGS("b", offer), SD_BUS_NO_RESULT, link_exit_method_offer,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetShared", SD_BUS_ARGS("as", services), SD_BUS_NO_RESULT, method_set_shared,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resync", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resync, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "bus-api.h"
+#include "exit-cell.h"
 #include "link-bus.h"
+#include "link-exit.h"
 #include "link-message-bus.h"
 #include "link-pairing.h"
 #include "log.h"
@@ -120,6 +122,12 @@ static int receive_message(Manager *m, sd_bus_message *message, Sender *sender, 
         case LINK_MESSAGE_IDENTITY:
                 r = apply_identity(m, l, &msg, error);
                 break;
+        case LINK_MESSAGE_EXIT:
+                r = exit_cell_receive_offer(m, l, &msg, error);
+                break;
+        case LINK_MESSAGE_EXIT_KEY:
+                r = link_exit_receive_key(m, l, &msg, error);
+                break;
         case LINK_MESSAGE_UNLINK:
                 r = link_bus_forget(m, l);
                 if (r < 0)
@@ -129,7 +137,7 @@ static int receive_message(Manager *m, sd_bus_message *message, Sender *sender, 
         default:
                 r = -EINVAL;
         }
-        if (msg.type != LINK_MESSAGE_SHARED)
+        if (msg.type == LINK_MESSAGE_IDENTITY || msg.type == LINK_MESSAGE_UNLINK)
                 sender->link = NULL; /* replaced or removed: the caller must not touch it */
         if (r < 0)
                 return r;

@@ -19,6 +19,8 @@
 #include "keys.h"
 #include "link-bus.h"
 #include "link-pairing.h"
+#include "exit-cell.h"
+#include "link-exit.h"
 #include "link-push.h"
 #include "log.h"
 #include "manager.h"
@@ -137,6 +139,12 @@ int link_check_own_change(Manager *m, const char *name, const char *domain, cons
                         return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
                                                  "VpnAddress: %s overlaps linked cell %s's subnet %s.",
                                                  cidr4_format(vpn, a), l->remote.name, l->remote.vpn_subnet);
+                /* its exit tunnel's address is in this cell's subnet, and it was told that address */
+                if (vpn && l->exit_client_address && !cidr4_contains(vpn, l->exit_client_address))
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                                 "VpnAddress: cell %s uses this cell as its exit, with tunnel address "
+                                                 "%s; withdraw the offer (Link.OfferExit false) before moving.",
+                                                 l->remote.name, ipv4_format(l->exit_client_address, a));
         }
         return 0;
 }
@@ -168,6 +176,8 @@ int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error)
                         r = -ENOMEM;
                 l->push_pending = same && same->push_pending;
                 l->identity_pending = same && same->identity_pending;
+                if (same)
+                        link_exit_carry_over(same, l, a->moved);
         }
         if (r >= 0)
                 r = link_bus_store(m, l); /* over same's file, if any: one atomic replace */
@@ -193,6 +203,7 @@ int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error)
         if (same || (added->shared && added->shared[0]))
                 (void) cell_firewall_rebuild(m); /* its subnet may have changed: the shares follow */
         (void) link_push_pending(m, added); /* to where it is now */
+        exit_cell_sync(m, added); /* an exit through it follows it too */
         log_info("%s cell %s (%s, %s).", a->moved ? "Followed" : same ? "Paired again with" : "Linked with",
                  remote->name, remote->domain, remote->vpn_subnet);
         *ret = added;

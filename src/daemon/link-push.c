@@ -7,6 +7,7 @@
 
 #include "bus-api.h"
 #include "cell-identity.h"
+#include "exit-cell.h"
 #include "http-client.h"
 #include "link-bus.h"
 #include "link-push.h"
@@ -55,7 +56,16 @@ static void schedule_retry(Link *l) {
 }
 
 static const char *what_is_told(LinkMessageType t) {
-        return t == LINK_MESSAGE_IDENTITY ? "where this cell is now" : "what is shared with it";
+        switch (t) {
+        case LINK_MESSAGE_IDENTITY:
+                return "where this cell is now";
+        case LINK_MESSAGE_EXIT:
+                return "whether this cell's uplink is its exit";
+        case LINK_MESSAGE_EXIT_KEY:
+                return "the key of this cell's tunnel to it";
+        default:
+                return "what is shared with it";
+        }
 }
 
 static void failed(Link *l, const char *why) {
@@ -68,7 +78,25 @@ static void failed(Link *l, const char *why) {
 }
 
 static bool *pending_flag(Link *l, LinkMessageType t) {
-        return t == LINK_MESSAGE_IDENTITY ? &l->identity_pending : &l->push_pending;
+        switch (t) {
+        case LINK_MESSAGE_IDENTITY:
+                return &l->identity_pending;
+        case LINK_MESSAGE_EXIT:
+                return &l->exit_pending;
+        case LINK_MESSAGE_EXIT_KEY:
+                return &l->exit_key_pending;
+        default:
+                return &l->push_pending;
+        }
+}
+
+/* What goes first: where this cell is (nothing else arrives while the other cell cannot reach it),
+ * then the exit's messages, then what is shared. */
+static bool next_pending(const Link *l, LinkMessageType *ret) {
+        *ret = l->identity_pending ? LINK_MESSAGE_IDENTITY :
+               l->exit_pending ? LINK_MESSAGE_EXIT :
+               l->exit_key_pending ? LINK_MESSAGE_EXIT_KEY : LINK_MESSAGE_SHARED;
+        return l->identity_pending || l->exit_pending || l->exit_key_pending || l->push_pending;
 }
 
 static void on_pushed(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {
@@ -112,9 +140,10 @@ static void push_now(Link *l) {
         char why[160];
         int r;
 
-        if (l->push_request || l->push_timer || (!l->push_pending && !l->identity_pending))
+        LinkMessageType type;
+        if (l->push_request || l->push_timer || !next_pending(l, &type))
                 return;
-        l->push_type = l->identity_pending ? LINK_MESSAGE_IDENTITY : LINK_MESSAGE_SHARED;
+        l->push_type = type;
         LinkMessage msg = { .counter = l->tx_counter + 1, .type = l->push_type, .services = l->shared };
         signing_fingerprint(&m->signing_key.public, msg.from);
         signing_fingerprint(&l->remote.signing_key, msg.to);
@@ -126,7 +155,12 @@ static void push_now(Link *l) {
         if (msg.type == LINK_MESSAGE_IDENTITY) {
                 r = own_identity(m, l->own_pairing, &me);
                 msg.cell = me.cell;
-        }
+        } else if (msg.type == LINK_MESSAGE_EXIT) {
+                msg.exit_offered = l->exit_offered;
+                if (l->exit_offered && l->exit_client_address)
+                        ipv4_format(l->exit_client_address, msg.exit_address);
+        } else if (msg.type == LINK_MESSAGE_EXIT_KEY)
+                r = exit_cell_public_key(m, l, msg.exit_key);
         if (r >= 0)
                 r = link_message_encode(&msg, &m->signing_key, &text);
         if (r >= 0) {
@@ -194,9 +228,11 @@ int link_push_mark_identity(Manager *m) {
 
 void link_push_restart(Manager *m) {
         Link *l;
-        HASHMAP_FOREACH(l, m->links_by_name)
-                if (l->identity_pending || l->push_pending)
+        HASHMAP_FOREACH(l, m->links_by_name) {
+                LinkMessageType type;
+                if (next_pending(l, &type))
                         (void) link_push_pending(m, l);
+        }
 }
 
 static void on_farewell(HttpRequest *req, int error, long status, const char *body, size_t size, void *userdata) {

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exit-cell.h"
 #include "link-bus.h"
+#include "link-exit.h"
 #include "link-wg.h"
 #include "link.h"
 #include "log.h"
@@ -19,12 +21,17 @@ static int link_wg_contribute(Manager *m, WgDevice *d) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return link_exit_wg_contribute(m, d); /* the tunnels of cells this one is the exit of */
+}
+
+static int link_firewall_contribute(Manager *m, FirewallPeerList *l) {
+        return link_exit_firewall_contribute(m, l);
 }
 
 const Contributor link_contributor = {
         .kind = "link",
         .wireguard = link_wg_contribute,
+        .firewall = link_firewall_contribute,
 };
 
 static Link *link_by_key(Manager *m, const WgKey key) {
@@ -46,6 +53,12 @@ void link_wg_refresh_stats(Manager *m, const WgDevice *d) {
                         continue;
                 const char *names[5];
                 size_t k = 0;
+                if (w->flags & WG_PEER_HAS_ENDPOINT) {
+                        bool learned = l->seen_endpoint.addr.sa_family == 0 && w->endpoint.addr.sa_family != 0;
+                        l->seen_endpoint = w->endpoint;
+                        if (learned && l->remote_exit_offered)
+                                exit_cell_sync(m, l); /* it was waiting to learn where the cell is */
+                }
                 if (l->latest_handshake_usec != w->last_handshake_usec) {
                         l->latest_handshake_usec = w->last_handshake_usec;
                         names[k++] = "LatestHandshake";

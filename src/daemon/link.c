@@ -78,6 +78,52 @@ static bool add_strings(cJSON *o, const char *key, char **l) {
         return a != NULL;
 }
 
+/* "exit": {"offered", "client_key", "client_address", "pending", "remote_offered", "remote_address",
+ * "key_pending"}; addresses and the key "" when there is none. */
+static int link_exit_to_json(const Link *l, cJSON *o) {
+        char key[WG_KEY_B64_LEN] = "", client[CIDR4_STRLEN] = "", remote[CIDR4_STRLEN] = "";
+        cJSON *e = cJSON_AddObjectToObject(o, "exit");
+
+        if (l->has_exit_client_key)
+                key_to_base64(l->exit_client_key, key);
+        if (l->exit_client_address)
+                ipv4_format(l->exit_client_address, client);
+        if (l->remote_exit_address)
+                ipv4_format(l->remote_exit_address, remote);
+        if (!e || !cJSON_AddBoolToObject(e, "offered", l->exit_offered) || !cJSON_AddStringToObject(e, "client_key", key) ||
+            !cJSON_AddStringToObject(e, "client_address", client) || !cJSON_AddBoolToObject(e, "pending", l->exit_pending) ||
+            !cJSON_AddBoolToObject(e, "remote_offered", l->remote_exit_offered) ||
+            !cJSON_AddStringToObject(e, "remote_address", remote) ||
+            !cJSON_AddBoolToObject(e, "key_pending", l->exit_key_pending))
+                return -ENOMEM;
+        return 0;
+}
+
+static int link_exit_from_json(const cJSON *o, Link *l, char *buf, size_t size) {
+        enum { E_OFFERED, E_KEY, E_CLIENT, E_PENDING, E_REMOTE_OFFERED, E_REMOTE, E_KEY_PENDING, _E_MAX };
+        static const JsonField fields[_E_MAX] = {
+                { "offered", JSON_BOOL }, { "client_key", JSON_STRING }, { "client_address", JSON_STRING },
+                { "pending", JSON_BOOL }, { "remote_offered", JSON_BOOL }, { "remote_address", JSON_STRING },
+                { "key_pending", JSON_BOOL },
+        };
+        const cJSON *f[_E_MAX];
+        int r = json_collect_fields(o, fields, _E_MAX, f, "link: exit", buf, size);
+        if (r < 0)
+                return r;
+        l->exit_offered = cJSON_IsTrue(f[E_OFFERED]);
+        l->exit_pending = cJSON_IsTrue(f[E_PENDING]);
+        l->remote_exit_offered = cJSON_IsTrue(f[E_REMOTE_OFFERED]);
+        l->exit_key_pending = cJSON_IsTrue(f[E_KEY_PENDING]);
+        l->has_exit_client_key = *f[E_KEY]->valuestring != 0;
+        if (l->has_exit_client_key && key_from_base64(f[E_KEY]->valuestring, l->exit_client_key) < 0)
+                return json_refuse(buf, size, "link: exit: client_key is not a key.");
+        if (*f[E_CLIENT]->valuestring && ipv4_parse(f[E_CLIENT]->valuestring, &l->exit_client_address) < 0)
+                return json_refuse(buf, size, "link: exit: client_address is not an address.");
+        if (*f[E_REMOTE]->valuestring && ipv4_parse(f[E_REMOTE]->valuestring, &l->remote_exit_address) < 0)
+                return json_refuse(buf, size, "link: exit: remote_address is not an address.");
+        return 0;
+}
+
 int link_to_json(const Link *l, char **ret) {
         _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
         cJSON *cell = cell_identity_to_json(&l->remote);
@@ -94,6 +140,8 @@ int link_to_json(const Link *l, char **ret) {
             !cJSON_AddBoolToObject(o, "identity_pending", l->identity_pending) ||
             (l->own_pairing && !cJSON_AddStringToObject(o, "own_pairing", l->own_pairing)))
                 return -ENOMEM;
+        if (link_exit_to_json(l, o) < 0)
+                return -ENOMEM;
         if (!add_strings(o, "shared", l->shared) || !add_strings(o, "remote_shared", l->remote_shared))
                 return -ENOMEM;
         *ret = cJSON_Print(o);
@@ -101,12 +149,13 @@ int link_to_json(const Link *l, char **ret) {
 }
 
 enum { F_SCHEMA, F_CELL, F_CREATED, F_TX, F_RX, F_CONFIRMED, F_SHARED, F_REMOTE_SHARED, F_PUSH_PENDING,
-       F_IDENTITY_PENDING, F_OWN_PAIRING, _F_MAX };
+       F_IDENTITY_PENDING, F_OWN_PAIRING, F_EXIT, _F_MAX };
 static const JsonField link_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "cell", JSON_OBJECT }, { "created", JSON_COUNT },
         { "tx_counter", JSON_COUNT }, { "rx_counter", JSON_COUNT }, { "confirmed", JSON_BOOL },
         { "shared", JSON_STRINGS }, { "remote_shared", JSON_STRINGS }, { "push_pending", JSON_BOOL },
         { "identity_pending", JSON_BOOL, .optional = true }, { "own_pairing", JSON_STRING, .optional = true },
+        { "exit", JSON_OBJECT, .optional = true },
 };
 
 int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
@@ -144,6 +193,8 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
                 if (!l->own_pairing)
                         r = -ENOMEM;
         }
+        if (r >= 0 && f[F_EXIT])
+                r = link_exit_from_json(f[F_EXIT], l, buf, size);
         if (r >= 0)
                 r = json_strings(f[F_SHARED], &l->shared);
         if (r >= 0)

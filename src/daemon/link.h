@@ -31,6 +31,17 @@ typedef struct Link {
         bool identity_pending; /* nor this cell's new identity, after an address, domain or endpoint change (stored) */
         char *own_pairing;     /* the pairing address this cell gave it; NULL: its Endpoint's host, default port */
 
+        /* exits: this cell's uplink offered to it (link-exit.c) … (stored) */
+        bool exit_offered;
+        bool has_exit_client_key;
+        WgKey exit_client_key;        /* its exit tunnel's key, once it sent it */
+        uint32_t exit_client_address; /* that tunnel's address in this cell's subnet; 0: none yet */
+        bool exit_pending;            /* it is to be told about the offer ("exit" message) */
+        /* … and its uplink offered to this cell (exit-cell.c) (stored) */
+        bool remote_exit_offered;
+        uint32_t remote_exit_address; /* this cell's tunnel address in its subnet; 0: not told yet */
+        bool exit_key_pending;        /* it is to be told this cell's exit tunnel key ("exit-key") */
+
         /* telling it (link-push.c): not stored but push_pending */
         struct sd_event_source *push_timer;
         struct HttpRequest *push_request;
@@ -43,6 +54,7 @@ typedef struct Link {
 
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
+        WgEndpoint seen_endpoint;  /* where its packets last came from (an exit through it goes there) */
         const char *announced_state; /* link_state() as last announced (it changes with time too) */
 } Link;
 

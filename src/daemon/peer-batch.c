@@ -2,16 +2,31 @@
 /* Many new peers at once: the core of Manager.AddPeers. */
 #include "cell-firewall.h"
 #include "failure-injection.h"
+#include "link-exit.h"
 #include "log.h"
 #include "manager.h"
 #include "peer-wg.h"
 #include "state.h"
 
+typedef struct TakenCheck {
+        Manager *manager;
+        bool (*is_taken)(uint32_t addr, void *userdata);
+        void *userdata;
+} TakenCheck;
+
+/* The caller's notion of taken, and a linked cell's exit tunnel's address (link-exit.h) too. */
+static bool taken_or_exit_tunnel(uint32_t addr, void *userdata) {
+        TakenCheck *c = userdata;
+        return c->is_taken(addr, c->userdata) || link_exit_by_address(c->manager, addr);
+}
+
 int manager_allocate_address(Manager *m, uint32_t start, bool (*is_taken)(uint32_t addr, void *userdata),
                              void *userdata, uint32_t *ret) {
+        TakenCheck check = { m, is_taken, userdata };
         /* Every address below the hint is taken (manager.c keeps it so), so this is the lowest free one. */
         bool from_hint = start <= m->next_address;
-        int r = cidr4_allocate_from(&m->cell.vpn_address, MAX(start, m->next_address), is_taken, userdata, ret);
+        int r = cidr4_allocate_from(&m->cell.vpn_address, MAX(start, m->next_address), taken_or_exit_tunnel, &check,
+                                    ret);
         if (r >= 0 && from_hint)
                 m->next_address = *ret; /* all before it are taken; it is free until a peer takes it */
         return r;

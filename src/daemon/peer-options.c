@@ -5,6 +5,7 @@
 #include "bus-api.h"
 #include "keys.h"
 #include "nft/firewall.h"
+#include "link-exit.h"
 #include "peer-options.h"
 
 void peer_options_done(PeerOptions *o) {
@@ -70,6 +71,11 @@ int peer_options_check(Manager *m, const PeerOptions *o, const Peer *self, sd_bu
                 if (other && other != self)
                         return sd_bus_error_setf(error, PIC_ERROR_CONFLICT, "Address %s is already used by peer '%s'.",
                                                  ipv4_format(o->addr, a), other->name);
+                Link *l = link_exit_by_address(m, o->addr);
+                if (l)
+                        return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
+                                                 "Address %s is used by cell %s's exit tunnel.", ipv4_format(o->addr, a),
+                                                 l->remote.name);
         }
         if (o->has_exit && !isempty(o->exit) && !hashmap_get(m->exits_by_name, o->exit))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

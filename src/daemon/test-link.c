@@ -54,6 +54,22 @@ static void test_round_trip(void **state) {
         assert_true(again->identity_pending);
         assert_string_equal(again->own_pairing, "cell.example.org:8283");
         assert_int_equal(again->rx_counter, 3);
+        assert_false(again->exit_offered || again->remote_exit_offered || again->has_exit_client_key);
+
+        /* what the two sides agreed about exits comes back as it was */
+        again->exit_offered = again->has_exit_client_key = again->remote_exit_offered = again->exit_key_pending = true;
+        memset(again->exit_client_key, 0x42, WG_KEY_LEN);
+        again->exit_client_address = 0x0a3c0009;
+        again->remote_exit_address = 0x0a3d0004;
+        _cleanup_(freep) char *exit_text = NULL;
+        assert_int_equal(link_to_json(again, &exit_text), 0);
+        _cleanup_(link_freep) Link *third = NULL;
+        assert_int_equal(link_from_json(exit_text, &third, why, sizeof why), 0);
+        assert_true(third->exit_offered && third->has_exit_client_key && third->remote_exit_offered);
+        assert_true(third->exit_key_pending && !third->exit_pending);
+        assert_memory_equal(third->exit_client_key, again->exit_client_key, WG_KEY_LEN);
+        assert_int_equal(third->exit_client_address, 0x0a3c0009);
+        assert_int_equal(third->remote_exit_address, 0x0a3d0004);
 }
 
 static void test_refused(void **state) {
@@ -64,7 +80,13 @@ static void test_refused(void **state) {
                 { ",\"own_pairing\":7", "own_pairing" },
                 { ",\"identity_pending\":\"yes\"", "identity_pending" },
                 { ",\"identity_pending\":true,\"identity_pending\":true", "twice" },
-                { ",\"exit\":true", "unknown field" },
+                { ",\"exits\":true", "unknown field" },
+                { ",\"exit\":true", "must be an object" },
+                { ",\"exit\":{\"offered\":true}", "client_key" },
+                { ",\"exit\":{\"offered\":true,\"client_key\":\"nope\",\"client_address\":\"\",\"pending\":false,"
+                  "\"remote_offered\":false,\"remote_address\":\"\",\"key_pending\":false}", "client_key is not a key" },
+                { ",\"exit\":{\"offered\":true,\"client_key\":\"\",\"client_address\":\"10.1.2\",\"pending\":false,"
+                  "\"remote_offered\":false,\"remote_address\":\"\",\"key_pending\":false}", "client_address" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char why[256] = "";

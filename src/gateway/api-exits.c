@@ -176,22 +176,6 @@ static bool settings_bounded(Request *r, cJSON *body, bool config_required) {
         return true;
 }
 
-/* The daemon names these two in words ("Exit type must be …"), not by their keys. */
-static bool on_add_error(Request *r, const sd_bus_error *e) {
-        const char *field = NULL;
-
-        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) || !e->message)
-                return false;
-        if (strncmp(e->message, "Exit type", 9) == 0)
-                field = "type";
-        else if (strncmp(e->message, "Exit name", 9) == 0)
-                field = "name";
-        if (!field)
-                return false;
-        http_reply_error(r, 400, "invalid", e->message, field);
-        return true;
-}
-
 static void on_added(Request *r, sd_bus_message *reply) {
         bus_get_all_of_returned(r, reply, PIC_EXIT_INTERFACE, on_exit_created);
 }
@@ -224,7 +208,7 @@ void api_exits_create(Request *r) {
         }
         if (bus_append_settings(r, m, body, exit_setting_fields, exit_settings) < 0)
                 goto finish;
-        bus_call(r, m, on_added, on_add_error);
+        bus_call(r, m, on_added, NULL);
 finish:
         wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
 }

@@ -10,6 +10,8 @@
 #include "json-util.h"
 #include "macro.h"
 #include "message.h"
+#include "cidr.h"
+#include "keys.h"
 #include "names.h"
 #include "strv.h"
 
@@ -17,6 +19,8 @@ static const char *const type_names[_LINK_MESSAGE_TYPE_MAX] = {
         [LINK_MESSAGE_SHARED] = "shared",
         [LINK_MESSAGE_IDENTITY] = "identity",
         [LINK_MESSAGE_UNLINK] = "unlink",
+        [LINK_MESSAGE_EXIT] = "exit",
+        [LINK_MESSAGE_EXIT_KEY] = "exit-key",
 };
 
 const char *link_message_type_to_string(LinkMessageType t) {
@@ -46,6 +50,17 @@ static cJSON *body_json(const LinkMessage *m) {
                 cJSON *cell = cell_identity_to_json(&m->cell);
                 if (!cell || !cJSON_AddItemToObject(body, "cell", cell)) {
                         cJSON_Delete(cell);
+                        cJSON_Delete(body);
+                        return NULL;
+                }
+        } else if (m->type == LINK_MESSAGE_EXIT) {
+                if (!cJSON_AddBoolToObject(body, "offered", m->exit_offered) ||
+                    !cJSON_AddStringToObject(body, "address", m->exit_address)) {
+                        cJSON_Delete(body);
+                        return NULL;
+                }
+        } else if (m->type == LINK_MESSAGE_EXIT_KEY) {
+                if (!cJSON_AddStringToObject(body, "public_key", m->exit_key)) {
                         cJSON_Delete(body);
                         return NULL;
                 }
@@ -102,6 +117,37 @@ static int read_services(const cJSON *body, LinkMessage *m, char *buf, size_t si
         return json_strings(f[0], &m->services);
 }
 
+static int read_exit(const cJSON *body, LinkMessage *m, char *buf, size_t size) {
+        static const JsonField fields[] = { { "offered", JSON_BOOL }, { "address", JSON_STRING } };
+        const cJSON *f[2];
+        uint32_t addr;
+        int r = json_collect_fields(body, fields, 2, f, "The message: body", buf, size);
+        if (r < 0)
+                return r;
+        const char *a = f[1]->valuestring;
+        if (*a && (strlen(a) >= sizeof m->exit_address || ipv4_parse(a, &addr) < 0))
+                return json_refuse(buf, size, "The message: body: address '%.32s' is not an IPv4 address.", a);
+        if (*a && !cJSON_IsTrue(f[0]))
+                return json_refuse(buf, size, "The message: body: an address for an exit that is not offered.");
+        m->exit_offered = cJSON_IsTrue(f[0]);
+        snprintf(m->exit_address, sizeof m->exit_address, "%s", a);
+        return 0;
+}
+
+static int read_exit_key(const cJSON *body, LinkMessage *m, char *buf, size_t size) {
+        static const JsonField fields[] = { { "public_key", JSON_STRING } };
+        const cJSON *f[1];
+        uint8_t key[32];
+        int r = json_collect_fields(body, fields, 1, f, "The message: body", buf, size);
+        if (r < 0)
+                return r;
+        if (strlen(f[0]->valuestring) != sizeof m->exit_key - 1 || key_from_base64(f[0]->valuestring, key) < 0 ||
+            key_is_weak_public(key))
+                return json_refuse(buf, size, "The message: body: public_key is not a WireGuard public key.");
+        snprintf(m->exit_key, sizeof m->exit_key, "%s", f[0]->valuestring);
+        return 0;
+}
+
 int link_message_decode(const char *text, LinkMessageKeyLookup lookup, void *userdata, const char *own,
                         LinkMessage *ret, char *buf, size_t size) {
         _cleanup_(envelope_done) Envelope e = {};
@@ -154,7 +200,11 @@ int link_message_decode(const char *text, LinkMessageKeyLookup lookup, void *use
                 r = json_collect_fields(f[F_BODY], fields, 1, cell, "The message: body", buf, size);
                 if (r >= 0)
                         r = cell_identity_from_json(cell[0], "The message: body: cell", &m.cell, buf, size);
-        } else if (cJSON_GetArraySize(f[F_BODY]) != 0)
+        } else if (m.type == LINK_MESSAGE_EXIT)
+                r = read_exit(f[F_BODY], &m, buf, size);
+        else if (m.type == LINK_MESSAGE_EXIT_KEY)
+                r = read_exit_key(f[F_BODY], &m, buf, size);
+        else if (cJSON_GetArraySize(f[F_BODY]) != 0)
                 r = json_refuse(buf, size, "The message: body: an unlink carries nothing.");
         if (r < 0) {
                 link_message_done(&m);

@@ -12,8 +12,13 @@
  *   "shared"   {"services": [name, …]}   what the sender shares with the receiver
  *   "identity" {"cell": identity}        the sender's new identity (healing)
  *   "unlink"   {}                        the sender removed the link
+ *   "exit"     {"offered": b, "address": a}  whether the sender offers its uplink as the
+ *                                        receiver's exit, and the address in the sender's
+ *                                        subnet its exit tunnel uses ("" until it has a key)
+ *   "exit-key" {"public_key": k}         the receiver of an offer: its exit tunnel's key
  * Whether the counter is new is the receiver's to check (it keeps the last). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +35,8 @@ typedef enum LinkMessageType {
         LINK_MESSAGE_SHARED,
         LINK_MESSAGE_IDENTITY,
         LINK_MESSAGE_UNLINK,
+        LINK_MESSAGE_EXIT,
+        LINK_MESSAGE_EXIT_KEY,
         _LINK_MESSAGE_TYPE_MAX,
 } LinkMessageType;
 
@@ -39,6 +46,9 @@ typedef struct LinkMessage {
         LinkMessageType type;
         char **services;   /* LINK_MESSAGE_SHARED */
         CellIdentity cell; /* LINK_MESSAGE_IDENTITY */
+        bool exit_offered; /* LINK_MESSAGE_EXIT */
+        char exit_address[20]; /* LINK_MESSAGE_EXIT: "a.b.c.d" or "" */
+        char exit_key[45];  /* LINK_MESSAGE_EXIT_KEY: base64 */
 } LinkMessage;
 
 void link_message_done(LinkMessage *m);

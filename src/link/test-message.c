@@ -132,6 +132,46 @@ static void test_bad_bodies(void **state) {
         }
 }
 
+static void test_exit_messages(void **state) {
+        LinkMessage offer = shared_message(NULL, 3), key = shared_message(NULL, 4), got = {};
+        _cleanup_(freep) char *offer_text = NULL, *key_text = NULL, *bad_text = NULL, *weak_text = NULL;
+        char err[256] = "";
+
+        offer.type = LINK_MESSAGE_EXIT;
+        offer.exit_offered = true;
+        strcpy(offer.exit_address, "10.60.0.9");
+        assert_int_equal(link_message_encode(&offer, &alice, &offer_text), 0);
+        assert_int_equal(decode(offer_text, fp_bob, &got, err), 0);
+        assert_int_equal(got.type, LINK_MESSAGE_EXIT);
+        assert_true(got.exit_offered);
+        assert_string_equal(got.exit_address, "10.60.0.9");
+        link_message_done(&got);
+
+        key.type = LINK_MESSAGE_EXIT_KEY;
+        strcpy(key.exit_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
+        assert_int_equal(link_message_encode(&key, &alice, &key_text), 0);
+        assert_int_equal(decode(key_text, fp_bob, &got, err), 0);
+        assert_string_equal(got.exit_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
+        link_message_done(&got);
+
+        /* an address for an exit not offered, a name for an address, a key of small order */
+        offer.exit_offered = false;
+        assert_int_equal(link_message_encode(&offer, &alice, &bad_text), 0);
+        assert_int_equal(decode(bad_text, fp_bob, &got, err), -EINVAL);
+        assert_non_null(strstr(err, "not offered"));
+        free(bad_text);
+        bad_text = NULL;
+        offer.exit_offered = true;
+        strcpy(offer.exit_address, "exit.home");
+        assert_int_equal(link_message_encode(&offer, &alice, &bad_text), 0);
+        assert_int_equal(decode(bad_text, fp_bob, &got, err), -EINVAL);
+        assert_non_null(strstr(err, "not an IPv4 address"));
+        strcpy(key.exit_key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_int_equal(link_message_encode(&key, &alice, &weak_text), 0);
+        assert_int_equal(decode(weak_text, fp_bob, &got, err), -EINVAL);
+        assert_non_null(strstr(err, "public_key"));
+}
+
 static int setup(void **state) {
         if (signing_key_generate(&alice) || signing_key_generate(&bob) || signing_key_generate(&eve))
                 return -1;
@@ -146,6 +186,7 @@ int main(void) {
                 cmocka_unit_test(test_round_trips),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_bad_bodies),
+                cmocka_unit_test(test_exit_messages),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -42,33 +42,41 @@ def net(vpn):
     return '%s.0/%s' % (a.rsplit('.', 1)[0], prefix)
 
 
+def build_cells(cls, names=('a', 'b', 'c'), allowed=ALLOWED):
+    """cls.cells: pic-celld with its gateway (pairing on its LAN address) per name, set up, on one
+    bridge in cls.hub (the "internet"); cls.start_gateway must exist. Returns the hub."""
+    w = cls.world
+    cls.cells = {}
+    hub = h.Netns(world=w)  # the "internet": a bridge the cells' LANs hang off
+    hub.ip('link', 'add', 'br0', 'type', 'bridge')
+    hub.ip('link', 'set', 'br0', 'up')
+    for name in names:
+        cell = h.Cell(world=w, name=name,
+                      extra_args=['--stats-interval=0.3', '--link-confirm-timeout=4', '--log-level=debug',
+                                  '--test-failure-file=%s/fail-%s' % (w.path, name)])
+        if_cell, if_hub = h.veth(cell.netns, hub, LAN[name] + '/24', None, world=w)
+        hub.ip('link', 'set', if_hub, 'master', 'br0')
+        hub.ip('link', 'set', if_hub, 'up')
+        cell.polkit.set_allowed(allowed)
+        # what the shipped sysctl.d/50-pic.conf does on a real system
+        cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+        cell.start()
+        cls.cells[name] = cell
+        # its gateway in its namespace: pairing requests on its LAN address only
+        cls.start_gateway(name)
+        cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': VPN[name],
+                                 'Endpoint': LAN[name] + ':51820'}))
+    for name, cell in cls.cells.items():
+        h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
+                   'the gateway of %s listening' % name)
+    return hub
+
+
 class PairingWorld(h.SharedWorldTestCase):
     @classmethod
     def build_world(cls):
         w = cls.world
-        cls.cells = {}
-        hub = h.Netns(world=w)  # the "internet": a bridge the cells' LANs hang off
-        hub.ip('link', 'add', 'br0', 'type', 'bridge')
-        hub.ip('link', 'set', 'br0', 'up')
-        for name in ('a', 'b', 'c'):
-            cell = h.Cell(world=w, name=name,
-                          extra_args=['--stats-interval=0.3', '--link-confirm-timeout=4', '--log-level=debug',
-                                      '--test-failure-file=%s/fail-%s' % (w.path, name)])
-            if_cell, if_hub = h.veth(cell.netns, hub, LAN[name] + '/24', None, world=w)
-            hub.ip('link', 'set', if_hub, 'master', 'br0')
-            hub.ip('link', 'set', if_hub, 'up')
-            cell.polkit.set_allowed(ALLOWED)
-            # what the shipped sysctl.d/50-pic.conf does on a real system
-            cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
-            cell.start()
-            cls.cells[name] = cell
-            # its gateway in its namespace: pairing requests on its LAN address only
-            cls.start_gateway(name)
-            cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': VPN[name],
-                                     'Endpoint': LAN[name] + ':51820'}))
-        for name, cell in cls.cells.items():
-            h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
-                       'the gateway of %s listening' % name)
+        hub = build_cells(cls)
         # a device of a's people, on the same "internet", and b's web (a stand-in on b's VPN address)
         cls.laptop_ns = h.Netns(world=w)
         _, if_hub = h.veth(cls.laptop_ns, hub, LAPTOP_LAN + '/24', None, world=w)

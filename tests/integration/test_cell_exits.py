@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Linked cells as exits, for real: cells a, b and c (test_pairing's world:
+each with its bus, pic-celld and gateway, their LANs on one bridge that also
+holds "the internet", 198.18.9.9:8000, answering with the address a
+connection came from). b is linked with a and with c; a and c offer b their
+uplinks (Link.OfferExit); b's laptop leaves through a while b's phone leaves
+through c, at the same time. Nothing from either leaves by b's own uplink:
+a counter in b's namespace, before the masquerade, says so."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+import test_pairing as tp  # noqa: E402
+from exit_world import ECHO_SERVER, EXIT_IFACE, INTERNET, INTERNET_PORT, PEER_IFACE, PROBE  # noqa: E402
+
+LINK = 'org.pic.Cell1.Link'
+HUB = '10.244.%d.254' % tp.N
+DEVICE_LAN = {'laptop': '10.244.%d.10' % tp.N, 'phone': '10.244.%d.11' % tp.N}
+
+
+class CellExitsTest(h.SharedWorldTestCase):
+    @classmethod
+    def build_world(cls):
+        w = cls.world
+        hub = tp.build_cells(cls, allowed=tp.ALLOWED + ['org.pic.cell1.manage-exits'])
+        hub.ip('addr', 'add', HUB + '/24', 'dev', 'br0')
+        hub.ip('addr', 'add', INTERNET + '/32', 'dev', 'lo')
+        hub.ip('link', 'set', 'lo', 'up')
+        hub.spawn([sys.executable, '-c', ECHO_SERVER, INTERNET, str(INTERNET_PORT)], name='internet-echo')
+        for cell in cls.cells.values():
+            cell.netns.ip('route', 'add', 'default', 'via', HUB)
+        cls.devices = {}
+        for name, lan in DEVICE_LAN.items():
+            ns = h.Netns(world=w)
+            _, if_hub = h.veth(ns, hub, lan + '/24', None, world=w)
+            hub.ip('link', 'set', if_hub, 'master', 'br0')
+            hub.ip('link', 'set', if_hub, 'up')
+            cls.devices[name] = ns
+
+    @classmethod
+    def start_gateway(cls, name):
+        tp.PairingWorld.start_gateway.__func__(cls, name)
+
+    # ---------------------------------------------------------------- helpers
+
+    def link(self, cell, other):
+        return self.cells[cell].interface(LINK, '/org/pic/Cell1/link/' + other)
+
+    def link_props(self, cell, other):
+        return self.cells[cell].properties(LINK, '/org/pic/Cell1/link/' + other)
+
+    def exit_props(self, name):
+        return self.cells['b'].properties(EXIT_IFACE, '/org/pic/Cell1/exit/' + name)
+
+    def wait_exit(self, name, state, timeout=30):
+        h.wait_for(lambda: str(self.exit_props(name)['State']) == state, timeout, 0.1,
+                   'exit %s on b %s (%s)' % (name, state, dict(self.exit_props(name))))
+
+    def probe(self, device, timeout=2):
+        return self.devices[device].run([sys.executable, '-c', PROBE, INTERNET, str(INTERNET_PORT), str(timeout)],
+                                        check=False).stdout.strip()
+
+    def allowed_ips(self, cell):
+        """Every allowed IP of every peer of the cell's WireGuard device."""
+        return [ip for p in h.uapi_get(self.cells[cell].uapi_socket)['peers'] for ip in p.get('allowed_ip', [])]
+
+    def leaked(self):
+        out = self.cells['b'].netns.run(['nft', 'list', 'chain', 'inet', self.counter_table, 'out']).stdout
+        return int(out.split('packets ')[1].split()[0])
+
+    # ---------------------------------------------------------------- tests, in name order
+
+    def test_1_link_and_offer(self):
+        for other in ('a', 'c'):
+            invite = str(self.cells[other].manager().CreateInvite(tp.sv({}))[0])
+            self.cells['b'].manager().AddLink(invite, tp.sv({}), timeout=30)
+        h.wait_for(lambda: all(str(self.link_props('b', o)['State']) == 'connected' for o in ('a', 'c')), 30, 0.2,
+                   'b connected with a and c')
+        self.assertFalse(self.link_props('b', 'a')['RemoteExitOffered'])
+        with self.assertRaises(dbus.DBusException) as e:
+            self.cells['b'].manager().AddExit('a', 'cell', tp.sv({'Config': 'x'}))
+        self.assertIn('appears on its own', e.exception.get_dbus_message())
+
+        for other in ('a', 'c'):
+            self.link(other, 'b').OfferExit(True)
+            self.assertTrue(self.link_props(other, 'b')['ExitOffered'])
+        for other in ('a', 'c'):
+            self.wait_exit(other, 'up')
+            props = self.exit_props(other)
+            self.assertEqual(str(props['Type']), 'cell')
+            self.assertEqual(str(props['Unit']), 'pic-exit-%s.service' % other)
+            # its tunnel's address is one of the offering cell's subnet; it resolves through that cell
+            self.assertTrue(str(props['Address']).startswith(tp.VPN[other].rsplit('.', 1)[0] + '.'))
+            self.assertEqual([str(s) for s in props['DnsServers']], [tp.VPN[other].split('/')[0]])
+            self.assertTrue(self.link_props('b', other)['RemoteExitOffered'])
+        # a's WireGuard carries b's exit tunnel as one more peer, at that address
+        self.assertIn(str(self.exit_props('a')['Address']), self.allowed_ips('a'))
+
+    def test_2_two_devices_two_cells_at_once(self):
+        b = self.cells['b']
+        clients = {}
+        addresses = []
+        for device, exit_name in (('laptop', 'a'), ('phone', 'c')):
+            path = b.manager().AddPeer(device, tp.sv({'Exit': exit_name}))
+            addresses.append(str(b.properties(PEER_IFACE, path)['Address']))
+            config = str(b.interface(PEER_IFACE, path).GetConfig())
+            self.assertIn('AllowedIPs = 0.0.0.0/0, ::/0', config)
+            clients[device] = h.WgClient(self.devices[device], self.world.unique('wgc'), config, world=self.world)
+        type(self).counter_table = self.world.unique('pictest')
+        uplink = b.netns.run(['ip', '-o', 'route', 'show', 'default']).stdout.split(' dev ')[1].split()[0]
+        b.netns.run(['nft', '-f', '-'], input=(
+            'table inet %s {\n chain out { type filter hook postrouting priority 99;\n'
+            '  oifname "%s" ip saddr { %s } counter\n }\n}\n' % (self.counter_table, uplink, ', '.join(addresses))))
+        for c in clients.values():
+            h.wait_for(lambda: c.latest_handshake() > 0, 15, 0.1, 'the device handshakes with b')
+        self.assertEqual(self.probe('laptop'), tp.LAN['a'])  # out of a's uplink
+        self.assertEqual(self.probe('phone'), tp.LAN['c'])   # out of c's, at the same time
+        self.assertEqual(self.leaked(), 0)
+        # the laptop's DNS goes to a's resolver, through the exit
+        dns_map = b.netns.run(['nft', 'list', 'map', 'inet', 'pic', 'peer_exit_dns']).stdout
+        self.assertIn('%s : %s' % (addresses[0], tp.VPN['a'].split('/')[0]), dns_map)
+
+    def test_3_withdrawn_offer_cuts_off_only_its_users(self):
+        flood = self.devices['laptop'].spawn(['ping', '-q', '-i', '0.01', '-W', '1', INTERNET], name='flood',
+                                             stdout=subprocess.DEVNULL)
+        self.link('a', 'b').OfferExit(False)
+        h.wait_for(lambda: not self.link_props('b', 'a')['RemoteExitOffered'], 15, 0.1, 'b told of the withdrawal')
+        self.wait_exit('a', 'down')
+        self.assertIn('does not offer', str(self.exit_props('a')['LastError']))
+        self.assertTrue(self.probe('laptop', 1).startswith('error'))
+        self.assertEqual(self.probe('phone'), tp.LAN['c'])
+        # a no longer carries b's tunnel: nothing of b's gets out through a
+        self.assertNotIn(str(self.exit_props('a')['Address']), self.allowed_ips('a'))
+        self.link('a', 'b').OfferExit(True)
+        self.wait_exit('a', 'up')
+        self.assertEqual(self.probe('laptop'), tp.LAN['a'])
+        flood.stop()
+        self.assertEqual(self.leaked(), 0)
+
+    def test_4_moving_a_is_refused_while_b_uses_it(self):
+        with self.assertRaises(dbus.DBusException) as e:
+            self.cells['a'].manager().Configure(tp.sv({'VpnAddress': '10.99.%d.1/24' % tp.N}))
+        self.assertIn('uses this cell as its exit', e.exception.get_dbus_message())
+
+    def test_5_removed_link_takes_its_exit_and_leaks_nothing(self):
+        self.link('b', 'a').Remove()
+        h.wait_for(lambda: '/org/pic/Cell1/exit/a' not in self.cells['b'].managed_objects(), 10, 0.1,
+                   'exit a gone from b')
+        self.assertTrue(self.probe('laptop', 1).startswith('error'))  # its exit is gone: dropped, not sent out
+        self.assertEqual(self.probe('phone'), tp.LAN['c'])
+        self.assertEqual(self.leaked(), 0)
+
+
+if __name__ == '__main__':
+    h.main()
