@@ -101,15 +101,19 @@ static int report_call_error(sd_bus *bus, const sd_bus_error *e, int r) {
         return report_error(r, "%s", msg);
 }
 
-/* An exit is an object without a lookup method: name it when its path is unknown. */
-static int report_unknown_exit(const sd_bus_message *m, const sd_bus_error *e, int r) {
+/* Exits and links are objects without a lookup method: name the one whose path is unknown. */
+static int report_unknown_object(const sd_bus_message *m, const sd_bus_error *e, int r) {
         _cleanup_(freep) char *name = NULL;
         const char *path = sd_bus_message_get_path((sd_bus_message *) m);
 
-        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) || !path ||
-            sd_bus_path_decode(path, PIC_EXIT_PATH_PREFIX, &name) <= 0)
+        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) || !path)
                 return 0;
-        report_error(r, "there is no exit '%s' (see 'picctl exit list')", name);
+        if (sd_bus_path_decode(path, PIC_EXIT_PATH_PREFIX, &name) > 0)
+                report_error(r, "there is no exit '%s' (see 'picctl exit list')", name);
+        else if (sd_bus_path_decode(path, PIC_LINK_PATH_PREFIX, &name) > 0)
+                report_error(r, "there is no linked cell '%s' (see 'picctl link list')", name);
+        else
+                return 0;
         return 1;
 }
 
@@ -126,7 +130,7 @@ int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **re
                 c->agent = polkit_agent_open();
 
         r = sd_bus_call(bus, m, 0, &error, ret_reply);
-        if (r < 0 && !report_unknown_exit(m, &error, r))
+        if (r < 0 && !report_unknown_object(m, &error, r))
                 r = report_call_error(bus, &error, r);
         sd_bus_error_free(&error);
         return r < 0 ? r : 0;

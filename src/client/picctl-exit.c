@@ -23,7 +23,8 @@ static void help_exit(void) {
                "Other ways out to the internet for chosen peers: a VPN provider's WireGuard\n"
                "server, say. A peer sent through an exit ('picctl peer exit') leaves only by it;\n"
                "while the exit is not up its internet traffic is dropped, never sent out by the\n"
-               "cell's own uplink.\n"
+               "cell's own uplink. A linked cell that offers this cell its uplink ('picctl link\n"
+               "offer-exit' there) is an exit of type cell, named after it, by itself.\n"
                "\n"
                "  add NAME --type wireguard --config FILE|- [--test-target HOST:PORT]\n"
                "                     Add an exit from a wg-quick file ('-': standard input)\n"
@@ -32,7 +33,7 @@ static void help_exit(void) {
                "  update NAME [--config FILE|-] [--test-target HOST:PORT]\n"
                "                     Replace its wg-quick file or test target\n"
                "  test NAME          Connect to its test target through it only; print the time\n"
-               "  remove NAME        Remove an exit no peer uses\n");
+               "  remove NAME        Remove an exit no peer uses (not one of type cell)\n");
 }
 
 /* Options every exit command takes; the pointers are NULL where a command has no such option. */
@@ -230,7 +231,8 @@ static int verb_list(int argc, char *argv[], Context *c) {
         if (json)
                 return print_json(bus_objects_json(exit_properties, exits.items, exits.n, sizeof *exits.items));
         if (exits.n == 0) {
-                printf("No exits. Add one: picctl exit add NAME --type wireguard --config FILE\n");
+                printf("No exits. Add one: picctl exit add NAME --type wireguard --config FILE\n"
+                       "(a linked cell that offers its uplink appears here by itself).\n");
                 return 0;
         }
         print_exits_table(&exits);
@@ -247,13 +249,18 @@ static void print_exit_field(const char *label, const char *value) {
 
 static int print_exit(const ExitInfo *e) {
         char num[32], when[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
-        char traffic[2 * FORMAT_BYTES_MAX + 32];
+        char traffic[2 * FORMAT_BYTES_MAX + 32], via[160];   /* an exit's name is at most 32 characters */
         _cleanup_(freep) char *dns = strv_join(e->dns_servers, ", ");
 
         if (!dns)
                 return report_error(-ENOMEM, "out of memory");
         print_exit_field("Name", e->name);
         print_exit_field("Type", e->type);
+        if (streq_ptr(e->type, "cell")) { /* offered by the linked cell it is named after */
+                snprintf(via, sizeof via, "linked cell %s (its uplink; gone when it withdraws the offer or the link "
+                         "goes)", strempty(e->name));
+                print_exit_field("Via", via);
+        }
         print_exit_field("State", e->state);
         print_exit_field("LastError", e->last_error);
         print_exit_field("Address", e->address);
@@ -335,7 +342,8 @@ static void help_add(void) {
                "[Peer] with AllowedIPs 0.0.0.0/0. PostUp and the like are refused, never run.\n"
                "The cell keeps the file (it holds a private key) and never shows it again.\n"
                "\n"
-               "  --type TYPE              The kind of exit: wireguard\n"
+               "  --type TYPE              The kind of exit: wireguard (one of type cell is not added:\n"
+               "                           it appears when a linked cell offers its uplink)\n"
                "  --config FILE|-          Its configuration file\n"
                "  --test-target HOST:PORT  What 'picctl exit test' connects to (default 1.1.1.1:443)\n");
 }
@@ -389,7 +397,8 @@ static void help_update(void) {
         printf("picctl exit update NAME [--config FILE|-] [--test-target HOST:PORT]\n"
                "\n"
                "Replace the exit's wg-quick file ('-': read it from standard input) or its test\n"
-               "target. The tunnel is reconfigured in place; its peers stay on it.\n");
+               "target. The tunnel is reconfigured in place; its peers stay on it. An exit of\n"
+               "type cell is set up with its cell: only its test target can change.\n");
 }
 
 static int verb_update(int argc, char *argv[], Context *c) {
@@ -464,7 +473,7 @@ static int verb_test(int argc, char *argv[], Context *c) {
 }
 
 static void help_remove(void) {
-        printf("picctl exit remove NAME\n\nRemove the exit NAME: its tunnel and unit go. Refused while peers use it\n(send them elsewhere first: picctl peer exit PEER --none).\n");
+        printf("picctl exit remove NAME\n\nRemove the exit NAME: its tunnel and unit go. Refused while peers use it\n(send them elsewhere first: picctl peer exit PEER --none). An exit of type cell\nis not removed: it goes when its cell withdraws the offer or the link is removed.\n");
 }
 
 static int verb_remove(int argc, char *argv[], Context *c) {

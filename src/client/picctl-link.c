@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* picctl link: links with other cells — for now their first step, invites. */
+/* picctl link: links with other cells — invites, pairing, what each shares with the other,
+ * and the uplink one offers the other as an exit. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,11 +15,13 @@
 #include "qr.h"
 #include "time-util.h"
 
+#define LINK_LABEL_WIDTH 17   /* strlen("RemoteExitOffered") */
+
 static void help_link(void) {
         printf("picctl link COMMAND ...\n"
                "\n"
                "Links with other cells: each one decides which of its services the other's\n"
-               "people may use.\n"
+               "people may use, and may offer its uplink to the other as an internet exit.\n"
                "\n"
                "  invite [--lifetime DURATION] [--pairing-address HOST:PORT] [--qr]\n"
                "                     Make a one-time invite for another cell to link with this one\n"
@@ -29,6 +32,8 @@ static void help_link(void) {
                "  show NAME [--json] Everything about one link\n"
                "  share NAME [+SERVICE|-SERVICE]...\n"
                "                     What this cell shares with the linked cell NAME\n"
+               "  offer-exit NAME on|off\n"
+               "                     Offer this cell's uplink to the linked cell NAME as an exit, or withdraw it\n"
                "  resync NAME        Tell the linked cell again where this cell is and what it shares\n"
                "  remove NAME        Drop the link (the other cell is told and drops its side)\n");
 }
@@ -339,7 +344,7 @@ typedef struct LinkInfo {
         char *name, *domain, *vpn_subnet, *dns_address, *endpoint, *public_key, *signing_key, *state;
         uint64_t created, latest_handshake, rx_bytes, tx_bytes, last_push_time;
         char **shared, **remote_shared;
-        bool pending_push;
+        bool pending_push, exit_offered, remote_exit_offered;
         char *last_push_error;
 } LinkInfo;
 
@@ -361,6 +366,8 @@ static const BusProperty link_properties[] = {
         { "PendingPush",     "b", offsetof(LinkInfo, pending_push)     },
         { "LastPushTime",    "t", offsetof(LinkInfo, last_push_time)   },
         { "LastPushError",   "s", offsetof(LinkInfo, last_push_error)  },
+        { "ExitOffered",     "b", offsetof(LinkInfo, exit_offered)     },
+        { "RemoteExitOffered", "b", offsetof(LinkInfo, remote_exit_offered) },
         {}
 };
 
@@ -371,6 +378,15 @@ static void link_info_done(LinkInfo *i) {
                 *strings[k] = mfree_str(*strings[k]);
         i->shared = strv_free(i->shared);
         i->remote_shared = strv_free(i->remote_shared);
+}
+
+static int link_info_read(Context *c, const char *path, LinkInfo *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = bus_get_all(c, path, PIC_LINK_INTERFACE, &reply);
+        if (r < 0)
+                return r;
+        r = bus_read_properties(reply, link_properties, ret);
+        return r < 0 ? report_parse_error(r) : 0;
 }
 
 typedef struct LinkList {
@@ -387,7 +403,20 @@ static void link_list_done(LinkList *l) {
 }
 
 static void help_list(void) {
-        printf("picctl link list [--json]\n\nThe linked cells: their state, VPN subnet, domain and last handshake.\n");
+        printf("picctl link list [--json]\n"
+               "\n"
+               "The linked cells: their state, VPN subnet, domain, last handshake, and which\n"
+               "way an uplink is offered as an exit: \"to it\" (this cell's, for its peers), \"to us\"\n"
+               "(its, for this cell's peers: exit NAME here), \"both ways\" or \"-\".\n");
+}
+
+/* The EXIT OFFERED column: whose uplink is offered to whom. */
+static const char *exit_offer_text(const LinkInfo *l) {
+        if (l->exit_offered && l->remote_exit_offered)
+                return "both ways";
+        if (l->exit_offered)
+                return "to it";
+        return l->remote_exit_offered ? "to us" : "-";
 }
 
 static int verb_list(int argc, char *argv[], Context *c) {
@@ -416,12 +445,14 @@ static int verb_list(int argc, char *argv[], Context *c) {
                 return 0;
         }
         uint64_t now = now_usec(CLOCK_REALTIME);
-        printf("%-16s %-12s %-18s %-24s %s\n", "CELL", "STATE", "SUBNET", "DOMAIN", "HANDSHAKE");
+        printf("%-16s %-12s %-18s %-24s %-15s %s\n", "CELL", "STATE", "SUBNET", "DOMAIN", "HANDSHAKE",
+               "EXIT OFFERED");
         for (size_t i = 0; i < links.n; i++) {
                 char ago[FORMAT_AGO_MAX];
                 const LinkInfo *l = &links.items[i];
-                printf("%-16s %-12s %-18s %-24s %s\n", strempty(l->name), strempty(l->state), strempty(l->vpn_subnet),
-                       strempty(l->domain), format_ago(ago, sizeof ago, l->latest_handshake, now));
+                printf("%-16s %-12s %-18s %-24s %-15s %s\n", strempty(l->name), strempty(l->state),
+                       strempty(l->vpn_subnet), strempty(l->domain),
+                       format_ago(ago, sizeof ago, l->latest_handshake, now), exit_offer_text(l));
         }
         return 0;
 }
@@ -431,8 +462,52 @@ static void help_show(void) {
         printf("picctl link show NAME [--json]\n\nEverything about the link with cell NAME.\n");
 }
 
+static void print_link_field(const char *label, const char *value) {
+        printf("%*s: %s\n", LINK_LABEL_WIDTH, label, value);
+}
+
+static int print_link(const LinkInfo *l) {
+        char when[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX], told[FORMAT_AGO_MAX], rx[FORMAT_BYTES_MAX],
+                tx[FORMAT_BYTES_MAX], traffic[2 * FORMAT_BYTES_MAX + 32];
+        _cleanup_(freep) char *shared = strv_join(l->shared, ", ");
+        _cleanup_(freep) char *remote = strv_join(l->remote_shared, ", ");
+        _cleanup_(freep) char *pending = NULL;
+        char remote_exit[128];   /* a cell's name is a DNS label: at most 63 characters */
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        if (!shared || !remote)
+                return report_error(-ENOMEM, "out of memory");
+        /* the exit the other cell offers is named after it here */
+        snprintf(remote_exit, sizeof remote_exit, "yes (its uplink: exit %s here)", strempty(l->name));
+        print_link_field("Name", strempty(l->name));
+        print_link_field("State", strempty(l->state));
+        print_link_field("Domain", strempty(l->domain));
+        print_link_field("VpnSubnet", strempty(l->vpn_subnet));
+        print_link_field("DnsAddress", strempty(l->dns_address));
+        print_link_field("Endpoint", strempty(l->endpoint));
+        print_link_field("PublicKey", strempty(l->public_key));
+        print_link_field("SigningKey", strempty(l->signing_key));
+        print_link_field("Shared", isempty(shared) ? "nothing" : shared);
+        print_link_field("RemoteShared", isempty(remote) ? "nothing" : remote);
+        print_link_field("ExitOffered", l->exit_offered ? "yes (this cell's uplink, for its peers)" : "no");
+        print_link_field("RemoteExitOffered", l->remote_exit_offered ? remote_exit : "no");
+        format_ago(told, sizeof told, l->last_push_time, now);
+        if (l->pending_push) {
+                if (asprintf(&pending, "not yet%s%s (last told %s)", isempty(l->last_push_error) ? "" : ": ",
+                             strempty(l->last_push_error), told) < 0)
+                        return report_error(-ENOMEM, "out of memory");
+                print_link_field("Told", pending);
+        } else
+                print_link_field("Told", l->last_push_time ? told : "nothing to tell yet");
+        print_link_field("Created", format_timestamp(when, sizeof when, l->created));
+        print_link_field("LatestHandshake", format_ago(ago, sizeof ago, l->latest_handshake, now));
+        snprintf(traffic, sizeof traffic, "%s received, %s sent", format_bytes(rx, sizeof rx, l->rx_bytes),
+                 format_bytes(tx, sizeof tx, l->tx_bytes));
+        print_link_field("Traffic", traffic);
+        return 0;
+}
+
 static int verb_show(int argc, char *argv[], Context *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(link_info_done) LinkInfo info = {};
         _cleanup_(freep) char *path = NULL;
         bool json = false;
@@ -446,37 +521,10 @@ static int verb_show(int argc, char *argv[], Context *c) {
         r = link_path("link show", argv[optind], &path);
         if (r != 0)
                 return r;
-        r = bus_get_all(c, path, PIC_LINK_INTERFACE, &reply);
+        r = link_info_read(c, path, &info);
         if (r < 0)
                 return r;
-        r = bus_read_properties(reply, link_properties, &info);
-        if (r < 0)
-                return report_parse_error(r);
-        if (json)
-                return print_json(bus_properties_json(link_properties, &info));
-
-        char when[FORMAT_TIMESTAMP_MAX], ago[FORMAT_AGO_MAX], rx[FORMAT_BYTES_MAX], tx[FORMAT_BYTES_MAX];
-        printf("%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n%16s: %s\n",
-               "Name", strempty(info.name), "State", strempty(info.state), "Domain", strempty(info.domain),
-               "VpnSubnet", strempty(info.vpn_subnet), "DnsAddress", strempty(info.dns_address), "Endpoint",
-               strempty(info.endpoint), "PublicKey", strempty(info.public_key), "SigningKey",
-               strempty(info.signing_key));
-        _cleanup_(freep) char *shared = strv_join(info.shared, ", ");
-        _cleanup_(freep) char *remote = strv_join(info.remote_shared, ", ");
-        printf("%16s: %s\n", "Shared", isempty(shared) ? "nothing" : shared);
-        printf("%16s: %s\n", "RemoteShared", isempty(remote) ? "nothing" : remote);
-        char told[FORMAT_AGO_MAX];
-        format_ago(told, sizeof told, info.last_push_time, now_usec(CLOCK_REALTIME));
-        if (info.pending_push)
-                printf("%16s: not yet%s%s (last told %s)\n", "Told", isempty(info.last_push_error) ? "" : ": ",
-                       strempty(info.last_push_error), told);
-        else
-                printf("%16s: %s\n", "Told", info.last_push_time ? told : "nothing to tell yet");
-        printf("%16s: %s\n%16s: %s\n%16s: %s received, %s sent\n", "Created",
-               format_timestamp(when, sizeof when, info.created), "LatestHandshake",
-               format_ago(ago, sizeof ago, info.latest_handshake, now_usec(CLOCK_REALTIME)), "Traffic",
-               format_bytes(rx, sizeof rx, info.rx_bytes), format_bytes(tx, sizeof tx, info.tx_bytes));
-        return 0;
+        return json ? print_json(bus_properties_json(link_properties, &info)) : print_link(&info);
 }
 
 static void help_add(void) {
@@ -576,20 +624,76 @@ static int verb_resync(int argc, char *argv[], Context *c) {
         return call_on_link("link resync", "Resync", help_resync, argc, argv, c);
 }
 
+static void help_offer_exit(void) {
+        printf("picctl link offer-exit NAME on|off\n"
+               "\n"
+               "Offer this cell's uplink to the linked cell NAME as an internet exit for its\n"
+               "peers (on), or withdraw the offer (off). NAME is told; there an exit of type\n"
+               "cell named after this cell appears, and its admin sends peers through it\n"
+               "('picctl peer exit PEER EXIT'). Their traffic leaves by this cell's uplink,\n"
+               "masqueraded. Withdrawn, nothing of NAME's leaves through this cell any more.\n");
+}
+
+static int verb_offer_exit(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(link_info_done) LinkInfo info = {};
+        _cleanup_(freep) char *path = NULL;
+        const char *name;
+        bool offer;
+        int r;
+
+        r = parse_link_args("link offer-exit", argc, argv, c, help_offer_exit, NULL, NULL, NULL, NULL);
+        if (r != ARGS_PARSED)
+                return r;
+        if (optind + 2 != argc)
+                return usage_error("link offer-exit", "expected a cell name and on or off");
+        name = argv[optind];
+        if (streq(argv[optind + 1], "on"))
+                offer = true;
+        else if (streq(argv[optind + 1], "off"))
+                offer = false;
+        else
+                return usage_error("link offer-exit", "expected on or off, not '%s'", argv[optind + 1]);
+        r = link_path("link offer-exit", name, &path);
+        if (r != 0)
+                return r;
+        r = bus_new_call(c, path, PIC_LINK_INTERFACE, "OfferExit", &call);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(call, "b", (int) offer);
+        if (r < 0)
+                return report_error(r, "cannot build the call: %s", strerror(-r));
+        r = bus_call(c, call, true, NULL);
+        if (r < 0)
+                return r;
+        r = link_info_read(c, path, &info); /* what the daemon holds now, not what was asked for */
+        if (r < 0)
+                return r;
+        if (info.exit_offered)
+                printf("Cell %s may use this cell's uplink as an exit for its peers%s.\n", name,
+                       info.pending_push ? " (it is being told: see 'picctl link show')" : "");
+        else
+                printf("Cell %s may not use this cell's uplink as an exit%s.\n", name,
+                       info.pending_push ? " (it is being told: see 'picctl link show')" : "");
+        return 0;
+}
+
 static const Verb link_verbs[] = {
-        { "invite",  verb_invite  },
-        { "invites", verb_invites },
-        { "revoke",  verb_revoke  },
-        { "add",     verb_add     },
-        { "list",    verb_list    },
-        { "show",    verb_show    },
-        { "remove",  verb_remove  },
-        { "share",   verb_share   },
-        { "resync",  verb_resync  },
+        { "invite",     verb_invite     },
+        { "invites",    verb_invites    },
+        { "revoke",     verb_revoke     },
+        { "add",        verb_add        },
+        { "list",       verb_list       },
+        { "show",       verb_show       },
+        { "remove",     verb_remove     },
+        { "share",      verb_share      },
+        { "resync",     verb_resync     },
+        { "offer-exit", verb_offer_exit },
         {}
 };
 
 int verb_link(int argc, char *argv[], Context *c) {
-        return dispatch_group(link_verbs, "link", "invite, invites, revoke, add, list, show, share, resync, remove",
-                              help_link, argc, argv, c);
+        return dispatch_group(link_verbs, "link",
+                              "invite, invites, revoke, add, list, show, share, offer-exit, resync, remove", help_link,
+                              argc, argv, c);
 }

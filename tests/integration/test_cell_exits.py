@@ -8,6 +8,7 @@ uplinks (Link.OfferExit); b's laptop leaves through a while b's phone leaves
 through c, at the same time. Nothing from either leaves by b's own uplink:
 a counter in b's namespace, before the masquerade, says so."""
 
+import json
 import os
 import subprocess
 import sys
@@ -152,6 +153,66 @@ class CellExitsTest(h.SharedWorldTestCase):
         h.wait_for(lambda: '/org/pic/Cell1/exit/a' not in self.cells['b'].managed_objects(), 10, 0.1,
                    'exit a gone from b')
         self.assertTrue(self.probe('laptop', 1).startswith('error'))  # its exit is gone: dropped, not sent out
+        self.assertEqual(self.probe('phone'), tp.LAN['c'])
+        self.assertEqual(self.leaked(), 0)
+
+    def test_6_picctl_shows_offers_and_withdraws(self):
+        b, c = self.cells['b'], self.cells['c']
+
+        def picctl(cell, *args):
+            p = cell.picctl(*args)
+            self.assertEqual((p.returncode, p.stderr), (0, ''), p)
+            return p.stdout
+
+        def refused(cell, *args, **kwargs):
+            p = cell.picctl(*args, **kwargs)
+            self.assertEqual((p.returncode, p.stdout), (1, ''), p)
+            return p.stderr
+
+        # c offers b its uplink (test 1): both sides say so, in words and in JSON
+        show = picctl(c, 'link', 'show', 'b')
+        self.assertIn("      ExitOffered: yes (this cell's uplink, for its peers)\n", show)
+        self.assertIn('RemoteExitOffered: no\n', show)
+        self.assertIn('RemoteExitOffered: yes (its uplink: exit c here)\n', picctl(b, 'link', 'show', 'c'))
+        self.assertRegex(picctl(c, 'link', 'list'), r'\nb +connected .* to it\n')
+        self.assertRegex(picctl(b, 'link', 'list'), r'\nc +connected .* to us\n')
+        data = json.loads(picctl(c, 'link', 'show', 'b', '--json'))
+        self.assertEqual((data['ExitOffered'], data['RemoteExitOffered']), (True, False))
+        self.assertEqual([(x['Name'], x['RemoteExitOffered']) for x in json.loads(picctl(b, 'link', 'list', '--json'))],
+                         [('c', True)])
+
+        # on b it is exit c, of type cell: not removed or reconfigured by hand; its test target changes, Test works
+        rows = [line.split() for line in picctl(b, 'exit', 'list').splitlines()]
+        self.assertEqual([r[:3] for r in rows[1:]], [['c', 'cell', 'up']])
+        self.assertIn('Via: linked cell c (', picctl(b, 'exit', 'show', 'c'))
+        self.assertIn('goes when cell c stops offering it', refused(b, 'exit', 'remove', 'c'))
+        self.assertIn('only TestTarget can change', refused(b, 'exit', 'update', 'c', '--config', '-',
+                                                          input='[Interface]\n'))
+        target = '%s:%d' % (INTERNET, INTERNET_PORT)
+        picctl(b, 'exit', 'update', 'c', '--test-target', target)
+        self.assertIn('Connected to %s through exit c in ' % target, picctl(b, 'exit', 'test', 'c'))
+
+        # withdrawing needs manage-links on c
+        c.polkit.set_allowed([a for a in tp.ALLOWED if a != 'org.pic.cell1.manage-links'] +
+                             ['org.pic.cell1.manage-exits'])
+        try:
+            self.assertIn('org.pic.cell1.manage-links', refused(c, 'link', 'offer-exit', 'b', 'off'))
+        finally:
+            c.polkit.set_allowed(tp.ALLOWED + ['org.pic.cell1.manage-exits'])
+        self.assertTrue(self.link_props('c', 'b')['ExitOffered'])
+
+        # withdrawn with picctl: b's phone (on exit c) is cut off, nothing leaks; offered again, it is back
+        self.assertTrue(picctl(c, 'link', 'offer-exit', 'b', 'off').startswith(
+            "Cell b may not use this cell's uplink as an exit"))
+        self.assertFalse(self.link_props('c', 'b')['ExitOffered'])
+        h.wait_for(lambda: not self.link_props('b', 'c')['RemoteExitOffered'], 15, 0.1, 'b told of the withdrawal')
+        self.wait_exit('c', 'down')
+        self.assertIn('RemoteExitOffered: no\n', picctl(b, 'link', 'show', 'c'))
+        self.assertRegex(picctl(c, 'link', 'list'), r'\nb +connected .* -\n')
+        self.assertTrue(self.probe('phone', 1).startswith('error'))
+        self.assertTrue(picctl(c, 'link', 'offer-exit', 'b', 'on').startswith(
+            "Cell b may use this cell's uplink as an exit for its peers"))
+        self.wait_exit('c', 'up')
         self.assertEqual(self.probe('phone'), tp.LAN['c'])
         self.assertEqual(self.leaked(), 0)
 

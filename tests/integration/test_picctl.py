@@ -443,6 +443,27 @@ class PicctlTest(h.HarnessTestCase):
         self.assertIn('exit add NAME --type wireguard', self.picctl('--help'))
         self.assertIn('exit NAME [EXIT|--none]', self.picctl('peer', '--help'))
 
+    def test_link_offer_exit(self):
+        """What one cell shows of offering its uplink to a linked cell (test_cell_exits drives it
+        between real cells): the command's refusals, a link that is not there, no cell exit by hand."""
+        self.make_cell(ALL_ACTIONS + ['org.pic.cell1.manage-links', 'org.pic.cell1.manage-exits'])
+        self.picctl(*SETUP)
+        for args in (['link', 'offer-exit'], ['link', 'offer-exit', 'b'], ['link', 'offer-exit', 'b', 'yes'],
+                     ['link', 'offer-exit', 'b', 'ON'], ['link', 'offer-exit', 'b', 'on', 'extra'],
+                     ['link', 'offer-exit', 'Bad!', 'on'], ['link', 'offer-exit', 'b', 'on', '--json']):
+            self.assert_fails(args, status=2)
+        for args in (['link', 'offer-exit', 'ghost', 'on'], ['link', 'offer-exit', 'ghost', 'off'],
+                     ['link', 'show', 'ghost']):
+            self.assertEqual(self.assert_fails(args), "picctl: there is no linked cell 'ghost' (see 'picctl link list')")
+        self.assertIn('No linked cells', self.picctl('link', 'list'))
+        self.assertEqual(json.loads(self.picctl('link', 'list', '--json')), [])
+        # an exit of type cell appears when a linked cell offers one; it is not added
+        conf = self.write('cell.conf', exit_wg_quick(h.wg_genkey()[0], h.wg_genkey()[1]))
+        self.assertIn('appears on its own', self.assert_fails(['exit', 'add', 'b', '--type', 'cell', '--config', conf]))
+        self.assertIn('appears here by itself', self.picctl('exit', 'list'))
+        self.assertIn('link offer-exit NAME on|off', self.picctl('--help'))
+        self.assertIn('offer-exit NAME on|off', self.picctl('link', '--help'))
+
     def test_access_denied(self):
         cell = self.make_cell()
         self.picctl(*SETUP)
