@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus-objects.h"
 #include "bus-api.h"
@@ -15,7 +16,7 @@
 #include "exit-cell.h"
 #include "exit-steer.h"
 #include "exit-test.h"
-#include "exit-wg.h"
+#include "exit-run.h"
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
@@ -74,7 +75,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", addr);
         }
         if (streq(property, "Endpoint"))
-                return sd_bus_message_append(reply, "s", e->config.endpoint);
+                return sd_bus_message_append(reply, "s", e->type == EXIT_TYPE_OPENVPN ? strempty(e->ovpn.remote)
+                                                                                       : strempty(e->config.endpoint));
         if (streq(property, "DnsServers")) {
                 size_t n = exit_dns_servers(e, dns, ELEMENTSOF(dns));
                 int r = sd_bus_message_open_container(reply, 'a', "s");
@@ -186,7 +188,7 @@ void exit_bus_start_all(Manager *m) {
                                 orphans[n++] = e; /* removed after the walk: it changes the map */
                         continue;
                 }
-                int r = exit_wg_start(m, e);
+                int r = exit_run_start(m, e);
                 if (r < 0)
                         log_error_errno(r, "Exit %s could not be started: %m", e->name);
         }
@@ -198,6 +200,9 @@ void exit_bus_start_all(Manager *m) {
 
 static void exit_release(Exit *e) {
         exit_test_cancel_all(e);
+        e->mgmt_source = sd_event_source_disable_unref(e->mgmt_source);
+        if (e->mgmt_fd >= 0)
+                close(e->mgmt_fd);
         e->poll_timer = sd_event_source_disable_unref(e->poll_timer);
         e->unit_match = sd_bus_slot_unref(e->unit_match);
         e->unit_call = sd_bus_slot_unref(e->unit_call);
@@ -236,7 +241,7 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
         char why[512];
         int r = 0;
 
-        if (s->has_config || (old && old->type == EXIT_TYPE_WIREGUARD))
+        if (s->has_config || (old && old->type != EXIT_TYPE_CELL))
                 r = exit_set_config(new, s->has_config ? s->config : old->config_text, why, sizeof why);
         if (r >= 0 && (s->has_test_target || old))
                 r = exit_set_test_target(new, s->has_test_target ? s->test_target : old->test_target, why, sizeof why);
@@ -280,10 +285,11 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
                                         "uplink (Link.OfferExit there).");
         if (type < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Type: an exit's type must be \"wireguard\" (the others are not served yet).");
+                                         "Type: an exit's type must be \"wireguard\" or \"openvpn\" (the others "
+                                         "are not served yet).");
         if (!s.has_config)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "Config is required: the wg-quick file of the exit's server.");
+                                        "Config is required: the exit's wg-quick or .ovpn file.");
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -322,7 +328,7 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
         }
         Exit *added = TAKE_PTR(e);
         exit_bus_steer_all(m);
-        r = exit_wg_start(m, added);
+        r = exit_run_start(m, added);
         if (r < 0)
                 log_error_errno(r, "Exit %s could not be started: %m", added->name);
         log_info("Added exit %s (%s, number %u).", added->name, exit_type_to_string(added->type), added->number);
@@ -365,15 +371,18 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         char *target = e->test_target;
         e->test_target = new->test_target;
         new->test_target = target;
-        if (e->type == EXIT_TYPE_WIREGUARD) {
+        if (e->type != EXIT_TYPE_CELL) {
                 char *text = e->config_text;
                 WgQuickConfig config = e->config;
+                OvpnConfig ovpn = e->ovpn;
                 e->config_text = new->config_text;
                 e->config = new->config;
+                e->ovpn = new->ovpn;
                 new->config_text = text; /* freed (and wiped) with new */
                 new->config = config;
+                new->ovpn = ovpn;
                 (void) cell_firewall_rebuild(m); /* its resolvers may have changed, and its peers' DNS with them */
-                exit_wg_reconfigure(m, e);
+                exit_run_reconfigure(m, e);
         }
         log_info("Updated exit %s.", e->name);
         char *changed[] = { "Address", "Endpoint", "DnsServers", "TestTarget", NULL };
@@ -405,7 +414,7 @@ int exit_bus_forget(Manager *m, Exit *e) {
         if (r < 0 && r != -ENOENT)
                 return r;
         if (e->running)
-                exit_wg_stop(m, e);
+                exit_run_stop(m, e);
         hashmap_remove(m->exits_by_name, e->name);
         (void) sd_bus_emit_object_removed(m->bus, e->object_path);
         log_info("Removed exit %s.", e->name);

@@ -7,7 +7,7 @@
 #include "bus-api.h"
 #include "exit-bus.h"
 #include "exit-cell.h"
-#include "exit-wg.h"
+#include "exit-run.h"
 #include "keys.h"
 #include "link-bus.h"
 #include "link-push.h"
@@ -87,8 +87,8 @@ void exit_cell_sync(Manager *m, Link *l) {
                 return;
         if (!l->remote_exit_offered) {
                 if (e->running)
-                        exit_wg_stop(m, e);
-                exit_wg_set_error(e, "Cell %s does not offer its exit (any more).", l->remote.name);
+                        exit_run_stop(m, e);
+                exit_run_set_error(e, "Cell %s does not offer its exit (any more).", l->remote.name);
                 return;
         }
         if (!l->remote_exit_address) {
@@ -99,12 +99,12 @@ void exit_cell_sync(Manager *m, Link *l) {
                         else
                                 (void) link_push_pending(m, l);
                 }
-                exit_wg_set_error(e, "Waiting for cell %s to take this cell's tunnel key and give it an address.",
+                exit_run_set_error(e, "Waiting for cell %s to take this cell's tunnel key and give it an address.",
                                   l->remote.name);
                 return;
         }
         if (!endpoint_of(l, endpoint, sizeof endpoint)) {
-                exit_wg_set_error(e, "Waiting to learn where cell %s is (its endpoint %s is a name; its first "
+                exit_run_set_error(e, "Waiting to learn where cell %s is (its endpoint %s is a name; its first "
                                   "handshake tells).", l->remote.name, l->remote.endpoint);
                 return;
         }
@@ -115,14 +115,14 @@ void exit_cell_sync(Manager *m, Link *l) {
                 .dns = l->remote.dns_address,
         });
         if (r < 0) {
-                exit_wg_set_error(e, "Cannot set up the tunnel to cell %s: %s.", l->remote.name, strerror(-r));
+                exit_run_set_error(e, "Cannot set up the tunnel to cell %s: %s.", l->remote.name, strerror(-r));
                 return;
         }
         exit_bus_steer_all(m); /* its resolver is the linked cell's */
         if (e->running)
-                exit_wg_reconfigure(m, e);
-        else if ((r = exit_wg_start(m, e)) < 0)
-                exit_wg_set_error(e, "Cannot start the tunnel to cell %s: %s.", l->remote.name, strerror(-r));
+                exit_run_reconfigure(m, e);
+        else if ((r = exit_run_start(m, e)) < 0)
+                exit_run_set_error(e, "Cannot start the tunnel to cell %s: %s.", l->remote.name, strerror(-r));
 }
 
 int exit_cell_receive_offer(Manager *m, Link *l, const LinkMessage *msg, sd_bus_error *error) {

@@ -17,6 +17,7 @@
 static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_WIREGUARD] = "wireguard",
         [EXIT_TYPE_CELL] = "cell",
+        [EXIT_TYPE_OPENVPN] = "openvpn",
 };
 
 static const char *const state_names[] = {
@@ -49,6 +50,7 @@ Exit *exit_free(Exit *e) {
                 free(e->config_text);
         }
         wg_quick_done(&e->config);
+        ovpn_done(&e->ovpn);
         key_wipe(e->cell_private_key);
         free(e->test_target);
         free(e->last_error);
@@ -66,6 +68,7 @@ int exit_new(const char *name, ExitType type, unsigned number, Exit **ret) {
         snprintf(e->name, sizeof e->name, "%s", name);
         e->type = type;
         e->number = number;
+        e->mgmt_fd = -1;
         e->test_target = strdup(EXIT_DEFAULT_TEST_TARGET);
         if (!e->test_target)
                 return -ENOMEM;
@@ -80,30 +83,8 @@ static bool first_ipv4_cidr(char **list, Cidr4 *ret) {
         return false;
 }
 
-int exit_set_config(Exit *e, const char *text, char *buf, size_t size) {
-        _cleanup_(wg_quick_done) WgQuickConfig c = {};
-        WgEndpoint endpoint;
-        Cidr4 address;
-        char prefix[32];
-        int r;
-
-        snprintf(prefix, sizeof prefix, "Config: ");
-        r = wg_quick_parse(text, &c, buf + strlen(prefix), size - strlen(prefix));
-        if (r == -E2BIG)
-                return json_refuse(buf, size, "Config: the file is over %u bytes; a wg-quick file is far smaller.",
-                                   WG_QUICK_TEXT_MAX);
-        if (r < 0) {
-                memcpy(buf, prefix, strlen(prefix)); /* the parser's message follows it */
-                return r;
-        }
-        if (!first_ipv4_cidr(c.addresses, &address))
-                return json_refuse(buf, size, "Config: Address needs an IPv4 address (such as 10.64.0.2/32): "
-                                   "the peers' traffic leaves with it.");
-        if (wg_endpoint_parse(c.endpoint, &endpoint) < 0)
-                return json_refuse(buf, size, "Config: Endpoint '%.64s' must be an IP address and port "
-                                   "(such as 203.0.113.5:51820); PIC does not resolve names for an exit.",
-                                   c.endpoint);
-
+/* The file as given, kept to be stored (the old one wiped: it holds a key). */
+static int take_text(Exit *e, const char *text) {
         char *copy = strdup(text);
         if (!copy)
                 return -ENOMEM;
@@ -112,6 +93,52 @@ int exit_set_config(Exit *e, const char *text, char *buf, size_t size) {
                 free(e->config_text);
         }
         e->config_text = copy;
+        return 0;
+}
+
+/* The parser's message after "Config: ", or the size refused. */
+static int refuse_parse(int r, size_t max, char *buf, size_t size) {
+        if (r == -E2BIG)
+                return json_refuse(buf, size, "Config: the file is over %zu bytes.", max);
+        memcpy(buf, "Config: ", strlen("Config: "));
+        return r;
+}
+
+static int set_ovpn_config(Exit *e, const char *text, char *buf, size_t size) {
+        _cleanup_(ovpn_done) OvpnConfig c = {};
+        int r = ovpn_parse(text, &c, buf + strlen("Config: "), size - strlen("Config: "));
+        if (r < 0)
+                return refuse_parse(r, OVPN_TEXT_MAX, buf, size);
+        int k = take_text(e, text);
+        if (k < 0)
+                return k;
+        ovpn_done(&e->ovpn);
+        e->ovpn = c;
+        c = (OvpnConfig) {};
+        return 0;
+}
+
+int exit_set_config(Exit *e, const char *text, char *buf, size_t size) {
+        if (e->type == EXIT_TYPE_OPENVPN)
+                return set_ovpn_config(e, text, buf, size);
+        _cleanup_(wg_quick_done) WgQuickConfig c = {};
+        WgEndpoint endpoint;
+        Cidr4 address;
+
+        int r = wg_quick_parse(text, &c, buf + strlen("Config: "), size - strlen("Config: "));
+        if (r < 0)
+                return refuse_parse(r, WG_QUICK_TEXT_MAX, buf, size);
+        if (!first_ipv4_cidr(c.addresses, &address))
+                return json_refuse(buf, size, "Config: Address needs an IPv4 address (such as 10.64.0.2/32): "
+                                   "the peers' traffic leaves with it.");
+        if (wg_endpoint_parse(c.endpoint, &endpoint) < 0)
+                return json_refuse(buf, size, "Config: Endpoint '%.64s' must be an IP address and port "
+                                   "(such as 203.0.113.5:51820); PIC does not resolve names for an exit.",
+                                   c.endpoint);
+
+        int k = take_text(e, text);
+        if (k < 0)
+                return k;
         wg_quick_done(&e->config);
         e->config = c;
         c = (WgQuickConfig) {};
@@ -159,6 +186,8 @@ ExitState exit_state(const Exit *e, uint64_t now_usec) {
         case EXIT_RUNNER_RUNNING:
                 break;
         }
+        if (e->type == EXIT_TYPE_OPENVPN) /* no handshakes to see: its own word */
+                return e->tunnel_connected ? EXIT_UP : EXIT_STARTING;
         if (e->latest_handshake_usec == 0)
                 return EXIT_STARTING; /* configured, waiting for the server's answer */
         if (now_usec < e->latest_handshake_usec + EXIT_FRESH_USEC)
@@ -168,6 +197,12 @@ ExitState exit_state(const Exit *e, uint64_t now_usec) {
 
 int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix) {
         Cidr4 c;
+        if (e->type == EXIT_TYPE_OPENVPN) { /* the server assigns it */
+                if (!*e->ovpn_status.local_address || ipv4_parse(e->ovpn_status.local_address, ret_addr) < 0)
+                        return -ENOENT;
+                *ret_prefix = 32;
+                return 0;
+        }
         if (!first_ipv4_cidr(e->config.addresses, &c))
                 return -ENOENT;
         *ret_addr = c.addr;
@@ -177,7 +212,7 @@ int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix) 
 
 size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
         size_t n = 0;
-        for (char **s = e->config.dns; s && *s && n < max; s++)
+        for (char **s = e->type == EXIT_TYPE_OPENVPN ? e->ovpn.dns : e->config.dns; s && *s && n < max; s++)
                 if (ipv4_parse(*s, &ret[n]) >= 0)
                         n++;
         return n;

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "exit/ovpn-mgmt.h"
+#include "exit/ovpn.h"
 #include "exit/wg-quick.h"
 #include "macro.h"
 #include "names.h"
@@ -19,6 +21,7 @@ typedef struct Manager Manager;
 typedef enum ExitType {
         EXIT_TYPE_WIREGUARD,
         EXIT_TYPE_CELL,       /* a linked cell's uplink, offered by it (exit-cell.c) */
+        EXIT_TYPE_OPENVPN,
         _EXIT_TYPE_MAX,
         _EXIT_TYPE_INVALID = -1,
 } ExitType;
@@ -50,7 +53,8 @@ typedef struct Exit {
         ExitType type;
         unsigned number;
         uint64_t created_usec;
-        char *config_text;    /* wireguard: the wg-quick file as given: secret */
+        char *config_text;    /* wireguard, openvpn: the file as given: secret */
+        OvpnConfig ovpn;      /* openvpn: parsed from it */
         WgQuickConfig config; /* parsed from it; cell: made from the link (exit_set_cell_config) */
         WgKey cell_private_key; /* cell: its tunnel's own key (stored; secret) */
         char *test_target;    /* "a.b.c.d:port" */
@@ -64,6 +68,12 @@ typedef struct Exit {
         char *last_error;
         int configured_ifindex; /* the interface configured last: another one is a restarted process */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
+        bool tunnel_connected;  /* openvpn: its management interface says CONNECTED */
+        OvpnStatus ovpn_status; /* openvpn: what it said last */
+        int mgmt_fd;            /* openvpn: its management socket, -1: not connected */
+        struct sd_event_source *mgmt_source;
+        char mgmt_buf[OVPN_MGMT_LINE_MAX + 2];
+        size_t mgmt_len;
         ExitState announced_state;
         bool open;            /* its peers' traffic may leave (firewall exit_paths) */
         struct sd_bus_slot *unit_match, *unit_call;
@@ -79,8 +89,9 @@ const char *exit_type_to_string(ExitType t);
 ExitType exit_type_from_string(const char *s);
 const char *exit_state_to_string(ExitState s);
 
-/* Replaces the wg-quick settings after checking them; -EINVAL with a message
- * (never a key's value) in buf, and e unchanged. */
+/* Replaces the settings (a wg-quick file, an .ovpn file, per its type) after
+ * checking them; -EINVAL with a message (never a key's value) in buf, and e
+ * unchanged. */
 int exit_set_config(Exit *e, const char *text, char *buf, size_t size);
 /* An exit of type cell: the tunnel to the linked cell at endpoint (an address
  * and port) with its WireGuard key, from this cell's address in its subnet,

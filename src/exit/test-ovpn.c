@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "ovpn.h"
+#include "ovpn-mgmt.h"
 
 #define BLOCKS "<ca>\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n</ca>\n" \
                "<cert>\nCERT\n</cert>\n<key>\nKEY\n</key>\n"
@@ -105,8 +106,36 @@ static void test_whole_file_refusals(void **state) {
         free(big);
 }
 
+static void test_management_lines(void **state) {
+        OvpnStatus st = {};
+
+        assert_int_equal(ovpn_mgmt_line(">INFO:OpenVPN Management Interface Version 5", &st), 0);
+        assert_int_equal(ovpn_mgmt_line(">STATE:1800000000,CONNECTING,,,,,,", &st), 1);
+        assert_false(ovpn_status_connected(&st));
+        assert_int_equal(ovpn_mgmt_line(">STATE:1800000001,CONNECTED,SUCCESS,10.8.0.6,198.51.100.7,1194,,", &st), 1);
+        assert_true(ovpn_status_connected(&st));
+        assert_string_equal(st.local_address, "10.8.0.6");
+        /* the answer to "state": the same, without the prefix; unchanged is 0 */
+        assert_int_equal(ovpn_mgmt_line("1800000001,CONNECTED,SUCCESS,10.8.0.6,198.51.100.7,1194,,", &st), 0);
+        assert_int_equal(ovpn_mgmt_line(">BYTECOUNT:1234,5678", &st), 1);
+        assert_int_equal(st.rx_bytes, 1234);
+        assert_int_equal(st.tx_bytes, 5678);
+        assert_int_equal(ovpn_mgmt_line(">STATE:1800000002,RECONNECTING,ping-restart,,,,,", &st), 1);
+        assert_false(ovpn_status_connected(&st));
+        assert_string_equal(st.local_address, "");
+
+        static const char *const bad[] = { ">STATE:x,CONNECTED", ">STATE:1,connected", ">STATE:1,CONNECTED,S,10.8.0.999",
+                                           ">BYTECOUNT:1", ">BYTECOUNT:-1,2", ">BYTECOUNT:99999999999999999999,1" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                OvpnStatus before = st;
+                assert_int_equal(ovpn_mgmt_line(bad[i], &st), -EINVAL);
+                assert_memory_equal(&before, &st, sizeof st);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_management_lines),
                 cmocka_unit_test(test_provider_file),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_whole_file_refusals),

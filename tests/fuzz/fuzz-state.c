@@ -2,9 +2,10 @@
 /* libFuzzer target for what pic-celld reads back from disk and from WireGuard, and what an
  * admin hands it: the cell's and a peer's state files, wireguard-go's UAPI "get" reply,
  * the kernel's generic netlink GET_DEVICE reply, an exit's wg-quick file, the gateway's
- * strict JSON reading of a request body and an exit's state file.
+ * strict JSON reading of a request body, an exit's state file, an OpenVPN client file
+ * and what OpenVPN's management socket says (one line).
  *
- * Input: byte 0 picks the parser (mod 7), the rest is the file, the reply text, or the
+ * Input: byte 0 picks the parser (mod 9), the rest is the file, the reply text, or the
  * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
  *
  * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
@@ -21,6 +22,8 @@
 
 #include "cell.h"
 #include "exit.h"
+#include "ovpn-mgmt.h"
+#include "ovpn.h"
 #include "json-strict.h"
 #include "keys.h"
 #include "peer.h"
@@ -29,8 +32,10 @@
 #include "wg/wg-uapi.h"
 #include "wg-quick.h"
 
-enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, KIND_EXIT, _KIND_MAX };
-static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body", "exit" };
+enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, KIND_EXIT, KIND_OVPN, KIND_OVPN_MGMT,
+       _KIND_MAX };
+static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body", "exit", "ovpn",
+                                                   "ovpn-mgmt" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[256];
@@ -69,6 +74,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 Peer *p = NULL;
                 if (peer_from_json(text, &p, why, sizeof why) >= 0)
                         peer_free(p);
+        } else if (kind == KIND_OVPN) {
+                OvpnConfig c = {};
+                if (ovpn_parse(text, &c, why, sizeof why) >= 0)
+                        ovpn_done(&c);
+        } else if (kind == KIND_OVPN_MGMT) {
+                OvpnStatus st = {};
+                for (char *line = text, *next; line; line = next) { /* the reader hands it line by line */
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = 0;
+                        (void) ovpn_mgmt_line(line, &st);
+                }
         } else if (kind == KIND_EXIT) {
                 Exit *e = NULL;
                 if (exit_from_json(text, &e, why, sizeof why) >= 0)
@@ -153,6 +170,16 @@ static void make_seeds(const char *dir) {
                 "PresharedKey = FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=\nAllowedIPs = 0.0.0.0/0, ::/0\n"
                 "Endpoint = nl-ams.vpn.example:51820\nPersistentKeepalive = 25\n";
         write_seed(dir, KIND_WG_QUICK, wg_quick, sizeof wg_quick - 1);
+
+        static const char ovpn_file[] =
+                "client\ndev tun\nproto udp\nremote 198.51.100.7 1194\nnobind\npersist-key\nremote-cert-tls server\n"
+                "dhcp-option DNS 10.8.0.1\n<ca>\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n</ca>\n"
+                "<cert>\nC\n</cert>\n<key>\nK\n</key>\n";
+        write_seed(dir, KIND_OVPN, ovpn_file, sizeof ovpn_file - 1);
+        static const char mgmt[] = ">INFO:OpenVPN Management Interface Version 5\n"
+                                   ">STATE:1800000001,CONNECTED,SUCCESS,10.8.0.6,198.51.100.7,1194,,\n"
+                                   ">BYTECOUNT:1234,5678\nEND\n";
+        write_seed(dir, KIND_OVPN_MGMT, mgmt, sizeof mgmt - 1);
 
         static const char exit_quick[] =
                 "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\nAddress = 10.2.0.2/32\n"

@@ -162,3 +162,48 @@ class ExitWorld:
         """Packets to the internet from the peer while something happens: a ping every 10 ms."""
         return self.peer_ns.spawn(['ping', '-q', '-i', '0.01', '-W', '1', INTERNET], name='flood',
                                   stdout=subprocess.DEVNULL)
+
+
+class OpenVpnServer:
+    """An OpenVPN server in the upstream namespace on UPLINK_UP:port (UDP), its CA and the client's
+    certificate made now with openssl; client_config() is the .ovpn a provider would hand out."""
+
+    NET = '10.8.0'
+
+    def __init__(self, world, port=1194):
+        self.world, self.port = world, port
+        self.dir = world.subdir('openvpn-%d' % port, 0o700)
+        self.proc = None
+        for name, usage in (('ca', None), ('server', 'serverAuth'), ('client', 'clientAuth')):
+            self._certificate(name, usage)
+
+    def _path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _certificate(self, name, usage):
+        key, crt = self._path(name + '.key'), self._path(name + '.crt')
+        ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key]
+        if usage is None:
+            h.run(['openssl', 'req', '-x509'] + ec + ['-out', crt, '-days', '2', '-subj', '/CN=pic-test-ca'])
+            return
+        csr, ext = self._path(name + '.csr'), self._path(name + '.ext')
+        with open(ext, 'w') as f:
+            f.write('extendedKeyUsage=%s\nkeyUsage=digitalSignature,keyAgreement\n' % usage)
+        h.run(['openssl', 'req'] + ec + ['-out', csr, '-subj', '/CN=pic-test-' + name])
+        h.run(['openssl', 'x509', '-req', '-in', csr, '-CA', self._path('ca.crt'), '-CAkey', self._path('ca.key'),
+               '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext])
+
+    def start(self, up):
+        self.proc = up.spawn(['openvpn', '--dev', self.world.unique('ovs'), '--dev-type', 'tun', '--proto', 'udp',
+                              '--port', str(self.port), '--server', self.NET + '.0', '255.255.255.0',
+                              '--topology', 'subnet', '--ca', self._path('ca.crt'), '--cert', self._path('server.crt'),
+                              '--key', self._path('server.key'), '--dh', 'none', '--keepalive', '2', '10',
+                              '--verb', '3'], name='openvpn-server-%d' % self.port)
+
+    def client_config(self, extra=''):
+        def block(name, path):
+            with open(self._path(path)) as f:
+                return '<%s>\n%s</%s>\n' % (name, f.read(), name)
+        return ('client\ndev tun\nproto udp\nremote %s %d\nnobind\npersist-key\nremote-cert-tls server\n'
+                'verb 3\n%s' % (UPLINK_UP, self.port, extra) +
+                block('ca', 'ca.crt') + block('cert', 'client.crt') + block('key', 'client.key'))

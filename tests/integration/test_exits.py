@@ -15,7 +15,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from exit_world import EXIT_IFACE, INTERNET, INTERNET_PORT, PEER_IFACE, UPLINK_CELL, UPLINK_UP, ExitServer, ExitWorld  # noqa: E402,E501
+from exit_world import (EXIT_IFACE, INTERNET, INTERNET_PORT, PEER_IFACE, UPLINK_CELL, UPLINK_UP,  # noqa: E402
+                        ExitServer, ExitWorld, OpenVpnServer)
 
 UNIT = 'pic-exit-vpn.service'
 
@@ -54,7 +55,7 @@ class ExitsTest(h.SharedWorldTestCase):
             self.assertIn(word, e.exception.get_dbus_message())
             self.assertNotIn(self.server.exit_private, e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
-            mgr.AddExit('vpn', 'openvpn', dbus.Dictionary({'Config': 'x'}, signature='sv'))
+            mgr.AddExit('vpn', 'tor', dbus.Dictionary({'Config': 'x'}, signature='sv'))
         self.assertIn('type', e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
             self.w.set_peer_exit('nowhere')
@@ -174,6 +175,46 @@ class ExitsTest(h.SharedWorldTestCase):
         self.assertIn('unreachable', rules)  # the catch-all for exit marks stays
         self.assertEqual(os.listdir(os.path.join(self.cell.state_dir, 'exits')), [])
         self.assertEqual(self.w.probe(), UPLINK_CELL)
+
+    # ---------------------------------------------------------------- openvpn (after the wireguard exit is gone)
+
+    def test_x1_openvpn_bad_files_are_refused_by_name(self):
+        ovpn = OpenVpnServer(self.world)
+        type(self).ovpn = ovpn
+        for extra, word in (('script-security 2\nup /bin/true\n', 'script-security'),
+                            ('management 127.0.0.1 7505\n', 'management'), ('comp-lzo yes\n', 'compression'),
+                            ('ca /etc/ssl/certs/ca.pem\n', 'inline')):
+            with self.subTest(word=word), self.assertRaises(dbus.DBusException) as e:
+                self.cell.manager().AddExit('ovpn', 'openvpn', dbus.Dictionary(
+                    {'Config': ovpn.client_config(extra)}, signature='sv'))
+            self.assertIn(word, e.exception.get_dbus_message())
+            self.assertNotIn('BEGIN PRIVATE KEY', e.exception.get_dbus_message())
+        self.assertEqual(os.listdir(os.path.join(self.cell.state_dir, 'exits')), [])
+
+    def test_x2_openvpn_exit_carries_the_peer(self):
+        self.ovpn.start(self.w.up)
+        self.cell.manager().AddExit('ovpn', 'openvpn', dbus.Dictionary(
+            {'Config': self.ovpn.client_config(), 'TestTarget': '%s:%d' % (INTERNET, INTERNET_PORT)}, signature='sv'))
+        self.assertEqual(str(self.exit_prop('Endpoint', 'ovpn')), '%s 1194' % UPLINK_UP)
+        self.wait_state('up', 'ovpn')
+        self.assertEqual(str(self.exit_prop('Address', 'ovpn')), OpenVpnServer.NET + '.2/32')
+        self.assertNotIn('BEGIN PRIVATE KEY', repr(self.cell.properties(EXIT_IFACE, '/org/pic/Cell1/exit/ovpn')))
+        self.w.set_peer_exit('ovpn')
+        self.assertEqual(self.w.probe(), OpenVpnServer.NET + '.2')
+        self.assertGreater(int(self.exit_obj('ovpn').Test()), 0)
+        h.wait_for(lambda: int(self.exit_prop('RxBytes', 'ovpn')) > 0, 10, 0.2, 'traffic counted (every 2 s)')
+
+    def test_x3_openvpn_killed_kill_switch_then_back(self):
+        before = self.w.leaked()
+        flood = self.w.flood()
+        unit = 'pic-exit-ovpn.service'
+        old = self.w.unit_main_pid(unit)
+        os.kill(old, signal.SIGKILL)
+        h.wait_for(lambda: self.w.unit_main_pid(unit) not in (0, old), 10, 0.05, 'systemd restarts OpenVPN')
+        self.wait_state('up', 'ovpn')
+        self.assertEqual(self.w.probe(), OpenVpnServer.NET + '.2')
+        flood.stop()
+        self.assertEqual(self.w.leaked(), before)
 
 
 if __name__ == '__main__':
