@@ -13,9 +13,10 @@ moving its map element, and the first packet through the other tunnel.
 Throughput (iperf3, TCP, one stream, 3 s each), next to the uplink directly:
   - uplink directly: iperf3 from the cell's own namespace to the internet;
   - peer, uplink: the peer through the cell's tunnel, out of the uplink;
-  - peer, exit: the peer through the cell's tunnel and the exit's tunnel.
-Every tunnel is wireguard-go (this kernel has no WireGuard), so the ratios
-are what userspace WireGuard costs on these 2 cores, one tunnel or two.
+  - peer, wireguard exit: the peer through the cell's tunnel and the exit's;
+  - peer, openvpn exit: the same with OpenVPN (UDP, AES-256-GCM) as the exit.
+Every WireGuard tunnel is wireguard-go (this kernel has no WireGuard), so the
+ratios are what userspace tunnels cost on these 2 cores, one tunnel or two.
 
 Usage: bench_exits.py [--switches N] [--seconds S]   (needs root; prints tables)
 """
@@ -28,8 +29,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
+import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from exit_world import INTERNET, INTERNET_PORT, ExitServer, ExitWorld  # noqa: E402
+from exit_world import INTERNET, INTERNET_PORT, ExitServer, ExitWorld, OpenVpnServer  # noqa: E402
 
 # In the peer's namespace: for each line "ADDRESS", connects to the internet every millisecond until the
 # answer says the connection came from ADDRESS; prints the wall-clock time of that success.
@@ -75,8 +77,11 @@ def main():
         for i, s in enumerate(servers):
             s.start(w.up)
             w.add_exit('vpn%d' % (i + 1), s.config())
-        for i in range(2):
-            w.wait_state('up', 'vpn%d' % (i + 1))
+        ovpn = OpenVpnServer(world)
+        ovpn.start(w.up)
+        w.cell.manager().AddExit('ovpn', 'openvpn', dbus.Dictionary({'Config': ovpn.client_config()}, signature='sv'))
+        for name in ('vpn1', 'vpn2', 'ovpn'):
+            w.wait_state('up', name)
         w.set_peer_exit('vpn1')
         w.connect_client()
         assert w.probe() == servers[0].client_address, w.probe()
@@ -105,17 +110,20 @@ def main():
         via_uplink = iperf(w.peer_ns, args.seconds)
         w.set_peer_exit('vpn1')
         via_exit = iperf(w.peer_ns, args.seconds)
+        w.set_peer_exit('ovpn')
+        via_openvpn = iperf(w.peer_ns, args.seconds)
         assert w.leaked() > 0  # the uplink rows did go out of the uplink (the counter works)
 
     print('\n## Exits: Update(Exit) reply → first connection through the new exit (%d switches)\n' % len(times))
     print('| | p50 | p99 | max |')
     print('|---|---:|---:|---:|')
     print('| switch time (ms) | %.1f | %.1f | %.1f |' % (percentile(times, 50), percentile(times, 99), max(times)))
-    print('\n## Exits: throughput (iperf3, 1 TCP stream, %d s; every tunnel is wireguard-go)\n' % args.seconds)
+    print('\n## Exits: throughput (iperf3, 1 TCP stream, %d s; WireGuard tunnels are wireguard-go)\n' % args.seconds)
     print('| path | Mbit/s | ratio to the uplink directly |')
     print('|---|---:|---:|')
     for name, value in (('uplink directly (cell → internet)', direct), ('peer → cell tunnel → uplink', via_uplink),
-                        ('peer → cell tunnel → exit tunnel', via_exit)):
+                        ('peer → cell tunnel → wireguard exit', via_exit),
+                        ('peer → cell tunnel → openvpn exit', via_openvpn)):
         print('| %s | %.0f | %.2f |' % (name, value, value / direct))
 
 
