@@ -54,7 +54,7 @@ static int new_firewall(Manager *m, Firewall **ret) {
 
 static FirewallPeer peer_firewall_entry(Manager *m, const Peer *p) {
         FirewallPeer f = { .address = p->address, .services = p->service_access, .networks = p->network_access };
-        exit_steer_peer_entry(m, p->exit, &f.exit_mark, &f.exit_dns);
+        exit_steer_peer_entry(m, p->exit, &f);
         return f;
 }
 

@@ -241,7 +241,7 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
         char why[512];
         int r = 0;
 
-        if (s->has_config || (old && old->type != EXIT_TYPE_CELL))
+        if (s->has_config || (old && exit_takes_config(old->type)))
                 r = exit_set_config(new, s->has_config ? s->config : old->config_text, why, sizeof why);
         if (r >= 0 && (s->has_test_target || old))
                 r = exit_set_test_target(new, s->has_test_target ? s->test_target : old->test_target, why, sizeof why);
@@ -285,11 +285,13 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
                                         "uplink (Link.OfferExit there).");
         if (type < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Type: an exit's type must be \"wireguard\" or \"openvpn\" (the others "
-                                         "are not served yet).");
-        if (!s.has_config)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "Config is required: the exit's wg-quick or .ovpn file.");
+                                         "Type: an exit's type must be \"wireguard\", \"openvpn\" or \"tor\" (the "
+                                         "others are not served yet).");
+        if (exit_takes_config(type) != s.has_config)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, s.has_config ?
+                                         "Config: a %s exit takes no file." :
+                                         "Config is required: the exit's wg-quick or .ovpn file.",
+                                         exit_type_to_string(type));
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -345,7 +347,7 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         r = settings_read(message, &s, error);
         if (r < 0)
                 return r;
-        if (e->type == EXIT_TYPE_CELL && s.has_config)
+        if (!exit_takes_config(e->type) && s.has_config)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Config: exit %s's tunnel is set up with cell %s; only TestTarget can change.",
                                          e->name, e->name);
@@ -371,7 +373,7 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
         char *target = e->test_target;
         e->test_target = new->test_target;
         new->test_target = target;
-        if (e->type != EXIT_TYPE_CELL) {
+        if (exit_takes_config(e->type)) {
                 char *text = e->config_text;
                 WgQuickConfig config = e->config;
                 OvpnConfig ovpn = e->ovpn;

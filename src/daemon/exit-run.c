@@ -46,7 +46,14 @@ void exit_run_clear_error(Exit *e) {
 }
 
 const ExitDriver *exit_driver(const Exit *e) {
-        return e->type == EXIT_TYPE_OPENVPN ? &exit_openvpn_driver : &exit_wireguard_driver;
+        switch (e->type) {
+        case EXIT_TYPE_OPENVPN:
+                return &exit_openvpn_driver;
+        case EXIT_TYPE_TOR:
+                return &exit_tor_driver;
+        default:
+                return &exit_wireguard_driver;
+        }
 }
 
 void exit_run_announce_state(Manager *m, Exit *e) {
@@ -61,7 +68,22 @@ void exit_run_announce_state(Manager *m, Exit *e) {
         exit_bus_emit_changed(e, changed);
 }
 
+/* An exit without an interface (a TCP-only one): its driver says whether it serves. */
+static void refresh_local(Manager *m, Exit *e) {
+        if (e->runner == EXIT_RUNNER_STARTING || e->runner == EXIT_RUNNER_RUNNING) {
+                bool ready = exit_driver(e)->read_status(m, e);
+                e->runner = ready ? EXIT_RUNNER_RUNNING : EXIT_RUNNER_STARTING;
+                if (ready)
+                        exit_run_clear_error(e);
+        }
+        exit_run_announce_state(m, e);
+}
+
 void exit_run_refresh(Manager *m, Exit *e) {
+        if (exit_driver(e)->no_interface) {
+                refresh_local(m, e);
+                return;
+        }
         int ifindex = rtnl_link_index(e->ifname);
 
         if (ifindex <= 0) {

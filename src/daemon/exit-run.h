@@ -23,9 +23,11 @@ typedef struct ExitDriver {
         void (*stopped)(Manager *m, Exit *e);
         /* New settings (optional; default: the next refresh configures the interface again). */
         int (*reconfigure)(Manager *m, Exit *e);
+        /* No interface: read_status alone says whether it serves (configure is not called). */
+        bool no_interface;
 } ExitDriver;
 
-extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver;
+extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver, exit_tor_driver;
 const ExitDriver *exit_driver(const Exit *e);
 
 int exit_run_start(Manager *m, Exit *e);

@@ -68,7 +68,10 @@ int exit_steer_firewall_exits(Manager *m, FirewallExit **ret, size_t *ret_n) {
         HASHMAP_FOREACH(e, m->exits_by_name) {
                 FirewallExit *f = &l[n++];
                 f->mark = exit_mark(e);
-                snprintf(f->ifname, sizeof f->ifname, "%s", e->ifname);
+                f->tcp_port = exit_tcp_port(e);
+                f->dns_port = exit_dns_port(e);
+                if (!f->tcp_port) /* a TCP-only exit has no interface */
+                        snprintf(f->ifname, sizeof f->ifname, "%s", e->ifname);
                 f->up = e->open;
                 f->n_dns = exit_dns_servers(e, f->dns, FIREWALL_EXIT_DNS_MAX);
         }
@@ -77,20 +80,22 @@ int exit_steer_firewall_exits(Manager *m, FirewallExit **ret, size_t *ret_n) {
         return 0;
 }
 
-void exit_steer_peer_entry(Manager *m, const char *exit_name, uint32_t *ret_mark, uint32_t *ret_dns) {
+void exit_steer_peer_entry(Manager *m, const char *exit_name, FirewallPeer *ret) {
         uint32_t dns[1];
 
-        *ret_mark = *ret_dns = 0;
+        ret->exit_mark = ret->exit_dns = ret->exit_tcp_port = ret->exit_dns_port = 0;
         if (isempty(exit_name))
                 return;
         Exit *e = hashmap_get(m->exits_by_name, exit_name);
         if (!e) {
-                *ret_mark = FIREWALL_EXIT_MARK_BASE; /* fails closed */
+                ret->exit_mark = FIREWALL_EXIT_MARK_BASE; /* fails closed */
                 return;
         }
-        *ret_mark = exit_mark(e);
+        ret->exit_mark = exit_mark(e);
+        ret->exit_tcp_port = exit_tcp_port(e);
+        ret->exit_dns_port = exit_dns_port(e);
         if (exit_dns_servers(e, dns, 1) == 1)
-                *ret_dns = dns[0];
+                ret->exit_dns = dns[0];
 }
 
 int exit_steer_set_open(Manager *m, Exit *e, bool open) {

@@ -26,8 +26,8 @@ int exit_steer_route(const Exit *e, int ifindex);
 
 /* The exits as the firewall takes them (array freed by the caller). */
 int exit_steer_firewall_exits(Manager *m, FirewallExit **ret, size_t *ret_n);
-/* A peer's exit mark and resolver for its firewall entry: 0 for none; the
- * bare base mark (dropped) for an exit that does not exist. */
-void exit_steer_peer_entry(Manager *m, const char *exit_name, uint32_t *ret_mark, uint32_t *ret_dns);
+/* A peer's exit fields of its firewall entry (mark, resolver, a TCP-only exit's
+ * ports): 0 for none; the bare base mark (dropped) for an exit that does not exist. */
+void exit_steer_peer_entry(Manager *m, const char *exit_name, FirewallPeer *ret);
 /* Opens or closes the exit's path in the firewall (its exit_paths element). */
 int exit_steer_set_open(Manager *m, Exit *e, bool open);

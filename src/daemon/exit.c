@@ -18,6 +18,7 @@ static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_WIREGUARD] = "wireguard",
         [EXIT_TYPE_CELL] = "cell",
         [EXIT_TYPE_OPENVPN] = "openvpn",
+        [EXIT_TYPE_TOR] = "tor",
 };
 
 static const char *const state_names[] = {
@@ -175,6 +176,18 @@ int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
         return 0;
 }
 
+uint16_t exit_tcp_port(const Exit *e) {
+        return e->type == EXIT_TYPE_TOR ? (uint16_t) (EXIT_LOCAL_PORT_BASE + 2 * (e->number - 1)) : 0;
+}
+
+uint16_t exit_dns_port(const Exit *e) {
+        return e->type == EXIT_TYPE_TOR ? exit_tcp_port(e) + 1 : 0;
+}
+
+bool exit_takes_config(ExitType t) {
+        return t == EXIT_TYPE_WIREGUARD || t == EXIT_TYPE_OPENVPN;
+}
+
 ExitState exit_state(const Exit *e, uint64_t now_usec) {
         switch (e->runner) {
         case EXIT_RUNNER_FAILED:
@@ -186,7 +199,7 @@ ExitState exit_state(const Exit *e, uint64_t now_usec) {
         case EXIT_RUNNER_RUNNING:
                 break;
         }
-        if (e->type == EXIT_TYPE_OPENVPN) /* no handshakes to see: its own word */
+        if (e->type == EXIT_TYPE_OPENVPN || e->type == EXIT_TYPE_TOR) /* no handshakes to see: its own word */
                 return e->tunnel_connected ? EXIT_UP : EXIT_STARTING;
         if (e->latest_handshake_usec == 0)
                 return EXIT_STARTING; /* configured, waiting for the server's answer */
@@ -235,7 +248,7 @@ int exit_to_json(const Exit *e, char **ret) {
                 explicit_bzero(key, sizeof key); /* the text of a key is as secret as the key */
                 if (!ok)
                         return -ENOMEM;
-        } else if (!cJSON_AddStringToObject(o, "config", e->config_text))
+        } else if (exit_takes_config(e->type) && !cJSON_AddStringToObject(o, "config", e->config_text))
                 return -ENOMEM;
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
@@ -273,10 +286,13 @@ int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
         if (r < 0)
                 return r;
         e->created_usec = json_count(f[F_CREATED]);
-        if ((type == EXIT_TYPE_CELL) != !!f[F_PRIVATE_KEY] || (type == EXIT_TYPE_CELL) == !!f[F_CONFIG])
-                return json_refuse(buf, size, "exit: a %s exit has %s.", exit_type_to_string(type),
-                                   type == EXIT_TYPE_CELL ? "a private_key and no config" : "a config and no private_key");
-        if (type == EXIT_TYPE_CELL)
+        if ((type == EXIT_TYPE_CELL) != !!f[F_PRIVATE_KEY] || exit_takes_config(type) != !!f[F_CONFIG])
+                return json_refuse(buf, size, "exit: a %s exit has %s a private_key and %s a config.",
+                                   exit_type_to_string(type), type == EXIT_TYPE_CELL ? "" : "no",
+                                   exit_takes_config(type) ? "" : "no");
+        if (type == EXIT_TYPE_TOR)
+                r = 0;
+        else if (type == EXIT_TYPE_CELL)
                 r = key_from_base64(f[F_PRIVATE_KEY]->valuestring, e->cell_private_key) < 0 ?
                         json_refuse(buf, size, "exit: private_key is not a key.") : 0;
         else

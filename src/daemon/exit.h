@@ -22,6 +22,7 @@ typedef enum ExitType {
         EXIT_TYPE_WIREGUARD,
         EXIT_TYPE_CELL,       /* a linked cell's uplink, offered by it (exit-cell.c) */
         EXIT_TYPE_OPENVPN,
+        EXIT_TYPE_TOR,        /* TCP-only: its peers' TCP and DNS go to tor's TransPort and DNSPort */
         _EXIT_TYPE_MAX,
         _EXIT_TYPE_INVALID = -1,
 } ExitType;
@@ -30,6 +31,7 @@ typedef enum ExitType {
 #define EXIT_NUMBER_MAX 64
 #define EXIT_DEFAULT_TEST_TARGET "1.1.1.1:443"
 #define EXIT_FRESH_USEC (180ULL * 1000000ULL) /* WireGuard rekeys every 2 minutes while in use */
+#define EXIT_LOCAL_PORT_BASE 9040U /* a TCP-only exit N's ports: 9040 + 2(N-1) (TCP) and the next (DNS) */
 
 typedef enum ExitState {
         EXIT_STARTING,
@@ -68,7 +70,7 @@ typedef struct Exit {
         char *last_error;
         int configured_ifindex; /* the interface configured last: another one is a restarted process */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
-        bool tunnel_connected;  /* openvpn: its management interface says CONNECTED */
+        bool tunnel_connected;  /* openvpn: its management interface says CONNECTED; tor: its ports listen */
         OvpnStatus ovpn_status; /* openvpn: what it said last */
         int mgmt_fd;            /* openvpn: its management socket, -1: not connected */
         struct sd_event_source *mgmt_source;
@@ -106,6 +108,12 @@ int exit_set_cell_config(Exit *e, const ExitCellSettings *s);
 
 /* "a.b.c.d:port"; -EINVAL with a message. */
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size);
+
+/* A TCP-only exit (tor) has local ports instead of a tunnel: 0 for the others. */
+uint16_t exit_tcp_port(const Exit *e);
+uint16_t exit_dns_port(const Exit *e);
+/* It takes a file (wireguard, openvpn): AddExit's Config. */
+bool exit_takes_config(ExitType t);
 
 /* The state from what is known of its runner and its last handshake. */
 ExitState exit_state(const Exit *e, uint64_t now_usec);

@@ -19,6 +19,9 @@
 #define FIREWALL_SET_EXIT_PATHS "exit_paths"
 #define FIREWALL_SET_EXIT_DNS "exit_dns_servers"
 #define FIREWALL_SET_EXIT_IFACES "exit_interfaces"
+#define FIREWALL_MAP_PEER_EXIT_TCP_PORTS "peer_exit_tcp_ports"
+#define FIREWALL_MAP_PEER_EXIT_DNS_PORTS "peer_exit_dns_ports"
+#define FIREWALL_SET_EXIT_LOCAL "exit_local_paths"
 /* set ids that rules use to name a set created in the same batch */
 #define SET_ID_SERVICE_ENDPOINTS 1
 #define SET_ID_PEER_ACCESS 2
@@ -29,6 +32,9 @@
 #define SET_ID_EXIT_PATHS 7
 #define SET_ID_EXIT_DNS 8
 #define SET_ID_EXIT_IFACES 9
+#define SET_ID_PEER_EXIT_TCP_PORTS 10
+#define SET_ID_PEER_EXIT_DNS_PORTS 11
+#define SET_ID_EXIT_LOCAL 12
 
 /* nft(8)'s datatype numbers, so `nft list` shows the key types by name. */
 #define NFT_TYPE_BITS 6
@@ -43,6 +49,13 @@
 #define FIREWALL_CHAIN_FORWARD "forward"
 #define FIREWALL_CHAIN_POSTROUTING "postrouting"
 #define FIREWALL_CHAIN_STEER "steer"
+#define FIREWALL_CHAIN_STEER_TCP "steer_tcp"
+
+/* nft's chain priorities: dstnat, filter, srcnat; the steering after the DNAT */
+#define PRIORITY_DSTNAT (-100)
+#define PRIORITY_STEER (-90)
+#define PRIORITY_FILTER 0
+#define PRIORITY_SRCNAT 100
 
 #define IN_SET_PROTO(p) ((p) == IPPROTO_TCP || (p) == IPPROTO_UDP)
 
@@ -66,6 +79,21 @@ struct nftnl_set;
 struct NftRule;
 /* The chains and their rules (firewall-rules.c), into a batch that created the table and sets. */
 int firewall_add_chains(Firewall *f, NftBatch *b);
+/* A base chain (type and hook given) or, with type NULL, a regular one (a jump's target). */
+int firewall_add_chain(NftBatch *b, const char *name, const char *type, uint32_t hook, int32_t priority);
+/* Appends the rule to the batch (or returns its first building error) and frees it. */
+int firewall_commit_rule(NftBatch *b, struct NftRule *rule);
+/* A rule for what the peers send (in through the WireGuard interface). */
+int firewall_peer_rule_new(Firewall *f, struct NftRule *rule, const char *chain, const char *comment);
+
+/* Exits' rules (firewall-exit-rules.c), each where firewall-rules.c calls it. */
+int firewall_add_exit_nat_rules(Firewall *f, NftBatch *b);     /* prerouting (nat), before the services' DNAT */
+int firewall_add_steer_rules(Firewall *f, NftBatch *b);        /* chain steer */
+int firewall_add_kill_switch_rule(Firewall *f, NftBatch *b);   /* first in forward */
+int firewall_add_exit_inbound_rule(NftBatch *b, const char *chain); /* input, forward: after established */
+int firewall_add_exit_resolver_rule(Firewall *f, NftBatch *b); /* forward */
+int firewall_add_exit_local_rule(NftBatch *b);                 /* input */
+int firewall_add_exit_masquerade_rule(NftBatch *b);            /* postrouting */
 
 /* Collects elements into messages of at most NFT_BATCH_ELEMS_PER_MESSAGE (firewall.c). */
 typedef struct ElemWriter {

@@ -13,13 +13,8 @@
 #include "nft-batch.h"
 #include "nft-rule.h"
 
-/* nft's chain priorities: dstnat, filter, srcnat; the steering after the DNAT */
-#define PRIORITY_DSTNAT (-100)
-#define PRIORITY_STEER (-90)
-#define PRIORITY_FILTER 0
-#define PRIORITY_SRCNAT 100
 
-static int add_chain(NftBatch *b, const char *name, const char *type, uint32_t hook, int32_t priority) {
+int firewall_add_chain(NftBatch *b, const char *name, const char *type, uint32_t hook, int32_t priority) {
         struct nftnl_chain *c;
         int r;
 
@@ -28,17 +23,19 @@ static int add_chain(NftBatch *b, const char *name, const char *type, uint32_t h
                 return -ENOMEM;
         nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, FIREWALL_TABLE);
         nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-        nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
-        /* We only ever narrow what comes from the peers; the cell's other traffic is not ours to judge. */
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        if (type) {
+                nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+                nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+                nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
+                /* We only ever narrow what comes from the peers; the cell's other traffic is not ours to judge. */
+                nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        }
         r = nft_batch_add_chain(b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE | NLM_F_EXCL, c);
         nftnl_chain_free(c);
         return r;
 }
 
-static int commit_rule(NftBatch *b, NftRule *rule) {
+int firewall_commit_rule(NftBatch *b, NftRule *rule) {
         int r = rule->error;
 
         if (r == 0)
@@ -71,7 +68,7 @@ static int add_dnat_rules(Firewall *f, NftBatch *b, const char *service) {
                 nft_rule_match_l4proto(&rule, p->protocol);
                 nft_rule_match_th_dport(&rule, p->port);
                 nft_rule_dnat_ipv4(&rule, svc->address);
-                r = commit_rule(b, &rule);
+                r = firewall_commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
@@ -79,133 +76,12 @@ static int add_dnat_rules(Firewall *f, NftBatch *b, const char *service) {
 }
 
 /* A rule for what the peers send (in through the WireGuard interface). */
-static int peer_rule_new(Firewall *f, NftRule *rule, const char *chain, const char *comment) {
+int firewall_peer_rule_new(Firewall *f, NftRule *rule, const char *chain, const char *comment) {
         int r = nft_rule_new(rule, NFPROTO_INET, FIREWALL_TABLE, chain, comment);
         if (r < 0)
                 return r;
         nft_rule_match_iifname(rule, f->wg_ifname);
         return 0;
-}
-
-/* Exit peers' DNS to the cell's VPN address goes to their exit's resolver (@peer_exit_dns). */
-static int add_exit_dns_rules(Firewall *f, NftBatch *b) {
-        static const uint8_t protocols[] = { IPPROTO_UDP, IPPROTO_TCP };
-
-        if (f->n_exits == 0)
-                return 0;
-        for (size_t i = 0; i < ELEMENTSOF(protocols); i++) {
-                _cleanup_(nft_rule_done) NftRule rule = {};
-                int r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_PREROUTING,
-                                     protocols[i] == IPPROTO_UDP ?
-                                     "DNS of peers behind an exit goes to its resolver (@" FIREWALL_MAP_PEER_EXIT_DNS ")" :
-                                     "the same over TCP");
-                if (r < 0)
-                        return r;
-                nft_rule_match_iifname(&rule, f->wg_ifname);
-                nft_rule_match_ipv4(&rule);
-                nft_rule_match_ip_daddr(&rule, f->vpn_address);
-                nft_rule_match_l4proto(&rule, protocols[i]);
-                nft_rule_match_th_dport(&rule, 53);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-                nft_rule_map(&rule, NFT_REG_1, NFT_REG_1, FIREWALL_MAP_PEER_EXIT_DNS, SET_ID_PEER_EXIT_DNS);
-                nft_rule_dnat_ipv4_reg(&rule, NFT_REG_1);
-                r = commit_rule(b, &rule);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* meta mark set ip saddr map @peer_exits: no element, no mark. */
-static void set_exit_mark(NftRule *rule) {
-        nft_rule_payload_load(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-        nft_rule_map(rule, NFT_REG_1, NFT_REG_1, FIREWALL_MAP_PEER_EXITS, SET_ID_PEER_EXITS);
-        nft_rule_meta_set(rule, NFT_META_MARK, NFT_REG_1);
-}
-
-static int add_steer_bypass(Firewall *f, NftBatch *b, const Cidr4 *net, const char *what) {
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        char comment[256], s[CIDR4_STRLEN];
-
-        snprintf(comment, sizeof comment, "%s %s: not through an exit", what, cidr4_format(net, s));
-        int r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_STEER, comment);
-        if (r < 0)
-                return r;
-        nft_rule_match_iifname(&rule, f->wg_ifname);
-        nft_rule_match_ipv4(&rule);
-        nft_rule_match_ip_daddr_prefix(&rule, net->addr, net->prefix);
-        nft_rule_verdict(&rule, NFT_RETURN);
-        return commit_rule(b, &rule);
-}
-
-/* Marks what peers behind an exit send to the internet (and to the exits' resolvers) with its mark. */
-static int add_steer_rules(Firewall *f, NftBatch *b) {
-        Cidr4 subnet = { cidr4_network(&f->vpn_subnet), f->vpn_subnet.prefix };
-        int r;
-
-        {
-                _cleanup_(nft_rule_done) NftRule rule = {};
-                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_STEER,
-                                 "queries to the exits' resolvers go through the peer's exit");
-                if (r < 0)
-                        return r;
-                nft_rule_match_iifname(&rule, f->wg_ifname);
-                nft_rule_match_ipv4(&rule);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-                nft_rule_lookup(&rule, NFT_REG_1, FIREWALL_SET_EXIT_DNS, SET_ID_EXIT_DNS);
-                set_exit_mark(&rule);
-                nft_rule_verdict(&rule, NFT_RETURN);
-                r = commit_rule(b, &rule);
-                if (r < 0)
-                        return r;
-        }
-        r = add_steer_bypass(f, b, &subnet, "the VPN subnet");
-        for (size_t i = 0; r >= 0 && i < f->n_lan_networks; i++)
-                r = add_steer_bypass(f, b, &f->lan_networks[i], "the LAN");
-        for (size_t i = 0; r >= 0 && i < f->n_links; i++)
-                r = add_steer_bypass(f, b, &f->links[i].subnet, "a linked cell");
-        if (r < 0)
-                return r;
-
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        r = peer_rule_new(f, &rule, FIREWALL_CHAIN_STEER,
-                          "the internet: peers behind an exit get its mark (@" FIREWALL_MAP_PEER_EXITS ")");
-        if (r < 0)
-                return r;
-        nft_rule_match_ipv4(&rule);
-        set_exit_mark(&rule);
-        return commit_rule(b, &rule);
-}
-
-/* The kill-switch, first in forward: exit-marked traffic leaves only by its
- * exit's interface while that exit is up (@exit_paths), connections already
- * established included. */
-static int add_kill_switch_rule(Firewall *f, NftBatch *b) {
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        int r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_FORWARD,
-                             "kill-switch: traffic for an exit leaves by it while it is up, or not at all "
-                             "(@" FIREWALL_SET_EXIT_PATHS ")");
-        if (r < 0)
-                return r;
-        firewall_rule_match_exit_mark(&rule);
-        nft_rule_meta_load(&rule, NFT_META_MARK, NFT_REG32_00);
-        nft_rule_meta_load(&rule, NFT_META_OIFNAME, NFT_REG32_01);
-        nft_rule_lookup_not(&rule, NFT_REG32_00, FIREWALL_SET_EXIT_PATHS, SET_ID_EXIT_PATHS);
-        nft_rule_verdict(&rule, NF_DROP);
-        return commit_rule(b, &rule);
-}
-
-/* Beyond replies, nothing comes in from an exit: its far side is not ours to trust. */
-static int add_exit_inbound_rule(NftBatch *b, const char *chain) {
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        int r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, chain,
-                             "nothing but replies from an exit's interface (@" FIREWALL_SET_EXIT_IFACES ")");
-        if (r < 0)
-                return r;
-        nft_rule_meta_load(&rule, NFT_META_IIFNAME, NFT_REG_1);
-        nft_rule_lookup(&rule, NFT_REG_1, FIREWALL_SET_EXIT_IFACES, SET_ID_EXIT_IFACES);
-        nft_rule_verdict(&rule, NF_DROP);
-        return commit_rule(b, &rule);
 }
 
 /* Matches a sender holding the grant for a network class (@peer_grants). */
@@ -222,7 +98,7 @@ static void match_grant(NftRule *rule, const char *network) {
 static int add_access_rule(Firewall *f, NftBatch *b, const char *chain, const char *set, uint32_t set_id,
                            const char *comment) {
         _cleanup_(nft_rule_done) NftRule rule = {};
-        int r = peer_rule_new(f, &rule, chain, comment);
+        int r = firewall_peer_rule_new(f, &rule, chain, comment);
         if (r < 0)
                 return r;
         nft_rule_match_ipv4(&rule);
@@ -232,7 +108,7 @@ static int add_access_rule(Firewall *f, NftBatch *b, const char *chain, const ch
         nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_03);
         nft_rule_lookup(&rule, NFT_REG32_00, set, set_id);
         nft_rule_verdict(&rule, NF_ACCEPT);
-        return commit_rule(b, &rule);
+        return firewall_commit_rule(b, &rule);
 }
 
 static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) {
@@ -245,11 +121,11 @@ static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) 
                         return r;
                 nft_rule_match_ct_state(&rule, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
                 nft_rule_verdict(&rule, NF_ACCEPT);
-                r = commit_rule(b, &rule);
+                r = firewall_commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
-        r = add_exit_inbound_rule(b, chain);
+        r = firewall_add_exit_inbound_rule(b, chain);
         if (r < 0)
                 return r;
         r = add_access_rule(f, b, chain, FIREWALL_SET_PEER_ACCESS, SET_ID_PEER_ACCESS,
@@ -263,11 +139,11 @@ static int add_common_filter_rules(Firewall *f, NftBatch *b, const char *chain) 
 /* The last rule of a chain for what the peers send: what nothing above let through. */
 static int add_peer_drop_rule(Firewall *f, NftBatch *b, const char *chain, const char *comment) {
         _cleanup_(nft_rule_done) NftRule rule = {};
-        int r = peer_rule_new(f, &rule, chain, comment);
+        int r = firewall_peer_rule_new(f, &rule, chain, comment);
         if (r < 0)
                 return r;
         nft_rule_verdict(&rule, NF_DROP);
-        return commit_rule(b, &rule);
+        return firewall_commit_rule(b, &rule);
 }
 
 static int add_input_rules(Firewall *f, NftBatch *b) {
@@ -277,9 +153,12 @@ static int add_input_rules(Firewall *f, NftBatch *b) {
         r = add_common_filter_rules(f, b, FIREWALL_CHAIN_INPUT);
         if (r < 0)
                 return r;
+        r = firewall_add_exit_local_rule(b);
+        if (r < 0)
+                return r;
         {
                 _cleanup_(nft_rule_done) NftRule rule = {};
-                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_INPUT, "peers may ping the cell's VPN address");
+                r = firewall_peer_rule_new(f, &rule, FIREWALL_CHAIN_INPUT, "peers may ping the cell's VPN address");
                 if (r < 0)
                         return r;
                 nft_rule_match_ipv4(&rule);
@@ -288,7 +167,7 @@ static int add_input_rules(Firewall *f, NftBatch *b) {
                 nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
                 nft_rule_cmp(&rule, NFT_REG_1, NFT_CMP_EQ, &echo_request, sizeof echo_request);
                 nft_rule_verdict(&rule, NF_ACCEPT);
-                r = commit_rule(b, &rule);
+                r = firewall_commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
@@ -305,7 +184,7 @@ static int add_grant_rules(Firewall *f, NftBatch *b, const char *network, const 
                 _cleanup_(nft_rule_done) NftRule rule = {};
                 snprintf(comment, sizeof comment, granted ? "%s: peers granted \"%s\"" : "%s: no one else",
                          what, network);
-                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD, comment);
+                r = firewall_peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD, comment);
                 if (r < 0)
                         return r;
                 if (out_wg)
@@ -317,7 +196,7 @@ static int add_grant_rules(Firewall *f, NftBatch *b, const char *network, const 
                 if (granted)
                         match_grant(&rule, network);
                 nft_rule_verdict(&rule, granted ? NF_ACCEPT : NF_DROP);
-                r = commit_rule(b, &rule);
+                r = firewall_commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
@@ -328,31 +207,18 @@ static int add_forward_rules(Firewall *f, NftBatch *b) {
         char what[64], net[CIDR4_STRLEN];
         int r;
 
-        r = add_kill_switch_rule(f, b);
+        r = firewall_add_kill_switch_rule(f, b);
         if (r < 0)
                 return r;
         r = add_common_filter_rules(f, b, FIREWALL_CHAIN_FORWARD);
         if (r < 0)
                 return r;
+        r = firewall_add_exit_resolver_rule(f, b);
+        if (r < 0)
+                return r;
         {
                 _cleanup_(nft_rule_done) NftRule rule = {};
-                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_FORWARD,
-                                 "peers behind an exit reach its resolvers (@" FIREWALL_SET_EXIT_DNS ")");
-                if (r < 0)
-                        return r;
-                firewall_rule_match_exit_mark(&rule);
-                nft_rule_match_ipv4(&rule);
-                nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-                nft_rule_lookup(&rule, NFT_REG_1, FIREWALL_SET_EXIT_DNS, SET_ID_EXIT_DNS);
-                nft_rule_match_th_dport(&rule, 53);
-                nft_rule_verdict(&rule, NF_ACCEPT);
-                r = commit_rule(b, &rule);
-                if (r < 0)
-                        return r;
-        }
-        {
-                _cleanup_(nft_rule_done) NftRule rule = {};
-                r = peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD,
+                r = firewall_peer_rule_new(f, &rule, FIREWALL_CHAIN_FORWARD,
                                   "other services are closed to peers (@" FIREWALL_SET_SERVICE_ENDPOINTS ")");
                 if (r < 0)
                         return r;
@@ -362,7 +228,7 @@ static int add_forward_rules(Firewall *f, NftBatch *b) {
                 nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
                 nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_SERVICE_ENDPOINTS, SET_ID_SERVICE_ENDPOINTS);
                 nft_rule_verdict(&rule, NF_DROP);
-                r = commit_rule(b, &rule);
+                r = firewall_commit_rule(b, &rule);
                 if (r < 0)
                         return r;
         }
@@ -376,17 +242,6 @@ static int add_forward_rules(Firewall *f, NftBatch *b) {
                         return r;
         }
         return add_grant_rules(f, b, "internet", NULL, false, "the internet");
-}
-
-static int add_exit_masquerade_rule(NftBatch *b) {
-        _cleanup_(nft_rule_done) NftRule rule = {};
-        int r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_POSTROUTING,
-                             "peers behind an exit leave by it with its address");
-        if (r < 0)
-                return r;
-        firewall_rule_match_exit_mark(&rule);
-        nft_rule_masquerade(&rule);
-        return commit_rule(b, &rule);
 }
 
 static int add_masquerade_rule(Firewall *f, NftBatch *b) {
@@ -403,16 +258,16 @@ static int add_masquerade_rule(Firewall *f, NftBatch *b) {
         nft_rule_match_ipv4(&rule);
         nft_rule_match_ip_saddr_prefix(&rule, f->vpn_subnet.addr, f->vpn_subnet.prefix);
         nft_rule_masquerade(&rule);
-        return commit_rule(b, &rule);
+        return firewall_commit_rule(b, &rule);
 }
 
 int firewall_add_chains(Firewall *f, NftBatch *b) {
         int r;
 
-        r = add_chain(b, FIREWALL_CHAIN_PREROUTING, "nat", NF_INET_PRE_ROUTING, PRIORITY_DSTNAT);
+        r = firewall_add_chain(b, FIREWALL_CHAIN_PREROUTING, "nat", NF_INET_PRE_ROUTING, PRIORITY_DSTNAT);
         if (r < 0)
                 return r;
-        r = add_exit_dns_rules(f, b);
+        r = firewall_add_exit_nat_rules(f, b);
         if (r < 0)
                 return r;
         r = add_dnat_rules(f, b, "dns");
@@ -422,29 +277,29 @@ int firewall_add_chains(Firewall *f, NftBatch *b) {
         if (r < 0)
                 return r;
 
-        r = add_chain(b, FIREWALL_CHAIN_STEER, "filter", NF_INET_PRE_ROUTING, PRIORITY_STEER);
+        r = firewall_add_chain(b, FIREWALL_CHAIN_STEER, "filter", NF_INET_PRE_ROUTING, PRIORITY_STEER);
         if (r < 0)
                 return r;
-        r = add_steer_rules(f, b);
+        r = firewall_add_steer_rules(f, b);
         if (r < 0)
                 return r;
-        r = add_chain(b, FIREWALL_CHAIN_INPUT, "filter", NF_INET_LOCAL_IN, PRIORITY_FILTER);
+        r = firewall_add_chain(b, FIREWALL_CHAIN_INPUT, "filter", NF_INET_LOCAL_IN, PRIORITY_FILTER);
         if (r < 0)
                 return r;
         r = add_input_rules(f, b);
         if (r < 0)
                 return r;
-        r = add_chain(b, FIREWALL_CHAIN_FORWARD, "filter", NF_INET_FORWARD, PRIORITY_FILTER);
+        r = firewall_add_chain(b, FIREWALL_CHAIN_FORWARD, "filter", NF_INET_FORWARD, PRIORITY_FILTER);
         if (r < 0)
                 return r;
         r = add_forward_rules(f, b);
         if (r < 0)
                 return r;
 
-        r = add_chain(b, FIREWALL_CHAIN_POSTROUTING, "nat", NF_INET_POST_ROUTING, PRIORITY_SRCNAT);
+        r = firewall_add_chain(b, FIREWALL_CHAIN_POSTROUTING, "nat", NF_INET_POST_ROUTING, PRIORITY_SRCNAT);
         if (r < 0)
                 return r;
-        r = add_exit_masquerade_rule(b);
+        r = firewall_add_exit_masquerade_rule(b);
         if (r < 0)
                 return r;
         if (!isempty(f->uplink_ifname))

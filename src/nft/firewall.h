@@ -67,7 +67,7 @@ typedef struct FirewallLink {
         char **services; /* NULL-terminated service names; NULL: none */
 } FirewallLink;
 
-/* Exits (firewall-exits.c): a peer's internet traffic is marked with its
+/* Exits (firewall-exits.c, firewall-exit-rules.c): a peer's internet traffic is marked with its
  * exit's mark (map peer_exits, chain steer, after the DNAT so it sees the
  * destination a packet really goes to; destinations in the VPN subnet, the
  * LAN and linked subnets are not marked) and policy routing (pic-celld's rules)
@@ -76,7 +76,11 @@ typedef struct FirewallLink {
  * the exit is up (set exit_paths: mark . interface), else it is dropped, even
  * an established connection's. The peers' DNS to the cell's VPN address goes
  * to their exit's DNS server when it has one (map peer_exit_dns), through the
- * exit. Nothing comes in from an exit's interface but replies. */
+ * exit. A TCP-only exit (tor) has local ports instead of an interface: its
+ * peers' TCP to the internet and their DNS are redirected there (maps
+ * peer_exit_tcp_ports, peer_exit_dns_ports; set exit_local_paths opens them
+ * while it is up), and everything else they send meets the kill-switch.
+ * Nothing comes in from an exit's interface but replies. */
 #define FIREWALL_EXIT_MARK_BASE 0x00a50000U
 #define FIREWALL_EXIT_MARK_MASK 0xffff0000U
 #define FIREWALL_EXITS_MAX 64
@@ -84,8 +88,9 @@ typedef struct FirewallLink {
 
 typedef struct FirewallExit {
         uint32_t mark;              /* FIREWALL_EXIT_MARK_BASE | its number */
-        char ifname[IFNAMSIZ];      /* its tunnel's interface */
-        bool up;                    /* its peers' traffic may leave (exit_paths) */
+        char ifname[IFNAMSIZ];      /* its tunnel's interface; "" for a TCP-only exit */
+        uint16_t tcp_port, dns_port; /* a TCP-only exit's local ports (transparent TCP, DNS); 0 for a tunnel */
+        bool up;                    /* its peers' traffic may leave (exit_paths, exit_local_paths) */
         uint32_t dns[FIREWALL_EXIT_DNS_MAX]; /* resolvers reached through it */
         size_t n_dns;
 } FirewallExit;
@@ -115,6 +120,7 @@ typedef struct FirewallPeer {
         char **networks; /* NULL-terminated network names; NULL: none */
         uint32_t exit_mark; /* 0: the uplink; else its exit's mark (one that is no exit's: all dropped) */
         uint32_t exit_dns;  /* 0: the cell's DNS; else where its DNS queries go */
+        uint16_t exit_tcp_port, exit_dns_port; /* behind a TCP-only exit: its local ports (0: none) */
 } FirewallPeer;
 
 typedef struct Firewall Firewall;

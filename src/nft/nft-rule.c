@@ -144,6 +144,24 @@ void nft_rule_and(NftRule *r, uint32_t reg, uint32_t mask_be) {
         expr_add(r, e);
 }
 
+void nft_rule_jump(NftRule *r, const char *chain) {
+        struct nftnl_expr *e = expr_new(r, "immediate");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t) NFT_JUMP);
+        nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+        expr_add(r, e);
+}
+
+void nft_rule_redirect_reg(NftRule *r, uint32_t port_reg) {
+        struct nftnl_expr *e = expr_new(r, "redir");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, port_reg);
+        expr_add(r, e);
+}
+
 void nft_rule_immediate(NftRule *r, uint32_t dreg, const void *data, uint32_t len) {
         struct nftnl_expr *e = expr_new(r, "immediate");
         if (!e)

@@ -33,6 +33,10 @@ void nft_rule_map(NftRule *r, uint32_t sreg, uint32_t dreg, const char *map, uin
 void nft_rule_meta_set(NftRule *r, uint32_t key, uint32_t sreg);
 /* reg &= mask, on 4 bytes (mask in the register's byte order). */
 void nft_rule_and(NftRule *r, uint32_t reg, uint32_t mask_be);
+/* Jumps to a regular chain of the same table. */
+void nft_rule_jump(NftRule *r, const char *chain);
+/* redirect to :<port in the register, network order> (nat chains). */
+void nft_rule_redirect_reg(NftRule *r, uint32_t port_reg);
 void nft_rule_immediate(NftRule *r, uint32_t dreg, const void *data, uint32_t len);
 void nft_rule_verdict(NftRule *r, int verdict);
 

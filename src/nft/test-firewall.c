@@ -212,9 +212,9 @@ static void test_apply_builds_table(void **state) {
         assert_non_null(strstr(text, "chain steer { type filter hook prerouting priority -90; policy accept;"));
         assert_int_equal(count_lines_starting(text, "chain "), 5);
         /* 4 DNAT (dns 2, web 2) + 8 steer (exit resolvers, VPN subnet, 5 LAN networks, the mark)
-         * + 6 input + 21 forward (kill-switch, exit resolvers, 5 + peers 2 + 5 LAN networks × 2 + internet 2)
-         * + 2 masquerade (exits, uplink) */
-        assert_int_equal(count_lines_starting(text, "\trule "), 41);
+         * + 7 input (5, TCP-only exits' ports, the drop) + 21 forward (kill-switch, exit resolvers, 5 + peers 2
+         * + 5 LAN networks × 2 + internet 2) + 2 masquerade (exits, uplink) */
+        assert_int_equal(count_lines_starting(text, "\trule "), 42);
 
         /* Sets and elements: service endpoints resolve to the configured addresses */
         assert_non_null(strstr(text, "set service_endpoints { type ipv4_addr . inet_proto . inet_service;"));
@@ -250,7 +250,7 @@ static void test_apply_builds_table(void **state) {
         free(text);
         assert_int_equal(firewall_apply(f, two_peers, 1), 0);
         text = dump(f);
-        assert_int_equal(count_lines_starting(text, "\trule "), 41);
+        assert_int_equal(count_lines_starting(text, "\trule "), 42);
         assert_int_equal(count_lines_starting(text, "\t10.10.0.3 . "), 0);
 }
 
@@ -264,7 +264,7 @@ static void test_no_uplink_no_masquerade(void **state) {
         text = dump(f);
         /* the exits' masquerade only: nothing of the VPN subnet's */
         assert_null(strstr(text, "leave through"));
-        assert_int_equal(count_lines_starting(text, "\trule "), 40);
+        assert_int_equal(count_lines_starting(text, "\trule "), 41);
         assert_non_null(strstr(text, "set peer_access { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags 0x80; handle 2; 0 elements }"));
 }
 
@@ -301,8 +301,8 @@ static void test_rules_do_not_grow_with_peers(void **state) {
         fprintf(stderr, "# firewall_apply with 10000 peers (%zu elements) in one transaction: %.3f s\n",
                 count_lines_starting(text_big, "\t10.20."), t);
 
-        assert_int_equal(count_lines_starting(text_small, "\trule "), 41);
-        assert_int_equal(count_lines_starting(text_big, "\trule "), 41);
+        assert_int_equal(count_lines_starting(text_small, "\trule "), 42);
+        assert_int_equal(count_lines_starting(text_big, "\trule "), 42);
         assert_int_equal(count_lines_starting(text_small, "\t10.20."), 5 * 6 + 5 * 12 + 10);
         assert_int_equal(count_lines_starting(text_big, "\t10.20."), 5000 * 6 + 5000 * 12 + 10000);
 
@@ -561,6 +561,7 @@ static void test_exits(void **state) {
         FirewallExit exits[] = {
                 { .mark = FIREWALL_EXIT_MARK_BASE | 1, .ifname = "exit1", .dns = { 0x0a400001 /* 10.64.0.1 */ }, .n_dns = 1 },
                 { .mark = FIREWALL_EXIT_MARK_BASE | 2, .ifname = "exit2", .up = true },
+                { .mark = FIREWALL_EXIT_MARK_BASE | 3, .tcp_port = 9040, .dns_port = 9053, .up = true }, /* tor */
         };
         FirewallConfig c = {
                 .wg_ifname = "wgtest0", .uplink_ifname = "uplink0", .vpn_address = 0x0a0a0001,
@@ -569,6 +570,8 @@ static void test_exits(void **state) {
         FirewallPeer peers[] = {
                 { .address = 0x0a0a0002, .networks = internet, .exit_mark = exits[0].mark, .exit_dns = 0x0a400001 },
                 { .address = 0x0a0a0003, .networks = internet },
+                { .address = 0x0a0a0004, .networks = internet, .exit_mark = exits[2].mark, .exit_tcp_port = 9040,
+                  .exit_dns_port = 9053 },
         };
         _cleanup_(firewall_freep) Firewall *f = NULL;
         _cleanup_(freep) char *listing = NULL, *after = NULL, *moved = NULL;
@@ -595,6 +598,16 @@ static void test_exits(void **state) {
         assert_non_null(strstr(listing, "0x00a50002 . \"exit2\""));
         assert_null(strstr(listing, "0x00a50001 . \"exit1\"")); /* not up: closed */
         assert_non_null(strstr(listing, "iifname @exit_interfaces drop"));
+        /* the TCP-only exit: TCP and DNS redirected to its ports, which are open while it is up */
+        assert_non_null(strstr(listing, "redirect to :ip saddr map @peer_exit_tcp_ports"));
+        assert_non_null(strstr(listing, "redirect to :ip saddr map @peer_exit_dns_ports"));
+        assert_non_null(strstr(listing, "10.10.0.4 : 9040"));
+        assert_non_null(strstr(listing, "0x00a50003 . 9053"));
+        assert_non_null(strstr(listing, "jump steer_tcp"));
+        assert_int_equal(firewall_set_exit_up(f, exits[2].mark, false), 0);
+        _cleanup_(freep) char *closed = NULL;
+        assert_int_equal(nft(&closed, "list", "set", "inet", "pic", "exit_local_paths", NULL), 0);
+        assert_null(strstr(closed, "0x00a50003"));
 
         assert_int_equal(firewall_set_exit_up(f, exits[0].mark, true), 0);
         assert_int_equal(firewall_set_exit_up(f, exits[1].mark, false), 0);

@@ -55,7 +55,7 @@ class ExitsTest(h.SharedWorldTestCase):
             self.assertIn(word, e.exception.get_dbus_message())
             self.assertNotIn(self.server.exit_private, e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
-            mgr.AddExit('vpn', 'tor', dbus.Dictionary({'Config': 'x'}, signature='sv'))
+            mgr.AddExit('vpn', 'sshuttle', dbus.Dictionary({'Config': 'x'}, signature='sv'))
         self.assertIn('type', e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
             self.w.set_peer_exit('nowhere')
@@ -215,6 +215,37 @@ class ExitsTest(h.SharedWorldTestCase):
         self.assertEqual(self.w.probe(), OpenVpnServer.NET + '.2')
         flood.stop()
         self.assertEqual(self.w.leaked(), before)
+
+    # ---------------------------------------------------------------- tor (no internet here)
+
+    def test_y1_tor_takes_tcp_and_dns_and_nothing_leaves(self):
+        """tor cannot reach the internet here: what shows it works is where the peer's packets land (tor's
+        TransPort and DNSPort, counted in a test table), and that none leaves by the uplink."""
+        with self.assertRaises(dbus.DBusException) as e:
+            self.cell.manager().AddExit('tor', 'tor', dbus.Dictionary({'Config': 'x'}, signature='sv'))
+        self.assertIn('takes no file', e.exception.get_dbus_message())
+        self.cell.manager().AddExit('tor', 'tor', dbus.Dictionary({}, signature='sv'))
+        self.wait_state('up', 'tor')
+        number = int(self.exit_prop('Mark', 'tor')) & 0xffff
+        tcp_port = 9040 + 2 * (number - 1)
+        table = self.world.unique('pictor')
+        self.cell.netns.run(['nft', '-f', '-'], input=(
+            'table inet %s {\n chain in { type filter hook input priority -10;\n'
+            '  ip saddr %s tcp dport %d counter\n  ip saddr %s udp dport %d counter\n }\n}\n'
+            % (table, self.w.peer_address, tcp_port, self.w.peer_address, tcp_port + 1)))
+        before = self.w.leaked()
+        self.w.set_peer_exit('tor')
+        flood = self.w.flood()  # ICMP: not TCP, so dropped
+        self.w.probe(1)
+        self.w.peer_ns.run(['dig', '+time=1', '+tries=1', '@' + self.w.vpn_ip, 'example.org'], check=False)
+        flood.stop()
+        counters = [int(x.split()[0]) for x in self.cell.netns.run(
+            ['nft', 'list', 'chain', 'inet', table, 'in']).stdout.split('packets ')[1:]]
+        self.assertGreater(counters[0], 0)  # TCP landed on tor's TransPort
+        self.assertGreater(counters[1], 0)  # DNS on its DNSPort
+        self.assertEqual(self.w.leaked(), before)
+        self.w.set_peer_exit('')
+        self.exit_obj('tor').Remove()
 
 
 if __name__ == '__main__':
