@@ -9,23 +9,25 @@
 #define INVITE_TEXT_MAX 2048   /* src/link/invite.h */
 
 const FieldMap link_fields[] = {
-        { "name",             "Name",            "s" },
-        { "domain",           "Domain",          "s" },
-        { "vpn_subnet",       "VpnSubnet",       "s" },
-        { "dns_address",      "DnsAddress",      "s" },
-        { "endpoint",         "Endpoint",        "s" },
-        { "public_key",       "PublicKey",       "s" },
-        { "signing_key",      "SigningKey",      "s" },
-        { "state",            "State",           "s" },
-        { "created",          "Created",         "t" },
-        { "latest_handshake", "LatestHandshake", "t" },
-        { "rx_bytes",         "RxBytes",         "t" },
-        { "tx_bytes",         "TxBytes",         "t" },
-        { "shared",           "Shared",          "as" },
-        { "remote_shared",    "RemoteShared",    "as" },
-        { "pending_push",     "PendingPush",     "b" },
-        { "last_push_time",   "LastPushTime",    "t" },
-        { "last_push_error",  "LastPushError",   "s" },
+        { "name",                "Name",              "s" },
+        { "domain",              "Domain",            "s" },
+        { "vpn_subnet",          "VpnSubnet",         "s" },
+        { "dns_address",         "DnsAddress",        "s" },
+        { "endpoint",            "Endpoint",          "s" },
+        { "public_key",          "PublicKey",         "s" },
+        { "signing_key",         "SigningKey",        "s" },
+        { "state",               "State",             "s" },
+        { "created",             "Created",           "t" },
+        { "latest_handshake",    "LatestHandshake",   "t" },
+        { "rx_bytes",            "RxBytes",           "t" },
+        { "tx_bytes",            "TxBytes",           "t" },
+        { "shared",              "Shared",            "as" },
+        { "remote_shared",       "RemoteShared",      "as" },
+        { "pending_push",        "PendingPush",       "b" },
+        { "last_push_time",      "LastPushTime",      "t" },
+        { "last_push_error",     "LastPushError",     "s" },
+        { "exit_offered",        "ExitOffered",       "b" },
+        { "remote_exit_offered", "RemoteExitOffered", "b" },
         {}
 };
 
@@ -124,7 +126,7 @@ void api_links_create(Request *r) {
         bus_call(r, m, on_linked, NULL);
 }
 
-static void on_removed(Request *r, sd_bus_message *reply) {
+static void on_no_content(Request *r, sd_bus_message *reply) {
         http_reply_empty(r, 204);
 }
 
@@ -173,6 +175,32 @@ void api_link_patch(Request *r) {
         bus_call(r, m, then_link, NULL);
 }
 
+/* {"offer": true|false} → Link.OfferExit: this cell's uplink as the linked cell's exit, or no longer. */
+void api_link_offer_exit(Request *r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(freep) char *path = NULL;
+        cJSON *body = http_body_object(r);
+        if (!body)
+                return;
+        const cJSON *offer = cJSON_GetObjectItemCaseSensitive(body, "offer");
+        if (!cJSON_IsBool(offer)) {
+                http_reply_error(r, 400, "invalid", "offer must be true or false.", "offer");
+                return;
+        }
+        if (cJSON_GetArraySize(body) != 1) {
+                http_reply_error(r, 400, "invalid", "Only offer may be given.", NULL);
+                return;
+        }
+        if (link_path(r, r->name, &path) < 0)
+                return;
+        if (bus_new_call(r, path, PIC_LINK_INTERFACE, "OfferExit", &m) < 0 ||
+            sd_bus_message_append(m, "b", (int) cJSON_IsTrue(offer)) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        bus_call(r, m, on_no_content, NULL);
+}
+
 /* One argument-less method on the link named in the path. */
 static void call_link(Request *r, const char *method, void (*then)(Request *r, sd_bus_message *reply)) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -187,7 +215,7 @@ static void call_link(Request *r, const char *method, void (*then)(Request *r, s
 }
 
 void api_link_delete(Request *r) {
-        call_link(r, "Remove", on_removed);
+        call_link(r, "Remove", on_no_content);
 }
 
 void api_link_resync(Request *r) {
@@ -289,5 +317,5 @@ void api_invite_delete(Request *r) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        bus_call(r, m, on_removed, NULL);
+        bus_call(r, m, on_no_content, NULL);
 }

@@ -35,6 +35,7 @@ void api_link_get(Request *r);
 void api_link_patch(Request *r);
 void api_link_delete(Request *r);
 void api_link_resync(Request *r);
+void api_link_offer_exit(Request *r);
 void api_invites_list(Request *r);
 void api_invites_create(Request *r);
 void api_invite_delete(Request *r);

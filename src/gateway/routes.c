@@ -38,6 +38,7 @@ const Route routes[] = {
         { "PATCH",  "/api/links/{name}",               api_link_patch,       ROUTE_ADMIN },
         { "DELETE", "/api/links/{name}",               api_link_delete,      ROUTE_ADMIN },
         { "POST",   "/api/links/{name}/resync",        api_link_resync,      ROUTE_ADMIN },
+        { "POST",   "/api/links/{name}/offer-exit",    api_link_offer_exit,  ROUTE_ADMIN },
         { "GET",    "/api/exits",                      api_exits_list,       ROUTE_ADMIN },
         { "POST",   "/api/exits",                      api_exits_create,     ROUTE_ADMIN },
         { "GET",    "/api/exits/{name}",               api_exit_get,         ROUTE_ADMIN },

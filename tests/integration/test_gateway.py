@@ -284,14 +284,15 @@ class ExitsTest(GatewayTestCase):
 
         # refused by the field at fault, by the gateway or the cell, and nothing made
         for body, field in ((dict(vpn, name='Bad Name!'), 'name'), (dict(vpn, name=7), 'name'),
-                            (dict(vpn, type='openvpn'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
+                            (dict(vpn, type='tor'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
                             ({k: v for k, v in vpn.items() if k != 'config'}, 'config'),
                             (dict(vpn, config=''), 'config'), (dict(vpn, config=7), 'config'),
                             (dict(vpn, config=config + '#' * (16 * 1024)), 'config'),
                             (dict(vpn, config=config + 'PostUp = touch /tmp/pwned\n'), 'config'),
                             (dict(vpn, config=config.replace('0.0.0.0/0', '10.0.0.0/8')), 'config'),
                             (dict(vpn, test_target='somewhere'), 'test_target'),
-                            (dict(vpn, test_target=443), 'test_target'), (dict(vpn, colour='red'), 'colour')):
+                            (dict(vpn, test_target=443), 'test_target'), (dict(vpn, colour='red'), 'colour'),
+                            (dict(vpn, type='cell'), 'type')):   # a cell exit appears when a linked cell offers one
             body_text = self.assertError(c.post('/api/exits', body), 400, 'invalid', field)
             self.assertNotIn(private, json.dumps(body_text))
         self.assertError(c.post('/api/exits', raw=b'{"name": "vpn", "name": "x"}',
@@ -371,6 +372,25 @@ class ExitsTest(GatewayTestCase):
         self.assertEqual(c.get('/api/exits').json(), [])
 
 
+    def test_offer_exit_to_a_linked_cell(self):
+        """POST /api/links/{name}/offer-exit as one cell can see it (test_cell_exits and the two-cell browser
+        test offer for real): a strict body, checked before the link is looked up, then 404 for no link."""
+        cell, gw = setup_cell(self.world, allowed=EXIT_ACTIONS + ['org.pic.cell1.manage-links'])
+        c = self.admin(gw)
+        json_type = {'Content-Type': 'application/json'}
+        for body, field in (({}, 'offer'), ({'offer': 'yes'}, 'offer'), ({'offer': 1}, 'offer'), ({'offer': None}, 'offer'),
+                            ({'offer': [True]}, 'offer'), ({'Offer': True}, 'offer'), ({'offer': True, 'to': 'b'}, None)):
+            body = self.assertError(c.post('/api/links/b/offer-exit', body), 400, 'invalid', field)
+            if field is None:
+                self.assertNotIn('field', body)
+        for raw in (b'', b'true', b'[true]', b'{"offer": true, "offer": false}', b'{"offer": true} x'):
+            self.assertError(c.post('/api/links/b/offer-exit', raw=raw, headers=json_type), 400, 'invalid')
+        for name in ('b', 'Bad!', 'x' * 64):
+            self.assertError(c.post('/api/links/%s/offer-exit' % name, {'offer': True}), 404, 'not_found')
+        self.assertError(c.get('/api/links/b/offer-exit'), 405, 'method_not_allowed')
+        self.assertEqual(c.get('/api/links').json(), [])
+
+
 # ---------------------------------------------------------------- auth bypass attempts
 
 DATA_ROUTES = [('GET', '/api/cell'), ('GET', '/api/peers'), ('GET', '/api/peers/laptop'), ('GET', '/api/exits'),
@@ -384,7 +404,7 @@ MUTATING_ROUTES = [('PATCH', '/api/cell', {'domain': 'evil.lan'}), ('POST', '/ap
                    ('POST', '/api/password', {'old_password': ADMIN_PASSWORD, 'new_password': 'hijacked 123'}),
                    ('POST', '/api/exits', {'name': 'evil', 'type': 'wireguard', 'config': '[Interface]'}),
                    ('PATCH', '/api/exits/vpn', {'test_target': '192.0.2.9:80'}), ('DELETE', '/api/exits/vpn', None),
-                   ('POST', '/api/exits/vpn/test', None),
+                   ('POST', '/api/exits/vpn/test', None), ('POST', '/api/links/b/offer-exit', {'offer': True}),
                    ('POST', '/api/logout', None)]
 
 
