@@ -284,7 +284,7 @@ class ExitsTest(GatewayTestCase):
 
         # refused by the field at fault, by the gateway or the cell, and nothing made
         for body, field in ((dict(vpn, name='Bad Name!'), 'name'), (dict(vpn, name=7), 'name'),
-                            (dict(vpn, type='tor'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
+                            (dict(vpn, type='bogus'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
                             ({k: v for k, v in vpn.items() if k != 'config'}, 'config'),
                             (dict(vpn, config=''), 'config'), (dict(vpn, config=7), 'config'),
                             (dict(vpn, config=config + '#' * (16 * 1024)), 'config'),

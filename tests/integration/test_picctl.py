@@ -373,7 +373,7 @@ class PicctlTest(h.HarnessTestCase):
             self.assertIn(words, self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config', bad]))
         self.assertIn('No such file', self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config',
                                                          os.path.join(self.world.path, 'missing.conf')]))
-        self.assertIn('type', self.assert_fails(['exit', 'add', 'vpn', '--type', 'tor', '--config', conf]))
+        self.assertIn('type', self.assert_fails(['exit', 'add', 'vpn', '--type', 'bogus', '--config', conf]))
         self.assertIn('No exits', self.picctl('exit', 'list'))
 
         out = self.picctl('exit', 'add', 'vpn', '--type', 'wireguard', '--config', conf, '--test-target', '192.0.2.1:443')
