@@ -257,8 +257,8 @@ static int print_exit(const ExitInfo *e) {
         print_exit_field("Name", e->name);
         print_exit_field("Type", e->type);
         if (streq_ptr(e->type, "cell")) { /* offered by the linked cell it is named after */
-                snprintf(via, sizeof via, "linked cell %s (its uplink; gone when it withdraws the offer or the link "
-                         "goes)", strempty(e->name));
+                snprintf(via, sizeof via, "linked cell %s (its uplink: down while it does not offer it, gone "
+                         "with the link)", strempty(e->name));
                 print_exit_field("Via", via);
         }
         print_exit_field("State", e->state);
@@ -473,7 +473,7 @@ static int verb_test(int argc, char *argv[], Context *c) {
 }
 
 static void help_remove(void) {
-        printf("picctl exit remove NAME\n\nRemove the exit NAME: its tunnel and unit go. Refused while peers use it\n(send them elsewhere first: picctl peer exit PEER --none). An exit of type cell\nis not removed: it goes when its cell withdraws the offer or the link is removed.\n");
+        printf("picctl exit remove NAME\n\nRemove the exit NAME: its tunnel and unit go. Refused while peers use it\n(send them elsewhere first: picctl peer exit PEER --none). An exit of type cell\nis not removed: it is down while its cell does not offer it, and goes with the link.\n");
 }
 
 static int verb_remove(int argc, char *argv[], Context *c) {
