@@ -4,7 +4,7 @@
 // methods over cockpit.dbus(), so the views run unchanged in Cockpit. The interface:
 //   status setup login logout changePassword getCell configure apply discard
 //   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
-//   setPeerLogin listLinks addLink setShared removeLink listInvites createInvite revokeInvite
+//   setPeerLogin listLinks addLink setShared offerExit removeLink listInvites createInvite revokeInvite
 //   listExits addExit updateExit removeExit testExit
 //   subscribe onSessionLost
 
@@ -282,6 +282,11 @@ export function createRestApi({ base = '' } = {}) {
                 /** what this cell shares with the linked cell → link */
                 setShared(name, shared) {
                         return request('PATCH', `/api/links/${enc(name)}`, { body: { shared } });
+                },
+
+                /** offers this cell's uplink to the linked cell as an exit for its peers, or withdraws it */
+                offerExit(name, offer) {
+                        return request('POST', `/api/links/${enc(name)}/offer-exit`, { body: { offer: !!offer } });
                 },
 
                 removeLink(name) {

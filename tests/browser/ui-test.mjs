@@ -375,6 +375,8 @@ async function run(page, context, newContext) {
                 check(['starting', 'down', 'failed'].includes(state), `its server does not answer: ${state}`);
                 const endpoint = (await exitRow.locator('td[data-label="Endpoint"]').textContent()).trim();
                 check(endpoint === '127.0.0.1:51999', `the endpoint is listed (${endpoint})`);
+                const type = (await exitRow.locator('td[data-label="Type"]').textContent()).trim();
+                check(type === 'WireGuard', `its type is listed (${type})`);
                 check(await exitForm.getByLabel('Its wg-quick file').inputValue() === '', 'the private key left the page');
                 const listed = await (await context.request.get(URL_BASE + '/api/exits')).text();
                 check(!listed.includes(text.split('\n')[1].slice(13)), 'the API never shows the private key');

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Cells: links with other people's cells — make an invite (text and QR code), link with
-// another cell's invite, the linked cells and their state, the open invites.
+// another cell's invite, the linked cells and their state, what each shares, the uplink
+// offered as an exit either way, the open invites.
 
 import { h, clear } from '../dom.js';
 import { formError, clearErrors, showError, setFieldError, errorText, whileBusy } from '../forms.js';
 import { inertSvg } from '../svg.js';
+import { confirmAction } from './peer-dialogs.js';
 
 const REFRESH_MS = 5000;   // links' state and handshakes change without bus events the UI follows yet
 
@@ -31,6 +33,17 @@ function pushStatus(l) {
                 return null;
         return h('p', { class: 'hint', 'data-pending': l.name },
                  l.last_push_error ? `Not told yet (retrying): ${l.last_push_error}` : 'Telling it…');
+}
+
+// This cell's uplink offered to the linked cell as its exit (a box), and whether it offers us its own.
+function exitCell(l) {
+        return h('td', { class: 'exit-offer' },
+                 h('label', { class: 'share' },
+                   h('input', { type: 'checkbox', 'data-offer-exit': l.name, checked: !!l.exit_offered,
+                                'aria-label': `Offer this cell's uplink to ${l.name} as its exit` }),
+                   ' our uplink as its exit'),
+                 h('p', { class: 'hint', 'data-remote-exit': l.name },
+                   l.remote_exit_offered ? `It offers us its uplink: exit ${l.name} (Exits page)` : 'It offers us no exit'));
 }
 
 function when(seconds) {
@@ -91,12 +104,13 @@ export function renderCells(root, ctx) {
                             pushStatus(l)),
                           h('td', { 'data-remote-shared': l.name },
                             (l.remote_shared || []).length ? l.remote_shared.join(', ') : 'nothing'),
+                          exitCell(l),
                           h('td', {}, h('button', { type: 'button', class: 'danger', 'data-remove': l.name,
                                                     'aria-label': `Remove the link with ${l.name}` }, 'Remove'))));
                 clear(linksCard, h('h2', { id: 'cells-links' }, 'Linked cells'),
                       rows.length === 0 ? h('p', { class: 'empty' }, 'No linked cells yet.') :
                       h('table', { class: 'table' },
-                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', 'Shared with it', 'It shares with us', ''].map(t => h('th', {}, t)))),
+                        h('thead', {}, h('tr', {}, ['Cell', 'State', 'Domain', 'Subnet', 'Handshake', 'Shared with it', 'It shares with us', 'Exit', ''].map(t => h('th', {}, t)))),
                         h('tbody', {}, rows)));
         }
 
@@ -149,7 +163,31 @@ export function renderCells(root, ctx) {
         });
 
         const page = h('div', {}, h('h1', {}, 'Cells'), linksCard, addForm, inviteForm, invitesCard);
+        // Offering is asked first: the other cell's people then reach the internet as this cell.
+        function offerExit(box) {
+                const name = box.dataset.offerExit;
+                if (!box.checked) {
+                        api.offerExit(name, false).catch(err => alert(errorText(err))).finally(refresh);
+                        return;
+                }
+                const d = confirmAction({
+                        id: 'offer-exit',
+                        title: `Offer this cell's uplink to ${name}?`,
+                        text: `Cell ${name}'s admin can then send its peers' internet traffic out through this cell's ` +
+                              'connection, under this cell\'s public address. Untick the box to withdraw it at any time.',
+                        confirmLabel: 'Offer',
+                        action: () => api.offerExit(name, true),
+                        onDone: () => {},
+                });
+                d.addEventListener('close', refresh);   // after a cancel too: the box shows what the cell holds
+        }
+
         page.addEventListener('change', async ev => {
+                const offer = ev.target.closest('[data-offer-exit]');
+                if (offer) {
+                        offerExit(offer);
+                        return;
+                }
                 const box = ev.target.closest('[data-share]');
                 if (!box)
                         return;

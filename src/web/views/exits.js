@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Exits: other ways out to the internet for chosen peers (a VPN provider's WireGuard server):
 // their state, last error, tunnel and traffic, the peers using them; adding one from its
-// wg-quick file, testing and removing it. Peers are sent through one on the Peers page.
+// wg-quick file, testing and removing it. A linked cell that offers its uplink is an exit of
+// type cell by itself: tested like the others, never removed here. Peers are sent through one
+// on the Peers page.
 
 import { h, clear, formatAge, formatBytes, uniqueId } from '../dom.js';
 import { textField, formError, clearErrors, setFieldError, showError, errorText, whileBusy } from '../forms.js';
@@ -10,6 +12,11 @@ import { confirmAction } from './peer-dialogs.js';
 const REFRESH_MS = 5000;          // state and handshakes change without bus events the UI follows yet
 const CONFIG_MAX = 16 * 1024;     // what the gateway takes: a wg-quick file is far smaller
 const BADGES = { up: 'on', starting: 'idle', down: 'off', failed: 'off' };
+const TYPE_NAMES = { wireguard: 'WireGuard', openvpn: 'OpenVPN', tor: 'Tor' };
+
+function typeText(e) {
+        return e.type === 'cell' ? `linked cell ${e.name}` : (TYPE_NAMES[e.type] || e.type || '—');
+}
 
 function msText(usec) {
         return `${(Number(usec) / 1000).toFixed(1)} ms`;
@@ -52,9 +59,9 @@ export function renderExits(root, ctx) {
         const { api, store } = ctx;
         const status = h('p', { class: 'status', role: 'status' });
         const actionError = h('p', { class: 'form-error', role: 'alert' });
-        const rows = new Map();       // name → {tr, cells}
+        const rows = new Map();       // name → {tr, cells, type}
         const tbody = h('tbody');
-        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 9 }, 'No exits yet. Add one below.'));
+        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 10 }, 'No exits yet. Add one below.'));
         let exits = [];
 
         const typeId = uniqueId('exit-type');
@@ -115,9 +122,11 @@ export function renderExits(root, ctx) {
                 }
         }
 
-        function makeRow(name) {
+        // An exit of type cell is down while its cell does not offer it and goes with the link: no Remove.
+        function makeRow(name, type) {
                 const cells = {
                         name: h('th', { scope: 'row', 'data-label': 'Name' }, name),
+                        type: h('td', { 'data-label': 'Type' }),
                         state: h('td', { 'data-label': 'State' }),
                         error: h('td', { 'data-label': 'Last error', class: 'last-error' }),
                         address: h('td', { 'data-label': 'Address' }),
@@ -135,26 +144,29 @@ export function renderExits(root, ctx) {
                                 return `${name}: connected to ${e && e.test_target ? e.test_target : 'its test target'} in ${msText(usec)}.`;
                         }).finally(() => { test.disabled = false; });
                 });
-                const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
-                                             onclick: () => confirmAction({
-                                                     id: 'exit-remove',
-                                                     title: `Remove exit ${name}?`,
-                                                     text: 'Its tunnel goes. An exit that peers use is not removed: ' +
-                                                           'send them elsewhere on the Peers page first.',
-                                                     confirmLabel: 'Remove',
-                                                     action: () => api.removeExit(name),
-                                                     onDone: () => {
-                                                             status.textContent = `Exit ${name} removed.`;
-                                                             refresh();
-                                                     },
-                                             }) }, 'Remove');
-                const tr = h('tr', { 'data-exit': name }, Object.values(cells),
+                const remove = type === 'cell' ?
+                        h('span', { class: 'hint', 'data-exit-offered-by': name }, 'Goes with the link') :
+                        h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
+                                      onclick: () => confirmAction({
+                                              id: 'exit-remove',
+                                              title: `Remove exit ${name}?`,
+                                              text: 'Its tunnel goes. An exit that peers use is not removed: ' +
+                                                    'send them elsewhere on the Peers page first.',
+                                              confirmLabel: 'Remove',
+                                              action: () => api.removeExit(name),
+                                              onDone: () => {
+                                                      status.textContent = `Exit ${name} removed.`;
+                                                      refresh();
+                                              },
+                                      }) }, 'Remove');
+                const tr = h('tr', { 'data-exit': name, 'data-exit-type': type }, Object.values(cells),
                              h('td', { class: 'row-actions', 'data-label': 'Actions' }, test, remove));
-                return { tr, cells };
+                return { tr, cells, type };
         }
 
         function updateRow(row, e, now) {
                 const badge = BADGES[e.state] || 'idle';
+                row.cells.type.textContent = typeText(e);
                 clear(row.cells.state, h('span', { class: `badge ${badge}`, 'data-state': e.state }, e.state || 'unknown'));
                 row.cells.error.textContent = e.last_error || '—';
                 row.cells.error.classList.toggle('has-error', !!e.last_error);
@@ -169,9 +181,9 @@ export function renderExits(root, ctx) {
         // keyed update: rows (and their focused buttons) survive the refreshes
         function render() {
                 const now = Date.now();
-                const names = new Set(exits.map(e => e.name));
+                const types = new Map(exits.map(e => [e.name, e.type]));
                 for (const [name, row] of rows) {
-                        if (!names.has(name)) {
+                        if (types.get(name) !== row.type) {   // gone, or another exit of that name now
                                 row.tr.remove();
                                 rows.delete(name);
                         }
@@ -180,7 +192,7 @@ export function renderExits(root, ctx) {
                 for (const e of [...exits].sort((a, b) => a.name.localeCompare(b.name))) {
                         let row = rows.get(e.name);
                         if (!row) {
-                                row = makeRow(e.name);
+                                row = makeRow(e.name, e.type);
                                 rows.set(e.name, row);
                         }
                         updateRow(row, e, now);
@@ -209,14 +221,15 @@ export function renderExits(root, ctx) {
         const table = h('table', { class: 'peers exits' },
                         h('caption', { class: 'visually-hidden' }, 'Exits of this cell'),
                         h('thead', {}, h('tr', {},
-                                         ['Name', 'State', 'Last error', 'Address', 'Endpoint', 'Peers', 'Last handshake', 'Traffic', 'Actions']
+                                         ['Name', 'Type', 'State', 'Last error', 'Address', 'Endpoint', 'Peers', 'Last handshake', 'Traffic', 'Actions']
                                                  .map(t => h('th', { scope: 'col', class: t === 'Traffic' ? 'num' : null }, t)))),
                         tbody);
 
         clear(root,
               h('h1', {}, 'Exits'),
               h('p', { class: 'muted' }, 'A peer sent through an exit reaches the internet only by it; while the exit is ' +
-                'not up, that peer\'s internet traffic is dropped, never sent out by the cell\'s own uplink.'),
+                'not up, that peer\'s internet traffic is dropped, never sent out by the cell\'s own uplink. A linked ' +
+                'cell that offers this cell its uplink (on its Cells page) is listed here by itself, as an exit of type cell.'),
               h('section', { class: 'card', 'aria-labelledby': 'exit-list-title' },
                 h('h2', { id: 'exit-list-title' }, 'All exits'),
                 status, actionError,

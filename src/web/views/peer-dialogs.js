@@ -136,7 +136,8 @@ export function showExitDialog(api, peer, onChanged) {
         d.showModal();
         api.listExits().then(exits => {
                 for (const e of exits.sort((a, b) => a.name.localeCompare(b.name)))
-                        select.append(h('option', { value: e.name }, `${e.name} (${e.state})`));
+                        select.append(h('option', { value: e.name },
+                                        `${e.name} (${e.type === 'cell' ? 'linked cell, ' : ''}${e.state})`));
                 // an exit that is gone still shows as what the peer has
                 if (peer.exit && !exits.some(e => e.name === peer.exit))
                         select.append(h('option', { value: peer.exit }, peer.exit));
