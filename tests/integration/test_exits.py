@@ -145,6 +145,18 @@ class ExitsTest(h.SharedWorldTestCase):
         flood.stop()
         self.assertEqual(self.w.leaked(), before)
 
+    def test_6b_celld_restarted_gently(self):
+        """SIGTERM, then a new start: the exit's unit and tunnel are kept (adopted, not reset)."""
+        before = self.w.leaked()
+        old_unit_pid = self.w.unit_main_pid(UNIT)
+        flood = self.w.flood()
+        self.cell.restart()
+        self.wait_state('up')
+        self.assertEqual(self.w.unit_main_pid(UNIT), old_unit_pid)
+        self.assertEqual(self.w.probe(), '10.64.0.2')
+        flood.stop()
+        self.assertEqual(self.w.leaked(), before)
+
     def test_7_remove_is_refused_while_used_then_switch_to_none(self):
         with self.assertRaises(dbus.DBusException) as e:
             self.exit_obj().Remove()
