@@ -108,16 +108,6 @@ int bus_read_strv_bounded(sd_bus_message *m, size_t max_items, size_t max_length
         return 0;
 }
 
-int utf8_prefix_len(const char *s, int max) {
-        int n = 0;
-        while (n < max && s[n])
-                n++;
-        /* cut inside a sequence: step back to the byte that starts it */
-        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
-                n--;
-        return n;
-}
-
 int bus_managed_objects_walk(sd_bus_message *reply, const char *interface, BusManagedFn fn, void *userdata) {
         int r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
         if (r < 0)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "names.h" /* utf8_prefix_len() */
+
 /* Reading messages the same way everywhere: the a{sv} walk, basic variants and
  * string arrays, each linear in the message's size. */
 
@@ -58,7 +60,4 @@ typedef int (*BusStrvCheckFn)(char *const *l, size_t n, void *userdata);
 int bus_read_strv_bounded(sd_bus_message *m, size_t max_items, size_t max_length, BusStrvCheckFn check,
                           void *userdata, char ***ret);
 
-/* How many bytes of s (at most max) to print with "%.*s" without cutting a
- * UTF-8 sequence: sd-bus drops an error whose message is not valid UTF-8, and
- * the caller would only see a timeout. */
-int utf8_prefix_len(const char *s, int max);
+

@@ -311,7 +311,7 @@ static int read_config(const char *file, char **ret) {
         int r = read_text_file(file, TEXT_INPUT_MAX, ret, &offset);
 
         if (r == -EFBIG)
-                return report_error(r, "%s is longer than %u bytes: not a wg-quick file", what, TEXT_INPUT_MAX);
+                return report_error(r, "%s is longer than %u bytes: not a wg-quick or .ovpn file", what, TEXT_INPUT_MAX);
         if (r == -ENODATA)
                 return report_error(r, "%s is empty: expected a wg-quick file", what);
         if (r == -EBADMSG)

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 /* A wg-quick file is well below a KiB; this leaves room for comments. */
-#define TEXT_INPUT_MAX (16U * 1024U)
+#define TEXT_INPUT_MAX (64U * 1024U) /* an .ovpn with its certificates inline; a wg-quick file is far smaller */
 
 /* Reads all of fd (at most @max bytes) as text a person wrote: valid UTF-8
  * with no control characters but tab, CR and LF. Returns 0 with a

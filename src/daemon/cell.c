@@ -46,8 +46,8 @@ int cell_dns_servers_validate(char *const *l, char *buf, size_t size) {
         if (n == 0)
                 return 0;
         if (dns_server_check(l[n - 1]) < 0) {
-                snprintf(buf, size, "DnsServers: '%.64s' is not an IPv4 or IPv6 address (optionally with #port).",
-                         l[n - 1]);
+                snprintf(buf, size, "DnsServers: '%.*s' is not an IPv4 or IPv6 address (optionally with #port).",
+                         utf8_prefix_len(l[n - 1], 64), l[n - 1]);
                 return -EINVAL;
         }
         for (size_t i = 0; i + 1 < n; i++)

@@ -439,7 +439,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
                 }
         if (e->type == EXIT_TYPE_CELL)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,
-                                         "Exit %s goes when cell %s stops offering it or the link is removed.", e->name,
+                                         "Exit %s is kept (down) while cell %s does not offer it and goes with the link.", e->name,
                                          e->name);
         if (n > 0)
                 return sd_bus_error_setf(error, PIC_ERROR_CONFLICT,

@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "strv.h"
 #include "wg/wg.h"
+#include "names.h"
 
 static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_WIREGUARD] = "wireguard",
@@ -274,8 +275,8 @@ int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
                                    (unsigned long long) json_count(f[F_SCHEMA]));
         ExitType type = exit_type_from_string(f[F_TYPE]->valuestring);
         if (type < 0)
-                return json_refuse(buf, size, "exit: type '%.32s' is not one this PIC knows.",
-                                   f[F_TYPE]->valuestring);
+                return json_refuse(buf, size, "exit: type '%.*s' is not one this PIC knows.",
+                                   utf8_prefix_len(f[F_TYPE]->valuestring, 32), f[F_TYPE]->valuestring);
         if (!peer_name_is_valid(f[F_NAME]->valuestring))
                 return json_refuse(buf, size, "exit: name is not a valid name.");
         uint64_t number = json_count(f[F_NUMBER]);

@@ -61,8 +61,8 @@ static int read_options(sd_bus_message *message, InviteOptions *o, sd_bus_error 
                                          o->lifetime, INVITE_LIFETIME_MIN_SEC, INVITE_LIFETIME_MAX_SEC);
         if (o->has_pairing && endpoint_validate(o->pairing) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "PairingAddress: '%.64s' is not host:port (where this cell's gateway takes "
-                                         "pairing requests).", o->pairing);
+                                         "PairingAddress: '%.*s' is not host:port (where this cell's gateway takes "
+                                         "pairing requests).", utf8_prefix_len(o->pairing, 64), o->pairing);
         return 0;
 }
 
@@ -156,8 +156,8 @@ static int method_revoke_invite(sd_bus_message *message, void *userdata, sd_bus_
                 return r;
         if (invite_id_from_text(id, raw) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%.32s' is not an invite id (22 characters of base64url, as ListInvites "
-                                         "shows them).", id);
+                                         "'%.*s' is not an invite id (22 characters of base64url, as ListInvites "
+                                         "shows them).", utf8_prefix_len(id, 32), id);
         r = polkit_verify_async(m->polkit, message, ACTION_MANAGE_LINKS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;

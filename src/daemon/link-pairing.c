@@ -298,7 +298,8 @@ static int method_add_link(sd_bus_message *message, void *userdata, sd_bus_error
                 return r;
         if (has_pairing && endpoint_validate(pairing) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "PairingAddress: '%.64s' is not host:port.", pairing);
+                                         "PairingAddress: '%.*s' is not host:port.", utf8_prefix_len(pairing, 64),
+                                         pairing);
         r = invite_decode(text, &invite, why, sizeof why);
         if (r < 0)
                 return invite_error(error, r, why);

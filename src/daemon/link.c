@@ -186,7 +186,8 @@ int link_from_json(const char *text, Link **ret, char *buf, size_t size) {
         if (f[F_OWN_PAIRING]) {
                 if (endpoint_validate(f[F_OWN_PAIRING]->valuestring) < 0) {
                         link_free(l);
-                        return json_refuse(buf, size, "link: own_pairing '%.64s' is not host:port.",
+                        return json_refuse(buf, size, "link: own_pairing '%.*s' is not host:port.",
+                                           utf8_prefix_len(f[F_OWN_PAIRING]->valuestring, 64),
                                            f[F_OWN_PAIRING]->valuestring);
                 }
                 l->own_pairing = strdup(f[F_OWN_PAIRING]->valuestring);

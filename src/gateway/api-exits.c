@@ -8,7 +8,7 @@
 #include "bus-message.h"
 #include "names.h"
 
-#define EXIT_CONFIG_MAX (16U * 1024U)   /* a wg-quick file is well below 1 KiB */
+#define EXIT_CONFIG_MAX (64U * 1024U)   /* an .ovpn with certificates inline (OVPN_TEXT_MAX) */
 #define EXIT_TYPE_MAX 32
 
 /* What GET shows: every property, never the configuration (no property carries it). */
@@ -165,7 +165,7 @@ static bool settings_bounded(Request *r, cJSON *body, bool config_required) {
 
         if ((config || config_required) &&
             (!cJSON_IsString(config) || isempty(config->valuestring) || strlen(config->valuestring) > EXIT_CONFIG_MAX)) {
-                http_reply_error(r, 400, "invalid", "config must be the exit's wg-quick file, at most 16 KiB.",
+                http_reply_error(r, 400, "invalid", "config must be the exit's wg-quick or .ovpn file, at most 64 KiB.",
                                  "config");
                 return false;
         }

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "strv.h"
+#include "names.h"
 
 /* D-Bus error → HTTP, defined here once (DESIGN.md "Errors"). */
 static const struct {
@@ -400,7 +401,7 @@ int bus_append_settings(Request *r, sd_bus_message *m, cJSON *obj, const FieldMa
                 const FieldMap *f = find_json(map, v->string);
                 if (!f || !name_listed(allowed, v->string)) {
                         char msg[160];
-                        snprintf(msg, sizeof msg, "Unknown field '%.64s'.", v->string);
+                        snprintf(msg, sizeof msg, "Unknown field '%.*s'.", utf8_prefix_len(v->string, 64), v->string);
                         http_reply_error(r, 400, "invalid", msg, v->string);
                         return -EINVAL;
                 }

@@ -302,7 +302,7 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
         r->dispatched = true;
 
         if (r->body_too_large)
-                http_reply_error(r, 413, "too_large", "The request body is larger than 64 KiB.", NULL);
+                http_reply_error(r, 413, "too_large", "The request body is larger than 128 KiB.", NULL);
         else if (!text_is_clean_utf8(r->url, strlen(r->url)))
                 http_reply_error(r, 400, "invalid", "The path holds a control character (such as %00) or is not UTF-8.",
                                  NULL);

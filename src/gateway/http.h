@@ -13,7 +13,7 @@ static inline void cJSON_Deletep(cJSON **j) {
                 cJSON_Delete(*j);
 }
 
-#define HTTP_BODY_MAX (64U * 1024U)
+#define HTTP_BODY_MAX (128U * 1024U) /* an exit's .ovpn (64 KiB, certificates inline) in JSON */
 
 typedef struct Route Route;
 

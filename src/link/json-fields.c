@@ -10,6 +10,7 @@
 #include "json-fields.h"
 #include "macro.h"
 #include "strv.h"
+#include "names.h"
 
 #define JSON_COUNT_MAX 9007199254740991.0
 
@@ -84,8 +85,8 @@ int json_collect_fields(const cJSON *o, const JsonField *fields, size_t n, const
                         if (streq(item->string, fields[f].name))
                                 break;
                 if (f == n)
-                        return json_refuse(buf, size, "%s: unknown field '%.32s' (was it made by a newer PIC?).", what,
-                                           item->string);
+                        return json_refuse(buf, size, "%s: unknown field '%.*s' (was it made by a newer PIC?).", what,
+                                           utf8_prefix_len(item->string, 32), item->string);
                 if (ret[f])
                         return json_refuse(buf, size, "%s: field '%s' is given twice.", what, fields[f].name);
                 if (!has_type(item, fields[f].type))

@@ -112,8 +112,8 @@ static int read_services(const cJSON *body, LinkMessage *m, char *buf, size_t si
         const cJSON *e;
         cJSON_ArrayForEach(e, f[0])
                 if (!dns_label_is_valid(e->valuestring) || strlen(e->valuestring) > 32)
-                        return json_refuse(buf, size, "The message: body: '%.32s' is not a service name.",
-                                           e->valuestring);
+                        return json_refuse(buf, size, "The message: body: '%.*s' is not a service name.",
+                                           utf8_prefix_len(e->valuestring, 32), e->valuestring);
         return json_strings(f[0], &m->services);
 }
 
@@ -126,7 +126,8 @@ static int read_exit(const cJSON *body, LinkMessage *m, char *buf, size_t size) 
                 return r;
         const char *a = f[1]->valuestring;
         if (*a && (strlen(a) >= sizeof m->exit_address || ipv4_parse(a, &addr) < 0))
-                return json_refuse(buf, size, "The message: body: address '%.32s' is not an IPv4 address.", a);
+                return json_refuse(buf, size, "The message: body: address '%.*s' is not an IPv4 address.",
+                                   utf8_prefix_len(a, 32), a);
         if (*a && !cJSON_IsTrue(f[0]))
                 return json_refuse(buf, size, "The message: body: an address for an exit that is not offered.");
         m->exit_offered = cJSON_IsTrue(f[0]);
@@ -186,8 +187,8 @@ int link_message_decode(const char *text, LinkMessageKeyLookup lookup, void *use
                 if (streq(f[F_TYPE]->valuestring, type_names[t]))
                         break;
         if (t == _LINK_MESSAGE_TYPE_MAX)
-                return json_refuse(buf, size, "The message's type '%.32s' is not one this PIC knows.",
-                                   f[F_TYPE]->valuestring);
+                return json_refuse(buf, size, "The message's type '%.*s' is not one this PIC knows.",
+                                   utf8_prefix_len(f[F_TYPE]->valuestring, 32), f[F_TYPE]->valuestring);
         m.type = (LinkMessageType) t;
         m.counter = json_count(f[F_COUNTER]);
         snprintf(m.from, sizeof m.from, "%s", f[F_FROM]->valuestring);

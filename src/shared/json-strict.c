@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json-strict.h"
+#include "names.h"
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 when it is not one (overlong
  * forms, surrogates and code points past U+10FFFF included). */
@@ -100,7 +101,8 @@ static bool check_members(const cJSON *item, char *why, size_t size) {
                 qsort(names, n, sizeof *names, compare_names);
                 for (i = 1; i < n; i++)
                         if (strcmp(names[i - 1], names[i]) == 0) {
-                                snprintf(why, size, "Member '%.64s' is given twice.", names[i]);
+                                snprintf(why, size, "Member '%.*s' is given twice.", utf8_prefix_len(names[i], 64),
+                                         names[i]);
                                 free(names);
                                 return false;
                         }

@@ -115,3 +115,13 @@ int endpoint_validate(const char *s) {
         }
         return host_name_is_valid(s, (size_t) (colon - s)) ? 0 : -EINVAL;
 }
+
+int utf8_prefix_len(const char *s, int max) {
+        int n = 0;
+        while (n < max && s[n])
+                n++;
+        /* cut inside a sequence: step back to the byte that starts it */
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                n--;
+        return n;
+}

@@ -25,3 +25,8 @@ bool string_is_printable_ascii(const char *s, size_t max_len);
 /* "host:port" or "[v6]:port"; the host is a DNS name or an address. 0 or -EINVAL. */
 #define ENDPOINT_MAX 261 /* a 253-character host name, ':' and a port */
 int endpoint_validate(const char *s);
+
+/* How many bytes of s (at most max) to print with "%.*s" without cutting a
+ * UTF-8 sequence: a message quoting it must stay valid UTF-8: sd-bus drops an error whose message is not valid UTF-8, and
+ * the caller would only see a timeout. */
+int utf8_prefix_len(const char *s, int max);

@@ -191,7 +191,7 @@ class AdminTest(GatewayTestCase):
         cell_name = c.get('/api/cell').json()
         self.assertIn({'name': '%s.%s' % (cell_name['name'], cell_name['domain']),
                        'address': cell_name['vpn_address'].split('/')[0]}, r.json()['records'])
-        self.assertError(c.patch('/api/cell', raw=b'x' * (100 * 1024)), 413, 'too_large')
+        self.assertError(c.patch('/api/cell', raw=b'x' * (200 * 1024)), 413, 'too_large')
 
         # peers
         r = c.post('/api/peers', {'name': 'laptop', 'service_access': ['dns', 'web'], 'preshared_key': True})
@@ -287,7 +287,7 @@ class ExitsTest(GatewayTestCase):
                             (dict(vpn, type='bogus'), 'type'), (dict(vpn, type=['wireguard']), 'type'),
                             ({k: v for k, v in vpn.items() if k != 'config'}, 'config'),
                             (dict(vpn, config=''), 'config'), (dict(vpn, config=7), 'config'),
-                            (dict(vpn, config=config + '#' * (16 * 1024)), 'config'),
+                            (dict(vpn, config=config + '#' * (64 * 1024)), 'config'),
                             (dict(vpn, config=config + 'PostUp = touch /tmp/pwned\n'), 'config'),
                             (dict(vpn, config=config.replace('0.0.0.0/0', '10.0.0.0/8')), 'config'),
                             (dict(vpn, test_target='somewhere'), 'test_target'),

@@ -367,7 +367,7 @@ class PicctlTest(h.HarnessTestCase):
                      ['peer', 'exit', 'x', 'a.b']):
             self.assert_fails(args, status=2)
         for data, words in ((b'', 'is empty'), (b'[Interface]\n\x00', 'byte 12'), (b'\xff\xfe[', 'byte 0'),
-                            (b'#' * (16 * 1024 + 1), 'longer than 16384'),
+                            (b'#' * (64 * 1024 + 1), 'longer than 65536'),
                             (config + 'PostUp = touch /tmp/pwned\n', 'PostUp')):
             bad = self.write('bad.conf', data)
             self.assertIn(words, self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config', bad]))
