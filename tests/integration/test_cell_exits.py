@@ -185,7 +185,7 @@ class CellExitsTest(h.SharedWorldTestCase):
         rows = [line.split() for line in picctl(b, 'exit', 'list').splitlines()]
         self.assertEqual([r[:3] for r in rows[1:]], [['c', 'cell', 'up']])
         self.assertIn('Via: linked cell c (', picctl(b, 'exit', 'show', 'c'))
-        self.assertIn('goes when cell c stops offering it', refused(b, 'exit', 'remove', 'c'))
+        self.assertIn('kept (down) while cell c does not offer it', refused(b, 'exit', 'remove', 'c'))
         self.assertIn('only TestTarget can change', refused(b, 'exit', 'update', 'c', '--config', '-',
                                                           input='[Interface]\n'))
         target = '%s:%d' % (INTERNET, INTERNET_PORT)
