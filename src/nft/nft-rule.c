@@ -87,39 +87,32 @@ void nft_rule_cmp(NftRule *r, uint32_t sreg, uint32_t op, const void *data, uint
         expr_add(r, e);
 }
 
-void nft_rule_lookup(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id) {
+/* A set lookup: flags (NFT_LOOKUP_F_INV) and dreg (a map's value; 0: none) as given. */
+static void add_lookup(NftRule *r, uint32_t sreg, uint32_t dreg, uint32_t flags, const char *set, uint32_t set_id) {
         struct nftnl_expr *e = expr_new(r, "lookup");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+        if (dreg)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
         nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
         if (set_id != 0)
                 nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+        if (flags)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, flags);
         expr_add(r, e);
+}
+
+void nft_rule_lookup(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id) {
+        add_lookup(r, sreg, 0, 0, set, set_id);
 }
 
 void nft_rule_lookup_not(NftRule *r, uint32_t sreg, const char *set, uint32_t set_id) {
-        struct nftnl_expr *e = expr_new(r, "lookup");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
-        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-        if (set_id != 0)
-                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-        expr_add(r, e);
+        add_lookup(r, sreg, 0, NFT_LOOKUP_F_INV, set, set_id);
 }
 
 void nft_rule_map(NftRule *r, uint32_t sreg, uint32_t dreg, const char *map, uint32_t map_id) {
-        struct nftnl_expr *e = expr_new(r, "lookup");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
-        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map);
-        if (map_id != 0)
-                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, map_id);
-        expr_add(r, e);
+        add_lookup(r, sreg, dreg, 0, map, map_id);
 }
 
 void nft_rule_meta_set(NftRule *r, uint32_t key, uint32_t sreg) {
