@@ -32,6 +32,7 @@ static inline bool streq_ptr(const char *a, const char *b) {
 /* Hand ownership out of a cleanup-owned local. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -EBADF; _fd; })
+#define SWAP(a, b) do { __typeof__(a) _swap = (a); (a) = (b); (b) = _swap; } while (0)
 
 static inline void freep(void *p) {
         free(*(void **) p);
