@@ -44,6 +44,18 @@ static unsigned peer_count(Manager *m, const Exit *e) {
         return n;
 }
 
+/* The server's address; a proxy's without its credentials. */
+static int property_endpoint(const Exit *e, sd_bus_message *reply) {
+        char addr[CIDR4_STRLEN], text[CIDR4_STRLEN + 8];
+
+        if (e->type == EXIT_TYPE_PROXY) {
+                snprintf(text, sizeof text, "%s:%u", ipv4_format(e->proxy.address, addr), e->proxy.port);
+                return sd_bus_message_append(reply, "s", text);
+        }
+        return sd_bus_message_append(reply, "s", e->type == EXIT_TYPE_OPENVPN ? strempty(e->ovpn.remote)
+                                                                               : strempty(e->config.endpoint));
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Exit *e = userdata;
@@ -75,8 +87,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", addr);
         }
         if (streq(property, "Endpoint"))
-                return sd_bus_message_append(reply, "s", e->type == EXIT_TYPE_OPENVPN ? strempty(e->ovpn.remote)
-                                                                                       : strempty(e->config.endpoint));
+                return property_endpoint(e, reply);
         if (streq(property, "DnsServers")) {
                 size_t n = exit_dns_servers(e, dns, ELEMENTSOF(dns));
                 int r = sd_bus_message_open_container(reply, 'a', "s");
@@ -224,16 +235,36 @@ void exit_bus_steer_all(Manager *m) {
 /* ---- settings: AddExit's and Update's a{sv} */
 
 typedef struct ExitSettings {
-        const char *config, *test_target;
-        bool has_config, has_test_target;
+        const char *config, *test_target, *proxy;
+        char **resolvers;
+        bool has_config, has_test_target, has_proxy, has_resolvers;
 } ExitSettings;
+
+static void settings_done(ExitSettings *s) {
+        s->resolvers = strv_free(s->resolvers);
+}
 
 static int settings_read(sd_bus_message *message, ExitSettings *s, sd_bus_error *error) {
         const BusDictField fields[] = {
                 { "Config", 's', &s->config, &s->has_config },
                 { "TestTarget", 's', &s->test_target, &s->has_test_target },
+                { "Proxy", 's', &s->proxy, &s->has_proxy },
+                { "DnsServers", 'a', &s->resolvers, &s->has_resolvers, .max_items = EXIT_RESOLVERS_MAX },
         };
         return bus_read_dict(message, fields, ELEMENTSOF(fields), error);
+}
+
+/* The keys a type takes: InvalidArgs naming one it does not. */
+static int settings_check_type(const ExitSettings *s, ExitType type, sd_bus_error *error) {
+        if (s->has_config && !exit_takes_config(type))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, type == EXIT_TYPE_CELL ?
+                                         "Config: a cell exit's tunnel is set up with that cell; only TestTarget "
+                                         "can change." : "Config: a %s exit takes no file.",
+                                         exit_type_to_string(type));
+        if ((s->has_proxy || s->has_resolvers) && type != EXIT_TYPE_PROXY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s: only a proxy exit takes it.",
+                                         s->has_proxy ? "Proxy" : "DnsServers");
+        return 0;
 }
 
 /* new: a fresh exit taking the settings (and, for an Update, old's other ones). */
@@ -243,6 +274,9 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
 
         if (s->has_config || (old && exit_takes_config(old->type)))
                 r = exit_set_config(new, s->has_config ? s->config : old->config_text, why, sizeof why);
+        if (r >= 0 && new->type == EXIT_TYPE_PROXY)
+                r = exit_set_proxy(new, s->has_proxy ? s->proxy : old->proxy_text,
+                                   s->has_resolvers ? s->resolvers : old ? old->resolvers : NULL, why, sizeof why);
         if (r >= 0 && (s->has_test_target || old))
                 r = exit_set_test_target(new, s->has_test_target ? s->test_target : old->test_target, why, sizeof why);
         if (r == -EINVAL)
@@ -264,7 +298,7 @@ unsigned exit_bus_free_number(Manager *m) {
 
 int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        ExitSettings s = {};
+        _cleanup_(settings_done) ExitSettings s = {};
         const char *name, *type_name;
         char file[PEER_NAME_MAX + 6];
         int r;
@@ -285,13 +319,17 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
                                         "uplink (Link.OfferExit there).");
         if (type < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Type: an exit's type must be \"wireguard\", \"openvpn\" or \"tor\" (the "
-                                         "others are not served yet).");
-        if (exit_takes_config(type) != s.has_config)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, s.has_config ?
-                                         "Config: a %s exit takes no file." :
-                                         "Config is required: the exit's wg-quick or .ovpn file.",
-                                         exit_type_to_string(type));
+                                         "Type: an exit's type must be \"wireguard\", \"openvpn\", \"tor\" or "
+                                         "\"proxy\" (sshuttle is not served yet).");
+        r = settings_check_type(&s, type, error);
+        if (r < 0)
+                return r;
+        if (exit_takes_config(type) && !s.has_config)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Config is required: the exit's wg-quick or .ovpn file.");
+        if (type == EXIT_TYPE_PROXY && !s.has_proxy)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Proxy is required: socks5://[user:password@]address:port or http://….");
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -341,16 +379,15 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
 static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Exit *e = userdata;
         Manager *m = e->manager;
-        ExitSettings s = {};
+        _cleanup_(settings_done) ExitSettings s = {};
         int r;
 
         r = settings_read(message, &s, error);
         if (r < 0)
                 return r;
-        if (!exit_takes_config(e->type) && s.has_config)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Config: exit %s's tunnel is set up with cell %s; only TestTarget can change.",
-                                         e->name, e->name);
+        r = settings_check_type(&s, e->type, error);
+        if (r < 0)
+                return r;
         _cleanup_(exit_freep) Exit *new = NULL;
         r = exit_new(e->name, e->type, e->number, &new);
         if (r < 0)
@@ -384,6 +421,11 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
                 new->config = config;
                 new->ovpn = ovpn;
                 (void) cell_firewall_rebuild(m); /* its resolvers may have changed, and its peers' DNS with them */
+                exit_run_reconfigure(m, e);
+        } else if (e->type == EXIT_TYPE_PROXY && (s.has_proxy || s.has_resolvers)) {
+                SWAP(e->proxy_text, new->proxy_text);
+                SWAP(e->proxy, new->proxy);
+                SWAP(e->resolvers, new->resolvers);
                 exit_run_reconfigure(m, e);
         }
         log_info("Updated exit %s.", e->name);

@@ -4,7 +4,11 @@
  * driver, its state from what the driver reads, the kill-switch opened only
  * while it is up. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +16,7 @@
 #include "exit-steer.h"
 #include "exit-unit.h"
 #include "exit-run.h"
+#include "fileio.h"
 #include "log.h"
 #include "netlink/rtnl.h"
 #include "strv.h"
@@ -51,9 +56,47 @@ const ExitDriver *exit_driver(const Exit *e) {
                 return &exit_openvpn_driver;
         case EXIT_TYPE_TOR:
                 return &exit_tor_driver;
+        case EXIT_TYPE_PROXY:
+                return &exit_proxy_driver;
         default:
                 return &exit_wireguard_driver;
         }
+}
+
+int exit_run_write_file(Manager *m, const Exit *e, const char *suffix, const char *text) {
+        char name[IFNAMSIZ + 32];
+
+        int dir = open(m->config.wireguard_run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        snprintf(name, sizeof name, "%s%s", e->ifname, suffix);
+        int r = write_file_atomic(dir, name, text, strlen(text), 0600);
+        close(dir);
+        return r;
+}
+
+void exit_run_remove_file(Manager *m, const Exit *e, const char *suffix) {
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof path, "%s/%s%s", m->config.wireguard_run_dir, e->ifname, suffix);
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Exit %s: cannot remove %s: %m", e->name, path);
+}
+
+/* Whether something listens at the address and port (type): binding there is refused then. */
+static bool listens(uint32_t address, uint16_t port, int type) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(address) };
+        int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        bool taken = bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 && errno == EADDRINUSE;
+        close(fd);
+        return taken;
+}
+
+bool exit_run_local_ports_listen(Manager *m, const Exit *e) {
+        uint32_t addr = m->cell.vpn_address.addr;
+        return listens(addr, exit_tcp_port(e), SOCK_STREAM) && listens(addr, exit_dns_port(e), SOCK_DGRAM);
 }
 
 void exit_run_announce_state(Manager *m, Exit *e) {

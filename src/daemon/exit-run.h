@@ -27,7 +27,16 @@ typedef struct ExitDriver {
         bool no_interface;
 } ExitDriver;
 
-extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver, exit_tor_driver;
+extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver, exit_tor_driver, exit_proxy_driver;
+
+#define EXIT_UNIT_RUN_DIR "/run/wireguard" /* where a unit sees the exits' run directory (exit-unit.c) */
+
+/* A file of the exit's unit in the run directory: <interface><suffix>, 0600, atomically. */
+int exit_run_write_file(Manager *m, const Exit *e, const char *suffix, const char *text);
+/* Removes it (gone already is fine). */
+void exit_run_remove_file(Manager *m, const Exit *e, const char *suffix);
+/* A TCP-only exit: whether its TCP and DNS ports listen on the cell's VPN address. */
+bool exit_run_local_ports_listen(Manager *m, const Exit *e);
 const ExitDriver *exit_driver(const Exit *e);
 
 int exit_run_start(Manager *m, Exit *e);

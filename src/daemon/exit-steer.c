@@ -73,7 +73,8 @@ int exit_steer_firewall_exits(Manager *m, FirewallExit **ret, size_t *ret_n) {
                 if (!f->tcp_port) /* a TCP-only exit has no interface */
                         snprintf(f->ifname, sizeof f->ifname, "%s", e->ifname);
                 f->up = e->open;
-                f->n_dns = exit_dns_servers(e, f->dns, FIREWALL_EXIT_DNS_MAX);
+                /* a TCP-only exit resolves at its DNS port: its own resolvers are its program's business */
+                f->n_dns = f->tcp_port ? 0 : exit_dns_servers(e, f->dns, FIREWALL_EXIT_DNS_MAX);
         }
         *ret = l;
         *ret_n = n;
@@ -94,7 +95,7 @@ void exit_steer_peer_entry(Manager *m, const char *exit_name, FirewallPeer *ret)
         ret->exit_mark = exit_mark(e);
         ret->exit_tcp_port = exit_tcp_port(e);
         ret->exit_dns_port = exit_dns_port(e);
-        if (exit_dns_servers(e, dns, 1) == 1)
+        if (!ret->exit_tcp_port && exit_dns_servers(e, dns, 1) == 1)
                 ret->exit_dns = dns[0];
 }
 

@@ -18,11 +18,10 @@
 #include "log.h"
 #include "strv.h"
 
-#define UNIT_RUN_DIR "/run/wireguard" /* where the unit sees the exits' run directory (exit-unit.c) */
 #define TORRC_MAX 1024
 
 static int write_torrc(Manager *m, const Exit *e) {
-        char text[TORRC_MAX], addr[CIDR4_STRLEN], name[IFNAMSIZ + 8];
+        char text[TORRC_MAX], addr[CIDR4_STRLEN];
 
         ipv4_format(m->cell.vpn_address.addr, addr);
         snprintf(text, sizeof text,
@@ -35,13 +34,7 @@ static int write_torrc(Manager *m, const Exit *e) {
                  "AvoidDiskWrites 1\n"
                  "Log notice stderr\n",
                  e->name, addr, exit_tcp_port(e), addr, exit_dns_port(e));
-        int dir = open(m->config.wireguard_run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-                return -errno;
-        snprintf(name, sizeof name, "%s.torrc", e->ifname);
-        int r = write_file_atomic(dir, name, text, strlen(text), 0600);
-        close(dir);
-        return r;
+        return exit_run_write_file(m, e, ".torrc", text);
 }
 
 static void prepare(Manager *m, Exit *e) {
@@ -54,26 +47,14 @@ static int unit_command(Manager *m, const Exit *e, char ***ret_argv) {
         int r = write_torrc(m, e);
         if (r < 0)
                 return r;
-        snprintf(torrc, sizeof torrc, UNIT_RUN_DIR "/%s.torrc", e->ifname);
+        snprintf(torrc, sizeof torrc, EXIT_UNIT_RUN_DIR "/%s.torrc", e->ifname);
         char *argv[] = { (char *) "/usr/bin/tor", (char *) "-f", torrc, NULL };
         *ret_argv = strv_copy(argv);
         return *ret_argv ? 0 : -ENOMEM;
 }
 
-/* Whether something listens on the cell's VPN address at port (type): binding there is refused then. */
-static bool listens(uint32_t address, uint16_t port, int type) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(address) };
-        int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return false;
-        bool taken = bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 && errno == EADDRINUSE;
-        close(fd);
-        return taken;
-}
-
 static bool read_status(Manager *m, Exit *e) {
-        uint32_t addr = m->cell.vpn_address.addr;
-        e->tunnel_connected = listens(addr, exit_tcp_port(e), SOCK_STREAM) && listens(addr, exit_dns_port(e), SOCK_DGRAM);
+        e->tunnel_connected = exit_run_local_ports_listen(m, e);
         return e->tunnel_connected;
 }
 

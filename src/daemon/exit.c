@@ -20,6 +20,7 @@ static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_CELL] = "cell",
         [EXIT_TYPE_OPENVPN] = "openvpn",
         [EXIT_TYPE_TOR] = "tor",
+        [EXIT_TYPE_PROXY] = "proxy",
 };
 
 static const char *const state_names[] = {
@@ -44,15 +45,17 @@ const char *exit_state_to_string(ExitState s) {
         return state_names[s];
 }
 
+static void erase_string(char *s);
+
 Exit *exit_free(Exit *e) {
         if (!e)
                 return NULL;
-        if (e->config_text) {
-                explicit_bzero(e->config_text, strlen(e->config_text));
-                free(e->config_text);
-        }
+        erase_string(e->config_text);
         wg_quick_done(&e->config);
         ovpn_done(&e->ovpn);
+        erase_string(e->proxy_text);
+        proxy_url_wipe(&e->proxy);
+        strv_free(e->resolvers);
         key_wipe(e->cell_private_key);
         free(e->test_target);
         free(e->last_error);
@@ -85,15 +88,20 @@ static bool first_ipv4_cidr(char **list, Cidr4 *ret) {
         return false;
 }
 
+/* Frees a string holding a secret, wiped first. */
+static void erase_string(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+}
+
 /* The file as given, kept to be stored (the old one wiped: it holds a key). */
 static int take_text(Exit *e, const char *text) {
         char *copy = strdup(text);
         if (!copy)
                 return -ENOMEM;
-        if (e->config_text) {
-                explicit_bzero(e->config_text, strlen(e->config_text));
-                free(e->config_text);
-        }
+        erase_string(e->config_text);
         e->config_text = copy;
         return 0;
 }
@@ -163,6 +171,36 @@ int exit_set_cell_config(Exit *e, const ExitCellSettings *s) {
         return 0;
 }
 
+int exit_set_proxy(Exit *e, const char *url, char **resolvers, char *buf, size_t size) {
+        const char *defaults[] = { EXIT_DEFAULT_RESOLVERS, NULL };
+        ProxyUrl parsed;
+        uint32_t a;
+
+        int r = proxy_url_parse(url, &parsed, buf, size);
+        if (r < 0)
+                return r;
+        proxy_url_wipe(&parsed); /* only checked here: the unit reads the URL */
+        if (resolvers && (strv_length(resolvers) == 0 || strv_length(resolvers) > EXIT_RESOLVERS_MAX))
+                return json_refuse(buf, size, "DnsServers: give 1-%u IPv4 addresses.", EXIT_RESOLVERS_MAX);
+        for (char **s = resolvers; s && *s; s++)
+                if (ipv4_parse(*s, &a) < 0)
+                        return json_refuse(buf, size, "DnsServers: '%.*s' is not an IPv4 address.",
+                                           utf8_prefix_len(*s, 40), *s);
+        char **list = strv_copy(resolvers ?: (char **) defaults);
+        char *text = strdup(url);
+        if (!list || !text) {
+                strv_free(list);
+                free(text);
+                return -ENOMEM;
+        }
+        erase_string(e->proxy_text);
+        e->proxy_text = text;
+        e->proxy = parsed;
+        strv_free(e->resolvers);
+        e->resolvers = list;
+        return 0;
+}
+
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
         WgEndpoint ep;
 
@@ -177,12 +215,16 @@ int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
         return 0;
 }
 
+bool exit_is_tcp_only(ExitType t) {
+        return t == EXIT_TYPE_TOR || t == EXIT_TYPE_PROXY;
+}
+
 uint16_t exit_tcp_port(const Exit *e) {
-        return e->type == EXIT_TYPE_TOR ? (uint16_t) (EXIT_LOCAL_PORT_BASE + 2 * (e->number - 1)) : 0;
+        return exit_is_tcp_only(e->type) ? (uint16_t) (EXIT_LOCAL_PORT_BASE + 2 * (e->number - 1)) : 0;
 }
 
 uint16_t exit_dns_port(const Exit *e) {
-        return e->type == EXIT_TYPE_TOR ? exit_tcp_port(e) + 1 : 0;
+        return exit_is_tcp_only(e->type) ? exit_tcp_port(e) + 1 : 0;
 }
 
 bool exit_takes_config(ExitType t) {
@@ -196,12 +238,12 @@ ExitState exit_state(const Exit *e, uint64_t now_usec) {
         case EXIT_RUNNER_STOPPED:
                 return EXIT_DOWN;
         case EXIT_RUNNER_STARTING:
-                return EXIT_STARTING;
+                return e->program_down ? EXIT_FAILED : EXIT_STARTING; /* running, and saying why it cannot serve */
         case EXIT_RUNNER_RUNNING:
                 break;
         }
-        if (e->type == EXIT_TYPE_OPENVPN || e->type == EXIT_TYPE_TOR) /* no handshakes to see: its own word */
-                return e->tunnel_connected ? EXIT_UP : EXIT_STARTING;
+        if (e->type == EXIT_TYPE_OPENVPN || exit_is_tcp_only(e->type)) /* no handshakes to see: its own word */
+                return e->tunnel_connected ? EXIT_UP : e->program_down ? EXIT_FAILED : EXIT_STARTING;
         if (e->latest_handshake_usec == 0)
                 return EXIT_STARTING; /* configured, waiting for the server's answer */
         if (now_usec < e->latest_handshake_usec + EXIT_FRESH_USEC)
@@ -226,13 +268,15 @@ int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix) 
 
 size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
         size_t n = 0;
-        for (char **s = e->type == EXIT_TYPE_OPENVPN ? e->ovpn.dns : e->config.dns; s && *s && n < max; s++)
+        char **list = e->type == EXIT_TYPE_OPENVPN ? e->ovpn.dns : e->type == EXIT_TYPE_PROXY ? e->resolvers : e->config.dns;
+        for (char **s = list; s && *s && n < max; s++)
                 if (ipv4_parse(*s, &ret[n]) >= 0)
                         n++;
         return n;
 }
 
-/* wireguard: "config", the file as given; cell: "private_key", the rest comes from the link. */
+/* wireguard, openvpn: "config", the file as given; cell: "private_key", the rest comes from the link;
+ * proxy: "proxy", its URL, and "dns_servers". */
 int exit_to_json(const Exit *e, char **ret) {
         _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
         char key[WG_KEY_B64_LEN];
@@ -251,15 +295,25 @@ int exit_to_json(const Exit *e, char **ret) {
                         return -ENOMEM;
         } else if (exit_takes_config(e->type) && !cJSON_AddStringToObject(o, "config", e->config_text))
                 return -ENOMEM;
+        if (e->type == EXIT_TYPE_PROXY) {
+                cJSON *list = cJSON_AddArrayToObject(o, "dns_servers");
+                if (!list || !cJSON_AddStringToObject(o, "proxy", e->proxy_text))
+                        return -ENOMEM;
+                for (char **s = e->resolvers; s && *s; s++)
+                        if (!cJSON_AddItemToArray(list, cJSON_CreateString(*s)))
+                                return -ENOMEM;
+        }
         *ret = cJSON_Print(o);
         return *ret ? 0 : -ENOMEM;
 }
 
-enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, F_PRIVATE_KEY, _F_MAX };
+enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, F_PRIVATE_KEY, F_PROXY, F_DNS_SERVERS,
+       _F_MAX };
 static const JsonField exit_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "name", JSON_STRING }, { "type", JSON_STRING }, { "number", JSON_COUNT },
         { "created", JSON_COUNT }, { "config", JSON_STRING, .optional = true }, { "test_target", JSON_STRING },
-        { "private_key", JSON_STRING, .optional = true },
+        { "private_key", JSON_STRING, .optional = true }, { "proxy", JSON_STRING, .optional = true },
+        { "dns_servers", JSON_STRINGS, .optional = true },
 };
 
 int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
@@ -291,8 +345,16 @@ int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
                 return json_refuse(buf, size, "exit: a %s exit has %s a private_key and %s a config.",
                                    exit_type_to_string(type), type == EXIT_TYPE_CELL ? "" : "no",
                                    exit_takes_config(type) ? "" : "no");
+        if ((type == EXIT_TYPE_PROXY) != !!f[F_PROXY] || (type == EXIT_TYPE_PROXY) != !!f[F_DNS_SERVERS])
+                return json_refuse(buf, size, "exit: proxy and dns_servers belong to a proxy exit, and only to one.");
         if (type == EXIT_TYPE_TOR)
                 r = 0;
+        else if (type == EXIT_TYPE_PROXY) {
+                _cleanup_(strv_freep) char **resolvers = NULL;
+                r = json_strings(f[F_DNS_SERVERS], &resolvers);
+                if (r >= 0)
+                        r = exit_set_proxy(e, f[F_PROXY]->valuestring, resolvers, buf, size);
+        }
         else if (type == EXIT_TYPE_CELL)
                 r = key_from_base64(f[F_PRIVATE_KEY]->valuestring, e->cell_private_key) < 0 ?
                         json_refuse(buf, size, "exit: private_key is not a key.") : 0;

@@ -15,6 +15,7 @@
 #include "exit/wg-quick.h"
 #include "macro.h"
 #include "names.h"
+#include "proxy-url.h"
 
 typedef struct Manager Manager;
 
@@ -23,6 +24,7 @@ typedef enum ExitType {
         EXIT_TYPE_CELL,       /* a linked cell's uplink, offered by it (exit-cell.c) */
         EXIT_TYPE_OPENVPN,
         EXIT_TYPE_TOR,        /* TCP-only: its peers' TCP and DNS go to tor's TransPort and DNSPort */
+        EXIT_TYPE_PROXY,      /* TCP-only: through redsocks and pic-exit-proxy to a SOCKS5 or HTTP proxy */
         _EXIT_TYPE_MAX,
         _EXIT_TYPE_INVALID = -1,
 } ExitType;
@@ -32,6 +34,8 @@ typedef enum ExitType {
 #define EXIT_DEFAULT_TEST_TARGET "1.1.1.1:443"
 #define EXIT_FRESH_USEC (180ULL * 1000000ULL) /* WireGuard rekeys every 2 minutes while in use */
 #define EXIT_LOCAL_PORT_BASE 9040U /* a TCP-only exit N's ports: 9040 + 2(N-1) (TCP) and the next (DNS) */
+#define EXIT_RESOLVERS_MAX 4
+#define EXIT_DEFAULT_RESOLVERS "1.1.1.1", "9.9.9.9" /* a proxy exit's, when none are given */
 
 typedef enum ExitState {
         EXIT_STARTING,
@@ -59,6 +63,9 @@ typedef struct Exit {
         OvpnConfig ovpn;      /* openvpn: parsed from it */
         WgQuickConfig config; /* parsed from it; cell: made from the link (exit_set_cell_config) */
         WgKey cell_private_key; /* cell: its tunnel's own key (stored; secret) */
+        char *proxy_text;     /* proxy: the URL as given (secret: it may hold credentials) */
+        ProxyUrl proxy;       /* proxy: parsed from it */
+        char **resolvers;     /* proxy: where its peers' DNS is resolved, through the proxy */
         char *test_target;    /* "a.b.c.d:port" */
 
         /* running it (exit-wg.c): not stored */
@@ -70,7 +77,8 @@ typedef struct Exit {
         char *last_error;
         int configured_ifindex; /* the interface configured last: another one is a restarted process */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
-        bool tunnel_connected;  /* openvpn: its management interface says CONNECTED; tor: its ports listen */
+        bool tunnel_connected;  /* openvpn: its management interface says CONNECTED; tor, proxy: its ports listen */
+        bool program_down;      /* proxy: its program says it cannot serve (LastError says why) */
         OvpnStatus ovpn_status; /* openvpn: what it said last */
         int mgmt_fd;            /* openvpn: its management socket, -1: not connected */
         struct sd_event_source *mgmt_source;
@@ -106,10 +114,15 @@ typedef struct ExitCellSettings {
 } ExitCellSettings;
 int exit_set_cell_config(Exit *e, const ExitCellSettings *s);
 
+/* proxy: its URL (proxy-url.h) and resolvers (1…EXIT_RESOLVERS_MAX IPv4
+ * addresses; NULL: the defaults); -EINVAL with a message, e unchanged. */
+int exit_set_proxy(Exit *e, const char *url, char **resolvers, char *buf, size_t size);
+
 /* "a.b.c.d:port"; -EINVAL with a message. */
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size);
 
-/* A TCP-only exit (tor) has local ports instead of a tunnel: 0 for the others. */
+/* A TCP-only exit (tor, proxy) has local ports instead of a tunnel: 0 for the others. */
+bool exit_is_tcp_only(ExitType t);
 uint16_t exit_tcp_port(const Exit *e);
 uint16_t exit_dns_port(const Exit *e);
 /* It takes a file (wireguard, openvpn): AddExit's Config. */

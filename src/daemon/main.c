@@ -32,6 +32,7 @@ static void help(void) {
                "     --exit-ifname-prefix=NAME an exit's interface is NAME and its number (default pic-exit)\n"
                "     --exit-run-dir=DIR        the WireGuard run directory as the service manager sees it, bound\n"
                "                               on /run/wireguard in the exits' units (default: --wireguard-run-dir)\n"
+               "     --exit-proxy-helper=PATH  a proxy exit's unit program (default %s)\n"
                "     --uplink=IFNAME           where peers' internet traffic leaves (default: the default route's)\n"
                "     --lan-networks=CIDR,…     what a peer's \"lan\" grant reaches (default: 10.0.0.0/8,\n"
                "                               172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16)\n"
@@ -47,7 +48,7 @@ static void help(void) {
                "                               drop a cell link with no handshake this long after pairing\n"
                "                               (default 600)\n"
                "     --log-level=LEVEL         debug, info, notice, warning or err\n",
-               PIC_STATE_DIR, PIC_WIREGUARD_GO);
+               PIC_STATE_DIR, PIC_WIREGUARD_GO, PIC_EXIT_PROXY_HELPER);
 }
 
 static bool endswith_service(const char *s) {
@@ -85,7 +86,8 @@ static int parse_lan_networks(const char *arg, ManagerConfig *c) {
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
-               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM, ARG_EXIT_IFNAME, ARG_EXIT_RUN_DIR };
+               ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM, ARG_EXIT_IFNAME, ARG_EXIT_RUN_DIR,
+               ARG_EXIT_PROXY_HELPER };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -98,6 +100,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "exit-ifname-prefix", required_argument, NULL, ARG_EXIT_IFNAME },
                 { "exit-run-dir", required_argument, NULL, ARG_EXIT_RUN_DIR },
+                { "exit-proxy-helper", required_argument, NULL, ARG_EXIT_PROXY_HELPER },
                 { "uplink", required_argument, NULL, ARG_UPLINK },
                 { "lan-networks", required_argument, NULL, ARG_LAN },
                 { "services", required_argument, NULL, ARG_SERVICES },
@@ -168,6 +171,13 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 return -EINVAL;
                         }
                         c->exit_run_dir = optarg;
+                        break;
+                case ARG_EXIT_PROXY_HELPER:
+                        if (optarg[0] != '/') {
+                                log_error("--exit-proxy-helper must be an absolute path.");
+                                return -EINVAL;
+                        }
+                        c->exit_proxy_helper = optarg;
                         break;
                 case ARG_BACKEND:
                         if (streq(optarg, "auto"))
@@ -279,6 +289,7 @@ static int run(int argc, char *argv[]) {
                 .wireguard_run_dir = (char *) "/run/wireguard",
                 .wireguard_go = (char *) PIC_WIREGUARD_GO,
                 .exit_ifname_prefix = (char *) "pic-exit",
+                .exit_proxy_helper = (char *) PIC_EXIT_PROXY_HELPER,
                 .backend = WG_BACKEND_CHOICE_AUTO,
                 .dns_dir = (char *) "/run/pic/dns",
                 .dnsmasq = (char *) "/usr/sbin/dnsmasq",

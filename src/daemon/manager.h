@@ -37,6 +37,7 @@ typedef struct ManagerConfig {
         char *wireguard_go;
         char *exit_ifname_prefix; /* an exit's interface: this and its number (default "pic-exit") */
         char *exit_run_dir;       /* wireguard_run_dir as the service manager sees it (NULL: the same) */
+        char *exit_proxy_helper;  /* pic-exit-proxy, a proxy exit's unit program */
         char *uplink;        /* NULL: the interface of the default route */
         char *services_file; /* NULL: the built-in service table */
         char *dns_dir;       /* hosts files for the cell's dnsmasq (dns.c) */

@@ -74,6 +74,30 @@ static void test_types_round_trip(void **state) {
         assert_int_equal(exit_tcp_port(tor2), 9046);
         assert_int_equal(exit_dns_port(tor2), 9047);
         assert_int_equal(exit_tcp_port(wg2), 0);
+
+        /* a proxy: its URL (credentials and all) and resolvers survive; the defaults when none are given */
+        _cleanup_(exit_freep) Exit *px = NULL;
+        assert_int_equal(exit_new("px", EXIT_TYPE_PROXY, 5, &px), 0);
+        assert_int_equal(exit_set_proxy(px, "socks5://me:pa%40ss@192.0.2.10:1080", NULL, why, sizeof why), 0);
+        assert_int_equal(exit_dns_servers(px, dns, 4), 2);
+        assert_int_equal(dns[0], 0x01010101);
+        char *resolvers[] = { (char *) "192.0.2.53", NULL };
+        assert_int_equal(exit_set_proxy(px, "http://192.0.2.10:3128/", resolvers, why, sizeof why), 0);
+        _cleanup_(exit_freep) Exit *px2 = round_trip(px);
+        assert_string_equal(px2->proxy_text, "http://192.0.2.10:3128/");
+        assert_int_equal(px2->proxy.kind, PROXY_HTTP);
+        assert_int_equal(px2->proxy.port, 3128);
+        assert_int_equal(exit_dns_servers(px2, dns, 4), 1);
+        assert_int_equal(dns[0], 0xc0000235);
+        assert_int_equal(exit_tcp_port(px2), 9048);
+        assert_int_equal(exit_dns_port(px2), 9049);
+        /* refused: e unchanged, and the password is in no message */
+        char *bad[] = { (char *) "dns.example", NULL };
+        assert_int_equal(exit_set_proxy(px, "socks5://me:hunter2@192.0.2.10:1080", bad, why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "DnsServers"));
+        assert_int_equal(exit_set_proxy(px, "socks5://me:hunter2@proxy.example:1080", NULL, why, sizeof why), -EINVAL);
+        assert_null(strstr(why, "hunter2"));
+        assert_string_equal(px->proxy_text, "http://192.0.2.10:3128/");
 }
 
 static void test_refusals(void **state) {
@@ -90,6 +114,14 @@ static void test_refusals(void **state) {
                   "\"test_target\":\"1.1.1.1:443\"}", "no a config" },
                 { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"cell\",\"number\":1,\"created\":0,"
                   "\"test_target\":\"1.1.1.1:443\"}", "private_key" },
+                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"proxy\",\"number\":1,\"created\":0,"
+                  "\"test_target\":\"1.1.1.1:443\"}", "dns_servers" },
+                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"proxy\",\"number\":1,\"created\":0,"
+                  "\"proxy\":\"socks5://10.0.0.1:1080\",\"dns_servers\":[],\"test_target\":\"1.1.1.1:443\"}",
+                  "DnsServers" },
+                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"tor\",\"number\":1,\"created\":0,"
+                  "\"proxy\":\"socks5://10.0.0.1:1080\",\"dns_servers\":[\"1.1.1.1\"],\"test_target\":\"1.1.1.1:443\"}",
+                  "only to one" },
                 { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"tor\",\"number\":1,\"created\":0,"
                   "\"test_target\":\"example.com:443\"}", "TestTarget" },
                 { "{\"schema\":1,\"name\":\"../x\",\"type\":\"tor\",\"number\":1,\"created\":0,"

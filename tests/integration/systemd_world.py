@@ -327,7 +327,9 @@ def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, b
     if not os.path.lexists(alias):
         # the [Install] Alias= that `systemctl enable` would create
         os.symlink(CELLD_UNIT, alias)
-    argv = list(argv) + ['--exit-run-dir=' + wg_dir]  # the exits' units bind it where the daemon sees wg_dir
+    # the exits' units bind wg_dir where the daemon sees it; a proxy exit's unit runs the built helper
+    argv = list(argv) + ['--exit-run-dir=' + wg_dir,
+                         '--exit-proxy-helper=' + os.path.join(build, 'src', 'exit', 'pic-exit-proxy')]
     _drop_in(units, CELLD_UNIT, CELLD_DROP_IN.format(argv=exec_line(argv), netns=netns, world=world, wg_dir=wg_dir,
                                                      bus=bus_address, build=build))
     shutil.copy(os.path.join(build, 'dbus', 'org.pic.Cell1.service'), services_dir)

@@ -19,6 +19,7 @@ from exit_world import (EXIT_IFACE, INTERNET, INTERNET_PORT, PEER_IFACE, UPLINK_
                         ExitServer, ExitWorld, OpenVpnServer)
 
 UNIT = 'pic-exit-vpn.service'
+PROXY_PASSWORD = 's3cret-proxy-pw'
 
 
 class ExitsTest(h.SharedWorldTestCase):
@@ -258,6 +259,107 @@ class ExitsTest(h.SharedWorldTestCase):
         self.assertEqual(self.w.leaked(), before)
         self.w.set_peer_exit('')
         self.exit_obj('tor').Remove()
+
+
+    # ---------------------------------------------------------------- proxy (redsocks + pic-exit-proxy)
+
+    def start_socks(self):
+        """microsocks on the upstream side with a password; "the internet" answers DNS for proxy.example."""
+        if not getattr(self, '_dns_started', False):
+            self.w.up.spawn(['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--pid-file=',
+                             '--listen-address=' + INTERNET, '--bind-interfaces', '--log-facility=-',
+                             '--address=/proxy.example/198.18.9.77'], name='internet-dnsmasq')
+            type(self)._dns_started = True
+        return self.w.up.spawn(['microsocks', '-i', UPLINK_UP, '-p', '1080', '-u', 'pic', '-P', PROXY_PASSWORD],
+                               name='microsocks')
+
+    def test_z1_proxy_bad_settings_are_refused_by_name(self):
+        mgr = self.cell.manager()
+        cases = [
+            ({}, 'Proxy is required'),
+            ({'Proxy': 'socks5://proxy.example:1080'}, 'IPv4'),
+            ({'Proxy': 'https://%s:1080' % UPLINK_UP}, 'socks5://'),
+            ({'Proxy': 'socks5://pic:%s@%s:0' % (PROXY_PASSWORD, UPLINK_UP)}, 'port'),
+            ({'Proxy': 'socks5://pic:%s"x@%s:1080' % (PROXY_PASSWORD, UPLINK_UP)}, 'password'),
+            ({'Proxy': 'socks5://%s:1080' % UPLINK_UP, 'DnsServers': dbus.Array(['dns.example'], 's')}, 'DnsServers'),
+            ({'Proxy': 'socks5://%s:1080' % UPLINK_UP, 'DnsServers': dbus.Array([], 's')}, 'DnsServers'),
+            ({'Proxy': 'socks5://%s:1080' % UPLINK_UP, 'Config': 'x'}, 'takes no file'),
+        ]
+        for settings, word in cases:
+            with self.subTest(word=word), self.assertRaises(dbus.DBusException) as e:
+                mgr.AddExit('px', 'proxy', dbus.Dictionary(settings, signature='sv'))
+            self.assertEqual(e.exception.get_dbus_name(), 'org.freedesktop.DBus.Error.InvalidArgs')
+            self.assertIn(word, e.exception.get_dbus_message())
+            self.assertNotIn(PROXY_PASSWORD, e.exception.get_dbus_message())
+        with self.assertRaises(dbus.DBusException) as e:
+            mgr.AddExit('px', 'wireguard', dbus.Dictionary({'Config': self.server.config(),
+                                                            'Proxy': 'socks5://%s:1080' % UPLINK_UP}, signature='sv'))
+        self.assertIn('Proxy: only a proxy exit', e.exception.get_dbus_message())
+        self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'exits', 'px.json')))
+
+    def test_z2_proxy_carries_tcp_and_dns_and_fails_closed(self):
+        """A SOCKS5 proxy with a password: the peer's TCP reaches the internet from the proxy, its DNS is
+        answered by the resolver behind the proxy, nothing else of it leaves, and while the proxy or its
+        program is gone the exit is failed or starting, never leaking."""
+        socks = self.start_socks()
+        path = self.cell.manager().AddExit('px', 'proxy', dbus.Dictionary({
+            'Proxy': 'socks5://pic:%s@%s:1080' % (PROXY_PASSWORD, UPLINK_UP),
+            'DnsServers': dbus.Array([INTERNET], 's'),
+            'TestTarget': '%s:%d' % (INTERNET, INTERNET_PORT)}, signature='sv'))
+        self.wait_state('up', 'px')
+        props = self.cell.properties(EXIT_IFACE, path)
+        self.assertEqual(str(props['Endpoint']), '%s:1080' % UPLINK_UP)
+        self.assertEqual([str(s) for s in props['DnsServers']], [INTERNET])
+        self.assertNotIn(PROXY_PASSWORD, repr(props))
+        self.assertEqual(os.stat(os.path.join(self.cell.state_dir, 'exits', 'px.json')).st_mode & 0o777, 0o600)
+
+        before = self.w.leaked()
+        self.w.set_peer_exit('px')
+        if self.w.client is None:
+            self.w.connect_client()
+        flood = self.w.flood()  # ICMP: not TCP, so dropped
+        self.assertEqual(self.w.probe(), INTERNET)  # microsocks connects from its side, not the cell's uplink
+        answer = self.w.peer_ns.run(['dig', '+short', '+time=2', '+tries=2', '@' + self.w.vpn_ip, 'proxy.example'],
+                                    check=False).stdout.strip()
+        self.assertEqual(answer, '198.18.9.77')
+        flood.stop()
+        self.assertEqual(self.w.leaked(), before)
+
+        # its program killed: the unit restarts it; meanwhile nothing leaves
+        pid = self.w.unit_main_pid('pic-exit-px.service')
+        self.assertGreater(pid, 0)
+        flood = self.w.flood()
+        os.kill(pid, signal.SIGKILL)
+        h.wait_for(lambda: self.w.unit_main_pid('pic-exit-px.service') not in (0, pid), 10, 0.05,
+                   'the unit restarts its program')
+        self.wait_state('up', 'px')
+        self.assertEqual(self.w.probe(), INTERNET)
+
+        # the proxy gone: failed, with the reason, and still nothing leaves
+        socks.stop()
+        self.wait_state('failed', 'px')
+        self.assertIn('refused', str(self.exit_prop('LastError', 'px')))
+        self.assertTrue(self.w.probe(1).startswith('error'))
+        flood.stop()
+        self.assertEqual(self.w.leaked(), before)
+
+        # a wrong password: failed, and the password shown nowhere
+        socks = self.start_socks()
+        self.exit_obj('px').Update(dbus.Dictionary({'Proxy': 'socks5://pic:wrong-one@%s:1080' % UPLINK_UP},
+                                                   signature='sv'))
+        self.wait_state('failed', 'px')
+        self.assertNotIn('wrong-one', str(self.exit_prop('LastError', 'px')))
+        self.exit_obj('px').Update(dbus.Dictionary({'Proxy': 'socks5://pic:%s@%s:1080' % (PROXY_PASSWORD, UPLINK_UP)},
+                                                   signature='sv'))
+        self.wait_state('up', 'px')
+        self.assertEqual(self.w.probe(), INTERNET)
+
+        self.w.set_peer_exit('')
+        self.exit_obj('px').Remove()
+        # the URL (with its password) is not left behind in the run directory
+        leftovers = [f for f in os.listdir(self.cell.wg_run_dir) if f.endswith(('.proxy', '.redsocks'))]
+        self.assertEqual(leftovers, [])
+        socks.stop()
 
 
 if __name__ == '__main__':
