@@ -81,3 +81,57 @@ int read_text_file(const char *path, size_t max, char **ret, size_t *ret_offset)
                 return negative_errno();
         return read_text_fd(fd, max, ret, ret_offset);
 }
+
+int read_line_fd(int fd, size_t max, char **ret) {
+        size_t size = max + 3; /* the line, "\r\n", and a byte that tells "too long" from "exactly max" */
+        char *buf = calloc(1, size + 1), *newline = NULL;
+        size_t n = 0, len;
+        int r = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        while (n < size && !newline) {
+                ssize_t k = read(fd, buf + n, size - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        r = negative_errno();
+                        goto fail;
+                }
+                if (k == 0)
+                        break;
+                newline = memchr(buf + n, '\n', (size_t) k);
+                n += (size_t) k;
+        }
+        len = newline ? (size_t) (newline - buf) : n;
+        if (len > 0 && buf[len - 1] == '\r')
+                len--;
+        if (len > max)
+                r = -EFBIG;
+        else if (len == 0)
+                r = -ENODATA;
+        for (size_t i = 0; r == 0 && i < len; i++)
+                if ((unsigned char) buf[i] < 0x20 || (unsigned char) buf[i] > 0x7e)
+                        r = -EBADMSG;
+        if (r < 0)
+                goto fail;
+        explicit_bzero(buf + len, size + 1 - len); /* what came after the line */
+        *ret = buf;
+        return 0;
+
+fail:
+        explicit_bzero(buf, size + 1);
+        free(buf);
+        return r;
+}
+
+int read_line_file(const char *path, size_t max, char **ret) {
+        _cleanup_(closep) int fd = -EBADF;
+
+        if (strcmp(path, "-") == 0)
+                return read_line_fd(STDIN_FILENO, max, ret);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return read_line_fd(fd, max, ret);
+}

@@ -17,6 +17,17 @@ int read_text_fd(int fd, size_t max, char **ret, size_t *ret_offset);
 /* The same for a file name; "-" is standard input. */
 int read_text_file(const char *path, size_t max, char **ret, size_t *ret_offset);
 
+/* The first line of fd (a URL): at most @max bytes of printable ASCII before
+ * its "\n" or "\r\n" or the end. Returns 0 with a NUL-terminated copy of the
+ * line alone in *ret; -EFBIG when longer than @max, -ENODATA when empty,
+ * -EBADMSG when a byte of it is not printable ASCII, or another negative errno
+ * when reading failed. Reads a little past the line at most; wiped before it
+ * is freed on every path (a proxy URL may hold a password). */
+int read_line_fd(int fd, size_t max, char **ret);
+
+/* The same for a file name; "-" is standard input. */
+int read_line_file(const char *path, size_t max, char **ret);
+
 /* Whether the n bytes at s are such text; *ret_offset is where the first
  * byte that is not lies. */
 int text_check(const char *s, size_t n, size_t *ret_offset);

@@ -100,11 +100,84 @@ static void test_read_file(void **state) {
         assert_null(text);
 }
 
+static int read_line_pipe(const char *data, size_t max, char **ret) {
+        _cleanup_(closep) int fd = pipe_with(data, strlen(data));
+        return read_line_fd(fd, max, ret);
+}
+
+static void test_read_line(void **state) {
+        char big[2048];
+        char *line = NULL;
+
+        /* the first line alone, its "\n" or "\r\n" cut; the rest is not read into it */
+        assert_int_equal(read_line_pipe("socks5://u:p@192.0.2.10:1080\nsecond line\n", 1024, &line), 0);
+        assert_string_equal(line, "socks5://u:p@192.0.2.10:1080");
+        free(line);
+        assert_int_equal(read_line_pipe("http://192.0.2.1:3128\r\n", 1024, &line), 0);
+        assert_string_equal(line, "http://192.0.2.1:3128");
+        free(line);
+        assert_int_equal(read_line_pipe("http://192.0.2.1:3128", 1024, &line), 0); /* no newline at all */
+        assert_string_equal(line, "http://192.0.2.1:3128");
+        free(line);
+        line = NULL;
+
+        /* exactly the limit is fine, with or without its line end; one more is not */
+        memset(big, 'a', sizeof big);
+        big[10] = 0;
+        assert_int_equal(read_line_pipe(big, 10, &line), 0);
+        assert_int_equal(strlen(line), 10);
+        free(line);
+        memcpy(big + 10, "\r\n", 3);
+        assert_int_equal(read_line_pipe(big, 10, &line), 0);
+        assert_int_equal(strlen(line), 10);
+        free(line);
+        line = NULL;
+        memset(big, 'a', sizeof big);
+        big[11] = 0;
+        assert_int_equal(read_line_pipe(big, 10, &line), -EFBIG);
+        big[11] = '\n';
+        big[12] = 0;
+        assert_int_equal(read_line_pipe(big, 10, &line), -EFBIG);
+        memset(big, 'a', sizeof big);
+        big[sizeof big - 1] = 0;
+        assert_int_equal(read_line_pipe(big, 1024, &line), -EFBIG); /* more than one buffer, no newline */
+
+        /* empty, or anything but printable ASCII (a tab, a control character, UTF-8) */
+        assert_int_equal(read_line_pipe("", 10, &line), -ENODATA);
+        assert_int_equal(read_line_pipe("\nhttp://192.0.2.1:3128\n", 64, &line), -ENODATA);
+        assert_int_equal(read_line_pipe("\r\n", 10, &line), -ENODATA);
+        assert_int_equal(read_line_pipe("http://a\tb\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_line_pipe("http://a\x7f\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_line_pipe("http://u:caf\xc3\xa9@1.2.3.4:1\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_line_pipe("http://a\rb\n", 64, &line), -EBADMSG);
+        assert_null(line);
+}
+
+static void test_read_line_file(void **state) {
+        char path[] = "/tmp/test-input-XXXXXX";
+        _cleanup_(closep) int fd = mkstemp(path);
+        char *line = NULL;
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "socks5://192.0.2.10:1080\n# a comment\n", 38), 38);
+        assert_int_equal(read_line_file(path, 64, &line), 0);
+        assert_string_equal(line, "socks5://192.0.2.10:1080");
+        free(line);
+        line = NULL;
+        assert_int_equal(read_line_file(path, 10, &line), -EFBIG);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(read_line_file(path, 64, &line), -ENOENT);
+        assert_int_equal(read_line_file("/", 64, &line), -EISDIR);
+        assert_null(line);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_text),
                 cmocka_unit_test(test_read_fd),
                 cmocka_unit_test(test_read_file),
+                cmocka_unit_test(test_read_line),
+                cmocka_unit_test(test_read_line_file),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,12 +69,15 @@ class PicctlTest(h.HarnessTestCase):
         self.assertEqual((p.returncode, p.stderr), (0, ''), 'picctl %s' % ' '.join(args))
         return p.stdout
 
-    def assert_fails(self, args, status=1):
-        """Runs picctl expecting failure: exit `status`, a 'picctl: ' line first on stderr, nothing on stdout."""
-        p = self.cell.picctl(*args)
+    def assert_fails(self, args, status=1, input=None, secret=None):
+        """Runs picctl expecting failure: exit `status`, a 'picctl: ' line first on stderr, nothing on stdout
+        (nor `secret` anywhere)."""
+        p = self.cell.picctl(*args, input=input)
         what = 'picctl %s: %r' % (' '.join(args), p.stderr)
         self.assertEqual(p.returncode, status, what)
         self.assertEqual(p.stdout, '', what)
+        if secret:
+            self.assertNotIn(secret, p.stderr, what)
         lines = p.stderr.splitlines()
         self.assertTrue(lines and lines[0].startswith('picctl: '), what)
         if status == 1:
@@ -374,6 +377,39 @@ class PicctlTest(h.HarnessTestCase):
         self.assertIn('No such file', self.assert_fails(['exit', 'add', 'vpn', '--type', 'wireguard', '--config',
                                                          os.path.join(self.world.path, 'missing.conf')]))
         self.assertIn('type', self.assert_fails(['exit', 'add', 'vpn', '--type', 'bogus', '--config', conf]))
+
+        # a proxy exit's URL: refused by picctl before anything is sent, never repeated (it may hold a password)
+        secret = 'hunter2-proxy-secret'
+        url = 'socks5://me:%s@192.0.2.10:1080' % secret
+        add_proxy = ['exit', 'add', 'px', '--type', 'proxy']
+        for args in (add_proxy, add_proxy + ['--dns', '1.1.1.1'], add_proxy + ['--config', conf, '--proxy', url],
+                     add_proxy + ['--proxy', 'ftp://me:%s@192.0.2.10:21' % secret],
+                     add_proxy + ['--proxy', 'https://me:%s@192.0.2.10:443' % secret],
+                     add_proxy + ['--proxy', url + '/' + 'x' * 1024], add_proxy + ['--proxy', url + '\t'],
+                     add_proxy + ['--proxy', url, '--proxy', url], add_proxy + ['--proxy', url, '--proxy-file', conf],
+                     add_proxy + ['--proxy', url, '--dns', 'dns.google'], add_proxy + ['--proxy', url, '--dns', ''],
+                     add_proxy + ['--proxy', url] + ['--dns', '192.0.2.53'] * 5,
+                     ['exit', 'add', 'px', '--type', 'wireguard', '--config', conf, '--proxy', url],
+                     ['exit', 'add', 'px', '--type', 'openvpn', '--config', conf, '--dns', '1.1.1.1'],
+                     ['exit', 'add', 'px', '--type', 'tor', '--proxy-file', conf],
+                     ['exit', 'add', 'px', '--type', 'openvpn'], ['exit', 'add', 'px', '--proxy', url],
+                     ['exit', 'update', 'px', '--config', conf, '--proxy', url],
+                     ['exit', 'update', 'px', '--config', conf, '--dns', '1.1.1.1'],
+                     ['exit', 'list', '--proxy', url], ['exit', 'show', 'px', '--dns', '1.1.1.1'],
+                     ['exit', 'test', 'px', '--proxy-file', conf], ['exit', 'remove', 'px', '--proxy', url]):
+            self.assert_fails(args, status=2, secret=secret)
+        # … or by what standard input or the file holds, by its first line
+        proxy_file = os.path.join(self.world.path, 'proxy.url')
+        for data, words in (('', 'is empty'), ('\n' + url + '\n', 'is empty'), ('x' * 1025 + '\n', 'longer than 1024'),
+                            (url.replace('me:', 'm\u00e9:') + '\n', 'not printable ASCII'),
+                            (url.replace('me:', 'me\t:') + '\n', 'not printable ASCII'),
+                            (url.replace('socks5', 'ftp') + '\n', 'not a socks5://'), (config, 'not a socks5://')):
+            line = self.assert_fails(add_proxy + ['--proxy', '-'], input=data, secret=secret)
+            self.assertIn(words, line)
+            self.assertIn('first line of standard input', line)
+            self.write('proxy.url', data)
+            self.assertIn(words, self.assert_fails(add_proxy + ['--proxy-file', proxy_file], secret=secret))
+        self.assertIn('No such file', self.assert_fails(add_proxy + ['--proxy-file', proxy_file + '.missing']))
         self.assertIn('No exits', self.picctl('exit', 'list'))
 
         out = self.picctl('exit', 'add', 'vpn', '--type', 'wireguard', '--config', conf, '--test-target', '192.0.2.1:443')
@@ -438,9 +474,19 @@ class PicctlTest(h.HarnessTestCase):
         self.assertIn("no exit 'vpn'", self.assert_fails(['exit', 'remove', 'vpn']))
         self.assertEqual([e['Name'] for e in json.loads(self.picctl('exit', 'list', '--json'))], ['other'])
 
+        # tor takes no file (and refuses one)
+        self.assertIn('Config', self.assert_fails(['exit', 'add', 'tor', '--type', 'tor', '--config', conf]))
+        out = self.picctl('exit', 'add', 'tor', '--type', 'tor')
+        self.assertTrue(out.startswith('Added exit tor ('), out)
+        self.assertEqual(status_fields(self.picctl('exit', 'show', 'tor'))['Type'], 'tor')
+        self.assertEqual(self.picctl('exit', 'remove', 'tor'), 'Removed exit tor.\n')
+
         cell.polkit.set_allowed(ALL_ACTIONS)
         self.assertIn('ccess denied', self.assert_fails(['exit', 'remove', 'other']))
         self.assertIn('exit add NAME --type wireguard', self.picctl('--help'))
+        self.assertIn('exit add NAME --type proxy --proxy URL|-', self.picctl('--help'))
+        self.assertIn('--proxy-file FILE', self.picctl('exit', 'add', '--help'))
+        self.assertIn('--dns IP', self.picctl('exit', 'update', '--help'))
         self.assertIn('exit NAME [EXIT|--none]', self.picctl('peer', '--help'))
 
     def test_link_offer_exit(self):
