@@ -12,12 +12,12 @@
 #include "picctl-format.h"
 #include "picctl-input.h"
 #include "picctl-peer.h"
+#include "proxy-url.h"
 #include "time-util.h"
 
 #define EXIT_LABEL_WIDTH 15   /* strlen("LatestHandshake") */
 /* Exit names follow the rules of peer names (the daemon checks them with peer_name_is_valid()). */
 #define EXIT_TYPE_MAX 32      /* "wireguard", "openvpn", …: a word */
-#define EXIT_PROXY_URL_MAX 1024 /* the daemon's PROXY_URL_MAX */
 #define EXIT_DNS_MAX 4        /* a proxy exit's resolvers */
 
 static void help_exit(void) {
@@ -55,7 +55,7 @@ typedef struct ExitArgs {
 
 /* What the daemon's proxy_url_parse() reads, roughly: enough to tell a URL from a file name. */
 static bool proxy_url_plausible(const char *s) {
-        return string_is_printable_ascii(s, EXIT_PROXY_URL_MAX) &&
+        return string_is_printable_ascii(s, PROXY_URL_MAX) &&
                (strncmp(s, "socks5://", 9) == 0 || strncmp(s, "http://", 7) == 0);
 }
 
@@ -124,7 +124,7 @@ static int parse_exit_args(const char *verb, int argc, char *argv[], Context *c,
                         if (opt == ARG_PROXY && !streq(optarg, "-") && !proxy_url_plausible(optarg))
                                 return usage_error(verb, "--proxy must be socks5://… or http://… (at most %u printable "
                                                    "characters), or '-' to read it from standard input",
-                                                   EXIT_PROXY_URL_MAX);
+                                                   PROXY_URL_MAX);
                         *(opt == ARG_PROXY ? a->proxy : a->proxy_file) = optarg;
                         break;
                 case ARG_DNS:
@@ -377,11 +377,11 @@ static int read_proxy(const char *arg, const char *file, char **ret) {
                 return *ret ? 0 : report_error(-ENOMEM, "out of memory");
         }
         const char *path = file ?: "-", *what = streq(path, "-") ? "standard input" : path;
-        int r = read_line_file(path, EXIT_PROXY_URL_MAX, ret);
+        int r = read_line_file(path, PROXY_URL_MAX, ret);
 
         if (r == -EFBIG)
                 return report_error(r, "the first line of %s is longer than %u characters: not a proxy URL", what,
-                                    EXIT_PROXY_URL_MAX);
+                                    PROXY_URL_MAX);
         if (r == -ENODATA)
                 return report_error(r, "the first line of %s is empty: expected a proxy URL such as "
                                     "socks5://192.0.2.10:1080", what);

@@ -489,6 +489,62 @@ class PicctlTest(h.HarnessTestCase):
         self.assertIn('--dns IP', self.picctl('exit', 'update', '--help'))
         self.assertIn('exit NAME [EXIT|--none]', self.picctl('peer', '--help'))
 
+    def test_proxy_exits(self):
+        """An exit of type proxy: its URL from standard input or a file, the password never shown again;
+        its resolvers; what only another type takes is refused by the cell, naming it."""
+        cell = self.make_cell(ALL_ACTIONS + ['org.pic.cell1.manage-exits'])
+        self.picctl(*SETUP)
+        secret = 'hunter2-proxy-secret'
+        out = self.picctl('exit', 'add', 'px', '--type', 'proxy', '--proxy', '-', '--test-target', '192.0.2.1:443',
+                          input='socks5://me:%s@192.0.2.10:1080\nnot read\n' % secret)
+        self.assertTrue(out.startswith('Added exit px ('), out)
+        show = status_fields(self.picctl('exit', 'show', 'px'))
+        self.assertEqual((show['Type'], show['Endpoint'], show['DnsServers'], show['TestTarget']),
+                         ('proxy', '192.0.2.10:1080', '1.1.1.1, 9.9.9.9', '192.0.2.1:443'))
+        url_file = self.write('proxy.url', 'http://192.0.2.11:3128\n')
+        self.picctl('exit', 'add', 'web', '--type', 'proxy', '--proxy-file', url_file, '--dns', '192.0.2.53',
+                    '--dns', '192.0.2.54')
+        data = json.loads(self.picctl('exit', 'show', 'web', '--json'))
+        self.assertEqual((data['Type'], data['Endpoint'], data['DnsServers']),
+                         ('proxy', '192.0.2.11:3128', ['192.0.2.53', '192.0.2.54']))
+        rows = [line.split() for line in self.picctl('exit', 'list').splitlines()]
+        self.assertEqual([(r[0], r[1], r[3]) for r in rows[1:]], [('px', 'proxy', '192.0.2.10:1080'),
+                                                                 ('web', 'proxy', '192.0.2.11:3128')])
+        # the password went in and never comes out; the cell keeps it to itself
+        for args in (('exit', 'list'), ('exit', 'list', '--json'), ('exit', 'show', 'px'),
+                     ('exit', 'show', 'px', '--json')):
+            self.assertNotIn(secret, self.picctl(*args))
+        self.assertNotIn(secret, repr(cell.properties('org.pic.Cell1.Exit', '/org/pic/Cell1/exit/px')))
+        self.assertEqual(os.stat(os.path.join(cell.state_dir, 'exits', 'px.json')).st_mode & 0o777, 0o600)
+
+        # change its resolvers, then its proxy (the resolvers stay)
+        self.assertEqual(self.picctl('exit', 'update', 'px', '--dns', '192.0.2.53'), 'Updated exit px.\n')
+        self.assertEqual(status_fields(self.picctl('exit', 'show', 'px'))['DnsServers'], '192.0.2.53')
+        self.picctl('exit', 'update', 'px', '--proxy', '-', input='http://other:%s@192.0.2.12:8080\n' % secret)
+        show = status_fields(self.picctl('exit', 'show', 'px'))
+        self.assertEqual((show['Endpoint'], show['DnsServers']), ('192.0.2.12:8080', '192.0.2.53'))
+
+        # refused by the cell, naming what is wrong, the password never repeated
+        for url, words in (('socks5://me:%s@proxy.example:1080' % secret, 'IPv4'),
+                           ('socks5://me:%s@192.0.2.10:0' % secret, 'port'),
+                           ('socks5://me:%s"x@192.0.2.10:1080' % secret, 'password')):
+            self.assertIn(words, self.assert_fails(['exit', 'add', 'bad', '--type', 'proxy', '--proxy', '-'],
+                                                   input=url + '\n', secret=secret))
+            self.assertIn(words, self.assert_fails(['exit', 'update', 'px', '--proxy', '-'], input=url + '\n',
+                                                   secret=secret))
+        self.assertIn('Config', self.assert_fails(['exit', 'update', 'px', '--config',
+                                                   self.write('vpn.conf', exit_wg_quick(h.wg_genkey()[0],
+                                                                                        h.wg_genkey()[1]))]))
+        self.picctl('exit', 'add', 'vpn', '--type', 'wireguard', '--config', os.path.join(self.world.path, 'vpn.conf'))
+        self.assertIn('Proxy', self.assert_fails(['exit', 'update', 'vpn', '--proxy', 'socks5://192.0.2.10:1080']))
+        self.assertIn('DnsServers', self.assert_fails(['exit', 'update', 'vpn', '--dns', '192.0.2.53']))
+        self.assertEqual(status_fields(self.picctl('exit', 'show', 'px'))['Endpoint'], '192.0.2.12:8080')
+        self.assertEqual([e['Name'] for e in json.loads(self.picctl('exit', 'list', '--json'))], ['px', 'vpn', 'web'])
+
+        for name in ('px', 'web', 'vpn'):
+            self.assertEqual(self.picctl('exit', 'remove', name), 'Removed exit %s.\n' % name)
+        self.assertIn('No exits', self.picctl('exit', 'list'))
+
     def test_link_offer_exit(self):
         """What one cell shows of offering its uplink to a linked cell (test_cell_exits drives it
         between real cells): the command's refusals, a link that is not there, no cell exit by hand."""
