@@ -25,7 +25,8 @@
 #include "strv.h"
 #include "time-util.h"
 
-#define EXIT_FILE_MAX (WG_QUICK_TEXT_MAX * 2 + 4096) /* the file escaped in JSON, and the rest */
+/* the largest file a type takes (an .ovpn) escaped in JSON, and the rest */
+#define EXIT_FILE_MAX (MAX(OVPN_TEXT_MAX, WG_QUICK_TEXT_MAX) * 2 + 4096)
 
 static int exit_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
@@ -48,8 +49,10 @@ static unsigned peer_count(Manager *m, const Exit *e) {
 static int property_endpoint(const Exit *e, sd_bus_message *reply) {
         char addr[CIDR4_STRLEN], text[CIDR4_STRLEN + 8];
 
-        if (e->type == EXIT_TYPE_PROXY) {
-                snprintf(text, sizeof text, "%s:%u", ipv4_format(e->proxy.address, addr), e->proxy.port);
+        if (e->type == EXIT_TYPE_PROXY || e->type == EXIT_TYPE_SSHUTTLE) {
+                bool proxy = e->type == EXIT_TYPE_PROXY;
+                snprintf(text, sizeof text, "%s:%u", ipv4_format(proxy ? e->proxy.address : e->ssh_target.address, addr),
+                         proxy ? e->proxy.port : e->ssh_target.port);
                 return sd_bus_message_append(reply, "s", text);
         }
         return sd_bus_message_append(reply, "s", e->type == EXIT_TYPE_OPENVPN ? strempty(e->ovpn.remote)
@@ -235,9 +238,9 @@ void exit_bus_steer_all(Manager *m) {
 /* ---- settings: AddExit's and Update's a{sv} */
 
 typedef struct ExitSettings {
-        const char *config, *test_target, *proxy;
+        const char *config, *test_target, *proxy, *target, *ssh_key, *host_key;
         char **resolvers;
-        bool has_config, has_test_target, has_proxy, has_resolvers;
+        bool has_config, has_test_target, has_proxy, has_resolvers, has_target, has_ssh_key, has_host_key;
 } ExitSettings;
 
 static void settings_done(ExitSettings *s) {
@@ -250,6 +253,9 @@ static int settings_read(sd_bus_message *message, ExitSettings *s, sd_bus_error 
                 { "TestTarget", 's', &s->test_target, &s->has_test_target },
                 { "Proxy", 's', &s->proxy, &s->has_proxy },
                 { "DnsServers", 'a', &s->resolvers, &s->has_resolvers, .max_items = EXIT_RESOLVERS_MAX },
+                { "Target", 's', &s->target, &s->has_target },
+                { "SshKey", 's', &s->ssh_key, &s->has_ssh_key },
+                { "HostKey", 's', &s->host_key, &s->has_host_key },
         };
         return bus_read_dict(message, fields, ELEMENTSOF(fields), error);
 }
@@ -261,9 +267,15 @@ static int settings_check_type(const ExitSettings *s, ExitType type, sd_bus_erro
                                          "Config: a cell exit's tunnel is set up with that cell; only TestTarget "
                                          "can change." : "Config: a %s exit takes no file.",
                                          exit_type_to_string(type));
-        if ((s->has_proxy || s->has_resolvers) && type != EXIT_TYPE_PROXY)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s: only a proxy exit takes it.",
-                                         s->has_proxy ? "Proxy" : "DnsServers");
+        if (s->has_proxy && type != EXIT_TYPE_PROXY)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Proxy: only a proxy exit takes it.");
+        if (s->has_resolvers && type != EXIT_TYPE_PROXY && type != EXIT_TYPE_SSHUTTLE)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "DnsServers: only a proxy or sshuttle exit takes them (the others' come with "
+                                        "their file or their tunnel).");
+        if ((s->has_target || s->has_ssh_key || s->has_host_key) && type != EXIT_TYPE_SSHUTTLE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s: only an sshuttle exit takes it.",
+                                         s->has_target ? "Target" : s->has_ssh_key ? "SshKey" : "HostKey");
         return 0;
 }
 
@@ -274,9 +286,16 @@ static int settings_apply(const ExitSettings *s, const Exit *old, Exit *new, sd_
 
         if (s->has_config || (old && exit_takes_config(old->type)))
                 r = exit_set_config(new, s->has_config ? s->config : old->config_text, why, sizeof why);
+        char **resolvers = s->has_resolvers ? s->resolvers : old ? old->resolvers : NULL;
         if (r >= 0 && new->type == EXIT_TYPE_PROXY)
-                r = exit_set_proxy(new, s->has_proxy ? s->proxy : old->proxy_text,
-                                   s->has_resolvers ? s->resolvers : old ? old->resolvers : NULL, why, sizeof why);
+                r = exit_set_proxy(new, s->has_proxy ? s->proxy : old->proxy_text, resolvers, why, sizeof why);
+        if (r >= 0 && new->type == EXIT_TYPE_SSHUTTLE)
+                r = exit_set_sshuttle(new, &(ExitSshSettings) {
+                        .target = s->has_target ? s->target : old->ssh_target_text,
+                        .key = s->has_ssh_key ? s->ssh_key : old->ssh_key_text,
+                        .host_key = s->has_host_key ? s->host_key : old->host_key,
+                        .resolvers = resolvers,
+                }, why, sizeof why);
         if (r >= 0 && (s->has_test_target || old))
                 r = exit_set_test_target(new, s->has_test_target ? s->test_target : old->test_target, why, sizeof why);
         if (r == -EINVAL)
@@ -319,8 +338,8 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
                                         "uplink (Link.OfferExit there).");
         if (type < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Type: an exit's type must be \"wireguard\", \"openvpn\", \"tor\" or "
-                                         "\"proxy\" (sshuttle is not served yet).");
+                                         "Type: an exit's type must be \"wireguard\", \"openvpn\", \"tor\", "
+                                         "\"proxy\" or \"sshuttle\".");
         r = settings_check_type(&s, type, error);
         if (r < 0)
                 return r;
@@ -330,6 +349,11 @@ int method_add_exit(sd_bus_message *message, void *userdata, sd_bus_error *error
         if (type == EXIT_TYPE_PROXY && !s.has_proxy)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Proxy is required: socks5://[user:password@]address:port or http://….");
+        if (type == EXIT_TYPE_SSHUTTLE && !(s.has_target && s.has_ssh_key && s.has_host_key))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s is required: an sshuttle exit needs Target (user@address[:port]), SshKey "
+                                         "(a private key without a passphrase) and HostKey (the server's public key).",
+                                         !s.has_target ? "Target" : !s.has_ssh_key ? "SshKey" : "HostKey");
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;
@@ -422,10 +446,15 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
                 new->ovpn = ovpn;
                 (void) cell_firewall_rebuild(m); /* its resolvers may have changed, and its peers' DNS with them */
                 exit_run_reconfigure(m, e);
-        } else if (e->type == EXIT_TYPE_PROXY && (s.has_proxy || s.has_resolvers)) {
+        } else if (exit_is_tcp_only(e->type) && e->type != EXIT_TYPE_TOR &&
+                   (s.has_proxy || s.has_resolvers || s.has_target || s.has_ssh_key || s.has_host_key)) {
                 SWAP(e->proxy_text, new->proxy_text);
                 SWAP(e->proxy, new->proxy);
                 SWAP(e->resolvers, new->resolvers);
+                SWAP(e->ssh_key_text, new->ssh_key_text);
+                SWAP(e->ssh_target_text, new->ssh_target_text);
+                SWAP(e->ssh_target, new->ssh_target);
+                SWAP(e->host_key, new->host_key);
                 exit_run_reconfigure(m, e);
         }
         log_info("Updated exit %s.", e->name);

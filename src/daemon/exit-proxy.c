@@ -3,14 +3,14 @@
  * pic-exit-proxy (src/exit), which relays its peers' DNS through the proxy
  * on the exit's DNS port and runs redsocks for their TCP on its TCP port
  * (where the firewall redirects them: firewall.h). pic-exit-proxy probes the
- * proxy and says in a status file whether it serves; the exit is up while it
- * says so and both ports listen, failed with its reason while it does not. */
+ * proxy and says whether it serves (exit-helper.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "exit-helper.h"
 #include "exit-run.h"
 #include "fileio.h"
 #include "log.h"
@@ -19,10 +19,8 @@
 
 #define REDSOCKS "/usr/sbin/redsocks"
 #define REDSOCKS_CONF_MAX 2048
-#define STATUS_MAX 256
 #define SUFFIX_CONF ".redsocks"
 #define SUFFIX_URL ".proxy"
-#define SUFFIX_STATUS ".proxy-status"
 #define SUFFIX_RESOLVERS ".resolvers"
 
 /* redsocks' configuration: it listens on the exit's TCP port and takes each
@@ -81,72 +79,31 @@ static int write_files(Manager *m, const Exit *e) {
         explicit_bzero(url, sizeof url);
         if (r >= 0)
                 r = exit_run_write_file(m, e, SUFFIX_RESOLVERS, resolvers);
-        exit_run_remove_file(m, e, SUFFIX_STATUS); /* what the last process said is not the next one's word */
         return r;
 }
 
 static int unit_command(Manager *m, const Exit *e, char ***ret_argv) {
         _cleanup_(strv_freep) char **argv = NULL;
-        char listen[CIDR4_STRLEN + 8], addr[CIDR4_STRLEN], url_file[64], status_file[64], conf_file[64],
-                resolvers_file[64];
+        char url_file[64], conf_file[64], resolvers_file[64];
 
         int r = write_files(m, e);
         if (r < 0)
                 return r;
-
-        snprintf(listen, sizeof listen, "%s:%u", ipv4_format(m->cell.vpn_address.addr, addr), exit_dns_port(e));
         snprintf(url_file, sizeof url_file, EXIT_UNIT_RUN_DIR "/%s" SUFFIX_URL, e->ifname);
-        snprintf(status_file, sizeof status_file, EXIT_UNIT_RUN_DIR "/%s" SUFFIX_STATUS, e->ifname);
         snprintf(conf_file, sizeof conf_file, EXIT_UNIT_RUN_DIR "/%s" SUFFIX_CONF, e->ifname);
         snprintf(resolvers_file, sizeof resolvers_file, EXIT_UNIT_RUN_DIR "/%s" SUFFIX_RESOLVERS, e->ifname);
-        if (strv_extend(&argv, m->config.exit_proxy_helper) < 0 || strv_extend(&argv, "--listen") < 0 ||
-            strv_extend(&argv, listen) < 0 || strv_extend(&argv, "--proxy-file") < 0 ||
-            strv_extend(&argv, url_file) < 0 || strv_extend(&argv, "--status-file") < 0 ||
-            strv_extend(&argv, status_file) < 0 || strv_extend(&argv, "--resolvers-file") < 0 ||
-            strv_extend(&argv, resolvers_file) < 0 || strv_extend(&argv, "--") < 0 || strv_extend(&argv, REDSOCKS) < 0 || strv_extend(&argv, "-c") < 0 ||
-            strv_extend(&argv, conf_file) < 0)
-                return -ENOMEM;
+        r = exit_helper_argv(m, e, &argv);
+        if (r >= 0)
+                r = strv_extend_many(&argv, "--proxy-file", url_file, "--resolvers-file", resolvers_file, "--",
+                                     REDSOCKS, "-c", conf_file, NULL);
+        if (r < 0)
+                return r;
         *ret_argv = TAKE_PTR(argv);
         return 0;
 }
 
-/* "up", or "down <reason>"; false when there is no word yet. The reason is
- * kept only if it is printable ASCII (it becomes LastError). */
-static bool read_word(Manager *m, const Exit *e, bool *ret_up, char *reason, size_t size) {
-        _cleanup_(freep) char *text = NULL;
-        char name[IFNAMSIZ + 32];
-        size_t len;
-
-        int dir = open(m->config.wireguard_run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-                return false;
-        snprintf(name, sizeof name, "%s" SUFFIX_STATUS, e->ifname);
-        int r = read_file_at(dir, name, STATUS_MAX, &text, &len);
-        close(dir);
-        if (r < 0 || len == 0 || text[len - 1] != '\n')
-                return false;
-        text[len - 1] = 0;
-        *ret_up = streq(text, "up");
-        if (!*ret_up && strncmp(text, "down ", 5) == 0 && string_is_printable_ascii(text + 5, STATUS_MAX))
-                snprintf(reason, size, "%s", text + 5);
-        else
-                snprintf(reason, size, "its program's status is not one PIC knows");
-        return true;
-}
-
 static bool read_status(Manager *m, Exit *e) {
-        char reason[STATUS_MAX];
-        bool up = false;
-
-        if (!read_word(m, e, &up, reason, sizeof reason)) {
-                e->tunnel_connected = false;
-                return false;
-        }
-        e->program_down = !up;
-        if (!up)
-                exit_run_set_error(e, "The proxy does not serve: %s.", reason);
-        e->tunnel_connected = up && exit_run_local_ports_listen(m, e);
-        return e->tunnel_connected;
+        return exit_helper_read_status(m, e, "The proxy does not serve");
 }
 
 static int configure(Manager *m, Exit *e, int ifindex) {
@@ -157,9 +114,8 @@ static int configure(Manager *m, Exit *e, int ifindex) {
 static void stopped(Manager *m, Exit *e) {
         exit_run_remove_file(m, e, SUFFIX_URL);
         exit_run_remove_file(m, e, SUFFIX_CONF);
-        exit_run_remove_file(m, e, SUFFIX_STATUS);
         exit_run_remove_file(m, e, SUFFIX_RESOLVERS);
-        e->program_down = false;
+        exit_helper_forget_status(m, e);
 }
 
 /* The program reads its settings at start. */
@@ -167,8 +123,7 @@ static int reconfigure(Manager *m, Exit *e) {
         int r = write_files(m, e);
         if (r < 0)
                 return r;
-        e->program_down = false;
-        e->tunnel_connected = false;
+        exit_helper_forget_status(m, e);
         return exit_run_restart_unit(m, e);
 }
 

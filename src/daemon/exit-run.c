@@ -58,6 +58,8 @@ const ExitDriver *exit_driver(const Exit *e) {
                 return &exit_tor_driver;
         case EXIT_TYPE_PROXY:
                 return &exit_proxy_driver;
+        case EXIT_TYPE_SSHUTTLE:
+                return &exit_sshuttle_driver;
         default:
                 return &exit_wireguard_driver;
         }

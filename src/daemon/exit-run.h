@@ -27,7 +27,8 @@ typedef struct ExitDriver {
         bool no_interface;
 } ExitDriver;
 
-extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver, exit_tor_driver, exit_proxy_driver;
+extern const ExitDriver exit_wireguard_driver, exit_openvpn_driver, exit_tor_driver, exit_proxy_driver,
+        exit_sshuttle_driver;
 
 #define EXIT_UNIT_RUN_DIR "/run/wireguard" /* where a unit sees the exits' run directory (exit-unit.c) */
 

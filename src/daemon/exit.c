@@ -21,6 +21,7 @@ static const char *const type_names[_EXIT_TYPE_MAX] = {
         [EXIT_TYPE_OPENVPN] = "openvpn",
         [EXIT_TYPE_TOR] = "tor",
         [EXIT_TYPE_PROXY] = "proxy",
+        [EXIT_TYPE_SSHUTTLE] = "sshuttle",
 };
 
 static const char *const state_names[] = {
@@ -54,6 +55,9 @@ Exit *exit_free(Exit *e) {
         wg_quick_done(&e->config);
         ovpn_done(&e->ovpn);
         erase_string(e->proxy_text);
+        erase_string(e->ssh_key_text);
+        free(e->ssh_target_text);
+        free(e->host_key);
         proxy_url_wipe(&e->proxy);
         strv_free(e->resolvers);
         key_wipe(e->cell_private_key);
@@ -171,21 +175,30 @@ int exit_set_cell_config(Exit *e, const ExitCellSettings *s) {
         return 0;
 }
 
+/* 1…max IPv4 addresses. */
+static int check_resolvers(char **resolvers, size_t max, char *buf, size_t size) {
+        uint32_t a;
+
+        if (strv_length(resolvers) == 0 || strv_length(resolvers) > max)
+                return json_refuse(buf, size, "DnsServers: give %s IPv4 address%s.", max == 1 ? "one" : "1-4",
+                                   max == 1 ? "" : "es");
+        for (char **s = resolvers; *s; s++)
+                if (ipv4_parse(*s, &a) < 0)
+                        return json_refuse(buf, size, "DnsServers: '%.*s' is not an IPv4 address.",
+                                           utf8_prefix_len(*s, 40), *s);
+        return 0;
+}
+
 int exit_set_proxy(Exit *e, const char *url, char **resolvers, char *buf, size_t size) {
         const char *defaults[] = { EXIT_DEFAULT_RESOLVERS, NULL };
         ProxyUrl parsed;
-        uint32_t a;
 
         int r = proxy_url_parse(url, &parsed, buf, size);
         if (r < 0)
                 return r;
         proxy_url_wipe(&parsed); /* only checked here: the unit reads the URL */
-        if (resolvers && (strv_length(resolvers) == 0 || strv_length(resolvers) > EXIT_RESOLVERS_MAX))
-                return json_refuse(buf, size, "DnsServers: give 1-%u IPv4 addresses.", EXIT_RESOLVERS_MAX);
-        for (char **s = resolvers; s && *s; s++)
-                if (ipv4_parse(*s, &a) < 0)
-                        return json_refuse(buf, size, "DnsServers: '%.*s' is not an IPv4 address.",
-                                           utf8_prefix_len(*s, 40), *s);
+        if (resolvers && (r = check_resolvers(resolvers, EXIT_RESOLVERS_MAX, buf, size)) < 0)
+                return r;
         char **list = strv_copy(resolvers ?: (char **) defaults);
         char *text = strdup(url);
         if (!list || !text) {
@@ -194,10 +207,46 @@ int exit_set_proxy(Exit *e, const char *url, char **resolvers, char *buf, size_t
                 return -ENOMEM;
         }
         erase_string(e->proxy_text);
+        erase_string(e->ssh_key_text);
+        free(e->ssh_target_text);
+        free(e->host_key);
         e->proxy_text = text;
         e->proxy = parsed;
         strv_free(e->resolvers);
         e->resolvers = list;
+        return 0;
+}
+
+int exit_set_sshuttle(Exit *e, const ExitSshSettings *s, char *buf, size_t size) {
+        _cleanup_(strv_freep) char **resolvers = NULL;
+        char host_key[SSH_HOST_KEY_MAX + 1];
+        SshTarget target;
+
+        int r = ssh_target_parse(s->target, &target, buf, size);
+        if (r >= 0)
+                r = ssh_private_key_check(s->key, buf, size);
+        if (r >= 0)
+                r = ssh_host_key_parse(s->host_key, host_key, sizeof host_key, buf, size);
+        if (r >= 0 && s->resolvers) /* sshuttle hands DNS to one server */
+                r = check_resolvers(s->resolvers, 1, buf, size);
+        if (r < 0)
+                return r;
+        char *key = strdup(s->key), *target_text = strdup(s->target), *host = strdup(host_key);
+        if (!key || !target_text || !host || (s->resolvers && !(resolvers = strv_copy(s->resolvers)))) {
+                erase_string(key);
+                free(target_text);
+                free(host);
+                return -ENOMEM;
+        }
+        erase_string(e->ssh_key_text);
+        e->ssh_key_text = key;
+        free(e->ssh_target_text);
+        e->ssh_target_text = target_text;
+        e->ssh_target = target;
+        free(e->host_key);
+        e->host_key = host;
+        strv_free(e->resolvers);
+        e->resolvers = TAKE_PTR(resolvers);
         return 0;
 }
 
@@ -216,7 +265,7 @@ int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size) {
 }
 
 bool exit_is_tcp_only(ExitType t) {
-        return t == EXIT_TYPE_TOR || t == EXIT_TYPE_PROXY;
+        return t == EXIT_TYPE_TOR || t == EXIT_TYPE_PROXY || t == EXIT_TYPE_SSHUTTLE;
 }
 
 uint16_t exit_tcp_port(const Exit *e) {
@@ -268,7 +317,8 @@ int exit_tunnel_address(const Exit *e, uint32_t *ret_addr, uint8_t *ret_prefix) 
 
 size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
         size_t n = 0;
-        char **list = e->type == EXIT_TYPE_OPENVPN ? e->ovpn.dns : e->type == EXIT_TYPE_PROXY ? e->resolvers : e->config.dns;
+        char **list = e->type == EXIT_TYPE_OPENVPN ? e->ovpn.dns : e->type == EXIT_TYPE_PROXY || e->type == EXIT_TYPE_SSHUTTLE ? e->resolvers
+                                                                                                    : e->config.dns;
         for (char **s = list; s && *s && n < max; s++)
                 if (ipv4_parse(*s, &ret[n]) >= 0)
                         n++;
@@ -276,7 +326,8 @@ size_t exit_dns_servers(const Exit *e, uint32_t *ret, size_t max) {
 }
 
 /* wireguard, openvpn: "config", the file as given; cell: "private_key", the rest comes from the link;
- * proxy: "proxy", its URL, and "dns_servers". */
+ * proxy: "proxy", its URL, and "dns_servers"; sshuttle: "target", "ssh_key", "host_key" and, when it has
+ * one, "dns_servers". */
 int exit_to_json(const Exit *e, char **ret) {
         _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
         char key[WG_KEY_B64_LEN];
@@ -295,11 +346,18 @@ int exit_to_json(const Exit *e, char **ret) {
                         return -ENOMEM;
         } else if (exit_takes_config(e->type) && !cJSON_AddStringToObject(o, "config", e->config_text))
                 return -ENOMEM;
-        if (e->type == EXIT_TYPE_PROXY) {
+        if (e->type == EXIT_TYPE_PROXY && !cJSON_AddStringToObject(o, "proxy", e->proxy_text))
+                return -ENOMEM;
+        if (e->type == EXIT_TYPE_SSHUTTLE &&
+            (!cJSON_AddStringToObject(o, "target", e->ssh_target_text) ||
+             !cJSON_AddStringToObject(o, "ssh_key", e->ssh_key_text) ||
+             !cJSON_AddStringToObject(o, "host_key", e->host_key)))
+                return -ENOMEM;
+        if (e->resolvers) {
                 cJSON *list = cJSON_AddArrayToObject(o, "dns_servers");
-                if (!list || !cJSON_AddStringToObject(o, "proxy", e->proxy_text))
+                if (!list)
                         return -ENOMEM;
-                for (char **s = e->resolvers; s && *s; s++)
+                for (char **s = e->resolvers; *s; s++)
                         if (!cJSON_AddItemToArray(list, cJSON_CreateString(*s)))
                                 return -ENOMEM;
         }
@@ -308,12 +366,13 @@ int exit_to_json(const Exit *e, char **ret) {
 }
 
 enum { F_SCHEMA, F_NAME, F_TYPE, F_NUMBER, F_CREATED, F_CONFIG, F_TEST_TARGET, F_PRIVATE_KEY, F_PROXY, F_DNS_SERVERS,
-       _F_MAX };
+       F_TARGET, F_SSH_KEY, F_HOST_KEY, _F_MAX };
 static const JsonField exit_fields[_F_MAX] = {
         { "schema", JSON_COUNT }, { "name", JSON_STRING }, { "type", JSON_STRING }, { "number", JSON_COUNT },
         { "created", JSON_COUNT }, { "config", JSON_STRING, .optional = true }, { "test_target", JSON_STRING },
         { "private_key", JSON_STRING, .optional = true }, { "proxy", JSON_STRING, .optional = true },
-        { "dns_servers", JSON_STRINGS, .optional = true },
+        { "dns_servers", JSON_STRINGS, .optional = true }, { "target", JSON_STRING, .optional = true },
+        { "ssh_key", JSON_STRING, .optional = true }, { "host_key", JSON_STRING, .optional = true },
 };
 
 int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
@@ -345,16 +404,26 @@ int exit_from_json(const char *text, Exit **ret, char *buf, size_t size) {
                 return json_refuse(buf, size, "exit: a %s exit has %s a private_key and %s a config.",
                                    exit_type_to_string(type), type == EXIT_TYPE_CELL ? "" : "no",
                                    exit_takes_config(type) ? "" : "no");
-        if ((type == EXIT_TYPE_PROXY) != !!f[F_PROXY] || (type == EXIT_TYPE_PROXY) != !!f[F_DNS_SERVERS])
+        bool proxy = type == EXIT_TYPE_PROXY, ssh = type == EXIT_TYPE_SSHUTTLE;
+        if (proxy != !!f[F_PROXY] || (proxy && !f[F_DNS_SERVERS]) || (!proxy && !ssh && f[F_DNS_SERVERS]))
                 return json_refuse(buf, size, "exit: proxy and dns_servers belong to a proxy exit, and only to one.");
+        if (ssh != !!f[F_TARGET] || ssh != !!f[F_SSH_KEY] || ssh != !!f[F_HOST_KEY])
+                return json_refuse(buf, size, "exit: target, ssh_key and host_key belong to an sshuttle exit, and "
+                                   "only to one.");
+        _cleanup_(strv_freep) char **resolvers = NULL;
+        if (f[F_DNS_SERVERS] && json_strings(f[F_DNS_SERVERS], &resolvers) < 0)
+                return -ENOMEM;
         if (type == EXIT_TYPE_TOR)
                 r = 0;
-        else if (type == EXIT_TYPE_PROXY) {
-                _cleanup_(strv_freep) char **resolvers = NULL;
-                r = json_strings(f[F_DNS_SERVERS], &resolvers);
-                if (r >= 0)
-                        r = exit_set_proxy(e, f[F_PROXY]->valuestring, resolvers, buf, size);
-        }
+        else if (proxy)
+                r = exit_set_proxy(e, f[F_PROXY]->valuestring, resolvers, buf, size);
+        else if (ssh)
+                r = exit_set_sshuttle(e, &(ExitSshSettings) {
+                        .target = f[F_TARGET]->valuestring,
+                        .key = f[F_SSH_KEY]->valuestring,
+                        .host_key = f[F_HOST_KEY]->valuestring,
+                        .resolvers = resolvers,
+                }, buf, size);
         else if (type == EXIT_TYPE_CELL)
                 r = key_from_base64(f[F_PRIVATE_KEY]->valuestring, e->cell_private_key) < 0 ?
                         json_refuse(buf, size, "exit: private_key is not a key.") : 0;

@@ -12,6 +12,7 @@
 
 #include "exit/ovpn-mgmt.h"
 #include "exit/ovpn.h"
+#include "exit/ssh-settings.h"
 #include "exit/wg-quick.h"
 #include "macro.h"
 #include "names.h"
@@ -25,6 +26,7 @@ typedef enum ExitType {
         EXIT_TYPE_OPENVPN,
         EXIT_TYPE_TOR,        /* TCP-only: its peers' TCP and DNS go to tor's TransPort and DNSPort */
         EXIT_TYPE_PROXY,      /* TCP-only: through redsocks and pic-exit-proxy to a SOCKS5 or HTTP proxy */
+        EXIT_TYPE_SSHUTTLE,   /* TCP-only: sshuttle to an SSH server, its DNS through pic-exit-proxy */
         _EXIT_TYPE_MAX,
         _EXIT_TYPE_INVALID = -1,
 } ExitType;
@@ -65,7 +67,12 @@ typedef struct Exit {
         WgKey cell_private_key; /* cell: its tunnel's own key (stored; secret) */
         char *proxy_text;     /* proxy: the URL as given (secret: it may hold credentials) */
         ProxyUrl proxy;       /* proxy: parsed from it */
-        char **resolvers;     /* proxy: where its peers' DNS is resolved, through the proxy */
+        char **resolvers;     /* proxy: where its peers' DNS is resolved, through the proxy; sshuttle: the
+                               * server's resolver to use (NULL: the server's own) */
+        char *ssh_key_text;   /* sshuttle: its private key (secret) */
+        char *ssh_target_text; /* sshuttle: user@address[:port] */
+        SshTarget ssh_target;
+        char *host_key;       /* sshuttle: the server's public key, "TYPE BASE64" */
         char *test_target;    /* "a.b.c.d:port" */
 
         /* running it (exit-wg.c): not stored */
@@ -118,10 +125,19 @@ int exit_set_cell_config(Exit *e, const ExitCellSettings *s);
  * addresses; NULL: the defaults); -EINVAL with a message, e unchanged. */
 int exit_set_proxy(Exit *e, const char *url, char **resolvers, char *buf, size_t size);
 
+/* sshuttle: its server, key and the server's host key (ssh-settings.h) and
+ * at most one resolver (NULL: the server's own); -EINVAL with a message, e
+ * unchanged. */
+typedef struct ExitSshSettings {
+        const char *target, *key, *host_key;
+        char **resolvers;
+} ExitSshSettings;
+int exit_set_sshuttle(Exit *e, const ExitSshSettings *s, char *buf, size_t size);
+
 /* "a.b.c.d:port"; -EINVAL with a message. */
 int exit_set_test_target(Exit *e, const char *target, char *buf, size_t size);
 
-/* A TCP-only exit (tor, proxy) has local ports instead of a tunnel: 0 for the others. */
+/* A TCP-only exit (tor, proxy, sshuttle) has local ports instead of a tunnel: 0 for the others. */
 bool exit_is_tcp_only(ExitType t);
 uint16_t exit_tcp_port(const Exit *e);
 uint16_t exit_dns_port(const Exit *e);

@@ -106,8 +106,10 @@ static void test_refusals(void **state) {
         } cases[] = {
                 { "{\"schema\":2,\"name\":\"vpn\",\"type\":\"wireguard\",\"number\":1,\"created\":0,\"config\":\"\","
                   "\"test_target\":\"1.1.1.1:443\"}", "schema" },
-                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"sshuttle\",\"number\":1,\"created\":0,"
+                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"socks\",\"number\":1,\"created\":0,"
                   "\"test_target\":\"1.1.1.1:443\"}", "type" },
+                { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"sshuttle\",\"number\":1,\"created\":0,"
+                  "\"test_target\":\"1.1.1.1:443\"}", "target, ssh_key and host_key" },
                 { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"wireguard\",\"number\":65,\"created\":0,\"config\":\"\","
                   "\"test_target\":\"1.1.1.1:443\"}", "number" },
                 { "{\"schema\":1,\"name\":\"vpn\",\"type\":\"tor\",\"number\":1,\"created\":0,\"config\":\"x\","

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,17 @@ char **strv_copy(char *const *l) {
                 if (!(c[i] = strdup(l[i])))
                         return strv_free(c);
         return c;
+}
+
+int strv_extend_many(char ***l, ...) {
+        va_list ap;
+        int r = 0;
+
+        va_start(ap, l);
+        for (const char *s = va_arg(ap, const char *); s && r >= 0; s = va_arg(ap, const char *))
+                r = strv_extend(l, s);
+        va_end(ap);
+        return r;
 }
 
 int strv_extend(char ***l, const char *s) {

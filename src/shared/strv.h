@@ -20,6 +20,8 @@ char **strv_copy(char *const *l);
 /* Appends a copy of s (*l may be NULL); -ENOMEM leaves *l as it was. Linear
  * in the length: for short lists. */
 int strv_extend(char ***l, const char *s);
+/* Appends each argument up to a NULL; -ENOMEM (then *l holds some of them: free it). */
+int strv_extend_many(char ***l, ...) __attribute__((sentinel));
 /* Joins l with sep; NULL on allocation failure. */
 char *strv_join(char *const *l, const char *sep);
 /* Splits s at commas; "" gives an empty list; NULL on allocation failure. */

@@ -56,7 +56,7 @@ class ExitsTest(h.SharedWorldTestCase):
             self.assertIn(word, e.exception.get_dbus_message())
             self.assertNotIn(self.server.exit_private, e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
-            mgr.AddExit('vpn', 'sshuttle', dbus.Dictionary({'Config': 'x'}, signature='sv'))
+            mgr.AddExit('vpn', 'socks', dbus.Dictionary({'Config': 'x'}, signature='sv'))
         self.assertIn('type', e.exception.get_dbus_message())
         with self.assertRaises(dbus.DBusException) as e:
             self.w.set_peer_exit('nowhere')
