@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /api/exits: other ways out to the internet for chosen peers (admin only). An exit's
- * wg-quick file holds a private key: it goes in, never comes out. */
+ * wg-quick file holds a private key, a proxy's URL maybe a password: they go in, never
+ * come out. */
 #include <sodium.h>
 
 #include "api.h"
 #include "bus-call.h"
 #include "bus-message.h"
 #include "names.h"
+#include "proxy-url.h"
 
 #define EXIT_CONFIG_MAX (64U * 1024U)   /* an .ovpn with certificates inline (OVPN_TEXT_MAX) */
 #define EXIT_TYPE_MAX 32
+#define EXIT_DNS_MAX 4                  /* a proxy exit's resolvers (EXIT_RESOLVERS_MAX) */
+#define IPV4_TEXT_MAX 15                /* "255.255.255.255" */
 
-/* What GET shows: every property, never the configuration (no property carries it). */
+/* What GET shows: every property, never the configuration or a proxy's credentials (no property
+ * carries them). */
 const FieldMap exit_fields[] = {
         { "name",             "Name",            "s" },
         { "type",             "Type",            "s" },
@@ -38,11 +43,13 @@ const FieldMap exit_setting_fields[] = {
         { "name",        "Name",       "s" },
         { "type",        "Type",       "s" },
         { "config",      "Config",     "s" },
+        { "proxy",       "Proxy",      "s" },
+        { "dns_servers", "DnsServers", "as" },
         { "test_target", "TestTarget", "s" },
         {}
 };
 
-static const char *const exit_settings[] = { "config", "test_target", NULL };
+static const char *const exit_settings[] = { "config", "proxy", "dns_servers", "test_target", NULL };
 
 static int exit_path(Request *r, const char *name, char **ret) {
         if (!name || !peer_name_is_valid(name)) {
@@ -60,6 +67,12 @@ static int exit_path(Request *r, const char *name, char **ret) {
 static void wipe_string(cJSON *v) {
         if (cJSON_IsString(v) && v->valuestring)
                 sodium_memzero(v->valuestring, strlen(v->valuestring));
+}
+
+/* The parsed body's secrets: an exit's file, a proxy's URL. */
+static void wipe_secrets(cJSON *body) {
+        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
+        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "proxy"));
 }
 
 /* ------------------------------------------------------------------ read */
@@ -158,15 +171,40 @@ static void then_exit(Request *r, sd_bus_message *reply) {
 
 /* ------------------------------------------------------------------ change */
 
-/* config and test_target, when given, bounded before they reach the bus. */
-static bool settings_bounded(Request *r, cJSON *body, bool config_required) {
+static bool dns_servers_bounded(const cJSON *list) {
+        const cJSON *e;
+        int n = cJSON_GetArraySize(list);
+
+        if (!cJSON_IsArray(list) || n < 1 || n > (int) EXIT_DNS_MAX)
+                return false;
+        cJSON_ArrayForEach(e, list)
+                if (!cJSON_IsString(e) || isempty(e->valuestring) || strlen(e->valuestring) > IPV4_TEXT_MAX)
+                        return false;
+        return true;
+}
+
+/* The settings, when given, bounded before they reach the bus; which of them a type takes (config:
+ * wireguard and openvpn; proxy and dns_servers: proxy) is the cell's to say. Never quotes them. */
+static bool settings_bounded(Request *r, cJSON *body) {
         const cJSON *config = cJSON_GetObjectItemCaseSensitive(body, "config");
+        const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(body, "proxy");
+        const cJSON *dns = cJSON_GetObjectItemCaseSensitive(body, "dns_servers");
         const cJSON *target = cJSON_GetObjectItemCaseSensitive(body, "test_target");
 
-        if ((config || config_required) &&
+        if (config &&
             (!cJSON_IsString(config) || isempty(config->valuestring) || strlen(config->valuestring) > EXIT_CONFIG_MAX)) {
                 http_reply_error(r, 400, "invalid", "config must be the exit's wg-quick or .ovpn file, at most 64 KiB.",
                                  "config");
+                return false;
+        }
+        if (proxy && (!cJSON_IsString(proxy) || isempty(proxy->valuestring) ||
+                      strnlen(proxy->valuestring, PROXY_URL_MAX + 1) > PROXY_URL_MAX)) {
+                http_reply_error(r, 400, "invalid", "proxy must be the proxy's URL, socks5://[user:password@]address:port "
+                                 "or http://[user:password@]address:port, at most 1024 characters.", "proxy");
+                return false;
+        }
+        if (dns && !dns_servers_bounded(dns)) {
+                http_reply_error(r, 400, "invalid", "dns_servers must be a list of 1-4 IPv4 addresses.", "dns_servers");
                 return false;
         }
         if (target && (!cJSON_IsString(target) || strlen(target->valuestring) > ENDPOINT_MAX)) {
@@ -180,7 +218,7 @@ static void on_added(Request *r, sd_bus_message *reply) {
         bus_get_all_of_returned(r, reply, PIC_EXIT_INTERFACE, on_exit_created);
 }
 
-/* {name, type, config, test_target?} → Manager.AddExit */
+/* {name, type, config?, proxy?, dns_servers?, test_target?} → Manager.AddExit */
 void api_exits_create(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         cJSON *body = http_body_object(r);
@@ -195,10 +233,11 @@ void api_exits_create(Request *r) {
         }
         if (!cJSON_IsString(type) || isempty(type->valuestring) ||
             !string_is_printable_ascii(type->valuestring, EXIT_TYPE_MAX)) {
-                http_reply_error(r, 400, "invalid", "type must be the kind of exit: wireguard.", "type");
+                http_reply_error(r, 400, "invalid", "type must be the kind of exit: wireguard, openvpn, tor or proxy.",
+                                 "type");
                 goto finish;
         }
-        if (!settings_bounded(r, body, true))
+        if (!settings_bounded(r, body))
                 goto finish;
         if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddExit", &m) < 0 ||
             sd_bus_message_sensitive(m) < 0 ||
@@ -210,10 +249,10 @@ void api_exits_create(Request *r) {
                 goto finish;
         bus_call(r, m, on_added, NULL);
 finish:
-        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
+        wipe_secrets(body);
 }
 
-/* {config?, test_target?} → Exit.Update: the tunnel is reconfigured in place. */
+/* {config?, proxy?, dns_servers?, test_target?} → Exit.Update: the tunnel is reconfigured in place. */
 void api_exit_patch(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(freep) char *path = NULL;
@@ -222,14 +261,14 @@ void api_exit_patch(Request *r) {
                 return;
 
         if (!body->child)
-                http_reply_error(r, 400, "invalid", "Give config or test_target.", NULL);
-        else if (settings_bounded(r, body, false) && exit_path(r, r->name, &path) >= 0) {
+                http_reply_error(r, 400, "invalid", "Give config, proxy, dns_servers or test_target.", NULL);
+        else if (settings_bounded(r, body) && exit_path(r, r->name, &path) >= 0) {
                 if (bus_new_call(r, path, PIC_EXIT_INTERFACE, "Update", &m) < 0 || sd_bus_message_sensitive(m) < 0)
                         http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 else if (bus_append_settings(r, m, body, exit_setting_fields, exit_settings) >= 0)
                         bus_call(r, m, then_exit, NULL);
         }
-        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
+        wipe_secrets(body);
 }
 
 /* One argument-less method on the exit named in the path. */

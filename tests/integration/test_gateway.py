@@ -297,6 +297,21 @@ class ExitsTest(GatewayTestCase):
             self.assertNotIn(private, json.dumps(body_text))
         self.assertError(c.post('/api/exits', raw=b'{"name": "vpn", "name": "x"}',
                                 headers={'Content-Type': 'application/json'}), 400, 'invalid')
+        # a proxy exit's URL and resolvers, bounded by the gateway; the password never repeated
+        secret = 'hunter2-proxy-secret'
+        px = {'name': 'px', 'type': 'proxy', 'proxy': 'socks5://me:%s@192.0.2.10:1080' % secret}
+        for body, field in ((dict(px, proxy=''), 'proxy'), (dict(px, proxy=7), 'proxy'),
+                            (dict(px, proxy=None), 'proxy'), (dict(px, proxy=[px['proxy']]), 'proxy'),
+                            (dict(px, proxy=px['proxy'] + '/' * 1024), 'proxy'),
+                            (dict(px, dns_servers=[]), 'dns_servers'),
+                            (dict(px, dns_servers='192.0.2.53'), 'dns_servers'),
+                            (dict(px, dns_servers=['192.0.2.53'] * 5), 'dns_servers'),
+                            (dict(px, dns_servers=[53]), 'dns_servers'), (dict(px, dns_servers=['']), 'dns_servers'),
+                            (dict(px, dns_servers=['192.0.2.53' + '0' * 6]), 'dns_servers'),
+                            (dict(px, dns_servers=None), 'dns_servers')):
+            for r in (c.post('/api/exits', body), c.patch('/api/exits/ghost', {k: body[k] for k in body
+                                                                              if k in ('proxy', 'dns_servers')})):
+                self.assertNotIn(secret, json.dumps(self.assertError(r, 400, 'invalid', field)))
         self.assertEqual(c.get('/api/exits').json(), [])
 
         r = c.post('/api/exits', vpn)
@@ -360,6 +375,72 @@ class ExitsTest(GatewayTestCase):
         self.assertEqual(c.delete('/api/exits/vpn').status, 204)
         self.assertError(c.get('/api/exits/vpn'), 404, 'not_found')
         self.assertError(c.delete('/api/exits/vpn'), 404, 'not_found')
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+        # tor takes no config, and refuses one
+        self.assertError(c.post('/api/exits', {'name': 'tor', 'type': 'tor', 'config': config}), 400, 'invalid', 'config')
+        r = c.post('/api/exits', {'name': 'tor', 'type': 'tor'})
+        self.assertEqual((r.status, r.json()['type']), (201, 'tor'), r)
+        self.assertError(c.patch('/api/exits/tor', {'config': config}), 400, 'invalid', 'config')
+        self.assertEqual(c.delete('/api/exits/tor').status, 204)
+
+    def test_proxy_exit_routes(self):
+        """An exit of type proxy: its URL goes in and its password never comes out; its resolvers; what
+        only another type takes is refused by the cell, naming the field."""
+        cell, gw = setup_cell(self.world, allowed=EXIT_ACTIONS)
+        c = self.admin(gw)
+        secret = 'hunter2-proxy-secret'
+        px = {'name': 'px', 'type': 'proxy', 'proxy': 'socks5://me:%s@192.0.2.10:1080' % secret,
+              'test_target': '192.0.2.1:443'}
+        config = exit_wg_quick(h.wg_genkey()[0], h.wg_genkey()[1])
+        for body, field in ((dict(px, proxy='socks5://me:%s@proxy.example:1080' % secret), 'proxy'),
+                            (dict(px, proxy='https://me:%s@192.0.2.10:1080' % secret), 'proxy'),
+                            (dict(px, proxy='socks5://me:%s@192.0.2.10:0' % secret), 'proxy'),
+                            ({k: v for k, v in px.items() if k != 'proxy'}, 'proxy'),
+                            (dict(px, dns_servers=['dns.example']), 'dns_servers'),
+                            (dict(px, config=config), 'config'),
+                            (dict(px, type='wireguard', config=config), 'proxy'),
+                            ({'name': 'px', 'type': 'tor', 'dns_servers': ['192.0.2.53']}, 'dns_servers')):
+            self.assertNotIn(secret, json.dumps(self.assertError(c.post('/api/exits', body), 400, 'invalid', field)))
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+        r = c.post('/api/exits', px)
+        self.assertEqual(r.status, 201, r)
+        made = r.json()
+        self.assertEqual(set(made), EXIT_KEYS)
+        self.assertEqual((made['name'], made['type'], made['endpoint'], made['dns_servers'], made['test_target']),
+                         ('px', 'proxy', '192.0.2.10:1080', ['1.1.1.1', '9.9.9.9'], '192.0.2.1:443'))
+        r = c.post('/api/exits', {'name': 'web', 'type': 'proxy', 'proxy': 'http://192.0.2.11:3128',
+                                  'dns_servers': ['192.0.2.53', '192.0.2.54']})
+        self.assertEqual((r.status, r.json()['endpoint'], r.json()['dns_servers']),
+                         (201, '192.0.2.11:3128', ['192.0.2.53', '192.0.2.54']), r)
+        self.assertEqual([(e['name'], e['type']) for e in c.get('/api/exits').json()],
+                         [('px', 'proxy'), ('web', 'proxy')])
+        # the password went in and never comes out
+        for path in ('/api/exits', '/api/exits/px', '/metrics'):
+            r = c.get(path)
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn(secret, r.body.decode(), path)
+
+        # its resolvers, then its proxy (the resolvers stay)
+        r = c.patch('/api/exits/px', {'dns_servers': ['192.0.2.53']})
+        self.assertEqual((r.status, r.json()['dns_servers']), (200, ['192.0.2.53']), r)
+        r = c.patch('/api/exits/px', {'proxy': 'http://other:%s@192.0.2.12:8080' % secret})
+        self.assertEqual((r.status, r.json()['endpoint'], r.json()['dns_servers']),
+                         (200, '192.0.2.12:8080', ['192.0.2.53']), r)
+        self.assertNotIn(secret, r.body.decode())
+        for body, field in (({'config': config}, 'config'), ({'dns_servers': ['dns.example']}, 'dns_servers'),
+                            ({'proxy': 'socks5://me:%s@192.0.2.10:0' % secret}, 'proxy')):
+            body_text = self.assertError(c.patch('/api/exits/px', body), 400, 'invalid', field)
+            self.assertNotIn(secret, json.dumps(body_text))
+        self.assertEqual(c.post('/api/exits', {'name': 'vpn', 'type': 'wireguard', 'config': config}).status, 201)
+        self.assertError(c.patch('/api/exits/vpn', {'proxy': 'socks5://192.0.2.10:1080'}), 400, 'invalid', 'proxy')
+        self.assertError(c.patch('/api/exits/vpn', {'dns_servers': ['192.0.2.53']}), 400, 'invalid', 'dns_servers')
+        self.assertEqual(c.get('/api/exits/px').json()['endpoint'], '192.0.2.12:8080')
+        self.assertNotIn(secret, self.log_text(gw))
+
+        for name in ('px', 'web', 'vpn'):
+            self.assertEqual(c.delete('/api/exits/%s' % name).status, 204)
         self.assertEqual(c.get('/api/exits').json(), [])
 
     def test_exits_need_their_action(self):
