@@ -2,11 +2,14 @@
 /* libFuzzer target for what pic-celld reads back from disk and from WireGuard, and what an
  * admin hands it: the cell's and a peer's state files, wireguard-go's UAPI "get" reply,
  * the kernel's generic netlink GET_DEVICE reply, an exit's wg-quick file, the gateway's
- * strict JSON reading of a request body, an exit's state file, an OpenVPN client file
- * and what OpenVPN's management socket says (one line).
+ * strict JSON reading of a request body, an exit's state file, an OpenVPN client file,
+ * what OpenVPN's management socket says (one line) and what a proxy answers an exit's
+ * tunnel handshake (SOCKS5 or HTTP CONNECT).
  *
- * Input: byte 0 picks the parser (mod 9), the rest is the file, the reply text, or the
+ * Input: byte 0 picks the parser (mod 10), the rest is the file, the reply text, or the
  * netlink message (its nlmsg_len set to the bytes given, as a socket read would bound it).
+ * For the proxy's answer, byte 1 picks SOCKS5 or HTTP (bit 0), credentials (bit 1) and
+ * the size of the pieces it arrives in (the rest); the answer follows.
  *
  * PIC_FUZZ_SEEDS=DIR: writes a valid input of each kind to DIR and exits. */
 
@@ -27,15 +30,54 @@
 #include "json-strict.h"
 #include "keys.h"
 #include "peer.h"
+#include "proxy-handshake.h"
 #include "state.h"
 #include "wg/wg-genl.h"
 #include "wg/wg-uapi.h"
 #include "wg-quick.h"
 
 enum { KIND_CELL, KIND_PEER, KIND_UAPI, KIND_GENL, KIND_WG_QUICK, KIND_JSON_BODY, KIND_EXIT, KIND_OVPN, KIND_OVPN_MGMT,
-       _KIND_MAX };
+       KIND_PROXY_REPLY, _KIND_MAX };
 static const char *const kind_names[_KIND_MAX] = { "cell", "peer", "uapi", "genl", "wg-quick", "json-body", "exit", "ovpn",
-                                                   "ovpn-mgmt" };
+                                                   "ovpn-mgmt", "proxy-reply" };
+
+/* A handshake fed the proxy's answer in pieces, our requests taken as sent after each;
+ * whatever it says, it never takes more than it was given nor names the credentials. */
+static void fuzz_proxy_reply(const uint8_t *data, size_t size) {
+        ProxyUrl u = { .address = 0xc000020a, .port = 1080 };
+        ProxyHandshake *h = malloc(sizeof *h);
+
+        if (size < 1 || !h) {
+                free(h);
+                return;
+        }
+        u.kind = data[0] & 1 ? PROXY_HTTP : PROXY_SOCKS5;
+        if (data[0] & 2) {
+                u.has_credentials = true;
+                strcpy(u.user, "fuzzuser");
+                strcpy(u.password, "fuzzsecret");
+        }
+        size_t piece = (data[0] >> 2) + 1;
+        data++, size--;
+        proxy_handshake_start(h, &u, 0x01010101, 53);
+        for (;;) {
+                size_t out, used;
+                (void) proxy_handshake_output(h, &out);
+                proxy_handshake_advance(h, out);
+                size_t n = size < piece ? size : piece;
+                int r = proxy_handshake_feed(h, data, n, &used);
+                if (used > n || memchr(h->message, 0, sizeof h->message) == NULL || strstr(h->message, "fuzzuser") ||
+                    strstr(h->message, "fuzzsecret"))
+                        abort();
+                data += used, size -= used;
+                if (r != 0 || size == 0)
+                        break;
+                if (used == 0) /* 0 taken and not done: it would spin */
+                        abort();
+        }
+        proxy_handshake_wipe(h);
+        free(h);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[256];
@@ -56,6 +98,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         (void) wg_genl_parse_device_message(nlh, d);
                 wg_device_free(d);
                 free(nlh);
+                return 0;
+        }
+        if (kind == KIND_PROXY_REPLY) { /* raw bytes, as they come off the socket */
+                fuzz_proxy_reply(data, size);
                 return 0;
         }
         if (kind == KIND_JSON_BODY) { /* the raw bytes, NULs and all, as a request body arrives */
@@ -180,6 +226,9 @@ static void make_seeds(const char *dir) {
                                    ">STATE:1800000001,CONNECTED,SUCCESS,10.8.0.6,198.51.100.7,1194,,\n"
                                    ">BYTECOUNT:1234,5678\nEND\n";
         write_seed(dir, KIND_OVPN_MGMT, mgmt, sizeof mgmt - 1);
+        /* SOCKS5 with credentials, in pieces of 3: method 2, credentials taken, a name as bound address */
+        static const uint8_t socks[] = { 0x0a, 5, 2, 1, 0, 5, 0, 0, 3, 4, 'p', 'r', 'o', 'x', 0x9c, 0x40, 'D' };
+        write_seed(dir, KIND_PROXY_REPLY, socks, sizeof socks);
 
         static const char exit_quick[] =
                 "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\nAddress = 10.2.0.2/32\n"
