@@ -3,7 +3,8 @@
 // Drives the PIC web UI in headless Chromium (Debian's, through playwright-core): setup wizard,
 // sign-in, add a peer, its config and QR code, its web login (and signing in as that peer in a
 // fresh browser), live update, disable, remove; the Cells page's invites; the Exits page (add an
-// exit from its wg-quick file, test it, send a peer through it, remove it); a screenshot per step.
+// exit from its wg-quick file, test it, send a peer through it, remove it; add a proxy exit, its
+// password never shown again); a screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -424,6 +425,54 @@ async function run(page, context, newContext) {
                 const res = await context.request.get(URL_BASE + '/api/exits');
                 check(JSON.stringify(await res.json()) === '[]', 'the exit is gone from the API too');
                 await shot(page, 'exit-removed');
+        });
+
+        const proxySecret = 'hunter2-proxy-secret';
+        const proxyRow = page.locator('tr[data-exit="px"]');
+        await step('exits: a proxy exit shows its own fields; a bad URL or resolver is refused by name', async () => {
+                await exitForm.getByLabel('Type').selectOption('proxy');
+                await exitForm.getByLabel('Proxy URL').waitFor();
+                check(!(await exitForm.getByLabel('Its wg-quick file').isVisible()), 'the wg-quick file is for WireGuard only');
+                check(await exitForm.getByLabel('Proxy URL').getAttribute('autocomplete') === 'off',
+                      'the browser is not asked to remember the URL');
+                await exitForm.getByLabel('Name').fill('px');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await fieldError(exitForm, 'proxy');
+                await exitForm.getByLabel('Proxy URL').fill(`socks5://me:${proxySecret}@192.0.2.10:1080`);
+                await exitForm.getByLabel('DNS servers (optional)').fill('192.0.2.53, dns.example');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                let msg = await fieldError(exitForm, 'dns_servers');
+                check(/dns\.example/.test(msg), `the page names the resolver that is not an address (${msg})`);
+                await exitForm.getByLabel('DNS servers (optional)').fill('192.0.2.53, 192.0.2.54');
+                await exitForm.getByLabel('Proxy URL').fill(`socks5://me:${proxySecret}@proxy.example:1080`);
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                msg = await fieldError(exitForm, 'proxy');
+                check(/IPv4/.test(msg) && !msg.includes(proxySecret), `the cell refuses a name, never quoting the password (${msg})`);
+                await shot(page, 'exit-proxy-refused');
+        });
+
+        await step('exits: add a proxy exit, see it listed, the password gone from the page', async () => {
+                await exitForm.getByLabel('Proxy URL').fill(`socks5://me:${proxySecret}@192.0.2.10:1080`);
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await page.getByText('Exit px added').waitFor();
+                await proxyRow.waitFor();
+                const type = (await proxyRow.locator('td[data-label="Type"]').textContent()).trim();
+                check(type === 'Proxy', `its type is listed (${type})`);
+                const endpoint = (await proxyRow.locator('td[data-label="Endpoint"]').textContent()).trim();
+                check(endpoint === '192.0.2.10:1080', `its address is listed, without the credentials (${endpoint})`);
+                check(await exitForm.getByLabel('Proxy URL').inputValue() === '', 'the URL left the form');
+                check(!(await page.content()).includes(proxySecret), 'the password is nowhere on the page');
+                const listed = await (await context.request.get(URL_BASE + '/api/exits')).json();
+                check(!JSON.stringify(listed).includes(proxySecret), 'the API never shows the password');
+                const px = listed.find(e => e.name === 'px');
+                check(px && JSON.stringify(px.dns_servers) === '["192.0.2.53","192.0.2.54"]',
+                      `its resolvers are the ones given (${px && px.dns_servers})`);
+                await shot(page, 'exit-proxy-added');
+                await page.getByRole('button', { name: 'Remove px' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Remove exit px?' });
+                await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+                await proxyRow.waitFor({ state: 'detached' });
+                await page.getByText('Exit px removed.').waitFor();
         });
 
         await step('sign out', async () => {
