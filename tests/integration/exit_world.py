@@ -82,6 +82,47 @@ class ExitServer:
                   '--address=/exit.example/198.18.9.99'], name='exit-dnsmasq-%s' % self.net)
 
 
+class SshServer:
+    """An sshd in the upstream namespace on UPLINK_UP:port for sshuttle exits: its host key and a
+    client key (no passphrase) made at test time; root may log in with that key only."""
+
+    def __init__(self, world, port=2222):
+        self.world, self.port = world, port
+        self.dir = world.subdir('sshd')
+        for name in ('host', 'client'):
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', name, '-f',
+                            os.path.join(self.dir, name)], check=True)
+        self.host_key = self._read('host.pub').strip()
+        self.client_key = self._read('client')
+        with open(os.path.join(self.dir, 'authorized_keys'), 'w') as f:
+            f.write(self._read('client.pub'))
+        self.config = os.path.join(self.dir, 'sshd_config')
+        with open(self.config, 'w') as f:
+            f.write('Port %d\nListenAddress %s\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\n'
+                    'PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n'
+                    'UsePAM no\nStrictModes no\nLogLevel VERBOSE\n'
+                    % (port, UPLINK_UP, os.path.join(self.dir, 'host'), os.path.join(self.dir, 'authorized_keys'),
+                       os.path.join(self.dir, 'sshd.pid')))
+        self.process = None
+
+    def _read(self, name):
+        with open(os.path.join(self.dir, name)) as f:
+            return f.read()
+
+    def encrypted_client_key(self):
+        path = os.path.join(self.dir, 'locked')
+        if not os.path.exists(path):
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', path], check=True)
+        return self._read('locked')
+
+    def start(self, up):
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self.process = up.spawn(['/usr/sbin/sshd', '-D', '-e', '-f', self.config], name='sshd')
+        h.wait_for(lambda: up.run(['ss', '-Htln', 'sport = :%d' % self.port]).stdout.strip() != '', 10, 0.05,
+                   'sshd listens')
+        return self.process
+
+
 class ExitWorld:
     def __init__(self, world, stats_interval='0.5'):
         self.world = w = world

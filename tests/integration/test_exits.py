@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
 from exit_world import (EXIT_IFACE, INTERNET, INTERNET_PORT, PEER_IFACE, UPLINK_CELL, UPLINK_UP,  # noqa: E402
-                        ExitServer, ExitWorld, OpenVpnServer)
+                        ExitServer, ExitWorld, OpenVpnServer, SshServer)
 
 UNIT = 'pic-exit-vpn.service'
 PROXY_PASSWORD = 's3cret-proxy-pw'
@@ -263,13 +263,17 @@ class ExitsTest(h.SharedWorldTestCase):
 
     # ---------------------------------------------------------------- proxy (redsocks + pic-exit-proxy)
 
-    def start_socks(self):
-        """microsocks on the upstream side with a password; "the internet" answers DNS for proxy.example."""
-        if not getattr(self, '_dns_started', False):
+    def start_internet_dns(self):
+        """"The internet" answers DNS for proxy.example (over UDP and TCP) at INTERNET."""
+        if not getattr(type(self), '_dns_started', False):
             self.w.up.spawn(['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--pid-file=',
                              '--listen-address=' + INTERNET, '--bind-interfaces', '--log-facility=-',
                              '--address=/proxy.example/198.18.9.77'], name='internet-dnsmasq')
             type(self)._dns_started = True
+
+    def start_socks(self):
+        """microsocks on the upstream side with a password."""
+        self.start_internet_dns()
         return self.w.up.spawn(['microsocks', '-i', UPLINK_UP, '-p', '1080', '-u', 'pic', '-P', PROXY_PASSWORD],
                                name='microsocks')
 
@@ -360,6 +364,90 @@ class ExitsTest(h.SharedWorldTestCase):
         leftovers = [f for f in os.listdir(self.cell.wg_run_dir) if f.endswith(('.proxy', '.redsocks'))]
         self.assertEqual(leftovers, [])
         socks.stop()
+
+
+    # ---------------------------------------------------------------- sshuttle (under pic-exit-proxy)
+
+    def ssh_settings(self, ssh, **override):
+        settings = {'Target': 'root@%s:%d' % (UPLINK_UP, ssh.port), 'SshKey': ssh.client_key,
+                    'HostKey': ssh.host_key, 'DnsServers': dbus.Array([INTERNET], 's'),
+                    'TestTarget': '%s:%d' % (INTERNET, INTERNET_PORT)}
+        settings.update(override)
+        return dbus.Dictionary(settings, signature='sv')
+
+    def test_z3_sshuttle_bad_settings_are_refused_by_name(self):
+        ssh = type(self).ssh = SshServer(self.world)
+        mgr = self.cell.manager()
+        cases = [
+            ({'SshKey': ssh.encrypted_client_key()}, 'passphrase'),
+            ({'SshKey': 'ssh-ed25519 AAAA'}, 'OpenSSH private key'),
+            ({'HostKey': 'ssh-rsa ' + ssh.host_key.split()[1]}, 'not a ssh-rsa key'),
+            ({'Target': 'root@ssh.example:22'}, 'IPv4'),
+            ({'Target': UPLINK_UP}, 'user@address'),
+            ({'DnsServers': dbus.Array([INTERNET, UPLINK_UP], 's')}, 'one IPv4 address'),
+            ({'Proxy': 'socks5://%s:1080' % UPLINK_UP}, 'Proxy: only a proxy exit'),
+        ]
+        for override, word in cases:
+            with self.subTest(word=word), self.assertRaises(dbus.DBusException) as e:
+                mgr.AddExit('ssh', 'sshuttle', self.ssh_settings(ssh, **override))
+            self.assertEqual(e.exception.get_dbus_name(), 'org.freedesktop.DBus.Error.InvalidArgs')
+            self.assertIn(word, e.exception.get_dbus_message())
+            self.assertNotIn(ssh.client_key.splitlines()[1], e.exception.get_dbus_message())
+        settings = self.ssh_settings(ssh)
+        del settings['HostKey']
+        with self.assertRaises(dbus.DBusException) as e:
+            mgr.AddExit('ssh', 'sshuttle', settings)
+        self.assertIn('HostKey is required', e.exception.get_dbus_message())
+        self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'exits', 'ssh.json')))
+
+    def test_z4_sshuttle_carries_tcp_and_dns_and_fails_closed(self):
+        """sshuttle to an sshd upstream: the peer's TCP reaches the internet from the SSH server's side,
+        its DNS is answered by the server's resolver through the tunnel, nothing else leaves, and a
+        wrong host key is a failed exit that says so."""
+        ssh = self.ssh
+        self.start_internet_dns()
+        sshd = ssh.start(self.w.up)
+        path = self.cell.manager().AddExit('ssh', 'sshuttle', self.ssh_settings(ssh))
+        self.wait_state('up', 'ssh')
+        props = self.cell.properties(EXIT_IFACE, path)
+        self.assertEqual(str(props['Endpoint']), '%s:%d' % (UPLINK_UP, ssh.port))
+        self.assertNotIn(ssh.client_key.splitlines()[1], repr(props))
+
+        before = self.w.leaked()
+        self.w.set_peer_exit('ssh')
+        if self.w.client is None:
+            self.w.connect_client()
+        flood = self.w.flood()  # ICMP: not TCP, so dropped
+        self.assertEqual(self.w.probe(), INTERNET)  # the SSH server's side connects, not the cell's uplink
+        answer = self.w.peer_ns.run(['dig', '+short', '+time=2', '+tries=2', '@' + self.w.vpn_ip, 'proxy.example'],
+                                    check=False).stdout.strip()
+        self.assertEqual(answer, '198.18.9.77')
+
+        # the server gone: not up, and nothing leaves
+        sshd.stop()
+        self.w.wait_state('failed', 'ssh', timeout=30)
+        self.assertTrue(self.w.probe(1).startswith('error'))
+        flood.stop()
+        self.assertEqual(self.w.leaked(), before)
+
+        # another server's key: refused by ssh, failed with the reason
+        sshd = ssh.start(self.w.up)
+        self.wait_state('up', 'ssh')
+        other = SshServer(self.world, port=2223)
+        self.exit_obj('ssh').Update(dbus.Dictionary({'HostKey': other.host_key}, signature='sv'))
+        self.w.wait_state('failed', 'ssh', timeout=30)
+        self.assertIn('Host key verification failed', str(self.exit_prop('LastError', 'ssh')))
+        self.exit_obj('ssh').Update(dbus.Dictionary({'HostKey': ssh.host_key}, signature='sv'))
+        self.wait_state('up', 'ssh')
+        self.assertEqual(self.w.probe(), INTERNET)
+
+        self.w.set_peer_exit('')
+        self.exit_obj('ssh').Remove()
+        h.wait_for(lambda: 'sshuttle' not in self.cell.netns.run(['nft', 'list', 'tables']).stdout, 10, 0.1,
+                   "sshuttle's own table goes with it")
+        leftovers = [f for f in os.listdir(self.cell.wg_run_dir) if f.endswith(('.ssh-key', '.known-hosts'))]
+        self.assertEqual(leftovers, [])
+        sshd.stop()
 
 
 if __name__ == '__main__':
