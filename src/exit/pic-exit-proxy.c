@@ -25,7 +25,7 @@
 #define RESOLVERS_FILE_MAX 256
 #define STATUS_MAX 256 /* "down <reason>\n" at most */
 #define PROBE_FAILING_USEC (5 * 1000000ULL)
-#define PROBE_FINE_USEC (30 * 1000000ULL)
+#define PROBE_FINE_USEC (10 * 1000000ULL) /* a proxy that went away shows within seconds, at one tunnel per 10 s */
 #define PROBE_SOON_USEC (1 * 1000000ULL) /* after a query failed while the proxy seemed fine */
 #define CHILD_STOP_USEC (10 * 1000000ULL)
 
@@ -306,7 +306,7 @@ static void on_probe_done(ProxyProbe *p, int r, const char *reason, void *userda
 }
 
 /* A query failed with every resolver: the proxy may have gone, and the status should not say
- * "up" for up to 30 s more. At most one probe a second however many fail. */
+ * "up" for up to 10 s more. At most one probe a second however many fail. */
 static void on_relay_failed(DnsRelay *relay, void *userdata) {
         Context *c = userdata;
         uint64_t next;

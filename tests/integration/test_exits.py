@@ -341,6 +341,7 @@ class ExitsTest(h.SharedWorldTestCase):
 
         # the proxy gone: failed, with the reason, and still nothing leaves
         socks.stop()
+        self.w.peer_ns.run(['dig', '+time=1', '+tries=1', '@' + self.w.vpn_ip, 'proxy.example'], check=False)
         self.wait_state('failed', 'px')
         self.assertIn('refused', str(self.exit_prop('LastError', 'px')))
         self.assertTrue(self.w.probe(1).startswith('error'))
