@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /api/exits: other ways out to the internet for chosen peers (admin only). An exit's
- * wg-quick file holds a private key, a proxy's URL maybe a password: they go in, never
- * come out. */
+ * wg-quick file holds a private key, a proxy's URL maybe a password, an sshuttle exit's
+ * SSH key is one: they go in, never come out. */
 #include <sodium.h>
 
 #include "api.h"
 #include "bus-call.h"
 #include "bus-message.h"
+#include "exit/ssh-settings.h"
 #include "names.h"
 #include "proxy-url.h"
 
@@ -14,9 +15,10 @@
 #define EXIT_TYPE_MAX 32
 #define EXIT_DNS_MAX 4                  /* a proxy exit's resolvers (EXIT_RESOLVERS_MAX) */
 #define IPV4_TEXT_MAX 15                /* "255.255.255.255" */
+#define SSH_TARGET_TEXT_MAX 300         /* user@a.b.c.d:port is far shorter; the cell reads it strictly */
 
-/* What GET shows: every property, never the configuration or a proxy's credentials (no property
- * carries them). */
+/* What GET shows: every property, never the configuration, a proxy's credentials or an SSH key
+ * (no property carries them). */
 const FieldMap exit_fields[] = {
         { "name",             "Name",            "s" },
         { "type",             "Type",            "s" },
@@ -45,11 +47,15 @@ const FieldMap exit_setting_fields[] = {
         { "config",      "Config",     "s" },
         { "proxy",       "Proxy",      "s" },
         { "dns_servers", "DnsServers", "as" },
+        { "target",      "Target",     "s" },
+        { "ssh_key",     "SshKey",     "s" },
+        { "host_key",    "HostKey",    "s" },
         { "test_target", "TestTarget", "s" },
         {}
 };
 
-static const char *const exit_settings[] = { "config", "proxy", "dns_servers", "test_target", NULL };
+static const char *const exit_settings[] = { "config", "proxy", "dns_servers", "target", "ssh_key", "host_key",
+                                             "test_target", NULL };
 
 static int exit_path(Request *r, const char *name, char **ret) {
         if (!name || !peer_name_is_valid(name)) {
@@ -69,10 +75,11 @@ static void wipe_string(cJSON *v) {
                 sodium_memzero(v->valuestring, strlen(v->valuestring));
 }
 
-/* The parsed body's secrets: an exit's file, a proxy's URL. */
+/* The parsed body's secrets: an exit's file, a proxy's URL, an SSH key. */
 static void wipe_secrets(cJSON *body) {
         wipe_string(cJSON_GetObjectItemCaseSensitive(body, "config"));
         wipe_string(cJSON_GetObjectItemCaseSensitive(body, "proxy"));
+        wipe_string(cJSON_GetObjectItemCaseSensitive(body, "ssh_key"));
 }
 
 /* ------------------------------------------------------------------ read */
@@ -183,32 +190,41 @@ static bool dns_servers_bounded(const cJSON *list) {
         return true;
 }
 
-/* The settings, when given, bounded before they reach the bus; which of them a type takes (config:
- * wireguard and openvpn; proxy and dns_servers: proxy) is the cell's to say. Never quotes them. */
-static bool settings_bounded(Request *r, cJSON *body) {
-        const cJSON *config = cJSON_GetObjectItemCaseSensitive(body, "config");
-        const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(body, "proxy");
-        const cJSON *dns = cJSON_GetObjectItemCaseSensitive(body, "dns_servers");
-        const cJSON *target = cJSON_GetObjectItemCaseSensitive(body, "test_target");
+/* The string settings: at most max bytes, empty only where empty_ok; the message never quotes them. */
+static const struct {
+        const char *json;
+        size_t max;
+        bool empty_ok;
+        const char *message;
+} string_settings[] = {
+        { "config", EXIT_CONFIG_MAX, false, "config must be the exit's wg-quick or .ovpn file, at most 64 KiB." },
+        { "proxy", PROXY_URL_MAX, false, "proxy must be the proxy's URL, socks5://[user:password@]address:port "
+          "or http://[user:password@]address:port, at most 1024 characters." },
+        { "target", SSH_TARGET_TEXT_MAX, false, "target must be the SSH server as user@address or "
+          "user@address:port." },
+        { "ssh_key", SSH_KEY_TEXT_MAX, false, "ssh_key must be an OpenSSH private key without a passphrase, "
+          "at most 16 KiB." },
+        { "host_key", SSH_HOST_KEY_MAX, false, "host_key must be the SSH server's public key as ssh-keyscan prints "
+          "it, at most 2048 characters." },
+        { "test_target", ENDPOINT_MAX, true, "test_target must be address:port." },
+};
 
-        if (config &&
-            (!cJSON_IsString(config) || isempty(config->valuestring) || strlen(config->valuestring) > EXIT_CONFIG_MAX)) {
-                http_reply_error(r, 400, "invalid", "config must be the exit's wg-quick or .ovpn file, at most 64 KiB.",
-                                 "config");
-                return false;
-        }
-        if (proxy && (!cJSON_IsString(proxy) || isempty(proxy->valuestring) ||
-                      strnlen(proxy->valuestring, PROXY_URL_MAX + 1) > PROXY_URL_MAX)) {
-                http_reply_error(r, 400, "invalid", "proxy must be the proxy's URL, socks5://[user:password@]address:port "
-                                 "or http://[user:password@]address:port, at most 1024 characters.", "proxy");
-                return false;
+/* The settings, when given, bounded before they reach the bus; which of them a type takes (config:
+ * wireguard and openvpn; proxy: proxy; target, ssh_key and host_key: sshuttle; dns_servers: proxy and
+ * sshuttle) is the cell's to say. Never quotes them. */
+static bool settings_bounded(Request *r, cJSON *body) {
+        const cJSON *dns = cJSON_GetObjectItemCaseSensitive(body, "dns_servers");
+
+        for (size_t i = 0; i < ELEMENTSOF(string_settings); i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, string_settings[i].json);
+                if (v && (!cJSON_IsString(v) || (!string_settings[i].empty_ok && isempty(v->valuestring)) ||
+                          strnlen(v->valuestring, string_settings[i].max + 1) > string_settings[i].max)) {
+                        http_reply_error(r, 400, "invalid", string_settings[i].message, string_settings[i].json);
+                        return false;
+                }
         }
         if (dns && !dns_servers_bounded(dns)) {
                 http_reply_error(r, 400, "invalid", "dns_servers must be a list of 1-4 IPv4 addresses.", "dns_servers");
-                return false;
-        }
-        if (target && (!cJSON_IsString(target) || strlen(target->valuestring) > ENDPOINT_MAX)) {
-                http_reply_error(r, 400, "invalid", "test_target must be address:port.", "test_target");
                 return false;
         }
         return true;
@@ -218,7 +234,7 @@ static void on_added(Request *r, sd_bus_message *reply) {
         bus_get_all_of_returned(r, reply, PIC_EXIT_INTERFACE, on_exit_created);
 }
 
-/* {name, type, config?, proxy?, dns_servers?, test_target?} → Manager.AddExit */
+/* {name, type, config?, proxy?, dns_servers?, target?, ssh_key?, host_key?, test_target?} → Manager.AddExit */
 void api_exits_create(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         cJSON *body = http_body_object(r);
@@ -233,8 +249,8 @@ void api_exits_create(Request *r) {
         }
         if (!cJSON_IsString(type) || isempty(type->valuestring) ||
             !string_is_printable_ascii(type->valuestring, EXIT_TYPE_MAX)) {
-                http_reply_error(r, 400, "invalid", "type must be the kind of exit: wireguard, openvpn, tor or proxy.",
-                                 "type");
+                http_reply_error(r, 400, "invalid", "type must be the kind of exit: wireguard, openvpn, tor, proxy or "
+                                 "sshuttle.", "type");
                 goto finish;
         }
         if (!settings_bounded(r, body))
@@ -252,7 +268,8 @@ finish:
         wipe_secrets(body);
 }
 
-/* {config?, proxy?, dns_servers?, test_target?} → Exit.Update: the tunnel is reconfigured in place. */
+/* {config?, proxy?, dns_servers?, target?, ssh_key?, host_key?, test_target?} → Exit.Update: the tunnel is
+ * reconfigured in place. */
 void api_exit_patch(Request *r) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(freep) char *path = NULL;
@@ -261,7 +278,8 @@ void api_exit_patch(Request *r) {
                 return;
 
         if (!body->child)
-                http_reply_error(r, 400, "invalid", "Give config, proxy, dns_servers or test_target.", NULL);
+                http_reply_error(r, 400, "invalid", "Give config, proxy, dns_servers, target, ssh_key, host_key or "
+                                 "test_target.", NULL);
         else if (settings_bounded(r, body) && exit_path(r, r->name, &path) >= 0) {
                 if (bus_new_call(r, path, PIC_EXIT_INTERFACE, "Update", &m) < 0 || sd_bus_message_sensitive(m) < 0)
                         http_reply_error(r, 500, "failed", "Out of memory.", NULL);

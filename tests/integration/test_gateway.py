@@ -32,6 +32,15 @@ CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endp
              'dns_state', 'dns_servers'}
 
 
+def ssh_keygen(world, name, passphrase):
+    """An ed25519 key made now by ssh-keygen, as its file holds it (name.pub: the public half)."""
+    path = os.path.join(world.subdir('ssh-keys'), name.replace('.pub', ''))
+    if not os.path.exists(path):
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', passphrase, '-C', 'pic', '-f', path], check=True)
+    with open(os.path.join(os.path.dirname(path), name)) as f:
+        return f.read().strip() if name.endswith('.pub') else f.read()
+
+
 class GatewayTestCase(h.HarnessTestCase):
     def assertError(self, r, status, code, field=None):
         """An error answer: the status, a JSON body with only error/message/field, nothing else."""
@@ -441,6 +450,73 @@ class ExitsTest(GatewayTestCase):
 
         for name in ('px', 'web', 'vpn'):
             self.assertEqual(c.delete('/api/exits/%s' % name).status, 204)
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+    def test_sshuttle_exit_routes(self):
+        """An exit of type sshuttle: target, ssh_key and host_key bounded by the gateway and read by the cell,
+        each refusal naming its field; the private key goes in and never comes out."""
+        cell, gw = setup_cell(self.world, allowed=EXIT_ACTIONS)
+        c = self.admin(gw)
+        key, other_key, host, locked = (ssh_keygen(self.world, n, p) for n, p in (
+            ('key', ''), ('other', ''), ('host.pub', ''), ('locked', 'a passphrase')))
+        secrets = [k.splitlines()[1] for k in (key, other_key, locked)]
+
+        def refused(r, field):
+            text = json.dumps(self.assertError(r, 400, 'invalid', field))
+            for secret in secrets:
+                self.assertNotIn(secret, text)
+            return text
+
+        ssh = {'name': 'ssh', 'type': 'sshuttle', 'target': 'pic@192.0.2.10:2222', 'ssh_key': key, 'host_key': host,
+               'test_target': '192.0.2.1:443'}
+        # bounded by the gateway, for POST and PATCH alike
+        for field, bad in (('target', ''), ('target', 7), ('target', None), ('target', 'pic@' + '1' * 300),
+                           ('ssh_key', ''), ('ssh_key', 7), ('ssh_key', [key]), ('ssh_key', key + '\n' * 16384),
+                           ('host_key', ''), ('host_key', {}), ('host_key', 'ssh-ed25519 ' + 'A' * 2048)):
+            refused(c.post('/api/exits', dict(ssh, **{field: bad})), field)
+            refused(c.patch('/api/exits/ghost', {field: bad}), field)
+        # read by the cell
+        for body, field, word in ((dict(ssh, ssh_key=locked), 'ssh_key', 'passphrase'),
+                                  (dict(ssh, ssh_key=host), 'ssh_key', 'OpenSSH private key'),
+                                  (dict(ssh, target='pic@ssh.example:22'), 'target', 'IPv4'),
+                                  (dict(ssh, target='192.0.2.10'), 'target', 'user@address'),
+                                  (dict(ssh, host_key='ssh-rsa ' + host.split()[1]), 'host_key', 'ssh-rsa'),
+                                  ({k: v for k, v in ssh.items() if k != 'host_key'}, 'host_key', 'required'),
+                                  (dict(ssh, dns_servers=['192.0.2.53', '192.0.2.54']), 'dns_servers', 'one'),
+                                  (dict(ssh, proxy='socks5://192.0.2.10:1080'), 'proxy', 'only a proxy exit'),
+                                  ({'name': 'tor', 'type': 'tor', 'ssh_key': key}, 'ssh_key', 'only an sshuttle')):
+            self.assertIn(word, refused(c.post('/api/exits', body), field))
+        self.assertEqual(c.get('/api/exits').json(), [])
+
+        r = c.post('/api/exits', ssh)
+        made = r.json()
+        self.assertEqual((r.status, set(made)), (201, EXIT_KEYS), r)
+        self.assertEqual((made['name'], made['type'], made['endpoint'], made['dns_servers'], made['test_target']),
+                         ('ssh', 'sshuttle', '192.0.2.10:2222', [], '192.0.2.1:443'))
+        r = c.post('/api/exits', {'name': 'ssh2', 'type': 'sshuttle', 'target': 'pic@192.0.2.11', 'ssh_key': other_key,
+                                  'host_key': host, 'dns_servers': ['192.0.2.53']})
+        self.assertEqual((r.status, r.json()['endpoint'], r.json()['dns_servers']), (201, '192.0.2.11:22', ['192.0.2.53']), r)
+
+        # changed in place, one setting at a time; refusals change nothing
+        for body, shown in (({'target': 'root@192.0.2.12'}, ('192.0.2.12:22', [])),
+                            ({'dns_servers': ['192.0.2.53']}, ('192.0.2.12:22', ['192.0.2.53'])),
+                            ({'ssh_key': other_key, 'host_key': host + '\n'}, ('192.0.2.12:22', ['192.0.2.53']))):
+            r = c.patch('/api/exits/ssh', body)
+            self.assertEqual((r.status, (r.json()['endpoint'], r.json()['dns_servers'])), (200, shown), r)
+        for body, field in (({'ssh_key': locked}, 'ssh_key'), ({'target': 'pic@192.0.2.13:0'}, 'target'),
+                            ({'host_key': 'ssh-ed25519 AAAA'}, 'host_key'), ({'config': 'x'}, 'config'),
+                            ({'proxy': 'socks5://192.0.2.10:1080'}, 'proxy')):
+            refused(c.patch('/api/exits/ssh', body), field)
+        self.assertEqual(c.get('/api/exits/ssh').json()['endpoint'], '192.0.2.12:22')
+        self.assertEqual(c.post('/api/exits', {'name': 'tor', 'type': 'tor'}).status, 201)
+        for field in ('target', 'ssh_key', 'host_key'):
+            refused(c.patch('/api/exits/tor', {field: ssh[field]}), field)
+
+        # the private keys went in and never come out
+        bodies = [c.get(path).body.decode() for path in ('/api/exits', '/api/exits/ssh', '/api/exits/ssh2', '/metrics')]
+        for secret in secrets:
+            self.assertNotIn(secret, '\n'.join(bodies + [self.log_text(gw)]))
+        self.assertEqual([c.delete('/api/exits/%s' % name).status for name in ('ssh', 'ssh2', 'tor')], [204] * 3)
         self.assertEqual(c.get('/api/exits').json(), [])
 
     def test_exits_need_their_action(self):
