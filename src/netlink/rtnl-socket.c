@@ -24,11 +24,15 @@ void rtnl_socket_close(Rtnl *r) {
 }
 
 int rtnl_socket_open(Rtnl *r) {
+        return netlink_socket_open(r, NETLINK_ROUTE);
+}
+
+int netlink_socket_open(Rtnl *r, int protocol) {
         int one = 1;
 
         *r = (Rtnl) {};
 
-        r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        r->nl = mnl_socket_open2(protocol, SOCK_CLOEXEC);
         if (!r->nl)
                 return negative_errno();
 

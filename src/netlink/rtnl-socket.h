@@ -23,6 +23,8 @@ typedef struct Rtnl {
 typedef int (*RtnlReplyFunc)(const struct nlmsghdr *nlh, void *userdata);
 
 int rtnl_socket_open(Rtnl *r);
+/* The same for another netlink protocol that acks like rtnetlink (NETLINK_SOCK_DIAG). */
+int netlink_socket_open(Rtnl *r, int protocol);
 void rtnl_socket_close(Rtnl *r);
 
 /* Starts a request in buf (RTNL_REQUEST_SIZE bytes). */
