@@ -63,7 +63,7 @@ static int unit_command(Manager *m, const Exit *e, char ***ret_argv) {
 
         r = exit_helper_argv(m, e, &argv);
         if (r >= 0)
-                r = strv_extend_many(&argv, "--dns-from-child", vpn, "--", SSHUTTLE, "--method", "nft", "--listen",
+                r = strv_extend_many(&argv, "--dns-from-child", vpn, "--free-port", listen, "--", SSHUTTLE, "--method", "nft", "--listen",
                                      listen, "--ns-hosts", CAPTURE_NOTHING, "--disable-ipv6", "-e", ssh, "-r",
                                      remote, NULL);
         if (r >= 0 && e->resolvers) {

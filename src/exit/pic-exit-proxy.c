@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pic-exit-proxy: the main process of an exit of type "proxy". It runs the
- * program that carries the peers' TCP (redsocks) as its child, relays their
- * DNS through the proxy (dns-relay.h) while the proxy serves, probes the
- * proxy, and says in a status file whether it serves: "up" or "down
- * <reason>". Its child's end is its own (exit 1: systemd restarts the unit). */
+/* pic-exit-proxy: the main process of an exit of type "proxy" or
+ * "sshuttle". It runs the program that carries the peers' TCP (redsocks,
+ * sshuttle) as its child, relays their DNS while the way out serves (through
+ * the proxy: dns-relay.h; to sshuttle's own DNS port: dns-forward.h), probes
+ * it, and says in a status file whether it serves: "up" or "down <reason>".
+ * Its child's end is its own (exit 1, a few seconds later: systemd restarts
+ * the unit, and the status file says why meanwhile). */
 #define _GNU_SOURCE 1 /* close_range */
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,11 +17,14 @@
 #include <systemd/sd-event.h>
 
 #include "cidr.h"
+#include "dns-forward.h"
 #include "dns-relay.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "netlink/sock-diag.h"
 #include "proxy-url.h"
+#include "time-util.h"
 
 #define PROXY_FILE_MAX (PROXY_URL_MAX + 1) /* the URL and a newline */
 #define RESOLVERS_FILE_MAX 256
@@ -28,11 +33,17 @@
 #define PROBE_FINE_USEC (10 * 1000000ULL) /* a proxy that went away shows within seconds, at one tunnel per 10 s */
 #define PROBE_SOON_USEC (1 * 1000000ULL) /* after a query failed while the proxy seemed fine */
 #define CHILD_STOP_USEC (10 * 1000000ULL)
+/* after the child ended: its reason stays readable, and restarts stay under systemd's start limit */
+#define CHILD_GONE_USEC (3 * 1000000ULL)
+#define ORPHANS_WAIT_USEC (10 * 1000000ULL)
+#define CHILD_LINE_MAX 100 /* of each of its last two lines of output kept for the status */
 
 extern char **environ;
 
 typedef struct Args {
-        const char *listen, *proxy_file, *status_file, *resolvers_file;
+        const char *listen, *proxy_file, *status_file, *resolvers_file, *dns_from_child, *free_port;
+        uint32_t child_dns_address, free_address;
+        uint16_t free_port_number;
         uint32_t listen_address;
         uint16_t listen_port;
         uint32_t resolvers[DNS_RELAY_RESOLVERS_MAX];
@@ -47,7 +58,14 @@ typedef struct Context {
         pid_t child;
         sd_event_source *child_source, *probe_timer, *kill_timer;
         ProxyProbe *probe;
-        DnsRelay *relay;
+        bool forward_probing;
+        DnsRelay *relay;     /* a proxy exit's */
+        DnsForward *forward; /* an sshuttle exit's */
+        int child_output;    /* its stderr and stdout, passed on to ours */
+        sd_event_source *output_source, *gone_timer;
+        char output[4096];
+        size_t output_len;
+        char last_lines[2][CHILD_LINE_MAX + 1];
         bool terminating, have_status, up;
         char status[STATUS_MAX + 1];
         DnsRelayCounters reported;
@@ -56,13 +74,17 @@ typedef struct Context {
 static void help(void) {
         printf("pic-exit-proxy — relays an exit's DNS through its proxy and runs the program for its TCP\n\n"
                "usage: pic-exit-proxy --listen A.B.C.D:PORT --proxy-file PATH --resolver A.B.C.D [--resolver …]\n"
-               "                      --status-file PATH -- PROGRAM [ARGS…]\n\n"
+               "                      --status-file PATH -- PROGRAM [ARGS…]\n"
+               "       pic-exit-proxy --listen A.B.C.D:PORT --dns-from-child A.B.C.D --status-file PATH\n"
+               "                      -- PROGRAM [ARGS…]\n\n"
                "  -h --help                  show this help\n"
                "     --listen=A.B.C.D:PORT   where the DNS relay takes queries (UDP)\n"
                "     --proxy-file=PATH       a file holding the proxy's URL (socks5:// or http://)\n"
                "     --resolver=A.B.C.D      a resolver asked over TCP through the proxy (up to %u)\n"
                "     --resolvers-file=PATH   resolvers, one a line (with --resolver: up to %u in all)\n"
-               "     --status-file=PATH      where \"up\" or \"down <reason>\" is written\n",
+               "     --status-file=PATH      where \"up\" or \"down <reason>\" is written\n"
+               "     --dns-from-child=A.B.C.D  forward DNS to the UDP port PROGRAM binds there (sshuttle's)\n"
+               "     --free-port=A.B.C.D:PORT  end the TIME_WAIT sockets there before PROGRAM binds it\n",
                DNS_RELAY_RESOLVERS_MAX, DNS_RELAY_RESOLVERS_MAX);
 }
 
@@ -122,7 +144,8 @@ static int read_resolvers_file(Args *a, const char *path) {
 
 /* 1: go on; 0: done (--help); negative: refused. */
 static int parse_argv(int argc, char *argv[], Args *a) {
-        enum { ARG_LISTEN = 0x100, ARG_PROXY_FILE, ARG_RESOLVER, ARG_RESOLVERS_FILE, ARG_STATUS_FILE };
+        enum { ARG_LISTEN = 0x100, ARG_PROXY_FILE, ARG_RESOLVER, ARG_RESOLVERS_FILE, ARG_STATUS_FILE,
+               ARG_DNS_FROM_CHILD, ARG_FREE_PORT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "listen", required_argument, NULL, ARG_LISTEN },
@@ -130,6 +153,8 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 { "resolver", required_argument, NULL, ARG_RESOLVER },
                 { "resolvers-file", required_argument, NULL, ARG_RESOLVERS_FILE },
                 { "status-file", required_argument, NULL, ARG_STATUS_FILE },
+                { "dns-from-child", required_argument, NULL, ARG_DNS_FROM_CHILD },
+                { "free-port", required_argument, NULL, ARG_FREE_PORT },
                 {}
         };
         int o, r;
@@ -161,11 +186,24 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 case ARG_STATUS_FILE:
                         a->status_file = optarg;
                         break;
+                case ARG_DNS_FROM_CHILD:
+                        a->dns_from_child = optarg;
+                        if (ipv4_parse(optarg, &a->child_dns_address) < 0)
+                                return log_error_errno(-EINVAL, "--dns-from-child takes an IPv4 address, not '%s'.",
+                                                       optarg);
+                        break;
+                case ARG_FREE_PORT:
+                        a->free_port = optarg;
+                        if (parse_listen(optarg, &a->free_address, &a->free_port_number) < 0)
+                                return log_error_errno(-EINVAL, "--free-port takes A.B.C.D:PORT, not '%s'.", optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
-        if (!a->listen || !a->proxy_file || !a->status_file || a->n_resolvers == 0)
-                return log_error_errno(-EINVAL, "--listen, --proxy-file, --status-file and a resolver are needed.");
+        if (!a->listen || !a->status_file)
+                return log_error_errno(-EINVAL, "--listen and --status-file are needed.");
+        if (a->dns_from_child ? a->proxy_file || a->n_resolvers > 0 : !a->proxy_file || a->n_resolvers == 0)
+                return log_error_errno(-EINVAL, "Either --proxy-file and a resolver, or --dns-from-child.");
         if (optind >= argc)
                 return log_error_errno(-EINVAL, "The program to run is missing: -- PROGRAM [ARGS…]");
         a->program = argv + optind;
@@ -261,7 +299,7 @@ static void probe_schedule(Context *c, uint64_t usec) {
 
 /* Failures are counted, never logged one by one: a query is a peer's look-up. */
 static void report_counters(Context *c) {
-        DnsRelayCounters now = dns_relay_counters(c->relay);
+        DnsRelayCounters now = c->relay ? dns_relay_counters(c->relay) : dns_forward_counters(c->forward);
 
         if (now.failed == c->reported.failed && now.dropped == c->reported.dropped)
                 return;
@@ -271,14 +309,49 @@ static void report_counters(Context *c) {
         c->reported = now;
 }
 
-static void probe_failed(Context *c, const char *what) {
-        char proxy[CIDR4_STRLEN], reason[STATUS_MAX];
+static void dns_close(Context *c) {
+        if (c->relay)
+                dns_relay_close(c->relay);
+        else
+                dns_forward_close(c->forward);
+}
 
-        dns_relay_close(c->relay);
-        snprintf(reason, sizeof reason, "proxy %s:%u: %s", ipv4_format(c->proxy.address, proxy), c->proxy.port, what);
+/* reason: the whole of it, as the status file says it. */
+static void serve_not(Context *c, const char *reason) {
+        dns_close(c);
         set_status(c, "down", reason);
         c->up = false;
         probe_schedule(c, PROBE_FAILING_USEC);
+}
+
+static void probe_failed(Context *c, const char *what) {
+        char proxy[CIDR4_STRLEN], reason[STATUS_MAX];
+
+        if (c->forward && !c->have_status) {
+                /* sshuttle still connecting: if it cannot, it ends, and says why */
+                probe_schedule(c, PROBE_SOON_USEC);
+                return;
+        }
+        if (c->relay)
+                snprintf(reason, sizeof reason, "proxy %s:%u: %s", ipv4_format(c->proxy.address, proxy),
+                         c->proxy.port, what);
+        else
+                snprintf(reason, sizeof reason, "%s: %s", c->args->program[0], what);
+        serve_not(c, reason);
+}
+
+/* The way out answered: DNS is served and the status says so. */
+static void probe_succeeded(Context *c) {
+        int r = c->relay ? dns_relay_listen(c->relay) : dns_forward_listen(c->forward);
+        if (r < 0) {
+                char why[STATUS_MAX], buf[128];
+                snprintf(why, sizeof why, "cannot listen on %s: %s", c->args->listen, error_text(r, buf));
+                serve_not(c, why);
+                return;
+        }
+        set_status(c, "up", NULL);
+        c->up = true;
+        probe_schedule(c, PROBE_FINE_USEC);
 }
 
 static void on_probe_done(ProxyProbe *p, int r, const char *reason, void *userdata) {
@@ -286,23 +359,21 @@ static void on_probe_done(ProxyProbe *p, int r, const char *reason, void *userda
 
         c->probe = proxy_probe_free(p);
         report_counters(c);
-        if (r < 0) {
+        if (r < 0)
                 probe_failed(c, reason);
-                return;
-        }
-        r = dns_relay_listen(c->relay);
-        if (r < 0) {
-                char why[STATUS_MAX], buf[128];
-                snprintf(why, sizeof why, "cannot listen on %s: %s", c->args->listen, error_text(r, buf));
-                dns_relay_close(c->relay);
-                set_status(c, "down", why);
-                c->up = false;
-                probe_schedule(c, PROBE_FAILING_USEC);
-                return;
-        }
-        set_status(c, "up", NULL);
-        c->up = true;
-        probe_schedule(c, PROBE_FINE_USEC);
+        else
+                probe_succeeded(c);
+}
+
+static void on_forward_probe_done(int r, const char *reason, void *userdata) {
+        Context *c = userdata;
+
+        c->forward_probing = false;
+        report_counters(c);
+        if (r < 0)
+                probe_failed(c, reason);
+        else
+                probe_succeeded(c);
 }
 
 /* A query failed with every resolver: the proxy may have gone, and the status should not say
@@ -318,7 +389,33 @@ static void on_relay_failed(DnsRelay *relay, void *userdata) {
                 probe_schedule(c, PROBE_SOON_USEC);
 }
 
+/* sshuttle's DNS port is wherever it bound it: looked up each time, as a restart may move it. */
+static void forward_probe_start(Context *c) {
+        char why[STATUS_MAX], buf[128];
+        uint16_t port;
+
+        int r = process_udp_port(c->child, c->args->child_dns_address, &port);
+        if (r < 0) {
+                probe_failed(c, "no DNS port of its own yet (still connecting?)");
+                return;
+        }
+        dns_forward_set_upstream(c->forward, c->args->child_dns_address, port);
+        r = dns_forward_probe(c->forward, on_forward_probe_done, c);
+        if (r < 0) {
+                snprintf(why, sizeof why, "cannot ask its DNS port: %s", error_text(r, buf));
+                probe_failed(c, why);
+                return;
+        }
+        c->forward_probing = true;
+}
+
 static void probe_start(Context *c) {
+        if (c->child <= 0)
+                return; /* gone: the status says why until we end */
+        if (c->forward) {
+                forward_probe_start(c);
+                return;
+        }
         int r = proxy_probe_start(&c->probe, c->event, &c->proxy, c->args->resolvers[0], 53, on_probe_done, c);
         if (r < 0) {
                 char why[STATUS_MAX], buf[128];
@@ -327,7 +424,54 @@ static void probe_start(Context *c) {
         }
 }
 
+/* ---- the child's output: passed on, its last two lines kept for the status ---- */
+
+static void keep_line(Context *c, const char *line, size_t len) {
+        char text[CHILD_LINE_MAX + 1];
+        size_t n = 0;
+
+        for (size_t i = 0; i < len && n < CHILD_LINE_MAX; i++)
+                if ((unsigned char) line[i] >= 0x20 && (unsigned char) line[i] <= 0x7e)
+                        text[n++] = line[i];
+        text[n] = 0;
+        if (n == 0 || strspn(text, "@ ") == n) /* ssh's banners of '@' say nothing */
+                return;
+        memcpy(c->last_lines[0], c->last_lines[1], sizeof c->last_lines[0]);
+        memcpy(c->last_lines[1], text, n + 1);
+}
+
+static int on_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Context *c = userdata;
+
+        ssize_t n = read(fd, c->output + c->output_len, sizeof c->output - c->output_len);
+        if (n <= 0) {
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return 0;
+                c->output_source = sd_event_source_disable_unref(c->output_source);
+                return 0;
+        }
+        (void) write(STDERR_FILENO, c->output + c->output_len, (size_t) n);
+        c->output_len += (size_t) n;
+        char *start = c->output, *nl;
+        while ((nl = memchr(start, '\n', c->output_len - (size_t) (start - c->output)))) {
+                keep_line(c, start, (size_t) (nl - start));
+                start = nl + 1;
+        }
+        c->output_len -= (size_t) (start - c->output);
+        memmove(c->output, start, c->output_len);
+        if (c->output_len == sizeof c->output) { /* a line longer than the buffer: its start is enough */
+                keep_line(c, c->output, c->output_len);
+                c->output_len = 0;
+        }
+        return 0;
+}
+
 /* ---- the child and the signals ---- */
+
+static int on_gone_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        sd_event_exit(((Context *) userdata)->event, 1);
+        return 0;
+}
 
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Context *c = userdata;
@@ -338,11 +482,23 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
                 sd_event_exit(c->event, 0);
                 return 0;
         }
-        if (si->si_code == CLD_EXITED)
-                log_error("%s exited with status %i.", name, si->si_status);
-        else
-                log_error("%s was killed by signal %s.", name, strsignal(si->si_status));
-        sd_event_exit(c->event, 1);
+        char reason[STATUS_MAX];
+        int n = si->si_code == CLD_EXITED ? snprintf(reason, sizeof reason, "%s exited with status %i", name,
+                                                     si->si_status)
+                                          : snprintf(reason, sizeof reason, "%s was killed by signal %s", name,
+                                                     strsignal(si->si_status));
+        if (n > 0 && (size_t) n < sizeof reason && (c->last_lines[0][0] || c->last_lines[1][0]))
+                snprintf(reason + n, sizeof reason - (size_t) n, ": %s%s%s", c->last_lines[0],
+                         c->last_lines[0][0] ? " " : "", c->last_lines[1]);
+        c->probe = proxy_probe_free(c->probe);
+        if (c->forward)
+                dns_forward_probe_cancel(c->forward);
+        c->probe_timer = sd_event_source_disable_unref(c->probe_timer);
+        dns_close(c);
+        set_status(c, "down", reason); /* logged there */
+        if (sd_event_add_time_relative(c->event, &c->gone_timer, CLOCK_MONOTONIC, CHILD_GONE_USEC, 0, on_gone_timer,
+                                       c) < 0)
+                sd_event_exit(c->event, 1);
         return 0;
 }
 
@@ -363,8 +519,10 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                 return 0;
         c->terminating = true;
         c->probe = proxy_probe_free(c->probe);
+        if (c->forward)
+                dns_forward_probe_cancel(c->forward);
         c->probe_timer = sd_event_source_disable_unref(c->probe_timer);
-        dns_relay_close(c->relay);
+        dns_close(c);
         if (c->child <= 0) {
                 sd_event_exit(c->event, 0);
                 return 0;
@@ -379,11 +537,21 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static int start_program(Context *c) {
         pid_t parent = getpid();
+        int pipe_fds[2];
 
+        /* its output comes to us: passed on to the journal, its last words kept for the status */
+        if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                return log_error_errno(-errno, "Cannot make a pipe: %m");
         pid_t pid = fork();
-        if (pid < 0)
+        if (pid < 0) {
+                close(pipe_fds[0]);
+                close(pipe_fds[1]);
                 return log_error_errno(-errno, "Cannot fork: %m");
+        }
         if (pid == 0) {
+                (void) fcntl(pipe_fds[1], F_SETFL, 0); /* blocking, as its stderr would be */
+                if (dup2(pipe_fds[1], STDOUT_FILENO) < 0 || dup2(pipe_fds[1], STDERR_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
                 /* its own signals back, and it ends with us if we are killed */
                 sigset_t none;
                 sigemptyset(&none);
@@ -397,7 +565,12 @@ static int start_program(Context *c) {
                 _exit(127);
         }
         c->child = pid;
-        int r = sd_event_add_child(c->event, &c->child_source, pid, WEXITED, on_child_exit, c);
+        close(pipe_fds[1]);
+        c->child_output = pipe_fds[0];
+        int r = sd_event_add_io(c->event, &c->output_source, c->child_output, EPOLLIN, on_child_output, c);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read %s's output: %m", c->args->program[0]); /* it still runs */
+        r = sd_event_add_child(c->event, &c->child_source, pid, WEXITED, on_child_exit, c);
         if (r < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
@@ -410,6 +583,11 @@ static int start_program(Context *c) {
 static void context_done(Context *c) {
         c->probe = proxy_probe_free(c->probe);
         c->relay = dns_relay_free(c->relay);
+        c->forward = dns_forward_free(c->forward);
+        c->output_source = sd_event_source_disable_unref(c->output_source);
+        c->gone_timer = sd_event_source_disable_unref(c->gone_timer);
+        if (c->child_output >= 0)
+                close(c->child_output);
         c->probe_timer = sd_event_source_disable_unref(c->probe_timer);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
         c->child_source = sd_event_source_disable_unref(c->child_source);
@@ -422,7 +600,7 @@ static void context_done(Context *c) {
 }
 
 static int run(int argc, char *argv[]) {
-        _cleanup_(context_done) Context c = {};
+        _cleanup_(context_done) Context c = { .child_output = -EBADF };
         Args args = {};
         sigset_t mask;
         int r;
@@ -431,9 +609,11 @@ static int run(int argc, char *argv[]) {
         if (r <= 0)
                 return r;
         c.args = &args;
-        r = read_proxy_file(args.proxy_file, &c.proxy);
-        if (r < 0)
-                return r;
+        if (args.proxy_file) {
+                r = read_proxy_file(args.proxy_file, &c.proxy);
+                if (r < 0)
+                        return r;
+        }
 
         /* blocked before the child exists: none of their signals is lost (sd-event reads them) */
         sigemptyset(&mask);
@@ -449,11 +629,21 @@ static int run(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_event_add_signal(c.event, NULL, SIGINT, on_terminate, &c);
         if (r >= 0)
-                r = dns_relay_new(&c.relay, c.event, &c.proxy, args.resolvers, args.n_resolvers, args.listen_address,
+                r = args.dns_from_child ?
+                        dns_forward_new(&c.forward, c.event, args.listen_address, args.listen_port) :
+                        dns_relay_new(&c.relay, c.event, &c.proxy, args.resolvers, args.n_resolvers, args.listen_address,
                                   args.listen_port, on_relay_failed, &c);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
 
+        if (args.free_port) {
+                /* sshuttle binds without SO_REUSEADDR: the last run's connections would keep it out for 60 s */
+                r = tcp_time_wait_release(htonl(args.free_address), args.free_port_number);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot end the TIME_WAIT sockets on %s: %m", args.free_port);
+                else if (r > 0)
+                        log_info("Ended %d TIME_WAIT sockets on %s for the program to bind it.", r, args.free_port);
+        }
         r = start_program(&c);
         if (r < 0)
                 return r;
@@ -461,7 +651,25 @@ static int run(int argc, char *argv[]) {
         return sd_event_loop(c.event);
 }
 
+/* What the program left behind (sshuttle's firewall process, undoing its rules once the
+ * program is gone) ends before we do: systemd kills what remains once we have ended. */
+static void wait_for_orphans(void) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + ORPHANS_WAIT_USEC;
+
+        for (;;) {
+                pid_t pid = waitpid(-1, NULL, WNOHANG);
+                if (pid > 0)
+                        continue;
+                if (pid < 0 || now_usec(CLOCK_MONOTONIC) >= deadline)
+                        return; /* ECHILD: none left */
+                (void) usleep(20 * 1000);
+        }
+}
+
 int main(int argc, char *argv[]) {
+        /* orphans of the program become ours, to be waited for */
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
         int r = run(argc, argv);
+        wait_for_orphans();
         return r < 0 ? EXIT_FAILURE : r;
 }

@@ -88,7 +88,7 @@ class SshServer:
 
     def __init__(self, world, port=2222):
         self.world, self.port = world, port
-        self.dir = world.subdir('sshd')
+        self.dir = world.subdir('sshd-%d' % port)
         for name in ('host', 'client'):
             subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', name, '-f',
                             os.path.join(self.dir, name)], check=True)
@@ -121,6 +121,10 @@ class SshServer:
         h.wait_for(lambda: up.run(['ss', '-Htln', 'sport = :%d' % self.port]).stdout.strip() != '', 10, 0.05,
                    'sshd listens')
         return self.process
+
+    def stop(self):
+        """The server gone: its listener and every session it forked (they outlive the listener)."""
+        self.process.stop_tree()
 
 
 class ExitWorld:

@@ -116,15 +116,35 @@ def _proc_environ_has(pid, marker):
     return marker.encode() in env
 
 
+def _parent_pid(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            data = f.read()
+        return int(data[data.rindex(')') + 2:].split()[1])
+    except (OSError, ValueError):
+        return None
+
+
+def descendants(pid):
+    """PIDs of pid's children, their children and so on (e.g. sshd's per-connection processes)."""
+    parents = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            parents.setdefault(_parent_pid(int(entry)), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def _ancestors():
     pids, pid = set(), os.getpid()
     while pid > 1:
         pids.add(pid)
-        try:
-            with open('/proc/%d/stat' % pid) as f:
-                data = f.read()
-            pid = int(data[data.rindex(')') + 2:].split()[1])
-        except (OSError, ValueError):
+        pid = _parent_pid(pid)
+        if pid is None:
             break
     return pids
 
@@ -171,6 +191,12 @@ class Proc:
                 if stream:
                     with contextlib.suppress(OSError):
                         stream.close()
+
+    def stop_tree(self, timeout=5):
+        """Stop the process and everything it started (recorded before the first signal)."""
+        below = descendants(self.pid) if self.alive() else []
+        self.stop(timeout)
+        _stop_pids(below, timeout)
 
     def __repr__(self):
         return '<Proc %s pid=%d>' % (self.name, self.pid)

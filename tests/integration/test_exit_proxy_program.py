@@ -367,7 +367,10 @@ class ExitProxyProgram(h.HarnessTestCase):
         for args, words in (
                 ([*base, '--proxy-file', big, '--resolver', INET, '--', '/bin/true'], 'larger than 1025 bytes'),
                 ([*base, '--proxy-file', bad, '--resolver', INET, '--', '/bin/true'], 'IPv4 address'),
-                ([*base, '--proxy-file', good, '--', '/bin/true'], 'a resolver are needed'),
+                ([*base, '--proxy-file', good, '--', '/bin/true'], 'Either --proxy-file and a resolver'),
+                ([*base, '--dns-from-child', EXIT, '--proxy-file', good, '--', '/bin/true'],
+                 'or --dns-from-child'),
+                ([*base, '--dns-from-child', 'ns.example', '--', '/bin/true'], 'takes an IPv4 address'),
                 ([*base, '--proxy-file', good, '--resolver', INET], 'program to run is missing'),
                 ([*base, '--proxy-file', good] + ['--resolver', INET] * 5 + ['--', '/bin/true'], 'At most 4'),
                 (['--listen', EXIT, '--proxy-file', good, '--status-file', self.status_file, '--resolver', INET,

@@ -407,7 +407,7 @@ class ExitsTest(h.SharedWorldTestCase):
         wrong host key is a failed exit that says so."""
         ssh = self.ssh
         self.start_internet_dns()
-        sshd = ssh.start(self.w.up)
+        ssh.start(self.w.up)
         path = self.cell.manager().AddExit('ssh', 'sshuttle', self.ssh_settings(ssh))
         self.wait_state('up', 'ssh')
         props = self.cell.properties(EXIT_IFACE, path)
@@ -425,14 +425,14 @@ class ExitsTest(h.SharedWorldTestCase):
         self.assertEqual(answer, '198.18.9.77')
 
         # the server gone: not up, and nothing leaves
-        sshd.stop()
+        ssh.stop()
         self.w.wait_state('failed', 'ssh', timeout=30)
         self.assertTrue(self.w.probe(1).startswith('error'))
         flood.stop()
         self.assertEqual(self.w.leaked(), before)
 
         # another server's key: refused by ssh, failed with the reason
-        sshd = ssh.start(self.w.up)
+        ssh.start(self.w.up)
         self.wait_state('up', 'ssh')
         other = SshServer(self.world, port=2223)
         self.exit_obj('ssh').Update(dbus.Dictionary({'HostKey': other.host_key}, signature='sv'))
@@ -448,7 +448,7 @@ class ExitsTest(h.SharedWorldTestCase):
                    "sshuttle's own table goes with it")
         leftovers = [f for f in os.listdir(self.cell.wg_run_dir) if f.endswith(('.ssh-key', '.known-hosts'))]
         self.assertEqual(leftovers, [])
-        sshd.stop()
+        ssh.stop()
 
 
 if __name__ == '__main__':
