@@ -6,9 +6,11 @@
 #include <stdlib.h>
 
 #include "cidr.h"
+#include "exit/ssh-settings.h"
 #include "json-util.h"
 #include "names.h"
 #include "picctl.h"
+#include "picctl-exit.h"
 #include "picctl-format.h"
 #include "picctl-input.h"
 #include "picctl-peer.h"
@@ -18,7 +20,7 @@
 #define EXIT_LABEL_WIDTH 15   /* strlen("LatestHandshake") */
 /* Exit names follow the rules of peer names (the daemon checks them with peer_name_is_valid()). */
 #define EXIT_TYPE_MAX 32      /* "wireguard", "openvpn", …: a word */
-#define EXIT_DNS_MAX 4        /* a proxy exit's resolvers */
+#define EXIT_TARGET_MAX (SSH_USER_MAX + sizeof "@255.255.255.255:65535" - 1)
 
 static void help_exit(void) {
         printf("picctl exit COMMAND ...\n"
@@ -37,49 +39,115 @@ static void help_exit(void) {
                "  add NAME --type proxy --proxy URL|- [--dns IP]...\n"
                "      [--test-target HOST:PORT]\n"
                "                     Add an exit through a SOCKS5 or HTTP proxy\n"
+               "  add NAME --type sshuttle --target USER@ADDRESS[:PORT] --ssh-key FILE|-\n"
+               "      --host-key 'TYPE BASE64'|--host-key-file FILE [--dns IP]\n"
+               "      [--test-target HOST:PORT]\n"
+               "                     Add an exit through an SSH server (sshuttle)\n"
                "  list [--json]      The exits: state, endpoint, peers using them, traffic\n"
                "  show NAME [--json] Everything about one exit\n"
-               "  update NAME [--config FILE|-] [--proxy URL|-] [--dns IP]...\n"
-               "      [--test-target HOST:PORT]\n"
-               "                     Replace its file, its proxy, its resolvers or test target\n"
+               "  update NAME [--config FILE|-] [--proxy URL|-] [--target USER@ADDRESS[:PORT]]\n"
+               "      [--ssh-key FILE|-] [--host-key 'TYPE BASE64'|--host-key-file FILE]\n"
+               "      [--dns IP]... [--test-target HOST:PORT]\n"
+               "                     Replace its file, proxy, SSH server or keys, resolvers or\n"
+               "                     test target\n"
                "  test NAME          Connect to its test target through it only; print the time\n"
                "  remove NAME        Remove an exit no peer uses (not one of type cell)\n");
 }
 
-/* Options every exit command takes; the pointers are NULL where a command has no such option. */
-typedef struct ExitArgs {
-        bool *json;
-        const char **type, **config, **test_target, **proxy, **proxy_file;
-        const char **dns; /* room for EXIT_DNS_MAX, then NULL */
-} ExitArgs;
-
-/* What the daemon's proxy_url_parse() reads, roughly: enough to tell a URL from a file name. */
-static bool proxy_url_plausible(const char *s) {
+bool proxy_url_plausible(const char *s) {
         return string_is_printable_ascii(s, PROXY_URL_MAX) &&
                (strncmp(s, "socks5://", 9) == 0 || strncmp(s, "http://", 7) == 0);
 }
 
-static int parse_exit_args(const char *verb, int argc, char *argv[], Context *c, void (*help)(void),
-                           const ExitArgs *a) {
-        enum { ARG_JSON = ARG_FIRST_VERB_OPTION, ARG_TYPE, ARG_CONFIG, ARG_TEST_TARGET, ARG_PROXY, ARG_PROXY_FILE,
-               ARG_DNS };
+/* USER@ADDRESS[:PORT], roughly: the daemon's ssh_target_parse() has the last word. */
+static bool ssh_target_plausible(const char *s) {
+        const char *at = strchr(s, '@');
+        return string_is_printable_ascii(s, EXIT_TARGET_MAX) && at && at != s && at[1] && !strchr(s, ' ');
+}
+
+/* The settings options (add, update) come last, in a row. */
+enum { ARG_JSON = ARG_FIRST_VERB_OPTION, ARG_TYPE, ARG_CONFIG, ARG_TEST_TARGET, ARG_PROXY, ARG_PROXY_FILE, ARG_TARGET,
+       ARG_SSH_KEY, ARG_HOST_KEY, ARG_HOST_KEY_FILE, ARG_DNS };
+
+/* An option of add and update: what a command without them says, and what is checked before reading any file. */
+static int parse_input_option(const char *verb, int opt, const char *name, char *arg, ExitInput *in) {
+        uint32_t address;
+        size_t n_dns;
+
+        if (!in)
+                return usage_error(verb, "--%s is not an option here", name);
+        switch (opt) {
+        case ARG_CONFIG:
+                in->config = arg;
+                break;
+        case ARG_TEST_TARGET:
+                if (endpoint_validate(arg) < 0)
+                        return usage_error(verb, "--test-target must be HOST:PORT, such as 1.1.1.1:443, not '%s'", arg);
+                in->test_target = arg;
+                break;
+        case ARG_PROXY:
+        case ARG_PROXY_FILE:
+                if (in->proxy || in->proxy_file)
+                        return usage_error(verb, "give the proxy once: --proxy URL, --proxy - or --proxy-file FILE");
+                /* never quoted: it may hold a password */
+                if (opt == ARG_PROXY && !streq(arg, "-") && !proxy_url_plausible(arg))
+                        return usage_error(verb, "--proxy must be socks5://… or http://… (at most %u printable "
+                                           "characters), or '-' to read it from standard input", PROXY_URL_MAX);
+                *(opt == ARG_PROXY ? &in->proxy : &in->proxy_file) = arg;
+                break;
+        case ARG_TARGET:
+                if (!ssh_target_plausible(arg))
+                        return usage_error(verb, "--target must be USER@ADDRESS[:PORT], such as pic@192.0.2.10, "
+                                           "not '%s'", arg);
+                in->target = arg;
+                break;
+        case ARG_SSH_KEY:
+                in->ssh_key = arg;
+                break;
+        case ARG_HOST_KEY:
+        case ARG_HOST_KEY_FILE:
+                if (in->host_key || in->host_key_file)
+                        return usage_error(verb, "give the host key once: --host-key 'TYPE BASE64' or "
+                                           "--host-key-file FILE");
+                if (opt == ARG_HOST_KEY && !(string_is_printable_ascii(arg, SSH_HOST_KEY_MAX) &&
+                                             public_key_prefix_len(arg) > 0))
+                        return usage_error(verb, "--host-key must be the server's public key, its type, a space and "
+                                           "the key in base64 ('ssh-ed25519 AAAA…'), or use --host-key-file FILE "
+                                           "(a .pub file such as /etc/ssh/ssh_host_ed25519_key.pub)");
+                *(opt == ARG_HOST_KEY ? &in->host_key : &in->host_key_file) = arg;
+                break;
+        case ARG_DNS:
+                if (ipv4_parse(arg, &address) < 0)
+                        return usage_error(verb, "--dns must be an IPv4 address, such as 1.1.1.1, not '%s'", arg);
+                n_dns = strv_length((char **) in->dns);
+                if (n_dns >= EXIT_DNS_MAX)
+                        return usage_error(verb, "at most %u --dns", EXIT_DNS_MAX);
+                in->dns[n_dns] = arg;
+                break;
+        }
+        return ARGS_PARSED;
+}
+
+int parse_exit_args(const char *verb, int argc, char *argv[], Context *c, void (*help)(void), const ExitArgs *a) {
         static const struct option options[] = {
                 COMMON_OPTIONS,
-                { "json",        no_argument,       NULL, ARG_JSON        },
-                { "type",        required_argument, NULL, ARG_TYPE        },
-                { "config",      required_argument, NULL, ARG_CONFIG      },
-                { "test-target", required_argument, NULL, ARG_TEST_TARGET },
-                { "proxy",       required_argument, NULL, ARG_PROXY       },
-                { "proxy-file",  required_argument, NULL, ARG_PROXY_FILE  },
-                { "dns",         required_argument, NULL, ARG_DNS         },
+                { "json",          no_argument,       NULL, ARG_JSON          },
+                { "type",          required_argument, NULL, ARG_TYPE          },
+                { "config",        required_argument, NULL, ARG_CONFIG        },
+                { "test-target",   required_argument, NULL, ARG_TEST_TARGET   },
+                { "proxy",         required_argument, NULL, ARG_PROXY         },
+                { "proxy-file",    required_argument, NULL, ARG_PROXY_FILE    },
+                { "target",        required_argument, NULL, ARG_TARGET        },
+                { "ssh-key",       required_argument, NULL, ARG_SSH_KEY       },
+                { "host-key",      required_argument, NULL, ARG_HOST_KEY      },
+                { "host-key-file", required_argument, NULL, ARG_HOST_KEY_FILE },
+                { "dns",           required_argument, NULL, ARG_DNS           },
                 {}
         };
-        size_t n_dns = 0;
-        uint32_t address;
-        int opt;
+        int opt, option_index, r;
 
         optind = 0;
-        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, ":h", options, &option_index)) >= 0)
                 switch (opt) {
                 case 'h':
                         help();
@@ -100,42 +168,10 @@ static int parse_exit_args(const char *verb, int argc, char *argv[], Context *c,
                                                    optarg);
                         *a->type = optarg;
                         break;
-                case ARG_CONFIG:
-                        if (!a->config)
-                                return usage_error(verb, "--config is not an option here");
-                        *a->config = optarg;
-                        break;
-                case ARG_TEST_TARGET:
-                        if (!a->test_target)
-                                return usage_error(verb, "--test-target is not an option here");
-                        if (endpoint_validate(optarg) < 0)
-                                return usage_error(verb, "--test-target must be HOST:PORT, such as 1.1.1.1:443, not '%s'",
-                                                   optarg);
-                        *a->test_target = optarg;
-                        break;
-                case ARG_PROXY:
-                case ARG_PROXY_FILE:
-                        if (!a->proxy)
-                                return usage_error(verb, "%s is not an option here",
-                                                   opt == ARG_PROXY ? "--proxy" : "--proxy-file");
-                        if (*a->proxy || *a->proxy_file)
-                                return usage_error(verb, "give the proxy once: --proxy URL, --proxy - or --proxy-file FILE");
-                        /* never quoted: it may hold a password */
-                        if (opt == ARG_PROXY && !streq(optarg, "-") && !proxy_url_plausible(optarg))
-                                return usage_error(verb, "--proxy must be socks5://… or http://… (at most %u printable "
-                                                   "characters), or '-' to read it from standard input",
-                                                   PROXY_URL_MAX);
-                        *(opt == ARG_PROXY ? a->proxy : a->proxy_file) = optarg;
-                        break;
-                case ARG_DNS:
-                        if (!a->dns)
-                                return usage_error(verb, "--dns is not an option here");
-                        if (ipv4_parse(optarg, &address) < 0)
-                                return usage_error(verb, "--dns must be an IPv4 address, such as 1.1.1.1, not '%s'",
-                                                   optarg);
-                        if (n_dns >= EXIT_DNS_MAX)
-                                return usage_error(verb, "at most %u --dns", EXIT_DNS_MAX);
-                        a->dns[n_dns++] = optarg;
+                case ARG_CONFIG ... ARG_DNS:
+                        r = parse_input_option(verb, opt, options[option_index].name, optarg, a->input);
+                        if (r != ARGS_PARSED)
+                                return r;
                         break;
                 default:
                         return getopt_usage_error(verb, opt, argv);
@@ -143,8 +179,7 @@ static int parse_exit_args(const char *verb, int argc, char *argv[], Context *c,
         return ARGS_PARSED;
 }
 
-/* The one NAME a command takes, as the exit's object path. */
-static int exit_path_arg(const char *verb, int argc, char *argv[], const char **ret_name, char **ret_path) {
+int exit_path_arg(const char *verb, int argc, char *argv[], const char **ret_name, char **ret_path) {
         if (optind >= argc)
                 return usage_error(verb, "expected an exit name");
         if (optind + 1 < argc)
@@ -159,13 +194,6 @@ static int exit_path_arg(const char *verb, int argc, char *argv[], const char **
 }
 
 /* --- what the bus says about an exit --- */
-
-typedef struct ExitInfo {
-        char *name, *type, *state, *last_error, *unit, *interface, *address, *endpoint, *test_target;
-        uint32_t mark, table, peer_count;
-        char **dns_servers;
-        uint64_t created, latest_handshake, rx_bytes, tx_bytes;
-} ExitInfo;
 
 static const BusProperty exit_properties[] = {
         { "Name",            "s",  offsetof(ExitInfo, name)             },
@@ -188,7 +216,7 @@ static const BusProperty exit_properties[] = {
         {}
 };
 
-static void exit_info_done(ExitInfo *i) {
+void exit_info_done(ExitInfo *i) {
         char **strings[] = { &i->name, &i->type, &i->state, &i->last_error, &i->unit, &i->interface, &i->address,
                              &i->endpoint, &i->test_target };
         for (size_t k = 0; k < ELEMENTSOF(strings); k++)
@@ -196,7 +224,7 @@ static void exit_info_done(ExitInfo *i) {
         i->dns_servers = strv_free(i->dns_servers);
 }
 
-static int exit_info_read(Context *c, const char *path, ExitInfo *ret) {
+int exit_info_read(Context *c, const char *path, ExitInfo *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = bus_get_all(c, path, PIC_EXIT_INTERFACE, &reply);
         if (r < 0)
@@ -312,7 +340,8 @@ static int print_exit(const ExitInfo *e) {
         print_exit_field("LastError", e->last_error);
         print_exit_field("Address", e->address);
         print_exit_field("Endpoint", e->endpoint);
-        print_exit_field("DnsServers", dns);
+        /* sshuttle without a resolver of its own asks the SSH server's, through the tunnel */
+        print_exit_field("DnsServers", isempty(dns) && streq_ptr(e->type, "sshuttle") ? "(the SSH server's)" : dns);
         print_exit_field("TestTarget", e->test_target);
         snprintf(num, sizeof num, "%" PRIu32, e->peer_count);
         print_exit_field("PeerCount", num);
@@ -347,249 +376,6 @@ static int verb_show(int argc, char *argv[], Context *c) {
         if (r < 0)
                 return r;
         return json ? print_json(bus_properties_json(exit_properties, &info)) : print_exit(&info);
-}
-
-/* --- add, update --- */
-
-/* The wg-quick file @file ("-": standard input), checked to be text of sane size. */
-static int read_config(const char *file, char **ret) {
-        const char *what = streq(file, "-") ? "standard input" : file;
-        size_t offset = 0;
-        int r = read_text_file(file, TEXT_INPUT_MAX, ret, &offset);
-
-        if (r == -EFBIG)
-                return report_error(r, "%s is longer than %u bytes: not a wg-quick or .ovpn file", what, TEXT_INPUT_MAX);
-        if (r == -ENODATA)
-                return report_error(r, "%s is empty: expected a wg-quick file", what);
-        if (r == -EBADMSG)
-                return report_error(r, "%s is not a text file: byte %zu is a control character or not UTF-8",
-                                    what, offset);
-        if (r < 0)
-                return report_error(r, "cannot read %s: %s", what, strerror(-r));
-        return 0;
-}
-
-/* The proxy URL: --proxy's own value, or the first line of standard input (--proxy -) or of
- * --proxy-file. Never quoted in a message: it may hold a password. */
-static int read_proxy(const char *arg, const char *file, char **ret) {
-        if (arg && !streq(arg, "-")) {
-                *ret = strdup(arg);
-                return *ret ? 0 : report_error(-ENOMEM, "out of memory");
-        }
-        const char *path = file ?: "-", *what = streq(path, "-") ? "standard input" : path;
-        int r = read_line_file(path, PROXY_URL_MAX, ret);
-
-        if (r == -EFBIG)
-                return report_error(r, "the first line of %s is longer than %u characters: not a proxy URL", what,
-                                    PROXY_URL_MAX);
-        if (r == -ENODATA)
-                return report_error(r, "the first line of %s is empty: expected a proxy URL such as "
-                                    "socks5://192.0.2.10:1080", what);
-        if (r == -EBADMSG)
-                return report_error(r, "the first line of %s is not printable ASCII: not a proxy URL "
-                                    "(percent-encode the user and password)", what);
-        if (r < 0)
-                return report_error(r, "cannot read %s: %s", what, strerror(-r));
-        if (!proxy_url_plausible(*ret))
-                return report_error(-EINVAL, "the first line of %s is not a socks5://… or http://… URL", what);
-        return 0;
-}
-
-/* The settings a{sv} of AddExit and Exit.Update; NULL or empty: not given. */
-typedef struct ExitSettings {
-        const char *config, *test_target, *proxy;
-        char **dns;
-} ExitSettings;
-
-static int append_exit_settings(sd_bus_message *m, const ExitSettings *s) {
-        int r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && s->config)
-                r = sd_bus_message_append(m, "{sv}", "Config", "s", s->config);
-        if (r >= 0 && s->proxy)
-                r = sd_bus_message_append(m, "{sv}", "Proxy", "s", s->proxy);
-        if (r >= 0 && s->dns && s->dns[0]) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "DnsServers");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, s->dns);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
-        if (r >= 0 && s->test_target)
-                r = sd_bus_message_append(m, "{sv}", "TestTarget", "s", s->test_target);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-static void help_add(void) {
-        printf("picctl exit add NAME --type wireguard|openvpn --config FILE|-\n"
-               "                [--test-target HOST:PORT]\n"
-               "picctl exit add NAME --type tor [--test-target HOST:PORT]\n"
-               "picctl exit add NAME --type proxy {--proxy URL|- | --proxy-file FILE}\n"
-               "                [--dns IP]... [--test-target HOST:PORT]\n"
-               "\n"
-               "Add the exit NAME. A wireguard exit takes the wg-quick file a VPN provider gives\n"
-               "('-': read it from standard input): one [Interface] with an IPv4 Address, one\n"
-               "[Peer] with AllowedIPs 0.0.0.0/0. PostUp and the like are refused, never run.\n"
-               "An openvpn exit takes an .ovpn client file with its certificates inline. The\n"
-               "cell keeps the file (it holds a private key) and never shows it again.\n"
-               "\n"
-               "A tor or proxy exit carries its peers' TCP and DNS only. A proxy exit takes the\n"
-               "URL of a SOCKS5 proxy or of an HTTP proxy that allows CONNECT, its host an IPv4\n"
-               "address: socks5://[USER:PASSWORD@]ADDRESS:PORT or http://[USER:PASSWORD@]\n"
-               "ADDRESS:PORT (percent-encoded where needed). Give a URL with a password by\n"
-               "'--proxy -' (the first line of standard input) or --proxy-file, not on the\n"
-               "command line, where other users see it. The cell keeps the password and never\n"
-               "shows it again. Its peers' DNS is resolved through the proxy by the --dns\n"
-               "servers (default 1.1.1.1 and 9.9.9.9).\n"
-               "\n"
-               "  --type TYPE              wireguard, openvpn, tor or proxy (an exit of type\n"
-               "                           cell is not added: it appears when a linked cell\n"
-               "                           offers its uplink)\n"
-               "  --config FILE|-          wireguard, openvpn: its configuration file\n"
-               "  --proxy URL|-            proxy: its URL ('-': the first line of standard\n"
-               "                           input)\n"
-               "  --proxy-file FILE        proxy: its URL, the first line of FILE\n"
-               "  --dns IP                 proxy: a DNS server its peers' names are resolved by,\n"
-               "                           through the proxy (up to %u; default 1.1.1.1, 9.9.9.9)\n"
-               "  --test-target HOST:PORT  What 'picctl exit test' connects to (default 1.1.1.1:443)\n",
-               EXIT_DNS_MAX);
-}
-
-/* The exit's own file or proxy, whichever its type takes; the daemon has the last word. */
-static int check_add_args(const char *type, const char *file, const char *proxy, const char *proxy_file,
-                          char *const *dns) {
-        bool is_proxy = streq(type, "proxy");
-
-        if (!is_proxy && (proxy || proxy_file || (dns && dns[0])))
-                return usage_error("exit add", "--proxy, --proxy-file and --dns are for an exit of type proxy");
-        if (is_proxy && file)
-                return usage_error("exit add", "an exit of type proxy takes --proxy, not --config");
-        if (is_proxy && !proxy && !proxy_file)
-                return usage_error("exit add", "an exit of type proxy needs --proxy URL, --proxy - or --proxy-file FILE");
-        if (!is_proxy && !streq(type, "tor") && !file)
-                return usage_error("exit add", "an exit of type %s needs --config", type);
-        return ARGS_PARSED;
-}
-
-/* The file or proxy URL the command line names, read and checked. */
-static int read_settings_input(const char *file, const char *proxy, const char *proxy_file, char **ret_config,
-                               char **ret_proxy) {
-        if (file)
-                return read_config(file, ret_config);
-        if (proxy || proxy_file)
-                return read_proxy(proxy, proxy_file, ret_proxy);
-        return 0;
-}
-
-static int verb_add(int argc, char *argv[], Context *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(erase_and_freep) char *config = NULL, *proxy = NULL;
-        _cleanup_(exit_info_done) ExitInfo info = {};
-        _cleanup_(freep) char *path = NULL;
-        const char *type = NULL, *file = NULL, *test_target = NULL, *proxy_arg = NULL, *proxy_file = NULL, *name,
-                   *added;
-        const char *dns[EXIT_DNS_MAX + 1] = {};
-        int r;
-
-        r = parse_exit_args("exit add", argc, argv, c, help_add,
-                            &(ExitArgs) { .type = &type, .config = &file, .test_target = &test_target,
-                                          .proxy = &proxy_arg, .proxy_file = &proxy_file, .dns = dns });
-        if (r != ARGS_PARSED)
-                return r;
-        r = exit_path_arg("exit add", argc, argv, &name, &path);
-        if (r != ARGS_PARSED)
-                return r;
-        if (!type)
-                return usage_error("exit add", "an exit needs --type (wireguard, openvpn, tor or proxy)");
-        r = check_add_args(type, file, proxy_arg, proxy_file, (char **) dns);
-        if (r != ARGS_PARSED)
-                return r;
-        r = read_settings_input(file, proxy_arg, proxy_file, &config, &proxy);
-        if (r < 0)
-                return r;
-
-        r = bus_new_call(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "AddExit", &call);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_sensitive(call); /* wiped when freed: the file holds a private key, the URL a password */
-        if (r >= 0)
-                r = sd_bus_message_append(call, "ss", name, type);
-        if (r >= 0)
-                r = append_exit_settings(call, &(ExitSettings) { .config = config, .proxy = proxy,
-                                                                 .dns = (char **) dns, .test_target = test_target });
-        if (r < 0)
-                return report_error(r, "cannot build the call: %s", strerror(-r));
-        r = bus_call(c, call, true, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "o", &added);
-        if (r < 0)
-                return report_parse_error(r);
-        r = exit_info_read(c, added, &info);
-        if (r < 0)
-                return r;
-        printf("Added exit %s (%s, %s). Send a peer through it: picctl peer exit PEER %s\n", name,
-               isempty(info.interface) ? "no interface yet" : info.interface, strempty(info.state), name);
-        return 0;
-}
-
-static void help_update(void) {
-        printf("picctl exit update NAME [--config FILE|-] [--test-target HOST:PORT]\n"
-               "picctl exit update NAME [--proxy URL|- | --proxy-file FILE] [--dns IP]...\n"
-               "                        [--test-target HOST:PORT]\n"
-               "\n"
-               "Replace the exit's wg-quick or .ovpn file ('-': read it from standard input),\n"
-               "a proxy exit's URL ('-': the first line of standard input) or DNS servers (all of\n"
-               "them: up to %u --dns), or its test target. The tunnel is reconfigured in place;\n"
-               "its peers stay on it. An exit of type cell is set up with its cell: only its\n"
-               "test target can change.\n", EXIT_DNS_MAX);
-}
-
-static int verb_update(int argc, char *argv[], Context *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        _cleanup_(erase_and_freep) char *config = NULL, *proxy = NULL;
-        _cleanup_(freep) char *path = NULL;
-        const char *file = NULL, *test_target = NULL, *proxy_arg = NULL, *proxy_file = NULL, *name;
-        const char *dns[EXIT_DNS_MAX + 1] = {};
-        int r;
-
-        r = parse_exit_args("exit update", argc, argv, c, help_update,
-                            &(ExitArgs) { .config = &file, .test_target = &test_target, .proxy = &proxy_arg,
-                                          .proxy_file = &proxy_file, .dns = dns });
-        if (r != ARGS_PARSED)
-                return r;
-        r = exit_path_arg("exit update", argc, argv, &name, &path);
-        if (r != ARGS_PARSED)
-                return r;
-        if (!file && !test_target && !proxy_arg && !proxy_file && !dns[0])
-                return usage_error("exit update", "update needs --config, --proxy, --dns or --test-target");
-        if (file && (proxy_arg || proxy_file || dns[0]))
-                return usage_error("exit update", "--config is for a wireguard or openvpn exit, --proxy and --dns "
-                                   "for a proxy exit: not both");
-        r = read_settings_input(file, proxy_arg, proxy_file, &config, &proxy);
-        if (r < 0)
-                return r;
-        r = bus_new_call(c, path, PIC_EXIT_INTERFACE, "Update", &call);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_sensitive(call);
-        if (r >= 0)
-                r = append_exit_settings(call, &(ExitSettings) { .config = config, .proxy = proxy,
-                                                                 .dns = (char **) dns, .test_target = test_target });
-        if (r < 0)
-                return report_error(r, "cannot build the call: %s", strerror(-r));
-        r = bus_call(c, call, true, NULL);
-        if (r < 0)
-                return r;
-        printf("Updated exit %s.\n", name);
-        return 0;
 }
 
 /* --- test, remove --- */
@@ -650,10 +436,10 @@ static int verb_remove(int argc, char *argv[], Context *c) {
 }
 
 static const Verb exit_verbs[] = {
-        { "add",    verb_add    },
+        { "add",    exit_add    },
         { "list",   verb_list   },
         { "show",   verb_show   },
-        { "update", verb_update },
+        { "update", exit_update },
         { "test",   verb_test   },
         { "remove", verb_remove },
         {}

@@ -135,3 +135,12 @@ int read_line_file(const char *path, size_t max, char **ret) {
                 return negative_errno();
         return read_line_fd(fd, max, ret);
 }
+
+size_t public_key_prefix_len(const char *s) {
+        size_t type = strcspn(s, " "), key;
+
+        if (type == 0 || s[type] != ' ')
+                return 0;
+        key = strcspn(s + type + 1, " ");
+        return key == 0 ? 0 : type + 1 + key;
+}

@@ -28,6 +28,11 @@ int read_line_fd(int fd, size_t max, char **ret);
 /* The same for a file name; "-" is standard input. */
 int read_line_file(const char *path, size_t max, char **ret);
 
+/* The length of "TYPE BASE64" at the start of an OpenSSH public key line
+ * ("TYPE BASE64 [COMMENT]", as a .pub file has it): two words of at least one
+ * character, one space between them; 0 when s does not start so. */
+size_t public_key_prefix_len(const char *s);
+
 /* Whether the n bytes at s are such text; *ret_offset is where the first
  * byte that is not lies. */
 int text_check(const char *s, size_t n, size_t *ret_offset);

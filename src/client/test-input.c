@@ -171,6 +171,24 @@ static void test_read_line_file(void **state) {
         assert_null(line);
 }
 
+static void test_public_key_prefix(void **state) {
+        static const char key[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1n";
+
+        /* a .pub line: its comment dropped; without one, all of it */
+        assert_int_equal(public_key_prefix_len("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1n root@host"), strlen(key));
+        assert_int_equal(public_key_prefix_len("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1n a comment"), strlen(key));
+        assert_int_equal(public_key_prefix_len(key), strlen(key));
+        assert_int_equal(public_key_prefix_len("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1n "), strlen(key));
+        assert_int_equal(public_key_prefix_len("t k"), 3);
+
+        /* not TYPE, one space, KEY */
+        assert_int_equal(public_key_prefix_len(""), 0);
+        assert_int_equal(public_key_prefix_len("ssh-ed25519"), 0);
+        assert_int_equal(public_key_prefix_len("ssh-ed25519 "), 0);
+        assert_int_equal(public_key_prefix_len(" AAAAC3NzaC1lZDI1NTE5"), 0);
+        assert_int_equal(public_key_prefix_len("ssh-ed25519  AAAAC3NzaC1lZDI1NTE5"), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_text),
@@ -178,6 +196,7 @@ int main(void) {
                 cmocka_unit_test(test_read_file),
                 cmocka_unit_test(test_read_line),
                 cmocka_unit_test(test_read_line_file),
+                cmocka_unit_test(test_public_key_prefix),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
