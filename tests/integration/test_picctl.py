@@ -7,6 +7,7 @@ it, and every failure is one 'picctl: ' line on stderr with exit status 1
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -544,6 +545,156 @@ class PicctlTest(h.HarnessTestCase):
         for name in ('px', 'web', 'vpn'):
             self.assertEqual(self.picctl('exit', 'remove', name), 'Removed exit %s.\n' % name)
         self.assertIn('No exits', self.picctl('exit', 'list'))
+
+    def ssh_keygen(self, name, passphrase=''):
+        """An ed25519 key pair made here: (its private key file, the first line of its .pub file)."""
+        path = os.path.join(self.world.subdir('keys', 0o700), name)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', passphrase, '-C', name + '@test', '-f', path],
+                       check=True)
+        with open(path + '.pub') as f:
+            return path, f.readline().strip()
+
+    def test_sshuttle_exits(self):
+        """An exit of type sshuttle: its private key from a file or standard input, never shown again; the
+        server's host key from a .pub file (its comment dropped) or the command line; one resolver at most;
+        what is missing or wrong refused by name, by picctl or by the cell."""
+        cell = self.make_cell(ALL_ACTIONS + ['org.pic.cell1.manage-exits'])
+        self.picctl(*SETUP)
+        key_file, _ = self.ssh_keygen('client')
+        other_key_file, _ = self.ssh_keygen('other-client')
+        locked_file, _ = self.ssh_keygen('locked', passphrase='a passphrase')
+        host_pub = key_file.replace('client', 'host') + '.pub'
+        _, host_line = self.ssh_keygen('host')
+        other_pub = key_file.replace('client', 'other-host') + '.pub'
+        _, other_line = self.ssh_keygen('other-host')
+        keys = {}
+        for name, path in (('client', key_file), ('other', other_key_file), ('locked', locked_file)):
+            with open(path) as f:
+                keys[name] = f.read()
+        # every line of every private key's body: none may show anywhere
+        secrets = [line for k in keys.values() for line in k.splitlines()[1:-1]]
+        host_key, other_host_key = (' '.join(line.split()[:2]) for line in (host_line, other_line))
+        self.assertTrue(host_line.endswith(' host@test'), host_line)
+
+        def state():
+            with open(os.path.join(cell.state_dir, 'exits', 'ssh.json')) as f:
+                return json.load(f)
+
+        def shown(text):
+            for secret in secrets:
+                self.assertNotIn(secret, text)
+            return text
+
+        # from a key file and a .pub file, no resolver: the SSH server's
+        out = shown(self.picctl('exit', 'add', 'ssh', '--type', 'sshuttle', '--target', 'root@192.0.2.20',
+                                '--ssh-key', key_file, '--host-key-file', host_pub))
+        self.assertTrue(out.startswith('Added exit ssh ('), out)
+        show = status_fields(shown(self.picctl('exit', 'show', 'ssh')))
+        self.assertEqual((show['Type'], show['Endpoint'], show['DnsServers']),
+                         ('sshuttle', '192.0.2.20:22', "(the SSH server's)"))
+        self.assertEqual((state()['target'], state()['ssh_key'], state()['host_key']),
+                         ('root@192.0.2.20', keys['client'], host_key))  # the .pub file's comment dropped
+        self.assertEqual(os.stat(os.path.join(cell.state_dir, 'exits', 'ssh.json')).st_mode & 0o777, 0o600)
+
+        # from standard input, the host key on the command line, one resolver
+        shown(self.picctl('exit', 'add', 'ssh2', '--type', 'sshuttle', '--target', 'pic@192.0.2.21:2222',
+                          '--ssh-key', '-', '--host-key', other_host_key, '--dns', '192.0.2.53',
+                          '--test-target', '192.0.2.1:443', input=keys['other']))
+        data = json.loads(shown(self.picctl('exit', 'show', 'ssh2', '--json')))
+        self.assertEqual((data['Type'], data['Endpoint'], data['DnsServers'], data['TestTarget']),
+                         ('sshuttle', '192.0.2.21:2222', ['192.0.2.53'], '192.0.2.1:443'))
+        rows = [line.split() for line in shown(self.picctl('exit', 'list')).splitlines()]
+        self.assertEqual([(r[0], r[1], r[3]) for r in rows[1:]], [('ssh', 'sshuttle', '192.0.2.20:22'),
+                                                                 ('ssh2', 'sshuttle', '192.0.2.21:2222')])
+        shown(self.picctl('exit', 'list', '--json'))
+        shown(repr(cell.properties('org.pic.Cell1.Exit', '/org/pic/Cell1/exit/ssh')))
+
+        # its host key, then its server and resolver, then its key (from standard input): the rest stays
+        self.assertEqual(self.picctl('exit', 'update', 'ssh', '--host-key-file', other_pub), 'Updated exit ssh.\n')
+        self.assertEqual((state()['host_key'], state()['ssh_key']), (other_host_key, keys['client']))
+        self.picctl('exit', 'update', 'ssh', '--host-key', host_line)  # a whole .pub line is fine too
+        self.assertEqual(state()['host_key'], host_key)
+        self.picctl('exit', 'update', 'ssh', '--target', 'pic@192.0.2.22:2200', '--dns', '192.0.2.54')
+        show = status_fields(self.picctl('exit', 'show', 'ssh'))
+        self.assertEqual((show['Endpoint'], show['DnsServers']), ('192.0.2.22:2200', '192.0.2.54'))
+        self.assertEqual(shown(self.picctl('exit', 'update', 'ssh', '--ssh-key', '-', input=keys['other'])),
+                         'Updated exit ssh.\n')
+        self.assertEqual((state()['ssh_key'], state()['host_key'], state()['target']),
+                         (keys['other'], host_key, 'pic@192.0.2.22:2200'))
+
+        # refused by picctl before anything is read or sent, naming what is wrong
+        conf = self.write('vpn.conf', exit_wg_quick(h.wg_genkey()[0], h.wg_genkey()[1]))
+        add = ['exit', 'add', 'bad', '--type', 'sshuttle']
+        target, key, host = ['--target', 'root@192.0.2.20'], ['--ssh-key', key_file], ['--host-key-file', host_pub]
+        for args, words in ((add + key + host, '--target'), (add + target + host, '--ssh-key'),
+                            (add + target + key, '--host-key'),
+                            (add + target + key + host + ['--dns', '192.0.2.53', '--dns', '192.0.2.54'], 'one --dns'),
+                            (add + target + key + host + ['--config', conf], 'not --config'),
+                            (add + target + key + host + ['--proxy', 'socks5://192.0.2.10:1080'], '--proxy'),
+                            (add + ['--target', 'root'] + key + host, "--target must be USER@ADDRESS[:PORT]"),
+                            (add + ['--target', '@192.0.2.20'] + key + host, '--target must'),
+                            (add + ['--target', 'root@'] + key + host, '--target must'),
+                            (add + target + key + ['--host-key', 'ssh-ed25519'], '--host-key must'),
+                            (add + target + key + ['--host-key', host_key] + host, 'host key once'),
+                            (add + target + ['--ssh-key', '-', '--host-key-file', '-'], 'standard input'),
+                            (['exit', 'add', 'bad', '--type', 'proxy', '--proxy', 'socks5://192.0.2.10:1080'] + key,
+                             'for an exit of type sshuttle'),
+                            (['exit', 'add', 'bad', '--type', 'wireguard', '--config', conf] + target,
+                             'for an exit of type sshuttle'),
+                            (['exit', 'add', 'bad', '--type', 'tor', '--dns', '192.0.2.53'], '--dns is for'),
+                            (['exit', 'update', 'ssh', '--config', conf] + key, 'one kind at a time'),
+                            (['exit', 'update', 'ssh', '--proxy', 'socks5://192.0.2.10:1080'] + target,
+                             'one kind at a time'),
+                            (['exit', 'update', 'ssh', '--dns', '192.0.2.53', '--dns', '192.0.2.54'] + target,
+                             'one --dns'),
+                            (['exit', 'list', '--ssh-key', key_file], '--ssh-key is not an option'),
+                            (['exit', 'show', 'ssh', '--target', 'root@192.0.2.20'], '--target is not an option'),
+                            (['exit', 'test', 'ssh', '--host-key-file', host_pub], '--host-key-file is not')):
+            with self.subTest(args=args):
+                self.assertIn(words, self.assert_fails(args, status=2, input=keys['client'], secret=secrets[0]))
+
+        # … by what its files or standard input hold, never quoting a key
+        big = self.write('big.key', keys['client'] + '#' * (16 * 1024))
+        empty = self.write('empty', '')
+        for args, data, words in ((add + target + ['--ssh-key', big] + host, None, 'longer than 16384 bytes'),
+                                  (add + target + ['--ssh-key', '-'] + host, keys['client'] * 50,
+                                   'longer than 16384 bytes'),
+                                  (add + target + ['--ssh-key', empty] + host, None, 'is empty'),
+                                  (add + target + ['--ssh-key', '-'] + host, keys['client'] + '\x00',
+                                   'not a text file'),
+                                  (add + target + ['--ssh-key', empty + '.missing'] + host, None, 'No such file'),
+                                  (add + target + key + ['--host-key-file', empty], None, 'is empty'),
+                                  (add + target + key + ['--host-key-file', '-'], 'ssh-ed25519\n', 'not a public key')):
+            with self.subTest(args=args):
+                self.assertIn(words, self.assert_fails(args, input=data, secret=secrets[0]))
+
+        # … and by the cell, naming the setting, the key never repeated; the exit stays as it was
+        for args, data, words in ((add + target + ['--ssh-key', locked_file] + host, None, 'passphrase'),
+                                  (['exit', 'update', 'ssh', '--ssh-key', '-'], keys['locked'], 'passphrase'),
+                                  (add + target + ['--ssh-key', host_pub] + host, None, 'OpenSSH private key'),
+                                  (add + target + key + ['--host-key-file', key_file], None, 'HostKey'),
+                                  (add + ['--target', 'root@ssh.example'] + key + host, None, 'IPv4'),
+                                  (add + target + key + ['--host-key', 'ssh-rsa ' + host_key.split()[1]], None,
+                                   'not a ssh-rsa key'),
+                                  (['exit', 'update', 'ssh2', '--dns', '192.0.2.53', '--dns', '192.0.2.54'], None,
+                                   'DnsServers'),
+                                  (['exit', 'update', 'ssh', '--proxy', 'socks5://192.0.2.10:1080'], None, 'Proxy')):
+            with self.subTest(args=args):
+                line = self.assert_fails(args, input=data)
+                self.assertIn(words, line)
+                shown(line)
+        self.picctl('exit', 'add', 'px', '--type', 'proxy', '--proxy', 'socks5://192.0.2.10:1080')
+        self.assertIn('SshKey: only an sshuttle exit', self.assert_fails(['exit', 'update', 'px'] + key))
+        self.assertIn('Target: only an sshuttle exit', self.assert_fails(['exit', 'update', 'px'] + target))
+        self.assertEqual((state()['ssh_key'], state()['host_key']), (keys['other'], host_key))
+        self.assertEqual([e['Name'] for e in json.loads(self.picctl('exit', 'list', '--json'))], ['px', 'ssh', 'ssh2'])
+
+        for name in ('px', 'ssh', 'ssh2'):
+            self.assertEqual(self.picctl('exit', 'remove', name), 'Removed exit %s.\n' % name)
+        self.assertIn('No exits', self.picctl('exit', 'list'))
+        self.assertIn('exit add NAME --type sshuttle --target USER@ADDRESS[:PORT]', self.picctl('--help'))
+        self.assertIn('--host-key-file FILE', self.picctl('exit', 'add', '--help'))
+        self.assertIn('--ssh-key FILE|-', self.picctl('exit', 'update', '--help'))
 
     def test_link_offer_exit(self):
         """What one cell shows of offering its uplink to a linked cell (test_cell_exits drives it
