@@ -4,7 +4,9 @@
 // sign-in, add a peer, its config and QR code, its web login (and signing in as that peer in a
 // fresh browser), live update, disable, remove; the Cells page's invites; the Exits page (add an
 // exit from its wg-quick file, test it, send a peer through it, remove it; add a proxy exit, its
-// password never shown again); a screenshot per step.
+// password never shown again; every type offered, a tor exit added with nothing to give; an
+// sshuttle exit refused for a key with a passphrase, then added, its private key never shown
+// again); a screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -39,6 +41,26 @@ function wgKeyPair() {
 function exitConfig() {
         return `[Interface]\nPrivateKey = ${wgKeyPair().private}\nAddress = 10.200.0.2/32\n\n` +
                `[Peer]\nPublicKey = ${wgKeyPair().public}\nEndpoint = 127.0.0.1:51999\nAllowedIPs = 0.0.0.0/0\n`;
+}
+
+/** An ed25519 key made now by ssh-keygen: {private, public} as its files hold them. */
+function sshKey(passphrase = '') {
+        const dir = mkdtempSync(join(tmpdir(), 'pic-ui-ssh-'));
+        try {
+                execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'pic', '-f', join(dir, 'key')]);
+                return { private: readFileSync(join(dir, 'key'), 'utf8'), public: readFileSync(join(dir, 'key.pub'), 'utf8').trim() };
+        } finally {
+                rmSync(dir, { recursive: true, force: true });
+        }
+}
+
+/** Removes the exit named after confirming, and sees it go. */
+async function removeExit(page, name) {
+        await page.getByRole('button', { name: `Remove ${name}` }).click();
+        const confirm = page.getByRole('dialog', { name: `Remove exit ${name}?` });
+        await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+        await page.locator(`tr[data-exit="${name}"]`).waitFor({ state: 'detached' });
+        await page.getByText(`Exit ${name} removed.`).waitFor();
 }
 
 async function passwordFromDialog(dialog) {
@@ -468,11 +490,76 @@ async function run(page, context, newContext) {
                 check(px && JSON.stringify(px.dns_servers) === '["192.0.2.53","192.0.2.54"]',
                       `its resolvers are the ones given (${px && px.dns_servers})`);
                 await shot(page, 'exit-proxy-added');
-                await page.getByRole('button', { name: 'Remove px' }).click();
-                const confirm = page.getByRole('dialog', { name: 'Remove exit px?' });
-                await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
-                await proxyRow.waitFor({ state: 'detached' });
-                await page.getByText('Exit px removed.').waitFor();
+                await removeExit(page, 'px');
+        });
+
+        await step('exits: every type is offered; tor takes nothing, openvpn its .ovpn file', async () => {
+                const types = await exitForm.getByLabel('Type').locator('option').evaluateAll(o => o.map(x => x.value));
+                check(types.join() === 'wireguard,openvpn,tor,proxy,sshuttle', `the types the cell adds (${types})`);
+                await exitForm.getByLabel('Type').selectOption('openvpn');
+                await exitForm.getByLabel('Its .ovpn file').waitFor();
+                await shot(page, 'exit-openvpn-form');
+                await exitForm.getByLabel('Type').selectOption('tor');
+                await exitForm.getByText('nothing to give').waitFor();
+                const shown = await exitForm.locator('textarea, input[type=file], [name=proxy], [name=dns_servers]')
+                        .evaluateAll(els => els.filter(e => e.offsetParent !== null).length);
+                check(shown === 0, `tor shows no file, URL, key or resolver field (${shown})`);
+                await exitForm.getByLabel('Name').fill('tor');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await page.getByText('Exit tor added').waitFor();
+                const type = (await page.locator('tr[data-exit="tor"] td[data-label="Type"]').textContent()).trim();
+                check(type === 'Tor', `its type is listed (${type})`);
+                await removeExit(page, 'tor');
+        });
+
+        const key = sshKey(), locked = sshKey('a passphrase'), host = sshKey().public;
+        const keyLines = [key, locked].map(k => k.private.split('\n')[1]);
+        const sshRow = page.locator('tr[data-exit="ssh"]');
+        await step('exits: an sshuttle exit shows its own fields; a second resolver and a locked key are refused', async () => {
+                await exitForm.getByLabel('Type').selectOption('sshuttle');
+                await exitForm.getByLabel('SSH server').waitFor();
+                check(!(await exitForm.getByLabel('Proxy URL').isVisible()), 'the proxy URL is for proxies only');
+                check(await exitForm.getByLabel('Private key').getAttribute('autocomplete') === 'off',
+                      'the browser is not asked to remember the key');
+                await exitForm.getByLabel('Name').fill('ssh');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await fieldError(exitForm, 'target');
+                await exitForm.getByLabel('SSH server').fill('pic@192.0.2.10:2222');
+                await exitForm.getByLabel('Or load the key file:').setInputFiles({ name: 'id_ed25519', mimeType: 'text/plain',
+                                                                                    buffer: Buffer.from(locked.private) });
+                await page.waitForFunction(want => document.querySelector('form.add-exit [name=ssh_key]').value === want,
+                                           locked.private);
+                await exitForm.getByLabel('Its host key').fill(host);
+                await exitForm.getByLabel('DNS server (optional)').fill('192.0.2.53, 192.0.2.54');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                let msg = await fieldError(exitForm, 'dns_servers');
+                check(/One DNS server/.test(msg), `the page takes one resolver (${msg})`);
+                await exitForm.getByLabel('DNS server (optional)').fill('192.0.2.53');
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                msg = await fieldError(exitForm, 'ssh_key');
+                check(/passphrase/.test(msg) && !keyLines.some(l => msg.includes(l)),
+                      `the cell refuses a key with a passphrase, never quoting it (${msg})`);
+                await shot(page, 'exit-sshuttle-refused');
+        });
+
+        await step('exits: add an sshuttle exit, see it listed with its server, the key gone from the page', async () => {
+                await exitForm.getByLabel('Private key').fill(key.private.trim());
+                await exitForm.getByRole('button', { name: 'Add exit' }).click();
+                await page.getByText('Exit ssh added').waitFor();
+                await sshRow.waitFor();
+                const type = (await sshRow.locator('td[data-label="Type"]').textContent()).trim();
+                check(type === 'sshuttle', `its type is listed (${type})`);
+                const endpoint = (await sshRow.locator('td[data-label="Endpoint"]').textContent()).trim();
+                check(endpoint === '192.0.2.10:2222', `its server is listed (${endpoint})`);
+                check(await exitForm.getByLabel('Private key').inputValue() === '', 'the key left the form');
+                const content = await page.content();
+                check(!keyLines.some(l => content.includes(l)), 'the private key is nowhere on the page');
+                const listed = await (await context.request.get(URL_BASE + '/api/exits')).text();
+                check(!keyLines.some(l => listed.includes(l)), 'the API never shows the private key');
+                const ssh = JSON.parse(listed).find(e => e.name === 'ssh');
+                check(ssh && JSON.stringify(ssh.dns_servers) === '["192.0.2.53"]', `its resolver (${ssh && ssh.dns_servers})`);
+                await shot(page, 'exit-sshuttle-added');
+                await removeExit(page, 'ssh');
         });
 
         await step('sign out', async () => {

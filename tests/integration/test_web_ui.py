@@ -3,7 +3,8 @@
 """The web UI in headless Chromium against the real pic-gatewayd and pic-celld:
 tests/browser/ui-test.mjs completes the setup wizard, signs in, adds a peer,
 shows its QR code and removes it, adds an exit, sends a peer through it and
-removes it, saving a screenshot per step under the
+removes it, adds exits of type proxy, tor and sshuttle (its key made by
+ssh-keygen, never shown again), saving a screenshot per step under the
 build directory (ui-screenshots/, or $PIC_UI_SCREENSHOTS)."""
 
 import glob
@@ -91,7 +92,7 @@ class WebUiTest(h.HarnessTestCase):
         super().setUp()
         self.browser = BrowserTest()
         self.build, self.source = self.browser.build, self.browser.source
-        missing = self.browser.missing(self.build)
+        missing = self.browser.missing(self.build) + ([] if shutil.which('ssh-keygen') else ['ssh-keygen'])
         if missing:
             self.skipTest('missing: ' + ', '.join(missing))
 

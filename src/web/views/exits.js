@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Exits: other ways out to the internet for chosen peers (a VPN provider's WireGuard server,
-// a SOCKS5 or HTTP proxy): their state, last error, tunnel and traffic, the peers using them;
-// adding one (exit-form.js), testing and removing it. A linked cell that offers its uplink is
-// an exit of type cell by itself: tested like the others, never removed here. Peers are sent
-// through one on the Peers page.
+// Exits: other ways out to the internet for chosen peers (a VPN provider's WireGuard or OpenVPN
+// server, Tor, a SOCKS5 or HTTP proxy, an SSH server through sshuttle): their state, last error,
+// tunnel and traffic, the peers using them; adding one (exit-form.js), testing and removing it.
+// A linked cell that offers its uplink is an exit of type cell by itself: tested like the others,
+// never removed here. Peers are sent through one on the Peers page.
 
 import { h, clear, formatAge, formatBytes } from '../dom.js';
 import { errorText } from '../forms.js';
@@ -12,7 +12,7 @@ import { confirmAction } from './peer-dialogs.js';
 
 const REFRESH_MS = 5000;          // state and handshakes change without bus events the UI follows yet
 const BADGES = { up: 'on', starting: 'idle', down: 'off', failed: 'off' };
-const TYPE_NAMES = { wireguard: 'WireGuard', openvpn: 'OpenVPN', tor: 'Tor', proxy: 'Proxy' };
+const TYPE_NAMES = { wireguard: 'WireGuard', openvpn: 'OpenVPN', tor: 'Tor', proxy: 'Proxy', sshuttle: 'sshuttle' };
 
 function typeText(e) {
         return e.type === 'cell' ? `linked cell ${e.name}` : (TYPE_NAMES[e.type] || e.type || '—');
