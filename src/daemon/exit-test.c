@@ -21,6 +21,7 @@ typedef struct ExitTest {
         sd_bus_message *message;
         int fd;
         uint64_t started_usec;
+        bool request_sent; /* a TCP-only exit's: waiting for the answer's first byte */
         sd_event_source *io, *timeout;
         struct ExitTest *next;
 } ExitTest;
@@ -41,6 +42,11 @@ static void test_free(ExitTest *t) {
         free(t);
 }
 
+/* A TCP-only exit's program accepts at once, wherever the connection goes: the far side's first
+ * byte is what shows it got there (a web server or a TLS one answers this, even with an error). */
+#define TCP_ONLY_REQUEST "HEAD / HTTP/1.0\r\n\r\n"
+#define ERROR_CLOSED_EARLY (-1) /* not an errno: the exit ended the connection before an answer */
+
 static void test_finish(ExitTest *t, int error) {
         Exit *e = t->exit;
         if (error == 0)
@@ -48,18 +54,47 @@ static void test_finish(ExitTest *t, int error) {
         else
                 (void) sd_bus_reply_method_errorf(t->message, PIC_ERROR_UNREACHABLE,
                                                   "Exit %s: cannot reach %s through it: %s.", e->name, e->test_target,
-                                                  error == ETIMEDOUT ? "no answer within 5 s" : strerror(error));
+                                                  error == ETIMEDOUT ? "no answer within 5 s" :
+                                                  error == ERROR_CLOSED_EARLY ? "the exit closed the connection "
+                                                                                "before an answer came" :
+                                                  strerror(error));
         test_free(t);
 }
 
-static int on_connected(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void on_answer(ExitTest *t, int fd) {
+        char byte;
+        ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        test_finish(t, n > 0 ? 0 : n == 0 ? ERROR_CLOSED_EARLY : errno);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ExitTest *t = userdata;
         int error = 0;
+
+        if (t->request_sent) {
+                on_answer(t, fd);
+                return 0;
+        }
         socklen_t len = sizeof error;
 
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
                 error = errno;
-        test_finish(t, error);
+        if (error != 0 || !exit_is_tcp_only(t->exit->type)) {
+                test_finish(t, error);
+                return 0;
+        }
+        /* a few bytes into an empty socket buffer: sent whole or not at all */
+        if (send(fd, TCP_ONLY_REQUEST, strlen(TCP_ONLY_REQUEST), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                test_finish(t, errno);
+                return 0;
+        }
+        t->request_sent = true;
+        int r = sd_event_source_set_io_events(s, EPOLLIN);
+        if (r < 0)
+                test_finish(t, -r);
         return 0;
 }
 
@@ -72,7 +107,8 @@ int exit_test_start(Exit *e, sd_bus_message *message) {
         Manager *m = e->manager;
         WgEndpoint target;
         size_t n = 0;
-        uint32_t mark = exit_mark(e);
+        /* a tunnel's mark routes into it; a TCP-only exit's test mark is sent to its port (firewall.h) */
+        uint32_t mark = exit_is_tcp_only(e->type) ? FIREWALL_EXIT_TEST_MARK_BASE | e->number : exit_mark(e);
 
         for (ExitTest *t = e->tests; t; t = t->next)
                 n++;
@@ -98,7 +134,7 @@ int exit_test_start(Exit *e, sd_bus_message *message) {
                 return 0;
         }
         if (r >= 0)
-                r = sd_event_add_io(m->event, &t->io, t->fd, EPOLLOUT, on_connected, t);
+                r = sd_event_add_io(m->event, &t->io, t->fd, EPOLLOUT, on_io, t);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &t->timeout, CLOCK_MONOTONIC, EXIT_TEST_TIMEOUT_USEC, 0,
                                                on_timeout, t);

@@ -3,7 +3,9 @@
 
 /* Exit.Test(): a TCP connection to the exit's TestTarget carrying the exit's
  * mark, so it can only go through the exit's tunnel; answered with the
- * connect time, or Unreachable naming why. */
+ * connect time, or Unreachable naming why. A TCP-only exit's connection is
+ * sent to its transparent port (its test mark, firewall.h), and there the
+ * time is to the first byte the far side answers a HEAD request with. */
 
 #include <systemd/sd-bus.h>
 

@@ -11,12 +11,15 @@
 #include "nft-batch.h"
 #include "nft-rule.h"
 
-void firewall_rule_match_exit_mark(NftRule *rule) {
-        uint32_t base = FIREWALL_EXIT_MARK_BASE;
-
+/* meta mark & FIREWALL_EXIT_MARK_MASK == base */
+static void match_mark_base(NftRule *rule, uint32_t base) {
         nft_rule_meta_load(rule, NFT_META_MARK, NFT_REG_1);
         nft_rule_and(rule, NFT_REG_1, FIREWALL_EXIT_MARK_MASK);
         nft_rule_cmp(rule, NFT_REG_1, NFT_CMP_EQ, &base, sizeof base);
+}
+
+void firewall_rule_match_exit_mark(NftRule *rule) {
+        match_mark_base(rule, FIREWALL_EXIT_MARK_BASE);
 }
 
 /* Exit peers' DNS to the cell's VPN address goes to their exit's resolver (@peer_exit_dns). */
@@ -253,5 +256,48 @@ int firewall_add_exit_local_rule(NftBatch *b) {
         nft_rule_payload_load(&rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
         nft_rule_lookup(&rule, NFT_REG32_00, FIREWALL_SET_EXIT_LOCAL, SET_ID_EXIT_LOCAL);
         nft_rule_verdict(&rule, NF_ACCEPT);
+        return firewall_commit_rule(b, &rule);
+}
+
+/* Exit.Test() of a TCP-only exit: pic-celld's connection, with the exit's test mark, goes to the
+ * exit's transparent port as a peer's would; a test-marked packet going anywhere else is dropped. */
+int firewall_add_exit_test_chains(Firewall *f, NftBatch *b) {
+        uint32_t vpn_be = htonl(f->vpn_address);
+        int r;
+
+        if (f->n_exits == 0)
+                return 0;
+        r = firewall_add_chain(b, FIREWALL_CHAIN_OUTPUT_NAT, "nat", NF_INET_LOCAL_OUT, PRIORITY_DSTNAT);
+        for (size_t i = 0; r >= 0 && i < f->n_exits; i++) {
+                const FirewallExit *e = &f->exits[i];
+                uint32_t mark = FIREWALL_EXIT_TEST_MARK_BASE | (e->mark & ~FIREWALL_EXIT_MARK_MASK);
+                if (!e->tcp_port)
+                        continue;
+                _cleanup_(nft_rule_done) NftRule rule = {};
+                r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_OUTPUT_NAT,
+                                 "Exit.Test() through a TCP-only exit: to its transparent port");
+                if (r < 0)
+                        return r;
+                nft_rule_meta_load(&rule, NFT_META_MARK, NFT_REG_1);
+                nft_rule_cmp(&rule, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof mark);
+                nft_rule_match_ipv4(&rule);
+                nft_rule_match_l4proto(&rule, IPPROTO_TCP);
+                nft_rule_dnat_ipv4_port(&rule, f->vpn_address, e->tcp_port);
+                r = firewall_commit_rule(b, &rule);
+        }
+        if (r >= 0)
+                r = firewall_add_chain(b, FIREWALL_CHAIN_OUTPUT, "filter", NF_INET_LOCAL_OUT, PRIORITY_FILTER);
+        if (r < 0)
+                return r;
+        _cleanup_(nft_rule_done) NftRule rule = {};
+        r = nft_rule_new(&rule, NFPROTO_INET, FIREWALL_TABLE, FIREWALL_CHAIN_OUTPUT,
+                         "Exit.Test()'s connections reach an exit's port or nothing");
+        if (r < 0)
+                return r;
+        match_mark_base(&rule, FIREWALL_EXIT_TEST_MARK_BASE);
+        nft_rule_match_ipv4(&rule);
+        nft_rule_payload_load(&rule, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+        nft_rule_cmp(&rule, NFT_REG_1, NFT_CMP_NEQ, &vpn_be, sizeof vpn_be);
+        nft_rule_verdict(&rule, NF_DROP);
         return firewall_commit_rule(b, &rule);
 }

@@ -50,6 +50,8 @@
 #define FIREWALL_CHAIN_POSTROUTING "postrouting"
 #define FIREWALL_CHAIN_STEER "steer"
 #define FIREWALL_CHAIN_STEER_TCP "steer_tcp"
+#define FIREWALL_CHAIN_OUTPUT_NAT "output_nat"
+#define FIREWALL_CHAIN_OUTPUT "output"
 
 /* nft's chain priorities: dstnat, filter, srcnat; the steering after the DNAT */
 #define PRIORITY_DSTNAT (-100)
@@ -94,6 +96,7 @@ int firewall_add_exit_inbound_rule(NftBatch *b, const char *chain); /* input, fo
 int firewall_add_exit_resolver_rule(Firewall *f, NftBatch *b); /* forward */
 int firewall_add_exit_local_rule(NftBatch *b);                 /* input */
 int firewall_add_exit_masquerade_rule(NftBatch *b);            /* postrouting */
+int firewall_add_exit_test_chains(Firewall *f, NftBatch *b);    /* output_nat and output, their own */
 
 /* Collects elements into messages of at most NFT_BATCH_ELEMS_PER_MESSAGE (firewall.c). */
 typedef struct ElemWriter {

@@ -296,6 +296,10 @@ int firewall_add_chains(Firewall *f, NftBatch *b) {
         if (r < 0)
                 return r;
 
+        r = firewall_add_exit_test_chains(f, b);
+        if (r < 0)
+                return r;
+
         r = firewall_add_chain(b, FIREWALL_CHAIN_POSTROUTING, "nat", NF_INET_POST_ROUTING, PRIORITY_SRCNAT);
         if (r < 0)
                 return r;

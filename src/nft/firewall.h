@@ -82,6 +82,10 @@ typedef struct FirewallLink {
  * while it is up), and everything else they send meets the kill-switch.
  * Nothing comes in from an exit's interface but replies. */
 #define FIREWALL_EXIT_MARK_BASE 0x00a50000U
+/* Exit.Test() of a TCP-only exit: pic-celld's connection carries this base | the exit's number
+ * and is sent to the exit's transparent port (its destination kept for the program to read);
+ * with this mark nothing else leaves the box. No policy rule matches it. */
+#define FIREWALL_EXIT_TEST_MARK_BASE 0x00a60000U
 #define FIREWALL_EXIT_MARK_MASK 0xffff0000U
 #define FIREWALL_EXITS_MAX 64
 #define FIREWALL_EXIT_DNS_MAX 4

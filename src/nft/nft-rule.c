@@ -266,14 +266,21 @@ void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits) {
         nft_rule_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof zero);
 }
 
-void nft_rule_dnat_ipv4_reg(NftRule *r, uint32_t reg) {
+/* port_reg 0: the port is left as it is. */
+static void dnat_ipv4_regs(NftRule *r, uint32_t addr_reg, uint32_t port_reg) {
         struct nftnl_expr *e = expr_new(r, "nat");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_reg);
+        if (port_reg)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, port_reg);
         expr_add(r, e);
+}
+
+void nft_rule_dnat_ipv4_reg(NftRule *r, uint32_t reg) {
+        dnat_ipv4_regs(r, reg, 0);
 }
 
 void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr) {
@@ -281,6 +288,15 @@ void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr) {
 
         nft_rule_immediate(r, NFT_REG_1, &be, sizeof be);
         nft_rule_dnat_ipv4_reg(r, NFT_REG_1);
+}
+
+void nft_rule_dnat_ipv4_port(NftRule *r, uint32_t addr, uint16_t port) {
+        uint32_t be = htonl(addr);
+        uint16_t port_be = htons(port);
+
+        nft_rule_immediate(r, NFT_REG_1, &be, sizeof be);
+        nft_rule_immediate(r, NFT_REG_2, &port_be, sizeof port_be);
+        dnat_ipv4_regs(r, NFT_REG_1, NFT_REG_2);
 }
 
 void nft_rule_masquerade(NftRule *r) {

@@ -53,6 +53,8 @@ void nft_rule_match_ct_state(NftRule *r, uint32_t state_bits); /* any of the bit
 
 /* Statements */
 void nft_rule_dnat_ipv4(NftRule *r, uint32_t addr);
+/* dnat to addr:port (host order), through registers 1 and 2. */
+void nft_rule_dnat_ipv4_port(NftRule *r, uint32_t addr, uint16_t port);
 /* DNAT to the IPv4 address a register holds (a map's value). */
 void nft_rule_dnat_ipv4_reg(NftRule *r, uint32_t reg);
 void nft_rule_masquerade(NftRule *r);

@@ -256,6 +256,10 @@ class ExitsTest(h.SharedWorldTestCase):
             ['nft', 'list', 'chain', 'inet', table, 'in']).stdout.split('packets ')[1:]]
         self.assertGreater(counters[0], 0)  # TCP landed on tor's TransPort
         self.assertGreater(counters[1], 0)  # DNS on its DNSPort
+        # Test() goes through tor's TransPort too, and tor reaches nothing here
+        with self.assertRaises(dbus.DBusException) as e:
+            self.exit_obj('tor').Test()
+        self.assertEqual(e.exception.get_dbus_name(), 'org.pic.Cell1.Error.Unreachable')
         self.assertEqual(self.w.leaked(), before)
         self.w.set_peer_exit('')
         self.exit_obj('tor').Remove()
@@ -326,6 +330,9 @@ class ExitsTest(h.SharedWorldTestCase):
         answer = self.w.peer_ns.run(['dig', '+short', '+time=2', '+tries=2', '@' + self.w.vpn_ip, 'proxy.example'],
                                     check=False).stdout.strip()
         self.assertEqual(answer, '198.18.9.77')
+        # Test(): through redsocks and the proxy, as a peer's connection goes
+        self.assertGreater(int(self.exit_obj('px').Test()), 0)
+        self.assertTrue(self.mark_leaks_nothing('px'))
         flood.stop()
         self.assertEqual(self.w.leaked(), before)
 
@@ -345,6 +352,9 @@ class ExitsTest(h.SharedWorldTestCase):
         self.wait_state('failed', 'px')
         self.assertIn('refused', str(self.exit_prop('LastError', 'px')))
         self.assertTrue(self.w.probe(1).startswith('error'))
+        with self.assertRaises(dbus.DBusException) as e:
+            self.exit_obj('px').Test()
+        self.assertEqual(e.exception.get_dbus_name(), 'org.pic.Cell1.Error.Unreachable')
         flood.stop()
         self.assertEqual(self.w.leaked(), before)
 
@@ -366,6 +376,27 @@ class ExitsTest(h.SharedWorldTestCase):
         self.assertEqual(leftovers, [])
         socks.stop()
 
+
+    def mark_leaks_nothing(self, name):
+        """What carries a test mark (the mark behind Test() of a TCP-only exit) leaves only to the exit's
+        port: UDP with the exit's own is refused at once (EPERM), and TCP with one no exit has never gets
+        an answer (had it left, "the internet" would refuse port 9 at once)."""
+        number = int(self.exit_prop('Mark', name)) & 0xffff
+        code = (
+            'import socket, sys\n'
+            'def sent(kind, mark):\n'
+            '    s = socket.socket(type=kind); s.settimeout(2)\n'
+            '    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)\n'
+            '    try:\n'
+            '        s.connect((%r, 9)) if kind == socket.SOCK_STREAM else s.sendto(b"x", (%r, 9))\n'
+            '    except (PermissionError, TimeoutError):\n'
+            '        return False\n'
+            '    except ConnectionRefusedError:\n'
+            '        pass\n'
+            '    return True\n'
+            'sys.exit(1 if sent(socket.SOCK_DGRAM, 0x00a60000 | %d) or sent(socket.SOCK_STREAM, 0x00a600fe)'
+            ' else 0)\n' % (INTERNET, INTERNET, number))
+        return self.cell.netns.run(['python3', '-c', code], check=False).returncode == 0
 
     # ---------------------------------------------------------------- sshuttle (under pic-exit-proxy)
 
@@ -423,6 +454,7 @@ class ExitsTest(h.SharedWorldTestCase):
         answer = self.w.peer_ns.run(['dig', '+short', '+time=2', '+tries=2', '@' + self.w.vpn_ip, 'proxy.example'],
                                     check=False).stdout.strip()
         self.assertEqual(answer, '198.18.9.77')
+        self.assertGreater(int(self.exit_obj('ssh').Test()), 0)
 
         # the server gone: not up, and nothing leaves
         ssh.stop()
