@@ -10,6 +10,7 @@
  * nothing of anyone's: the cell's firewall does the steering. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exit-helper.h"
@@ -30,7 +31,15 @@ static int write_files(Manager *m, const Exit *e) {
                 snprintf(line, sizeof line, "%s %s\n", addr, e->host_key);
         else
                 snprintf(line, sizeof line, "[%s]:%u %s\n", addr, e->ssh_target.port, e->host_key);
-        int r = exit_run_write_file(m, e, SUFFIX_KEY, e->ssh_key_text);
+        /* ssh will not load a key whose last line lacks its newline (as pasted, often) */
+        size_t len = strlen(e->ssh_key_text);
+        _cleanup_(erase_and_freep) char *key = malloc(len + 2);
+        if (!key)
+                return -ENOMEM;
+        memcpy(key, e->ssh_key_text, len + 1);
+        if (len > 0 && key[len - 1] != '\n')
+                memcpy(key + len, "\n", 2);
+        int r = exit_run_write_file(m, e, SUFFIX_KEY, key);
         if (r >= 0)
                 r = exit_run_write_file(m, e, SUFFIX_KNOWN_HOSTS, line);
         return r;

@@ -439,7 +439,8 @@ class ExitsTest(h.SharedWorldTestCase):
         ssh = self.ssh
         self.start_internet_dns()
         ssh.start(self.w.up)
-        path = self.cell.manager().AddExit('ssh', 'sshuttle', self.ssh_settings(ssh))
+        # pasted without its last newline, which ssh needs: the cell adds it
+        path = self.cell.manager().AddExit('ssh', 'sshuttle', self.ssh_settings(ssh, SshKey=ssh.client_key.rstrip()))
         self.wait_state('up', 'ssh')
         props = self.cell.properties(EXIT_IFACE, path)
         self.assertEqual(str(props['Endpoint']), '%s:%d' % (UPLINK_UP, ssh.port))
