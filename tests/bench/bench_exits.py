@@ -14,7 +14,9 @@ Throughput (iperf3, TCP, one stream, 3 s each), next to the uplink directly:
   - uplink directly: iperf3 from the cell's own namespace to the internet;
   - peer, uplink: the peer through the cell's tunnel, out of the uplink;
   - peer, wireguard exit: the peer through the cell's tunnel and the exit's;
-  - peer, openvpn exit: the same with OpenVPN (UDP, AES-256-GCM) as the exit.
+  - peer, openvpn exit: the same with OpenVPN (UDP, AES-256-GCM) as the exit;
+  - peer, proxy exit: its TCP taken by redsocks to a SOCKS5 proxy (microsocks) upstream;
+  - peer, sshuttle exit: its TCP carried by sshuttle over ssh to an sshd upstream.
 Every WireGuard tunnel is wireguard-go (this kernel has no WireGuard), so the
 ratios are what userspace tunnels cost on these 2 cores, one tunnel or two.
 
@@ -31,7 +33,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
-from exit_world import INTERNET, INTERNET_PORT, ExitServer, ExitWorld, OpenVpnServer  # noqa: E402
+from exit_world import (INTERNET, INTERNET_PORT, UPLINK_UP, ExitServer, ExitWorld, OpenVpnServer,  # noqa: E402
+                        SshServer)
 
 # In the peer's namespace: for each line "ADDRESS", connects to the internet every millisecond until the
 # answer says the connection came from ADDRESS; prints the wall-clock time of that success.
@@ -80,7 +83,20 @@ def main():
         ovpn = OpenVpnServer(world)
         ovpn.start(w.up)
         w.cell.manager().AddExit('ovpn', 'openvpn', dbus.Dictionary({'Config': ovpn.client_config()}, signature='sv'))
-        for name in ('vpn1', 'vpn2', 'ovpn'):
+        # the proxy exit is up once its resolver answers through the proxy
+        w.up.spawn(['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--pid-file=',
+                    '--listen-address=' + INTERNET, '--bind-interfaces', '--address=/proxy.example/198.18.9.77'],
+                   name='internet-dnsmasq')
+        w.up.spawn(['microsocks', '-i', UPLINK_UP, '-p', '1080'], name='microsocks')
+        w.cell.manager().AddExit('px', 'proxy', dbus.Dictionary({
+            'Proxy': 'socks5://%s:1080' % UPLINK_UP, 'DnsServers': dbus.Array([INTERNET], 's')}, signature='sv'))
+        ssh = SshServer(world)
+        ssh.start(w.up)
+        w.cell.manager().AddExit('ssh', 'sshuttle', dbus.Dictionary({
+            'Target': 'root@%s:%d' % (UPLINK_UP, ssh.port), 'SshKey': ssh.client_key, 'HostKey': ssh.host_key,
+            'DnsServers': dbus.Array([INTERNET], 's')},
+            signature='sv'))
+        for name in ('vpn1', 'vpn2', 'ovpn', 'px', 'ssh'):
             w.wait_state('up', name)
         w.set_peer_exit('vpn1')
         w.connect_client()
@@ -112,6 +128,10 @@ def main():
         via_exit = iperf(w.peer_ns, args.seconds)
         w.set_peer_exit('ovpn')
         via_openvpn = iperf(w.peer_ns, args.seconds)
+        w.set_peer_exit('px')
+        via_proxy = iperf(w.peer_ns, args.seconds)
+        w.set_peer_exit('ssh')
+        via_sshuttle = iperf(w.peer_ns, args.seconds)
         assert w.leaked() > 0  # the uplink rows did go out of the uplink (the counter works)
 
     print('\n## Exits: Update(Exit) reply → first connection through the new exit (%d switches)\n' % len(times))
@@ -119,12 +139,14 @@ def main():
     print('|---|---:|---:|---:|')
     print('| switch time (ms) | %.1f | %.1f | %.1f |' % (percentile(times, 50), percentile(times, 99), max(times)))
     print('\n## Exits: throughput (iperf3, 1 TCP stream, %d s; WireGuard tunnels are wireguard-go)\n' % args.seconds)
-    print('| path | Mbit/s | ratio to the uplink directly |')
-    print('|---|---:|---:|')
+    print('| path | Mbit/s | ratio to the uplink directly | ratio to the peer by the uplink |')
+    print('|---|---:|---:|---:|')
     for name, value in (('uplink directly (cell → internet)', direct), ('peer → cell tunnel → uplink', via_uplink),
                         ('peer → cell tunnel → wireguard exit', via_exit),
-                        ('peer → cell tunnel → openvpn exit', via_openvpn)):
-        print('| %s | %.0f | %.2f |' % (name, value, value / direct))
+                        ('peer → cell tunnel → openvpn exit', via_openvpn),
+                        ('peer → cell tunnel → proxy exit (redsocks, SOCKS5)', via_proxy),
+                        ('peer → cell tunnel → sshuttle exit', via_sshuttle)):
+        print('| %s | %.0f | %.2f | %.2f |' % (name, value, value / direct, value / via_uplink))
 
 
 if __name__ == '__main__':
