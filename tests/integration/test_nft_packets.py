@@ -27,6 +27,16 @@ LAN = '10.77.3.0/24'  # what "lan" grants; 10.77.2.0/24 stands for the internet
 INTERNET_PORT = 8000  # no service: "the internet"
 
 
+UDP_SOURCE_ECHO = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    _, (host, port) = s.recvfrom(512)
+    s.sendto(('%s:%d' % (host, port)).encode(), (host, port))
+'''
+
+
 def tool_binary():
     return os.path.join(h.build_dir(), 'src', 'nft', 'pic-firewall-test-tool')
 
@@ -54,7 +64,9 @@ class NftPacketsTest(h.HarnessTestCase):
         for port in (25, 445, 80, 53, INTERNET_PORT):
             self.svc.spawn(['socat', 'TCP-LISTEN:%d,bind=%s,fork,reuseaddr' % (port, SVC), answer],
                            name='tcp%d' % port)
-        self.svc.spawn(['socat', 'UDP-RECVFROM:53,bind=%s,fork' % SVC, answer], name='udp53')
+        # answers each datagram with its source (socat's fork + printenv lost replies: printenv had
+        # exited before socat wrote the query to it, and EPIPE ended that child)
+        self.svc.spawn([sys.executable, '-c', UDP_SOURCE_ECHO, SVC, '53'], name='udp53')
         h.wait_for(lambda: all(':%d ' % p in self.svc.run(['ss', '-ltn']).stdout for p in (25, 445, 80, 53, INTERNET_PORT)),
                    10, 0.1, 'socat listeners')
         # and the UDP one: a probe before it is bound gets "port unreachable" (a flaky first DNS probe)
