@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "exit-unit.h"
+#include "macro.h"
 #include "transient-unit.h"
 
 #define RESTART_USEC (200 * 1000ULL) /* a killed tunnel is back well within a second */
@@ -37,6 +38,10 @@ int exit_unit_start_message(sd_bus *bus, const ExitUnit *u, sd_bus_message **ret
                                           "SystemCallArchitectures", "as", 1, "native");
         if (r >= 0)
                 r = transient_unit_append_exec_start(m, u->argv);
+        /* PrivateTmp= hides a program kept under /tmp (pic-exit-proxy of a build tree there) */
+        if (r >= 0 && (startswith(u->argv[0], "/tmp/") || startswith(u->argv[0], "/var/tmp/")))
+                r = sd_bus_message_append(m, "(sv)", "BindReadOnlyPaths", "a(ssbt)", 1, u->argv[0], u->argv[0], 0,
+                                          (uint64_t) 0);
         if (r >= 0 && u->netns) {
                 snprintf(netns, sizeof netns, "/run/netns/%s", u->netns);
                 r = sd_bus_message_append(m, "(sv)", "NetworkNamespacePath", "s", netns);

@@ -19,6 +19,9 @@
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strempty(s) ((s) ? (s) : "")
 #define isempty(s) (!(s) || (s)[0] == '\0')
+static inline bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 static inline char *mfree_str(char *s) {
         free(s);
         return NULL;
