@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "bus-dict.h"
+#include "backup-bus.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
 #include "cell-firewall.h"
@@ -100,6 +101,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         cell_apply_abandon(m);
+        backup_bus_abandon(m);
         Peer *p;
         HASHMAP_FOREACH(p, m->peers_by_name)
                 peer_free(p);
@@ -443,6 +445,9 @@ int manager_start(Manager *m) {
         r = link_message_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the message method: %m");
+        r = backup_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the backup method: %m");
         r = exit_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register exit objects: %m");

@@ -100,6 +100,7 @@ typedef struct Manager {
         uint64_t wg_start_deadline;
         WaitList wg_waiters; /* calls waiting for it (wireguard-start.c) */
         struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
+        struct BackupJob *backup;     /* a backup being written (backup-bus.c) */
         WaitList idle_waiters;        /* changes waiting for it to end */
         DnsControl dns;
         int links_fd;

@@ -20,6 +20,7 @@ typedef struct PolkitRegistry PolkitRegistry;
 #define ACTION_MANAGE_LINKS  "org.pic.cell1.manage-links"
 #define ACTION_PEER_SYNC     "org.pic.cell1.peer-sync"
 #define ACTION_MANAGE_EXITS  "org.pic.cell1.manage-exits"
+#define ACTION_BACKUP        "org.pic.cell1.backup"
 
 PolkitRegistry *polkit_registry_new(sd_bus *bus, uint64_t timeout_usec);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
