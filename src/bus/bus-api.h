@@ -27,3 +27,4 @@
 #define PIC_ERROR_INVALID_MESSAGE "org.pic.Cell1.Error.InvalidMessage" /* 400: a malformed message from a cell */
 #define PIC_ERROR_UNKNOWN_CELL   "org.pic.Cell1.Error.UnknownCell"   /* 404: from a cell this one is not linked with */
 #define PIC_ERROR_REPLAYED       "org.pic.Cell1.Error.Replayed"      /* 409: a message counter not above the last */
+#define PIC_ERROR_INVALID_BACKUP "org.pic.Cell1.Error.InvalidBackup" /* 400: not a backup, altered, truncated, newer */

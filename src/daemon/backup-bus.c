@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "polkit.h"
+#include "thread-job.h"
 
 #define PASSPHRASE_MIN 8
 
@@ -24,10 +23,9 @@
 struct BackupJob {
         Manager *manager;
         sd_bus_message *message;
-        int out_fd, done_fd, abort_fd;
+        int out_fd;
         char *passphrase; /* wiped when freed; NULL: plain, as asked */
-        pthread_t thread;
-        sd_event_source *done_source;
+        ThreadJob *thread;
         int result;
         BackupResult outcome;
 };
@@ -35,39 +33,30 @@ struct BackupJob {
 static BackupJob *job_free(BackupJob *j) {
         if (!j)
                 return NULL;
-        sd_event_source_disable_unref(j->done_source);
         sd_bus_message_unref(j->message);
-        for (int *fd = &j->out_fd; fd <= &j->abort_fd; fd++)
-                if (*fd >= 0)
-                        close(*fd);
+        if (j->out_fd >= 0)
+                close(j->out_fd);
         erase_and_freep(&j->passphrase);
         free(j);
         return NULL;
 }
 
-static void *backup_thread(void *userdata) {
+static void backup_work(void *userdata, int abort_fd) {
         BackupJob *j = userdata;
-        Manager *m = j->manager;
-        uint64_t one = 1;
-
-        j->result = backup_write_archive(m->state_fd, j->out_fd, j->abort_fd, j->passphrase, NULL, &j->outcome);
-        (void) write(j->done_fd, &one, sizeof one);
-        return NULL;
+        j->result = backup_write_archive(j->manager->state_fd, j->out_fd, abort_fd, j->passphrase, NULL, &j->outcome);
 }
 
-static void job_end(Manager *m, BackupJob *j) {
-        pthread_join(j->thread, NULL);
+static void job_end(Manager *m) {
         int r = backup_snapshot_remove(m->state_fd);
         if (r < 0)
                 log_warning_errno(r, "Cannot remove the backup snapshot: %m");
         m->backup = NULL;
 }
 
-static int on_backup_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void backup_done(void *userdata) {
         BackupJob *j = userdata;
-        Manager *m = j->manager;
 
-        job_end(m, j);
+        job_end(j->manager);
         if (j->result < 0) {
                 log_warning("Backup failed: %s", j->outcome.error);
                 (void) sd_bus_reply_method_errorf(j->message, PIC_ERROR_FAILED, "%s", j->outcome.error);
@@ -77,18 +66,16 @@ static int on_backup_done(sd_event_source *s, int fd, uint32_t revents, void *us
                 (void) sd_bus_reply_method_return(j->message, "t", j->outcome.bytes);
         }
         job_free(j);
-        return 0;
 }
 
 void backup_bus_abandon(Manager *m) {
         BackupJob *j = m->backup;
-        uint64_t one = 1;
 
         if (!j)
                 return;
         /* stopping: the thread ends at its next write, whatever the receiving end does */
-        (void) write(j->abort_fd, &one, sizeof one);
-        job_end(m, j);
+        thread_job_abandon(j->thread);
+        job_end(m);
         job_free(j);
 }
 
@@ -124,15 +111,16 @@ static int read_options(sd_bus_message *message, BackupOptions *o, sd_bus_error 
 }
 
 /* A duplicate of the caller's descriptor that can be written, or a named refusal. */
-static int take_output_fd(int fd, sd_bus_error *error) {
+int backup_bus_take_fd(int fd, bool writing, sd_bus_error *error) {
         struct stat st;
         int flags = fcntl(fd, F_GETFL);
 
         if (flags < 0 || fstat(fd, &st) < 0)
                 return sd_bus_error_set_errno(error, errno);
-        if ((flags & O_ACCMODE) == O_RDONLY || S_ISDIR(st.st_mode))
+        if ((flags & O_ACCMODE) == (writing ? O_RDONLY : O_WRONLY) || S_ISDIR(st.st_mode))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "fd: not open for writing (a file, a pipe or a socket to write the archive to).");
+                                        writing ? "fd: not open for writing (a file, a pipe or a socket to write the archive to)."
+                                                : "fd: not open for reading (a file, a pipe or a socket to read the archive from).");
         int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         return copy < 0 ? sd_bus_error_set_errno(error, errno) : copy;
 }
@@ -150,19 +138,19 @@ static int method_backup(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r;
         r = polkit_verify_async(m->polkit, message, ACTION_BACKUP, error);
         if (r <= 0)
-                return r;
+                return r < 0 ? r : 1; /* 1: answered later */
         r = manager_wait_idle(m, message); /* an Apply is writing files: the snapshot waits for it */
         if (r <= 0)
-                return r < 0 ? sd_bus_error_set_errno(error, r) : 0;
-        if (m->backup)
-                return sd_bus_error_set(error, PIC_ERROR_CONFLICT, "A backup is being written; wait for it.");
+                return r < 0 ? sd_bus_error_set_errno(error, r) : 1;
+        if (m->backup || m->restore)
+                return sd_bus_error_set(error, PIC_ERROR_CONFLICT, "A backup or a restore is under way; wait for it.");
 
         BackupJob *j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
         j->manager = m;
-        j->out_fd = j->done_fd = j->abort_fd = -1;
-        r = take_output_fd(fd, error);
+        j->out_fd = -1;
+        r = backup_bus_take_fd(fd, true, error);
         if (r < 0) {
                 job_free(j);
                 return r;
@@ -172,13 +160,6 @@ static int method_backup(sd_bus_message *message, void *userdata, sd_bus_error *
                 job_free(j);
                 return -ENOMEM;
         }
-        j->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        j->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (j->done_fd < 0 || j->abort_fd < 0) {
-                r = -errno;
-                job_free(j);
-                return r;
-        }
         r = backup_snapshot_take(m->state_fd);
         if (r < 0) {
                 job_free(j);
@@ -186,9 +167,7 @@ static int method_backup(sd_bus_message *message, void *userdata, sd_bus_error *
                                          strerror(-r));
         }
         j->message = sd_bus_message_ref(message);
-        r = sd_event_add_io(m->event, &j->done_source, j->done_fd, EPOLLIN, on_backup_done, j);
-        if (r >= 0)
-                r = -pthread_create(&j->thread, NULL, backup_thread, j);
+        r = thread_job_start(m->event, backup_work, backup_done, j, &j->thread);
         if (r < 0) {
                 (void) backup_snapshot_remove(m->state_fd);
                 job_free(j);

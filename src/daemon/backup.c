@@ -11,18 +11,13 @@
 #include "backup.h"
 #include "fileio.h"
 #include "macro.h"
+#include "thread-job.h"
 
 #define SNAPSHOT_DEPTH_MAX 1 /* cell.json and the like, then peers/NAME.json and the like */
 #define WRITE_PIECE 4096     /* what a pipe that polls writable takes without blocking (PIPE_BUF) */
 
 int backup_snapshot_remove(int state_fd) {
-        _cleanup_(closep) int fd = openat(state_fd, BACKUP_SNAPSHOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        int r = remove_tree_at(fd);
-        if (unlinkat(state_fd, BACKUP_SNAPSHOT, AT_REMOVEDIR) < 0 && r >= 0)
-                r = -errno;
-        return r;
+        return remove_dir_at(state_fd, BACKUP_SNAPSHOT);
 }
 
 /* Links dir_fd's state files into to_fd (same relative names); *count grows. */
@@ -79,32 +74,12 @@ typedef struct Output {
         uint64_t bytes;
 } Output;
 
-/* Waits until out can take a piece, the job is aborted, or the reader stalled. */
-static int wait_writable(Output *o) {
-        struct pollfd p[2] = { { .fd = o->fd, .events = POLLOUT }, { .fd = o->abort_fd, .events = POLLIN } };
-
-        for (;;) {
-                int n = poll(p, 2, BACKUP_STALL_SEC * 1000);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ETIMEDOUT;
-                if (p[1].revents)
-                        return -ECANCELED;
-                if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
-                        return -EPIPE;
-                return 0;
-        }
-}
-
 static int output_write(void *userdata, const void *data, size_t size) {
         Output *o = userdata;
         const uint8_t *p = data;
 
         while (size > 0) {
-                int r = wait_writable(o);
+                int r = thread_job_wait(o->fd, POLLOUT, o->abort_fd, BACKUP_STALL_SEC);
                 if (r < 0)
                         return r;
                 ssize_t n = write(o->fd, p, MIN(size, (size_t) WRITE_PIECE));

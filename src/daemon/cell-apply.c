@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bus-api.h"
 #include "cell-apply.h"
 #include "cell-firewall.h"
 #include "failure-injection.h"
@@ -307,6 +308,12 @@ void cell_apply_abandon(Manager *m) {
 }
 
 int manager_wait_idle(Manager *m, sd_bus_message *message) {
+        if (m->restored) { /* the state on disk is a backup's now: nothing is changed from the old model */
+                (void) sd_bus_reply_method_errorf(message, PIC_ERROR_CONFLICT,
+                                                  "The cell is restarting to load a restored backup; try again in a "
+                                                  "moment.");
+                return 0;
+        }
         int r = wait_list_answer(&m->idle_waiters, message);
         if (r != -ENOENT && r < 0)
                 return r;

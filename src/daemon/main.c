@@ -343,6 +343,8 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+        /* a backup's reader that goes away is an error to report, not a reason to die */
+        (void) signal(SIGPIPE, SIG_IGN);
         int r = run(argc, argv);
         if (r < 0)
                 log_error_errno(r, "pic-celld failed: %m");

@@ -7,6 +7,8 @@
 
 #include "bus-dict.h"
 #include "backup-bus.h"
+#include "restore-bus.h"
+#include "restore.h"
 #include "cell-apply.h"
 #include "cell-bus.h"
 #include "cell-firewall.h"
@@ -102,6 +104,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         cell_apply_abandon(m);
         backup_bus_abandon(m);
+        restore_bus_abandon(m);
         Peer *p;
         HASHMAP_FOREACH(p, m->peers_by_name)
                 peer_free(p);
@@ -175,6 +178,10 @@ int manager_new(Manager **ret, ManagerConfig *config) {
         if (flock(m->state_fd, LOCK_EX | LOCK_NB) < 0)
                 return log_error_errno(errno == EWOULDBLOCK ? -EBUSY : -errno,
                                        "Another pic-celld uses the state directory %s: %m", config->state_dir);
+        /* a restore a stop interrupted is finished before anything is read */
+        r = restore_recover(m->state_fd);
+        if (r < 0)
+                return r;
         m->peers_fd = open_dir_at(m->state_fd, "peers", 0700);
         if (m->peers_fd < 0)
                 return log_error_errno(m->peers_fd, "Failed to open %s/peers: %m", config->state_dir);
@@ -448,6 +455,9 @@ int manager_start(Manager *m) {
         r = backup_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the backup method: %m");
+        r = restore_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the restore method: %m");
         r = exit_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register exit objects: %m");

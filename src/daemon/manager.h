@@ -101,6 +101,8 @@ typedef struct Manager {
         WaitList wg_waiters; /* calls waiting for it (wireguard-start.c) */
         struct ApplyOperation *apply; /* an Apply writing files (cell-apply.c) */
         struct BackupJob *backup;     /* a backup being written (backup-bus.c) */
+        struct RestoreJob *restore;   /* a backup being read in (restore-bus.c) */
+        bool restored;                /* a restore was committed: changes wait for the restart */
         WaitList idle_waiters;        /* changes waiting for it to end */
         DnsControl dns;
         int links_fd;

@@ -33,6 +33,7 @@ static const struct {
         { PIC_ERROR_INVALID_MESSAGE,                      400, "invalid_message" },
         { PIC_ERROR_UNKNOWN_CELL,                         404, "unknown_cell" },
         { PIC_ERROR_REPLAYED,                             409, "replayed" },
+        { PIC_ERROR_INVALID_BACKUP,                       400, "invalid_backup" },
         { "org.freedesktop.DBus.Error.NoReply",           504, "timeout" },
         { "org.freedesktop.DBus.Error.Timeout",           504, "timeout" },
         { "org.freedesktop.DBus.Error.TimedOut",          504, "timeout" },

@@ -227,6 +227,16 @@ int remove_stale_temp_files(int dir_fd) {
         return r < 0 ? r : removed;
 }
 
+int remove_dir_at(int dir_fd, const char *name) {
+        _cleanup_(closep) int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        int r = remove_tree_at(fd);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && r >= 0)
+                r = -errno;
+        return r;
+}
+
 int remove_tree_at(int dir_fd) {
         DIR *d;
         int r = opendir_at(dir_fd, &d), first = 0;

@@ -49,5 +49,7 @@ static inline void closedirp(DIR **d) {
 /* Removes everything below dir_fd (not dir_fd itself), depth first, not
  * following symlinks; the first error is returned after trying the rest. */
 int remove_tree_at(int dir_fd);
+/* Removes the directory dir_fd/name and everything below it; 0 if it is not there. */
+int remove_dir_at(int dir_fd, const char *name);
 /* Opens (creating with mode if needed) a directory below dir_fd. */
 int open_dir_at(int dir_fd, const char *path, mode_t mode);
