@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark: Manager.Backup and Manager.Restore (issue 14's speed figures) for a cell
+with N peers (default 10,000, added in one AddPeers call), its state on a fresh ext4
+file system (fresh_fs.py: fsync costs what it costs on a disk).
+
+  - Backup, encrypted (Argon2id "moderate", then secretstream) and plain: from the call
+    to the reply, the archive on a pipe read as fast as it comes;
+  - the baseline: `tar -cf -` of the same state directory into a pipe (what copying the
+    files costs, with nothing checked or encrypted), and its size;
+  - Restore (Replace=true) of the encrypted archive: to the reply (read, checked, staged,
+    committed), and to the restarted daemon serving every peer again;
+  - pic-celld's resident memory: its peak (VmHWM) is reset before each backup
+    (/proc/PID/clear_refs 5), so the growth shows what streaming costs; Argon2id's
+    moderate setting itself takes 256 MiB while the key is derived.
+
+Usage: bench_backup.py [--peers N]   (needs root; prints tables)
+"""
+
+import argparse
+import base64
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
+import dbus  # noqa: E402
+import harness as h  # noqa: E402
+from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
+
+ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup']
+PASSPHRASE = 'a passphrase for the benchmark'
+
+
+def status_kib(pid, key):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def plain_entries(archive):
+    """(path, bytes) of a plain archive (archive.h): the chunks' payloads joined, then parsed."""
+    pos, payload = 13, b''
+    while True:
+        size = struct.unpack_from('<I', archive, pos)[0]
+        payload += archive[pos + 5:pos + 4 + size]
+        last = archive[pos + 4] == 1
+        pos += 4 + size
+        if last:
+            break
+    entries, i = [], 0
+    while payload[i] == 1:
+        n = struct.unpack_from('<H', payload, i + 1)[0]
+        name = payload[i + 3:i + 3 + n].decode()
+        size = struct.unpack_from('<I', payload, i + 3 + n)[0]
+        entries.append((name, payload[i + 7 + n:i + 7 + n + size]))
+        i += 7 + n + size
+    return entries
+
+
+def drain(fd, out):
+    """Reads fd to its end into out (a list of chunks), on a thread."""
+    def run():
+        while True:
+            b = os.read(fd, 1 << 16)
+            if not b:
+                break
+            out.append(b)
+        os.close(fd)
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def backup(cell, **options):
+    """(seconds, archive bytes, VmHWM growth in KiB)."""
+    pid = cell.pid()
+    with open('/proc/%d/clear_refs' % pid, 'w') as f:
+        f.write('5')  # resets VmHWM to the current RSS
+    rss = status_kib(pid, 'VmHWM')
+    r, w = os.pipe()
+    chunks = []
+    reader = drain(r, chunks)
+    t0 = time.monotonic()
+    try:
+        cell.manager().Backup(dbus.types.UnixFd(w), dbus.Dictionary(options, signature='sv'), timeout=600)
+    finally:
+        os.close(w)
+    took = time.monotonic() - t0
+    reader.join()
+    return took, b''.join(chunks), status_kib(pid, 'VmHWM') - rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--peers', type=int, default=10000)
+    args = ap.parse_args()
+    h.require_root()
+
+    with h.TempWorld(prefix='pic-bench-') as world:
+        cell = h.Cell(world=world, extra_args=['--stats-interval=3600', '--log-level=warning'])
+        put_state_on_fresh_ext4(world, cell, 'backup-fs')
+        cell.polkit.set_allowed(ACTIONS)
+        cell.start()
+        mgr = cell.manager()
+        mgr.Setup(dbus.Dictionary({'Name': 'bench', 'Domain': 'bench.lan', 'VpnAddress': '10.62.0.1/16'},
+                                  signature='sv'))
+        batch = dbus.Array([dbus.Dictionary({'Name': 'p%d' % i, 'PublicKey': base64.b64encode(os.urandom(32)).decode()},
+                                            signature='sv') for i in range(args.peers)], signature='a{sv}')
+        mgr.AddPeers(batch, timeout=600)
+
+        enc_time, archive, enc_mem = backup(cell, Passphrase=PASSPHRASE)
+        plain_time, plain, plain_mem = backup(cell, Unencrypted=True)
+        # the same files for tar (the state's file system is mounted where only the daemon sees it)
+        copy = world.subdir('state-copy')
+        for name, data in plain_entries(plain):
+            os.makedirs(os.path.dirname(os.path.join(copy, name)), exist_ok=True)
+            with open(os.path.join(copy, name), 'wb') as f:
+                f.write(data)
+        subprocess.run(['sync'], check=True)
+        t0 = time.monotonic()
+        tar = subprocess.run(['tar', '-C', copy, '-cf', '-', '.'], stdout=subprocess.PIPE, check=True).stdout
+        tar_time = time.monotonic() - t0
+
+        path = os.path.join(world.path, 'bench.backup')
+        with open(path, 'wb') as f:
+            f.write(archive)
+        pid = cell.pid()
+        fd = os.open(path, os.O_RDONLY)
+        t0 = time.monotonic()
+        try:
+            mgr.Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE, 'Replace': True},
+                                                               signature='sv'), timeout=600)
+        finally:
+            os.close(fd)
+        restore_reply = time.monotonic() - t0
+        h.wait_for(lambda: cell.bus.has_owner(h.CELL_BUS_NAME) and cell.pid() != pid, 300, 0.05,
+                   'pic-celld back with the restored state')
+        restore_serving = time.monotonic() - t0
+        assert len(h.uapi_get(cell.uapi_socket)['peers']) == args.peers
+
+    print('\n## Backup and restore: a cell with %d peers (state on a fresh ext4)\n' % args.peers)
+    print('| what | seconds | ratio to tar | archive MiB | pic-celld peak RSS growth (MiB) |')
+    print('|---|---:|---:|---:|---:|')
+    print('| tar -cf - of the state directory (baseline) | %.2f | 1.00 | %.1f | |' % (tar_time, len(tar) / 2**20))
+    for name, took, data, mem in (('Backup, plain', plain_time, plain, plain_mem),
+                                  ('Backup, encrypted (Argon2id moderate)', enc_time, archive, enc_mem)):
+        print('| %s | %.2f | %.1f | %.1f | %.1f |' % (name, took, took / tar_time, len(data) / 2**20, mem / 1024))
+    print('| Restore, encrypted: to the reply | %.2f | %.1f | | |' % (restore_reply, restore_reply / tar_time))
+    print('| Restore: to the restarted daemon serving every peer | %.2f | %.1f | | |'
+          % (restore_serving, restore_serving / tar_time))
+
+
+if __name__ == '__main__':
+    main()
