@@ -28,6 +28,19 @@ int read_line_fd(int fd, size_t max, char **ret);
 /* The same for a file name; "-" is standard input. */
 int read_line_file(const char *path, size_t max, char **ret);
 
+/* A passphrase's first line of fd: as read_line_fd(), but any UTF-8 text without control characters
+ * but tab (-EBADMSG otherwise). Never quoted by the caller; wiped before it is freed. */
+int read_secret_line_fd(int fd, size_t max, char **ret);
+
+/* The same for a file name; "-" is standard input. */
+int read_secret_line_file(const char *path, size_t max, char **ret);
+
+/* Asks for a secret on the terminal @tty_fd: @prompt on stderr, the line read as
+ * read_secret_line_fd() reads it, without echo (the terminal's settings put back after, also when
+ * a signal ends the program meanwhile). -ENOTTY when tty_fd is not a terminal; -ENODATA when
+ * nothing was typed. */
+int ask_secret(int tty_fd, const char *prompt, size_t max, char **ret);
+
 /* The length of "TYPE BASE64" at the start of an OpenSSH public key line
  * ("TYPE BASE64 [COMMENT]", as a .pub file has it): two words of at least one
  * character, one space between them; 0 when s does not start so. */

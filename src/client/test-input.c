@@ -8,7 +8,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 
 #include "macro.h"
 #include "picctl-input.h"
@@ -171,6 +175,107 @@ static void test_read_line_file(void **state) {
         assert_null(line);
 }
 
+static int read_secret_pipe(const char *data, size_t max, char **ret) {
+        _cleanup_(closep) int fd = pipe_with(data, strlen(data));
+        return read_secret_line_fd(fd, max, ret);
+}
+
+static void test_read_secret_line(void **state) {
+        char big[2048];
+        char *line = NULL;
+
+        /* any UTF-8 text, a tab too; the first line alone, its line end cut */
+        assert_int_equal(read_secret_pipe("correct horse battery\nsecond\n", 1024, &line), 0);
+        assert_string_equal(line, "correct horse battery");
+        free(line);
+        assert_int_equal(read_secret_pipe("p\xc3\xa4ssw\xc3\xb6rt \xe6\x97\xa5\xe6\x9c\xac\tx\r\n", 1024, &line), 0);
+        assert_string_equal(line, "p\xc3\xa4ssw\xc3\xb6rt \xe6\x97\xa5\xe6\x9c\xac\tx");
+        free(line);
+        line = NULL;
+
+        /* bounded in bytes: exactly the limit is fine, one more is not */
+        memset(big, 'a', sizeof big);
+        big[1024] = 0;
+        assert_int_equal(read_secret_pipe(big, 1024, &line), 0);
+        assert_int_equal(strlen(line), 1024);
+        free(line);
+        line = NULL;
+        big[1025] = 0;
+        big[1024] = 'a';
+        assert_int_equal(read_secret_pipe(big, 1024, &line), -EFBIG);
+
+        /* empty, control characters, a stray CR, bytes that are not UTF-8 */
+        assert_int_equal(read_secret_pipe("", 10, &line), -ENODATA);
+        assert_int_equal(read_secret_pipe("\nsecret\n", 10, &line), -ENODATA);
+        assert_int_equal(read_secret_pipe("sec\x01ret\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_secret_pipe("sec\x7fret\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_secret_pipe("sec\rret\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_secret_pipe("sec\xffret\n", 64, &line), -EBADMSG);
+        assert_int_equal(read_secret_pipe("sec\xc3ret\n", 64, &line), -EBADMSG);
+        assert_null(line);
+}
+
+static bool echoes(int fd) {
+        struct termios t;
+        assert_int_equal(tcgetattr(fd, &t), 0);
+        return t.c_lflag & ECHO;
+}
+
+/* A child asking on the terminal @slave; returns its pid once the terminal has stopped echoing. */
+static pid_t ask_in_child(int master, int slave) {
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char *secret = NULL;
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                close(master);
+                dup2(null, STDERR_FILENO); /* the prompt */
+                int r = ask_secret(slave, "Passphrase: ", 64, &secret);
+                _exit(r == 0 && streq(secret, "s\xc3\xa9" "cret phrase") ? 0 : 1);
+        }
+        for (int i = 0; i < 500 && echoes(slave); i++)
+                usleep(10 * 1000);
+        assert_false(echoes(slave));
+        return pid;
+}
+
+static void test_ask_secret(void **state) {
+        _cleanup_(closep) int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave = -EBADF, fd = -EBADF;
+        char *secret = NULL, out[256];
+        int status;
+
+        /* only a terminal is asked */
+        fd = pipe_with("secret\n", 7);
+        assert_int_equal(ask_secret(fd, "Passphrase: ", 64, &secret), -ENOTTY);
+        assert_null(secret);
+
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(slave >= 0);
+        assert_true(echoes(slave));
+
+        /* what is typed is read and not shown; the terminal echoes again after */
+        pid_t pid = ask_in_child(master, slave);
+        assert_int_equal(write(master, "s\xc3\xa9" "cret phrase\n", 15), 15);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(echoes(slave));
+        assert_int_equal(fcntl(master, F_SETFL, O_NONBLOCK), 0);
+        ssize_t n = read(master, out, sizeof out - 1);
+        out[MAX(n, 0)] = 0;
+        assert_null(strstr(out, "cret"));
+
+        /* a signal while asking: the terminal echoes again */
+        pid = ask_in_child(master, slave);
+        assert_int_equal(kill(pid, SIGTERM), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        assert_true(echoes(slave));
+}
+
 static void test_public_key_prefix(void **state) {
         static const char key[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH1n";
 
@@ -196,6 +301,8 @@ int main(void) {
                 cmocka_unit_test(test_read_file),
                 cmocka_unit_test(test_read_line),
                 cmocka_unit_test(test_read_line_file),
+                cmocka_unit_test(test_read_secret_line),
+                cmocka_unit_test(test_ask_secret),
                 cmocka_unit_test(test_public_key_prefix),
         };
 
