@@ -118,6 +118,11 @@ static int report_unknown_object(const sd_bus_message *m, const sd_bus_error *e,
 }
 
 int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **ret_reply) {
+        return bus_call_timeout(c, m, needs_auth, 0, ret_reply);
+}
+
+int bus_call_timeout(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
+                     sd_bus_message **ret_reply) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus *bus;
         int r;
@@ -129,7 +134,7 @@ int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **re
         if (needs_auth && c->ask_password && c->agent == 0)
                 c->agent = polkit_agent_open();
 
-        r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        r = sd_bus_call(bus, m, timeout_usec, &error, ret_reply);
         if (r < 0 && !report_unknown_object(m, &error, r))
                 r = report_call_error(bus, &error, r);
         sd_bus_error_free(&error);

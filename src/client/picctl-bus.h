@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -32,6 +33,10 @@ int bus_new_call(Context *c, const char *path, const char *interface, const char
  * line; the return value is then negative. @needs_auth: the method may ask
  * polkit, so a password agent is started first. */
 int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **ret_reply);
+
+/* The same, waiting up to @timeout_usec for the reply (0: sd-bus's default, 25 s). */
+int bus_call_timeout(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
+                     sd_bus_message **ret_reply);
 
 /* A call without arguments. */
 int bus_call_noargs(Context *c, const char *path, const char *interface, const char *member,
