@@ -87,6 +87,13 @@ static void help_main(void) {
                "  exit test NAME           Connect through it and print the time it took\n"
                "  exit remove NAME         Remove an exit no peer uses\n"
                "\n"
+               "Backups:\n"
+               "  backup [--passphrase-file FILE|--no-encrypt] > FILE\n"
+               "                           Write the cell's state as one archive, encrypted\n"
+               "                           with a passphrase (asked for on the terminal)\n"
+               "  backup inspect [--passphrase-file FILE] [--file FILE|< FILE]\n"
+               "                           Verify an archive and list its files\n"
+               "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"
                "                           may reach\n"
@@ -589,6 +596,7 @@ static const Verb verbs[] = {
         { "dns",       verb_dns       },
         { "link",      verb_link      },
         { "exit",      verb_exit      },
+        { "backup",    verb_backup    },
         { "help",      verb_help      },
         {}
 };
