@@ -10,6 +10,7 @@ a counter in b's namespace, before the masquerade, says so."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -215,6 +216,59 @@ class CellExitsTest(h.SharedWorldTestCase):
         self.wait_exit('c', 'up')
         self.assertEqual(self.probe('phone'), tp.LAN['c'])
         self.assertEqual(self.leaked(), 0)
+
+    def test_7_restored_on_a_new_box(self):
+        """b backed up, its box gone (daemon, units, WireGuard, firewall, state), a fresh b restored:
+        its phone comes back with its old client config and leaves through c again, the link with c
+        is connected without pairing again, and b's next signed message to c is not a replay."""
+        b = self.cells['b']
+        b.polkit.set_allowed(tp.ALLOWED + ['org.pic.cell1.manage-exits', 'org.pic.cell1.backup'])
+        archive = os.path.join(self.world.path, 'b.backup')
+        fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            b.manager().Backup(dbus.types.UnixFd(fd), tp.sv({'Passphrase': 'b on a new box'}), timeout=120)
+        finally:
+            os.close(fd)
+
+        # b goes on after its backup: two messages to c that the backup's counters do not know of
+        for offer in (True, False):
+            self.link('b', 'c').OfferExit(offer)
+            h.wait_for(lambda: self.link_props('c', 'b')['RemoteExitOffered'] == offer, 15, 0.1, 'c told')
+
+        # the box dies: nothing of b is left but its namespace's cables
+        b.stop()
+        b.bus.systemctl('stop', 'pic-exit-c.service', 'pic-dns.service', check=False)
+        h._stop_pids(b.netns.pids())
+        for line in b.netns.run(['ip', '-o', 'link', 'show', 'type', 'wireguard']).stdout.splitlines():
+            b.netns.ip('link', 'del', line.split(':')[1].strip().split('@')[0])
+        b.netns.run(['nft', 'delete', 'table', 'inet', 'pic'], check=False)
+        b.netns.run(['ip', 'rule', 'flush', 'protocol', '165'], check=False)
+        for d in (b.state_dir, b.wg_run_dir):
+            for name in os.listdir(d):
+                path = os.path.join(d, name)
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+        h.wait_for(lambda: self.probe('phone', 1).startswith('error'), 10, 0.2, 'the phone cut off')
+
+        # a fresh b, restored (no Replace: it was never set up)
+        b.start()
+        self.assertFalse(b.properties('org.pic.Cell1.Manager')['SetupComplete'])
+        pid = b.pid()
+        fd = os.open(archive, os.O_RDONLY)
+        try:
+            self.assertEqual(str(b.manager().Restore(dbus.types.UnixFd(fd), tp.sv({'Passphrase': 'b on a new box'}),
+                                                     timeout=120)), 'b')
+        finally:
+            os.close(fd)
+        h.wait_for(lambda: b.bus.has_owner(h.CELL_BUS_NAME) and b.pid() != pid, 30, 0.1, 'b back, restored')
+        h.wait_for(lambda: str(self.link_props('c', 'b')['State']) == 'connected' and
+                   str(self.link_props('b', 'c')['State']) == 'connected', 60, 0.2, 'b and c connected again')
+        self.wait_exit('c', 'up', timeout=60)
+        h.wait_for(lambda: self.probe('phone', 1) == tp.LAN['c'], 30, 0.5, 'the phone out through c again')
+        self.assertEqual(self.leaked(), 0)
+        # b's messages to c count on from beyond what c has seen: its offer arrives
+        self.link('b', 'c').OfferExit(True)
+        h.wait_for(lambda: self.link_props('c', 'b')['RemoteExitOffered'], 15, 0.1, "c told of b's offer")
+        self.link('b', 'c').OfferExit(False)
 
 
 if __name__ == '__main__':
