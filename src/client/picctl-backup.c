@@ -1,24 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* picctl backup: the cell's state as one archive on standard output (Manager.Backup writes it to the
  * descriptor it is given), and picctl backup inspect: an archive read and verified here with the
- * archive library, pic-celld not asked. A passphrase comes from a file or the terminal, is never
- * shown, and is wiped once used. */
+ * archive library, pic-celld not asked. picctl restore: an archive's descriptor given to
+ * Manager.Restore, then the restarted pic-celld waited for. A passphrase comes from a file or the
+ * terminal, is never shown, and is wiped once used. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "archive.h"
 #include "picctl.h"
 #include "picctl-format.h"
 #include "picctl-input.h"
+#include "time-util.h"
 
 /* Argon2id on the daemon's side takes seconds, and a polkit password may be typed meanwhile. */
 #define BACKUP_CALL_TIMEOUT_USEC (120ULL * 1000ULL * 1000ULL)
 
 #define BACKUP_SYNOPSIS "[--passphrase-file FILE | --no-encrypt] > FILE"
 #define INSPECT_SYNOPSIS "[--passphrase-file FILE] [--file FILE | < FILE]"
+#define RESTORE_SYNOPSIS "[--passphrase-file FILE] [--replace] [--no-wait] [--file FILE | < FILE]"
 
 static void help_backup(void) {
         printf("picctl backup " BACKUP_SYNOPSIS "\n"
@@ -69,13 +76,13 @@ static int read_passphrase_file(const char *path, char **ret) {
         return 0;
 }
 
-/* The passphrase typed on the terminal (standard input); @twice: typed again, and the same. */
-static int ask_passphrase(const char *prompt, bool twice, char **ret) {
+/* The passphrase typed on the terminal @tty_fd; @twice: typed again, and the same. */
+static int ask_passphrase(int tty_fd, const char *prompt, bool twice, char **ret) {
         _cleanup_(erase_and_freep) char *first = NULL, *again = NULL;
-        int r = ask_secret(STDIN_FILENO, prompt, ARCHIVE_PASSPHRASE_MAX, &first);
+        int r = ask_secret(tty_fd, prompt, ARCHIVE_PASSPHRASE_MAX, &first);
 
         if (r >= 0 && twice)
-                r = ask_secret(STDIN_FILENO, "The same passphrase again: ", ARCHIVE_PASSPHRASE_MAX, &again);
+                r = ask_secret(tty_fd, "The same passphrase again: ", ARCHIVE_PASSPHRASE_MAX, &again);
         if (r == -ENODATA)
                 return report_error(r, "no passphrase was typed");
         if (r == -EFBIG)
@@ -157,7 +164,7 @@ static int backup_write(int argc, char *argv[], Context *c) {
         else if (no_encrypt)
                 r = 0;
         else if (isatty(STDIN_FILENO))
-                r = ask_passphrase("Passphrase to encrypt the backup with: ", true, &passphrase);
+                r = ask_passphrase(STDIN_FILENO, "Passphrase to encrypt the backup with: ", true, &passphrase);
         else
                 return usage_error("backup", "a backup is encrypted with a passphrase: give --passphrase-file "
                                    "FILE, or --no-encrypt for an archive in clear (standard input is not a "
@@ -345,7 +352,7 @@ static int backup_inspect(int argc, char *argv[], Context *c) {
                         return report_error(r, "%s is encrypted and cannot be read again once asked (%s): give "
                                             "its passphrase with --passphrase-file FILE", file, strerror(-r));
                 }
-                r = ask_passphrase("Passphrase of the backup: ", false, &passphrase);
+                r = ask_passphrase(STDIN_FILENO, "Passphrase of the backup: ", false, &passphrase);
                 if (r < 0)
                         return r;
                 r = archive_reader_new(&reader, passphrase, read_archive_fd, &fd, error);
@@ -359,6 +366,413 @@ static int backup_inspect(int argc, char *argv[], Context *c) {
         if (r < 0)
                 return r;
         archive_listing_print(&listing, archive_reader_encrypted(reader));
+        return 0;
+}
+
+/* --- picctl restore --- */
+
+/* A restore reads the archive and derives its key (Argon2id), and polkit may ask for a password. */
+#define RESTORE_CALL_TIMEOUT_USEC BACKUP_CALL_TIMEOUT_USEC
+/* How long pic-celld may take to stop and start again with the restored state. */
+#define RESTORE_WAIT_USEC (30ULL * 1000ULL * 1000ULL)
+#define RESTORE_POLL_USEC (100ULL * 1000ULL)
+/* "PICBACKUP", the format version, the mode: 0 plain, 1 encrypted (archive.h) */
+#define HEADER_MAGIC "PICBACKUP"
+#define HEADER_MAGIC_LEN (sizeof HEADER_MAGIC - 1)
+#define HEADER_LEN (HEADER_MAGIC_LEN + 2)
+#define HEADER_MODE_PASSPHRASE 1
+
+static void help_restore(void) {
+        printf("picctl restore " RESTORE_SYNOPSIS "\n"
+               "\n"
+               "Make a backup the cell's state: all the cell has (its settings, keys, peers,\n"
+               "links and exits) is replaced by what the archive holds, all of it or nothing.\n"
+               "pic-celld then restarts to load it, and picctl waits until it serves again.\n"
+               "Nothing changes when the archive does not verify to its end.\n"
+               "\n"
+               "  --file FILE             Read the archive from FILE, not standard input\n"
+               "  --passphrase-file FILE  The passphrase of an encrypted archive is the first\n"
+               "                          line of FILE; without it, it is asked for on the\n"
+               "                          terminal (with the archive on standard input, the\n"
+               "                          controlling terminal), else the restore is refused\n"
+               "  --replace               Replace the cell that is set up here: without it, a\n"
+               "                          restore is refused on a cell that is set up\n"
+               "  --no-wait               Do not wait for pic-celld to serve again\n");
+}
+
+/* Whether the archive's first bytes say it is encrypted. Anything else (plain, not an archive, a
+ * newer format, too short) is pic-celld's to name: a passphrase would not change its answer. */
+static bool header_encrypted(const uint8_t *head, size_t n) {
+        return n >= HEADER_LEN && memcmp(head, HEADER_MAGIC, HEADER_MAGIC_LEN) == 0 &&
+               head[HEADER_MAGIC_LEN] >= 1 && head[HEADER_MAGIC_LEN] <= ARCHIVE_FORMAT_VERSION &&
+               head[HEADER_MAGIC_LEN + 1] == HEADER_MODE_PASSPHRASE;
+}
+
+/* Reads the archive's header from @fd: in place from a regular file (its offset, which pic-celld
+ * shares, does not move: *ret_consumed false), else from the stream (*ret_consumed true: those
+ * bytes must reach pic-celld another way, relay_start()). Returns how many bytes were read. */
+static ssize_t peek_header(int fd, uint8_t head[static HEADER_LEN], bool *ret_consumed) {
+        struct stat st;
+        off_t offset;
+        size_t got = 0;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || (offset = lseek(fd, 0, SEEK_CUR)) < 0) {
+                *ret_consumed = true;
+                return read_archive_fd(&fd, head, HEADER_LEN);
+        }
+        *ret_consumed = false;
+        while (got < HEADER_LEN) {
+                ssize_t n = pread(fd, head + got, HEADER_LEN - got, offset + (off_t) got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+        }
+        return (ssize_t) got;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* A stream whose header was read here: a child writes it and then the rest of the stream into a
+ * pipe, whose reading end goes to pic-celld instead. Memory does not grow with the archive. */
+typedef struct Relay {
+        int read_fd;
+        pid_t pid;
+} Relay;
+
+static int relay_start(int in_fd, const uint8_t *head, size_t n, Relay *ret) {
+        pid_t parent = getpid(), pid;
+        int p[2], r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                static uint8_t buf[64 * 1024];
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                (void) signal(SIGPIPE, SIG_DFL); /* pic-celld stopped reading: done */
+                close(p[0]);
+                if (write_all(p[1], head, n) < 0)
+                        _exit(EXIT_FAILURE);
+                for (;;) {
+                        ssize_t k = read(in_fd, buf, sizeof buf);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                _exit(k < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+                        if (write_all(p[1], buf, (size_t) k) < 0)
+                                _exit(EXIT_FAILURE);
+                }
+        }
+        close(p[1]);
+        *ret = (Relay) { .read_fd = p[0], .pid = pid };
+        return 0;
+}
+
+/* Once pic-celld answered: the child is done, or is no longer needed. */
+static void relay_stop(Relay *relay) {
+        if (relay->read_fd >= 0)
+                close(TAKE_FD(relay->read_fd));
+        if (relay->pid > 0) {
+                (void) kill(relay->pid, SIGTERM);
+                while (waitpid(relay->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                relay->pid = 0;
+        }
+}
+
+/* The passphrase of an encrypted archive: from --passphrase-file, else typed on a terminal: standard
+ * input unless it is the archive, else the controlling terminal, else refused. */
+static int restore_passphrase(const char *passphrase_file, bool archive_on_stdin, const char *what, char **ret) {
+        _cleanup_(closep) int tty_fd = -EBADF;
+
+        if (passphrase_file)
+                return read_passphrase_file(passphrase_file, ret);
+        if (!archive_on_stdin && isatty(STDIN_FILENO))
+                return ask_passphrase(STDIN_FILENO, "Passphrase of the backup: ", false, ret);
+        tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (tty_fd >= 0 && isatty(tty_fd))
+                return ask_passphrase(tty_fd, "Passphrase of the backup: ", false, ret);
+        return report_error(-ENOKEY, "%s is encrypted: give its passphrase with --passphrase-file FILE (there is "
+                            "no terminal to ask on)", what);
+}
+
+typedef struct CellSetup {
+        bool setup_complete;
+        char *name;
+} CellSetup;
+
+/* pic-celld refuses a restore onto a cell that is set up without Replace: said before a passphrase
+ * is typed for nothing. */
+static int refuse_without_replace(Context *c) {
+        static const BusProperty properties[] = {
+                { "SetupComplete", "b", offsetof(CellSetup, setup_complete) },
+                { "Name",          "s", offsetof(CellSetup, name)           },
+                {}
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        CellSetup cell = {};
+        int r;
+
+        r = bus_get_all(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, &reply);
+        if (r < 0)
+                return r;
+        r = bus_read_properties(reply, properties, &cell);
+        if (r < 0) {
+                free(cell.name);
+                return report_parse_error(r);
+        }
+        if (cell.setup_complete)
+                r = report_error(-EEXIST, "Cell %s is set up: a restore replaces all it has (peers, links, exits, "
+                                 "keys); give --replace to do that.", strempty(cell.name));
+        free(cell.name);
+        return r < 0 ? r : 0;
+}
+
+/* pic-celld's refusal, in picctl's words where its own name an option of the call ("Replace=true"). */
+static int report_restore_error(sd_bus_message *m, const sd_bus_error *e, int r) {
+        static const char replace[] = "Replace=true", say[] = "say ";
+        const char *at;
+
+        if (sd_bus_error_has_name(e, PIC_ERROR_CONFLICT) && e->message && (at = strstr(e->message, replace))) {
+                size_t before = (size_t) (at - e->message);
+                if (before >= strlen(say) && strncmp(at - strlen(say), say, strlen(say)) == 0)
+                        before -= strlen(say);
+                return report_error(r, "%.*sgive --replace%s", (int) before, e->message, at + strlen(replace));
+        }
+        return bus_report_call_error(m, e, r);
+}
+
+/* The unique name that owns org.pic.Cell1, NULL when none does. */
+static int name_owner(sd_bus *bus, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *owner;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetNameOwner", &error, &reply, "s", PIC_BUS_NAME);
+        if (r < 0) {
+                bool none = sd_bus_error_has_name(&error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
+                sd_bus_error_free(&error);
+                if (!none)
+                        return r;
+                *ret = NULL;
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "s", &owner);
+        if (r < 0)
+                return r;
+        *ret = strdup(owner);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Whether @destination answers a property read of the Manager within @timeout_usec. */
+static bool answers(sd_bus *bus, const char *destination, uint64_t timeout_usec) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, destination, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties",
+                                           "Get");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", PIC_MANAGER_INTERFACE, "Version");
+        if (r >= 0)
+                r = sd_bus_call(bus, m, timeout_usec, NULL, &reply);
+        return r >= 0;
+}
+
+/* Until pic-celld is another process than @old_owner (the one that restored) and answers. The service
+ * manager restarts it; where there is none, the daemon ended and the read starts it (bus activation). */
+static int wait_for_restart(Context *c, const char *old_owner) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + RESTORE_WAIT_USEC, now;
+        sd_bus *bus;
+        int r;
+
+        r = context_get_bus(c, &bus);
+        if (r < 0)
+                return r;
+        while ((now = now_usec(CLOCK_MONOTONIC)) < deadline) {
+                _cleanup_(freep) char *owner = NULL;
+
+                r = name_owner(bus, &owner);
+                if (r < 0)
+                        return report_error(r, "cannot ask the system bus who serves %s: %s", PIC_BUS_NAME,
+                                            strerror(-r));
+                if (!owner || !streq_ptr(owner, old_owner)) {
+                        uint64_t left = deadline - now;
+                        if (answers(bus, owner ? owner : PIC_BUS_NAME, MIN(left, 25ULL * 1000ULL * 1000ULL)))
+                                return 0;
+                }
+                (void) usleep(RESTORE_POLL_USEC);
+        }
+        return report_error(-ETIMEDOUT, "pic-celld does not serve again after %llu s (the restore itself is "
+                            "done: see pic-celld's log)", RESTORE_WAIT_USEC / 1000000ULL);
+}
+
+static int append_restore_options(sd_bus_message *m, const char *passphrase, bool replace) {
+        int r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r >= 0 && passphrase)
+                r = sd_bus_message_append(m, "{sv}", "Passphrase", "s", passphrase);
+        if (r >= 0 && replace)
+                r = sd_bus_message_append(m, "{sv}", "Replace", "b", 1);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+int verb_restore(int argc, char *argv[], Context *c) {
+        enum { ARG_PASSPHRASE_FILE = ARG_FIRST_VERB_OPTION, ARG_FILE, ARG_REPLACE, ARG_NO_WAIT };
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "passphrase-file", required_argument, NULL, ARG_PASSPHRASE_FILE },
+                { "file",            required_argument, NULL, ARG_FILE            },
+                { "replace",         no_argument,       NULL, ARG_REPLACE         },
+                { "no-wait",         no_argument,       NULL, ARG_NO_WAIT         },
+                {}
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(erase_and_freep) char *passphrase = NULL;
+        _cleanup_(freep) char *cell = NULL, *old_owner = NULL;
+        _cleanup_(closep) int file_fd = -EBADF;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *passphrase_file = NULL, *file = NULL, *what = "the archive on standard input", *name;
+        bool replace = false, wait = true, consumed;
+        Relay relay = { .read_fd = -EBADF };
+        uint8_t head[HEADER_LEN];
+        int fd = STDIN_FILENO, opt, r;
+        ssize_t n;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help_restore();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                case ARG_PASSPHRASE_FILE:
+                        passphrase_file = optarg;
+                        break;
+                case ARG_FILE:
+                        file = optarg;
+                        break;
+                case ARG_REPLACE:
+                        replace = true;
+                        break;
+                case ARG_NO_WAIT:
+                        wait = false;
+                        break;
+                default:
+                        return getopt_usage_error("restore", opt, argv);
+                }
+        if (optind < argc)
+                return usage_error("restore", "unexpected argument '%s' (give the archive with --file FILE or on "
+                                   "standard input)", argv[optind]);
+        if (!file && passphrase_file && streq(passphrase_file, "-"))
+                return usage_error("restore", "standard input is the archive: the passphrase cannot come from it "
+                                   "too (give --file FILE)");
+
+        if (file) {
+                file_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (file_fd < 0) {
+                        r = negative_errno();
+                        return report_error(r, "cannot open %s: %s", file, strerror(-r));
+                }
+                fd = file_fd;
+                what = file;
+        } else if (fcntl(STDIN_FILENO, F_GETFL) < 0)
+                return usage_error("restore", "standard input is closed: give the archive with --file FILE or "
+                                   "< FILE");
+        else if (isatty(STDIN_FILENO))
+                return usage_error("restore", "standard input is a terminal: give the archive with --file FILE "
+                                   "or < FILE");
+
+        n = peek_header(fd, head, &consumed);
+        if (n < 0)
+                return report_error((int) n, "cannot read %s: %s", what, strerror((int) -n));
+
+        if (header_encrypted(head, (size_t) n)) {
+                if (!passphrase_file && !replace) {
+                        r = refuse_without_replace(c);
+                        if (r < 0)
+                                return r;
+                }
+                r = restore_passphrase(passphrase_file, !file, what, &passphrase);
+                if (r < 0)
+                        return r;
+        }
+
+        if (consumed) {
+                r = relay_start(fd, head, (size_t) n, &relay);
+                if (r < 0)
+                        return report_error(r, "cannot pass %s on to pic-celld: %s", what, strerror(-r));
+                fd = relay.read_fd;
+        }
+
+        r = bus_new_call(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "Restore", &m);
+        if (r >= 0) {
+                r = sd_bus_message_sensitive(m); /* its copy of the passphrase is wiped with it */
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "h", fd);
+                if (r >= 0)
+                        r = append_restore_options(m, passphrase, replace);
+                if (r < 0)
+                        r = report_error(r, "cannot build the Restore call: %s", strerror(-r));
+        }
+        erase_and_freep(&passphrase);
+        passphrase = NULL;
+        if (r >= 0) {
+                r = bus_call_unreported(c, m, true, RESTORE_CALL_TIMEOUT_USEC, &error, &reply);
+                if (r < 0)
+                        r = report_restore_error(m, &error, r);
+                sd_bus_error_free(&error);
+        }
+        m = sd_bus_message_unref(m); /* its copy of the descriptor too */
+        relay_stop(&relay);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_read(reply, "s", &name);
+        if (r < 0)
+                return report_parse_error(r);
+        cell = strdup(name);
+        if (!cell || (sd_bus_message_get_sender(reply) && !(old_owner = strdup(sd_bus_message_get_sender(reply)))))
+                return report_error(-ENOMEM, "out of memory");
+
+        printf("Restored cell %s; pic-celld restarts to load it.\n", cell);
+        fflush(stdout);
+        if (!wait)
+                return 0;
+        r = wait_for_restart(c, old_owner);
+        if (r < 0)
+                return r;
+        printf("Cell %s is serving again.\n", cell);
         return 0;
 }
 

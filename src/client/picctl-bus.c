@@ -121,6 +121,23 @@ int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **re
         return bus_call_timeout(c, m, needs_auth, 0, ret_reply);
 }
 
+int bus_call_unreported(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
+                        sd_bus_error *ret_error, sd_bus_message **ret_reply) {
+        int r;
+
+        if (needs_auth && c->ask_password && c->agent == 0)
+                c->agent = polkit_agent_open();
+
+        r = sd_bus_call(sd_bus_message_get_bus(m), m, timeout_usec, ret_error, ret_reply);
+        return r < 0 ? r : 0;
+}
+
+int bus_report_call_error(sd_bus_message *m, const sd_bus_error *e, int r) {
+        if (report_unknown_object(m, e, r))
+                return r;
+        return report_call_error(sd_bus_message_get_bus(m), e, r);
+}
+
 int bus_call_timeout(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
                      sd_bus_message **ret_reply) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -131,14 +148,11 @@ int bus_call_timeout(Context *c, sd_bus_message *m, bool needs_auth, uint64_t ti
         if (r < 0)
                 return r;
 
-        if (needs_auth && c->ask_password && c->agent == 0)
-                c->agent = polkit_agent_open();
-
-        r = sd_bus_call(bus, m, timeout_usec, &error, ret_reply);
-        if (r < 0 && !report_unknown_object(m, &error, r))
-                r = report_call_error(bus, &error, r);
+        r = bus_call_unreported(c, m, needs_auth, timeout_usec, &error, ret_reply);
+        if (r < 0)
+                r = bus_report_call_error(m, &error, r);
         sd_bus_error_free(&error);
-        return r < 0 ? r : 0;
+        return r;
 }
 
 int bus_call_noargs(Context *c, const char *path, const char *interface, const char *member,

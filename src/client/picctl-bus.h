@@ -38,6 +38,14 @@ int bus_call(Context *c, sd_bus_message *m, bool needs_auth, sd_bus_message **re
 int bus_call_timeout(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
                      sd_bus_message **ret_reply);
 
+/* The same, reporting nothing: a failure is left in @ret_error (and the negative return value)
+ * for the caller to word, or to hand to bus_report_call_error(). @m is from bus_new_call(). */
+int bus_call_unreported(Context *c, sd_bus_message *m, bool needs_auth, uint64_t timeout_usec,
+                        sd_bus_error *ret_error, sd_bus_message **ret_reply);
+
+/* Reports the failure @e (@r) of the call @m as bus_call() does; returns @r. */
+int bus_report_call_error(sd_bus_message *m, const sd_bus_error *e, int r);
+
 /* A call without arguments. */
 int bus_call_noargs(Context *c, const char *path, const char *interface, const char *member,
                     bool needs_auth, sd_bus_message **ret_reply);

@@ -93,6 +93,9 @@ static void help_main(void) {
                "                           with a passphrase (asked for on the terminal)\n"
                "  backup inspect [--passphrase-file FILE] [--file FILE|< FILE]\n"
                "                           Verify an archive and list its files\n"
+               "  restore [--passphrase-file FILE] [--replace] [--no-wait] [--file FILE|< FILE]\n"
+               "                           Make an archive the cell's state (all it has now is\n"
+               "                           replaced: --replace); pic-celld restarts to load it\n"
                "\n"
                "Firewall commands:\n"
                "  firewall [--json]        Show the uplink and which services each peer\n"
@@ -597,6 +600,7 @@ static const Verb verbs[] = {
         { "link",      verb_link      },
         { "exit",      verb_exit      },
         { "backup",    verb_backup    },
+        { "restore",   verb_restore   },
         { "help",      verb_help      },
         {}
 };

@@ -5,8 +5,14 @@ picctl's standard output (never a terminal), encrypted with a passphrase from a 
 typed twice without echo, or in clear only when asked and with a warning; inspect reads
 it here, verifies all of it and lists its files, or names what is wrong (a wrong
 passphrase, an altered byte, a cut end). The state directory is byte-identical after a
-backup, and the passphrase shows nowhere: not in picctl's output, not in any log."""
+backup, and the passphrase shows nowhere: not in picctl's output, not in any log.
+picctl restore gives an archive (standard input, a pipe or --file) to Manager.Restore:
+refused by name with nothing changed (no --replace on a set-up cell, a wrong passphrase,
+a cut end, no terminal to ask on), else the removed peer is back once pic-celld has
+restarted, which picctl waits for."""
 
+import fcntl
+import json
 import os
 import select
 import subprocess
@@ -58,12 +64,13 @@ class BackupPicctlTest(h.SharedWorldTestCase):
     # ------------------------------------------------------------ helpers
 
     def picctl(self, *args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, input=None):
-        """picctl with the given standard input and output; stderr (and stdout when piped) as text."""
+        """picctl with the given standard input (@input: text or bytes through a pipe) and output; stderr
+        (and stdout when piped) as text. In a session of its own: no controlling terminal to ask on."""
         if input is not None:
             stdin = None
         p = subprocess.run([h.picctl_binary()] + [str(a) for a in args], stdin=stdin, stdout=stdout,
-                           stderr=subprocess.PIPE, input=input.encode() if input is not None else None,
-                           env=self.env(), timeout=180)
+                           stderr=subprocess.PIPE, input=input.encode() if isinstance(input, str) else input,
+                           env=self.env(), timeout=180, start_new_session=True)
         out = p.stdout.decode(errors='replace') if p.stdout is not None else ''
         err = p.stderr.decode(errors='replace')
         self.outputs.append(out + err)
@@ -201,13 +208,23 @@ class BackupPicctlTest(h.SharedWorldTestCase):
             self.assertTrue(chunk, 'picctl ended before %r: %r' % (text, got[0]))
             got[0] += chunk.decode(errors='replace')
 
-    def on_terminal(self, args, answers, stdout=subprocess.PIPE):
+    def on_terminal(self, args, answers, stdout=subprocess.PIPE, archive=None):
         """picctl ARGS with a terminal on standard input that types each answer after its prompt:
-        (status, stdout, stderr)."""
+        (status, stdout, stderr). @archive: standard input is that file instead, and the terminal
+        is picctl's controlling one."""
         master, slave = os.openpty()
+        tty = os.ttyname(slave)
+
+        def controlling_terminal():
+            fd = os.open(tty, os.O_RDWR)
+            fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+            os.close(fd)
+
+        stdin = open(archive, 'rb') if archive else slave
         try:
-            p = subprocess.Popen([h.picctl_binary()] + args, stdin=slave, stdout=stdout, stderr=subprocess.PIPE,
-                                 env=self.env())
+            p = subprocess.Popen([h.picctl_binary()] + args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                                 env=self.env(), start_new_session=True,
+                                 preexec_fn=controlling_terminal if archive else None)
             got = ['']
             echoes = lambda: termios.tcgetattr(slave)[3] & termios.ECHO  # noqa: E731
             for prompt, typed in answers:
@@ -224,6 +241,8 @@ class BackupPicctlTest(h.SharedWorldTestCase):
                 self.assertNotIn(typed.encode(), shown)  # typed without echo
             return p.returncode, out, err
         finally:
+            if archive:
+                stdin.close()
             os.close(master)
             os.close(slave)
 
@@ -300,13 +319,127 @@ class BackupPicctlTest(h.SharedWorldTestCase):
         code, out, err = self.picctl('backup', 'inspect', '--help')
         self.assertEqual((code, err), (0, ''))
         self.assertIn('--file FILE', out)
+        code, out, err = self.picctl('--help')
+        self.assertIn('restore [--passphrase-file FILE] [--replace] [--no-wait] [--file FILE|< FILE]', out)
+        code, out, err = self.picctl('restore', '--help')
+        self.assertEqual((code, err), (0, ''))
+        for option in ('--passphrase-file FILE', '--replace', '--no-wait', '--file FILE'):
+            self.assertIn(option, out)
         for args in (['backup', 'now'], ['backup', '--bogus'], ['backup', 'inspect', 'home.backup'],
-                     ['backup', 'inspect', '--passphrase-file', '-']):
+                     ['backup', 'inspect', '--passphrase-file', '-'], ['restore', 'home.backup'],
+                     ['restore', '--bogus'], ['restore', '--passphrase-file', '-'], ['restore', '--file']):
             code, out, err = self.picctl(*args, stdout=subprocess.DEVNULL)
             self.assertEqual(code, 2, (args, err))
             self.assertIn('--help', err)
+        # the archive is not typed in
+        status, out, err = self.on_terminal(['restore', '--replace'], [])
+        self.assertEqual((status, out), (2, ''), err)
+        self.assertIn('standard input is a terminal', err)
 
-    def test_9_the_passphrases_show_nowhere(self):
+    # ------------------------------------------------------------ restore
+
+    def restore(self, path, *args):
+        """picctl restore ARGS < path: (status, stdout, stderr)."""
+        with open(path, 'rb') as f:
+            return self.picctl('restore', *args, stdin=f)
+
+    def peers_served(self):
+        code, out, err = self.picctl('peer', 'list', '--json')
+        self.assertEqual(code, 0, err)
+        return sorted(p['Name'] for p in json.loads(out))
+
+    def assert_restore_refused(self, result, words, status=1):
+        """A refusal: a line naming @words (after a prompt, if any), nothing printed on stdout, the state and
+        the daemon as they were."""
+        code, out, err = result
+        self.assertEqual((code, out), (status, ''), err)
+        lines = [l for l in err.splitlines() if l.startswith('picctl: ')]
+        self.assertTrue(lines, err)
+        self.assertIn(words, lines[0])
+        self.assertEqual(self.state_files(), self.before_restore)
+        self.assertEqual(self.cell.pid(), self.pid_before_restore)
+        return err
+
+    def test_9a_what_restore_refuses(self):
+        self.before_restore, self.pid_before_restore = self.state_files(), self.cell.pid()
+        with open(self.archive, 'rb') as f:
+            good = f.read()
+        wrong = os.path.join(self.dir, 'wrong')
+
+        # a cell that is set up is replaced only when asked; the daemon's Replace=true is picctl's --replace
+        err = self.assert_restore_refused(self.restore(self.archive, '--passphrase-file', self.passphrase_file),
+                                          '--replace')
+        self.assertIn('Cell home is set up', err)
+        self.assertNotIn('Replace=true', err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        err = self.assert_restore_refused(self.restore(self.archive, '--passphrase-file', wrong, '--replace'),
+                                          'passphrase is wrong')
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assert_restore_refused(self.restore(self.write('cut', good[:-30]), '--passphrase-file',
+                                                 self.passphrase_file, '--replace'), 'truncated')
+        self.assert_restore_refused(self.picctl('restore', '--replace', '--passphrase-file', self.passphrase_file,
+                                                '--file', self.write('more', good + b'\0')), 'follows the end')
+        # a plain file is the daemon's to name: no passphrase asked for
+        self.assert_restore_refused(self.restore(self.write('text', 'hello\n'), '--replace'), 'not a PIC backup')
+        self.assert_restore_refused(self.picctl('restore', '--replace', '--passphrase-file', self.passphrase_file,
+                                                '--file', os.path.join(self.dir, 'missing')), 'No such file')
+        # encrypted on standard input, no --passphrase-file and no terminal: refused by name
+        err = self.assert_restore_refused(self.restore(self.archive, '--replace'), '--passphrase-file')
+        self.assertIn('no terminal to ask on', err)
+
+        # the controlling terminal asks for it when the archive is on standard input
+        result = self.on_terminal(['restore', '--replace'], [('Passphrase of the backup: ', TYPED)],
+                                  archive=self.archive)
+        self.assertIn('Passphrase of the backup: ', result[2])
+        self.assert_restore_refused(result, 'passphrase is wrong')
+        # without --replace it is refused before the passphrase is typed for nothing
+        result = self.on_terminal(['restore'], [], archive=self.archive)
+        self.assertNotIn('Passphrase', result[2])
+        self.assert_restore_refused(result, '--replace')
+
+        # polkit: both actions needed
+        self.cell.polkit.set_allowed([a for a in ACTIONS if a != 'org.pic.cell1.configure'])
+        try:
+            result = self.restore(self.archive, '--passphrase-file', self.passphrase_file, '--replace')
+        finally:
+            self.cell.polkit.set_allowed(ACTIONS)
+        self.assert_restore_refused(result, 'ccess denied for org.pic.cell1.configure')
+        self.assertEqual(self.peers_served(), sorted(PEERS))
+
+    def wait_for_restart(self, pid):
+        h.wait_for(lambda: self.cell.bus.has_owner('org.pic.Cell1') and self.cell.pid() != pid, 30, 0.1,
+                   'pic-celld back with the restored state')
+
+    def test_9b_restore_brings_a_removed_peer_back(self):
+        code, out, err = self.picctl('peer', 'remove', 'phone')
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.peers_served(), ['laptop', 'tablet'])
+        pid = self.cell.pid()
+
+        code, out, err = self.restore(self.archive, '--passphrase-file', self.passphrase_file, '--replace')
+        self.assertEqual(code, 0, err)
+        self.assertEqual(err, '')
+        self.assertEqual(out, 'Restored cell home; pic-celld restarts to load it.\n'
+                              'Cell home is serving again.\n')
+        # picctl waited: the new process serves the restored state at once
+        self.assertNotEqual(self.cell.pid(), pid)
+        self.assertEqual(self.peers_served(), sorted(PEERS))
+        self.assertTrue(os.path.exists(os.path.join(self.cell.state_dir, 'peers', 'phone.json')))
+
+    def test_9c_plain_archive_through_a_pipe_without_waiting(self):
+        with open(os.path.join(self.dir, 'plain.backup'), 'rb') as f:
+            plain = f.read()
+        code, out, err = self.picctl('peer', 'remove', 'tablet')
+        self.assertEqual(code, 0, err)
+        pid = self.cell.pid()
+        # a plain archive asks for no passphrase; a pipe's first bytes read here still reach pic-celld
+        code, out, err = self.picctl('restore', '--replace', '--no-wait', input=plain)
+        self.assertEqual((code, err), (0, ''), err)
+        self.assertEqual(out, 'Restored cell home; pic-celld restarts to load it.\n')
+        self.wait_for_restart(pid)
+        h.wait_for(lambda: self.peers_served() == sorted(PEERS), 15, 0.1, 'the peers served again')
+
+    def test_9z_the_passphrases_show_nowhere(self):
         self.assertTrue(self.outputs)
         for text in self.outputs:
             for secret in (PASSPHRASE, TYPED):
