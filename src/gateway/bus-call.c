@@ -94,21 +94,28 @@ static int on_bus_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error) {
+int bus_call_full(Request *r, sd_bus_message *m, uint64_t timeout_usec, bool suspend, BusReplyHandler on_reply,
+                  BusErrorHandler on_error) {
         Gateway *g = r->gateway;
         int k;
 
         r->bus_on_reply = on_reply;
         r->bus_on_error = on_error;
         (void) sd_event_now(g->event, CLOCK_MONOTONIC, &r->call_started);
-        k = sd_bus_call_async(g->bus, &r->slot, m, on_bus_reply, r, g->config.bus_timeout_usec);
+        k = sd_bus_call_async(g->bus, &r->slot, m, on_bus_reply, r, timeout_usec);
         if (k < 0) {
                 log_warning_errno(k, "Failed to call the cell: %m");
                 metrics_bus_call(g->metrics, 0, true);
                 http_reply_error(r, 504, "timeout", "The cell cannot be reached.", NULL);
-                return;
+                return k;
         }
-        http_suspend(r);
+        if (suspend)
+                http_suspend(r);
+        return 0;
+}
+
+void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error) {
+        (void) bus_call_full(r, m, r->gateway->config.bus_timeout_usec, true, on_reply, on_error);
 }
 
 void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply) {

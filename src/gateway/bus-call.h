@@ -18,6 +18,10 @@ int bus_new_call(Request *r, const char *path, const char *iface, const char *me
 /* Sends @m asynchronously with the gateway's timeout and suspends the request;
  * on an error reply, @on_error (may be NULL) or the mapped HTTP error answers. */
 void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error);
+/* bus_call with its own timeout (UINT64_MAX: none; the caller watches the call); the request is
+ * suspended only when @suspend (a streamed body goes on coming meanwhile). Returns < 0 when it replied. */
+int bus_call_full(Request *r, sd_bus_message *m, uint64_t timeout_usec, bool suspend, BusReplyHandler on_reply,
+                  BusErrorHandler on_error);
 /* Shorthand: Properties.GetAll(@iface) on @path. */
 void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply);
 /* For a call that returned a new object's path ("o"): GetAll(@iface) on it. */

@@ -54,6 +54,15 @@ void http_suspend(Request *r) {
         r->gateway->suspended = r;
 }
 
+void http_resume(Request *r) {
+        if (!r->suspended)
+                return;
+        suspended_unlink(r);
+        r->suspended = false;
+        MHD_resume_connection(r->connection);
+        gateway_kick(r->gateway);
+}
+
 static void add_common_headers(struct MHD_Response *resp, bool api) {
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -226,6 +235,50 @@ static enum MHD_Result queue(Request *r) {
         return ret;
 }
 
+static void dispatch(Request *r) {
+        r->dispatched = true;
+        if (!text_is_clean_utf8(r->url, strlen(r->url)))
+                http_reply_error(r, 400, "invalid", "The path holds a control character (such as %00) or is not UTF-8.",
+                                 NULL);
+        else
+                routes_dispatch(r);
+}
+
+/* A streamed body's next bytes (*size > 0) or its end (*size == 0): MHD offers again what is not taken. */
+static enum MHD_Result stream_body(Request *r, const char *data, size_t *size) {
+        if (!r->dispatched)
+                dispatch(r);
+        if (r->suspended) /* waiting: for the cell's setup state, or for room in the handler's pipe */
+                return MHD_YES;
+        if (*size > 0) {
+                if (r->upload_size + *size > HTTP_STREAM_BODY_MAX) {
+                        /* only a chunked body gets here (a longer Content-Length is answered 413 at once):
+                         * it cannot be answered midway, nor read to its end */
+                        log_notice("%s %s: the body goes past %llu bytes; closing the connection.", r->method, r->url,
+                                   HTTP_STREAM_BODY_MAX);
+                        return MHD_NO;
+                }
+                size_t taken = *size;
+                if (!r->response && r->on_upload)
+                        taken = r->on_upload(r, data, *size);
+                r->upload_size += taken;
+                *size -= taken;
+                return MHD_YES;
+        }
+        if (!r->upload_ended) {
+                r->upload_ended = true;
+                if (!r->response && r->on_upload_end)
+                        r->on_upload_end(r);
+        }
+        if (r->response)
+                return queue(r);
+        if (!r->suspended) { /* neither an answer nor a wait for one: cannot happen, but never hang */
+                http_reply_error(r, 500, "failed", "The request was left without an answer.", NULL);
+                return queue(r);
+        }
+        return MHD_YES;
+}
+
 static int hex_value(char c) {
         return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
@@ -268,10 +321,20 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
                         return MHD_NO;
                 const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                              MHD_HTTP_HEADER_CONTENT_LENGTH);
-                if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
+                r->streamed = routes_stream_body(r->method, r->url);
+                if (r->streamed && cl && strtoull(cl, NULL, 10) > HTTP_STREAM_BODY_MAX) {
+                        /* answered before a byte of it is read or anything is done; MHD then closes */
+                        r->dispatched = true;
+                        http_reply_error(r, 413, "too_large", "The request body is larger than 256 MiB.", NULL);
+                        return queue(r);
+                }
+                if (!r->streamed && cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
                         r->body_too_large = true;
                 return MHD_YES;
         }
+
+        if (r->streamed)
+                return stream_body(r, upload_data, upload_data_size);
 
         if (*upload_data_size > 0) {
                 if (!r->body_too_large) {
@@ -299,15 +362,12 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
                 return queue(r);
         if (r->dispatched) /* resumed without an answer: cannot happen, but never hang */
                 return MHD_NO;
-        r->dispatched = true;
 
-        if (r->body_too_large)
+        if (r->body_too_large) {
+                r->dispatched = true;
                 http_reply_error(r, 413, "too_large", "The request body is larger than 128 KiB.", NULL);
-        else if (!text_is_clean_utf8(r->url, strlen(r->url)))
-                http_reply_error(r, 400, "invalid", "The path holds a control character (such as %00) or is not UTF-8.",
-                                 NULL);
-        else
-                routes_dispatch(r);
+        } else
+                dispatch(r);
 
         if (r->response)
                 return queue(r);

@@ -14,6 +14,7 @@ static inline void cJSON_Deletep(cJSON **j) {
 }
 
 #define HTTP_BODY_MAX (128U * 1024U) /* an exit's .ovpn (64 KiB, certificates inline) in JSON */
+#define HTTP_STREAM_BODY_MAX (256ULL * 1024U * 1024U) /* a streamed body (ROUTE_STREAM_BODY): a backup archive */
 
 typedef struct Route Route;
 
@@ -47,6 +48,14 @@ struct Request {
         void (*free_data)(void *data);
         char *extra_header_name, *extra_header_value;
 
+        /* A streamed body (ROUTE_STREAM_BODY): dispatched at its first bytes (or its end, when it has
+         * none), then handed to on_upload as it comes, never kept; discarded once an answer is set. */
+        bool streamed, upload_ended;
+        uint64_t upload_size;
+        /* Returns how many bytes it took; fewer only when it suspended the request until it can take more. */
+        size_t (*on_upload)(Request *r, const char *data, size_t size);
+        void (*on_upload_end)(Request *r);
+
         Request *suspended_next, *suspended_prev;
 };
 
@@ -73,6 +82,8 @@ cJSON *http_body_object(Request *r);
  * a control character (NUL included) made a byte the router refuses. */
 size_t http_unescape(void *cls, struct MHD_Connection *connection, char *s);
 void http_suspend(Request *r);
+/* Lets a suspended request go on without an answer (a streamed body can be taken again). */
+void http_resume(Request *r);
 const char *http_header(Request *r, const char *name);
 const char *http_cookie(Request *r, const char *name);
 /* The client's address as text ("127.0.0.1", "::1"); loopback test. */

@@ -89,6 +89,19 @@ static bool route_match(const char *pattern, const char *url, char **name, char 
         return false;
 }
 
+bool routes_stream_body(const char *method, const char *url) {
+        char *name, *path;
+
+        for (size_t i = 0; i < routes_count; i++)
+                if ((routes[i].flags & ROUTE_STREAM_BODY) && streq(routes[i].method, method) &&
+                    route_match(routes[i].pattern, url, &name, &path)) {
+                        free(name);
+                        free(path);
+                        return true;
+                }
+        return false;
+}
+
 static void reply_no_route(Request *r) {
         char allow[128] = "";
         char *name, *path;

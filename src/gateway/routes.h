@@ -18,6 +18,8 @@ typedef enum RouteFlags {
         /* when */
         ROUTE_BEFORE_SETUP = 1 << 8,  /* answers before setup (others: 428) */
         ROUTE_NO_CSRF      = 1 << 9,  /* mutating but needs no CSRF token (no session yet) */
+        /* how */
+        ROUTE_STREAM_BODY  = 1 << 10, /* the body (up to HTTP_STREAM_BODY_MAX) goes to the handler as it comes */
 } RouteFlags;
 
 struct Route {
@@ -30,6 +32,8 @@ struct Route {
 extern const Route routes[];
 extern const size_t routes_count;
 
+/* Whether the route for @method and @url takes its body as a stream (ROUTE_STREAM_BODY). */
+bool routes_stream_body(const char *method, const char *url);
 void routes_dispatch(Request *r);
 /* Continues a dispatch that waited for the setup state. */
 void routes_dispatch_continue(Request *r);
