@@ -48,6 +48,10 @@ void api_exit_patch(Request *r);
 void api_exit_delete(Request *r);
 void api_exit_test(Request *r);
 
+/* api-backup.c */
+void api_backup(Request *r);
+void api_restore(Request *r);
+
 /* api-auth.c */
 void api_login(Request *r);
 void api_logout(Request *r);

@@ -61,6 +61,8 @@ int bus_new_call(Request *r, const char *path, const char *iface, const char *me
 static const FieldMap *request_field_map(Request *r) {
         if (strstr(r->url, "/exits"))
                 return exit_setting_fields;
+        if (streq(r->url, "/api/backup") || streq(r->url, "/api/restore"))
+                return backup_fields;
         return strstr(r->url, "/peers") ? peer_fields : cell_fields;
 }
 

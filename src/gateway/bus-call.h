@@ -38,6 +38,7 @@ extern const FieldMap cell_fields[];
 extern const FieldMap peer_fields[];
 extern const FieldMap exit_fields[];            /* api-exits.c: what GET shows */
 extern const FieldMap exit_setting_fields[];    /* api-exits.c: what POST and PATCH take */
+extern const FieldMap backup_fields[];          /* api-backup.c: Backup's and Restore's options */
 
 /* Reads a{sv} of properties into @obj, keeping only mapped keys (others by snake_case when @all). */
 int bus_read_properties(sd_bus_message *m, const FieldMap *map, cJSON *obj);

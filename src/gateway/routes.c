@@ -45,6 +45,8 @@ const Route routes[] = {
         { "PATCH",  "/api/exits/{name}",               api_exit_patch,       ROUTE_ADMIN },
         { "DELETE", "/api/exits/{name}",               api_exit_delete,      ROUTE_ADMIN },
         { "POST",   "/api/exits/{name}/test",          api_exit_test,        ROUTE_ADMIN },
+        { "POST",   "/api/backup",                     api_backup,           ROUTE_ADMIN },
+        { "POST",   "/api/restore",                    api_restore,          ROUTE_ADMIN | ROUTE_STREAM_BODY },
         { "GET",    "/api/events",                     api_events,           ROUTE_ADMIN },
         { "GET",    "/",                               api_static,           ROUTE_PUBLIC | ROUTE_BEFORE_SETUP },
         { "GET",    "/static/{path}",                  api_static,           ROUTE_PUBLIC | ROUTE_BEFORE_SETUP },
