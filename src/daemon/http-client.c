@@ -37,6 +37,8 @@ static void request_free(HttpRequest *req) {
                 curl_multi_remove_handle(c->multi, req->easy);
                 curl_easy_cleanup(req->easy);
         }
+        for (struct curl_slist *h = req->headers; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data)); /* a DDNS provider's credentials */
         curl_slist_free_all(req->headers);
         free(req->answer);
         if (req->prev)
@@ -58,6 +60,10 @@ static int error_of(CURLcode code, const HttpRequest *req) {
                 return -ECONNREFUSED;
         case CURLE_COULDNT_RESOLVE_HOST:
                 return -EHOSTUNREACH;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CACERT_BADFILE:
+                return -EKEYREJECTED; /* TLS: the server is not who it says */
         case CURLE_WRITE_ERROR:
                 return req->too_big ? -EMSGSIZE : -EIO;
         default:
@@ -196,39 +202,81 @@ static size_t on_data(char *data, size_t size, size_t n, void *userdata) {
         return len;
 }
 
-int http_post(HttpClient *c, const char *host_port, const char *path, const char *body, uint64_t timeout_usec,
-              size_t max_answer, HttpDone done, void *userdata, HttpRequest **ret) {
-        char url[512];
-        HttpRequest *req;
-
-        if ((size_t) snprintf(url, sizeof url, "http://%s%s", host_port, path) >= sizeof url)
-                return -EINVAL;
-        req = calloc(1, sizeof *req);
+static HttpRequest *request_new(HttpClient *c, size_t max_answer, HttpDone done, void *userdata) {
+        HttpRequest *req = calloc(1, sizeof *req);
         if (!req)
-                return -ENOMEM;
+                return NULL;
         *req = (HttpRequest) { .client = c, .max = max_answer, .done = done, .userdata = userdata, .next = c->requests };
         if (c->requests)
                 c->requests->prev = req;
         c->requests = req;
-
-        long timeout_ms = (long) (timeout_usec / 1000);
         req->easy = curl_easy_init();
+        return req;
+}
+
+/* What every request shares; protocols: the one scheme allowed. */
+static bool request_setup(HttpRequest *req, const char *url, const char *protocols, uint64_t timeout_usec) {
+        long timeout_ms = (long) (timeout_usec / 1000);
+        return req->easy &&
+               curl_easy_setopt(req->easy, CURLOPT_URL, url) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_PROXY, "") == CURLE_OK && /* never one from the environment */
+               curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_USERAGENT, "pic-celld") == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req) == CURLE_OK &&
+               curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req) == CURLE_OK;
+}
+
+int http_post(HttpClient *c, const char *host_port, const char *path, const char *body, uint64_t timeout_usec,
+              size_t max_answer, HttpDone done, void *userdata, HttpRequest **ret) {
+        char url[512];
+
+        if ((size_t) snprintf(url, sizeof url, "http://%s%s", host_port, path) >= sizeof url)
+                return -EINVAL;
+        HttpRequest *req = request_new(c, max_answer, done, userdata);
+        if (!req)
+                return -ENOMEM;
         req->headers = curl_slist_append(NULL, "Content-Type: text/plain");
-        if (!req->easy || !req->headers ||
-            curl_easy_setopt(req->easy, CURLOPT_URL, url) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_PROXY, "") != CURLE_OK || /* never one from the environment */
-            curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_USERAGENT, "pic-celld") != CURLE_OK ||
+        if (!req->headers || !request_setup(req, url, "http", timeout_usec) ||
             curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers) != CURLE_OK ||
             curl_easy_setopt(req->easy, CURLOPT_COPYPOSTFIELDS, body) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req) != CURLE_OK ||
             curl_multi_add_handle(c->multi, req->easy) != CURLM_OK) {
+                request_free(req);
+                return -ENOMEM;
+        }
+        if (ret)
+                *ret = req;
+        return 0;
+}
+
+int http_send(HttpClient *c, const HttpCall *call, HttpDone done, void *userdata, HttpRequest **ret) {
+        if (!startswith(call->url, "https://"))
+                return -EPROTONOSUPPORT;
+        HttpRequest *req = request_new(c, call->max_answer, done, userdata);
+        if (!req)
+                return -ENOMEM;
+        bool ok = request_setup(req, call->url, "https", call->timeout_usec) &&
+                  curl_easy_setopt(req->easy, CURLOPT_CUSTOMREQUEST, call->method) == CURLE_OK &&
+                  curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+                  curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+        for (size_t i = 0; ok && call->headers && call->headers[i]; i++) {
+                struct curl_slist *l = curl_slist_append(req->headers, call->headers[i]);
+                if (!l)
+                        ok = false;
+                else
+                        req->headers = l;
+        }
+        if (ok && req->headers)
+                ok = curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers) == CURLE_OK;
+        if (ok && call->body)
+                ok = curl_easy_setopt(req->easy, CURLOPT_COPYPOSTFIELDS, call->body) == CURLE_OK;
+        if (ok && call->ca_file)
+                ok = curl_easy_setopt(req->easy, CURLOPT_CAINFO, call->ca_file) == CURLE_OK;
+        if (!ok || curl_multi_add_handle(c->multi, req->easy) != CURLM_OK) {
                 request_free(req);
                 return -ENOMEM;
         }
