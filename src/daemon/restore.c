@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ddns.h"
 #include "exit.h"
 #include "fileio.h"
 #include "link.h"
@@ -29,6 +30,7 @@ static const struct {
 } parts[] = {
         { "cell.json", false }, { "signing.key", false }, { "peers", true },
         { "links", true },      { "exits", true },        { "invites", true },
+        { "ddns.json", false },
 };
 
 typedef struct Input {
@@ -90,6 +92,10 @@ static int check_file(const char *part, const char *file, const char *text, char
                 if (r >= 0)
                         snprintf(ret->cell_name, sizeof ret->cell_name, "%s", strempty(c.name));
                 cell_done(&c);
+        } else if (streq(part, "ddns.json")) {
+                DdnsConfig d = {};
+                r = ddns_config_from_json(text, &d, why, sizeof why);
+                ddns_config_done(&d);
         } else if (streq(part, "peers")) {
                 Peer *p = NULL;
                 r = peer_from_json(text, &p, why, sizeof why);
