@@ -8,6 +8,8 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "changes.h"
+#include "ddns-bus.h"
+#include "ddns-update.h"
 #include "dns-bus.h"
 #include "dnsmasq.h"
 #include "keys.h"
@@ -51,7 +53,8 @@ void cell_bus_emit_changed(Manager *m, char **names) {
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
                                        "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword",
-                                       "DnsServers", NULL };
+                                       "DnsServers", "DdnsState", "DdnsAddress", "DdnsLastUpdate",
+                                       "DdnsLastError", "DdnsProvider", "DdnsHostname", "DdnsAddressSource", NULL };
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -116,7 +119,7 @@ static int property_get_peer_count(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->peers_by_name));
 }
 
-static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_error *error) {
+static int read_cell_settings(sd_bus_message *message, CellSettings *s, DdnsChange *d, sd_bus_error *error) {
         char why[256];
         bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false, has_admin_password = false;
         const BusDictField fields[] = {
@@ -128,6 +131,15 @@ static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_e
                 { "AdminPassword", 's', &s->admin_password, &has_admin_password },
                 { "DnsServers", 'a', &s->dns_servers, &s->has_dns_servers, DNS_SERVERS_MAX,
                   cell_dns_servers_validate },
+                { "DdnsProvider", 's', &d->provider, &d->has_provider },
+                { "DdnsHostname", 's', &d->hostname, &d->has_hostname },
+                { "DdnsToken", 's', &d->token, &d->has_token },
+                { "DdnsUsername", 's', &d->username, &d->has_username },
+                { "DdnsPassword", 's', &d->password, &d->has_password },
+                { "DdnsZoneId", 's', &d->zone_id, &d->has_zone_id },
+                { "DdnsRecordId", 's', &d->record_id, &d->has_record_id },
+                { "DdnsServer", 's', &d->server, &d->has_server },
+                { "DdnsAddressSource", 's', &d->address_source, &d->has_address_source },
         };
         int r = bus_read_dict(message, fields, ELEMENTSOF(fields), error);
         if (r < 0)
@@ -140,11 +152,15 @@ static int read_cell_settings(sd_bus_message *message, CellSettings *s, sd_bus_e
 static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(cell_settings_done) CellSettings s = {};
+        DdnsChange ddns = {};
         int r;
 
-        r = read_cell_settings(message, &s, error);
+        r = read_cell_settings(message, &s, &ddns, error);
         if (r < 0)
                 return r;
+        if (!ddns_change_is_empty(&ddns))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Dynamic DNS (the Ddns settings) is set with Configure once the cell is set up.");
         if (!s.name || !s.domain || !s.vpn_address)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Setup needs Name, Domain and VpnAddress (missing: %s%s%s).",
@@ -242,9 +258,11 @@ static int commit_cell(Manager *m, Cell *c, sd_bus_error *error) {
 static int method_configure(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(cell_settings_done) CellSettings s = {};
+        _cleanup_(ddns_config_done) DdnsConfig ddns = {};
+        DdnsChange ddns_change = {};
         int r;
 
-        r = read_cell_settings(message, &s, error);
+        r = read_cell_settings(message, &s, &ddns_change, error);
         if (r < 0)
                 return r;
         if (s.admin_password)
@@ -255,6 +273,12 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
                 return r;
         if (s.vpn_address) {
                 r = check_peers_fit(m, &s.vpn, error);
+                if (r < 0)
+                        return r;
+        }
+        bool ddns_changes = !ddns_change_is_empty(&ddns_change);
+        if (ddns_changes) {
+                r = ddns_bus_check_change(m, &ddns_change, &ddns, error);
                 if (r < 0)
                         return r;
         }
@@ -315,9 +339,19 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
                 cell_done(&c);
                 return -ENOMEM;
         }
+        /* ddns.json first: a cell.json that fails to store puts the old one back */
+        if (ddns_changes && (r = ddns_config_save(m->state_fd, &ddns)) < 0) {
+                cell_done(&c);
+                return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the settings: %s.", strerror(-r));
+        }
         r = commit_cell(m, &c, error);
-        if (r < 0)
+        if (r < 0) {
+                if (ddns_changes && ddns_config_save(m->state_fd, &m->ddns->config) < 0)
+                        log_error("ddns.json holds the refused dynamic DNS settings; they take effect at the next start.");
                 return r;
+        }
+        if (ddns_changes)
+                ddns_adopt_config(m, &ddns);
         if (n > 0) {
                 cell_bus_emit_changed(m, changed);
                 dns_cell_changed(m);
@@ -616,10 +650,17 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("DnsServers", "as", dns_bus_property_get_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DnsForwards", "a(ss)", dns_bus_property_get_forwards, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsState", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsAddress", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsLastUpdate", "t", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsLastError", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsProvider", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsHostname", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsAddressSource", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE), /* DdnsToken, DdnsPassword */
         SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_apply, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DiscardPending", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_discard_pending,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

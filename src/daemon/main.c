@@ -87,7 +87,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NETNS, ARG_INTERFACE, ARG_RUN_DIR, ARG_WIREGUARD_GO,
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
                ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM, ARG_EXIT_IFNAME, ARG_EXIT_RUN_DIR,
-               ARG_EXIT_PROXY_HELPER };
+               ARG_EXIT_PROXY_HELPER, ARG_TEST_DDNS_CA_FILE, ARG_TEST_DDNS_BASE, ARG_TEST_DDNS_CHECK_INTERVAL,
+               ARG_TEST_DDNS_BACKOFF };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -116,6 +117,10 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "polkit-timeout", required_argument, NULL, ARG_POLKIT_TIMEOUT },
                 { "link-confirm-timeout", required_argument, NULL, ARG_LINK_CONFIRM },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "test-ddns-ca-file", required_argument, NULL, ARG_TEST_DDNS_CA_FILE },
+                { "test-ddns-base", required_argument, NULL, ARG_TEST_DDNS_BASE },
+                { "test-ddns-check-interval", required_argument, NULL, ARG_TEST_DDNS_CHECK_INTERVAL },
+                { "test-ddns-backoff", required_argument, NULL, ARG_TEST_DDNS_BACKOFF },
                 {}
         };
         int o, r;
@@ -264,6 +269,44 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 return r;
                         }
                         break;
+                /* Dynamic DNS, tests only (undocumented on purpose, like the other --test- options): */
+                case ARG_TEST_DDNS_CA_FILE: /* the stand-in providers' trust anchor instead of the system's */
+                        if (optarg[0] != '/') {
+                                log_error("--test-ddns-ca-file must be an absolute path.");
+                                return -EINVAL;
+                        }
+                        c->test_ddns_ca_file = optarg;
+                        break;
+                case ARG_TEST_DDNS_BASE: { /* PROVIDER=https://HOST:PORT: a stand-in server instead of the provider's */
+                        const char *eq = strchr(optarg, '=');
+                        _cleanup_(freep) char *name = eq ? strndup(optarg, eq - optarg) : NULL;
+                        DdnsProviderId id = ddns_provider_from_string(name);
+                        if (id < 0 || !ddns_https_url_is_valid(eq + 1, false)) {
+                                log_error("--test-ddns-base: '%s' is not PROVIDER=https://HOST[:PORT].", optarg);
+                                return -EINVAL;
+                        }
+                        c->test_ddns_base[id] = (char *) eq + 1;
+                        break;
+                }
+                case ARG_TEST_DDNS_CHECK_INTERVAL: /* how often the address is looked at (default 300 s) */
+                        r = parse_seconds(optarg, &c->ddns_check_interval_usec);
+                        if (r < 0 || c->ddns_check_interval_usec == 0) {
+                                log_error("--test-ddns-check-interval: '%s' is not a number of seconds.", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_TEST_DDNS_BACKOFF: { /* FIRST,MAX seconds after a failed update (default 60,3600) */
+                        const char *comma = strchr(optarg, ',');
+                        _cleanup_(freep) char *first = comma ? strndup(optarg, comma - optarg) : NULL;
+                        if (!first || parse_seconds(first, &c->ddns_backoff_first_usec) < 0 ||
+                            parse_seconds(comma + 1, &c->ddns_backoff_max_usec) < 0 || c->ddns_backoff_first_usec == 0 ||
+                            c->ddns_backoff_max_usec < c->ddns_backoff_first_usec) {
+                                log_error("--test-ddns-backoff: '%s' is not FIRST,MAX seconds (FIRST > 0, MAX >= FIRST).",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                }
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0) {
@@ -298,6 +341,9 @@ static int run(int argc, char *argv[]) {
                 .stats_interval_usec = 5 * 1000000ULL,
                 .polkit_timeout_usec = 25 * 1000000ULL,
                 .link_confirm_timeout_usec = 10 * 60 * 1000000ULL,
+                .ddns_check_interval_usec = 5 * 60 * 1000000ULL,
+                .ddns_backoff_first_usec = 60 * 1000000ULL,
+                .ddns_backoff_max_usec = 3600 * 1000000ULL,
         };
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;

@@ -12,6 +12,7 @@
 #include "cell-apply.h"
 #include "cell-bus.h"
 #include "cell-firewall.h"
+#include "ddns-update.h"
 #include "netlink/rtnl-rule.h"
 #include "failure-injection.h"
 #include "desired.h"
@@ -117,6 +118,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->links_by_name);
         exit_bus_free_all(m);
         hashmap_free(m->exits_by_name);
+        ddns_free(m); /* its request before the HTTP client goes (link_pairing_abandon) */
         link_pairing_abandon(m);
         hashmap_free(m->peers_by_address);
         hashmap_free(m->peers_by_key);
@@ -376,6 +378,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = uplink_follow(m);
+        if (r < 0)
+                return r;
+        r = ddns_start(m);
         if (r < 0)
                 return r;
         if (m->cell.setup_complete) {

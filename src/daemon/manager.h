@@ -8,6 +8,7 @@
 #include "cell.h"
 #include "changes.h"
 #include "dns.h"
+#include "ddns/ddns-provider.h"
 #include <net/if.h>
 
 #include "hashmap.h"
@@ -56,6 +57,10 @@ typedef struct ManagerConfig {
         uint64_t stats_interval_usec;
         uint64_t polkit_timeout_usec;
         uint64_t link_confirm_timeout_usec; /* a link with no handshake this long after pairing is dropped */
+        uint64_t ddns_check_interval_usec;  /* how often the public address is looked at (ddns-update.h) */
+        uint64_t ddns_backoff_first_usec, ddns_backoff_max_usec; /* after a failed update */
+        char *test_ddns_ca_file;            /* tests: the trust anchor for DDNS providers and address services */
+        char *test_ddns_base[_DDNS_PROVIDER_MAX];            /* tests: per DdnsProviderId, https://HOST:PORT instead of its own */
 } ManagerConfig;
 
 typedef struct Peer Peer;
@@ -109,7 +114,8 @@ typedef struct Manager {
         Hashmap *links_by_name;  /* Link.remote.name → Link, owns them (link-bus.h) */
         uint64_t refused_messages; /* ReceiveMessage refusals since start (Manager.RefusedMessages) */
         struct PairingCall *pairings; /* AddLink calls waiting for the other cell (link-pairing.h) */
-        struct HttpClient *http; /* requests to other cells (http-client.h) */
+        struct HttpClient *http; /* requests to other cells and DDNS providers (http-client.h) */
+        struct Ddns *ddns;       /* dynamic DNS (ddns-update.h) */
         InviteStore invites;     /* invites.h */
         int exits_fd;
         Hashmap *exits_by_name;  /* Exit.name → Exit, owns them (exit-bus.h) */

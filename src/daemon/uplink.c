@@ -6,6 +6,7 @@
 
 #include "cell-bus.h"
 #include "cell-firewall.h"
+#include "ddns-update.h"
 #include "log.h"
 #include "netlink/rtnl-monitor.h"
 #include "netlink/rtnl-route.h"
@@ -45,6 +46,7 @@ static int on_route_event(sd_event_source *s, int fd, uint32_t revents, void *us
         cell_bus_emit_changed(m, changed);
         if (m->cell.setup_complete)
                 (void) cell_firewall_rebuild(m); /* the masquerade names the uplink */
+        ddns_uplink_changed(m); /* the public address may have moved with it */
         return 0;
 }
 
