@@ -187,9 +187,7 @@ bool ddns_address_is_valid(const char *s) {
         return s && strlen(s) <= 15 && inet_pton(AF_INET, s, &a) == 1;
 }
 
-/* "https://host[:port]" and, when allow_path, a path of [A-Za-z0-9/._~-] starting with '/'.
- * host: a lower-case DNS name or a dotted-quad address. */
-static bool https_url_is_valid(const char *s, bool allow_path) {
+bool ddns_https_url_is_valid(const char *s, bool allow_path) {
         if (!s || !startswith(s, "https://") || strlen(s) > 512)
                 return false;
         const char *host = s + strlen("https://");
@@ -285,7 +283,7 @@ int ddns_settings_validate(const DdnsSettings *s, char error[DDNS_ERROR_MAX]) {
         if (p->needs_server) {
                 if (!s->server)
                         return refuse(error, "DdnsServer is needed for %s", p->name);
-                if (!https_url_is_valid(s->server, true))
+                if (!ddns_https_url_is_valid(s->server, true))
                         return refuse(error, "DdnsServer must be https://HOST[:PORT][/PATH] (a lower-case name or an "
                                       "IPv4 address; the path of letters, digits and '/._~-', no query)");
         } else if (s->server)
@@ -420,7 +418,7 @@ int ddns_request_build(const DdnsSettings *s, const char *address, const char *b
                 return r;
         if (!ddns_address_is_valid(address))
                 return refuse(error, "the address to publish must be an IPv4 address (a.b.c.d)");
-        if (base && !https_url_is_valid(base, false))
+        if (base && !ddns_https_url_is_valid(base, false))
                 return refuse(error, "the provider's base URL must be https://HOST[:PORT]");
 
         const DdnsProvider *p = &providers[ddns_provider_from_string(s->provider)];

@@ -76,6 +76,10 @@ const char *ddns_provider_default_base(DdnsProviderId id);
  * error set. */
 int ddns_settings_validate(const DdnsSettings *s, char error[DDNS_ERROR_MAX]);
 
+/* Whether s is "https://HOST[:PORT]", with allow_path also followed by a path of
+ * [A-Za-z0-9/._~-] (no query); HOST a lower-case DNS name or an IPv4 address. */
+bool ddns_https_url_is_valid(const char *s, bool allow_path);
+
 /* Whether s is a dotted-quad IPv4 address (what the request carries). */
 bool ddns_address_is_valid(const char *s);
 
