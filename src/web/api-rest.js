@@ -6,6 +6,7 @@
 //   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
 //   setPeerLogin listLinks addLink setShared offerExit removeLink listInvites createInvite revokeInvite
 //   listExits addExit updateExit removeExit testExit
+//   backup restore
 //   subscribe onSessionLost
 
 import { ApiError } from './errors.js';
@@ -43,8 +44,10 @@ export function createRestApi({ base = '' } = {}) {
         const sessionLostHandlers = new Set();
         let events = null;        // {source, timers} while someone is subscribed
 
-        async function request(method, path, { body, accept = 'application/json', authRoute = false } = {}) {
-                const headers = { Accept: accept };
+        // body: JSON; data: sent as it is (a file) with headers; raw: the Response back (a download read by the caller)
+        async function request(method, path, { body, data, headers: extra = {}, accept = 'application/json', authRoute = false,
+                                               raw = false } = {}) {
+                const headers = { Accept: accept, ...extra };
                 if (body !== undefined)
                         headers['Content-Type'] = 'application/json';
                 if (method !== 'GET' && method !== 'HEAD' && csrfToken)
@@ -54,7 +57,7 @@ export function createRestApi({ base = '' } = {}) {
                         res = await fetch(base + path, {
                                 method,
                                 headers,
-                                body: body === undefined ? undefined : JSON.stringify(body),
+                                body: data !== undefined ? data : body === undefined ? undefined : JSON.stringify(body),
                                 credentials: 'same-origin',
                                 cache: 'no-store',
                         });
@@ -71,6 +74,8 @@ export function createRestApi({ base = '' } = {}) {
                         }
                         throw err;
                 }
+                if (raw)
+                        return res;
                 if (res.status === 204)
                         return null;
                 if (accept === 'application/json')
@@ -327,6 +332,34 @@ export function createRestApi({ base = '' } = {}) {
                 /** connects to the exit's test target through it only → {connect_usec} */
                 testExit(name) {
                         return request('POST', `/api/exits/${enc(name)}/test`);
+                },
+
+                /**
+                 * options: {passphrase} or {unencrypted: true} → {blob, filename}: the cell's archive, streamed
+                 * as it is written; one cut short (the cell failed midway) throws instead of giving a part.
+                 */
+                async backup(options) {
+                        const res = await request('POST', '/api/backup', { body: options, accept: 'application/octet-stream',
+                                                                           raw: true });
+                        let blob;
+                        try {
+                                blob = await res.blob();
+                        } catch (e) {
+                                throw new ApiError(0, 'network', `The backup was cut off before its end (${e.message}); try again.`);
+                        }
+                        const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+                        return { blob, filename: m ? m[1] : 'cell.picbackup' };
+                },
+
+                /**
+                 * Replaces everything the cell has with the archive (a File or Blob, sent as it is); passphrase ''
+                 * for a plain one → {cell}. The cell then restarts to load it: calls fail or wait meanwhile.
+                 */
+                restore(file, passphrase) {
+                        const headers = { 'Content-Type': 'application/octet-stream' };
+                        if (passphrase)   // a header carries no other bytes than these
+                                headers['X-Backup-Passphrase'] = encodeURIComponent(passphrase);
+                        return request('POST', '/api/restore?replace=true', { data: file, headers });
                 },
 
                 /**

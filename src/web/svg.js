@@ -34,7 +34,12 @@ export function inertSvg(text, label) {
 
 /** Offers text as a file download without leaving the page. */
 export function downloadText(filename, text, type = 'text/plain') {
-        const url = URL.createObjectURL(new Blob([text], { type }));
+        downloadBlob(filename, new Blob([text], { type }));
+}
+
+/** Offers a blob (a file made in memory or downloaded) as a file download without leaving the page. */
+export function downloadBlob(filename, blob) {
+        const url = URL.createObjectURL(blob);
         const a = document.createElement('a');
         a.href = url;
         a.download = filename;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Settings: the cell's identity and network (address/port wait for Apply), and the admin password.
+// Settings: the cell's identity and network (address/port wait for Apply), the admin password, and
+// backup and restore (views/backup.js).
 
 import { h, clear } from '../dom.js';
 import { textField, formError, clearErrors, setFieldError, showError, errorText, formValues, whileBusy } from '../forms.js';
+import { backupSection } from './backup.js';
 
 const CELL_FIELDS = ['name', 'domain', 'endpoint', 'vpn_address', 'listen_port'];
 
@@ -105,7 +107,8 @@ export function renderSettings(root, ctx) {
                 }
         });
 
-        clear(root, h('h1', {}, 'Settings'), cellForm, pwForm);
+        const backup = backupSection(ctx, { onRestored: cell => fill(cellForm, cell) });
+        clear(root, h('h1', {}, 'Settings'), cellForm, pwForm, ...backup);
         if (store.state.cell)
                 fill(cellForm, store.state.cell);
         else
