@@ -6,7 +6,10 @@
 // exit from its wg-quick file, test it, send a peer through it, remove it; add a proxy exit, its
 // password never shown again; every type offered, a tor exit added with nothing to give; an
 // sshuttle exit refused for a key with a passphrase, then added, its private key never shown
-// again); a screenshot per step.
+// again); the Settings page's backup (the passphrase checked on the page, a plain one warned
+// about, an encrypted archive downloaded), a restore refused for a wrong passphrase, and at the
+// end that archive restored (the cell restarts and the peers added since are gone); a
+// screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
@@ -141,6 +144,62 @@ async function run(page, context, newContext) {
                 await shot(page, 'dashboard-pending');
                 await page.getByRole('button', { name: 'Discard' }).click();
                 await page.getByText('No pending changes.').waitFor();
+        });
+
+        const backupForm = page.locator('form.backup');
+        const restoreForm = page.locator('form.restore');
+        const backupPassphrase = 'a backup passphrase';
+        let backupFile = '';
+        await step('settings: the backup passphrase is checked on the page; an unencrypted one is warned about', async () => {
+                await nav.getByRole('link', { name: 'Settings' }).click();
+                await page.getByRole('heading', { name: 'Backup' }).waitFor();
+                const passphrase = backupForm.getByLabel('Passphrase', { exact: true });
+                await passphrase.fill('short');
+                await backupForm.getByRole('button', { name: 'Download backup' }).click();
+                log('short passphrase:', await fieldError(backupForm, 'passphrase'));
+                await passphrase.fill(backupPassphrase);
+                await backupForm.getByLabel('Passphrase again').fill(`${backupPassphrase}!`);
+                await backupForm.getByRole('button', { name: 'Download backup' }).click();
+                log('passphrases differ:', await fieldError(backupForm, 'passphrase_again'));
+                await backupForm.getByLabel('Do not encrypt the backup').check();
+                await backupForm.getByText(/keys in clear/).waitFor();
+                check(await passphrase.isDisabled(), 'no passphrase is asked for a plain backup');
+                await shot(page, 'backup-unencrypted-warning');
+                await backupForm.getByLabel('Do not encrypt the backup').uncheck();
+                check(!(await backupForm.getByText(/keys in clear/).isVisible()), 'the warning goes with the choice');
+        });
+
+        await step('settings: download an encrypted backup', async () => {
+                await backupForm.getByLabel('Passphrase', { exact: true }).fill(backupPassphrase);
+                await backupForm.getByLabel('Passphrase again').fill(backupPassphrase);
+                const [download] = await Promise.all([
+                        page.waitForEvent('download'),
+                        backupForm.getByRole('button', { name: 'Download backup' }).click(),
+                ]);
+                check(/^home-\d{8}\.picbackup$/.test(download.suggestedFilename()), `file name ${download.suggestedFilename()}`);
+                backupFile = join(SHOTS, download.suggestedFilename());
+                await download.saveAs(backupFile);
+                const archive = readFileSync(backupFile);
+                check(archive.subarray(0, 11).equals(Buffer.from('PICBACKUP\x01\x01', 'latin1')),
+                      `the file is an encrypted PIC backup (${JSON.stringify(archive.subarray(0, 11).toString('latin1'))})`);
+                check(!archive.includes('home.lan'), 'nothing of the cell is readable in it');
+                await backupForm.getByText(/Backup downloaded: home-/).waitFor();
+                check(await backupForm.getByLabel('Passphrase', { exact: true }).inputValue() === '', 'the passphrase left the form');
+                await shot(page, 'backup-downloaded');
+        });
+
+        await step('settings: a restore asks first, then a wrong passphrase is refused next to its field', async () => {
+                await restoreForm.getByLabel('Backup file').setInputFiles(backupFile);
+                await restoreForm.getByLabel('Its passphrase').fill('not the backup passphrase');
+                await restoreForm.getByRole('button', { name: 'Restore…' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Replace everything with this backup?' });
+                await confirm.getByText('cannot be undone').waitFor();
+                await shot(page, 'restore-confirm');
+                await confirm.getByRole('button', { name: 'Replace everything' }).click();
+                const msg = await fieldError(restoreForm, 'passphrase');
+                check(/passphrase is wrong/.test(msg), `the cell refuses the passphrase by name (${msg})`);
+                check(!msg.includes('not the backup passphrase'), 'the refusal does not quote it');
+                await shot(page, 'restore-refused');
         });
 
         const addForm = page.locator('form.add-peer');
@@ -560,6 +619,24 @@ async function run(page, context, newContext) {
                 check(ssh && JSON.stringify(ssh.dns_servers) === '["192.0.2.53"]', `its resolver (${ssh && ssh.dns_servers})`);
                 await shot(page, 'exit-sshuttle-added');
                 await removeExit(page, 'ssh');
+        });
+
+        await step('settings: restore the backup made at the start; the cell restarts and shows what it held', async () => {
+                await nav.getByRole('link', { name: 'Settings' }).click();
+                await restoreForm.getByLabel('Backup file').setInputFiles(backupFile);
+                await restoreForm.getByLabel('Its passphrase').fill(backupPassphrase);
+                await restoreForm.getByRole('button', { name: 'Restore…' }).click();
+                const confirm = page.getByRole('dialog', { name: 'Replace everything with this backup?' });
+                await confirm.getByRole('button', { name: 'Replace everything' }).click();
+                await restoreForm.getByText(/^Restored cell home; the cell restarts/).waitFor();
+                await shot(page, 'restore-restarting');
+                await restoreForm.getByText(/the cell restarted and shows the restored state/).waitFor({ timeout: 60000 });
+                const peers = await (await context.request.get(URL_BASE + '/api/peers')).json();
+                check(peers.length === 0, `the peers are those of the backup's time: none (${peers.map(p => p.name)})`);
+                await nav.getByRole('link', { name: 'Peers' }).click();
+                await page.locator('tr[data-peer="phone"]').waitFor({ state: 'detached' });
+                await shot(page, 'restored-peers');
+                rmSync(backupFile);
         });
 
         await step('sign out', async () => {

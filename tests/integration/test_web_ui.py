@@ -4,8 +4,11 @@
 tests/browser/ui-test.mjs completes the setup wizard, signs in, adds a peer,
 shows its QR code and removes it, adds an exit, sends a peer through it and
 removes it, adds exits of type proxy, tor and sshuttle (its key made by
-ssh-keygen, never shown again), saving a screenshot per step under the
-build directory (ui-screenshots/, or $PIC_UI_SCREENSHOTS)."""
+ssh-keygen, never shown again), downloads an encrypted backup on the Settings
+page, sees a restore with a wrong passphrase refused, and at the end restores
+that backup (the cell restarts without the peer added since), saving a
+screenshot per step under the build directory (ui-screenshots/, or
+$PIC_UI_SCREENSHOTS)."""
 
 import glob
 import json
@@ -116,6 +119,7 @@ class WebUiTest(h.HarnessTestCase):
         cell.start()
         url = self.start_gateway(cell)
         self.assertFalse(health(url)['setup_complete'])
+        pid = cell.pid()
 
         p = self.browser.run_script('ui-test.mjs', self.world, PIC_UI_URL=url)
         shots = self.browser.shots
@@ -129,9 +133,13 @@ class WebUiTest(h.HarnessTestCase):
         self.assertEqual(int(props['ListenPort']), 51820)   # the UI discarded its pending change
         peers = sorted(str(ifaces['org.pic.Cell1.Peer']['Name'])
                        for ifaces in cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces)
-        self.assertEqual(peers, ['phone'])
+        self.assertEqual(peers, [])   # restored to the backup made before any peer was added
         self.assertFalse([p for p, ifaces in cell.managed_objects().items() if 'org.pic.Cell1.Exit' in ifaces])
         self.assertTrue(glob.glob(os.path.join(shots, '*-peer-qr.png')))
+        # the restore restarted the daemon; the archive is not left behind
+        self.assertNotEqual(cell.pid(), pid)
+        self.assertTrue(glob.glob(os.path.join(shots, '*-restore-refused.png')))
+        self.assertFalse(glob.glob(os.path.join(shots, '*.picbackup')))
 
 
 if __name__ == '__main__':
