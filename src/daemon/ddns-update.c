@@ -36,7 +36,7 @@ static uint64_t now_realtime_usec(void) {
 
 static void emit(Manager *m) {
         char *names[] = { "DdnsState", "DdnsAddress", "DdnsLastUpdate", "DdnsLastError", "DdnsProvider",
-                          "DdnsHostname", NULL };
+                          "DdnsHostname", "DdnsAddressSource", NULL };
         cell_bus_emit_changed(m, names);
 }
 
@@ -85,6 +85,11 @@ static void retry_later(Manager *m, const char *reason, unsigned retry_after_sec
         schedule(m, delay);
 }
 
+/* Why a request got no answer, for a person. */
+static const char *transport_error(int error) {
+        return error == -EKEYREJECTED ? "its TLS certificate was not accepted" : strerror(-error);
+}
+
 static void stop(Manager *m, const char *reason) {
         Ddns *d = m->ddns;
         char *copy = strdup(reason);
@@ -107,7 +112,7 @@ static void on_update_done(HttpRequest *req, int error, long status, const char 
         d->request = NULL;
         DdnsProviderId id = ddns_provider_from_string(d->config.provider);
         if (error < 0) {
-                snprintf(reason, sizeof reason, "could not reach %s: %s", d->config.provider, strerror(-error));
+                snprintf(reason, sizeof reason, "could not reach %s: %s", d->config.provider, transport_error(error));
                 return retry_later(m, reason, 0);
         }
         DdnsVerdict v;
@@ -216,7 +221,7 @@ static void on_lookup_done(HttpRequest *req, int error, long status, const char 
 
         m->ddns->request = NULL;
         if (error < 0) {
-                snprintf(reason, sizeof reason, "could not reach the address service: %s", strerror(-error));
+                snprintf(reason, sizeof reason, "could not reach the address service: %s", transport_error(error));
                 return retry_later(m, reason, 0);
         }
         if (status != 200) {
