@@ -22,10 +22,10 @@ import dbus  # noqa: E402
 import harness as h  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
-ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers']
+ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup']
 N = os.getpid() % 200
 CELL_IP, PROVIDER_IP, CELL_IP2 = '10.247.%d.1' % N, '10.247.%d.2' % N, '10.247.%d.3' % N
-PORT = 8443
+PORT, IMPOSTOR_PORT = 8443, 8444  # the second with a certificate the cell was not given
 BASE = 'https://%s:%d' % (PROVIDER_IP, PORT)
 SERVICE_IP = '203.0.113.77'  # what the stand-in "what is my address" service answers
 
@@ -133,6 +133,14 @@ class DdnsTest(h.SharedWorldTestCase):
         cls.provider_ns.spawn(['/usr/bin/python3', server, PROVIDER_IP, PORT, cert, key, cls.state],
                               name='ddns-stand-in')
         h.wait_for(lambda: os.path.exists(os.path.join(cls.state, 'ready')), 10, what='the stand-in provider')
+        cls.impostor = w.subdir('impostor')
+        icert, ikey = os.path.join(cls.impostor, 'cert.pem'), os.path.join(cls.impostor, 'key.pem')
+        h.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+               '-keyout', ikey, '-out', icert, '-days', '1', '-subj', '/CN=pic-ddns-stand-in',
+               '-addext', 'subjectAltName=IP:%s' % PROVIDER_IP])
+        cls.provider_ns.spawn(['/usr/bin/python3', server, PROVIDER_IP, IMPOSTOR_PORT, icert, ikey, cls.impostor],
+                              name='ddns-impostor')
+        h.wait_for(lambda: os.path.exists(os.path.join(cls.impostor, 'ready')), 10, what='the impostor')
 
         args = ['--uplink=' + cls.uplink, '--log-level=debug', '--test-ddns-ca-file=' + cert,
                 '--test-ddns-check-interval=0.5', '--test-ddns-backoff=1,8']
@@ -187,7 +195,7 @@ class DdnsTest(h.SharedWorldTestCase):
 
     # ------------------------------------------------------------ tests
 
-    def test_1_duckdns_once_while_the_address_stays(self):
+    def test_01_duckdns_once_while_the_address_stays(self):
         self.assertEqual(str(self.prop('DdnsState')), 'off')
         self.configure(DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN)
         self.wait_state('up-to-date')
@@ -211,7 +219,7 @@ class DdnsTest(h.SharedWorldTestCase):
         self.wait_state('up-to-date')
         self.assert_no_new('duckdns', 1)
 
-    def test_2_a_new_address_is_told(self):
+    def test_02_a_new_address_is_told(self):
         n = len(self.requests('duckdns'))
         self.move_uplink(CELL_IP2)
         reqs = self.wait_requests('duckdns', n + 1)
@@ -219,7 +227,7 @@ class DdnsTest(h.SharedWorldTestCase):
         h.wait_for(lambda: str(self.prop('DdnsAddress')) == CELL_IP2, 10, 0.05, 'DdnsAddress ' + CELL_IP2)
         self.assert_no_new('duckdns', n + 1)
 
-    def test_3_each_providers_request(self):
+    def test_03_each_providers_request(self):
         ip = self.address
         settings = {
             'noip': dict(DdnsHostname='cell.ddns.net', DdnsUsername='me@example.org', DdnsPassword=PASSWORDS[0]),
@@ -259,7 +267,7 @@ class DdnsTest(h.SharedWorldTestCase):
                 self.assertEqual(str(self.prop('DdnsAddress')), ip)
                 self.assert_no_new(provider, n + 1, 1.0)
 
-    def test_4_backoff_after_errors(self):
+    def test_04_backoff_after_errors(self):
         self.script(duckdns=[[503, 'busy']] * 3)
         n = len(self.requests('duckdns'))
         self.configure(**dict(CLEAR, DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN2))
@@ -278,7 +286,7 @@ class DdnsTest(h.SharedWorldTestCase):
         self.assertLess(gaps[2], 6.0, gaps)
         self.assert_no_new('duckdns', n + 4)
 
-    def test_5_a_stop_answer_stops_until_the_settings_change(self):
+    def test_05_a_stop_answer_stops_until_the_settings_change(self):
         self.script(noip=[[200, 'abuse']])
         n = len(self.requests('noip'))
         self.configure(**dict(CLEAR, DdnsProvider='noip', DdnsHostname='cell.ddns.net', DdnsUsername='me@example.org',
@@ -306,7 +314,7 @@ class DdnsTest(h.SharedWorldTestCase):
         self.wait_state('stopped')
         self.assertIn('KO', str(self.prop('DdnsLastError')))
 
-    def test_6_address_from_a_service(self):
+    def test_06_address_from_a_service(self):
         n = len(self.requests('freedns'))
         self.configure(**dict(CLEAR, DdnsProvider='freedns', DdnsHostname='cell.mooo.com', DdnsToken=FREEDNS_TOKEN,
                               DdnsAddressSource=BASE + '/ip'))
@@ -317,7 +325,7 @@ class DdnsTest(h.SharedWorldTestCase):
         self.assertEqual(str(self.prop('DdnsAddressSource')), BASE + '/ip')
         self.assertGreater(len(self.requests('ip')), 0)
 
-    def test_7_refusals_by_name(self):
+    def test_07_refusals_by_name(self):
         before = self.props()
         for settings, names in (
                 (dict(DdnsProvider='dyndns'), 'DdnsProvider'),
@@ -343,7 +351,45 @@ class DdnsTest(h.SharedWorldTestCase):
         self.assertEqual(str(self.prop('DdnsState')), 'off')
         self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'ddns.json')))
 
-    def test_8_secrets_in_no_log_and_no_property(self):
+    def test_08_an_untrusted_server_gets_nothing(self):
+        self.configure(**dict(CLEAR, DdnsProvider='dyndns2', DdnsHostname='cell.example.net', DdnsUsername='bob',
+                              DdnsPassword=PASSWORDS[3], DdnsServer='https://%s:%d/generic/update'
+                              % (PROVIDER_IP, IMPOSTOR_PORT)))
+        self.wait_state('retrying')
+        self.assertIn('TLS certificate was not accepted', str(self.prop('DdnsLastError')))
+        self.assertFalse(os.path.exists(os.path.join(self.impostor, 'requests.jsonl')))
+
+    def test_09_backup_and_restore_carry_the_settings(self):
+        n = len(self.requests('noip'))
+        self.configure(**dict(CLEAR, DdnsProvider='noip', DdnsHostname='cell.ddns.net', DdnsUsername='me@example.org',
+                              DdnsPassword=PASSWORDS[2]))
+        self.wait_requests('noip', n + 1)
+        self.wait_state('up-to-date')
+        archive = os.path.join(self.world.path, 'ddns.backup')
+        fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.cell.manager().Backup(dbus.types.UnixFd(fd), sv({'Passphrase': 'a long enough passphrase'}),
+                                       timeout=120)
+        finally:
+            os.close(fd)
+        self.configure(DdnsProvider='')
+        self.assertEqual(str(self.prop('DdnsState')), 'off')
+        pid = self.cell.pid()
+        fd = os.open(archive, os.O_RDONLY)
+        try:
+            self.cell.manager().Restore(dbus.types.UnixFd(fd), sv({'Passphrase': 'a long enough passphrase',
+                                                                   'Replace': True}), timeout=120)
+        finally:
+            os.close(fd)
+        h.wait_for(lambda: self.cell.bus.has_owner('org.pic.Cell1') and self.cell.pid() != pid, 30, 0.1,
+                   'pic-celld back with the restored state')
+        self.wait_state('up-to-date')
+        self.assertEqual(str(self.prop('DdnsProvider')), 'noip')
+        self.assertEqual(str(self.prop('DdnsAddress')), self.address)
+        # what the provider took came back too: nothing to tell it
+        self.assert_no_new('noip', n + 1)
+
+    def test_10_secrets_in_no_log_and_no_property(self):
         text = json.dumps({str(k): str(v) for k, v in self.props().items()})
         logs = []
         for d, _, names in os.walk(self.world.path):
