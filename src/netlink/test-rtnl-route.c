@@ -18,6 +18,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include "macro.h"
 #include "netlink/rtnl-route.h"
 #include "netlink/rtnl-rule.h"
@@ -29,7 +31,7 @@ static const char *test_kind; /* the creatable kind found here, NULL: only lo */
 static char test_ifname[IFNAMSIZ];
 static int test_ifindex;
 
-#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip(); } while (0)
+#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip_here(); } while (0)
 
 static struct in_addr ip4(const char *s) {
         struct in_addr a;
@@ -127,7 +129,7 @@ static bool ip_shows(const char *const *args, const char *const *words) {
         char *line, *save = NULL;
 
         if (!out)
-                skip(); /* no ip(8): nothing independent to check against */
+                skip_here(); /* no ip(8): nothing independent to check against */
 
         for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 bool all = true;
@@ -504,7 +506,7 @@ static void test_route_ipv6(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (!have_ipv6 || !test_kind)
-                skip(); /* IPv6 takes no gateway on lo */
+                skip_here(); /* IPv6 takes no gateway on lo */
 
         assert_int_equal(rtnl_addr_replace(test_ifindex, AF_INET6, &a, 64), 0);
 
@@ -547,7 +549,7 @@ static void test_route_scale(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (n == 0)
-                skip();
+                skip_here();
         assert_true(n < (1u << 16));
 
         want = calloc(n, sizeof *want);
@@ -633,5 +635,5 @@ int main(void) {
                 fprintf(stderr, "# testing on %s\n", test_kind ? test_kind : "lo (no creatable link kind)");
         }
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

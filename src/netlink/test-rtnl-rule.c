@@ -18,6 +18,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include "macro.h"
 #include "netlink/rtnl-route.h"
 #include "netlink/rtnl-rule.h"
@@ -29,7 +31,7 @@ static const char *test_kind; /* the creatable kind found here, NULL: only lo */
 static char test_ifname[IFNAMSIZ];
 static int test_ifindex;
 
-#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip(); } while (0)
+#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip_here(); } while (0)
 
 static struct in_addr ip4(const char *s) {
         struct in_addr a;
@@ -115,7 +117,7 @@ static bool ip_rule_shows(int family, const char *const *words) {
         char *line, *save = NULL;
 
         if (!out)
-                skip(); /* no ip(8): nothing independent to check against */
+                skip_here(); /* no ip(8): nothing independent to check against */
 
         for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 bool all = true;
@@ -430,7 +432,7 @@ static void test_rule_applies(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (!test_kind)
-                skip(); /* on lo the whole prefix is local: the local rule wins */
+                skip_here(); /* on lo the whole prefix is local: the local rule wins */
 
         unreachable.action = FR_ACT_UNREACHABLE;
         prohibit.action = FR_ACT_PROHIBIT;
@@ -466,7 +468,7 @@ static void test_rule_ipv6(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (!have_ipv6)
-                skip();
+                skip_here();
 
         assert_int_equal(rtnl_rule_sync(AF_INET6, RTNL_PROTO_PIC, want, ELEMENTSOF(want)), 1);
         assert_int_equal(count_protocol(AF_INET6, RTNL_PROTO_PIC), 2);
@@ -500,7 +502,7 @@ static void test_rule_scale(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (n == 0)
-                skip();
+                skip_here();
 
         want = calloc(n, sizeof *want);
         assert_non_null(want);
@@ -588,5 +590,5 @@ int main(void) {
                 fprintf(stderr, "# testing on %s\n", test_kind ? test_kind : "lo (no creatable link kind)");
         }
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include "macro.h"
 #include "netlink/rtnl.h"
 
@@ -22,7 +24,7 @@ static const char *test_kind; /* the creatable kind found here, NULL: only lo */
 static char test_ifname[IFNAMSIZ];
 static int test_ifindex;
 
-#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip(); } while (0)
+#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip_here(); } while (0)
 
 static struct in_addr ip4(const char *s) {
         struct in_addr a;
@@ -165,7 +167,7 @@ static void test_link_create_delete(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (!test_kind)
-                skip();
+                skip_here();
 
         snprintf(name, sizeof name, "picrc%u", (unsigned) getpid() % 10000000u);
         assert_int_equal(rtnl_link_index(name), -ENODEV);
@@ -336,7 +338,7 @@ static void test_addr_ipv6(void **state) {
 
         SKIP_UNLESS_OWN_NETNS();
         if (!have_ipv6)
-                skip();
+                skip_here();
 
         assert_int_equal(rtnl_link_set_up(test_ifindex, true), 0);
         assert_int_equal(rtnl_addr_replace(test_ifindex, AF_INET, &v4, 24), 0);
@@ -441,5 +443,5 @@ int main(void) {
                 fprintf(stderr, "# testing on %s\n", test_kind ? test_kind : "lo (no creatable link kind)");
         }
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -15,12 +15,14 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include "macro.h"
 #include "nft/firewall.h"
 
 static bool in_own_netns;
 
-#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip(); } while (0)
+#define SKIP_UNLESS_OWN_NETNS() do { if (!in_own_netns) skip_here(); } while (0)
 
 /* Runs nft with args (NULL-terminated); returns its exit status, output in *ret_out if given.
  * quiet: its complaints are expected (deleting what may not exist). */
@@ -652,5 +654,5 @@ int main(void) {
                 return EXIT_FAILURE;
         }
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,14 +31,14 @@
  * possible, every start must succeed. */
 static void test_busy_polling_never_breaks_a_start(void **state) {
         if (geteuid() != 0 || access(WIREGUARD_GO, X_OK) < 0)
-                skip();
+                skip_here();
         /* our own network and mount namespaces and /run: nothing here touches the host */
         if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
-                skip();
+                skip_here();
         assert_int_equal(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0);
         assert_int_equal(mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), 0);
         if (access("/dev/net/tun", R_OK | W_OK) < 0)
-                skip();
+                skip_here();
         (void) setenv("WG_PROCESS_FOREGROUND", "1", 1);
         (void) setenv("LOG_LEVEL", "error", 1);
 
@@ -66,5 +68,5 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_busy_polling_never_breaks_a_start),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

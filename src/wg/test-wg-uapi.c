@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test-skip.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -598,15 +600,15 @@ static void test_live_round_trip(void **state) {
         struct stat st;
 
         if (geteuid() != 0 || access(WIREGUARD_GO, X_OK) < 0)
-                skip();
+                skip_here();
         /* Our own network and mount namespaces, and our own /run: nothing we
          * do here can touch the host's interfaces or /run/wireguard. */
         if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
-                skip();
+                skip_here();
         assert_int_equal(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0);
         assert_int_equal(mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), 0);
         if (access("/dev/net/tun", R_OK | W_OK) < 0)
-                skip();
+                skip_here();
 
         snprintf(ifname, sizeof ifname, "picut%u", (unsigned) getpid() % 10000000U);
         assert_int_equal(wg_uapi_socket_path(RUN_DIR, ifname, sock, sizeof sock), 0);
@@ -737,5 +739,5 @@ int main(void) {
                 /* last: it moves this process into namespaces of its own */
                 cmocka_unit_test_teardown(test_live_round_trip, teardown_live),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return tests_result(cmocka_run_group_tests(tests, NULL, NULL));
 }
