@@ -196,17 +196,18 @@ class PolkitTest(h.HarnessTestCase):
         try:
             # the check is pending: the daemon still answers others, and quickly
             h.wait_for(lambda: any(a == CONFIGURE for _, _, a in cell.polkit.calls()), 5, 0.02, 'pending check')
+            # answered while Setup still waits (the claim); the bound is only generous against a hang
             for _ in range(3):
                 t0 = time.monotonic()
                 props = cell.properties(MANAGER)
-                self.assertLess(time.monotonic() - t0, 0.5)
+                self.assertLess(time.monotonic() - t0, 5)
                 self.assertFalse(props['SetupComplete'])
                 self.assertTrue(t.is_alive())
         finally:
             t.join(30)
         self.assertEqual(result.get('error'), ACCESS_DENIED)
-        self.assertGreaterEqual(result['elapsed'], 0.9)
-        self.assertLess(result['elapsed'], 5)
+        self.assertGreaterEqual(result['elapsed'], 0.9)  # not before the 1 s timeout
+        self.assertLess(result['elapsed'], 25)            # well before the caller's own 30 s
         self.assertEqual(snapshot(cell.state_dir), {})
 
         # the late answer to the abandoned check is ignored; a working polkit works again
