@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cell-identity.h"
+#include "ddns-update.h"
 #include "keys.h"
 #include "manager.h"
 #include "signing-key-file.h"
@@ -33,13 +34,18 @@ int own_identity(Manager *m, const char *pairing, OwnIdentity *ret) {
                                                 PAIRING_PORT_DEFAULT) >= sizeof ret->pairing)
                         return -EINVAL;
         }
+        const char *address = ddns_endpoint_address(m, m->cell.endpoint);
+        if (address)
+                snprintf(ret->endpoint, sizeof ret->endpoint, "%s%s", address, strrchr(m->cell.endpoint, ':'));
+        else
+                snprintf(ret->endpoint, sizeof ret->endpoint, "%s", m->cell.endpoint);
         key_to_base64(m->cell.public_key, ret->wg);
         ret->cell = (CellIdentity) {
                 .name = m->cell.name,
                 .domain = m->cell.domain,
                 .vpn_subnet = cidr4_format(&net, ret->subnet),
                 .dns_address = ipv4_format(m->cell.vpn_address.addr, ret->dns),
-                .endpoint = m->cell.endpoint,
+                .endpoint = ret->endpoint,
                 .pairing = ret->pairing,
                 .wg_public_key = ret->wg,
                 .signing_key = m->signing_key.public,

@@ -9,6 +9,7 @@
 #include "cell-bus.h"
 #include "ddns-update.h"
 #include "http-client.h"
+#include "link-push.h"
 #include "log.h"
 
 #define DDNS_REFRESH_USEC (24 * 3600 * 1000000ULL) /* told again once a day even when unchanged */
@@ -123,6 +124,7 @@ static void on_update_done(HttpRequest *req, int error, long status, const char 
                 char *a = strdup(d->address);
                 if (!a)
                         return retry_later(m, "out of memory", 0);
+                bool moved = !streq_ptr(d->config.published_address, a);
                 free(d->config.published_address);
                 d->config.published_address = a;
                 d->config.published_usec = now_realtime_usec();
@@ -133,6 +135,9 @@ static void on_update_done(HttpRequest *req, int error, long status, const char 
                 log_info("Dynamic DNS: %s points at %s (%s).", d->config.hostname, d->address,
                          ddns_answer_to_string(v.answer));
                 set_state(m, DDNS_STATE_UP_TO_DATE, NULL);
+                /* linked cells reach this cell by that address: they are told, signed, as after Configure */
+                if (moved && ddns_endpoint_address(m, m->cell.endpoint) && link_push_mark_identity(m) >= 0)
+                        link_push_restart(m);
                 return schedule(m, m->config.ddns_check_interval_usec);
         }
         case DDNS_ANSWER_RETRY:
@@ -330,6 +335,17 @@ void ddns_adopt_config(Manager *m, DdnsConfig *c) {
                          d->config.provider ? " for " : "", strempty(d->config.hostname));
                 start_over(m);
         }
+}
+
+const char *ddns_endpoint_address(Manager *m, const char *endpoint) {
+        const Ddns *d = m->ddns;
+        const char *colon = endpoint ? strrchr(endpoint, ':') : NULL;
+        if (!d || !colon || !d->config.hostname || !d->config.published_address)
+                return NULL;
+        size_t n = (size_t) (colon - endpoint);
+        return strlen(d->config.hostname) == n && strncmp(endpoint, d->config.hostname, n) == 0
+                       ? d->config.published_address
+                       : NULL;
 }
 
 void ddns_uplink_changed(Manager *m) {

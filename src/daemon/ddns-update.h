@@ -42,5 +42,10 @@ void ddns_free(Manager *m);
 /* Adopts c (taken; already stored with ddns_config_save()) and, when its settings differ,
  * starts over with it: a request in flight is dropped, the backoff and a stop forgotten. */
 void ddns_adopt_config(Manager *m, DdnsConfig *c);
+/* When endpoint ("host:port") names the dynamic DNS hostname, the address the provider last
+ * took: what linked cells are told instead of the name (their WireGuard takes addresses only).
+ * NULL otherwise. */
+const char *ddns_endpoint_address(Manager *m, const char *endpoint);
+
 /* The uplink changed: check the address now (unless stopped or busy). */
 void ddns_uplink_changed(Manager *m);

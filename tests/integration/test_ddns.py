@@ -22,7 +22,8 @@ import dbus  # noqa: E402
 import harness as h  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
-ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup']
+ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup',
+           'org.pic.cell1.manage-links']
 N = os.getpid() % 200
 CELL_IP, PROVIDER_IP, CELL_IP2 = '10.247.%d.1' % N, '10.247.%d.2' % N, '10.247.%d.3' % N
 PORT, IMPOSTOR_PORT = 8443, 8444  # the second with a certificate the cell was not given
@@ -106,6 +107,12 @@ server.serve_forever()
 
 def sv(d):
     return dbus.Dictionary(d, signature='sv')
+
+
+def invite_cell(text):
+    """The cell an invite describes (src/link/PROTOCOL.md: pic-invite1.PAYLOAD.SIGNATURE)."""
+    payload = text.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))['cell']
 
 
 # every credential key given ("" clears what the provider does not take)
@@ -389,7 +396,21 @@ class DdnsTest(h.SharedWorldTestCase):
         # what the provider took came back too: nothing to tell it
         self.assert_no_new('noip', n + 1)
 
-    def test_10_secrets_in_no_log_and_no_property(self):
+    def test_10_an_endpoint_by_the_ddns_name_is_given_as_its_address(self):
+        # linked cells' WireGuard takes an address, not a name: invites and pushes carry what the provider took
+        self.configure(**dict(CLEAR, DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN2))
+        self.wait_state('up-to-date')
+        self.configure(Endpoint='mycell.duckdns.org:51820')
+        text, _ = self.cell.manager().CreateInvite(sv({}))
+        cell = invite_cell(str(text))
+        self.assertEqual(cell['endpoint'], '%s:51820' % self.address)
+        self.assertEqual(cell['pairing'], 'mycell.duckdns.org:8283')
+        self.assertEqual(str(self.prop('Endpoint')), 'mycell.duckdns.org:51820')  # the setting stays the name
+        self.configure(Endpoint='other.duckdns.org:51820')
+        text, _ = self.cell.manager().CreateInvite(sv({}))
+        self.assertEqual(invite_cell(str(text))['endpoint'], 'other.duckdns.org:51820')
+
+    def test_11_secrets_in_no_log_and_no_property(self):
         text = json.dumps({str(k): str(v) for k, v in self.props().items()})
         logs = []
         for d, _, names in os.walk(self.world.path):
