@@ -262,7 +262,11 @@ int http_send(HttpClient *c, const HttpCall *call, HttpDone done, void *userdata
         bool ok = request_setup(req, call->url, "https", call->timeout_usec) &&
                   curl_easy_setopt(req->easy, CURLOPT_CUSTOMREQUEST, call->method) == CURLE_OK &&
                   curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-                  curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+                  curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+                  /* a new connection each time: these are rare, and the address a kept one was made from may be
+                   * gone (a DDNS update is sent because it changed; the request would hang until its timeout) */
+                  curl_easy_setopt(req->easy, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK &&
+                  curl_easy_setopt(req->easy, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
         for (size_t i = 0; ok && call->headers && call->headers[i]; i++) {
                 struct curl_slist *l = curl_slist_append(req->headers, call->headers[i]);
                 if (!l)
