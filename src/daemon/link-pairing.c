@@ -22,6 +22,7 @@
 #include "exit-cell.h"
 #include "link-exit.h"
 #include "link-push.h"
+#include "link-wg.h"
 #include "log.h"
 #include "manager.h"
 #include "pairing.h"
@@ -153,6 +154,8 @@ int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error)
         _cleanup_(link_freep) Link *l = NULL;
         const CellIdentity *remote = a->remote;
         Link *same = a->same;
+        /* a moved cell's endpoint goes to WireGuard at once (link_wg_set_endpoint) */
+        bool endpoint_moved = a->moved && !streq_ptr(same->remote.endpoint, remote->endpoint);
 
         int r = link_new(remote, &l);
         if (r >= 0) {
@@ -198,6 +201,9 @@ int link_add(Manager *m, const LinkAddition *a, Link **ret, sd_bus_error *error)
         r = manager_reconcile(m);
         if (r < 0 && r != -EINPROGRESS)
                 log_warning_errno(r, "WireGuard does not have the link to %s yet (%m); it is retried.", remote->name);
+        if (r >= 0 && endpoint_moved && (r = link_wg_set_endpoint(m, added)) < 0)
+                log_warning_errno(r, "WireGuard still reaches cell %s at its old endpoint (%m) until it roams.",
+                                  remote->name);
         if (link_bus_sync_dns(m) < 0)
                 log_warning("DNS: the forward to %s for %s was refused.", remote->dns_address, remote->domain);
         if (same || (added->shared && added->shared[0]))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,21 @@ const Contributor link_contributor = {
         .wireguard = link_wg_contribute,
         .firewall = link_firewall_contribute,
 };
+
+int link_wg_set_endpoint(Manager *m, const Link *l) {
+        if (!m->wg_ready || !l->remote.endpoint)
+                return 0;
+        _cleanup_(wg_device_freep) WgDevice *d = calloc(1, sizeof *d);
+        WgPeer *w = d ? wg_device_append_peer(d) : NULL;
+        if (!w)
+                return -ENOMEM;
+        snprintf(d->name, sizeof d->name, "%s", m->config.ifname);
+        memcpy(w->public_key, l->wg_key, WG_KEY_LEN);
+        if (wg_endpoint_parse(l->remote.endpoint, &w->endpoint) < 0)
+                return 0; /* a name: WireGuard takes addresses only */
+        w->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_HAS_ENDPOINT;
+        return wg_backend_set_device(m->wg, d);
+}
 
 static Link *link_by_key(Manager *m, const WgKey key) {
         Link *l;
