@@ -21,6 +21,7 @@ typedef struct GatewayConfig {
         const char *listen;            /* ADDR:PORT; ignored with sockets from systemd */
         const char *pairing_listen;    /* ADDR:PORT for other cells' pairing requests; NULL: none */
         const char *web_root;
+        char **allowed_hosts;          /* --allowed-host: NAME or NAME:PORT, besides loopback and the listen address */
         uint64_t session_idle_usec;
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this */
         unsigned login_attempts;       /* failed logins allowed per window, per address and per user */

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include "host-check.h"
 #include "http.h"
 #include "json-strict.h"
 #include "log.h"
@@ -203,15 +204,30 @@ bool http_method_is_mutating(const char *method) {
         return !streq(method, "GET") && !streq(method, "HEAD") && !streq(method, "OPTIONS");
 }
 
+/* The address and port the connection arrived at. */
+static int local_address(Request *r, struct sockaddr_storage *ss) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        socklen_t len = sizeof *ss;
+        if (!ci)
+                return -ENOTCONN;
+        return getsockname(ci->connect_fd, (struct sockaddr *) ss, &len) < 0 ? -errno : 0;
+}
+
+bool http_host_allowed(Request *r) {
+        struct sockaddr_storage ss;
+        return local_address(r, &ss) >= 0 &&
+                host_allowed(http_header(r, MHD_HTTP_HEADER_HOST), r->gateway->config.allowed_hosts,
+                             (const struct sockaddr *) &ss);
+}
+
 bool http_origin_allowed(Request *r) {
+        struct sockaddr_storage ss;
         const char *origin = http_header(r, "Origin");
         if (!origin)
                 return true;
-        const char *host = http_header(r, MHD_HTTP_HEADER_HOST);
-        if (!host)
-                return false;
-        /* plain HTTP only: the origin must be exactly http://<Host> */
-        return strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0;
+        /* plain HTTP only: exactly http://<an allowed host> */
+        return local_address(r, &ss) >= 0 &&
+                origin_allowed(origin, r->gateway->config.allowed_hosts, (const struct sockaddr *) &ss);
 }
 
 void http_abort_suspended(Gateway *g) {
@@ -237,7 +253,12 @@ static enum MHD_Result queue(Request *r) {
 
 static void dispatch(Request *r) {
         r->dispatched = true;
-        if (!text_is_clean_utf8(r->url, strlen(r->url)))
+        if (!http_host_allowed(r))
+                /* before routing: a rebound name (DNS rebinding) reaches nothing, not even /health */
+                http_reply_error(r, 421, "misdirected",
+                                 "This gateway is not known by the name in the Host header (pic-gatewayd --allowed-host).",
+                                 NULL);
+        else if (!text_is_clean_utf8(r->url, strlen(r->url)))
                 http_reply_error(r, 400, "invalid", "The path holds a control character (such as %00) or is not UTF-8.",
                                  NULL);
         else

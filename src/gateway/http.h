@@ -90,5 +90,7 @@ const char *http_cookie(Request *r, const char *name);
 int http_client_address(Request *r, char *buf, size_t size);
 bool http_client_is_loopback(Request *r);
 bool http_method_is_mutating(const char *method);
-/* Whether the Origin header, when present, names this gateway (scheme://Host). */
+/* Whether the Host header names this gateway (host-check.h). */
+bool http_host_allowed(Request *r);
+/* Whether the Origin header, when present, is exactly http://<an allowed host> (host-check.h). */
 bool http_origin_allowed(Request *r);

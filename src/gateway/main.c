@@ -5,9 +5,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "gateway.h"
+#include "host-check.h"
 #include "log.h"
 #include "memory.h"
 #include "routes.h"
+#include "strv.h"
 #include "time-util.h"
 
 static void help(void) {
@@ -18,6 +20,10 @@ static void help(void) {
                "                            sockets passed by systemd)\n"
                "     --pairing-listen=ADDR:PORT\n"
                "                            take other cells' pairing requests there (only those)\n"
+               "     --allowed-host=NAME[:PORT]\n"
+               "                            answer requests for this name too (repeatable; without a\n"
+               "                            port: on any); localhost, 127.0.0.1, [::1] and the address\n"
+               "                            listened on, with its port, always; any other: 421\n"
                "     --web-root=DIR         the web UI's files (default %s)\n"
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
                "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 10)\n"
@@ -28,13 +34,15 @@ static void help(void) {
 
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
-               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN };
+               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
+               ARG_ALLOWED_HOST };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "listen", required_argument, NULL, ARG_LISTEN },
                 { "pairing-listen", required_argument, NULL, ARG_PAIRING_LISTEN },
                 { "web-root", required_argument, NULL, ARG_WEB_ROOT },
+                { "allowed-host", required_argument, NULL, ARG_ALLOWED_HOST },
                 { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
                 { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
@@ -62,6 +70,18 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 case ARG_WEB_ROOT:
                         c->web_root = optarg;
                         break;
+                case ARG_ALLOWED_HOST: {
+                        char name[256];
+                        unsigned port;
+                        if (host_port_split(optarg, name, sizeof name, &port) < 0) {
+                                log_error("--allowed-host=%s is not NAME, NAME:PORT or [V6ADDR]:PORT.", optarg);
+                                return -EINVAL;
+                        }
+                        r = strv_extend(&c->allowed_hosts, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
                 case ARG_SESSION_IDLE:
                 case ARG_BUS_TIMEOUT:
                 case ARG_SSE_KEEPALIVE: /* undocumented: for tests */
@@ -113,10 +133,12 @@ static int run(int argc, char *argv[]) {
                 .login_window_usec = 60 * 1000000ULL,
                 .sse_keepalive_usec = 15 * 1000000ULL,
         };
+        _cleanup_(strv_freep) char **allowed_hosts = NULL; /* after the gateway using it */
         _cleanup_(gateway_freep) Gateway *g = NULL;
         int r;
 
         r = parse_argv(argc, argv, &config);
+        allowed_hosts = config.allowed_hosts;
         if (r <= 0)
                 return r;
 

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pic-gatewayd on a network (issue 8), each hole reproduced before its fix:
+a Host the gateway is not known by is answered 421 before routing (DNS
+rebinding: a page of evil.example whose name now points at the gateway must
+not set the cell up, nor ride a signed-in browser), and an Origin must be an
+allowed one exactly."""
+
+import http.client
+import json
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+from gateway_client import ADMIN_PASSWORD, SETUP, Client, Response, free_port, setup_cell  # noqa: E402
+
+
+def request_at(address, port, method, path, body=None, headers=None):
+    """One request to address:port, with the headers exactly as given (Host included when given)."""
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault('Content-Type', 'application/json')
+    c = http.client.HTTPConnection(address, port, timeout=30)
+    try:
+        c.request(method, path, body=data, headers=hdrs)
+        r = c.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        c.close()
+
+
+def raw_request(port, text):
+    """Bytes as given on a new connection to 127.0.0.1:port; the status line's code."""
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as s:
+        s.sendall(text.encode())
+        answer = b''
+        while b'\r\n' not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b' ', 2)[1])
+
+
+class HardeningTestCase(h.HarnessTestCase):
+    def assertError(self, r, status, code):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header('Content-Type'), 'application/json', r)
+        self.assertEqual(r.json()['error'], code, r)
+        return r.json()
+
+
+class HostTest(HardeningTestCase):
+    def test_rebinding_cannot_set_up_a_fresh_cell(self):
+        cell, gw = setup_cell(self.world, setup=False)
+        evil = 'evil.example:%d' % gw.port
+        # a page of evil.example, its name rebound to 127.0.0.1: same-origin to the browser (set up the cell before)
+        r = gw.request('POST', '/api/setup', SETUP, headers={'Host': evil, 'Origin': 'http://' + evil})
+        self.assertError(r, 421, 'misdirected')
+        self.assertError(gw.request('GET', '/health', headers={'Host': evil}), 421, 'misdirected')
+        self.assertEqual(gw.request('GET', '/health').json()['setup_complete'], False)
+        self.assertError(gw.request('POST', '/api/login', {'username': 'admin', 'password': SETUP['admin_password']},
+                                    headers={'Host': evil, 'Origin': 'http://' + evil}), 421, 'misdirected')
+
+        # what is refused: another name, another port, no port (80), a name with a dot more, no Host at all
+        for host in ('evil.example', 'localhost.evil.example:%d' % gw.port, 'localhost:%d' % (gw.port + 1),
+                     '127.0.0.1:1', 'localhost', '127.0.0.1', 'localhost.:%d' % gw.port,
+                     '127.0.0.1:%d:1' % gw.port, '[::1]', '127.0.0.1:0%d' % gw.port):
+            self.assertError(gw.request('GET', '/api/openapi.json', headers={'Host': host}), 421, 'misdirected')
+        self.assertEqual(raw_request(gw.port, 'GET /health HTTP/1.0\r\n\r\n'), 421)
+        # what is allowed: the loopback names and addresses with the gateway's port (any case)
+        for host in ('localhost:%d' % gw.port, 'LocalHost:%d' % gw.port, '127.0.0.1:%d' % gw.port,
+                     '[::1]:%d' % gw.port):
+            self.assertEqual(gw.request('GET', '/health', headers={'Host': host}).status, 200, host)
+        self.assertEqual(raw_request(gw.port, 'GET /health HTTP/1.0\r\nHost: localhost:%d\r\n\r\n' % gw.port), 200)
+
+        # the setup from the gateway's own origin works
+        r = gw.request('POST', '/api/setup', SETUP, headers={'Origin': 'http://localhost:%d' % gw.port,
+                                                             'Host': 'localhost:%d' % gw.port})
+        self.assertEqual(r.status, 200, r)
+
+    def test_rebinding_cannot_ride_a_session(self):
+        cell, gw = setup_cell(self.world)
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        evil = 'evil.example:%d' % gw.port
+        # valid cookie and CSRF token, foreign Host and Origin (accepted before)
+        headers = {'Host': evil, 'Origin': 'http://' + evil}
+        self.assertError(admin.post('/api/peers', {'name': 'evil'}, headers=headers), 421, 'misdirected')
+        self.assertError(admin.get('/api/peers', headers=headers), 421, 'misdirected')
+        self.assertError(admin.get('/api/peers', headers={'Host': evil}), 421, 'misdirected')
+        self.assertEqual(admin.get('/api/peers').json(), [])
+
+        # the Origin must be an allowed one, exactly: http, an allowed host with the gateway's port
+        for origin in ('http://' + evil, 'http://evil.example', 'https://127.0.0.1:%d' % gw.port,
+                       'http://127.0.0.1:%d/' % gw.port, 'http://127.0.0.1:%d.evil.example' % gw.port,
+                       'http://localhost:%d@evil.example' % gw.port, 'http://127.0.0.1', 'null', ''):
+            self.assertError(admin.post('/api/peers', {'name': 'evil'}, headers={'Origin': origin}), 403, 'csrf')
+        self.assertEqual(admin.get('/api/peers').json(), [])
+        # another allowed origin than the Host it came by is still this gateway
+        for origin in ('http://localhost:%d' % gw.port, 'http://[::1]:%d' % gw.port, 'http://' + gw.host):
+            r = admin.get('/api/cell', headers={'Origin': origin})
+            self.assertEqual(r.status, 200, (origin, r))
+
+    def test_allowed_host_option_and_listen_address(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--allowed-host=Cell.Example.org',
+                                                        '--allowed-host=proxy.example:8443'])
+        # a configured name: with any port (a proxy in front may serve it on its own), or with the one given
+        for host in ('cell.example.org', 'cell.example.org:%d' % gw.port, 'CELL.example.org:443',
+                     'proxy.example:8443'):
+            self.assertEqual(gw.request('GET', '/health', headers={'Host': host}).status, 200, host)
+        for host in ('proxy.example', 'proxy.example:%d' % gw.port, 'example.org:%d' % gw.port,
+                     'evil.cell.example.org'):
+            self.assertError(gw.request('GET', '/health', headers={'Host': host}), 421, 'misdirected')
+        c = Client(gw)
+        self.assertEqual(c.login('admin', ADMIN_PASSWORD).status, 200)
+        r = c.post('/api/peers', {'name': 'laptop'}, headers={'Host': 'cell.example.org',
+                                                              'Origin': 'http://cell.example.org'})
+        self.assertEqual(r.status, 201, r)
+
+        # the address it listens on, by number, with its port
+        port = free_port()
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
+        self.world.spawn(
+            [os.path.join(h.build_dir(), 'src', 'gateway', 'pic-gatewayd'), '--listen=127.0.0.2:%d' % port,
+             '--web-root=%s' % os.path.join(h.source_dir(), 'src', 'web')], name='pic-gatewayd-2', env=env)
+        h.wait_for(lambda: self._answers_at('127.0.0.2', port), 15, what='the second gateway')
+        self.assertEqual(request_at('127.0.0.2', port, 'GET', '/health').status, 200)
+        for host in ('127.0.0.2:%d' % port, 'localhost:%d' % port):
+            self.assertEqual(request_at('127.0.0.2', port, 'GET', '/health', headers={'Host': host}).status, 200)
+        for host in ('127.0.0.3:%d' % port, 'cell.example.org'):
+            self.assertError(request_at('127.0.0.2', port, 'GET', '/health', headers={'Host': host}), 421,
+                             'misdirected')
+
+    def _answers_at(self, address, port):
+        try:
+            return request_at(address, port, 'GET', '/health').status == 200
+        except OSError:
+            return False
+
+
+if __name__ == '__main__':
+    h.main()
