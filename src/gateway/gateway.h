@@ -23,7 +23,7 @@ typedef struct GatewayConfig {
         const char *web_root;
         char **allowed_hosts;          /* --allowed-host: NAME or NAME:PORT, besides loopback and the listen address */
         uint64_t session_idle_usec;
-        uint64_t bus_timeout_usec;     /* every bus call ends (504) after this */
+        uint64_t bus_timeout_usec;     /* every bus call ends (504) after this; > the cell's polkit wait */
         unsigned login_attempts;       /* failed logins allowed per window, per address and per user */
         uint64_t login_window_usec;
         uint64_t sse_keepalive_usec;

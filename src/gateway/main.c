@@ -26,7 +26,8 @@ static void help(void) {
                "                            listened on, with its port, always; any other: 421\n"
                "     --web-root=DIR         the web UI's files (default %s)\n"
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
-               "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 10)\n"
+               "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 30: longer\n"
+               "                            than the cell waits for polkit, 25, so it refuses first)\n"
                "     --login-attempts=N     failed logins allowed per minute per address and user (default 5)\n"
                "     --log-level=LEVEL      debug, info, notice, warning or err\n",
                PIC_GATEWAY_WEB_ROOT);
@@ -128,7 +129,9 @@ static int run(int argc, char *argv[]) {
                 .listen = "127.0.0.1:8080",
                 .web_root = PIC_GATEWAY_WEB_ROOT,
                 .session_idle_usec = 12 * 3600 * 1000000ULL,
-                .bus_timeout_usec = 10 * 1000000ULL,
+                /* past pic-celld's polkit wait (--polkit-timeout, 25 s): a call the cell still
+                 * carries out is never answered 504 first */
+                .bus_timeout_usec = 30 * 1000000ULL,
                 .login_attempts = 5,
                 .login_window_usec = 60 * 1000000ULL,
                 .sse_keepalive_usec = 15 * 1000000ULL,

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -141,6 +142,37 @@ class HostTest(HardeningTestCase):
             return request_at(address, port, 'GET', '/health').status == 200
         except OSError:
             return False
+
+
+class BusTimeoutTest(HardeningTestCase):
+    """The gateway's bus timeout outlasts the cell's polkit wait (25 s): a 504 is never followed by the change."""
+
+    def test_slow_authorization_is_waited_for(self):
+        cell, gw = setup_cell(self.world)
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        cell.polkit.set_delay(12)   # past the gateway's old 10 s, within the cell's 25 s
+        started = time.monotonic()
+        r = admin.post('/api/peers', {'name': 'laptop'}, timeout=60)
+        self.assertEqual(r.status, 201, r)   # was 504 "timeout", and then the peer was made anyway
+        self.assertGreaterEqual(time.monotonic() - started, 12)
+        cell.polkit.set_delay(0)
+        self.assertEqual([p['name'] for p in admin.get('/api/peers').json()], ['laptop'])
+
+    def test_unanswered_authorization_is_refused_by_the_cell(self):
+        cell, gw = setup_cell(self.world)
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        cell.polkit.hang()
+        started = time.monotonic()
+        r = admin.post('/api/peers', {'name': 'laptop'}, timeout=60)
+        # the cell gives up first and says so; the gateway does not answer 504 before it
+        self.assertError(r, 403, 'forbidden')
+        self.assertGreaterEqual(time.monotonic() - started, 24)
+        cell.polkit.hang(False)
+        cell.polkit.release_hanging()
+        time.sleep(1)
+        self.assertEqual(admin.get('/api/peers').json(), [])
 
 
 if __name__ == '__main__':
