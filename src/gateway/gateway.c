@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "events.h"
+#include "fileio.h"
 #include "gateway.h"
 #include "pairing-listener.h"
 #include "strv.h"
@@ -85,9 +87,35 @@ Gateway *gateway_free(Gateway *g) {
         sessions_free(g->sessions);
         login_limiter_free(g->limiter);
         metrics_free(g->metrics);
+        if (g->metrics_token)
+                explicit_bzero(g->metrics_token, strlen(g->metrics_token));
+        free(g->metrics_token);
         sd_event_unref(g->event);
         free(g);
         return NULL;
+}
+
+/* One line of printable ASCII without spaces (a final newline allowed), as a scraper's config takes it. */
+static int read_metrics_token(const char *path, char **ret) {
+        _cleanup_(freep) char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_at(AT_FDCWD, path, 4096, &text, &size);
+        if (r < 0)
+                return log_error_errno(r, "--metrics-token-file=%s cannot be read: %m", path);
+        while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\r'))
+                text[--size] = 0;
+        bool printable = size > 0;
+        for (size_t i = 0; i < size; i++)
+                printable = printable && text[i] > ' ' && text[i] < 0x7f;
+        if (!printable) {
+                explicit_bzero(text, size);
+                return log_error_errno(-EINVAL, "--metrics-token-file=%s must hold one token: printable ASCII "
+                                       "without spaces, not empty.", path);
+        }
+        *ret = TAKE_PTR(text);
+        return 0;
 }
 
 int gateway_new(Gateway **ret, const GatewayConfig *config) {
@@ -109,6 +137,11 @@ int gateway_new(Gateway **ret, const GatewayConfig *config) {
         r = metrics_new(&g->metrics);
         if (r < 0)
                 return r;
+        if (config->metrics_token_file) {
+                r = read_metrics_token(config->metrics_token_file, &g->metrics_token);
+                if (r < 0)
+                        return r;
+        }
         r = sd_event_default(&g->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");

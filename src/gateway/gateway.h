@@ -21,6 +21,7 @@ typedef struct GatewayConfig {
         const char *listen;            /* ADDR:PORT; ignored with sockets from systemd */
         const char *pairing_listen;    /* ADDR:PORT for other cells' pairing requests; NULL: none */
         const char *web_root;
+        const char *metrics_token_file; /* the scrape token for /metrics (Authorization: Bearer) */
         char **allowed_hosts;          /* --allowed-host: NAME or NAME:PORT, besides loopback and the listen address */
         uint64_t session_idle_usec;
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this; > the cell's polkit wait */
@@ -46,6 +47,7 @@ typedef struct Gateway {
         Events *events;
         Metrics *metrics;
         struct PairingListener *pairing; /* pairing-listener.h */
+        char *metrics_token;    /* from config.metrics_token_file; NULL: admin sessions only */
         SetupState setup;       /* cached Manager.SetupComplete, refreshed by signals */
         Request *suspended;     /* requests waiting for the bus; resumed before MHD stops */
         uint16_t port;

@@ -24,6 +24,9 @@ static void help(void) {
                "                            answer requests for this name too (repeatable; without a\n"
                "                            port: on any); localhost, 127.0.0.1, [::1] and the address\n"
                "                            listened on, with its port, always; any other: 421\n"
+               "     --metrics-token-file=FILE\n"
+               "                            /metrics also answers \"Authorization: Bearer <its one line>\"\n"
+               "                            (otherwise only an admin session)\n"
                "     --web-root=DIR         the web UI's files (default %s)\n"
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
                "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 30: longer\n"
@@ -36,7 +39,7 @@ static void help(void) {
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
                ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
-               ARG_ALLOWED_HOST };
+               ARG_ALLOWED_HOST, ARG_METRICS_TOKEN_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -44,6 +47,7 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 { "pairing-listen", required_argument, NULL, ARG_PAIRING_LISTEN },
                 { "web-root", required_argument, NULL, ARG_WEB_ROOT },
                 { "allowed-host", required_argument, NULL, ARG_ALLOWED_HOST },
+                { "metrics-token-file", required_argument, NULL, ARG_METRICS_TOKEN_FILE },
                 { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
                 { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
@@ -70,6 +74,9 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                         break;
                 case ARG_WEB_ROOT:
                         c->web_root = optarg;
+                        break;
+                case ARG_METRICS_TOKEN_FILE:
+                        c->metrics_token_file = optarg;
                         break;
                 case ARG_ALLOWED_HOST: {
                         char name[256];

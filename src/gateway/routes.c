@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sodium.h>
+#include <strings.h>
+
 #include "api.h"
 #include "bus-call.h"
 #include "log.h"
@@ -166,6 +169,14 @@ void routes_dispatch(Request *r) {
         routes_dispatch_continue(r);
 }
 
+/* "Bearer <token>" (the scheme in any case), compared in constant time. */
+static bool metrics_token_matches(const char *token, const char *authorization) {
+        if (!token || !authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+                return false;
+        size_t n = strlen(token);
+        return strlen(authorization + 7) == n && sodium_memcmp(authorization + 7, token, n) == 0;
+}
+
 void routes_dispatch_continue(Request *r) {
         Gateway *g = r->gateway;
         const Route *route = r->route;
@@ -189,11 +200,13 @@ void routes_dispatch_continue(Request *r) {
         }
 
         if (route->flags & ROUTE_METRICS) {
-                if (!s && !http_client_is_loopback(r)) {
-                        http_reply_error(r, 401, "unauthenticated", "Log in first.", NULL);
+                /* every peer's name and traffic: not for a peer, nor for any process on this machine */
+                if (metrics_token_matches(g->metrics_token, http_header(r, "Authorization")))
+                        ;
+                else if (!s) {
+                        http_reply_error(r, 401, "unauthenticated", "Log in first, or give the scrape token.", NULL);
                         return;
-                }
-                if (s && s->role != ROLE_ADMIN && !http_client_is_loopback(r)) {
+                } else if (s->role != ROLE_ADMIN) {
                         http_reply_error(r, 403, "forbidden", "Only the cell's admin may do this.", NULL);
                         return;
                 }

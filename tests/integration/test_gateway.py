@@ -249,7 +249,7 @@ class AdminTest(GatewayTestCase):
         self.assertError(c.get('/api/peers/phone'), 404, 'not_found')
         self.assertError(c.delete('/api/peers/phone'), 404, 'not_found')
 
-        # metrics: admin session (and loopback)
+        # metrics: admin session
         r = c.get('/metrics')
         self.assertEqual(r.status, 200)
         text = r.body.decode()
@@ -604,8 +604,8 @@ class AuthBypassTest(GatewayTestCase):
         # the gateway's own origin is fine
         self.assertEqual(admin.get('/api/cell', headers={'Origin': 'http://' + gw.host}).status, 200)
         self.assertUnchanged(admin, laptop)
-        # /metrics: not from loopback without a session would be 401; here loopback is allowed
-        self.assertEqual(gw.request('GET', '/metrics').status, 200)
+        # /metrics: an admin session or the scrape token, not any local process (test_gateway_hardening)
+        self.assertError(gw.request('GET', '/metrics'), 401, 'unauthenticated')
 
     def test_expired_session(self):
         cell, gw = setup_cell(self.world, gateway_args=['--session-idle=1'])

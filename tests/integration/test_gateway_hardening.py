@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -173,6 +174,62 @@ class BusTimeoutTest(HardeningTestCase):
         cell.polkit.release_hanging()
         time.sleep(1)
         self.assertEqual(admin.get('/api/peers').json(), [])
+
+
+class MetricsTest(HardeningTestCase):
+    """/metrics (every peer's name and traffic): an admin session or the scrape token, nobody else."""
+
+    def test_only_admin_session_or_scrape_token(self):
+        token_file = os.path.join(self.world.path, 'metrics-token')
+        with open(token_file, 'w') as f:
+            f.write('s3cret-scrape-token-0123456789\n')
+        cell, gw = setup_cell(self.world, gateway_args=['--metrics-token-file=%s' % token_file])
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        self.assertEqual(admin.post('/api/peers', {'name': 'laptop'}).status, 201)
+        password = admin.post('/api/peers/laptop/login').json()['password']
+        peer = Client(gw)
+        self.assertEqual(peer.login('laptop', password).status, 200)
+
+        r = admin.get('/metrics')
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('pic_peer_rx_bytes{peer="laptop"}', r.body.decode())
+        for auth in ('Bearer s3cret-scrape-token-0123456789', 'bearer s3cret-scrape-token-0123456789'):
+            r = gw.request('GET', '/metrics', headers={'Authorization': auth})
+            self.assertEqual(r.status, 200, r)
+            self.assertIn('pic_peer_rx_bytes{peer="laptop"}', r.body.decode())
+        # an anonymous local process (answered before), a peer's session (answered on loopback before)
+        self.assertError(gw.request('GET', '/metrics'), 401, 'unauthenticated')
+        self.assertError(peer.get('/metrics'), 403, 'forbidden')
+        for auth in ('Bearer s3cret-scrape-token-012345678', 'Bearer s3cret-scrape-token-0123456789x',
+                     'Bearer ', 'Basic czNjcmV0', 's3cret-scrape-token-0123456789'):
+            self.assertError(gw.request('GET', '/metrics', headers={'Authorization': auth}), 401,
+                             'unauthenticated')
+        with open(gw.proc.log) as f:
+            self.assertNotIn('s3cret', f.read())
+
+    def test_no_token_file_no_token(self):
+        cell, gw = setup_cell(self.world)
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        self.assertEqual(admin.get('/metrics').status, 200)
+        self.assertEqual(admin.post('/api/peers', {'name': 'laptop'}).status, 201)
+        peer = Client(gw)
+        self.assertEqual(peer.login('laptop', admin.post('/api/peers/laptop/login').json()['password']).status, 200)
+        self.assertError(peer.get('/metrics'), 403, 'forbidden')   # answered on loopback before
+        self.assertError(gw.request('GET', '/metrics'), 401, 'unauthenticated')
+        self.assertError(gw.request('GET', '/metrics', headers={'Authorization': 'Bearer '}), 401,
+                         'unauthenticated')
+
+    def test_token_file_must_be_readable_and_not_empty(self):
+        empty = os.path.join(self.world.path, 'empty-token')
+        open(empty, 'w').close()
+        for path in (empty, os.path.join(self.world.path, 'no-such-token')):
+            p = subprocess.run([os.path.join(h.build_dir(), 'src', 'gateway', 'pic-gatewayd'),
+                                '--listen=127.0.0.1:%d' % free_port(), '--metrics-token-file=%s' % path],
+                               capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn('metrics-token-file', p.stderr)
 
 
 if __name__ == '__main__':
