@@ -12,7 +12,6 @@
 #include "link-push.h"
 #include "log.h"
 
-#define DDNS_REFRESH_USEC (24 * 3600 * 1000000ULL) /* told again once a day even when unchanged */
 #define DDNS_TIMEOUT_USEC (30 * 1000000ULL)
 #define DDNS_ANSWER_MAX 16384
 
@@ -159,7 +158,7 @@ static void address_learned(Manager *m, const char *address) {
                 d->address = a;
         }
         if (streq_ptr(d->config.published_address, address) &&
-            now_realtime_usec() - d->config.published_usec < DDNS_REFRESH_USEC) {
+            now_realtime_usec() - d->config.published_usec < m->config.ddns_refresh_usec) {
                 d->failures = 0;
                 if (d->state != DDNS_STATE_UP_TO_DATE)
                         set_state(m, DDNS_STATE_UP_TO_DATE, NULL);

@@ -88,7 +88,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                ARG_BACKEND, ARG_UPLINK, ARG_LAN, ARG_SERVICES, ARG_TEST_FIREWALL_FAILURE, ARG_TEST_FAILURE, ARG_TEST_STATIC_PEER, ARG_STATS, ARG_POLKIT_TIMEOUT, ARG_LOG_LEVEL,
                ARG_DNS_DIR, ARG_DNSMASQ, ARG_DNS_UNIT, ARG_RESOLV_CONF, ARG_TEST_DNS_FORWARD, ARG_NETNS_NAME, ARG_LINK_CONFIRM, ARG_EXIT_IFNAME, ARG_EXIT_RUN_DIR,
                ARG_EXIT_PROXY_HELPER, ARG_TEST_DDNS_CA_FILE, ARG_TEST_DDNS_BASE, ARG_TEST_DDNS_CHECK_INTERVAL,
-               ARG_TEST_DDNS_BACKOFF };
+               ARG_TEST_DDNS_BACKOFF, ARG_TEST_DDNS_REFRESH };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -121,6 +121,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "test-ddns-base", required_argument, NULL, ARG_TEST_DDNS_BASE },
                 { "test-ddns-check-interval", required_argument, NULL, ARG_TEST_DDNS_CHECK_INTERVAL },
                 { "test-ddns-backoff", required_argument, NULL, ARG_TEST_DDNS_BACKOFF },
+                { "test-ddns-refresh", required_argument, NULL, ARG_TEST_DDNS_REFRESH },
                 {}
         };
         int o, r;
@@ -289,9 +290,11 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         break;
                 }
                 case ARG_TEST_DDNS_CHECK_INTERVAL: /* how often the address is looked at (default 300 s) */
-                        r = parse_seconds(optarg, &c->ddns_check_interval_usec);
-                        if (r < 0 || c->ddns_check_interval_usec == 0) {
-                                log_error("--test-ddns-check-interval: '%s' is not a number of seconds.", optarg);
+                case ARG_TEST_DDNS_REFRESH:        /* the provider told again, unchanged (default a day) */
+                        r = parse_seconds(optarg, o == ARG_TEST_DDNS_REFRESH ? &c->ddns_refresh_usec
+                                                                             : &c->ddns_check_interval_usec);
+                        if (r < 0) {
+                                log_error("%s: '%s' is not a number of seconds.", argv[optind - 1], optarg);
                                 return -EINVAL;
                         }
                         break;
@@ -344,6 +347,7 @@ static int run(int argc, char *argv[]) {
                 .ddns_check_interval_usec = 5 * 60 * 1000000ULL,
                 .ddns_backoff_first_usec = 60 * 1000000ULL,
                 .ddns_backoff_max_usec = 3600 * 1000000ULL,
+                .ddns_refresh_usec = 24 * 3600 * 1000000ULL,
         };
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;

@@ -59,6 +59,7 @@ typedef struct ManagerConfig {
         uint64_t link_confirm_timeout_usec; /* a link with no handshake this long after pairing is dropped */
         uint64_t ddns_check_interval_usec;  /* how often the public address is looked at (ddns-update.h) */
         uint64_t ddns_backoff_first_usec, ddns_backoff_max_usec; /* after a failed update */
+        uint64_t ddns_refresh_usec;         /* the provider is told again after this even when unchanged */
         char *test_ddns_ca_file;            /* tests: the trust anchor for DDNS providers and address services */
         char *test_ddns_base[_DDNS_PROVIDER_MAX];            /* tests: per DdnsProviderId, https://HOST:PORT instead of its own */
 } ManagerConfig;

@@ -120,7 +120,10 @@ CLEAR = {'DdnsToken': '', 'DdnsUsername': '', 'DdnsPassword': '', 'DdnsZoneId': 
          'DdnsServer': '', 'DdnsAddressSource': 'uplink'}
 
 
-class DdnsTest(h.SharedWorldTestCase):
+class DdnsWorld(h.SharedWorldTestCase):
+    """The stand-ins and a set-up cell using them; EXTRA: more of pic-celld's arguments."""
+    EXTRA = []
+
     @classmethod
     def build_world(cls):
         w = cls.world
@@ -150,7 +153,7 @@ class DdnsTest(h.SharedWorldTestCase):
         h.wait_for(lambda: os.path.exists(os.path.join(cls.impostor, 'ready')), 10, what='the impostor')
 
         args = ['--uplink=' + cls.uplink, '--log-level=debug', '--test-ddns-ca-file=' + cert,
-                '--test-ddns-check-interval=0.5', '--test-ddns-backoff=1,8']
+                '--test-ddns-check-interval=0.5', '--test-ddns-backoff=1,8'] + cls.EXTRA
         args += ['--test-ddns-base=%s=%s' % (p, BASE) for p in ('duckdns', 'cloudflare', 'noip', 'freedns')]
         cls.cell = h.Cell(world=w, netns=cls.cell_ns, extra_args=args)
         cls.cell.polkit.set_allowed(ACTIONS)
@@ -200,8 +203,8 @@ class DdnsTest(h.SharedWorldTestCase):
         time.sleep(seconds)  # four check intervals
         self.assertEqual(len(self.requests(route)), n, self.requests(route)[n:])
 
-    # ------------------------------------------------------------ tests
 
+class DdnsTest(DdnsWorld):
     def test_01_duckdns_once_while_the_address_stays(self):
         self.assertEqual(str(self.prop('DdnsState')), 'off')
         self.configure(DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN)
@@ -426,6 +429,20 @@ class DdnsTest(h.SharedWorldTestCase):
             for variant in (base64.b64encode(s.encode()).decode(),):
                 for name, t in logs:
                     self.assertNotIn(variant, t, name)
+
+
+class DdnsRefreshTest(DdnsWorld):
+    EXTRA = ['--test-ddns-refresh=3']  # a day, made 3 s
+
+    def test_told_again_after_the_refresh_interval(self):
+        self.configure(DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN)
+        first = self.wait_requests('duckdns', 1)[0]
+        self.wait_state('up-to-date')
+        second = self.wait_requests('duckdns', 2, 10)[1]
+        self.assertEqual(second['path'], first['path'])  # the same address, told again
+        self.assertGreaterEqual(second['t'] - first['t'], 2.8)
+        self.assertLess(second['t'] - first['t'], 5.0)
+        self.wait_state('up-to-date')
 
 
 if __name__ == '__main__':
