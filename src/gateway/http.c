@@ -184,22 +184,6 @@ int http_client_address(Request *r, char *buf, size_t size) {
         return -EAFNOSUPPORT;
 }
 
-bool http_client_is_loopback(Request *r) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (!ci || !ci->client_addr)
-                return false;
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
-        if (sa->sa_family == AF_INET6) {
-                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
-                if (IN6_IS_ADDR_LOOPBACK(a))
-                        return true;
-                return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-        }
-        return false;
-}
-
 bool http_method_is_mutating(const char *method) {
         return !streq(method, "GET") && !streq(method, "HEAD") && !streq(method, "OPTIONS");
 }

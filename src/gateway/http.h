@@ -86,9 +86,8 @@ void http_suspend(Request *r);
 void http_resume(Request *r);
 const char *http_header(Request *r, const char *name);
 const char *http_cookie(Request *r, const char *name);
-/* The client's address as text ("127.0.0.1", "::1"); loopback test. */
+/* The client's address as text ("127.0.0.1", "::1"). */
 int http_client_address(Request *r, char *buf, size_t size);
-bool http_client_is_loopback(Request *r);
 bool http_method_is_mutating(const char *method);
 /* Whether the Host header names this gateway (host-check.h). */
 bool http_host_allowed(Request *r);
