@@ -28,6 +28,7 @@ N = os.getpid() % 200
 CELL_IP, PROVIDER_IP, CELL_IP2 = '10.247.%d.1' % N, '10.247.%d.2' % N, '10.247.%d.3' % N
 PORT, IMPOSTOR_PORT = 8443, 8444  # the second with a certificate the cell was not given
 BASE = 'https://%s:%d' % (PROVIDER_IP, PORT)
+OTHER_UPLINK_IP, OTHER_PROVIDER_IP = '10.249.%d.1' % N, '10.249.%d.2' % N  # a second way out
 SERVICE_IP = '203.0.113.77'  # what the stand-in "what is my address" service answers
 
 DUCK_TOKEN = 'a7c4d0ad-114e-40ef-ba1d-d217904a50f2'
@@ -121,8 +122,10 @@ CLEAR = {'DdnsToken': '', 'DdnsUsername': '', 'DdnsPassword': '', 'DdnsZoneId': 
 
 
 class DdnsWorld(h.SharedWorldTestCase):
-    """The stand-ins and a set-up cell using them; EXTRA: more of pic-celld's arguments."""
+    """The stand-ins and a set-up cell using them; EXTRA: more of pic-celld's arguments;
+    FOLLOW_ROUTE: no --uplink, a default route through the provider's namespace instead."""
     EXTRA = []
+    FOLLOW_ROUTE = False
 
     @classmethod
     def build_world(cls):
@@ -152,7 +155,10 @@ class DdnsWorld(h.SharedWorldTestCase):
                               name='ddns-impostor')
         h.wait_for(lambda: os.path.exists(os.path.join(cls.impostor, 'ready')), 10, what='the impostor')
 
-        args = ['--uplink=' + cls.uplink, '--log-level=debug', '--test-ddns-ca-file=' + cert,
+        if cls.FOLLOW_ROUTE:  # the uplink is the default route's interface, followed as it changes
+            cls.cell_ns.ip('route', 'add', 'default', 'via', PROVIDER_IP, 'dev', cls.uplink)
+        args = [] if cls.FOLLOW_ROUTE else ['--uplink=' + cls.uplink]
+        args += ['--log-level=debug', '--test-ddns-ca-file=' + cert,
                 '--test-ddns-check-interval=0.5', '--test-ddns-backoff=1,8'] + cls.EXTRA
         args += ['--test-ddns-base=%s=%s' % (p, BASE) for p in ('duckdns', 'cloudflare', 'noip', 'freedns')]
         cls.cell = h.Cell(world=w, netns=cls.cell_ns, extra_args=args)
@@ -443,6 +449,26 @@ class DdnsRefreshTest(DdnsWorld):
         self.assertGreaterEqual(second['t'] - first['t'], 2.8)
         self.assertLess(second['t'] - first['t'], 5.0)
         self.wait_state('up-to-date')
+
+
+class DdnsUplinkTest(DdnsWorld):
+    FOLLOW_ROUTE = True
+    EXTRA = ['--test-ddns-check-interval=60']  # only the route change can make it look again
+
+    def test_a_new_uplink_is_looked_at_at_once(self):
+        self.configure(DdnsProvider='duckdns', DdnsHostname='mycell.duckdns.org', DdnsToken=DUCK_TOKEN)
+        first = self.wait_requests('duckdns', 1)[0]
+        self.assertIn('&ip=%s&' % CELL_IP, first['path'])
+        self.wait_state('up-to-date')
+        # a second way out, then the default route moves to it
+        if_cell, _ = h.veth(self.cell_ns, self.provider_ns, OTHER_UPLINK_IP + '/24', OTHER_PROVIDER_IP + '/24',
+                            world=self.world)
+        self.cell_ns.ip('route', 'replace', 'default', 'via', OTHER_PROVIDER_IP, 'dev', if_cell)
+        second = self.wait_requests('duckdns', 2, 10)[1]
+        self.assertIn('&ip=%s&' % OTHER_UPLINK_IP, second['path'])
+        self.assertLess(second['t'] - first['t'], 30)
+        h.wait_for(lambda: str(self.prop('DdnsAddress')) == OTHER_UPLINK_IP, 10, 0.05, 'DdnsAddress follows')
+        self.assertEqual(str(self.prop('Uplink')), if_cell)
 
 
 if __name__ == '__main__':
