@@ -205,6 +205,11 @@ int ddns_config_from_json(const char *text, DdnsConfig *ret, char *why, size_t s
                         goto fail;
                 }
         }
+        if (!c.provider && ddns_config_settings_equal(&c, &(DdnsConfig) {}) && !c.published_address &&
+            !c.stopped_reason) {
+                *ret = c; /* {"schema": 1}: off (what a restore stages for a backup without one) */
+                return 0;
+        }
         char error[DDNS_ERROR_MAX] = "no provider";
         DdnsSettings s = ddns_config_settings(&c);
         if (!c.provider || ddns_settings_validate(&s, error) < 0) {

@@ -41,6 +41,7 @@ bool ddns_config_settings_equal(const DdnsConfig *a, const DdnsConfig *b);
 DdnsSettings ddns_config_settings(const DdnsConfig *c);
 bool ddns_address_source_is_valid(const char *s);
 
+/* Without a provider: {"schema": 1}, which reads back as off. */
 int ddns_config_to_json(const DdnsConfig *c, char **ret);
 int ddns_config_from_json(const char *text, DdnsConfig *ret, char *why, size_t size);
 /* No ddns.json: an empty config. */

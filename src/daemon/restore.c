@@ -210,6 +210,15 @@ int restore_stage(int state_fd, int in_fd, int abort_fd, const char *passphrase,
                 r = -EBADMSG;
                 goto fail;
         }
+        /* a backup without dynamic DNS had it off: staged as such, so the commit replaces this cell's */
+        if (faccessat(staging, "ddns.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                _cleanup_(freep) char *off = NULL;
+                r = ddns_config_to_json(&(DdnsConfig) {}, &off);
+                if (r >= 0)
+                        r = write_file_replace(staging, "ddns.json", off, strlen(off), 0600);
+                if (r < 0)
+                        goto fail;
+        }
         SigningKey key;
         if (faccessat(staging, "signing.key", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
             (r = signing_key_file_load(staging, &key)) < 0) {

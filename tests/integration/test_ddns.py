@@ -29,7 +29,8 @@ CELL_IP, PROVIDER_IP, CELL_IP2 = '10.247.%d.1' % N, '10.247.%d.2' % N, '10.247.%
 PORT, IMPOSTOR_PORT = 8443, 8444  # the second with a certificate the cell was not given
 BASE = 'https://%s:%d' % (PROVIDER_IP, PORT)
 OTHER_UPLINK_IP, OTHER_PROVIDER_IP = '10.249.%d.1' % N, '10.249.%d.2' % N  # a second way out
-SERVICE_IP = '203.0.113.77'  # what the stand-in "what is my address" service answers
+SERVICE_IP = '203.0.113.77'
+PASSPHRASE = 'a long enough passphrase'  # what the stand-in "what is my address" service answers
 
 DUCK_TOKEN = 'a7c4d0ad-114e-40ef-ba1d-d217904a50f2'
 DUCK_TOKEN2 = 'b7c4d0ad-114e-40ef-ba1d-d217904a50f2'
@@ -375,34 +376,49 @@ class DdnsTest(DdnsWorld):
         self.assertIn('TLS certificate was not accepted', str(self.prop('DdnsLastError')))
         self.assertFalse(os.path.exists(os.path.join(self.impostor, 'requests.jsonl')))
 
+    def backup(self, path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.cell.manager().Backup(dbus.types.UnixFd(fd), sv({'Passphrase': PASSPHRASE}), timeout=120)
+        finally:
+            os.close(fd)
+
+    def restore(self, path):
+        pid = self.cell.pid()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self.cell.manager().Restore(dbus.types.UnixFd(fd), sv({'Passphrase': PASSPHRASE, 'Replace': True}),
+                                        timeout=120)
+        finally:
+            os.close(fd)
+        h.wait_for(lambda: self.cell.bus.has_owner('org.pic.Cell1') and self.cell.pid() != pid, 30, 0.1,
+                   'pic-celld back with the restored state')
+
     def test_09_backup_and_restore_carry_the_settings(self):
+        without = os.path.join(self.world.path, 'without-ddns.backup')
+        self.configure(DdnsProvider='')
+        self.backup(without)
+
         n = len(self.requests('noip'))
         self.configure(**dict(CLEAR, DdnsProvider='noip', DdnsHostname='cell.ddns.net', DdnsUsername='me@example.org',
                               DdnsPassword=PASSWORDS[2]))
         self.wait_requests('noip', n + 1)
         self.wait_state('up-to-date')
         archive = os.path.join(self.world.path, 'ddns.backup')
-        fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            self.cell.manager().Backup(dbus.types.UnixFd(fd), sv({'Passphrase': 'a long enough passphrase'}),
-                                       timeout=120)
-        finally:
-            os.close(fd)
+        self.backup(archive)
         self.configure(DdnsProvider='')
         self.assertEqual(str(self.prop('DdnsState')), 'off')
-        pid = self.cell.pid()
-        fd = os.open(archive, os.O_RDONLY)
-        try:
-            self.cell.manager().Restore(dbus.types.UnixFd(fd), sv({'Passphrase': 'a long enough passphrase',
-                                                                   'Replace': True}), timeout=120)
-        finally:
-            os.close(fd)
-        h.wait_for(lambda: self.cell.bus.has_owner('org.pic.Cell1') and self.cell.pid() != pid, 30, 0.1,
-                   'pic-celld back with the restored state')
+        self.restore(archive)
         self.wait_state('up-to-date')
         self.assertEqual(str(self.prop('DdnsProvider')), 'noip')
         self.assertEqual(str(self.prop('DdnsAddress')), self.address)
         # what the provider took came back too: nothing to tell it
+        self.assert_no_new('noip', n + 1)
+
+        # a backup of the cell without dynamic DNS: restored, it is off again
+        self.restore(without)
+        self.assertEqual(str(self.prop('DdnsState')), 'off')
+        self.assertEqual(str(self.prop('DdnsProvider')), '')
         self.assert_no_new('noip', n + 1)
 
     def test_10_an_endpoint_by_the_ddns_name_is_given_as_its_address(self):
