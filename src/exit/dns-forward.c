@@ -206,20 +206,12 @@ void dns_forward_set_upstream(DnsForward *f, uint32_t address, uint16_t port) {
 }
 
 int dns_forward_listen(DnsForward *f) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->listen_port),
-                                  .sin_addr.s_addr = htonl(f->listen_address) };
-
         if (f->fd >= 0)
                 return 0;
-        _cleanup_(closep) int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int fd = dns_udp_listen(f->event, f->listen_address, f->listen_port, on_query, f, &f->io);
         if (fd < 0)
-                return -errno;
-        if (bind(fd, (const struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
-        int r = sd_event_add_io(f->event, &f->io, fd, EPOLLIN, on_query, f);
-        if (r < 0)
-                return r;
-        f->fd = TAKE_FD(fd);
+                return fd;
+        f->fd = fd;
         return 0;
 }
 

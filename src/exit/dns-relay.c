@@ -427,21 +427,26 @@ DnsRelay *dns_relay_free(DnsRelay *relay) {
         return NULL;
 }
 
-int dns_relay_listen(DnsRelay *relay) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(relay->listen_port),
-                                  .sin_addr.s_addr = htonl(relay->listen_address) };
+int dns_udp_listen(sd_event *event, uint32_t address, uint16_t port, sd_event_io_handler_t handler, void *userdata,
+                   sd_event_source **ret_source) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(address) };
 
-        if (relay->fd >= 0)
-                return 0;
         _cleanup_(closep) int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         if (bind(fd, (const struct sockaddr *) &sa, sizeof sa) < 0)
                 return -errno;
-        int r = sd_event_add_io(relay->event, &relay->io, fd, EPOLLIN, on_udp, relay);
-        if (r < 0)
-                return r;
-        relay->fd = TAKE_FD(fd);
+        int r = sd_event_add_io(event, ret_source, fd, EPOLLIN, handler, userdata);
+        return r < 0 ? r : TAKE_FD(fd);
+}
+
+int dns_relay_listen(DnsRelay *relay) {
+        if (relay->fd >= 0)
+                return 0;
+        int fd = dns_udp_listen(relay->event, relay->listen_address, relay->listen_port, on_udp, relay, &relay->io);
+        if (fd < 0)
+                return fd;
+        relay->fd = fd;
         return 0;
 }
 

@@ -56,3 +56,9 @@ int proxy_probe_start(ProxyProbe **ret, sd_event *event, const ProxyUrl *proxy, 
                       ProxyProbeDone done, void *userdata);
 ProxyProbe *proxy_probe_free(ProxyProbe *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProxyProbe *, proxy_probe_free);
+
+/* A UDP socket bound to address:port (host order) whose queries go to handler; returns the
+ * socket (the source holds no reference to it: close it after the source) or a negative errno.
+ * The relay's and dns-forward.h's listening socket. */
+int dns_udp_listen(sd_event *event, uint32_t address, uint16_t port, sd_event_io_handler_t handler, void *userdata,
+                   sd_event_source **ret_source);
