@@ -237,6 +237,34 @@ static void archive_listing_done(ArchiveListing *l) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(ArchiveReader *, archive_reader_free);
 
 /* Reads every file to the verified end; @what names the input in messages. */
+/* Where inspect and restore read the archive: --file FILE, else standard input (never a terminal
+ * or a closed one). 0: *ret_fd (and *ret_owned_fd for a file) and *ret_what set; else what the verb returns. */
+static int open_archive_input(const char *verb, int argc, char *argv[], const char *file, const char *passphrase_file,
+                              int *ret_owned_fd, int *ret_fd, const char **ret_what) {
+        if (optind < argc)
+                return usage_error(verb, "unexpected argument '%s' (give the archive with --file FILE or on "
+                                   "standard input)", argv[optind]);
+        if (!file && passphrase_file && streq(passphrase_file, "-"))
+                return usage_error(verb, "standard input is the archive: the passphrase cannot come from it "
+                                   "too (give --file FILE)");
+        if (file) {
+                int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0) {
+                        int r = negative_errno();
+                        return report_error(r, "cannot open %s: %s", file, strerror(-r));
+                }
+                *ret_owned_fd = *ret_fd = fd;
+                *ret_what = file;
+                return 0;
+        }
+        if (fcntl(STDIN_FILENO, F_GETFL) < 0)
+                return usage_error(verb, "standard input is closed: give the archive with --file FILE or < FILE");
+        if (isatty(STDIN_FILENO))
+                return usage_error(verb, "standard input is a terminal: give the archive with --file FILE or "
+                                   "< FILE");
+        return 0;
+}
+
 static int archive_list(ArchiveReader *reader, const char *what, ArchiveListing *l) {
         char error[ARCHIVE_ERROR_MAX] = "";
         const char *path;
@@ -313,24 +341,9 @@ static int backup_inspect(int argc, char *argv[], Context *c) {
                 default:
                         return getopt_usage_error("backup inspect", opt, argv);
                 }
-        if (optind < argc)
-                return usage_error("backup inspect", "unexpected argument '%s' (give the archive with --file FILE "
-                                   "or on standard input)", argv[optind]);
-        if (!file && passphrase_file && streq(passphrase_file, "-"))
-                return usage_error("backup inspect", "standard input is the archive: the passphrase cannot come "
-                                   "from it too (give --file FILE)");
-
-        if (file) {
-                file_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (file_fd < 0) {
-                        r = negative_errno();
-                        return report_error(r, "cannot open %s: %s", file, strerror(-r));
-                }
-                fd = file_fd;
-                what = file;
-        } else if (isatty(STDIN_FILENO))
-                return usage_error("backup inspect", "standard input is a terminal: give the archive with "
-                                   "--file FILE or < FILE");
+        r = open_archive_input("backup inspect", argc, argv, file, passphrase_file, &file_fd, &fd, &what);
+        if (r != 0)
+                return r;
 
         if (passphrase_file) {
                 r = read_passphrase_file(passphrase_file, &passphrase);
@@ -691,27 +704,9 @@ int verb_restore(int argc, char *argv[], Context *c) {
                 default:
                         return getopt_usage_error("restore", opt, argv);
                 }
-        if (optind < argc)
-                return usage_error("restore", "unexpected argument '%s' (give the archive with --file FILE or on "
-                                   "standard input)", argv[optind]);
-        if (!file && passphrase_file && streq(passphrase_file, "-"))
-                return usage_error("restore", "standard input is the archive: the passphrase cannot come from it "
-                                   "too (give --file FILE)");
-
-        if (file) {
-                file_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (file_fd < 0) {
-                        r = negative_errno();
-                        return report_error(r, "cannot open %s: %s", file, strerror(-r));
-                }
-                fd = file_fd;
-                what = file;
-        } else if (fcntl(STDIN_FILENO, F_GETFL) < 0)
-                return usage_error("restore", "standard input is closed: give the archive with --file FILE or "
-                                   "< FILE");
-        else if (isatty(STDIN_FILENO))
-                return usage_error("restore", "standard input is a terminal: give the archive with --file FILE "
-                                   "or < FILE");
+        r = open_archive_input("restore", argc, argv, file, passphrase_file, &file_fd, &fd, &what);
+        if (r != 0)
+                return r;
 
         n = peek_header(fd, head, &consumed);
         if (n < 0)
