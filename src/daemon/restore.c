@@ -74,10 +74,13 @@ static const char *part_of(const char *path, const char **ret_file) {
         return NULL;
 }
 
-/* "NAME.json" whose NAME is name. */
-static bool file_names(const char *file, const char *name) {
+/* 0 when file is "NAME.json" for the name the file holds; else why not. */
+static int check_file_name(const char *file, const char *what, const char *name, char *why, size_t size) {
         size_t len = strlen(name);
-        return strncmp(file, name, len) == 0 && streq(file + len, ".json");
+        if (strncmp(file, name, len) == 0 && streq(file + len, ".json"))
+                return 0;
+        snprintf(why, size, "it holds %s%s", what, name);
+        return -EINVAL;
 }
 
 /* Checks one file as the loader would take it; a link's text comes back with its counter moved on. */
@@ -99,18 +102,14 @@ static int check_file(const char *part, const char *file, const char *text, char
         } else if (streq(part, "peers")) {
                 Peer *p = NULL;
                 r = peer_from_json(text, &p, why, sizeof why);
-                if (r >= 0 && !file_names(file, p->name)) {
-                        snprintf(why, sizeof why, "it holds peer %s", p->name);
-                        r = -EINVAL;
-                }
+                if (r >= 0)
+                        r = check_file_name(file, "peer ", p->name, why, sizeof why);
                 peer_free(p);
         } else if (streq(part, "links")) {
                 Link *l = NULL;
                 r = link_from_json(text, &l, why, sizeof why);
-                if (r >= 0 && !file_names(file, l->remote.name)) {
-                        snprintf(why, sizeof why, "it holds the link with %s", l->remote.name);
-                        r = -EINVAL;
-                }
+                if (r >= 0)
+                        r = check_file_name(file, "the link with ", l->remote.name, why, sizeof why);
                 if (r >= 0) {
                         l->tx_counter += RESTORE_LINK_COUNTER_STEP;
                         r = link_to_json(l, ret_text);
@@ -119,10 +118,8 @@ static int check_file(const char *part, const char *file, const char *text, char
         } else if (streq(part, "exits")) {
                 Exit *e = NULL;
                 r = exit_from_json(text, &e, why, sizeof why);
-                if (r >= 0 && !file_names(file, e->name)) {
-                        snprintf(why, sizeof why, "it holds exit %s", e->name);
-                        r = -EINVAL;
-                }
+                if (r >= 0)
+                        r = check_file_name(file, "exit ", e->name, why, sizeof why);
                 exit_free(e);
         }
         if (r < 0)
