@@ -155,33 +155,13 @@ static void print_pairs(const char *label, char **pairs, const char *joiner) {
 }
 
 int verb_dns(int argc, char *argv[], Context *c) {
-        enum { ARG_JSON = ARG_FIRST_VERB_OPTION };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "json", no_argument, NULL, ARG_JSON },
-                {}
-        };
         _cleanup_(dns_info_done) DnsInfo info = {};
         bool json = false;
-        int opt, r;
+        int r;
 
-        optind = 0;
-        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (opt) {
-                case 'h':
-                        help_dns();
-                        return 0;
-                case ARG_NO_ASK_PASSWORD:
-                        c->ask_password = false;
-                        break;
-                case ARG_JSON:
-                        json = true;
-                        break;
-                default:
-                        return getopt_usage_error("dns", opt, argv);
-                }
-        if (optind < argc)
-                return usage_error("dns", "unexpected argument '%s'", argv[optind]);
+        r = parse_json_only(argc, argv, c, help_dns, "dns", &json);
+        if (r != ARGS_PARSED)
+                return r;
 
         r = dns_info_read(c, &info);
         if (r < 0)

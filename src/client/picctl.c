@@ -48,6 +48,12 @@ static void help_main(void) {
                "DNS:\n"
                "  dns [--json]             Show the cell's DNS: state, upstreams, forwards\n"
                "                           and every name it answers\n"
+               "  ddns [--json]            Show dynamic DNS: the provider, the name, the\n"
+               "                           address it last took, errors\n"
+               "  ddns set --provider NAME --hostname NAME [--token-file FILE]...\n"
+               "                           Keep a name at a provider pointing at the cell\n"
+               "                           (see 'picctl ddns --help')\n"
+               "  ddns off                 Stop, and forget the provider's secrets\n"
                "\n"
                "Links with other cells:\n"
                "  link invite [--lifetime DURATION] [--qr]\n"
@@ -187,14 +193,41 @@ int dispatch_group(const Verb *verbs, const char *group, const char *commands, v
         return dispatch_verb(verbs, group, argc - optind, argv + optind, c);
 }
 
-/* Parses a command that takes no arguments but the common options. Returns ARGS_PARSED
- * to go on, 0 after --help, or EXIT_USAGE. */
-static int parse_no_args(int argc, char *argv[], Context *c, void (*help)(void)) {
+int parse_no_args(int argc, char *argv[], Context *c, void (*help)(void)) {
         int r = parse_common_args(argc, argv, c, help, argv[0], false);
         if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error(argv[0], "'%s' takes no arguments", argv[0]);
+        return ARGS_PARSED;
+}
+
+int parse_json_only(int argc, char *argv[], Context *c, void (*help)(void), const char *verb, bool *json) {
+        enum { ARG_JSON = ARG_FIRST_VERB_OPTION };
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "json", no_argument, NULL, ARG_JSON },
+                {}
+        };
+        int opt;
+
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
+                        break;
+                case ARG_JSON:
+                        *json = true;
+                        break;
+                default:
+                        return getopt_usage_error(verb, opt, argv);
+                }
+        if (optind < argc)
+                return usage_error(verb, "unexpected argument '%s'", argv[optind]);
         return ARGS_PARSED;
 }
 
@@ -597,6 +630,7 @@ static const Verb verbs[] = {
         { "peer",      verb_peer      },
         { "firewall",  verb_firewall  },
         { "dns",       verb_dns       },
+        { "ddns",      verb_ddns      },
         { "link",      verb_link      },
         { "exit",      verb_exit      },
         { "backup",    verb_backup    },

@@ -35,6 +35,11 @@ int dispatch_verb(const Verb *verbs, const char *group, int argc, char *argv[], 
  * optind at the first other word, 0 after --help, or EXIT_USAGE. @in_order:
  * stop at the first word that is not an option (a group's command). */
 int parse_common_args(int argc, char *argv[], Context *c, void (*help)(void), const char *verb, bool in_order);
+/* Parses a command that takes no arguments but the common options. Returns ARGS_PARSED
+ * to go on, 0 after --help, or EXIT_USAGE. */
+int parse_no_args(int argc, char *argv[], Context *c, void (*help)(void));
+/* The same for a command whose one option is --json. */
+int parse_json_only(int argc, char *argv[], Context *c, void (*help)(void), const char *verb, bool *json);
 /* A command group ("peer", "link"): its options, then its command from @verbs;
  * @commands lists them for the message when none is given. */
 int dispatch_group(const Verb *verbs, const char *group, const char *commands, void (*help)(void), int argc,
@@ -50,6 +55,7 @@ int parse_u16(const char *s, uint16_t min, uint16_t *ret);
 int verb_peer(int argc, char *argv[], Context *c);
 int verb_firewall(int argc, char *argv[], Context *c);
 int verb_dns(int argc, char *argv[], Context *c);
+int verb_ddns(int argc, char *argv[], Context *c);
 int verb_link(int argc, char *argv[], Context *c);
 int verb_exit(int argc, char *argv[], Context *c);
 int verb_backup(int argc, char *argv[], Context *c);

@@ -53,8 +53,7 @@ void cell_bus_emit_changed(Manager *m, char **names) {
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
                                        "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword",
-                                       "DnsServers", "DdnsState", "DdnsAddress", "DdnsLastUpdate",
-                                       "DdnsLastError", "DdnsProvider", "DdnsHostname", "DdnsAddressSource", NULL };
+                                       "DnsServers", DDNS_PROPERTY_NAMES, NULL };
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -657,6 +656,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("DdnsProvider", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DdnsHostname", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DdnsAddressSource", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsServer", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsZoneId", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DdnsRecordId", "s", ddns_bus_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Setup", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_setup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Configure", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_configure,

@@ -25,6 +25,12 @@ int ddns_bus_property_get(sd_bus *bus, const char *path, const char *interface, 
                 v = c->hostname;
         else if (streq(property, "DdnsAddressSource"))
                 v = c->address_source;
+        else if (streq(property, "DdnsServer"))
+                v = c->server;
+        else if (streq(property, "DdnsZoneId"))
+                v = c->zone_id;
+        else if (streq(property, "DdnsRecordId"))
+                v = c->record_id;
         return sd_bus_message_append_basic(reply, 's', strempty(v));
 }
 

@@ -7,8 +7,12 @@
 #include "manager.h"
 
 /* The Manager's Ddns* properties: DdnsState, DdnsAddress, DdnsLastError, DdnsProvider,
- * DdnsHostname, DdnsAddressSource (s) and DdnsLastUpdate (t, µs since the epoch, 0: never).
- * The token and password are never among them. */
+ * DdnsHostname, DdnsAddressSource, DdnsServer, DdnsZoneId, DdnsRecordId (s) and DdnsLastUpdate
+ * (t, µs since the epoch, 0: never). The token, user name and password are never among them. */
+#define DDNS_PROPERTY_NAMES                                                                              \
+        "DdnsState", "DdnsAddress", "DdnsLastUpdate", "DdnsLastError", "DdnsProvider", "DdnsHostname",   \
+                "DdnsAddressSource", "DdnsServer", "DdnsZoneId", "DdnsRecordId"
+
 int ddns_bus_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error);
 

@@ -8,6 +8,7 @@
 
 #include "cell-bus.h"
 #include "ddns-update.h"
+#include "ddns-bus.h"
 #include "http-client.h"
 #include "link-push.h"
 #include "log.h"
@@ -35,8 +36,7 @@ static uint64_t now_realtime_usec(void) {
 }
 
 static void emit(Manager *m) {
-        char *names[] = { "DdnsState", "DdnsAddress", "DdnsLastUpdate", "DdnsLastError", "DdnsProvider",
-                          "DdnsHostname", "DdnsAddressSource", NULL };
+        char *names[] = { DDNS_PROPERTY_NAMES, NULL };
         cell_bus_emit_changed(m, names);
 }
 

@@ -8,7 +8,9 @@ extern const char openapi_json[];
 extern const size_t openapi_json_size;
 
 static const char *const cell_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint",
-                                             "dns_servers", NULL };
+                                             "dns_servers", "ddns_provider", "ddns_hostname", "ddns_token",
+                                             "ddns_username", "ddns_password", "ddns_zone_id", "ddns_record_id",
+                                             "ddns_server", "ddns_address_source", NULL };
 static const char *const setup_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint",
                                               "dns_servers", "admin_password", NULL };
 

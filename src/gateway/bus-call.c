@@ -149,6 +149,19 @@ const FieldMap cell_fields[] = {
         { "dns_state",         "DnsState",         "s" },
         { "dns_servers",       "DnsServers",       "as" },
         { "admin_password",    "AdminPassword",    "s" },  /* Setup only; never a property */
+        { "ddns_state",          "DdnsState",         "s" },
+        { "ddns_address",        "DdnsAddress",       "s" },
+        { "ddns_last_update",    "DdnsLastUpdate",    "t" },
+        { "ddns_last_error",     "DdnsLastError",     "s" },
+        { "ddns_provider",       "DdnsProvider",      "s" },
+        { "ddns_hostname",       "DdnsHostname",      "s" },
+        { "ddns_address_source", "DdnsAddressSource", "s" },
+        { "ddns_server",         "DdnsServer",        "s" },
+        { "ddns_zone_id",        "DdnsZoneId",        "s" },
+        { "ddns_record_id",      "DdnsRecordId",      "s" },
+        { "ddns_token",          "DdnsToken",         "s" },  /* settings only: the secrets are never properties */
+        { "ddns_username",       "DdnsUsername",      "s" },
+        { "ddns_password",       "DdnsPassword",      "s" },
         {}
 };
 

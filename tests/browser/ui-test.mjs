@@ -6,7 +6,8 @@
 // exit from its wg-quick file, test it, send a peer through it, remove it; add a proxy exit, its
 // password never shown again; every type offered, a tor exit added with nothing to give; an
 // sshuttle exit refused for a key with a passphrase, then added, its private key never shown
-// again); the Settings page's backup (the passphrase checked on the page, a plain one warned
+// again); the Settings page's dynamic DNS (a provider's fields, a refusal by name, its state live,
+// turned off) and backup (the passphrase checked on the page, a plain one warned
 // about, an encrypted archive downloaded), a restore refused for a wrong passphrase, and at the
 // end that archive restored (the cell restarts and the peers added since are gone); a
 // screenshot per step.
@@ -132,11 +133,12 @@ async function run(page, context, newContext) {
                 await shot(page, 'dashboard');
         });
 
+        const cellForm = page.locator('form', { has: page.getByRole('heading', { name: 'Cell', exact: true }) });
         await step('settings: a port change waits in pending changes, then is discarded', async () => {
                 await nav.getByRole('link', { name: 'Settings' }).click();
                 await page.getByRole('heading', { name: 'Settings' }).waitFor();
                 await page.getByLabel('WireGuard port').fill('51999');
-                await page.getByRole('button', { name: 'Save' }).click();
+                await cellForm.getByRole('button', { name: 'Save' }).click();
                 await page.getByText('Saved.').waitFor();
                 await shot(page, 'settings');
                 await nav.getByRole('link', { name: 'Dashboard' }).click();
@@ -144,6 +146,39 @@ async function run(page, context, newContext) {
                 await shot(page, 'dashboard-pending');
                 await page.getByRole('button', { name: 'Discard' }).click();
                 await page.getByText('No pending changes.').waitFor();
+        });
+
+        await step('settings: dynamic DNS takes the chosen provider\'s fields, refuses a bad one by name, shows its state live', async () => {
+                await nav.getByRole('link', { name: 'Settings' }).click();
+                const ddns = page.locator('form', { has: page.getByRole('heading', { name: 'Dynamic DNS' }) });
+                await ddns.getByText(/^Off$/).waitFor();
+                check(!(await ddns.getByRole('button', { name: 'Turn off' }).isVisible()), 'nothing to turn off yet');
+                const provider = ddns.getByLabel('Provider');
+                await provider.selectOption('cloudflare');
+                check(await ddns.getByLabel('Zone id').isVisible(), 'cloudflare asks for its zone');
+                await provider.selectOption('dyndns2');
+                check(!(await ddns.getByLabel('Zone id').isVisible()) && !(await ddns.getByLabel('Token').isVisible()),
+                      'dyndns2 asks for no zone and no token');
+                await ddns.getByLabel('Name', { exact: true }).fill('cell.example.net');
+                await ddns.getByLabel('User name').fill('bob');
+                await ddns.getByLabel('Password', { exact: true }).fill('a dyndns2 password');
+                await ddns.getByLabel('Update URL').fill('http://127.0.0.1:1/nic/update');
+                await ddns.getByRole('button', { name: 'Save' }).click();
+                const refused = await fieldError(ddns, 'ddns_server');
+                log('plain http refused:', refused);
+                check(/https/.test(refused), `the refusal says what is wanted (${refused})`);
+                // nothing listens there: the cell keeps trying, and says why, live
+                await ddns.getByLabel('Update URL').fill('https://127.0.0.1:1/nic/update');
+                await ddns.getByRole('button', { name: 'Save' }).click();
+                await ddns.getByText('Saved.').waitFor();
+                check(await ddns.getByLabel('Password', { exact: true }).inputValue() === '', 'the password left the form');
+                await ddns.getByText(/^Last error: /).waitFor();
+                await ddns.getByText(/^Retrying/).waitFor();
+                await shot(page, 'settings-ddns');
+                await ddns.getByRole('button', { name: 'Turn off' }).click();
+                await ddns.getByText('Dynamic DNS is off; its secrets are forgotten.').waitFor();
+                await ddns.getByText(/^Off$/).waitFor();
+                check(await provider.inputValue() === '', 'no provider chosen any more');
         });
 
         const backupForm = page.locator('form.backup');

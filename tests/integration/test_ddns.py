@@ -20,10 +20,11 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+from gateway_client import ADMIN_PASSWORD, Client, Gateway  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
 ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup',
-           'org.pic.cell1.manage-links']
+           'org.pic.cell1.manage-links', 'org.pic.cell1.authenticate']
 N = os.getpid() % 200
 CELL_IP, PROVIDER_IP, CELL_IP2 = '10.247.%d.1' % N, '10.247.%d.2' % N, '10.247.%d.3' % N
 PORT, IMPOSTOR_PORT = 8443, 8444  # the second with a certificate the cell was not given
@@ -165,7 +166,8 @@ class DdnsWorld(h.SharedWorldTestCase):
         cls.cell = h.Cell(world=w, netns=cls.cell_ns, extra_args=args)
         cls.cell.polkit.set_allowed(ACTIONS)
         cls.cell.start()
-        cls.cell.manager().Setup(sv({'Name': 'cell', 'Domain': 'cell.lan', 'VpnAddress': '10.248.%d.1/24' % N}))
+        cls.cell.manager().Setup(sv({'Name': 'cell', 'Domain': 'cell.lan', 'VpnAddress': '10.248.%d.1/24' % N,
+                                     'AdminPassword': ADMIN_PASSWORD}))
         cls.address = CELL_IP
 
     # ------------------------------------------------------------ helpers
@@ -451,6 +453,99 @@ class DdnsTest(DdnsWorld):
             for variant in (base64.b64encode(s.encode()).decode(),):
                 for name, t in logs:
                     self.assertNotIn(variant, t, name)
+
+
+    def test_12_picctl(self):
+        token_file = os.path.join(self.world.path, 'duck-token')
+        with open(token_file, 'w') as f:
+            f.write(DUCK_TOKEN + '\n')
+        self.configure(DdnsProvider='')
+        n = len(self.requests('duckdns'))
+        out = self.cell.picctl('ddns', check=True).stdout
+        self.assertIn('State: off', out)
+        self.assertIn('Dynamic DNS is off', out)
+
+        r = self.cell.picctl('ddns', 'set', '--provider', 'duckdns', '--hostname', 'mycell.duckdns.org',
+                             '--token-file', token_file, check=True)
+        self.assertIn('settings changed', r.stdout)
+        self.wait_requests('duckdns', n + 1)
+        self.wait_state('up-to-date')
+        self.assertIn('token=%s&' % DUCK_TOKEN, self.requests('duckdns')[n]['path'])
+        out = self.cell.picctl('ddns', 'show', check=True).stdout
+        for line in ('State: up-to-date', 'Provider: duckdns', 'Hostname: mycell.duckdns.org',
+                     'Address from: uplink', 'Address told: ' + self.address):
+            self.assertIn(line, out)
+        shown = json.loads(self.cell.picctl('ddns', '--json', check=True).stdout)
+        self.assertEqual(shown['DdnsProvider'], 'duckdns')
+        self.assertEqual(shown['DdnsAddress'], self.address)
+        self.assertGreater(shown['DdnsLastUpdate'], 0)
+
+        # refusals: by the daemon, naming the setting, never quoting the secret; by picctl, naming the option
+        bad = os.path.join(self.world.path, 'bad-token')
+        with open(bad, 'w') as f:
+            f.write(DUCK_TOKEN + 'Z\n')
+        r = self.cell.picctl('ddns', 'set', '--token-file', bad)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('DdnsToken', r.stderr)
+        self.assertNotIn(DUCK_TOKEN, r.stderr + r.stdout)
+        r = self.cell.picctl('ddns', 'set', '--token-file', os.path.join(self.world.path, 'missing'))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('--token-file', r.stderr)
+        r = self.cell.picctl('ddns', 'set')
+        self.assertEqual(r.returncode, 2, r)
+        r = self.cell.picctl('ddns', 'set', '--provider', 'noip', '--provider', 'duckdns')
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn('twice', r.stderr)
+        self.assertEqual(str(self.prop('DdnsProvider')), 'duckdns')
+        r = self.cell.picctl('ddns', 'set', '--provider', 'noip', as_nobody=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(str(self.prop('DdnsProvider')), 'duckdns')
+
+        # a secret from standard input
+        self.cell.picctl('ddns', 'set', '--token-file', '-', input=DUCK_TOKEN2 + '\n', check=True)
+        reqs = self.wait_requests('duckdns', n + 2)
+        self.assertIn('token=%s&' % DUCK_TOKEN2, reqs[n + 1]['path'])
+        self.wait_state('up-to-date')
+
+        self.cell.picctl('ddns', 'off', check=True)
+        self.assertEqual(str(self.prop('DdnsState')), 'off')
+        self.assertEqual(str(self.prop('DdnsProvider')), '')
+        self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'ddns.json')))
+
+    def test_13_rest(self):
+        gw = Gateway(self.world, self.cell)
+        admin = Client(gw)
+        self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
+        self.configure(DdnsProvider='')
+        n = len(self.requests('freedns'))
+        r = admin.patch('/api/cell', {'ddns_provider': 'freedns', 'ddns_hostname': 'cell.mooo.com',
+                                      'ddns_token': FREEDNS_TOKEN})
+        self.assertEqual(r.status, 200, r)
+        cell = r.json()
+        self.assertEqual((cell['ddns_provider'], cell['ddns_hostname'], cell['ddns_address_source']),
+                         ('freedns', 'cell.mooo.com', 'uplink'))
+        self.assertNotIn('ddns_token', cell)
+        self.assertNotIn(FREEDNS_TOKEN, r.body.decode())
+        self.wait_requests('freedns', n + 1)
+        self.wait_state('up-to-date')
+        cell = admin.get('/api/cell').json()
+        self.assertEqual((cell['ddns_state'], cell['ddns_address'], cell['ddns_last_error']),
+                         ('up-to-date', self.address, ''))
+        self.assertGreater(cell['ddns_last_update'], 0)
+
+        r = admin.patch('/api/cell', {'ddns_provider': 'cloudflare', 'ddns_hostname': 'c.example.org',
+                                      'ddns_token': CF_TOKEN, 'ddns_zone_id': ZONE})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()['field'], 'ddns_record_id')
+        self.assertNotIn(CF_TOKEN, r.body.decode())
+        r = admin.patch('/api/cell', {'ddns_provider': 7})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()['field'], 'ddns_provider')
+        self.assertEqual(Client(gw).patch('/api/cell', {'ddns_provider': ''}).status, 401)
+        self.assertEqual(str(self.prop('DdnsProvider')), 'freedns')
+        r = admin.patch('/api/cell', {'ddns_provider': ''})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['ddns_state'], 'off')
 
 
 class DdnsRefreshTest(DdnsWorld):

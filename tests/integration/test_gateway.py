@@ -29,7 +29,8 @@ EXIT_KEYS = {'name', 'type', 'state', 'last_error', 'unit', 'interface', 'mark',
              'dns_servers', 'test_target', 'created', 'latest_handshake', 'rx_bytes', 'tx_bytes', 'peer_count'}
 CELL_KEYS = {'name', 'domain', 'vpn_address', 'listen_port', 'public_key', 'endpoint', 'setup_complete',
              'pending_changes', 'peer_count', 'version', 'interface_name', 'wireguard_backend', 'uplink',
-             'dns_state', 'dns_servers'}
+             'dns_state', 'dns_servers', 'ddns_state', 'ddns_address', 'ddns_last_update', 'ddns_last_error',
+             'ddns_provider', 'ddns_hostname', 'ddns_address_source', 'ddns_server', 'ddns_zone_id', 'ddns_record_id'}
 
 
 def ssh_keygen(world, name, passphrase):

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Settings: the cell's identity and network (address/port wait for Apply), the admin password, and
-// backup and restore (views/backup.js).
+// Settings: the cell's identity and network (address/port wait for Apply), dynamic DNS
+// (views/ddns.js), the admin password, and backup and restore (views/backup.js).
 
 import { h, clear } from '../dom.js';
 import { textField, formError, clearErrors, setFieldError, showError, errorText, formValues, whileBusy } from '../forms.js';
 import { backupSection } from './backup.js';
+import { ddnsSection } from './ddns.js';
 
 const CELL_FIELDS = ['name', 'domain', 'endpoint', 'vpn_address', 'listen_port'];
 
@@ -107,12 +108,13 @@ export function renderSettings(root, ctx) {
                 }
         });
 
-        const backup = backupSection(ctx, { onRestored: cell => fill(cellForm, cell) });
-        clear(root, h('h1', {}, 'Settings'), cellForm, pwForm, ...backup);
+        const ddns = ddnsSection(ctx);
+        const backup = backupSection(ctx, { onRestored: cell => { fill(cellForm, cell); ddns.fill(cell); } });
+        clear(root, h('h1', {}, 'Settings'), cellForm, ddns.el, pwForm, ...backup);
         if (store.state.cell)
                 fill(cellForm, store.state.cell);
         else
                 api.getCell().then(c => { store.setCell(c); fill(cellForm, c); })
                         .catch(err => setFieldError(cellForm, null, errorText(err)));
-        return null;
+        return ddns.stop;
 }
