@@ -42,9 +42,14 @@ def net(vpn):
     return '%s.0/%s' % (a.rsplit('.', 1)[0], prefix)
 
 
-def build_cells(cls, names=('a', 'b', 'c'), allowed=ALLOWED):
+CELL_ARGS = ['--stats-interval=0.3', '--link-confirm-timeout=4', '--log-level=debug']
+
+
+def build_cells(cls, names=('a', 'b', 'c'), allowed=ALLOWED, lan=LAN, vpn=VPN, before_start=None, args=CELL_ARGS):
     """cls.cells: pic-celld with its gateway (pairing on its LAN address) per name, set up, on one
-    bridge in cls.hub (the "internet"); cls.start_gateway must exist. Returns the hub."""
+    bridge in cls.hub (the "internet"); cls.start_gateway must exist. lan, vpn: each name's
+    addresses; before_start(name, cell): a last word before the cell starts; args: pic-celld's
+    (and --test-failure-file). Returns the hub."""
     w = cls.world
     cls.cells = {}
     hub = h.Netns(world=w)  # the "internet": a bridge the cells' LANs hang off
@@ -52,20 +57,21 @@ def build_cells(cls, names=('a', 'b', 'c'), allowed=ALLOWED):
     hub.ip('link', 'set', 'br0', 'up')
     for name in names:
         cell = h.Cell(world=w, name=name,
-                      extra_args=['--stats-interval=0.3', '--link-confirm-timeout=4', '--log-level=debug',
-                                  '--test-failure-file=%s/fail-%s' % (w.path, name)])
-        if_cell, if_hub = h.veth(cell.netns, hub, LAN[name] + '/24', None, world=w)
+                      extra_args=list(args) + ['--test-failure-file=%s/fail-%s' % (w.path, name)])
+        if_cell, if_hub = h.veth(cell.netns, hub, lan[name] + '/24', None, world=w)
         hub.ip('link', 'set', if_hub, 'master', 'br0')
         hub.ip('link', 'set', if_hub, 'up')
         cell.polkit.set_allowed(allowed)
         # what the shipped sysctl.d/50-pic.conf does on a real system
         cell.netns.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+        if before_start:
+            before_start(name, cell)
         cell.start()
         cls.cells[name] = cell
         # its gateway in its namespace: pairing requests on its LAN address only
         cls.start_gateway(name)
-        cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': VPN[name],
-                                 'Endpoint': LAN[name] + ':51820'}))
+        cell.manager().Setup(sv({'Name': name, 'Domain': name + '.lan', 'VpnAddress': vpn[name],
+                                 'Endpoint': lan[name] + ':51820'}))
     for name, cell in cls.cells.items():
         h.wait_for(lambda: cell.netns.run(['ss', '-Htln', 'sport = :8283'], check=False).stdout.strip(), 10, 0.05,
                    'the gateway of %s listening' % name)
