@@ -75,6 +75,12 @@ class CellExitsTest(h.SharedWorldTestCase):
         """Every allowed IP of every peer of the cell's WireGuard device."""
         return [ip for p in h.uapi_get(self.cells[cell].uapi_socket)['peers'] for ip in p.get('allowed_ip', [])]
 
+    def fetch_web(self, cell, other):
+        """What the web stand-in on other's VPN address answers a connection from cell's namespace."""
+        p = self.cells[cell].netns.run(['socat', '-T2', '-', 'TCP:%s:80,connect-timeout=2'
+                                        % tp.VPN[other].split('/')[0]], check=False, timeout=10)
+        return p.stdout.strip()
+
     def leaked(self):
         out = self.cells['b'].netns.run(['nft', 'list', 'chain', 'inet', self.counter_table, 'out']).stdout
         return int(out.split('packets ')[1].split()[0])
@@ -224,9 +230,19 @@ class CellExitsTest(h.SharedWorldTestCase):
     def test_7_restored_on_a_new_box(self):
         """b backed up, its box gone (daemon, units, WireGuard, firewall, state), a fresh b restored:
         its phone comes back with its old client config and leaves through c again, the link with c
-        is connected without pairing again, and b's next signed message to c is not a replay."""
-        b = self.cells['b']
+        is connected without pairing again, what c shares with b and b with c still reaches, and
+        b's next signed message to c is not a replay."""
+        b, c = self.cells['b'], self.cells['c']
         b.polkit.set_allowed(tp.ALLOWED + ['org.pic.cell1.manage-exits', 'org.pic.cell1.backup'])
+        # each shares its web with the other (a stand-in on its VPN address)
+        for cell, other in ((b, 'c'), (c, 'b')):
+            name = 'b' if cell is b else 'c'
+            cell.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % tp.VPN[name].split('/')[0],
+                              'SYSTEM:echo web of ' + name], name='web-' + name)
+            self.link(name, other).SetShared(dbus.Array(['web'], signature='s'))
+        h.wait_for(lambda: list(self.link_props('b', 'c')['RemoteShared']) == ['web'], 15, 0.1, 'b told')
+        h.wait_for(lambda: self.fetch_web('b', 'c') == 'web of c', 15, 0.2, "b at c's web")
+        h.wait_for(lambda: self.fetch_web('c', 'b') == 'web of b', 15, 0.2, "c at b's web")
         archive = os.path.join(self.world.path, 'b.backup')
         fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -269,6 +285,16 @@ class CellExitsTest(h.SharedWorldTestCase):
         self.wait_exit('c', 'up', timeout=60)
         h.wait_for(lambda: self.probe('phone', 1) == tp.LAN['c'], 30, 0.5, 'the phone out through c again')
         self.assertEqual(self.leaked(), 0)
+        # the sharing both ways holds: c's as b knows it and as c's firewall lets b in, b's as restored
+        # (b's web runs again on the new box)
+        b.netns.spawn(['socat', 'TCP-LISTEN:80,bind=%s,reuseaddr,fork' % tp.VPN['b'].split('/')[0],
+                       'SYSTEM:echo web of b'], name='web-b-again')
+        self.assertEqual(list(self.link_props('b', 'c')['Shared']), ['web'])
+        self.assertEqual(list(self.link_props('b', 'c')['RemoteShared']), ['web'])
+        self.assertEqual(self.fetch_web('b', 'c'), 'web of c')
+        h.wait_for(lambda: self.fetch_web('c', 'b') == 'web of b', 10, 0.2, "c at b's web again")
+        self.link('c', 'b').SetShared(dbus.Array([], signature='s'))
+        self.assertEqual(self.fetch_web('b', 'c'), '', 'taken back by c: refused')
         # b's messages to c count on from beyond what c has seen: its offer arrives
         self.link('b', 'c').OfferExit(True)
         h.wait_for(lambda: self.link_props('c', 'b')['RemoteExitOffered'], 15, 0.1, "c told of b's offer")
