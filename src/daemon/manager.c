@@ -25,6 +25,7 @@
 #include "link-push.h"
 #include "link-wg.h"
 #include "exit-bus.h"
+#include "exit-strays.h"
 #include "exit-steer.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
@@ -471,6 +472,7 @@ int manager_start(Manager *m) {
                 return r;
         if (m->cell.setup_complete)
                 exit_bus_start_all(m);
+        exit_strays_stop(m);
         r = dns_start(m);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exit.h"
+#include "exit-strays.h"
 #include "keys.h"
 #include "macro.h"
 
@@ -157,6 +158,20 @@ static void test_settings_refused_leave_it_unchanged(void **state) {
         assert_string_equal(e->test_target, EXIT_DEFAULT_TEST_TARGET);
 }
 
+static void test_stray_unit_names(void **state) {
+        char name[16];
+
+        assert_true(exit_strays_unit_exit_name("pic-exit-vpn.service", name, sizeof name));
+        assert_string_equal(name, "vpn");
+        assert_true(exit_strays_unit_exit_name("pic-exit-a-b_c.service", name, sizeof name));
+        assert_string_equal(name, "a-b_c");
+        assert_false(exit_strays_unit_exit_name("pic-exit-.service", name, sizeof name));
+        assert_false(exit_strays_unit_exit_name("pic-exit-vpn.socket", name, sizeof name));
+        assert_false(exit_strays_unit_exit_name("pic-dns.service", name, sizeof name));
+        assert_false(exit_strays_unit_exit_name("pic-celld.service", name, sizeof name));
+        assert_false(exit_strays_unit_exit_name("pic-exit-a-name-far-too-long.service", name, sizeof name));
+}
+
 static void test_state(void **state) {
         _cleanup_(exit_freep) Exit *e = NULL;
         uint64_t now = 1800000000000000ULL;
@@ -179,6 +194,7 @@ int main(void) {
                 cmocka_unit_test(test_types_round_trip),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_settings_refused_leave_it_unchanged),
+                cmocka_unit_test(test_stray_unit_names),
                 cmocka_unit_test(test_state),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,10 +17,12 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+from gateway_client import exit_wg_quick  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
 PEER_IFACE = 'org.pic.Cell1.Peer'
-ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup']
+ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.backup',
+           'org.pic.cell1.manage-exits']
 PASSPHRASE = 'a long enough passphrase'
 
 
@@ -196,6 +198,11 @@ class BackupTest(h.SharedWorldTestCase):
         self.cell.interface(PEER_IFACE, path).Remove()
         self.manager().AddPeer('tablet', dbus.Dictionary({}, signature='sv'))
         self.assertEqual(self.peer_names(), ['laptop', 'tablet'])
+        # and gains an exit, its program running in a unit (the backup has no exit)
+        self.manager().AddExit('vpn', 'wireguard', dbus.Dictionary({
+            'Config': exit_wg_quick(h.wg_genkey()[0], h.wg_genkey()[1])}, signature='sv'))
+        unit_state = lambda: self.cell.bus.unit_property('pic-exit-vpn.service', 'ActiveState')  # noqa: E731
+        h.wait_for(lambda: unit_state() == 'active', 15, 0.1, 'the exit unit running')
         pid = self.cell.pid()
 
         self.assertEqual(self.restore(self.archive, Passphrase=PASSPHRASE, Replace=True), 'home')
@@ -205,6 +212,10 @@ class BackupTest(h.SharedWorldTestCase):
         h.wait_for(lambda: len(h.uapi_get(self.cell.uapi_socket)['peers']) == 2, 15, 0.1, 'WireGuard follows')
         self.assertEqual(self.peer_names(), peers_then)
         self.assertEqual(sorted(p['public_key'] for p in h.uapi_get(self.cell.uapi_socket)['peers']), keys_then)
+        # the exit the restore replaced: gone from the bus, its unit stopped
+        self.assertFalse([p for p, i in self.cell.managed_objects().items() if 'org.pic.Cell1.Exit' in i])
+        h.wait_for(lambda: unit_state() in ('inactive', 'failed'), 15, 0.1,
+                   'the replaced exit\'s unit stopped (%s)' % unit_state())
         self.assertFalse(os.path.exists(os.path.join(self.cell.state_dir, 'peers', 'tablet.json')))
         leftovers = [n for n in os.listdir(self.cell.state_dir) if n.startswith('.') and n != '.backup-snapshot']
         self.assertEqual(leftovers, [])
