@@ -55,23 +55,23 @@ int restore_staging_remove(int state_fd) {
         return remove_dir_at(state_fd, RESTORE_STAGING);
 }
 
-/* The file's directory part (a part of the state) or NULL when the archive's name is not one. */
-static const char *part_of(const char *path, const char **ret_file) {
+/* The index in parts of the archive's name, or -1 when it is no part of a state. */
+static int part_of(const char *path, const char **ret_file) {
         const char *slash = strchr(path, '/');
 
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 size_t len = strlen(parts[i].name);
                 if (!parts[i].directory && !slash && streq(path, parts[i].name)) {
                         *ret_file = path;
-                        return parts[i].name;
+                        return (int) i;
                 }
                 if (parts[i].directory && slash && (size_t) (slash - path) == len &&
                     strncmp(path, parts[i].name, len) == 0 && !strchr(slash + 1, '/')) {
                         *ret_file = slash + 1;
-                        return parts[i].name;
+                        return (int) i;
                 }
         }
-        return NULL;
+        return -1;
 }
 
 /* 0 when file is "NAME.json" for the name the file holds; else why not. */
@@ -128,13 +128,22 @@ static int check_file(const char *part, const char *file, const char *text, char
         return r;
 }
 
-static int stage_file(int staging_fd, const char *path, const char *data, size_t size, RestoreResult *ret) {
-        const char *file, *part = part_of(path, &file);
+static void close_part_fds(int *part_fds, int staging) {
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                if (part_fds[i] >= 0 && part_fds[i] != staging)
+                        close(part_fds[i]);
+}
 
-        if (!part) {
+/* part_fds: the staging directory's fd of each part (a file part's: the staging directory). */
+static int stage_file(const int *part_fds, const char *path, const char *data, size_t size, RestoreResult *ret) {
+        const char *file;
+        int i = part_of(path, &file);
+
+        if (i < 0) {
                 snprintf(ret->error, sizeof ret->error, "The backup holds %s, which is no part of a cell's state.", path);
                 return -EBADMSG;
         }
+        const char *part = parts[i].name;
         if (memchr(data, 0, size)) { /* the parsers take text */
                 snprintf(ret->error, sizeof ret->error, "The backup's %s is not text.", path);
                 return -EBADMSG;
@@ -148,12 +157,13 @@ static int stage_file(int staging_fd, const char *path, const char *data, size_t
                         return r == -ENOMEM ? r : -EBADMSG; /* the backup's fault, by name in ret->error */
         }
         const char *out = changed ?: text;
-        _cleanup_(closep) int dir = streq(part, file) ? fcntl(staging_fd, F_DUPFD_CLOEXEC, 3)
-                                                      : openat(staging_fd, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-                return -errno;
         /* no fsync per file: one syncfs() for all of them before the commit */
-        return write_file_replace(dir, file, out, strlen(out), 0600);
+        int r = write_file_new(part_fds[i], file, out, strlen(out), 0600);
+        if (r == -EEXIST) {
+                snprintf(ret->error, sizeof ret->error, "The backup holds %s twice.", path);
+                return -EBADMSG;
+        }
+        return r;
 }
 
 int restore_stage(int state_fd, int in_fd, int abort_fd, const char *passphrase, RestoreResult *ret) {
@@ -172,14 +182,13 @@ int restore_stage(int state_fd, int in_fd, int abort_fd, const char *passphrase,
         _cleanup_(closep) int staging = open_dir_at(state_fd, RESTORE_STAGING, 0700);
         if (staging < 0)
                 return staging;
+        int part_fds[ELEMENTSOF(parts)];
         for (size_t i = 0; i < ELEMENTSOF(parts); i++)
-                if (parts[i].directory) {
-                        int fd = open_dir_at(staging, parts[i].name, 0700);
-                        if (fd < 0) {
-                                r = fd;
-                                goto fail;
-                        }
-                        close(fd);
+                part_fds[i] = parts[i].directory ? -1 : staging;
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                if (parts[i].directory && (part_fds[i] = open_dir_at(staging, parts[i].name, 0700)) < 0) {
+                        r = part_fds[i];
+                        goto fail;
                 }
         /* a file that does not load is named only once the archive is known whole: an altered
          * archive is told as altered, not by the file its change broke */
@@ -191,7 +200,7 @@ int restore_stage(int state_fd, int in_fd, int abort_fd, const char *passphrase,
                 ret->files++;
                 if (refused < 0)
                         continue;
-                refused = stage_file(staging, path, data, size, ret);
+                refused = stage_file(part_fds, path, data, size, ret);
                 if (refused < 0)
                         memcpy(why, ret->error, sizeof why);
         }
@@ -228,8 +237,10 @@ int restore_stage(int state_fd, int in_fd, int abort_fd, const char *passphrase,
                 snprintf(ret->error, sizeof ret->error, "Cannot write the restored files durably: %s.", strerror(-r));
                 goto fail;
         }
+        close_part_fds(part_fds, staging);
         return 0;
 fail:
+        close_part_fds(part_fds, staging);
         if (!ret->error[0])
                 snprintf(ret->error, sizeof ret->error, "Cannot stage the backup: %s.", strerror(-r));
         (void) restore_staging_remove(state_fd);

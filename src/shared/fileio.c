@@ -65,6 +65,18 @@ int write_file_replace(int dir_fd, const char *name, const void *data, size_t si
         return replace_file(dir_fd, name, data, size, mode, false);
 }
 
+int write_file_new(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        _cleanup_(closep) int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, size);
+        if (r >= 0 && fchmod(fd, mode) < 0) /* the umask took bits off */
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(dir_fd, name, 0);
+        return r;
+}
+
 int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode, size_t *ret_renamed) {
         char tmp[256];
         size_t written = 0, renamed = 0;

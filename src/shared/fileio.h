@@ -13,6 +13,9 @@ int write_file_atomic(int dir_fd, const char *name, const void *data, size_t siz
  * part, but a crash may lose the change. For files derived from the state and
  * written again at start (the DNS hosts files). */
 int write_file_replace(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+/* Creates dir_fd/name, which must not exist (-EEXIST), with data; no fsync. For a directory
+ * nobody reads until it is synced and moved into place whole (a restore's staging). */
+int write_file_new(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
 typedef struct FileWrite {
         const char *name;
         const void *data;

@@ -183,6 +183,8 @@ class BackupTest(h.SharedWorldTestCase):
                 ([('cell.json', b'{"schema":1,')], 'cell.json does not load'),
                 ([('peers/laptop.json', laptop)], 'no cell.json'),
                 ([('cell.json', cell), ('peers/x.json', b'{\0}')], 'not text'),
+                ([('cell.json', cell), ('peers/laptop.json', laptop), ('peers/laptop.json', laptop)],
+                 'holds peers/laptop.json twice'),
         ):
             self.assert_refused(lambda: self.restore(plain_archive(entries), Replace=True),
                                 'org.pic.Cell1.Error.InvalidBackup', words)
