@@ -7,7 +7,7 @@
 #include "picctl-peer.h"
 
 #define SETUP_SYNOPSIS "--name NAME --domain DOMAIN --address CIDR [--port N] [--endpoint HOST:PORT]\n" \
-        "             [--admin-password PASSWORD|-] [--dns-servers IP,...]"
+        "             [--admin-password PASSWORD|-] [--dns-servers IP,...] [--setup-code CODE]"
 #define CONFIGURE_SYNOPSIS "[--name NAME] [--domain DOMAIN] [--address CIDR] [--port N] [--endpoint HOST:PORT]\n" \
         "                  [--dns-servers IP,...]"
 #define STATUS_LABEL_WIDTH 16  /* strlen("WireGuardBackend") */
@@ -21,6 +21,8 @@ static void help_main(void) {
                "  status                   Show the cell's settings and state (the default)\n"
                "  setup " SETUP_SYNOPSIS "\n"
                "                           Set the cell up for the first time\n"
+               "  setup-code               Print the one-time code the web UI's setup asks\n"
+               "                           for (root only)\n"
                "  configure " CONFIGURE_SYNOPSIS "\n"
                "                           Change settings; address and port changes wait\n"
                "                           for 'apply'\n"
@@ -378,6 +380,7 @@ typedef struct CellSettings {
         const char *endpoint;
         const char *admin_password;
         const char *dns_servers; /* comma-separated; "" clears */
+        const char *setup_code;
         bool has_port;
         uint16_t port;
 } CellSettings;
@@ -397,7 +400,9 @@ static void help_setup(void) {
                "                       The web interface's admin password (8 or more characters);\n"
                "                       '-' reads it from the first line of standard input\n"
                "  --dns-servers IP,... Where the cell's DNS sends names outside its domain\n"
-               "                       (default: the nameservers of this host's resolv.conf)\n");
+               "                       (default: the nameservers of this host's resolv.conf)\n"
+               "  --setup-code CODE    The cell's one-time setup code ('picctl setup-code' as\n"
+               "                       root); needed unless picctl runs as root\n");
 }
 
 static void help_configure(void) {
@@ -425,6 +430,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 ARG_ENDPOINT,
                 ARG_ADMIN_PASSWORD,
                 ARG_DNS_SERVERS,
+                ARG_SETUP_CODE,
         };
         static const struct option options[] = {
                 COMMON_OPTIONS,
@@ -435,6 +441,7 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 { "endpoint", required_argument, NULL, ARG_ENDPOINT },
                 { "admin-password", required_argument, NULL, ARG_ADMIN_PASSWORD },
                 { "dns-servers", required_argument, NULL, ARG_DNS_SERVERS },
+                { "setup-code", required_argument, NULL, ARG_SETUP_CODE },
                 {}
         };
         int opt;
@@ -473,6 +480,11 @@ static int parse_cell_settings(int argc, char *argv[], Context *c, void (*help)(
                 case ARG_DNS_SERVERS:
                         s->dns_servers = optarg;
                         break;
+                case ARG_SETUP_CODE:
+                        if (help != help_setup)
+                                return usage_error(argv[0], "the setup code is for 'picctl setup' only");
+                        s->setup_code = optarg;
+                        break;
                 default:
                         return getopt_usage_error(argv[0], opt, argv);
                 }
@@ -499,6 +511,8 @@ static int append_cell_settings(sd_bus_message *m, const CellSettings *s) {
         if (s->endpoint && (r = sd_bus_message_append(m, "{sv}", "Endpoint", "s", s->endpoint)) < 0)
                 return r;
         if (s->admin_password && (r = sd_bus_message_append(m, "{sv}", "AdminPassword", "s", s->admin_password)) < 0)
+                return r;
+        if (s->setup_code && (r = sd_bus_message_append(m, "{sv}", "SetupCode", "s", s->setup_code)) < 0)
                 return r;
         if (s->dns_servers) {
                 /* The daemon checks each entry and names a bad one. */
@@ -587,6 +601,31 @@ static int verb_configure(int argc, char *argv[], Context *c) {
         return 0;
 }
 
+static void help_setup_code(void) {
+        printf("picctl setup-code\n\n"
+               "Print the one-time code that sets the cell up from the web UI (or from picctl\n"
+               "run by another user), until it is set up. Only root may read it; pic-celld\n"
+               "also writes it in its log when it starts.\n");
+}
+
+static int verb_setup_code(int argc, char *argv[], Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *code;
+        int r;
+
+        r = parse_no_args(argc, argv, c, help_setup_code);
+        if (r != ARGS_PARSED)
+                return r;
+        r = bus_call_noargs(c, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "GetSetupCode", false, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &code);
+        if (r < 0)
+                return report_parse_error(r);
+        printf("%s\n", code);
+        return 0;
+}
+
 static void help_apply(void) {
         printf("picctl apply\n\nApply the pending VPN address and listen port changes.\n");
 }
@@ -633,6 +672,7 @@ static int verb_help(int argc, char *argv[], Context *c) {
 static const Verb verbs[] = {
         { "status",    verb_status    },
         { "setup",     verb_setup     },
+        { "setup-code", verb_setup_code },
         { "configure", verb_configure },
         { "apply",     verb_apply     },
         { "discard",   verb_discard   },

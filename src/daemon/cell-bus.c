@@ -9,6 +9,7 @@
 #include "cell-firewall.h"
 #include "changes.h"
 #include "ddns-bus.h"
+#include "setup-code-bus.h"
 #include "ddns-update.h"
 #include "dns-bus.h"
 #include "dnsmasq.h"
@@ -120,7 +121,8 @@ static int property_get_peer_count(sd_bus *bus, const char *path, const char *in
 
 static int read_cell_settings(sd_bus_message *message, CellSettings *s, DdnsChange *d, sd_bus_error *error) {
         char why[256];
-        bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false, has_admin_password = false;
+        bool has_name = false, has_domain = false, has_vpn = false, has_endpoint = false, has_admin_password = false,
+             has_setup_code = false;
         const BusDictField fields[] = {
                 { "Name", 's', &s->name, &has_name },
                 { "Domain", 's', &s->domain, &has_domain },
@@ -128,6 +130,7 @@ static int read_cell_settings(sd_bus_message *message, CellSettings *s, DdnsChan
                 { "ListenPort", 'q', &s->listen_port, &s->has_listen_port },
                 { "Endpoint", 's', &s->endpoint, &has_endpoint },
                 { "AdminPassword", 's', &s->admin_password, &has_admin_password },
+                { "SetupCode", 's', &s->setup_code, &has_setup_code },
                 { "DnsServers", 'a', &s->dns_servers, &s->has_dns_servers, DNS_SERVERS_MAX,
                   cell_dns_servers_validate },
                 { "DdnsProvider", 's', &d->provider, &d->has_provider },
@@ -168,6 +171,9 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (m->cell.setup_complete)
                 return sd_bus_error_set(error, PIC_ERROR_CONFLICT,
                                         "The cell is already set up; change it with Configure.");
+        r = setup_code_bus_check(m, message, s.setup_code, error);
+        if (r < 0)
+                return r;
         _cleanup_(password_answer_done) PasswordAnswer hashed = {};
         if (s.admin_password) {
                 PasswordRequest req = { .make_hash = true, .new_password = s.admin_password };
@@ -225,6 +231,9 @@ static int method_setup(sd_bus_message *message, void *userdata, sd_bus_error *e
         }
         cell_done(&old);
         log_info("Cell %s.%s set up on %s.", m->cell.name, m->cell.domain, m->config.ifname);
+        r = setup_code_forget(m->state_fd, &m->setup_code);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the used setup code: %m");
         cell_bus_emit_changed(m, all_cell_properties);
         dns_cell_changed(m);
         return sd_bus_reply_method_return(message, NULL);
@@ -267,6 +276,8 @@ static int method_configure(sd_bus_message *message, void *userdata, sd_bus_erro
         if (s.admin_password)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "AdminPassword is changed with SetAdminPassword, not Configure.");
+        if (s.setup_code)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "SetupCode is for Setup only.");
         r = cell_bus_require_setup(m, error);
         if (r < 0)
                 return r;

@@ -34,6 +34,7 @@ typedef struct Cell {
 /* What Setup/Configure were given; NULL / false = not given. */
 typedef struct CellSettings {
         const char *name, *domain, *vpn_address, *endpoint, *admin_password;
+        const char *setup_code; /* Setup only (setup-code.h) */
         uint16_t listen_port;
         bool has_listen_port;
         char **dns_servers; /* owned: cell_settings_done() */

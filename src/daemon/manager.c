@@ -26,6 +26,7 @@
 #include "link-wg.h"
 #include "exit-bus.h"
 #include "exit-strays.h"
+#include "setup-code-bus.h"
 #include "exit-steer.h"
 #include "manager.h"
 #include "netlink/rtnl.h"
@@ -367,6 +368,19 @@ static void remove_stale_temp_files_of(Manager *m, int dir_fd, const char *what)
                 log_info("Removed %d temp file(s) an interrupted write left in %s/%s.", r, m->config.state_dir, what);
 }
 
+/* Before Setup: the code that proves access to this machine, told in the log; after: none left. */
+static int start_setup_code(Manager *m) {
+        if (m->cell.setup_complete)
+                return setup_code_forget(m->state_fd, &m->setup_code); /* a restore's, or one from before */
+        bool made;
+        int r = setup_code_load_or_make(m->state_fd, &m->setup_code, &made);
+        if (r < 0)
+                return log_error_errno(r, "Failed to store a setup code: %m");
+        log_notice("This cell is not set up yet. Its one-time setup code, which the web UI's first page asks for, "
+                   "is %s (root sees it again with 'picctl setup-code').", m->setup_code.code);
+        return 0;
+}
+
 int manager_start(Manager *m) {
         int r;
 
@@ -376,6 +390,9 @@ int manager_start(Manager *m) {
         remove_stale_temp_files_of(m, m->links_fd, "links/");
         remove_stale_temp_files_of(m, m->exits_fd, "exits/");
         r = state_load_cell(m->state_fd, &m->cell);
+        if (r < 0)
+                return r;
+        r = start_setup_code(m);
         if (r < 0)
                 return r;
         r = uplink_follow(m);
@@ -461,6 +478,9 @@ int manager_start(Manager *m) {
         r = backup_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the backup method: %m");
+        r = setup_code_bus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the setup code method: %m");
         r = restore_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the restore method: %m");

@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "setup-code.h"
 #include "bus-api.h"
 #include "cell.h"
 #include "changes.h"
@@ -123,6 +124,7 @@ typedef struct Manager {
         bool exit_rules_stale;   /* the exits' policy rules could not be set: retried by the statistics timer */
         bool systemd_subscribed; /* Subscribe() was called: systemd sends unit signals (exit-wg.c) */
         SigningKey signing_key;  /* signing-key-file.h; made on first use */
+        SetupCode setup_code;    /* until Setup (setup-code.h) */
         bool has_signing_key;
 } Manager;
 

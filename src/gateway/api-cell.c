@@ -12,7 +12,7 @@ static const char *const cell_settings[] = { "name", "domain", "vpn_address", "l
                                              "ddns_username", "ddns_password", "ddns_zone_id", "ddns_record_id",
                                              "ddns_server", "ddns_address_source", NULL };
 static const char *const setup_settings[] = { "name", "domain", "vpn_address", "listen_port", "endpoint",
-                                              "dns_servers", "admin_password", NULL };
+                                              "dns_servers", "admin_password", "setup_code", NULL };
 
 static void reply_health(Request *r, int setup_complete, bool bus_ok) {
         cJSON *o = cJSON_CreateObject();

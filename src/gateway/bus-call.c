@@ -149,6 +149,7 @@ const FieldMap cell_fields[] = {
         { "dns_state",         "DnsState",         "s" },
         { "dns_servers",       "DnsServers",       "as" },
         { "admin_password",    "AdminPassword",    "s" },  /* Setup only; never a property */
+        { "setup_code",        "SetupCode",        "s" },  /* Setup only; never a property */
         { "ddns_state",          "DdnsState",         "s" },
         { "ddns_address",        "DdnsAddress",       "s" },
         { "ddns_last_update",    "DdnsLastUpdate",    "t" },

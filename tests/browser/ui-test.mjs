@@ -13,6 +13,7 @@
 // screenshot per step.
 //
 // env: PIC_UI_URL          the gateway, e.g. http://127.0.0.1:8080 (required)
+//      PIC_UI_SETUP_CODE   the cell's setup code (Manager.GetSetupCode; required)
 //      PIC_UI_SCREENSHOTS  where the PNGs go (default $PIC_BUILD_DIR/ui-screenshots, else ./ui-screenshots)
 //      PIC_BROWSER_DEPS    a directory holding node_modules/playwright-core (default: beside this file,
 //                          then $PIC_BUILD_DIR/browser-deps)
@@ -30,6 +31,7 @@ import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, check, configure, current
          shot, step, watchErrors } from './browser-lib.mjs';
 
 const URL_BASE = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
+const SETUP_CODE = process.env.PIC_UI_SETUP_CODE || '';
 const PASSWORD = 'correct horse battery staple';
 const ZBARIMG = '/usr/bin/zbarimg';
 const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
@@ -87,6 +89,7 @@ async function run(page, context, newContext) {
 
         const wizard = page.locator('form.wizard');
         await step('setup: an invalid VPN address is refused next to its field', async () => {
+                await page.getByLabel('Setup code').fill('AAAA-AAAA-AAAA');   // wrong: refused in the next step
                 await page.getByLabel('Cell name').fill('home');
                 await page.getByLabel('Domain').fill('home.lan');
                 await page.getByRole('button', { name: 'Next' }).click();
@@ -104,8 +107,21 @@ async function run(page, context, newContext) {
                 await shot(page, 'setup-error');
         });
 
-        await step('setup completes', async () => {
+        await step('setup: a wrong setup code is refused next to its field', async () => {
                 await page.getByLabel('VPN address').fill('10.66.0.1/24');
+                await page.getByRole('button', { name: 'Next' }).click();
+                await page.getByRole('button', { name: 'Set up the cell' }).click();
+                const msg = await fieldError(wizard, 'setup_code');
+                log('setup_code error:', msg);
+                check(/SetupCode is wrong/.test(msg) && !msg.includes('AAAA'), `the refusal names the code (${msg})`);
+                check(await page.getByLabel('Setup code').isVisible(), 'the wizard went back to the first step');
+                await shot(page, 'setup-code-wrong');
+        });
+
+        await step('setup completes', async () => {
+                check(!!SETUP_CODE, 'PIC_UI_SETUP_CODE is given');
+                await page.getByLabel('Setup code').fill(SETUP_CODE.toLowerCase());   // either case
+                await page.getByRole('button', { name: 'Next' }).click();
                 await page.getByRole('button', { name: 'Next' }).click();
                 await page.getByRole('button', { name: 'Set up the cell' }).click();
                 await page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -96,11 +96,14 @@ class GatewayEndpoint:
 class Gateway(GatewayEndpoint):
     """pic-gatewayd on 127.0.0.1:<free port> talking to cell's bus."""
 
-    def __init__(self, world, cell, extra_args=(), build=None):
+    def __init__(self, world, cell, extra_args=(), build=None, as_nobody=False):
+        """as_nobody: run as user nobody, as the shipped unit runs it as pic-gateway (not root)."""
         self.world = world
         super().__init__(free_port())
         argv = [gatewayd_binary(build), '--listen=%s' % self.host,
                 '--web-root=%s' % os.path.join(h.source_dir(), 'src', 'web'), '--log-level=debug'] + list(extra_args)
+        if as_nobody:
+            argv = h.NOBODY_PREFIX + argv
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
         self.proc = world.spawn(argv, name='pic-gatewayd', env=env)
         h.wait_for(self._answers, 15, what='pic-gatewayd answering on %s' % self.host)

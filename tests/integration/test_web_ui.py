@@ -121,7 +121,8 @@ class WebUiTest(h.HarnessTestCase):
         self.assertFalse(health(url)['setup_complete'])
         pid = cell.pid()
 
-        p = self.browser.run_script('ui-test.mjs', self.world, PIC_UI_URL=url)
+        code = str(cell.manager().GetSetupCode())
+        p = self.browser.run_script('ui-test.mjs', self.world, PIC_UI_URL=url, PIC_UI_SETUP_CODE=code)
         shots = self.browser.shots
         self.assertEqual(p.returncode, 0, 'ui-test.mjs failed: %s' % p.stderr.strip())
 

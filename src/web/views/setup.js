@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// First-run wizard: the cell's identity, its network, and the admin password, then Setup.
+// First-run wizard: the setup code (proof of access to the machine) and the cell's identity, its
+// network, and the admin password, then Setup.
 
 import { h, clear } from '../dom.js';
 import { textField, formError, clearErrors, setFieldError, showError, errorText, formValues, whileBusy } from '../forms.js';
@@ -10,6 +11,9 @@ const STEPS = [
                 title: 'Cell',
                 intro: 'Give your cell a name and the DNS domain its devices and services will use.',
                 fields: () => [
+                        textField({ name: 'setup_code', label: 'Setup code', required: true, placeholder: 'XXXX-XXXX-XXXX',
+                                    hint: 'Proves you have the machine: pic-celld writes it in its log when it starts, ' +
+                                          'and "sudo picctl setup-code" prints it.' }),
                         textField({ name: 'name', label: 'Cell name', required: true, hint: 'Lower-case letters, digits and "-", e.g. home.' }),
                         textField({ name: 'domain', label: 'Domain', required: true, hint: 'e.g. home.lan' }),
                 ],
@@ -49,6 +53,8 @@ function validateStep(form, index, values) {
                 ok = false;
         };
         if (index === 0) {
+                if (!values.setup_code)
+                        fail('setup_code', 'Enter the setup code.');
                 if (!values.name)
                         fail('name', 'Enter a name for the cell.');
                 if (!values.domain)
@@ -118,6 +124,7 @@ export function renderSetup(root, ctx) {
                         domain: values.domain,
                         vpn_address: values.vpn_address,
                         admin_password: values.admin_password,
+                        setup_code: values.setup_code,
                 };
                 if (values.listen_port)
                         settings.listen_port = Number(values.listen_port);
