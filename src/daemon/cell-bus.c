@@ -53,7 +53,7 @@ void cell_bus_emit_changed(Manager *m, char **names) {
 }
 
 static char *all_cell_properties[] = { "SetupComplete", "Name", "Domain", "VpnAddress", "ListenPort", "PublicKey",
-                                       "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword",
+                                       "Endpoint", "WireGuardBackend", "PendingChanges", "HasAdminPassword", "AdminLoginId",
                                        "DnsServers", DDNS_PROPERTY_NAMES, NULL };
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -111,6 +111,14 @@ static int property_get_has_admin_password(sd_bus *bus, const char *path, const 
                                            sd_bus_error *error) {
         Manager *m = userdata;
         return sd_bus_message_append(reply, "b", m->cell.admin_password_hash != NULL);
+}
+
+static int property_get_admin_login_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char id[PASSWORD_LOGIN_ID_LEN + 1];
+        password_login_id(m->cell.admin_password_hash, id);
+        return sd_bus_message_append(reply, "s", id);
 }
 
 static int property_get_peer_count(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -586,7 +594,7 @@ static int method_set_admin_password(sd_bus_message *message, void *userdata, sd
         if (r < 0)
                 return r;
         log_info("The admin password was changed.");
-        char *changed[] = { "HasAdminPassword", NULL };
+        char *changed[] = { "HasAdminPassword", "AdminLoginId", NULL };
         cell_bus_emit_changed(m, changed);
         return sd_bus_reply_method_return(message, NULL);
 }
@@ -617,9 +625,12 @@ static int method_authenticate(sd_bus_message *message, void *userdata, sd_bus_e
         /* the user looked up again after the check: checked against what it holds now */
         if (!a.matches || !streq_ptr(a.checked_hash, hash) || (!admin && (!p || !p->enabled)))
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Wrong user name or password.");
+        /* the grant: what a session made from this login remembers of it (AdminLoginId, LoginId) */
+        char grant[PASSWORD_LOGIN_ID_LEN + 1];
+        password_login_id(hash, grant);
         if (admin)
-                return sd_bus_reply_method_return(message, "ss", "admin", "");
-        return sd_bus_reply_method_return(message, "ss", "peer", p->name);
+                return sd_bus_reply_method_return(message, "sss", "admin", "", grant);
+        return sd_bus_reply_method_return(message, "sss", "peer", p->name, grant);
 }
 
 static int method_get_firewall(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -656,6 +667,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PeerCount", "u", property_get_peer_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Uplink", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasAdminPassword", "b", property_get_has_admin_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AdminLoginId", "s", property_get_admin_login_id, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DnsState", "s", dns_bus_property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DnsServers", "as", dns_bus_property_get_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DnsForwards", "a(ss)", dns_bus_property_get_forwards, 0,
@@ -682,7 +694,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("SetAdminPassword", SD_BUS_ARGS("s", old_password, "s", new_password), SD_BUS_NO_RESULT,
                                 method_set_admin_password, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("Authenticate", SD_BUS_ARGS("s", username, "s", password),
-                                SD_BUS_RESULT("s", role, "s", peer), method_authenticate,
+                                SD_BUS_RESULT("s", role, "s", peer, "s", grant), method_authenticate,
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("AddPeers", SD_BUS_ARGS("aa{sv}", peers), SD_BUS_RESULT("ao", paths), method_add_peers,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

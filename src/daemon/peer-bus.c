@@ -10,6 +10,7 @@
 #include "changes.h"
 #include "cell-apply.h"
 #include "password-bus.h"
+#include "password.h"
 #include "link.h"
 #include "peer-bus.h"
 #include "peer-options.h"
@@ -122,6 +123,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", p->endpoint);
         if (streq(property, "HasLoginPassword"))
                 return sd_bus_message_append(reply, "b", p->login_password_hash != NULL);
+        if (streq(property, "LoginId")) {
+                char id[PASSWORD_LOGIN_ID_LEN + 1];
+                password_login_id(p->login_password_hash, id);
+                return sd_bus_message_append(reply, "s", id);
+        }
         return -ENOENT;
 }
 
@@ -291,7 +297,7 @@ static int method_set_login_password(sd_bus_message *message, void *userdata, sd
                 peer_free(new);
                 return sd_bus_error_setf(error, PIC_ERROR_FAILED, "Failed to store the login: %s.", strerror(-r));
         }
-        char *changed[] = { "HasLoginPassword", NULL };
+        char *changed[] = { "HasLoginPassword", "LoginId", NULL };
         peer_bus_emit_changed(new, changed);
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
@@ -351,6 +357,7 @@ static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("TxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Endpoint", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasLoginPassword", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LoginId", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

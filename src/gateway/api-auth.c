@@ -40,11 +40,11 @@ static void login_state_free(void *p) {
 
 static void on_authenticated(Request *r, sd_bus_message *reply) {
         Gateway *g = r->gateway;
-        const char *role, *peer;
+        const char *role, *peer, *grant;
         Session *s;
         char cookie[128];
 
-        if (sd_bus_message_read(reply, "ss", &role, &peer) < 0 ||
+        if (sd_bus_message_read(reply, "sss", &role, &peer, &grant) < 0 ||
             !(streq(role, "admin") || (streq(role, "peer") && !isempty(peer)))) {
                 http_reply_error(r, 500, "failed", "The cell answered with an unexpected role.", NULL);
                 return;
@@ -52,7 +52,7 @@ static void on_authenticated(Request *r, sd_bus_message *reply) {
         /* a new id on every login: a cookie planted before login is worth nothing */
         sessions_remove(g->sessions, http_cookie(r, SESSION_COOKIE));
         int k = sessions_create(g->sessions, streq(role, "admin") ? ROLE_ADMIN : ROLE_PEER,
-                                streq(role, "peer") ? peer : NULL, now_usec(r), &s);
+                                streq(role, "peer") ? peer : NULL, grant, now_usec(r), &s);
         if (k == -EBUSY) {
                 http_reply_error(r, 503, "unavailable", "Too many sessions; try again later.", NULL);
                 return;
@@ -147,8 +147,16 @@ void api_session(Request *r) {
         http_reply_json(r, 200, session_json(s));
 }
 
+static bool on_password_error(Request *r, const sd_bus_error *e) {
+        Session *s = sessions_find(r->gateway->sessions, r->session_id, now_usec(r));
+        if (s)
+                s->renewing = false;
+        return false; /* answered as any refusal */
+}
+
 static void on_password_changed(Request *r, sd_bus_message *reply) {
-        /* whoever else held an admin session must log in with the new password */
+        /* whoever else held an admin session must log in with the new password (at once: the
+         * cell's AdminLoginId signal gives this session its new grant, session-authority.c) */
         sessions_remove_role(r->gateway->sessions, ROLE_ADMIN, r->session_id);
         log_info("The admin password was changed.");
         http_reply_empty(r, 204);
@@ -176,5 +184,8 @@ void api_password(Request *r) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        bus_call(r, m, on_password_changed, NULL);
+        Session *s = sessions_find(r->gateway->sessions, r->session_id, now_usec(r));
+        if (s)
+                s->renewing = true; /* the change is its own: it keeps its authority */
+        bus_call(r, m, on_password_changed, on_password_error);
 }

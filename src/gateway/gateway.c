@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "session-authority.h"
 #include "sessions.h"
 
 static void gateway_update_timer(Gateway *g) {
@@ -84,6 +85,7 @@ Gateway *gateway_free(Gateway *g) {
         /* pending calls of events.c die with the bus, before their userdata */
         sd_bus_flush_close_unref(g->bus);
         events_free(g->events);
+        session_authority_free(g->authority);
         sessions_free(g->sessions);
         login_limiter_free(g->limiter);
         metrics_free(g->metrics);
@@ -282,6 +284,9 @@ int gateway_start(Gateway *g) {
                         return r;
         }
 
+        r = session_authority_start(g, &g->authority);
+        if (r < 0)
+                return r;
         r = events_new(&g->events, g);
         if (r < 0)
                 return r;

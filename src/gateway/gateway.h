@@ -45,6 +45,7 @@ typedef struct Gateway {
         Sessions *sessions;
         LoginLimiter *limiter;
         Events *events;
+        struct SessionAuthority *authority; /* session-authority.h */
         Metrics *metrics;
         struct PairingListener *pairing; /* pairing-listener.h */
         char *metrics_token;    /* from config.metrics_token_file; NULL: admin sessions only */

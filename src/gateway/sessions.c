@@ -49,7 +49,7 @@ static void random_token(char out[SESSION_ID_LEN + 1]) {
         sodium_memzero(raw, sizeof raw);
 }
 
-int sessions_create(Sessions *s, SessionRole role, const char *peer, uint64_t now, Session **ret) {
+int sessions_create(Sessions *s, SessionRole role, const char *peer, const char *grant, uint64_t now, Session **ret) {
         /* logins cannot grow memory without bound */
         if (hashmap_size(s->by_id) >= SESSIONS_MAX)
                 sessions_expire(s, now);
@@ -63,6 +63,8 @@ int sessions_create(Sessions *s, SessionRole role, const char *peer, uint64_t no
         random_token(x->csrf);
         x->role = role;
         x->last_used = now;
+        if (grant && strlen(grant) < sizeof x->grant)
+                strcpy(x->grant, grant);
         if (peer && !(x->peer = strdup(peer))) {
                 session_free(x);
                 return -ENOMEM;
@@ -139,6 +141,38 @@ static bool match_idle(const Session *x, const void *arg) {
 
 void sessions_expire(Sessions *s, uint64_t now) {
         remove_matching(s, match_idle, &(IdleMatch) { now, s->idle_usec });
+}
+
+typedef struct GrantMatch {
+        SessionRole role;
+        const char *peer, *grant;
+} GrantMatch;
+
+static bool match_revoked(const Session *x, const void *arg) {
+        const GrantMatch *m = arg;
+        if (x->role != m->role || (m->peer && !streq_ptr(x->peer, m->peer)))
+                return false;
+        return !m->grant || !streq(x->grant, m->grant);
+}
+
+void sessions_revoke_peer(Sessions *s, const char *peer, const char *grant) {
+        remove_matching(s, match_revoked, &(GrantMatch) { ROLE_PEER, peer, grant });
+}
+
+void sessions_revoke_admin(Sessions *s, const char *grant) {
+        Session *x;
+        HASHMAP_FOREACH(x, s->by_id)
+                if (x->role == ROLE_ADMIN && x->renewing && strlen(grant) < sizeof x->grant) {
+                        strcpy(x->grant, grant); /* the change it made itself */
+                        x->renewing = false;
+                }
+        remove_matching(s, match_revoked, &(GrantMatch) { ROLE_ADMIN, NULL, grant });
+}
+
+void sessions_foreach(Sessions *s, void (*fn)(Session *x, void *userdata), void *userdata) {
+        Session *x;
+        HASHMAP_FOREACH(x, s->by_id)
+                fn(x, userdata);
 }
 
 size_t sessions_count(Sessions *s) {

@@ -14,8 +14,8 @@ static void test_create_find_expire(void **state) {
         Session *a, *b;
 
         assert_int_equal(sessions_new(&s, 10 * SEC), 0);
-        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &a), 0);
-        assert_int_equal(sessions_create(s, ROLE_PEER, "laptop", 0, &b), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, "a1", 0, &a), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "laptop", "l1", 0, &b), 0);
         assert_int_equal(strlen(a->id), SESSION_ID_LEN);
         assert_string_not_equal(a->id, b->id);
         assert_string_not_equal(a->id, a->csrf);
@@ -38,14 +38,14 @@ static void test_csrf_and_roles(void **state) {
         Session *a, *b, *p;
 
         assert_int_equal(sessions_new(&s, 10 * SEC), 0);
-        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &a), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, "a1", 0, &a), 0);
         assert_true(session_csrf_matches(a, a->csrf));
         assert_false(session_csrf_matches(a, a->id));
         assert_false(session_csrf_matches(a, NULL));
         assert_false(session_csrf_matches(a, ""));
 
-        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, 0, &b), 0);
-        assert_int_equal(sessions_create(s, ROLE_PEER, "phone", 0, &p), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, "a1", 0, &b), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "phone", "p1", 0, &p), 0);
         char keep[SESSION_ID_LEN + 1];
         strcpy(keep, a->id);
         sessions_remove_role(s, ROLE_ADMIN, keep);
@@ -53,6 +53,48 @@ static void test_csrf_and_roles(void **state) {
         assert_non_null(sessions_find(s, keep, 0));
         sessions_remove(s, keep);
         assert_int_equal(sessions_count(s), 1);
+}
+
+static void test_revoked_grants(void **state) {
+        _cleanup_(sessions_freep) Sessions *s = NULL;
+        Session *a, *b, *l1, *l2, *p;
+        char a_id[SESSION_ID_LEN + 1], b_id[SESSION_ID_LEN + 1], l2_id[SESSION_ID_LEN + 1], p_id[SESSION_ID_LEN + 1];
+
+        assert_int_equal(sessions_new(&s, 10 * SEC), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, "a1", 0, &a), 0);
+        assert_int_equal(sessions_create(s, ROLE_ADMIN, NULL, "a1", 0, &b), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "laptop", "l1", 0, &l1), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "laptop", "l2", 0, &l2), 0);
+        assert_int_equal(sessions_create(s, ROLE_PEER, "phone", "l1", 0, &p), 0);
+        strcpy(a_id, a->id);
+        strcpy(b_id, b->id);
+        strcpy(l2_id, l2->id);
+        strcpy(p_id, p->id);
+
+        /* laptop's login is now l2: the session of l1 ends; phone's (same grant text) stays */
+        sessions_revoke_peer(s, "laptop", "l2");
+        assert_int_equal(sessions_count(s), 4);
+        assert_non_null(sessions_find(s, l2_id, 0));
+        assert_non_null(sessions_find(s, p_id, 0));
+        /* the same grant again changes nothing; admin sessions are not a peer's */
+        sessions_revoke_peer(s, "laptop", "l2");
+        assert_int_equal(sessions_count(s), 4);
+        /* laptop removed or disabled: all of its sessions end */
+        sessions_revoke_peer(s, "laptop", NULL);
+        assert_null(sessions_find(s, l2_id, 0));
+        assert_int_equal(sessions_count(s), 3);
+
+        /* the admin password changed by session a: a takes the new grant, b ends */
+        a->renewing = true;
+        sessions_revoke_admin(s, "a2");
+        assert_non_null(sessions_find(s, a_id, 0));
+        assert_null(sessions_find(s, b_id, 0));
+        assert_string_equal(a->grant, "a2");
+        assert_false(a->renewing);
+        /* changed again elsewhere: a ends too; the peer's stays */
+        sessions_revoke_admin(s, "a3");
+        assert_null(sessions_find(s, a_id, 0));
+        assert_non_null(sessions_find(s, p_id, 0));
 }
 
 static void test_login_limiter(void **state) {
@@ -76,6 +118,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_create_find_expire),
                 cmocka_unit_test(test_csrf_and_roles),
+                cmocka_unit_test(test_revoked_grants),
                 cmocka_unit_test(test_login_limiter),
         };
         if (sodium_init() < 0)

@@ -45,6 +45,16 @@ bool password_verify(const char *hash, const char *password) {
         return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
+void password_login_id(const char *hash, char ret[static PASSWORD_LOGIN_ID_LEN + 1]) {
+        unsigned char id[PASSWORD_LOGIN_ID_LEN / 2];
+
+        ret[0] = 0;
+        if (!hash)
+                return;
+        crypto_generichash(id, sizeof id, (const unsigned char *) hash, strlen(hash), NULL, 0);
+        sodium_bin2hex(ret, PASSWORD_LOGIN_ID_LEN + 1, id, sizeof id);
+}
+
 int password_generate(char **ret) {
         static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         const size_t len = 20;

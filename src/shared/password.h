@@ -16,5 +16,11 @@ int password_hash(const char *password, char **ret);
 /* true when password matches hash; a NULL hash still costs one check, so
  * timing does not tell whether an account exists. */
 bool password_verify(const char *hash, const char *password);
+/* What a session granted by a login remembers of it: 16 hex digits of a hash of the stored
+ * hash string (its salt is new with every password, so a new or reset password — or a
+ * re-created account — gives another id; nothing of the password can be learned from it).
+ * "" for NULL (no login). */
+#define PASSWORD_LOGIN_ID_LEN 16
+void password_login_id(const char *hash, char ret[static PASSWORD_LOGIN_ID_LEN + 1]);
 /* A random password of 20 characters from an unambiguous alphabet. */
 int password_generate(char **ret);

@@ -937,7 +937,9 @@ class AuthTest(BusApiTestCase):
         self.assertIn('$argon2id$', cell_json)
         self.assertIs(bool(self.mgr_props()['HasAdminPassword']), True)
 
-        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'correct horse')), ('admin', ''))
+        grant = str(self.mgr_props()['AdminLoginId'])
+        self.assertRegex(grant, '^[0-9a-f]{16}$')
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'correct horse')), ('admin', '', grant))
         for user, password in (('admin', 'wrong horse'), ('admin', ''), ('nobody', 'correct horse'),
                                ('../x', 'y'), ('x' * 100, 'y')):
             self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, user, password)
@@ -946,16 +948,22 @@ class AuthTest(BusApiTestCase):
         self.assertBusError(INVALID_ARGS, self.mgr.SetAdminPassword, 'correct horse', 'short')
         self.mgr.SetAdminPassword('correct horse', 'battery staple', timeout=CALL_TIMEOUT)
         self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'admin', 'correct horse')
-        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', ''))
+        # a new password, a new grant: what sessions of the old one remember no longer matches
+        new_grant = str(self.mgr_props()['AdminLoginId'])
+        self.assertNotEqual(new_grant, grant)
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', '', new_grant))
         self.assertBusError(INVALID_ARGS, self.mgr.Configure, sv({'AdminPassword': 'battery staple 2'}))
 
         path = self.add_peer('laptop')
         self.assertIs(bool(self.peer_props(path)['HasLoginPassword']), False)
+        self.assertEqual(str(self.peer_props(path)['LoginId']), '')
         self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'laptop', '')
         password = str(self.peer(path).SetLoginPassword(timeout=CALL_TIMEOUT))
         self.assertEqual(len(password), 20)
         self.assertIs(bool(self.peer_props(path)['HasLoginPassword']), True)
-        self.assertEqual(tuple(self.mgr.Authenticate('laptop', password)), ('peer', 'laptop'))
+        login_id = str(self.peer_props(path)['LoginId'])
+        self.assertRegex(login_id, '^[0-9a-f]{16}$')
+        self.assertEqual(tuple(self.mgr.Authenticate('laptop', password)), ('peer', 'laptop', login_id))
         with open(os.path.join(self.cell.state_dir, 'peers', 'laptop.json')) as f:
             self.assertNotIn(password, f.read())
         self.peer(path).SetEnabled(False, timeout=CALL_TIMEOUT)
@@ -964,7 +972,7 @@ class AuthTest(BusApiTestCase):
         # logins survive a restart; without the polkit action nobody may check them
         self.cell.restart()
         self.mgr = self.cell.manager()
-        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', ''))
+        self.assertEqual(tuple(self.mgr.Authenticate('admin', 'battery staple')), ('admin', '', new_grant))
         self.cell.polkit.set_allowed([a for a in ALL_ACTIONS if a != 'org.pic.cell1.authenticate'])
         self.assertBusError(ACCESS_DENIED, self.mgr.Authenticate, 'admin', 'battery staple')
 

@@ -649,11 +649,15 @@ class PeerSessionTest(GatewayTestCase):
             if path == '/api/logout':
                 continue
             self.assertError(p.request(method, path, body), 403, 'forbidden')
-        # a new password replaces the old one
+        # logging out ends the session
+        q = Client(gw)
+        self.assertEqual(q.login('laptop', password).status, 200)
+        self.assertEqual(q.post('/api/logout').status, 204)
+        self.assertError(q.get('/api/peers'), 401, 'unauthenticated')
+        # a new password replaces the old one, and ends the sessions it granted (test_gateway_hardening)
         admin.post('/api/peers/laptop/login')
         self.assertError(Client(gw).login('laptop', password), 401, 'unauthenticated')
-        self.assertEqual(p.post('/api/logout').status, 204)
-        self.assertError(p.get('/api/peers'), 401, 'unauthenticated')
+        h.wait_for(lambda: p.get('/api/peers').status == 401, 5, 0.02, 'the old login\'s session ended')
 
 
 # ---------------------------------------------------------------- rate limit, timeouts

@@ -232,5 +232,97 @@ class MetricsTest(HardeningTestCase):
             self.assertIn('metrics-token-file', p.stderr)
 
 
+class SessionAuthorityTest(h.SharedWorldTestCase):
+    """A session carries the authority it was granted, and dies with it (issue 8; each case was a
+    hole: the old session went on, and after a re-creation fetched the new peer's private key)."""
+
+    @classmethod
+    def build_world(cls):
+        cls.cell, cls.gw = setup_cell(cls.world)
+        cls.admin = Client(cls.gw)
+        assert cls.admin.login('admin', ADMIN_PASSWORD).status == 200
+
+    def add_peer_with_login(self, name):
+        r = self.admin.post('/api/peers', {'name': name})
+        self.assertEqual(r.status, 201, r)
+        return self.give_login(name)
+
+    def give_login(self, name):
+        r = self.admin.post('/api/peers/%s/login' % name)
+        self.assertEqual(r.status, 200, r)
+        return r.json()['password']
+
+    def peer_session(self, name, password):
+        c = Client(self.gw)
+        self.assertEqual(c.login(name, password).status, 200)
+        self.assertEqual(c.get('/api/peers/%s/config' % name).status, 200)
+        return c
+
+    def assert_ended(self, client, name, what):
+        h.wait_for(lambda: client.get('/api/peers/%s/config' % name).status == 401, 5, 0.02, what)
+        self.assertEqual(client.get('/api/session').status, 401)
+
+    def test_1_removed_peer(self):
+        c = self.peer_session('laptop', self.add_peer_with_login('laptop'))
+        self.assertEqual(self.admin.delete('/api/peers/laptop').status, 204)
+        self.assert_ended(c, 'laptop', 'the removed peer\'s session ended')
+
+    def test_2_recreated_peer_under_the_same_name(self):
+        c = self.peer_session('tablet', self.add_peer_with_login('tablet'))
+        # removed and made again between two requests of the old session (it sees no 401 in between)
+        self.assertEqual(self.admin.delete('/api/peers/tablet').status, 204)
+        password = self.add_peer_with_login('tablet')
+        r = c.get('/api/peers/tablet/config')
+        self.assertEqual(r.status, 401, 'the old session must not fetch the new peer\'s private key: %r' % r)
+        self.peer_session('tablet', password)
+
+    def test_3_disabled_peer(self):
+        c = self.peer_session('phone', self.add_peer_with_login('phone'))
+        self.assertEqual(self.admin.patch('/api/peers/phone', {'enabled': False}).status, 200)
+        self.assert_ended(c, 'phone', 'the disabled peer\'s session ended')
+        self.assertEqual(self.admin.patch('/api/peers/phone', {'enabled': True}).status, 200)
+        self.assertEqual(c.get('/api/peers/phone/config').status, 401, 'enabled again: the session stays ended')
+
+    def test_4_login_reset(self):
+        first = self.add_peer_with_login('watch')
+        c = self.peer_session('watch', first)
+        other = self.peer_session('phone2', self.add_peer_with_login('phone2'))
+        second = self.give_login('watch')
+        self.assert_ended(c, 'watch', 'the session of the old login ended')
+        self.assertEqual(Client(self.gw).login('watch', first).status, 401)
+        self.peer_session('watch', second)
+        self.assertEqual(other.get('/api/peers/phone2/config').status, 200, 'another peer\'s session stays')
+
+    def test_5_admin_password_changed_here_and_over_the_bus(self):
+        keeper, other = Client(self.gw), Client(self.gw)
+        for c in (keeper, other):
+            self.assertEqual(c.login('admin', ADMIN_PASSWORD).status, 200)
+        peer = self.peer_session('desk', self.add_peer_with_login('desk'))
+        r = keeper.post('/api/password', {'old_password': ADMIN_PASSWORD, 'new_password': 'a second password'})
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(other.get('/api/cell').status, 401)
+        time.sleep(0.3)  # the cell's AdminLoginId signal arrives: it must not end the session that changed it
+        self.assertEqual(keeper.get('/api/cell').status, 200)
+        self.assertEqual(peer.get('/api/peers/desk/config').status, 200, 'a peer\'s session stays')
+        # changed elsewhere (picctl, busctl): every admin session of the gateway ends
+        self.cell.manager().SetAdminPassword('a second password', ADMIN_PASSWORD, timeout=60)
+        h.wait_for(lambda: keeper.get('/api/cell').status == 401, 5, 0.02, 'the admin session ended')
+        self.assertEqual(self.admin.get('/api/cell').status, 401)
+        type(self).admin = Client(self.gw)
+        self.assertEqual(self.admin.login('admin', ADMIN_PASSWORD).status, 200)
+
+    def test_6_a_restarted_cell_is_asked_again(self):
+        # what changed while no signal could say so (the state replaced under a stopped pic-celld,
+        # as a restore does): the sessions are checked against the new pic-celld
+        stays = self.peer_session('keep', self.add_peer_with_login('keep'))
+        gone = self.peer_session('lost', self.add_peer_with_login('lost'))
+        self.cell.stop()
+        os.unlink(os.path.join(self.cell.state_dir, 'peers', 'lost.json'))
+        self.cell.start()
+        h.wait_for(lambda: gone.get('/api/peers/lost/config').status == 401, 10, 0.05, 'the vanished peer\'s session')
+        self.assertEqual(stays.get('/api/peers/keep/config').status, 200, 'a restart alone ends nothing')
+        self.assertEqual(self.admin.get('/api/cell').status, 200)
+
+
 if __name__ == '__main__':
     h.main()
