@@ -38,6 +38,9 @@ static void login_state_free(void *p) {
         free(st);
 }
 
+/* An address may try for several users (a household behind one NAT): more than one user may. */
+#define ADDRESS_ATTEMPTS(g) (4 * (g)->config.login_attempts)
+
 static void on_authenticated(Request *r, sd_bus_message *reply) {
         Gateway *g = r->gateway;
         const char *role, *peer, *grant;
@@ -61,6 +64,9 @@ static void on_authenticated(Request *r, sd_bus_message *reply) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
+        LoginState *st = r->data;
+        login_limiter_forgive(g->limiter, st->address); /* only failures hold an address back */
+        login_limiter_forgive(g->limiter, st->user_key);
         log_info("Login: %s%s%s.", role, streq(role, "peer") ? " " : "", streq(role, "peer") ? peer : "");
         snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", s->id);
         (void) http_set_next_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
@@ -74,9 +80,8 @@ static bool on_login_error(Request *r, const sd_bus_error *e) {
         if (!sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) &&
             !sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
                 return false;
-        login_limiter_fail(r->gateway->limiter, st->address, now);
-        login_limiter_fail(r->gateway->limiter, st->user_key, now);
-        log_notice("Failed login from %s.", st->address);
+        (void) now; /* counted when it started */
+        log_notice("Failed login from %s.", st->address + 5);
         http_reply_error(r, 401, "unauthenticated", "Wrong user name or password.", NULL);
         return true;
 }
@@ -100,8 +105,7 @@ void api_login(Request *r) {
         }
 
         LoginState *st = calloc(1, sizeof(LoginState));
-        if (!st || asprintf(&st->user_key, "user:%s", user->valuestring) < 0) {
-                free(st);
+        if (!st) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
@@ -110,17 +114,28 @@ void api_login(Request *r) {
         strcpy(st->address, "addr:");
         if (http_client_address(r, st->address + 5, sizeof st->address - 5) < 0)
                 strcpy(st->address, "addr:unknown");
+        /* per user at an address: guesses for "admin" from elsewhere never lock the admin out here */
+        if (asprintf(&st->user_key, "user:%s@%s", user->valuestring, st->address + 5) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
 
         uint64_t now = now_usec(r);
-        unsigned wait = MAX(login_limiter_check(g->limiter, st->address, now),
-                            login_limiter_check(g->limiter, st->user_key, now));
+        unsigned wait = MAX(login_limiter_check(g->limiter, st->address, ADDRESS_ATTEMPTS(g), now),
+                            login_limiter_check(g->limiter, st->user_key, g->config.login_attempts, now));
+        const char *why = "Too many login attempts; try again later.";
+        if (wait == 0 && (wait = check_budget_take(&g->check_budget, now)) > 0)
+                why = "The cell is busy checking other logins; try again in a moment.";
         if (wait > 0) {
                 char s[16];
                 snprintf(s, sizeof s, "%u", wait);
                 (void) http_set_next_header(r, "Retry-After", s);
-                http_reply_error(r, 429, "rate_limited", "Too many failed logins; try again later.", NULL);
+                http_reply_error(r, 429, "rate_limited", why, NULL);
                 return;
         }
+        /* counted now, so guesses sent side by side are counted before any answer */
+        login_limiter_begin(g->limiter, st->address, now);
+        login_limiter_begin(g->limiter, st->user_key, now);
 
         if (bus_new_call(r, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, "Authenticate", &m) < 0 ||
             sd_bus_message_sensitive(m) < 0 ||

@@ -133,7 +133,8 @@ int gateway_new(Gateway **ret, const GatewayConfig *config) {
         r = sessions_new(&g->sessions, config->session_idle_usec);
         if (r < 0)
                 return r;
-        r = login_limiter_new(&g->limiter, config->login_attempts, config->login_window_usec);
+        r = login_limiter_new(&g->limiter, config->login_window_usec);
+        g->check_budget.rate = config->login_rate;
         if (r < 0)
                 return r;
         r = metrics_new(&g->metrics);

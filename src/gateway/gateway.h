@@ -8,6 +8,7 @@
 
 #include "bus-api.h"
 #include "macro.h"
+#include "sessions.h"
 
 struct MHD_Daemon;
 typedef struct Request Request;
@@ -25,7 +26,8 @@ typedef struct GatewayConfig {
         char **allowed_hosts;          /* --allowed-host: NAME or NAME:PORT, besides loopback and the listen address */
         uint64_t session_idle_usec;
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this; > the cell's polkit wait */
-        unsigned login_attempts;       /* failed logins allowed per window, per address and per user */
+        unsigned login_attempts;       /* login attempts allowed per window for a user at an address (4x per address) */
+        unsigned login_rate;           /* password checks per second for everyone together */
         uint64_t login_window_usec;
         uint64_t sse_keepalive_usec;
 } GatewayConfig;
@@ -44,6 +46,7 @@ typedef struct Gateway {
         sd_event_source *mhd_io, *mhd_timer, *mhd_kick;
         Sessions *sessions;
         LoginLimiter *limiter;
+        CheckBudget check_budget;
         Events *events;
         struct SessionAuthority *authority; /* session-authority.h */
         Metrics *metrics;

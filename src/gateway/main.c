@@ -31,14 +31,17 @@ static void help(void) {
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
                "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 30: longer\n"
                "                            than the cell waits for polkit, 25, so it refuses first)\n"
-               "     --login-attempts=N     failed logins allowed per minute per address and user (default 5)\n"
+               "     --login-attempts=N     login attempts allowed per minute for a user at an address, 4N\n"
+               "                            for an address (default 5); a successful one is not counted\n"
+               "     --login-rate=N         password checks per second for all clients together\n"
+               "                            (default 10; each costs the cell an Argon2 hash)\n"
                "     --log-level=LEVEL      debug, info, notice, warning or err\n",
                PIC_GATEWAY_WEB_ROOT);
 }
 
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
-               ARG_LOGIN_ATTEMPTS, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
+               ARG_LOGIN_ATTEMPTS, ARG_LOGIN_RATE, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
                ARG_ALLOWED_HOST, ARG_METRICS_TOKEN_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -51,6 +54,7 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
                 { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
+                { "login-rate", required_argument, NULL, ARG_LOGIN_RATE },
                 { "sse-keepalive", required_argument, NULL, ARG_SSE_KEEPALIVE },
                 { "list-routes", no_argument, NULL, ARG_LIST_ROUTES },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -100,14 +104,15 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                                 return r;
                         }
                         break;
-                case ARG_LOGIN_ATTEMPTS: {
+                case ARG_LOGIN_ATTEMPTS:
+                case ARG_LOGIN_RATE: {
                         char *end;
                         unsigned long n = strtoul(optarg, &end, 10);
                         if (*end || n == 0 || n > 1000) {
-                                log_error("--login-attempts must be a number from 1 to 1000.");
+                                log_error("%s must be a number from 1 to 1000.", argv[optind - 1]);
                                 return -EINVAL;
                         }
-                        c->login_attempts = (unsigned) n;
+                        *(o == ARG_LOGIN_RATE ? &c->login_rate : &c->login_attempts) = (unsigned) n;
                         break;
                 }
                 case ARG_LIST_ROUTES: /* undocumented: the route table, for the OpenAPI test */
@@ -140,6 +145,7 @@ static int run(int argc, char *argv[]) {
                  * carries out is never answered 504 first */
                 .bus_timeout_usec = 30 * 1000000ULL,
                 .login_attempts = 5,
+                .login_rate = 10,
                 .login_window_usec = 60 * 1000000ULL,
                 .sse_keepalive_usec = 15 * 1000000ULL,
         };

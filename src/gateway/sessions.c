@@ -199,11 +199,10 @@ typedef struct Attempts {
 
 struct LoginLimiter {
         Hashmap *by_key;
-        unsigned attempts;
         uint64_t window_usec;
 };
 
-int login_limiter_new(LoginLimiter **ret, unsigned attempts, uint64_t window_usec) {
+int login_limiter_new(LoginLimiter **ret, uint64_t window_usec) {
         LoginLimiter *l = calloc(1, sizeof(LoginLimiter));
         if (!l)
                 return -ENOMEM;
@@ -212,7 +211,6 @@ int login_limiter_new(LoginLimiter **ret, unsigned attempts, uint64_t window_use
                 free(l);
                 return -ENOMEM;
         }
-        l->attempts = attempts;
         l->window_usec = window_usec;
         *ret = l;
         return 0;
@@ -248,14 +246,14 @@ static void limiter_prune(LoginLimiter *l, uint64_t now) {
         }
 }
 
-unsigned login_limiter_check(LoginLimiter *l, const char *key, uint64_t now) {
+unsigned login_limiter_check(LoginLimiter *l, const char *key, unsigned max, uint64_t now) {
         Attempts *a = hashmap_get(l->by_key, key);
-        if (!a || now - a->window_start >= l->window_usec || a->failures < l->attempts)
+        if (!a || now - a->window_start >= l->window_usec || a->failures < max)
                 return 0;
         return (unsigned) ((a->window_start + l->window_usec - now + 999999) / 1000000);
 }
 
-void login_limiter_fail(LoginLimiter *l, const char *key, uint64_t now) {
+void login_limiter_begin(LoginLimiter *l, const char *key, uint64_t now) {
         if (hashmap_size(l->by_key) > 4096)
                 limiter_prune(l, now);
         Attempts *a = hashmap_get(l->by_key, key);
@@ -276,4 +274,23 @@ void login_limiter_fail(LoginLimiter *l, const char *key, uint64_t now) {
                 }
         }
         a->failures++;
+}
+
+void login_limiter_forgive(LoginLimiter *l, const char *key) {
+        Attempts *a = hashmap_get(l->by_key, key);
+        if (a && a->failures > 0)
+                a->failures--;
+}
+
+unsigned check_budget_take(CheckBudget *b, uint64_t now) {
+        if (b->last == 0 || now < b->last)
+                b->tokens = b->rate;
+        else
+                b->tokens = MIN((double) b->rate, b->tokens + (double) (now - b->last) * b->rate / 1e6);
+        b->last = now;
+        if (b->tokens >= 1.0) {
+                b->tokens -= 1.0;
+                return 0;
+        }
+        return 1;
 }

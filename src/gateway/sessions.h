@@ -52,11 +52,24 @@ size_t sessions_count(Sessions *s);
 bool session_csrf_matches(const Session *session, const char *token);
 const char *session_role_to_string(SessionRole role);
 
-/* Failed logins per key (client address, user name) in a fixed window. */
+/* Login attempts per key (a client address; a user name at an address) in a fixed window,
+ * counted when they start (parallel guesses count too); a login that succeeds is forgiven. */
 typedef struct LoginLimiter LoginLimiter;
-int login_limiter_new(LoginLimiter **ret, unsigned attempts, uint64_t window_usec);
+int login_limiter_new(LoginLimiter **ret, uint64_t window_usec);
 LoginLimiter *login_limiter_free(LoginLimiter *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LoginLimiter *, login_limiter_free);
-/* 0 when @key may try now, else the seconds until it may. */
-unsigned login_limiter_check(LoginLimiter *l, const char *key, uint64_t now);
-void login_limiter_fail(LoginLimiter *l, const char *key, uint64_t now);
+/* 0 when @key (allowed @max attempts per window) may try now, else the seconds until it may. */
+unsigned login_limiter_check(LoginLimiter *l, const char *key, unsigned max, uint64_t now);
+/* Counts an attempt of @key, starting now. */
+void login_limiter_begin(LoginLimiter *l, const char *key, uint64_t now);
+/* Uncounts one (it succeeded). */
+void login_limiter_forgive(LoginLimiter *l, const char *key);
+
+/* At most @rate password checks per second for everyone together (each costs the cell an
+ * Argon2 hash), with a burst of @rate: 0 when one may start now, else the seconds to wait. */
+typedef struct CheckBudget {
+        unsigned rate;
+        double tokens;
+        uint64_t last; /* µs */
+} CheckBudget;
+unsigned check_budget_take(CheckBudget *b, uint64_t now);

@@ -100,18 +100,38 @@ static void test_revoked_grants(void **state) {
 static void test_login_limiter(void **state) {
         _cleanup_(login_limiter_freep) LoginLimiter *l = NULL;
 
-        assert_int_equal(login_limiter_new(&l, 3, 60 * SEC), 0);
+        assert_int_equal(login_limiter_new(&l, 60 * SEC), 0);
         for (int i = 0; i < 3; i++) {
-                assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 10 * SEC), 0);
-                login_limiter_fail(l, "addr:127.0.0.1", 10 * SEC);
+                assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 10 * SEC), 0);
+                login_limiter_begin(l, "addr:127.0.0.1", 10 * SEC);
         }
-        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 10 * SEC), 60);
-        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 69 * SEC + 1), 1);
-        assert_int_equal(login_limiter_check(l, "addr:10.0.0.1", 10 * SEC), 0);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 10 * SEC), 60);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 4, 10 * SEC), 0); /* a larger allowance */
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 69 * SEC + 1), 1);
+        assert_int_equal(login_limiter_check(l, "addr:10.0.0.1", 3, 10 * SEC), 0);
+        /* a success is forgiven */
+        login_limiter_forgive(l, "addr:127.0.0.1");
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 10 * SEC), 0);
+        login_limiter_forgive(l, "addr:never-seen");
         /* the window ends */
-        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 70 * SEC), 0);
-        login_limiter_fail(l, "addr:127.0.0.1", 71 * SEC);
-        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 71 * SEC), 0);
+        login_limiter_begin(l, "addr:127.0.0.1", 11 * SEC);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 70 * SEC), 0);
+        login_limiter_begin(l, "addr:127.0.0.1", 71 * SEC);
+        assert_int_equal(login_limiter_check(l, "addr:127.0.0.1", 3, 71 * SEC), 0);
+}
+
+static void test_check_budget(void **state) {
+        CheckBudget b = { .rate = 4 };
+        for (int i = 0; i < 4; i++)
+                assert_int_equal(check_budget_take(&b, 100 * SEC), 0);
+        assert_int_equal(check_budget_take(&b, 100 * SEC), 1);
+        /* a quarter second later, one more */
+        assert_int_equal(check_budget_take(&b, 100 * SEC + SEC / 4), 0);
+        assert_int_equal(check_budget_take(&b, 100 * SEC + SEC / 4), 1);
+        /* never more than the burst */
+        for (int i = 0; i < 4; i++)
+                assert_int_equal(check_budget_take(&b, 200 * SEC), 0);
+        assert_int_equal(check_budget_take(&b, 200 * SEC), 1);
 }
 
 int main(void) {
@@ -120,6 +140,7 @@ int main(void) {
                 cmocka_unit_test(test_csrf_and_roles),
                 cmocka_unit_test(test_revoked_grants),
                 cmocka_unit_test(test_login_limiter),
+                cmocka_unit_test(test_check_budget),
         };
         if (sodium_init() < 0)
                 return 1;

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -230,6 +231,71 @@ class MetricsTest(HardeningTestCase):
                                capture_output=True, text=True, timeout=30)
             self.assertNotEqual(p.returncode, 0)
             self.assertIn('metrics-token-file', p.stderr)
+
+
+class LoginLimitTest(HardeningTestCase):
+    """Login limiting (issue 8's holes first): attempts were counted after the cell answered, so
+    guesses sent side by side all got through; and five wrong guesses for "admin" from anywhere
+    locked the real admin out everywhere."""
+
+    def login_from(self, gw, address, user, password):
+        """POST /api/login from a loopback address of our choice (127.0.0.0/8 is all ours)."""
+        c = http.client.HTTPConnection('127.0.0.1', gw.port, timeout=30, source_address=(address, 0))
+        try:
+            c.request('POST', '/api/login', body=json.dumps({'username': user, 'password': password}),
+                      headers={'Content-Type': 'application/json', 'Host': '127.0.0.1:%d' % gw.port})
+            r = c.getresponse()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            c.close()
+
+    def test_parallel_guesses_are_counted_before_the_answers(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--login-attempts=3', '--login-rate=1000'])
+        cell.polkit.set_delay(1)  # every answer takes a second: all 12 guesses are under way together
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(self.login_from(gw, '127.0.0.5', 'admin', 'guess')))
+                   for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        cell.polkit.set_delay(0)
+        statuses = sorted(r.status for r in results)
+        self.assertEqual(statuses.count(401), 3, statuses)
+        self.assertEqual(statuses.count(429), 9, statuses)
+
+    def test_nobody_locks_the_admin_out_from_elsewhere(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--login-attempts=3'])
+        for _ in range(3):
+            self.assertEqual(self.login_from(gw, '127.0.0.6', 'admin', 'guess').status, 401)
+        self.assertEqual(self.login_from(gw, '127.0.0.6', 'admin', ADMIN_PASSWORD).status, 429)
+        # the admin at another address is not held back by them
+        self.assertEqual(self.login_from(gw, '127.0.0.7', 'admin', ADMIN_PASSWORD).status, 200)
+        # an address guessing many users is held back at four times the allowance
+        for n in range(9):
+            self.assertEqual(self.login_from(gw, '127.0.0.6', 'user%d' % n, 'guess').status, 401)
+        self.assertEqual(self.login_from(gw, '127.0.0.6', 'user9', 'guess').status, 429)
+        # right logins do not use the allowance up
+        for _ in range(5):
+            self.assertEqual(self.login_from(gw, '127.0.0.8', 'admin', ADMIN_PASSWORD).status, 200)
+
+    def test_password_checks_per_second_are_capped(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--login-rate=2'])
+        results = []
+        threads = [threading.Thread(target=lambda n=n: results.append(
+            self.login_from(gw, '127.0.0.%d' % (20 + n), 'admin', 'guess'))) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        statuses = sorted(r.status for r in results)
+        self.assertEqual(statuses.count(401), 2, statuses)  # the burst: two checks at once
+        self.assertEqual(statuses.count(429), 6, statuses)
+        busy = [r for r in results if r.status == 429]
+        self.assertTrue(all('busy checking other logins' in r.json()['message'] for r in busy), busy)
+        self.assertTrue(all(r.header('Retry-After') == '1' for r in busy), busy)
+        time.sleep(1.1)  # the budget refills at two a second
+        self.assertEqual(self.login_from(gw, '127.0.0.31', 'admin', ADMIN_PASSWORD).status, 200)
 
 
 class SessionAuthorityTest(h.SharedWorldTestCase):
