@@ -28,6 +28,9 @@ static void help_main(void) {
                "                           for 'apply'\n"
                "  apply                    Apply pending changes\n"
                "  discard                  Drop pending changes\n"
+               "  wait-online [--peer NAME]... [--link NAME]... [--exit NAME]... [--timeout S]\n"
+               "                           Wait until the cell is online and those named are\n"
+               "                           up (like systemd-networkd-wait-online)\n"
                "\n"
                "Peer commands:\n"
                "  peer list [--json]       List peers, their last handshake and traffic\n"
@@ -684,6 +687,7 @@ static const Verb verbs[] = {
         { "exit",      verb_exit      },
         { "backup",    verb_backup    },
         { "restore",   verb_restore   },
+        { "wait-online", verb_wait_online },
         { "help",      verb_help      },
         {}
 };

@@ -60,3 +60,4 @@ int verb_link(int argc, char *argv[], Context *c);
 int verb_exit(int argc, char *argv[], Context *c);
 int verb_backup(int argc, char *argv[], Context *c);
 int verb_restore(int argc, char *argv[], Context *c);
+int verb_wait_online(int argc, char *argv[], Context *c);

@@ -9,7 +9,7 @@ typedef struct Peer Peer;
 /* PropertiesChanged, coalesced: changes are collected per object and sent
  * once per event-loop iteration from a deferred event. */
 
-#define CHANGES_MAX 16 /* more than any interface has properties */
+#define CHANGES_MAX 32 /* at least as many as any interface has properties (the Manager: 29) */
 
 typedef struct Changes {
         const char *names[CHANGES_MAX + 1]; /* string literals, NULL-terminated */

@@ -13,6 +13,7 @@
 #include "cell-bus.h"
 #include "cell-firewall.h"
 #include "exit-bus.h"
+#include "unit-targets.h"
 #include "exit-cell.h"
 #include "exit-steer.h"
 #include "exit-test.h"
@@ -490,6 +491,7 @@ int exit_bus_forget(Manager *m, Exit *e) {
                 exit_run_stop(m, e);
         hashmap_remove(m->exits_by_name, e->name);
         (void) sd_bus_emit_object_removed(m->bus, e->object_path);
+        unit_targets_set(m, UNIT_TARGET_EXIT, e->name, false);
         log_info("Removed exit %s.", e->name);
         exit_release(e);
         exit_bus_steer_all(m);

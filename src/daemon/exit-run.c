@@ -22,6 +22,7 @@
 #include "strv.h"
 #include "time-util.h"
 #include "transient-unit.h"
+#include "unit-targets.h"
 
 #define POLL_STARTING_USEC (100 * 1000ULL) /* while not up: a handshake opens the exit within this */
 #define POLL_UP_USEC (1000 * 1000ULL)
@@ -109,6 +110,7 @@ void exit_run_announce_state(Manager *m, Exit *e) {
                 return;
         log_info("Exit %s: %s → %s.", e->name, exit_state_to_string(e->announced_state), exit_state_to_string(s));
         e->announced_state = s;
+        unit_targets_set(m, UNIT_TARGET_EXIT, e->name, s == EXIT_UP);
         char *changed[] = { "State", NULL };
         exit_bus_emit_changed(e, changed);
 }

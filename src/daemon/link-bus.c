@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "exit-cell.h"
 #include "link-bus.h"
+#include "unit-targets.h"
 #include "link-exit.h"
 #include "link-push.h"
 #include "link-wg.h"
@@ -156,6 +157,7 @@ int link_bus_forget(Manager *m, Link *l) {
                 return r;
         hashmap_remove(m->links_by_name, l->remote.name);
         (void) sd_bus_emit_object_removed(m->bus, l->object_path);
+        unit_targets_set(m, UNIT_TARGET_LINK, l->remote.name, false);
         exit_cell_link_gone(m, l->remote.name); /* an exit through it goes too (its peers stay cut off) */
         link_push_cancel(l);
         link_free(l);

@@ -14,6 +14,7 @@
 #include "netlink/rtnl-route.h"
 #include "netlink/rtnl.h"
 #include "time-util.h"
+#include "unit-targets.h"
 
 static int link_wg_contribute(Manager *m, WgDevice *d) {
         Link *l;
@@ -100,6 +101,7 @@ void link_wg_refresh_stats(Manager *m, const WgDevice *d) {
                 if (!l->announced_state || !streq(l->announced_state, state)) {
                         l->announced_state = state;
                         names[k++] = "State";
+                        unit_targets_set(m, UNIT_TARGET_LINK, l->remote.name, streq(state, "connected"));
                 }
                 names[k] = NULL;
                 if (k > 0)

@@ -14,7 +14,6 @@
 #include "strv.h"
 
 #define LINK_KEEPALIVE_SEC 25           /* keeps NAT mappings open and handshakes fresh */
-#define LINK_FRESH_USEC (180ULL * 1000000ULL)  /* WireGuard rekeys every 2 minutes while in use */
 
 static void copy_identity_strings(const CellIdentity *from, CellIdentity *to, bool *ok) {
         char *const *src[] = { &from->name, &from->domain, &from->vpn_subnet, &from->dns_address, &from->endpoint,
@@ -65,7 +64,7 @@ const char *link_state(const Link *l, uint64_t now_usec) {
                 return "refused";
         if (l->latest_handshake_usec == 0)
                 return "pairing";
-        if (now_usec < l->latest_handshake_usec + LINK_FRESH_USEC)
+        if (wg_handshake_is_fresh(l->latest_handshake_usec, now_usec))
                 return "connected";
         return "unreachable";
 }

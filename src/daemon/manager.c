@@ -34,6 +34,8 @@
 #include "peer-wg.h"
 #include "state.h"
 #include "wg/wg-diff.h"
+#include "time-util.h"
+#include "unit-targets.h"
 #include "uplink.h"
 #include "wireguard-start.h"
 
@@ -136,6 +138,7 @@ Manager *manager_free(Manager *m) {
         wait_list_done(&m->wg_waiters);
         wait_list_done(&m->idle_waiters);
         password_worker_free(m->passwords);
+        unit_targets_done(m);
         dns_done(m);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
@@ -265,8 +268,21 @@ static int sync_device(Manager *m) {
         return 0;
 }
 
+/* Online (and pic-online.target) when it changed: set up, and WireGuard as the model says. */
+static void announce_online(Manager *m) {
+        bool online = m->cell.setup_complete && m->wg_ready;
+
+        if (online == m->online)
+                return;
+        m->online = online;
+        log_info("The cell is %s.", online ? "online (WireGuard serves)" : "offline (WireGuard does not serve)");
+        char *changed[] = { "Online", NULL };
+        changes_mark_cell(m, changed);
+        unit_targets_set(m, UNIT_TARGET_ONLINE, NULL, online);
+}
+
 /* Reads the device and sets only what differs, in one batch. */
-int manager_reconcile(Manager *m) {
+static int reconcile_device(Manager *m) {
         _cleanup_(wg_device_freep) WgDevice *have = NULL, *want = NULL, *change = NULL;
         int r;
 
@@ -297,6 +313,12 @@ int manager_reconcile(Manager *m) {
         return 0;
 }
 
+int manager_reconcile(Manager *m) {
+        int r = reconcile_device(m);
+        announce_online(m);
+        return r;
+}
+
 static int on_wireguard_go_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Manager *m = userdata;
 
@@ -306,6 +328,7 @@ static int on_wireguard_go_exit(sd_event_source *s, const siginfo_t *si, void *u
         m->wg_child = sd_event_source_disable_unref(m->wg_child);
         /* The timer repairs it, which also paces restarts of one that keeps crashing. */
         m->wg_ready = false;
+        announce_online(m);
         return 0;
 }
 
@@ -329,8 +352,10 @@ static int refresh_stats(Manager *m) {
         r = peer_wg_refresh_stats(m, d, &changes, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 peer_bus_emit_changed(changes[i].peer, (char **) changes[i].names);
+                unit_targets_set(m, UNIT_TARGET_PEER, changes[i].peer->name, changes[i].peer->connected);
+        }
         link_wg_refresh_stats(m, d);
         link_bus_expire_unconfirmed(m);
         return 0;
@@ -348,6 +373,7 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) cell_firewall_rebuild(m);
         if (m->exit_rules_stale)
                 m->exit_rules_stale = exit_steer_sync_rules(m) < 0;
+        announce_online(m);
         /* a time source is one-shot: arm it again, or it never fires after this */
         int r = sd_event_source_set_time_relative(s, m->config.stats_interval_usec);
         return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -490,6 +516,10 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
+        /* targets left active by the last run are matched once peers, links and exits were read again */
+        r = unit_targets_start(m, 2 * m->config.stats_interval_usec + UNIT_TARGETS_SETTLE_EXTRA_USEC);
+        if (r < 0)
+                return r;
         if (m->cell.setup_complete)
                 exit_bus_start_all(m);
         exit_strays_stop(m);
@@ -511,6 +541,17 @@ int manager_run(Manager *m) {
         return sd_event_loop(m->event);
 }
 
+/* A peer (re)added to WireGuard, or with a new key, has no session yet: its
+ * last handshake says nothing about it; a disabled or removed one is not
+ * connected. (old is freed by now when new replaced it: only its flags count.) */
+static void peer_connected_after_change(Manager *m, bool old_live, bool same_key, Peer *new, const char *name) {
+        if (new && new->enabled && (!old_live || !same_key))
+                new->latest_handshake_usec = 0;
+        if (new)
+                new->connected = peer_is_connected(new, now_usec(CLOCK_REALTIME));
+        unit_targets_set(m, UNIT_TARGET_PEER, name, new && new->connected);
+}
+
 /* The model step of a commit: the new version indexed (and given its object path), the old one dropped. */
 static int swap_peer(Manager *m, Peer *old, Peer *new) {
         if (failure_injected(m, "index"))
@@ -525,6 +566,8 @@ static int swap_peer(Manager *m, Peer *old, Peer *new) {
 int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
         const char *name = new ? new->name : old->name;
         char old_name[PEER_NAME_MAX + 1] = "";
+        bool old_live = old && old->enabled;
+        bool same_key = old && new && memcmp(old->public_key, new->public_key, WG_KEY_LEN) == 0;
         int r, k;
 
         if (old) /* the swap frees a replaced old */
@@ -546,6 +589,7 @@ int manager_commit_peer(Manager *m, Peer *old, Peer *new) {
         if (r < 0)
                 goto undo_firewall;
         dns_peer_changed(m, old ? old_name : NULL, new); /* derived records: never a reason to undo */
+        peer_connected_after_change(m, old_live, same_key, new, name);
         return 0;
 
         /* Each step undone in reverse, so a failure leaves files, WireGuard and the firewall as they were. */

@@ -17,6 +17,7 @@
 #include "nft/firewall.h"
 #include "password-worker.h"
 #include "polkit.h"
+#include "unit-targets.h"
 #include "wait-list.h"
 #include "wg/wg-backend.h"
 
@@ -101,6 +102,8 @@ typedef struct Manager {
 
         WgBackend *wg;
         bool wg_ready;
+        bool online;           /* setup complete and wg_ready, as last announced (Online, pic-online.target) */
+        UnitTargets targets;   /* the pic-*.target units (unit-targets.h) */
         sd_event_source *stats_timer;
         sd_event_source *wg_child;
         sd_event_source *wg_start_timer; /* a wireguard-go we started is not ready yet */

@@ -62,7 +62,7 @@ static bool strv_same_set(char *const *a, char *const *b) {
 }
 
 void peer_bus_emit_diff(Peer *new, const Peer *old) {
-        char *names[10];
+        char *names[12];
         size_t n = 0;
 
         if (!streq(new->public_key_b64, old->public_key_b64))
@@ -79,6 +79,10 @@ void peer_bus_emit_diff(Peer *new, const Peer *old) {
                 names[n++] = "HasPresharedKey";
         if (new->enabled != old->enabled)
                 names[n++] = "Enabled";
+        if (new->latest_handshake_usec != old->latest_handshake_usec)
+                names[n++] = "LatestHandshake";
+        if (new->connected != old->connected)
+                names[n++] = "Connected";
         if (!streq(new->exit, old->exit)) {
                 names[n++] = "Exit";
                 exit_bus_peer_moved(new->manager, old->exit, new->exit);
@@ -109,6 +113,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "b", p->has_preshared_key);
         if (streq(property, "Enabled"))
                 return sd_bus_message_append(reply, "b", p->enabled);
+        if (streq(property, "Connected"))
+                return sd_bus_message_append(reply, "b", p->connected);
         if (streq(property, "Exit"))
                 return sd_bus_message_append(reply, "s", p->exit);
         if (streq(property, "Created"))
@@ -351,6 +357,7 @@ static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_PROPERTY("PersistentKeepalive", "q", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HasPresharedKey", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Enabled", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Connected", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Created", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LatestHandshake", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RxBytes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

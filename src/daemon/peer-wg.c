@@ -7,6 +7,7 @@
 #include "cell-firewall.h"
 #include "failure-injection.h"
 #include "peer-wg.h"
+#include "time-util.h"
 
 static WgDevice *device_new(const Manager *m) {
         WgDevice *d = calloc(1, sizeof *d);
@@ -113,6 +114,7 @@ static void format_endpoint(const WgPeer *w, char *buf, size_t size) {
 int peer_wg_refresh_stats(Manager *m, const WgDevice *d, PeerStatsChange **ret, size_t *ret_n) {
         _cleanup_(freep) PeerStatsChange *changes = NULL;
         size_t n = 0, allocated = 0;
+        uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
         for (const WgPeer *w = d->peers; w; w = w->next) {
@@ -140,6 +142,10 @@ int peer_wg_refresh_stats(Manager *m, const WgDevice *d, PeerStatsChange **ret, 
                 if (!streq(p->endpoint, endpoint)) {
                         snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
                         c.names[k++] = "Endpoint";
+                }
+                if (p->connected != peer_is_connected(p, now)) { /* a handshake, or 180 s without one */
+                        p->connected = !p->connected;
+                        c.names[k++] = "Connected";
                 }
                 if (k == 0)
                         continue;

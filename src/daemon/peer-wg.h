@@ -17,9 +17,11 @@ int peer_wg_set_peers(Manager *m, Peer *const *peers, size_t n, bool remove);
 
 typedef struct PeerStatsChange {
         Peer *peer;
-        const char *names[5]; /* the properties that changed, NULL-terminated */
+        const char *names[6]; /* the properties that changed, NULL-terminated */
 } PeerStatsChange;
 
 /* Takes handshakes, counters and endpoints from the device as read into the
- * peers; returns which peers changed what, for the caller to announce. */
+ * peers, and whether each is connected (peer_is_connected(), which also
+ * changes with time); returns which peers changed what, for the caller to
+ * announce. */
 int peer_wg_refresh_stats(Manager *m, const WgDevice *d, PeerStatsChange **ret, size_t *ret_n);

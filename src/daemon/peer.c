@@ -24,6 +24,10 @@ Peer *peer_free(Peer *p) {
         return NULL;
 }
 
+bool peer_is_connected(const Peer *p, uint64_t now_usec) {
+        return p->enabled && wg_handshake_is_fresh(p->latest_handshake_usec, now_usec);
+}
+
 int peer_new(Peer **ret, const char *name) {
         if (!peer_name_is_valid(name))
                 return -EINVAL;

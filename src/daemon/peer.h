@@ -40,7 +40,11 @@ typedef struct Peer {
         /* read from WireGuard on a timer */
         uint64_t latest_handshake_usec, rx_bytes, tx_bytes;
         char endpoint[64];
+        bool connected; /* peer_is_connected() as last announced (Connected, pic-peer@NAME.target) */
 } Peer;
+
+/* Enabled with a handshake within WireGuard's REJECT_AFTER_TIME (180 s) of now_usec. */
+bool peer_is_connected(const Peer *p, uint64_t now_usec);
 
 /* The services a peer may be granted are the firewall's (src/nft/firewall-services.c). */
 #define PEER_SERVICES_DOC "dns, web, mail, calendar, files, webdav"

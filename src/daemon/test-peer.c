@@ -288,6 +288,25 @@ static void make_cell(Cell *c, const char *vpn, const char *endpoint) {
         key_to_base64(c->public_key, c->public_key_b64);
 }
 
+static void test_peer_connected(void **state) {
+        _cleanup_(peer_freep) Peer *p = NULL;
+        const uint64_t s = 1000000ULL, now = 1700000000ULL * s;
+
+        assert_int_equal(peer_new(&p, "laptop"), 0);
+        p->enabled = true;
+        assert_false(peer_is_connected(p, now)); /* never */
+        p->latest_handshake_usec = now - 5 * s;
+        assert_true(peer_is_connected(p, now));
+        p->latest_handshake_usec = now - 180 * s + 1;
+        assert_true(peer_is_connected(p, now));
+        p->latest_handshake_usec = now - 180 * s; /* REJECT_AFTER_TIME: the session is over */
+        assert_false(peer_is_connected(p, now));
+        p->latest_handshake_usec = now + 2 * s; /* the clock stepped back: still the last handshake */
+        assert_true(peer_is_connected(p, now));
+        p->enabled = false;
+        assert_false(peer_is_connected(p, now));
+}
+
 static void test_client_config_full(void **state) {
         _cleanup_(peer_freep) Peer *p = NULL;
         _cleanup_(freep) char *text = NULL;
@@ -399,6 +418,7 @@ int main(void) {
                 cmocka_unit_test(test_service_access_validate),
                 cmocka_unit_test(test_address_parse),
                 cmocka_unit_test(test_peer_to_wg),
+                cmocka_unit_test(test_peer_connected),
                 cmocka_unit_test(test_client_config_full),
                 cmocka_unit_test(test_client_config_minimal),
                 cmocka_unit_test(test_client_config_subnets),

@@ -26,6 +26,17 @@ static inline bool endswith(const char *s, const char *suffix) {
         size_t n = strlen(s), k = strlen(suffix);
         return n >= k && streq(s + n - k, suffix);
 }
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int hex_digit_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 static inline char *mfree_str(char *s) {
         free(s);
         return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "macro.h"
 #include "proxy-url.h"
 
 static int refuse(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -18,16 +19,6 @@ static int refuse(char *buf, size_t size, const char *fmt, ...) {
         return -EINVAL;
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Decodes [s, end) into out (percent escapes); -EINVAL for a bad escape, a
  * forbidden or unprintable character, or an empty or overlong result. */
 static int decode_credential(const char *s, const char *end, char out[static PROXY_CREDENTIAL_MAX + 1]) {
@@ -36,7 +27,7 @@ static int decode_credential(const char *s, const char *end, char out[static PRO
         while (s < end) {
                 int c = (unsigned char) *s++;
                 if (c == '%') {
-                        int hi = end - s >= 2 ? hex_value(s[0]) : -1, lo = end - s >= 2 ? hex_value(s[1]) : -1;
+                        int hi = end - s >= 2 ? hex_digit_value(s[0]) : -1, lo = end - s >= 2 ? hex_digit_value(s[1]) : -1;
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
                         c = hi * 16 + lo;

@@ -18,6 +18,15 @@
 
 typedef uint8_t WgKey[WG_KEY_LEN];
 
+/* WireGuard's REJECT_AFTER_TIME: no session outlives it, and a peer in use
+ * rekeys every 2 minutes, so a handshake within it means the peer is there. */
+#define WG_REJECT_AFTER_TIME_USEC (180ULL * 1000000ULL)
+
+/* Whether a handshake at handshake_usec (CLOCK_REALTIME µs, 0: never) is fresh at now_usec. */
+static inline bool wg_handshake_is_fresh(uint64_t handshake_usec, uint64_t now_usec) {
+        return handshake_usec != 0 && now_usec < handshake_usec + WG_REJECT_AFTER_TIME_USEC;
+}
+
 typedef struct WgAllowedIp {
         int family; /* AF_INET or AF_INET6 */
         union {

@@ -203,6 +203,11 @@ class ExitWorld:
         out = self.cell.bus.systemctl('show', '-p', 'MainPID', '--value', unit, check=False).stdout.strip()
         return int(out or 0)
 
+    def wait_unit_state(self, unit, want, timeout=5):
+        """A unit of the cell's manager reaches ActiveState want (a pic-exit@NAME.target, say)."""
+        h.wait_for(lambda: self.cell.bus.unit_property(unit, 'ActiveState') == want, timeout, 0.1,
+                   '%s %s' % (unit, want))
+
     def flood(self):
         """Packets to the internet from the peer while something happens: a ping every 10 ms."""
         return self.peer_ns.spawn(['ping', '-q', '-i', '0.01', '-W', '1', INTERNET], name='flood',

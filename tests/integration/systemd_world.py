@@ -298,6 +298,16 @@ BindReadOnlyPaths={source}
 Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
 '''
 
+# The targets pic-celld starts and stops (installed unchanged), and the wait-online
+# service, whose drop-in runs the build's picctl on the private bus.
+TARGET_UNITS = ('pic-online.target', 'pic-peer@.target', 'pic-link@.target', 'pic-exit@.target')
+WAIT_ONLINE_UNIT = 'pic-wait-online.service'
+WAIT_ONLINE_DROP_IN = '''[Service]
+ExecStart=
+ExecStart={argv}
+Environment=DBUS_SYSTEM_BUS_ADDRESS={bus}
+'''
+
 CELLD_UNIT = 'pic-celld.service'
 GATEWAY_UNIT = 'pic-gatewayd.service'
 GATEWAY_SOCKET = 'pic-gatewayd.socket'
@@ -321,8 +331,11 @@ def celld_unit_argv(build, state_dir, netns, ifname, extra_args=()):
 
 
 def install_celld_unit(units, services_dir, build, argv, netns, world, wg_dir, bus_address):
-    """The shipped pic-celld.service and its activation file, with the dev world's drop-in."""
+    """The shipped pic-celld.service and its activation file, with the dev world's drop-in,
+    and the targets it sets."""
     shutil.copy(os.path.join(build, 'systemd', CELLD_UNIT), units)
+    for target in TARGET_UNITS:
+        shutil.copy(os.path.join(build, 'systemd', target), units)
     alias = os.path.join(units, 'dbus-org.pic.Cell1.service')
     if not os.path.lexists(alias):
         # the [Install] Alias= that `systemctl enable` would create
@@ -352,6 +365,13 @@ def install_gateway_unit(units, build, source, listen, world, bus_address, extra
                                                          source=source, bus=bus_address))
 
 
+def install_wait_online_unit(units, build, bus_address, args=()):
+    """The shipped pic-wait-online.service, running the build's `picctl wait-online ARGS`."""
+    shutil.copy(os.path.join(build, 'systemd', WAIT_ONLINE_UNIT), units)
+    argv = [h.picctl_binary(build), 'wait-online'] + [str(a) for a in args]
+    _drop_in(units, WAIT_ONLINE_UNIT, WAIT_ONLINE_DROP_IN.format(argv=exec_line(argv), bus=bus_address))
+
+
 def install_polkitd_unit(units, polkit_dir, bus_address):
     """The real polkitd (h.real_polkitd_argv) as a unit of the world's manager."""
     argv = h.real_polkitd_argv(os.path.join(polkit_dir, 'actions'), os.path.join(polkit_dir, 'rules'),
@@ -360,6 +380,17 @@ def install_polkitd_unit(units, polkit_dir, bus_address):
         f.write('[Unit]\nDescription=polkitd for the dev world (project actions only)\n'
                 '[Service]\nType=dbus\nBusName=%s\nExecStart=%s\nEnvironment=DBUS_SYSTEM_BUS_ADDRESS=%s\n'
                 % (h.POLKIT_BUS_NAME, exec_line(argv), bus_address))
+
+
+def cell_and_client(world, cell_lan, client_lan, actions):
+    """What a test of the shipped units starts from: a cell's namespace and a client's, joined
+    by a veth (cell_lan and client_lan, /24), and the bus run by a real manager, mock polkit
+    allowing actions. Returns (bus, cell_ns, client_ns); pic-celld is not installed yet."""
+    cell_ns, client_ns = h.Netns(world=world), h.Netns(world=world)
+    h.veth(cell_ns, client_ns, cell_lan + '/24', client_lan + '/24', world=world)
+    bus = SystemdBus(world=world)
+    h.MockPolkit(bus).set_allowed(actions)
+    return bus, cell_ns, client_ns
 
 
 class CelldUnit:

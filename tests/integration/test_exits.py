@@ -95,6 +95,7 @@ class ExitsTest(h.SharedWorldTestCase):
 
         self.server.start(self.w.up)
         self.wait_state('up')
+        self.w.wait_unit_state('pic-exit@vpn.target', 'active')  # for units bound to it (README)
         self.assertEqual(self.w.probe(), '10.64.0.2')  # through the exit, with its address
         flood.stop()
         self.assertEqual(self.w.leaked(), 0)
@@ -181,6 +182,7 @@ class ExitsTest(h.SharedWorldTestCase):
         self.w.set_peer_exit('')
         self.exit_obj().Remove()
         h.wait_for(lambda: self.w.unit_main_pid(UNIT) == 0, 10, 0.1, 'the unit stopped')
+        self.w.wait_unit_state('pic-exit@vpn.target', 'inactive')
         h.wait_for(lambda: self.cell.netns.ip('link', 'show', 'pic-x1', check=False).returncode != 0, 10, 0.1,
                    'pic-x1 gone')
         rules = self.cell.netns.run(['ip', 'rule', 'show']).stdout

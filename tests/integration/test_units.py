@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
 from systemd_world import (GATEWAY_SOCKET, GATEWAY_UNIT, PAIRING_SOCKET, CelldUnit, GatewayUnit,  # noqa: E402
-                           SystemdBus, dig)
+                           cell_and_client, dig)
 
 N = os.getpid() % 200
 CELL_LAN, CLIENT_LAN = '10.241.%d.1' % N, '10.241.%d.2' % N
@@ -37,11 +37,8 @@ class UnitWorld(h.SharedWorldTestCase):
     @classmethod
     def build_world(cls):
         w = cls.world
-        cell_ns, cls.client_ns = h.Netns(world=w), h.Netns(world=w)
-        h.veth(cell_ns, cls.client_ns, CELL_LAN + '/24', CLIENT_LAN + '/24', world=w)
-        cls.bus = SystemdBus(world=w)
-        h.MockPolkit(cls.bus).set_allowed(['org.pic.cell1.configure', 'org.pic.cell1.manage-peers',
-                                           'org.pic.cell1.read-secrets'])
+        cls.bus, cell_ns, cls.client_ns = cell_and_client(w, CELL_LAN, CLIENT_LAN, [
+            'org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets'])
         cls.cell = CelldUnit(cls.bus, cell_ns, world=w, extra_args=['--stats-interval=0.3'])
         cls.cell.start()
         cls.gateway = GatewayUnit(cls.bus, world=w, pairing=True)
