@@ -299,16 +299,16 @@ export function createRestApi({ base = '' } = {}) {
                 },
 
                 listInvites() {
-                        return request('GET', '/api/links/invites');
+                        return request('GET', '/api/invites');
                 },
 
                 /** lifetime in seconds → {invite, expires, qr_svg} (shown once) */
                 createInvite(lifetime) {
-                        return request('POST', '/api/links/invites', { body: lifetime ? { lifetime } : {} });
+                        return request('POST', '/api/invites', { body: lifetime ? { lifetime } : {} });
                 },
 
                 revokeInvite(id) {
-                        return request('DELETE', `/api/links/invites/${enc(id)}`);
+                        return request('DELETE', `/api/invites/${enc(id)}`);
                 },
 
                 listExits() {

@@ -202,15 +202,15 @@ class InviteTest(h.HarnessTestCase):
 
 
 class InviteRestTest(h.HarnessTestCase):
-    """/api/links and /api/links/invites through the gateway (admin only)."""
+    """/api/links and /api/invites through the gateway (admin only)."""
 
     def test_invites_and_links_over_rest(self):
         cell, gw = setup_cell(self.world, allowed=ALL_ACTIONS + ['org.pic.cell1.manage-links'])
         admin = Client(gw)
         self.assertEqual(admin.login('admin', ADMIN_PASSWORD).status, 200)
-        self.assertEqual(gw.request('GET', '/api/links/invites').status, 401)
+        self.assertEqual(gw.request('GET', '/api/invites').status, 401)
 
-        r = admin.request('POST', '/api/links/invites', {'lifetime': 3600})
+        r = admin.request('POST', '/api/invites', {'lifetime': 3600})
         self.assertEqual(r.status, 201, r)
         made = r.json()
         self.assertEqual(sorted(made), ['expires', 'invite', 'qr_svg'])
@@ -219,16 +219,16 @@ class InviteRestTest(h.HarnessTestCase):
         fields = verify(made['invite'])
         self.assertAlmostEqual(made['expires'], time.time() + 3600, delta=5)
 
-        listed = admin.request('GET', '/api/links/invites').json()
+        listed = admin.request('GET', '/api/invites').json()
         self.assertEqual([i['id'] for i in listed], [fields['id']])
-        self.assertNotIn(fields['secret'], admin.request('GET', '/api/links/invites').body.decode())
+        self.assertNotIn(fields['secret'], admin.request('GET', '/api/invites').body.decode())
         for body in ({'lifetime': 'soon'}, {'lifetime': 1.5}, {'color': 'red'}, {'lifetime': 10}):
-            r = admin.request('POST', '/api/links/invites', body)
+            r = admin.request('POST', '/api/invites', body)
             self.assertEqual((r.status, r.json()['error']), (400, 'invalid'), (body, r))
 
-        self.assertEqual(admin.request('DELETE', '/api/links/invites/' + fields['id']).status, 204)
-        self.assertEqual(admin.request('DELETE', '/api/links/invites/' + fields['id']).status, 404)
-        self.assertEqual(admin.request('GET', '/api/links/invites').json(), [])
+        self.assertEqual(admin.request('DELETE', '/api/invites/' + fields['id']).status, 204)
+        self.assertEqual(admin.request('DELETE', '/api/invites/' + fields['id']).status, 404)
+        self.assertEqual(admin.request('GET', '/api/invites').json(), [])
 
         # links: none yet; a malformed or forged invite is refused by name
         self.assertEqual(admin.request('GET', '/api/links').json(), [])
