@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "slow-clients.h"
 #include "session-authority.h"
 #include "sessions.h"
 
@@ -86,6 +87,7 @@ Gateway *gateway_free(Gateway *g) {
         sd_bus_flush_close_unref(g->bus);
         events_free(g->events);
         session_authority_free(g->authority);
+        slow_clients_free(g->slow_clients);
         sessions_free(g->sessions);
         login_limiter_free(g->limiter);
         metrics_free(g->metrics);
@@ -221,6 +223,9 @@ int gateway_start(Gateway *g) {
                         flags |= MHD_USE_IPv6;
         }
 
+        r = slow_clients_new(g->event, g->config.header_timeout_usec, &g->slow_clients);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the header timeout: %m");
         if (listen_fd >= 0)
                 g->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_access_handler, g,
                                           MHD_OPTION_LISTEN_SOCKET, listen_fd,
@@ -228,6 +233,8 @@ int gateway_start(Gateway *g) {
                                           MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
                                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
+                                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, g->config.connections_per_client,
+                                          MHD_OPTION_NOTIFY_CONNECTION, slow_clients_notify, g->slow_clients,
                                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 128 * 1024,
                                           MHD_OPTION_END);
         else
@@ -237,6 +244,8 @@ int gateway_start(Gateway *g) {
                                           MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
                                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
+                                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, g->config.connections_per_client,
+                                          MHD_OPTION_NOTIFY_CONNECTION, slow_clients_notify, g->slow_clients,
                                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 128 * 1024,
                                           MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned) 1024,
                                           MHD_OPTION_END);

@@ -28,6 +28,8 @@ typedef struct GatewayConfig {
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this; > the cell's polkit wait */
         unsigned login_attempts;       /* login attempts allowed per window for a user at an address (4x per address) */
         unsigned login_rate;           /* password checks per second for everyone together */
+        unsigned connections_per_client; /* open connections one client address may hold */
+        uint64_t header_timeout_usec;  /* a request's headers must arrive within this */
         uint64_t login_window_usec;
         uint64_t sse_keepalive_usec;
 } GatewayConfig;
@@ -49,6 +51,7 @@ typedef struct Gateway {
         CheckBudget check_budget;
         Events *events;
         struct SessionAuthority *authority; /* session-authority.h */
+        struct SlowClients *slow_clients;   /* slow-clients.h */
         Metrics *metrics;
         struct PairingListener *pairing; /* pairing-listener.h */
         char *metrics_token;    /* from config.metrics_token_file; NULL: admin sessions only */

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include "slow-clients.h"
 #include "host-check.h"
 #include "http.h"
 #include "json-strict.h"
@@ -313,6 +314,7 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
         Request *r = *con_cls;
 
         if (!r) {
+                slow_clients_headers_done(connection);
                 r = calloc(1, sizeof(Request));
                 if (!r)
                         return MHD_NO;
@@ -381,7 +383,10 @@ enum MHD_Result http_access_handler(void *cls, struct MHD_Connection *connection
 
 void http_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                             enum MHD_RequestTerminationCode toe) {
+        Gateway *g = cls;
         Request *r = *con_cls;
+        if (g->slow_clients)
+                slow_clients_request_done(g->slow_clients, connection);
         if (!r)
                 return;
         if (r->suspended)

@@ -35,13 +35,17 @@ static void help(void) {
                "                            for an address (default 5); a successful one is not counted\n"
                "     --login-rate=N         password checks per second for all clients together\n"
                "                            (default 10; each costs the cell an Argon2 hash)\n"
+               "     --connections-per-client=N\n"
+               "                            open connections one client address may hold (default 64)\n"
+               "     --header-timeout=SEC   close a connection whose request headers have not all\n"
+               "                            arrived this long after it opened or its last request (default 10)\n"
                "     --log-level=LEVEL      debug, info, notice, warning or err\n",
                PIC_GATEWAY_WEB_ROOT);
 }
 
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
-               ARG_LOGIN_ATTEMPTS, ARG_LOGIN_RATE, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
+               ARG_LOGIN_ATTEMPTS, ARG_LOGIN_RATE, ARG_CONNECTIONS_PER_CLIENT, ARG_HEADER_TIMEOUT, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
                ARG_ALLOWED_HOST, ARG_METRICS_TOKEN_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -55,6 +59,8 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
                 { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
                 { "login-rate", required_argument, NULL, ARG_LOGIN_RATE },
+                { "connections-per-client", required_argument, NULL, ARG_CONNECTIONS_PER_CLIENT },
+                { "header-timeout", required_argument, NULL, ARG_HEADER_TIMEOUT },
                 { "sse-keepalive", required_argument, NULL, ARG_SSE_KEEPALIVE },
                 { "list-routes", no_argument, NULL, ARG_LIST_ROUTES },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -97,22 +103,26 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 case ARG_SESSION_IDLE:
                 case ARG_BUS_TIMEOUT:
                 case ARG_SSE_KEEPALIVE: /* undocumented: for tests */
+                case ARG_HEADER_TIMEOUT:
                         r = parse_seconds(optarg, o == ARG_SESSION_IDLE ? &c->session_idle_usec :
-                                                  o == ARG_BUS_TIMEOUT ? &c->bus_timeout_usec : &c->sse_keepalive_usec);
+                                                  o == ARG_BUS_TIMEOUT ? &c->bus_timeout_usec :
+                                                  o == ARG_HEADER_TIMEOUT ? &c->header_timeout_usec : &c->sse_keepalive_usec);
                         if (r < 0) {
                                 log_error("%s: '%s' is not a number of seconds.", argv[optind - 1], optarg);
                                 return r;
                         }
                         break;
                 case ARG_LOGIN_ATTEMPTS:
-                case ARG_LOGIN_RATE: {
+                case ARG_LOGIN_RATE:
+                case ARG_CONNECTIONS_PER_CLIENT: {
                         char *end;
                         unsigned long n = strtoul(optarg, &end, 10);
                         if (*end || n == 0 || n > 1000) {
                                 log_error("%s must be a number from 1 to 1000.", argv[optind - 1]);
                                 return -EINVAL;
                         }
-                        *(o == ARG_LOGIN_RATE ? &c->login_rate : &c->login_attempts) = (unsigned) n;
+                        *(o == ARG_LOGIN_RATE ? &c->login_rate :
+                          o == ARG_CONNECTIONS_PER_CLIENT ? &c->connections_per_client : &c->login_attempts) = (unsigned) n;
                         break;
                 }
                 case ARG_LIST_ROUTES: /* undocumented: the route table, for the OpenAPI test */
@@ -146,6 +156,8 @@ static int run(int argc, char *argv[]) {
                 .bus_timeout_usec = 30 * 1000000ULL,
                 .login_attempts = 5,
                 .login_rate = 10,
+                .connections_per_client = 64,
+                .header_timeout_usec = 10 * 1000000ULL,
                 .login_window_usec = 60 * 1000000ULL,
                 .sse_keepalive_usec = 15 * 1000000ULL,
         };

@@ -298,6 +298,64 @@ class LoginLimitTest(HardeningTestCase):
         self.assertEqual(self.login_from(gw, '127.0.0.31', 'admin', ADMIN_PASSWORD).status, 200)
 
 
+class SlowClientTest(HardeningTestCase):
+    """One client must not hold the gateway (issue 8: 1,100 slow connections from one address made
+    /health unreachable): a cap of connections per client address, and a request's headers must
+    arrive in time even when they come a byte at a time (libmicrohttpd's timeout is an idle one)."""
+
+    def slow_connection(self, port, address):
+        s = socket.socket()
+        s.bind((address, 0))
+        s.settimeout(5)
+        s.connect(('127.0.0.1', port))
+        s.sendall(b'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n')  # never the blank line
+        return s
+
+    @staticmethod
+    def closed(s):
+        """Whether the gateway closed it (a read ends or is reset); False while it stays open."""
+        s.settimeout(0.05)
+        try:
+            return s.recv(1) == b''
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def test_a_flood_from_one_address(self):
+        cell, gw = setup_cell(self.world, gateway_args=['--connections-per-client=8', '--header-timeout=2'])
+        conns = [self.slow_connection(gw.port, '127.0.0.9') for _ in range(20)]
+        try:
+            time.sleep(0.5)
+            refused = [c for c in conns if self.closed(c)]
+            self.assertEqual(len(refused), 12, 'beyond 8 connections the address is turned away')
+            # everyone else is served meanwhile
+            self.assertEqual(gw.request('GET', '/health').status, 200)
+            # the 8 it holds dribble a byte every half second: still shut once their headers are 2 s late
+            held = [c for c in conns if c not in refused]
+            start = time.monotonic()
+            while time.monotonic() - start < 8 and not all(self.closed(c) for c in held):
+                for c in held:
+                    try:
+                        c.sendall(b'X')
+                    except OSError:
+                        pass
+                time.sleep(0.5)
+            self.assertTrue(all(self.closed(c) for c in held), 'slow headers are cut off')
+            self.assertLess(time.monotonic() - start, 6)
+            # a request with all its headers on a kept-alive connection is untouched by the limit
+            c = http.client.HTTPConnection('127.0.0.1', gw.port, timeout=10)
+            c.request('GET', '/health')
+            self.assertEqual(c.getresponse().read() and 200, 200)
+            time.sleep(0.5)
+            c.request('GET', '/health')
+            self.assertEqual(c.getresponse().status, 200)
+            c.close()
+        finally:
+            for c in conns:
+                c.close()
+
+
 class SessionAuthorityTest(h.SharedWorldTestCase):
     """A session carries the authority it was granted, and dies with it (issue 8; each case was a
     hole: the old session went on, and after a re-creation fetched the new peer's private key)."""
