@@ -151,11 +151,12 @@ cJSON *http_body_object(Request *r) {
                 http_reply_error(r, 400, "invalid", "A JSON object is required as the request body.", NULL);
                 return NULL;
         }
-        char why[128], message[192];
-        r->json = json_parse_strict(r->body, r->body_size, why, sizeof why);
+        char why[128], message[192], member[96];
+        r->json = json_parse_strict_member(r->body, r->body_size, why, sizeof why, member, sizeof member);
         if (!r->json) {
                 snprintf(message, sizeof message, "The request body is refused: %s", why);
-                http_reply_error(r, 400, "invalid", message, NULL);
+                http_reply_error(r, 400, "invalid", message, member[0] && text_is_clean_utf8(member, strlen(member))
+                                                             ? member : NULL);
                 return NULL;
         }
         if (!cJSON_IsObject(r->json)) {

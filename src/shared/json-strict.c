@@ -82,8 +82,10 @@ static int compare_names(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Every object at any depth: no member name twice (sorted, so n log n for a large object). */
-static bool check_members(const cJSON *item, char *why, size_t size) {
+/* Every object at any depth: no member name twice (sorted, so n log n for a large object).
+ * @top: the top-level member holding @item (NULL: item is the top); its name, or the duplicate's
+ * own at the top, goes to @member. */
+static bool check_members(const cJSON *item, const char *top, char *why, size_t size, char *member, size_t msize) {
         const cJSON *c;
         size_t n = 0;
 
@@ -103,20 +105,29 @@ static bool check_members(const cJSON *item, char *why, size_t size) {
                         if (strcmp(names[i - 1], names[i]) == 0) {
                                 snprintf(why, size, "Member '%.*s' is given twice.", utf8_prefix_len(names[i], 64),
                                          names[i]);
+                                if (member && msize > 0)
+                                        snprintf(member, msize, "%s", top ?: names[i]);
                                 free(names);
                                 return false;
                         }
                 free(names);
         }
         cJSON_ArrayForEach(c, item)
-                if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !check_members(c, why, size))
+                if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+                    !check_members(c, top ?: (cJSON_IsObject(item) ? c->string : NULL), why, size, member, msize))
                         return false;
         return true;
 }
 
 cJSON *json_parse_strict(const char *text, size_t len, char *why, size_t size) {
+        return json_parse_strict_member(text, len, why, size, NULL, 0);
+}
+
+cJSON *json_parse_strict_member(const char *text, size_t len, char *why, size_t size, char *member, size_t msize) {
         const char *end = NULL;
 
+        if (member && msize > 0)
+                member[0] = 0;
         if (!check_text(text, len, why, size))
                 return NULL;
         cJSON *o = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -132,7 +143,7 @@ cJSON *json_parse_strict(const char *text, size_t len, char *why, size_t size) {
                 cJSON_Delete(o);
                 return NULL;
         }
-        if (!check_members(o, why, size)) {
+        if (!check_members(o, NULL, why, size, member, msize)) {
                 cJSON_Delete(o);
                 return NULL;
         }

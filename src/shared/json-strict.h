@@ -13,6 +13,9 @@
 /* Exactly len bytes, one JSON value. NULL with the reason in why (naming the
  * member for a duplicate): a person can act on it. */
 cJSON *json_parse_strict(const char *text, size_t len, char *why, size_t size);
+/* The same; for a member given twice, @member gets the top-level member's name that holds the
+ * duplicate (or is it): the field a reply names. "" otherwise. */
+cJSON *json_parse_strict_member(const char *text, size_t len, char *why, size_t size, char *member, size_t msize);
 
 /* n bytes of valid UTF-8 with no control character (C0, DEL): text a person
  * wrote, such as a request path. */

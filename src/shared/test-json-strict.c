@@ -62,6 +62,26 @@ static void test_refused(void **state) {
         }
 }
 
+static void test_duplicate_member_named(void **state) {
+        static const struct {
+                const char *text, *member;
+        } cases[] = {
+                { "{\"name\":\"a\",\"name\":\"b\"}", "name" },
+                { "{\"name\":\"a\",\"dns\":{\"k\":1,\"k\":2}}", "dns" },  /* the top-level member holding it */
+                { "{\"x\":[{\"k\":1,\"k\":2}]}", "x" },
+                { "[{\"k\":1,\"k\":2}]", "k" },                            /* no top-level member: its own */
+                { "{\"name\":\"ab\" x", "" },                                    /* not a duplicate: none */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char why[128] = "", member[32] = "junk";
+                cJSON *o = json_parse_strict_member(cases[i].text, strlen(cases[i].text), why, sizeof why, member,
+                                                    sizeof member);
+                assert_null(o);
+                if (!streq(member, cases[i].member))
+                        fail_msg("case %zu: member '%s', not '%s'", i, member, cases[i].member);
+        }
+}
+
 static void test_clean_text(void **state) {
         assert_true(text_is_clean_utf8("/api/peers/caf\xc3\xa9", 16));
         assert_false(text_is_clean_utf8("/static/app.js\xff.html", 20));
@@ -73,6 +93,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_taken),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_duplicate_member_named),
                 cmocka_unit_test(test_clean_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -679,6 +679,8 @@ class StrictInputTest(GatewayTestCase):
         for raw, words in cases:
             body = self.assertError(admin.post('/api/peers', raw=raw, headers=json_type), 400, 'invalid')
             self.assertIn(words, body['message'], raw)
+            if 'given twice' in words:
+                self.assertEqual(body.get('field'), 'name', 'a member given twice is named as the field')
         self.assertEqual(admin.get('/api/peers').json(), [], 'no peer was made')
         # logging in as "admin\u0000x" worked before
         r = gw.request('POST', '/api/login', raw=b'{"username":"admin\\u0000x","password":"%s"}'
