@@ -5,6 +5,7 @@
 #include "api.h"
 #include "bus-call.h"
 #include "bus-message.h"
+#include "cell-hosts.h"
 #include "events.h"
 #include "log.h"
 #include "strv.h"
@@ -188,6 +189,12 @@ static int follow_setup_complete(sd_bus_message *m, const char *key, const char 
         return 1;
 }
 
+static int follow_cell_names(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        bool *changed = userdata;
+        *changed = *changed || cell_hosts_follow(key);
+        return 0;
+}
+
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Events *e = userdata;
         const char *iface, *path = sd_bus_message_get_path(m);
@@ -199,6 +206,10 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (streq(iface, PIC_MANAGER_INTERFACE)) {
                 /* keep the cached setup state in step */
                 (void) bus_dict_walk(m, follow_setup_complete, e->gateway);
+                bool names = false;
+                if (sd_bus_message_rewind(m, true) >= 0 && sd_bus_message_skip(m, "s") >= 0 &&
+                    bus_dict_walk(m, follow_cell_names, &names) >= 0 && names)
+                        cell_hosts_refresh(e->gateway);
                 if (e->clients)
                         fetch_all(e, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell_properties);
         } else if (streq(iface, PIC_PEER_INTERFACE) && e->clients)
@@ -258,6 +269,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         Events *e = userdata;
         /* a new pic-celld may have other state: ask again */
         e->gateway->setup = SETUP_UNKNOWN;
+        cell_hosts_refresh(e->gateway);
         return 0;
 }
 
@@ -308,6 +320,7 @@ int events_start(Events *e) {
                                            on_owner_changed, NULL, e);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the cell's signals: %m");
+        cell_hosts_refresh(e->gateway);
         r = sd_event_add_time_relative(e->gateway->event, &e->keepalive, CLOCK_MONOTONIC,
                                        e->gateway->config.sse_keepalive_usec, 0, on_keepalive, e);
         if (r < 0)

@@ -88,6 +88,7 @@ Gateway *gateway_free(Gateway *g) {
         events_free(g->events);
         session_authority_free(g->authority);
         slow_clients_free(g->slow_clients);
+        strv_free(g->allowed_hosts);
         sessions_free(g->sessions);
         login_limiter_free(g->limiter);
         metrics_free(g->metrics);
@@ -135,6 +136,9 @@ int gateway_new(Gateway **ret, const GatewayConfig *config) {
         r = sessions_new(&g->sessions, config->session_idle_usec);
         if (r < 0)
                 return r;
+        g->allowed_hosts = strv_copy(config->allowed_hosts); /* the cell's names join them (cell-hosts.c) */
+        if (!g->allowed_hosts)
+                return -ENOMEM;
         r = login_limiter_new(&g->limiter, config->login_window_usec);
         g->check_budget.rate = config->login_rate;
         if (r < 0)

@@ -52,6 +52,7 @@ typedef struct Gateway {
         Events *events;
         struct SessionAuthority *authority; /* session-authority.h */
         struct SlowClients *slow_clients;   /* slow-clients.h */
+        char **allowed_hosts;   /* config.allowed_hosts and the cell's own names (cell-hosts.h) */
         Metrics *metrics;
         struct PairingListener *pairing; /* pairing-listener.h */
         char *metrics_token;    /* from config.metrics_token_file; NULL: admin sessions only */

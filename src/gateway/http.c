@@ -202,7 +202,7 @@ static int local_address(Request *r, struct sockaddr_storage *ss) {
 bool http_host_allowed(Request *r) {
         struct sockaddr_storage ss;
         return local_address(r, &ss) >= 0 &&
-                host_allowed(http_header(r, MHD_HTTP_HEADER_HOST), r->gateway->config.allowed_hosts,
+                host_allowed(http_header(r, MHD_HTTP_HEADER_HOST), r->gateway->allowed_hosts,
                              (const struct sockaddr *) &ss);
 }
 
@@ -213,7 +213,7 @@ bool http_origin_allowed(Request *r) {
                 return true;
         /* plain HTTP only: exactly http://<an allowed host> */
         return local_address(r, &ss) >= 0 &&
-                origin_allowed(origin, r->gateway->config.allowed_hosts, (const struct sockaddr *) &ss);
+                origin_allowed(origin, r->gateway->allowed_hosts, (const struct sockaddr *) &ss);
 }
 
 void http_abort_suspended(Gateway *g) {

@@ -135,9 +135,31 @@ class HostTest(HardeningTestCase):
         self.assertEqual(request_at('127.0.0.2', port, 'GET', '/health').status, 200)
         for host in ('127.0.0.2:%d' % port, 'localhost:%d' % port):
             self.assertEqual(request_at('127.0.0.2', port, 'GET', '/health', headers={'Host': host}).status, 200)
-        for host in ('127.0.0.3:%d' % port, 'cell.example.org'):
+        for host in ('127.0.0.3:%d' % port, 'proxy.example:8443'):
             self.assertError(request_at('127.0.0.2', port, 'GET', '/health', headers={'Host': host}), 421,
                              'misdirected')
+
+    def test_the_cells_own_names(self):
+        # the cell's Domain, Name.Domain and Endpoint host, followed as they change; nothing near them
+        cell, gw = setup_cell(self.world)   # home, home.lan, cell.example.org:51820
+        def status(host):
+            return gw.request('GET', '/health', headers={'Host': host}).status
+        h.wait_for(lambda: status('cell.example.org:%d' % gw.port) == 200, 5, 0.05, 'the endpoint\'s host allowed')
+        for host in ('home.lan', 'home.home.lan:%d' % gw.port, 'cell.example.org'):
+            self.assertEqual(status(host), 200, host)
+        for host in ('evil.home.lan', 'cell.example.org.evil.example', 'lan'):
+            self.assertEqual(status(host), 421, host)
+        c = Client(gw)
+        self.assertEqual(c.login('admin', ADMIN_PASSWORD).status, 200)
+        self.assertEqual(c.patch('/api/cell', {'domain': 'moved.lan', 'endpoint': 'new.example.org:51820'}).status, 200)
+        h.wait_for(lambda: status('moved.lan') == 200, 5, 0.05, 'the new domain allowed')
+        self.assertEqual(status('home.moved.lan'), 200)
+        self.assertEqual(status('new.example.org'), 200)
+        for host in ('home.lan', 'home.home.lan', 'cell.example.org'):
+            self.assertEqual(status(host), 421, 'no longer the cell\'s: %s' % host)
+        # a restarted cell is asked again
+        cell.restart()
+        self.assertEqual(status('moved.lan'), 200)
 
     def _answers_at(self, address, port):
         try:
