@@ -126,10 +126,30 @@ int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode
 }
 
 int unlink_durable(int dir_fd, const char *name) {
-        if (unlinkat(dir_fd, name, 0) < 0)
-                return -errno;
-        if (fsync(dir_fd) < 0)
-                return -errno;
+        char keep[256];
+        int r = 0;
+
+        /* A second name first: a removal that cannot be made durable (fsync fails) is undone,
+         * so the caller's "failed" matches what is stored (a temp name a crash leaves is
+         * removed at the next start, remove_stale_temp_files). */
+        if (snprintf(keep, sizeof keep, TEMP_PREFIX "%s.%u.unlink", name, (unsigned) getpid()) >= (int) sizeof keep)
+                return -ENAMETOOLONG;
+        (void) unlinkat(dir_fd, keep, 0);
+        bool kept = linkat(dir_fd, name, dir_fd, keep, 0) >= 0;
+        if (unlinkat(dir_fd, name, 0) < 0) {
+                r = -errno;
+                if (kept)
+                        (void) unlinkat(dir_fd, keep, 0);
+                return r;
+        }
+        if (fsync(dir_fd) < 0) {
+                r = -errno;
+                if (kept && renameat(dir_fd, keep, dir_fd, name) >= 0)
+                        (void) fsync(dir_fd);
+                return r;
+        }
+        if (kept)
+                (void) unlinkat(dir_fd, keep, 0);
         return 0;
 }
 

@@ -32,7 +32,8 @@ int write_files_atomic(int dir_fd, const FileWrite *files, size_t n, mode_t mode
  * (they may hold secrets); only safe while nobody else writes there.
  * Returns how many were removed. */
 int remove_stale_temp_files(int dir_fd);
-/* Removes dir_fd/name and fsyncs the directory; -ENOENT is passed up. */
+/* Removes dir_fd/name and fsyncs the directory; -ENOENT is passed up. When the fsync fails
+ * the file is put back (the same inode) and the error returned. */
 int unlink_durable(int dir_fd, const char *name);
 /* Reads a whole regular file (at most max_size bytes) into a NUL-terminated buffer. */
 int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_size);

@@ -45,10 +45,11 @@ class Cell:
     netns, state_dir, wg_run_dir, ifname, uapi_socket, build, service_manager.
     service_manager: "systemd" (the shipped unit under a real manager, which
     runs the bus; systemd_world.py) or "bus" (dbus-daemon starts the binary);
-    default SERVICE_MANAGER. A bus passed in decides by its kind."""
+    default SERVICE_MANAGER. A bus passed in decides by its kind. wrapper: a command line that
+    runs pic-celld (fiu-run, say; "bus" only)."""
 
     def __init__(self, world=None, polkit='mock', ifname=None, extra_args=(), bus=None, netns=None,
-                 build=None, source=None, name='cell', service_manager=None):
+                 build=None, source=None, name='cell', service_manager=None, wrapper=()):
         import systemd_world  # it imports this module
         self.world = _world(world)
         self.build = build or build_dir()
@@ -76,6 +77,9 @@ class Cell:
         self.wg_run_dir = self.world.subdir('%s-wireguard' % name)
         self.uapi_socket = os.path.join(self.wg_run_dir, self.ifname + '.sock')
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)
+        if self.wrapper and self.service_manager != 'bus':
+            raise ValueError('a wrapper needs service_manager="bus"')
         self.install()
 
     def install(self, extra_args=None):
@@ -93,7 +97,7 @@ class Cell:
             self.bus.systemctl('daemon-reload')
         else:
             install_celld_activation(self.bus, self.build, self.state_dir, self.netns, self.ifname,
-                                     self.wg_run_dir, self.extra_args)
+                                     self.wg_run_dir, self.extra_args, self.wrapper)
 
     def start(self, timeout=30):
         """Bus-activate pic-celld; returns its PID (also tracked for cleanup)."""

@@ -194,10 +194,11 @@ class PrivateBus:
         self.proc.stop()
 
 
-def install_celld_activation(bus, build_dir, state_dir, netns, ifname, wg_run_dir, extra_args=()):
-    """Make org.pic.Cell1 bus-activatable on `bus`, running BUILD/src/daemon/pic-celld; returns the file path."""
-    return bus.install_service(CELL_BUS_NAME, celld_argv(build_dir, state_dir, netns, ifname,
-                                                         wg_run_dir, extra_args))
+def install_celld_activation(bus, build_dir, state_dir, netns, ifname, wg_run_dir, extra_args=(), wrapper=()):
+    """Make org.pic.Cell1 bus-activatable on `bus`, running BUILD/src/daemon/pic-celld (under
+    the wrapper command line, when given); returns the file path."""
+    return bus.install_service(CELL_BUS_NAME, list(wrapper) + celld_argv(build_dir, state_dir, netns, ifname,
+                                                                         wg_run_dir, extra_args))
 
 
 def celld_pid(bus):
