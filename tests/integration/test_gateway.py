@@ -725,8 +725,7 @@ class LimitsTest(GatewayTestCase):
         # the gateway kept serving meanwhile and afterwards
         self.assertEqual(gw.request('GET', '/health').status, 200)
         cell.polkit.set_delay(0)
-        time.sleep(2.5)
-        self.assertEqual(admin.get('/api/cell').status, 200)
+        h.wait_for(lambda: admin.get('/api/cell').status == 200, 10, 0.1, 'the gateway answering from the cell again')
 
 
 # ---------------------------------------------------------------- server-sent events

@@ -6,6 +6,7 @@ it, and every failure is one 'picctl: ' line on stderr with exit status 1
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,42 @@ def qr_to_pgm(text, path, scale=6, border=4):
     with open(path, 'wb') as f:
         f.write(b'P5\n%d %d\n255\n' % (size_x, size_y) + bytes(pixels))
 
+
+
+def ruleset_summary(text, form):
+    """(chains with their rules' comments, set names, elements of peer_access and service_endpoints)
+    of a table as GetFirewall prints it (libnftnl's form) or as nft(8) lists it."""
+    chains, sets, elements, current, in_elements = [], [], {}, None, False
+    for line in text.splitlines():
+        if form == 'libnftnl':
+            m = re.match(r'^chain (\S+)', line) or re.match(r'^set (\S+)', line)
+            if m:
+                current = m.group(1)
+                (chains.append((current, [])) if line.startswith('chain') else sets.append(current))
+                continue
+            rule = re.match(r'^\trule \d+: (.*)$', line)
+            if rule and chains and chains[-1][0] == current:
+                chains[-1][1].append(rule.group(1))
+            elif line.startswith('\t') and not line.startswith('\t\t') and current in sets:
+                elements.setdefault(current, []).append(' '.join(line.split()))
+        else:
+            m = re.match(r'^\t(chain|set|map) (\S+) \{', line)
+            if m:
+                current = m.group(2)
+                (chains.append((current, [])) if m.group(1) == 'chain' else sets.append(current))
+                continue
+            comment = re.search(r'comment "(.*)"$', line)
+            if comment and chains and chains[-1][0] == current:
+                chains[-1][1].append(comment.group(1))
+            if 'elements = {' in line:
+                in_elements = True
+                line = line.split('elements = {', 1)[1]
+            if in_elements:
+                for e in line.replace('}', '').split(','):
+                    if e.strip():
+                        elements.setdefault(current, []).append(' '.join(e.split()))
+                in_elements = '}' not in line
+    return (chains, sets, {k: sorted(v) for k, v in elements.items() if k in ('peer_access', 'service_endpoints')})
 
 class PicctlTest(h.HarnessTestCase):
     def make_cell(self, allowed=ALL_ACTIONS):
@@ -266,6 +303,15 @@ class PicctlTest(h.HarnessTestCase):
         for chain in ('chain input', 'chain forward', 'set peer_access'):
             self.assertIn(chain, ruleset)
         self.assertEqual(ruleset.rstrip('\n'), str(cell.manager().GetFirewall()).rstrip('\n'))
+        # a witness from outside the daemon: nft(8) lists the same table in the cell's namespace (in its
+        # own syntax): the same chains in order, each with the same rules (by their comments), the
+        # same sets, and the same elements in the two sets a peer's grants are made of
+        witness = cell.netns.run(['nft', 'list', 'table', 'inet', 'pic']).stdout
+        summary = ruleset_summary(ruleset, 'libnftnl')
+        self.assertEqual(summary, ruleset_summary(witness, 'nft'))
+        self.assertTrue(all(rules for name, rules in summary[0] if name in ('input', 'forward')), summary[0])
+        # laptop: files (445), web (80, 443); phone: dns (53 tcp, udp), mail (25, 143, 465, 587, 993)
+        self.assertEqual(len(summary[2]['peer_access']), 10, summary[2])
 
         for args in (['firewall', 'extra'], ['firewall', '--ruleset', '--json'], ['firewall', '--qr']):
             self.assert_fails(args, status=2)

@@ -135,8 +135,10 @@ class PolkitTest(h.HarnessTestCase):
                 self.assertEqual(snapshot(cell.state_dir), files)
                 self.assertEqual(h.uapi_get(cell.uapi_socket), uapi)
 
-        # a set-up cell refuses a second Setup before asking anyone; still nothing changes
-        self.assertIsNotNone(error_name(mgr.Setup, setup_settings(1)))
+        # a set-up cell refuses a second Setup as a Conflict, before asking anyone; still nothing changes
+        before = len(cell.polkit.calls())
+        self.assertEqual(error_name(mgr.Setup, setup_settings(1)), 'org.pic.Cell1.Error.Conflict')
+        self.assertEqual(cell.polkit.calls()[before:], [], 'no polkit query for a Setup refused as a Conflict')
         self.assertEqual(snapshot(cell.state_dir), files)
         self.assertEqual(cell.managed_objects(), objects)
         self.assertEqual(h.uapi_get(cell.uapi_socket), uapi)
