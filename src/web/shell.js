@@ -28,10 +28,14 @@ const PEER_ROUTES = {
 
 /**
  * elements: {main, nav, user, banner, brand}; options.canLogout (false in Cockpit).
+ * api.capabilities (optional, all true when absent): session (the transport signs in and out),
+ * webLogins (the web UI's own passwords are set here), backup (archives can be made and restored).
  */
 export function startApp(api, elements, { canLogout = true } = {}) {
         const store = createStore();
-        const ctx = { api, store, session: null };
+        // can(what): whether the transport offers a capability (api.capabilities; all when absent)
+        const can = what => !api.capabilities || api.capabilities[what] !== false;
+        const ctx = { api, store, session: null, can };
         let stopView = null;
         let stopEvents = null;
 
@@ -141,7 +145,9 @@ export function startApp(api, elements, { canLogout = true } = {}) {
                 showLogin('You are signed out.');
         }
 
-        ctx.onSetupDone = () => showLogin('Your cell is set up. Sign in as admin with the password you chose.');
+        // a transport without sessions of its own (Cockpit: its login is the session) goes straight in
+        ctx.onSetupDone = () => (can('session') ? showLogin('Your cell is set up. Sign in as admin with the password you chose.')
+                                            : boot());
         ctx.onLogin = onLogin;
         api.onSessionLost(() => {
                 if (ctx.session)
