@@ -89,6 +89,11 @@ async function run(page) {
         let frame = null;
         let app = null;
         await step('Cockpit shows the page in its menu', async () => {
+                let csp = null;
+                page.on('response', res => {
+                        if (/\/pic\/index\.html/.test(res.url()))
+                                csp = res.headers()['content-security-policy'] || '';
+                });
                 await page.goto(COCKPIT + '/system');
                 const entry = page.getByRole('link', { name: 'Personal Internet Cell' });
                 await entry.waitFor();
@@ -100,6 +105,11 @@ async function run(page) {
                 frame = page.frame({ name: FRAME });
                 check(frame, 'the page runs in its own frame');
                 check(await app.getByRole('button', { name: 'Sign out' }).count() === 0, 'no sign-out: Cockpit is the session');
+                log('Content-Security-Policy:', csp);
+                // Cockpit adds its origin beside 'self'; nothing inline, nothing evaluated
+                check(csp && /(^|; )script-src 'self'( http:\/\/[^ ;]+)?;/.test(csp) &&
+                      /(^|; )style-src 'self'( http:\/\/[^ ;]+)?;/.test(csp) && !/unsafe/.test(csp),
+                      'the page is served with the manifest\'s strict policy');
                 await shot(page, 'menu');
         });
 
