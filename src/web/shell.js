@@ -149,9 +149,13 @@ export function startApp(api, elements, { canLogout = true } = {}) {
         ctx.onSetupDone = () => (can('session') ? showLogin('Your cell is set up. Sign in as admin with the password you chose.')
                                             : boot());
         ctx.onLogin = onLogin;
-        api.onSessionLost(() => {
-                if (ctx.session)
+        api.onSessionLost(err => {
+                if (!ctx.session)
+                        return;
+                if (can('session'))
                         showLogin('Your session has ended. Please sign in again.');
+                else
+                        showUnreachable(err);   // no sign-in here: say why, and offer to try again
         });
         store.listen(what => {
                 if (what === 'cell' && ctx.session)
@@ -169,13 +173,22 @@ export function startApp(api, elements, { canLogout = true } = {}) {
                         else
                                 await onLogin(session);
                 } catch (err) {
-                        signedOutChrome();
-                        clear(elements.main,
-                              h('section', { class: 'narrow-page' },
-                                h('h1', {}, 'The cell cannot be reached'),
-                                h('p', { class: 'form-error', role: 'alert' }, errorText(err)),
-                                h('button', { type: 'button', class: 'primary', onclick: boot }, 'Try again')));
+                        showUnreachable(err);
                 }
+        }
+
+        function showUnreachable(err) {
+                unmount();
+                if (stopEvents)
+                        stopEvents();
+                stopEvents = null;
+                ctx.session = null;
+                signedOutChrome();
+                clear(elements.main,
+                      h('section', { class: 'narrow-page' },
+                        h('h1', {}, 'The cell cannot be reached'),
+                        h('p', { class: 'form-error', role: 'alert' }, errorText(err)),
+                        h('button', { type: 'button', class: 'primary', onclick: boot }, 'Try again')));
         }
         boot();
         return ctx;
