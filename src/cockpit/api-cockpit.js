@@ -293,9 +293,13 @@ export function createCockpitApi(cockpit, fields) {
                 // descriptor, which cockpit.dbus() cannot pass.
                 capabilities: { session: false, webLogins: false, backup: false },
 
+                // the views' admin pages for Cockpit's user (polkit decides what that user may change)
                 async status() {
-                        const [v] = await call(MANAGER_PATH, PROPERTIES, 'Get', [MANAGER, 'SetupComplete'], 'ss');
-                        return { setupComplete: !!v.v, session: v.v ? { role: 'admin', peer: null } : null };
+                        const [[v], user] = await Promise.all([
+                                call(MANAGER_PATH, PROPERTIES, 'Get', [MANAGER, 'SetupComplete'], 'ss'),
+                                cockpit.user().catch(() => ({})),
+                        ]);
+                        return { setupComplete: !!v.v, session: v.v ? { role: 'admin', peer: null, user: user.name || null } : null };
                 },
 
                 async setup(settings) {

@@ -114,7 +114,8 @@ export function startApp(api, elements, { canLogout = true } = {}) {
         async function onLogin(session) {
                 ctx.session = session;
                 const s = elements.user;
-                clear(s, h('span', { class: 'who' }, session.role === 'admin' ? 'admin' : session.peer),
+                // session.user: who the transport's own login is (Cockpit's user), where it has one
+                clear(s, h('span', { class: 'who' }, session.user || (session.role === 'admin' ? 'admin' : session.peer)),
                       canLogout ? h('button', { type: 'button', class: 'secondary small', onclick: logout }, 'Sign out') : null);
                 s.hidden = false;
                 if (session.role === 'admin') {

@@ -11,6 +11,8 @@
 //      PIC_COCKPIT_SYNC    a directory: NAME.request asks test_cockpit.py for something
 //                          (connect-PEER: a WireGuard client for PEER; deny: polkit refuses all),
 //                          NAME.done says it is done
+//      PIC_COCKPIT_MODE    limited: a session without administrative access (the cell is shown, a
+//                          change refused); otherwise the admin's steps above
 //      PIC_UI_SCREENSHOTS, PIC_BROWSER_DEPS, PIC_CHROMIUM, PIC_UI_DECODE_QR as for ui-test.mjs
 // Exits 0 when every step passed, 1 otherwise.
 
@@ -195,9 +197,34 @@ async function run(page) {
         });
 }
 
+/** A session without administrative access: the state shown, a change refused, its words shown. */
+async function runLimited(page) {
+        const app = page.frameLocator(`iframe[name="${FRAME}"]`);
+        await step('limited session: the cell is shown', async () => {
+                await page.goto(COCKPIT + '/pic#/peers');
+                await app.getByRole('heading', { name: 'Peers' }).waitFor();
+                await app.locator('tr[data-peer="laptop"]').waitFor();
+                check((await app.locator('#user .who').textContent()).trim() === 'nobody', 'Cockpit\'s user is shown');
+                await shot(page, 'limited-peers');
+        });
+        await step('limited session: adding a peer is refused with the message shown', async () => {
+                await app.getByLabel('Name').fill('tablet');
+                await app.getByRole('button', { name: 'Add peer' }).click();
+                const error = app.locator('form.add-peer .form-error, form.add-peer [data-error-for]').filter({ hasText: /\S/ });
+                await error.first().waitFor();
+                const text = (await error.first().textContent()).trim();
+                log('refused with:', text);
+                check(/not permitted/i.test(text), `the message says it is not permitted: ${text}`);
+                check(await app.locator('tr[data-peer="tablet"]').count() === 0, 'no tablet row');
+                await shot(page, 'limited-refused');
+        });
+}
+
 async function main() {
-        if (!COCKPIT || !GATEWAY || !SYNC) {
-                console.error('cockpit-test: set PIC_COCKPIT_URL, PIC_UI_URL and PIC_COCKPIT_SYNC');
+        const limited = process.env.PIC_COCKPIT_MODE === 'limited';
+        if (!COCKPIT || (!limited && (!GATEWAY || !SYNC))) {
+                console.error('cockpit-test: set PIC_COCKPIT_URL (and, but for PIC_COCKPIT_MODE=limited, PIC_UI_URL and ' +
+                              'PIC_COCKPIT_SYNC)');
                 return 2;
         }
         const { chromium } = loadPlaywright();
@@ -213,7 +240,7 @@ async function main() {
                 context.setDefaultTimeout(STEP_TIMEOUT);
                 page = context.pages()[0] || await context.newPage();
                 watchErrors(page);
-                await run(page);
+                await (limited ? runLimited(page) : run(page));
                 log('all steps passed');
                 return 0;
         } catch (e) {

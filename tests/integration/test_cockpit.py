@@ -56,16 +56,19 @@ class CockpitWorld:
     """cockpit-ws with a local session (its bridge runs as this user) on a free loopback port,
     packages from `data_home`, the system bus the cell's."""
 
-    def __init__(self, world, data_home, bus_address):
+    def __init__(self, world, data_home, bus_address, as_nobody=False):
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
-        home = world.subdir('cockpit-home')
+        home, runtime = world.subdir('cockpit-home'), world.subdir('cockpit-rt', 0o700)
+        if as_nobody:   # a session without administrative access: the bridge runs as nobody
+            for d in (home, runtime):
+                shutil.chown(d, 'nobody', 'nogroup')
         env = dict(os.environ, XDG_DATA_HOME=data_home, DBUS_SYSTEM_BUS_ADDRESS=bus_address,
-                   XDG_CONFIG_DIRS=world.subdir('cockpit-etc'), XDG_RUNTIME_DIR=world.subdir('cockpit-rt', 0o700),
-                   HOME=home)
+                   XDG_CONFIG_DIRS=world.subdir('cockpit-etc'), XDG_RUNTIME_DIR=runtime, HOME=home)
         env.pop('DBUS_SESSION_BUS_ADDRESS', None)
-        self.ws = world.spawn([COCKPIT_WS, '--no-tls', '--local-session=cockpit-bridge',
-                               '--port', str(self.port), '--address', '127.0.0.1'], name='cockpit-ws', env=env)
+        argv = [COCKPIT_WS, '--no-tls', '--local-session=cockpit-bridge', '--port', str(self.port),
+                '--address', '127.0.0.1']
+        self.ws = world.spawn(h.as_nobody(argv) if as_nobody else argv, name='cockpit-ws', env=env)
         h.wait_for(lambda: cockpit_up(self.url), 15, 0.1, 'cockpit-ws at %s' % self.url)
 
 
@@ -81,10 +84,11 @@ class CockpitTest(h.HarnessTestCase):
         if missing:
             self.skipTest('missing: ' + ', '.join(missing))
 
-    def make_cell(self):
+    def make_cell(self, polkit='mock'):
         n = os.getpid() % 200
-        self.cell = h.Cell(world=self.world, polkit='mock', extra_args=['--stats-interval=0.3'])
-        self.cell.polkit.set_allowed(all_actions())
+        self.cell = h.Cell(world=self.world, polkit=polkit, extra_args=['--stats-interval=0.3'])
+        if polkit == 'mock':
+            self.cell.polkit.set_allowed(all_actions())
         self.client_ns = h.Netns(world=self.world)
         h.veth(self.cell.netns, self.client_ns, CELL_LAN % n + '/24', CLIENT_LAN % n + '/24', world=self.world)
         self.cell.start()
@@ -107,6 +111,10 @@ class CockpitTest(h.HarnessTestCase):
                           '--web-root=%s' % os.path.join(self.source, 'src', 'web')], name='pic-gatewayd', env=env)
         h.wait_for(lambda: health(url), 15, 0.1, 'the gateway at %s' % url)
         return url
+
+    def peer_names(self):
+        return sorted(str(ifaces['org.pic.Cell1.Peer']['Name'])
+                      for ifaces in self.cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces)
 
     def peer_config(self, name):
         path = self.cell.manager().GetPeerByName(name)
@@ -133,6 +141,48 @@ class CockpitTest(h.HarnessTestCase):
                     f.write('ok\n')
             time.sleep(0.1)
 
+    def run_browser(self, cockpit, gateway, mode, shots_subdir):
+        """cockpit-test.mjs in `mode`, answering its requests; its screenshots' directory."""
+        sync = self.world.subdir('cockpit-sync-' + mode)
+        shots = os.path.join(os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or
+                                             os.path.join(self.build, 'ui-screenshots')), shots_subdir)
+        env = dict(os.environ, PIC_COCKPIT_URL=cockpit.url, PIC_UI_URL=gateway or '', PIC_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                   PIC_COCKPIT_SYNC=sync, PIC_COCKPIT_MODE=mode, PIC_UI_SCREENSHOTS=shots, PIC_BUILD_DIR=self.build,
+                   **{h.WORLD_MARKER: self.world.path})
+        os.makedirs(shots, exist_ok=True)
+        for old in glob.glob(os.path.join(shots, '*.png')):
+            os.unlink(old)
+        out = open(self.world.log_path('cockpit-test-' + mode), 'w+')
+        proc = subprocess.Popen(['node', os.path.join(self.source, 'tests', 'browser', 'cockpit-test.mjs')],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.world.track(proc.pid, 'cockpit-test.mjs', proc)
+        try:
+            self.serve_requests(proc, sync, time.monotonic() + 300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            out.seek(0)
+            sys.stdout.write(out.read())
+            out.close()
+        print('screenshots in %s' % shots)
+        self.assertEqual(proc.returncode, 0, 'cockpit-test.mjs (%s) failed' % mode)
+        return shots
+
+    def test_limited_session(self):
+        """A Cockpit session without administrative access (its bridge runs as nobody; the real
+        polkitd with the project's actions refuses other users than root): the cell's state is
+        shown, a change is refused with "not permitted" shown, nothing changes."""
+        started = time.monotonic()
+        self.make_cell(polkit='real')
+        self.cell.manager().AddPeer('laptop', dbus.Dictionary({}, signature='sv'))
+        _, data_home = install_package(self.build, self.world.subdir('install'))
+        cockpit = CockpitWorld(self.world, data_home, self.cell.bus.address, as_nobody=True)
+        shots = self.run_browser(cockpit, None, 'limited', os.path.join('cockpit', 'limited'))
+        self.assertEqual(self.peer_names(), ['laptop'])
+        self.assertTrue(glob.glob(os.path.join(shots, '*-limited-refused.png')))
+        print('test_limited_session: %.1f s' % (time.monotonic() - started))
+
     def test_cockpit_page(self):
         started = time.monotonic()
         self.make_cell()
@@ -152,36 +202,10 @@ class CockpitTest(h.HarnessTestCase):
             self.assertTrue(os.path.isfile(os.path.join(package, 'web', 'views', os.path.basename(view))), view)
 
         cockpit = CockpitWorld(self.world, data_home, self.cell.bus.address)
-        gateway = self.start_gateway()
-        sync = self.world.subdir('cockpit-sync')
-        env = dict(os.environ, PIC_COCKPIT_URL=cockpit.url, PIC_UI_URL=gateway, PIC_ADMIN_PASSWORD=ADMIN_PASSWORD,
-                   PIC_COCKPIT_SYNC=sync, PIC_UI_SCREENSHOTS=os.path.join(
-                       os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or
-                                       os.path.join(self.build, 'ui-screenshots')), 'cockpit'),
-                   PIC_BUILD_DIR=self.build, **{h.WORLD_MARKER: self.world.path})
-        shots = env['PIC_UI_SCREENSHOTS']
-        os.makedirs(shots, exist_ok=True)
-        for old in glob.glob(os.path.join(shots, '*.png')):
-            os.unlink(old)
-        out = open(self.world.log_path('cockpit-test'), 'w+')
-        proc = subprocess.Popen(['node', os.path.join(self.source, 'tests', 'browser', 'cockpit-test.mjs')],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        self.world.track(proc.pid, 'cockpit-test.mjs', proc)
-        try:
-            self.serve_requests(proc, sync, time.monotonic() + 300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            out.seek(0)
-            sys.stdout.write(out.read())
-        print('screenshots in %s' % shots)
-        self.assertEqual(proc.returncode, 0, 'cockpit-test.mjs failed')
+        shots = self.run_browser(cockpit, self.start_gateway(), 'admin', 'cockpit')
 
         # what the page did is what the cell holds, and the refused change left nothing
-        peers = sorted(str(ifaces['org.pic.Cell1.Peer']['Name'])
-                       for ifaces in self.cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces)
-        self.assertEqual(peers, ['laptop'])
+        self.assertEqual(self.peer_names(), ['laptop'])
         for name in ('menu', 'peer-qr', 'handshake-live', 'refused'):
             self.assertTrue(glob.glob(os.path.join(shots, '*-%s.png' % name)), name)
         print('test_cockpit_page: %.1f s' % (time.monotonic() - started))
