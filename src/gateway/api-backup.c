@@ -22,13 +22,6 @@
 #define PASSPHRASE_HEADER "X-Backup-Passphrase"
 #define CELL_NAME_MAX 64
 
-const FieldMap backup_fields[] = {
-        { "passphrase",  "Passphrase",  "s" },
-        { "unencrypted", "Unencrypted", "b" },
-        { "replace",     "Replace",     "b" },
-        {}
-};
-
 static const char *const backup_options[] = { "passphrase", "unencrypted", NULL };
 
 static int pipe_nonblocking_end(int fds[2], int nonblocking_end) {

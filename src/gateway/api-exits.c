@@ -17,43 +17,6 @@
 #define IPV4_TEXT_MAX 15                /* "255.255.255.255" */
 #define SSH_TARGET_TEXT_MAX 300         /* user@a.b.c.d:port is far shorter; the cell reads it strictly */
 
-/* What GET shows: every property, never the configuration, a proxy's credentials or an SSH key
- * (no property carries them). */
-const FieldMap exit_fields[] = {
-        { "name",             "Name",            "s" },
-        { "type",             "Type",            "s" },
-        { "state",            "State",           "s" },
-        { "last_error",       "LastError",       "s" },
-        { "unit",             "Unit",            "s" },
-        { "interface",        "Interface",       "s" },
-        { "mark",             "Mark",            "u" },
-        { "table",            "Table",           "u" },
-        { "address",          "Address",         "s" },
-        { "endpoint",         "Endpoint",        "s" },
-        { "dns_servers",      "DnsServers",      "as" },
-        { "test_target",      "TestTarget",      "s" },
-        { "created",          "Created",         "t" },
-        { "latest_handshake", "LatestHandshake", "t" },
-        { "rx_bytes",         "RxBytes",         "t" },
-        { "tx_bytes",         "TxBytes",         "t" },
-        { "peer_count",       "PeerCount",       "u" },
-        {}
-};
-
-/* What POST and PATCH take, and what the daemon's errors about them may name. */
-const FieldMap exit_setting_fields[] = {
-        { "name",        "Name",       "s" },
-        { "type",        "Type",       "s" },
-        { "config",      "Config",     "s" },
-        { "proxy",       "Proxy",      "s" },
-        { "dns_servers", "DnsServers", "as" },
-        { "target",      "Target",     "s" },
-        { "ssh_key",     "SshKey",     "s" },
-        { "host_key",    "HostKey",    "s" },
-        { "test_target", "TestTarget", "s" },
-        {}
-};
-
 static const char *const exit_settings[] = { "config", "proxy", "dns_servers", "target", "ssh_key", "host_key",
                                              "test_target", NULL };
 

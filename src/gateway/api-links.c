@@ -8,29 +8,6 @@
 
 #define INVITE_TEXT_MAX 2048   /* src/link/invite.h */
 
-const FieldMap link_fields[] = {
-        { "name",                "Name",              "s" },
-        { "domain",              "Domain",            "s" },
-        { "vpn_subnet",          "VpnSubnet",         "s" },
-        { "dns_address",         "DnsAddress",        "s" },
-        { "endpoint",            "Endpoint",          "s" },
-        { "public_key",          "PublicKey",         "s" },
-        { "signing_key",         "SigningKey",        "s" },
-        { "state",               "State",             "s" },
-        { "created",             "Created",           "t" },
-        { "latest_handshake",    "LatestHandshake",   "t" },
-        { "rx_bytes",            "RxBytes",           "t" },
-        { "tx_bytes",            "TxBytes",           "t" },
-        { "shared",              "Shared",            "as" },
-        { "remote_shared",       "RemoteShared",      "as" },
-        { "pending_push",        "PendingPush",       "b" },
-        { "last_push_time",      "LastPushTime",      "t" },
-        { "last_push_error",     "LastPushError",     "s" },
-        { "exit_offered",        "ExitOffered",       "b" },
-        { "remote_exit_offered", "RemoteExitOffered", "b" },
-        {}
-};
-
 static int link_path(Request *r, const char *name, char **ret) {
         if (!name || !dns_label_is_valid(name)) {
                 http_reply_error(r, 404, "not_found", "No such link.", NULL);

@@ -9,45 +9,12 @@
 #include "strv.h"
 #include "names.h"
 
-/* D-Bus error → HTTP, defined here once (DESIGN.md "Errors"). */
-static const struct {
-        const char *name;
-        unsigned status;
-        const char *code;
-} error_map[] = {
-        { "org.freedesktop.DBus.Error.InvalidArgs",       400, "invalid" },
-        { PIC_ERROR_CONFLICT,                             409, "conflict" },
-        { PIC_ERROR_SETUP_REQUIRED,                       428, "setup_required" },
-        { "org.freedesktop.DBus.Error.AccessDenied",      403, "forbidden" },
-        { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 403, "forbidden" },
-        { "org.freedesktop.DBus.Error.UnknownObject",     404, "not_found" },
-        { "org.freedesktop.DBus.Error.UnknownMethod",     404, "not_found" },
-        { "org.freedesktop.DBus.Error.UnknownInterface",  404, "not_found" },
-        { "org.freedesktop.DBus.Error.UnknownProperty",   404, "not_found" },
-        { PIC_ERROR_FAILED,                               500, "failed" },
-        { PIC_ERROR_INVALID_INVITE,                       400, "invalid_invite" },
-        { PIC_ERROR_FORGED,                               403, "forged" },
-        { PIC_ERROR_INVITE_UNKNOWN,                       404, "invite_unknown" },
-        { PIC_ERROR_INVITE_EXPIRED,                       410, "invite_expired" },
-        { PIC_ERROR_UNREACHABLE,                          502, "unreachable" },
-        { PIC_ERROR_INVALID_MESSAGE,                      400, "invalid_message" },
-        { PIC_ERROR_UNKNOWN_CELL,                         404, "unknown_cell" },
-        { PIC_ERROR_REPLAYED,                             409, "replayed" },
-        { PIC_ERROR_INVALID_BACKUP,                       400, "invalid_backup" },
-        { "org.freedesktop.DBus.Error.NoReply",           504, "timeout" },
-        { "org.freedesktop.DBus.Error.Timeout",           504, "timeout" },
-        { "org.freedesktop.DBus.Error.TimedOut",          504, "timeout" },
-        { "org.freedesktop.DBus.Error.ServiceUnknown",    504, "timeout" },
-        { "org.freedesktop.DBus.Error.NameHasNoOwner",    504, "timeout" },
-        { "org.freedesktop.DBus.Error.Disconnected",      504, "timeout" },
-        { "org.freedesktop.DBus.Error.Spawn.ChildExited", 504, "timeout" },
-};
-
+/* D-Bus error → HTTP: bus_error_map, made from src/web/bus-fields.json (DESIGN.md "Errors"). */
 unsigned bus_error_to_http(const sd_bus_error *error, const char **ret_code) {
-        for (size_t i = 0; error && error->name && i < ELEMENTSOF(error_map); i++)
-                if (streq(error->name, error_map[i].name)) {
-                        *ret_code = error_map[i].code;
-                        return error_map[i].status;
+        for (const BusErrorMap *e = bus_error_map; error && error->name && e->name; e++)
+                if (streq(error->name, e->name)) {
+                        *ret_code = e->code;
+                        return e->status;
                 }
         *ret_code = "failed";
         return 500;
@@ -130,61 +97,8 @@ void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandle
         bus_call(r, m, on_reply, NULL);
 }
 
-/* ------------------------------------------------------------------ D-Bus → JSON */
-
-const FieldMap cell_fields[] = {
-        { "name",              "Name",             "s" },
-        { "domain",            "Domain",           "s" },
-        { "vpn_address",       "VpnAddress",       "s" },
-        { "listen_port",       "ListenPort",       "q" },
-        { "public_key",        "PublicKey",        "s" },
-        { "endpoint",          "Endpoint",         "s" },
-        { "setup_complete",    "SetupComplete",    "b" },
-        { "pending_changes",   "PendingChanges",   "a{sv}" },
-        { "peer_count",        "PeerCount",        "u" },
-        { "version",           "Version",          "s" },
-        { "interface_name",    "InterfaceName",    "s" },
-        { "wireguard_backend", "WireGuardBackend", "s" },
-        { "uplink",            "Uplink",           "s" },
-        { "dns_state",         "DnsState",         "s" },
-        { "dns_servers",       "DnsServers",       "as" },
-        { "admin_password",    "AdminPassword",    "s" },  /* Setup only; never a property */
-        { "setup_code",        "SetupCode",        "s" },  /* Setup only; never a property */
-        { "ddns_state",          "DdnsState",         "s" },
-        { "ddns_address",        "DdnsAddress",       "s" },
-        { "ddns_last_update",    "DdnsLastUpdate",    "t" },
-        { "ddns_last_error",     "DdnsLastError",     "s" },
-        { "ddns_provider",       "DdnsProvider",      "s" },
-        { "ddns_hostname",       "DdnsHostname",      "s" },
-        { "ddns_address_source", "DdnsAddressSource", "s" },
-        { "ddns_server",         "DdnsServer",        "s" },
-        { "ddns_zone_id",        "DdnsZoneId",        "s" },
-        { "ddns_record_id",      "DdnsRecordId",      "s" },
-        { "ddns_token",          "DdnsToken",         "s" },  /* settings only: the secrets are never properties */
-        { "ddns_username",       "DdnsUsername",      "s" },
-        { "ddns_password",       "DdnsPassword",      "s" },
-        {}
-};
-
-const FieldMap peer_fields[] = {
-        { "name",                 "Name",                "s" },
-        { "public_key",           "PublicKey",           "s" },
-        { "address",              "Address",             "s" },
-        { "service_access",       "ServiceAccess",       "as" },
-        { "network_access",       "NetworkAccess",       "as" },
-        { "persistent_keepalive", "PersistentKeepalive", "q" },
-        { "preshared_key",        "PresharedKey",        "s|b" },  /* settings only */
-        { "has_preshared_key",    "HasPresharedKey",     "b" },
-        { "enabled",              "Enabled",             "b" },
-        { "created",              "Created",             "t" },
-        { "latest_handshake",     "LatestHandshake",     "t" },
-        { "rx_bytes",             "RxBytes",             "t" },
-        { "tx_bytes",             "TxBytes",             "t" },
-        { "endpoint",             "Endpoint",            "s" },
-        { "has_login",            "HasLoginPassword",    "b" },  /* a web UI login was given */
-        { "exit",                 "Exit",                "s" },  /* the exit it leaves by, "" = the uplink */
-        {}
-};
+/* ------------------------------------------------------------------ D-Bus → JSON
+ * The tables (cell_fields, peer_fields, …) are made from src/web/bus-fields.json. */
 
 void camel_to_snake(const char *in, char *out, size_t size) {
         size_t o = 0;

@@ -11,6 +11,14 @@ typedef void (*BusReplyHandler)(Request *r, sd_bus_message *reply);
 /* Called with a failed call's error first; returns true when it replied itself. */
 typedef bool (*BusErrorHandler)(Request *r, const sd_bus_error *error);
 
+/* D-Bus error → HTTP status and short code: src/web/bus-fields.json "errors" (generated table). */
+typedef struct BusErrorMap {
+        const char *name;
+        unsigned status;
+        const char *code;
+} BusErrorMap;
+extern const BusErrorMap bus_error_map[];
+
 /* The HTTP status and short code for a D-Bus error: the one mapping. */
 unsigned bus_error_to_http(const sd_bus_error *error, const char **ret_code);
 
@@ -27,7 +35,8 @@ void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandle
 /* For a call that returned a new object's path ("o"): GetAll(@iface) on it. */
 void bus_get_all_of_returned(Request *r, sd_bus_message *reply, const char *iface, BusReplyHandler on_reply);
 
-/* JSON <-> D-Bus. A FieldMap row names one JSON field and its D-Bus key. */
+/* JSON <-> D-Bus. A FieldMap row names one JSON field and its D-Bus key. The tables are generated
+ * from src/web/bus-fields.json, which the Cockpit page's transport reads too. */
 typedef struct FieldMap {
         const char *json;
         const char *dbus;
@@ -36,6 +45,7 @@ typedef struct FieldMap {
 
 extern const FieldMap cell_fields[];
 extern const FieldMap peer_fields[];
+extern const FieldMap link_fields[];            /* what GET /api/links shows */
 extern const FieldMap exit_fields[];            /* api-exits.c: what GET shows */
 extern const FieldMap exit_setting_fields[];    /* api-exits.c: what POST and PATCH take */
 extern const FieldMap backup_fields[];          /* api-backup.c: Backup's and Restore's options */

@@ -8,6 +8,8 @@
 //   listExits addExit updateExit removeExit testExit
 //   backup restore
 //   subscribe onSessionLost
+// and two plain fields: transport (a name) and capabilities ({session, webLogins, backup}: what the
+// views may offer; Cockpit's transport has no sign-in of its own, no web UI passwords, no archives).
 
 import { ApiError } from './errors.js';
 
@@ -173,6 +175,7 @@ export function createRestApi({ base = '' } = {}) {
 
         const api = {
                 transport: 'rest',
+                capabilities: { session: true, webLogins: true, backup: true },
 
                 /** {setupComplete, session: {role, peer} | null} */
                 async status() {

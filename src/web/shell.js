@@ -28,10 +28,14 @@ const PEER_ROUTES = {
 
 /**
  * elements: {main, nav, user, banner, brand}; options.canLogout (false in Cockpit).
+ * api.capabilities (optional, all true when absent): session (the transport signs in and out),
+ * webLogins (the web UI's own passwords are set here), backup (archives can be made and restored).
  */
 export function startApp(api, elements, { canLogout = true } = {}) {
         const store = createStore();
-        const ctx = { api, store, session: null };
+        // can(what): whether the transport offers a capability (api.capabilities; all when absent)
+        const can = what => !api.capabilities || api.capabilities[what] !== false;
+        const ctx = { api, store, session: null, can };
         let stopView = null;
         let stopEvents = null;
 
@@ -110,7 +114,8 @@ export function startApp(api, elements, { canLogout = true } = {}) {
         async function onLogin(session) {
                 ctx.session = session;
                 const s = elements.user;
-                clear(s, h('span', { class: 'who' }, session.role === 'admin' ? 'admin' : session.peer),
+                // session.user: who the transport's own login is (Cockpit's user), where it has one
+                clear(s, h('span', { class: 'who' }, session.user || (session.role === 'admin' ? 'admin' : session.peer)),
                       canLogout ? h('button', { type: 'button', class: 'secondary small', onclick: logout }, 'Sign out') : null);
                 s.hidden = false;
                 if (session.role === 'admin') {
@@ -141,11 +146,17 @@ export function startApp(api, elements, { canLogout = true } = {}) {
                 showLogin('You are signed out.');
         }
 
-        ctx.onSetupDone = () => showLogin('Your cell is set up. Sign in as admin with the password you chose.');
+        // a transport without sessions of its own (Cockpit: its login is the session) goes straight in
+        ctx.onSetupDone = () => (can('session') ? showLogin('Your cell is set up. Sign in as admin with the password you chose.')
+                                            : boot());
         ctx.onLogin = onLogin;
-        api.onSessionLost(() => {
-                if (ctx.session)
+        api.onSessionLost(err => {
+                if (!ctx.session)
+                        return;
+                if (can('session'))
                         showLogin('Your session has ended. Please sign in again.');
+                else
+                        showUnreachable(err);   // no sign-in here: say why, and offer to try again
         });
         store.listen(what => {
                 if (what === 'cell' && ctx.session)
@@ -163,13 +174,22 @@ export function startApp(api, elements, { canLogout = true } = {}) {
                         else
                                 await onLogin(session);
                 } catch (err) {
-                        signedOutChrome();
-                        clear(elements.main,
-                              h('section', { class: 'narrow-page' },
-                                h('h1', {}, 'The cell cannot be reached'),
-                                h('p', { class: 'form-error', role: 'alert' }, errorText(err)),
-                                h('button', { type: 'button', class: 'primary', onclick: boot }, 'Try again')));
+                        showUnreachable(err);
                 }
+        }
+
+        function showUnreachable(err) {
+                unmount();
+                if (stopEvents)
+                        stopEvents();
+                stopEvents = null;
+                ctx.session = null;
+                signedOutChrome();
+                clear(elements.main,
+                      h('section', { class: 'narrow-page' },
+                        h('h1', {}, 'The cell cannot be reached'),
+                        h('p', { class: 'form-error', role: 'alert' }, errorText(err)),
+                        h('button', { type: 'button', class: 'primary', onclick: boot }, 'Try again')));
         }
         boot();
         return ctx;

@@ -136,8 +136,10 @@ export function renderPeers(root, ctx) {
                                                                 ? `${name} now reaches the internet through exit ${peer.exit}. Its device needs its configuration again.`
                                                                 : `${name} now reaches the internet through the cell's uplink.`;
                                                 }) }, 'Exit'),
-                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Web login for ${name}`,
-                                                onclick: ev => webLogin(name, ev.currentTarget) }, 'Web login'),
+                                  ctx.can('webLogins')
+                                          ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Web login for ${name}`,
+                                                          onclick: ev => webLogin(name, ev.currentTarget) }, 'Web login')
+                                          : null,
                                   h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
                                                 onclick: () => confirmRemove(api, name, () => {
                                                         store.dropPeer(name);

@@ -109,8 +109,10 @@ export function renderSettings(root, ctx) {
         });
 
         const ddns = ddnsSection(ctx);
-        const backup = backupSection(ctx, { onRestored: cell => { fill(cellForm, cell); ddns.fill(cell); } });
-        clear(root, h('h1', {}, 'Settings'), cellForm, ddns.el, pwForm, ...backup);
+        const backup = ctx.can('backup')
+                ? backupSection(ctx, { onRestored: cell => { fill(cellForm, cell); ddns.fill(cell); } }) : [];
+        // the admin password is the web UI's sign-in: set where that UI is
+        clear(root, h('h1', {}, 'Settings'), cellForm, ddns.el, ctx.can('webLogins') ? pwForm : null, ...backup);
         if (store.state.cell)
                 fill(cellForm, store.state.cell);
         else
