@@ -248,7 +248,7 @@ class HostileTest(h.HarnessTestCase):
         self.assertEqual(len(order), 11, order)
         self.assertEqual(order[0], ('get', ('home',)))
         results = [r for what, r in order if what == 'login']
-        self.assertEqual(results.count(('admin', '')), 5, results)
+        self.assertEqual([r[:2] for r in results if isinstance(r, tuple)], [('admin', '')] * 5, results)
         self.assertEqual(results.count(ACCESS_DENIED), 5, results)
         logins.close_sync(None)
         reader.close_sync(None)
