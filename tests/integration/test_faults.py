@@ -40,7 +40,10 @@ class FaultTest(h.SharedWorldTestCase):
         if not FIU_RUN or not FIU_CTRL:
             raise unittest_skip('fiu-run and fiu-ctrl (Debian fiu-utils) are needed')
         cls.fifo = os.path.join(cls.world.path, 'fiu-ctrl')
-        cls.cell = h.Cell(world=cls.world, service_manager='bus', wrapper=[FIU_RUN, '-x', '-f', cls.fifo])
+        # an ASan build must let libfiu's preload come first (tools/dev test --sanitize)
+        asan = ':'.join(o for o in (os.environ.get('ASAN_OPTIONS', ''), 'verify_asan_link_order=0') if o)
+        cls.cell = h.Cell(world=cls.world, service_manager='bus',
+                          wrapper=['/usr/bin/env', 'ASAN_OPTIONS=' + asan, FIU_RUN, '-x', '-f', cls.fifo])
         cls.cell.polkit.set_allowed(ACTIONS)
         cls.cell.start()
         cls.cell.manager().Setup(sv({'Name': 'home', 'Domain': 'home.lan',
