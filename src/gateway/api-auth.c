@@ -67,8 +67,11 @@ static void on_authenticated(Request *r, sd_bus_message *reply) {
         LoginState *st = r->data;
         login_limiter_forgive(g->limiter, st->address); /* only failures hold an address back */
         login_limiter_forgive(g->limiter, st->user_key);
-        log_info("Login: %s%s%s.", role, streq(role, "peer") ? " " : "", streq(role, "peer") ? peer : "");
-        snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", s->id);
+        log_info("Login: %s%s%s from %s.", role, streq(role, "peer") ? " " : "", streq(role, "peer") ? peer : "",
+                 st->address + 5);
+        /* Secure when the client came over https (through a trusted proxy: the gateway speaks plain HTTP) */
+        snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/%s", s->id,
+                 r->fwd.https ? "; Secure" : "");
         (void) http_set_next_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
         http_reply_json(r, 200, session_json(s));
 }
@@ -149,7 +152,8 @@ void api_login(Request *r) {
 void api_logout(Request *r) {
         sessions_remove(r->gateway->sessions, r->session_id);
         (void) http_set_next_header(r, MHD_HTTP_HEADER_SET_COOKIE,
-                                    SESSION_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+                                    r->fwd.https ? SESSION_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+                                                 : SESSION_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
         http_reply_empty(r, 204);
 }
 

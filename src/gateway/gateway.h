@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-api.h"
+#include "forwarded.h"
 #include "macro.h"
 #include "sessions.h"
 
@@ -24,6 +25,8 @@ typedef struct GatewayConfig {
         const char *web_root;
         const char *metrics_token_file; /* the scrape token for /metrics (Authorization: Bearer) */
         char **allowed_hosts;          /* --allowed-host: NAME or NAME:PORT, besides loopback and the listen address */
+        ProxyNet *trusted_proxies;     /* --trusted-proxy: peers whose X-Forwarded-* headers are believed */
+        size_t n_trusted_proxies;
         uint64_t session_idle_usec;
         uint64_t bus_timeout_usec;     /* every bus call ends (504) after this; > the cell's polkit wait */
         unsigned login_attempts;       /* login attempts allowed per window for a user at an address (4x per address) */

@@ -70,14 +70,19 @@ static bool name_is_address(const char *name, const struct sockaddr *local) {
 }
 
 bool host_allowed(const char *host, char *const *allowed, const struct sockaddr *local) {
+        return host_allowed_scheme(host, false, allowed, local);
+}
+
+bool host_allowed_scheme(const char *host, bool https, char *const *allowed, const struct sockaddr *local) {
         char name[256], entry_name[256];
         unsigned port, entry_port, local_port;
 
         if (!host || host_port_split(host, name, sizeof name, &port) < 0)
                 return false;
+        port = port ?: (https ? 443 : 80);
         for (char *const *a = allowed; a && *a; a++)
                 if (host_port_split(*a, entry_name, sizeof entry_name, &entry_port) >= 0 &&
-                    strcasecmp(name, entry_name) == 0 && (entry_port == 0 || entry_port == (port ?: 80)))
+                    strcasecmp(name, entry_name) == 0 && (entry_port == 0 || entry_port == port))
                         return true;
 
         if (local->sa_family == AF_INET)
@@ -86,7 +91,7 @@ bool host_allowed(const char *host, char *const *allowed, const struct sockaddr 
                 local_port = ntohs(((const struct sockaddr_in6 *) local)->sin6_port);
         else
                 return false;
-        if ((port ?: 80) != local_port)
+        if (port != local_port)
                 return false;
         return strcasecmp(name, "localhost") == 0 || streq(name, "127.0.0.1") || streq(name, "[::1]") ||
                 name_is_address(name, local);
@@ -94,4 +99,16 @@ bool host_allowed(const char *host, char *const *allowed, const struct sockaddr 
 
 bool origin_allowed(const char *origin, char *const *allowed, const struct sockaddr *local) {
         return strncmp(origin, "http://", 7) == 0 && host_allowed(origin + 7, allowed, local);
+}
+
+bool origin_matches_host(const char *origin, bool https, const char *host) {
+        const char *scheme = https ? "https://" : "http://";
+        char origin_name[256], host_name[256];
+        unsigned origin_port, host_port, default_port = https ? 443 : 80;
+
+        if (!origin || !host || strncmp(origin, scheme, strlen(scheme)) != 0 ||
+            host_port_split(origin + strlen(scheme), origin_name, sizeof origin_name, &origin_port) < 0 ||
+            host_port_split(host, host_name, sizeof host_name, &host_port) < 0)
+                return false;
+        return strcasecmp(origin_name, host_name) == 0 && (origin_port ?: default_port) == (host_port ?: default_port);
 }

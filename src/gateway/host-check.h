@@ -19,6 +19,14 @@ int host_port_split(const char *s, char *name, size_t size, unsigned *port);
  * each with @local's port; or one of @allowed ("NAME": any port, "NAME:PORT":
  * that one). Names compare without regard to case; nothing else matches. */
 bool host_allowed(const char *host, char *const *allowed, const struct sockaddr *local);
+/* The same for a name a client asked for over @https (through a trusted proxy): a Host without a
+ * port means 443 then, for the allowed "NAME:PORT" entries. */
+bool host_allowed_scheme(const char *host, bool https, char *const *allowed, const struct sockaddr *local);
 
 /* Whether an Origin header value is exactly "http://" and an allowed host. */
 bool origin_allowed(const char *origin, char *const *allowed, const struct sockaddr *local);
+
+/* Whether an Origin header value is exactly the origin of @host reached over https (@https) or
+ * http: the scheme, then the same name (any case) and port (443 or 80 when not written). For a
+ * request through a trusted proxy, @host being the name the client asked the proxy for. */
+bool origin_matches_host(const char *origin, bool https, const char *host);

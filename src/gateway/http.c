@@ -175,15 +175,57 @@ const char *http_cookie(Request *r, const char *name) {
 }
 
 int http_client_address(Request *r, char *buf, size_t size) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (!ci || !ci->client_addr)
+        if (!r->fwd.client[0])
                 return -ENOTCONN;
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-                return inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, size) ? 0 : -errno;
-        if (sa->sa_family == AF_INET6)
-                return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, size) ? 0 : -errno;
-        return -EAFNOSUPPORT;
+        if (strlen(r->fwd.client) >= size)
+                return -ENOBUFS;
+        strcpy(buf, r->fwd.client);
+        return 0;
+}
+
+typedef struct ForwardedCount {
+        unsigned n[3];
+} ForwardedCount;
+
+static const char *const forwarded_headers[3] = { "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host" };
+
+static enum MHD_Result count_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        ForwardedCount *c = cls;
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_headers); i++)
+                if (key && strcasecmp(key, forwarded_headers[i]) == 0)
+                        c->n[i]++;
+        return MHD_YES;
+}
+
+/* r->fwd from the peer's address and, from a trusted proxy, its X-Forwarded-* headers; on a
+ * malformed one from there, replies 400 naming it and returns -EBADMSG. */
+static int resolve_forwarded(Request *r) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const GatewayConfig *c = &r->gateway->config;
+        const char *bad = NULL, *why = NULL;
+        char message[192];
+
+        int k = forwarded_resolve(c->trusted_proxies, c->n_trusted_proxies, ci ? ci->client_addr : NULL,
+                                  http_header(r, "X-Forwarded-For"), http_header(r, "X-Forwarded-Proto"),
+                                  http_header(r, "X-Forwarded-Host"), http_header(r, MHD_HTTP_HEADER_HOST),
+                                  &r->fwd, &bad, &why);
+        if (k >= 0 && r->fwd.proxied) {
+                /* one of each: a second line would leave which one counts to chance */
+                ForwardedCount count = {};
+                MHD_get_connection_values(r->connection, MHD_HEADER_KIND, count_forwarded, &count);
+                for (size_t i = 0; i < ELEMENTSOF(forwarded_headers) && k >= 0; i++)
+                        if (count.n[i] > 1) {
+                                bad = forwarded_headers[i];
+                                why = "it is given more than once";
+                                k = -EBADMSG;
+                        }
+        }
+        if (k < 0) {
+                snprintf(message, sizeof message, "The %s header from the trusted proxy is refused: %s.", bad, why);
+                log_notice("%s %s: %s", r->method, r->url, message);
+                http_reply_error(r, 400, "invalid", message, NULL);
+        }
+        return k;
 }
 
 bool http_method_is_mutating(const char *method) {
@@ -202,8 +244,7 @@ static int local_address(Request *r, struct sockaddr_storage *ss) {
 bool http_host_allowed(Request *r) {
         struct sockaddr_storage ss;
         return local_address(r, &ss) >= 0 &&
-                host_allowed(http_header(r, MHD_HTTP_HEADER_HOST), r->gateway->allowed_hosts,
-                             (const struct sockaddr *) &ss);
+                host_allowed_scheme(r->fwd.host, r->fwd.https, r->gateway->allowed_hosts, (const struct sockaddr *) &ss);
 }
 
 bool http_origin_allowed(Request *r) {
@@ -211,6 +252,9 @@ bool http_origin_allowed(Request *r) {
         const char *origin = http_header(r, "Origin");
         if (!origin)
                 return true;
+        /* through a trusted proxy: exactly the origin the client reached it at */
+        if (r->fwd.proxied)
+                return origin_matches_host(origin, r->fwd.https, r->fwd.host);
         /* plain HTTP only: exactly http://<an allowed host> */
         return local_address(r, &ss) >= 0 &&
                 origin_allowed(origin, r->gateway->allowed_hosts, (const struct sockaddr *) &ss);
@@ -230,7 +274,8 @@ static enum MHD_Result queue(Request *r) {
         uint64_t now;
         (void) sd_event_now(r->gateway->event, CLOCK_MONOTONIC, &now);
         metrics_http_request(r->gateway->metrics, r->status);
-        log_debug("%s %s → %u (%.1f ms)", r->method, r->url, r->status, (now - r->started) / 1000.0);
+        log_debug("%s %s from %s → %u (%.1f ms)", r->method, r->url, r->fwd.client[0] ? r->fwd.client : "?",
+                  r->status, (now - r->started) / 1000.0);
         enum MHD_Result ret = MHD_queue_response(r->connection, r->status, r->response);
         MHD_destroy_response(r->response);
         r->response = NULL;
@@ -239,6 +284,8 @@ static enum MHD_Result queue(Request *r) {
 
 static void dispatch(Request *r) {
         r->dispatched = true;
+        if (resolve_forwarded(r) < 0)
+                return;
         if (!http_host_allowed(r))
                 /* before routing: a rebound name (DNS rebinding) reaches nothing, not even /health */
                 http_reply_error(r, 421, "misdirected",

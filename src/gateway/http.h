@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
+#include "forwarded.h"
 #include "gateway.h"
 #include "sessions.h"
 
@@ -30,6 +31,7 @@ struct Request {
         struct MHD_Response *response;   /* queued when the handler resumes us */
         unsigned status;
         uint64_t started;
+        Forwarded fwd;                   /* the client as a trusted proxy tells of it (forwarded.h), at dispatch */
 
         const Route *route;
         char *name;                      /* the {name} path segment */
@@ -86,10 +88,11 @@ void http_suspend(Request *r);
 void http_resume(Request *r);
 const char *http_header(Request *r, const char *name);
 const char *http_cookie(Request *r, const char *name);
-/* The client's address as text ("127.0.0.1", "::1"). */
+/* The client's address as text ("127.0.0.1", "::1"): through a trusted proxy, the one it names. */
 int http_client_address(Request *r, char *buf, size_t size);
 bool http_method_is_mutating(const char *method);
-/* Whether the Host header names this gateway (host-check.h). */
+/* Whether the Host header (through a trusted proxy: the host it forwards) names this gateway (host-check.h). */
 bool http_host_allowed(Request *r);
-/* Whether the Origin header, when present, is exactly http://<an allowed host> (host-check.h). */
+/* Whether the Origin header, when present, is exactly http://<an allowed host>; through a trusted
+ * proxy, exactly <the forwarded proto>://<the forwarded host> (host-check.h). */
 bool http_origin_allowed(Request *r);

@@ -25,9 +25,15 @@ static void help(void) {
                "                            port: on any); localhost, 127.0.0.1, [::1] and the address\n"
                "                            listened on, with its port, and the cell's own names (its\n"
                "                            domain, name.domain, endpoint host) always; any other: 421\n"
+               "     --trusted-proxy=ADDR[/PREFIX]\n"
+               "                            believe X-Forwarded-For, -Proto and -Host only from peers here\n"
+               "                            (repeatable; IPv4 or IPv6): the client's address (the right-most\n"
+               "                            that is not a trusted proxy) for login limits and logs, the host\n"
+               "                            for the Host check, Origin exactly PROTO://HOST, Secure cookies\n"
+               "                            over https; /metrics through it answers only the scrape token\n"
                "     --metrics-token-file=FILE\n"
                "                            /metrics also answers \"Authorization: Bearer <its one line>\"\n"
-               "                            (otherwise only an admin session)\n"
+               "                            (otherwise only an admin session, not through a trusted proxy)\n"
                "     --web-root=DIR         the web UI's files (default %s)\n"
                "     --session-idle=SEC     end sessions idle this long (default 43200)\n"
                "     --bus-timeout=SEC      answer 504 when the cell takes longer (default 30: longer\n"
@@ -47,7 +53,7 @@ static void help(void) {
 static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
         enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_WEB_ROOT, ARG_SESSION_IDLE, ARG_BUS_TIMEOUT,
                ARG_LOGIN_ATTEMPTS, ARG_LOGIN_RATE, ARG_CONNECTIONS_PER_CLIENT, ARG_HEADER_TIMEOUT, ARG_SSE_KEEPALIVE, ARG_LIST_ROUTES, ARG_LOG_LEVEL, ARG_PAIRING_LISTEN,
-               ARG_ALLOWED_HOST, ARG_METRICS_TOKEN_FILE };
+               ARG_ALLOWED_HOST, ARG_METRICS_TOKEN_FILE, ARG_TRUSTED_PROXY };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -56,6 +62,7 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                 { "web-root", required_argument, NULL, ARG_WEB_ROOT },
                 { "allowed-host", required_argument, NULL, ARG_ALLOWED_HOST },
                 { "metrics-token-file", required_argument, NULL, ARG_METRICS_TOKEN_FILE },
+                { "trusted-proxy", required_argument, NULL, ARG_TRUSTED_PROXY },
                 { "session-idle", required_argument, NULL, ARG_SESSION_IDLE },
                 { "bus-timeout", required_argument, NULL, ARG_BUS_TIMEOUT },
                 { "login-attempts", required_argument, NULL, ARG_LOGIN_ATTEMPTS },
@@ -99,6 +106,24 @@ static int parse_argv(int argc, char *argv[], GatewayConfig *c) {
                         r = strv_extend(&c->allowed_hosts, optarg);
                         if (r < 0)
                                 return r;
+                        break;
+                }
+                case ARG_TRUSTED_PROXY: {
+                        ProxyNet net;
+                        if (proxy_net_parse(optarg, &net) < 0) {
+                                log_error("--trusted-proxy=%s is not ADDR or ADDR/PREFIX (IPv4 or IPv6, no host bits "
+                                          "set past the prefix).", optarg);
+                                return -EINVAL;
+                        }
+                        if (c->n_trusted_proxies >= 64) {
+                                log_error("--trusted-proxy: at most 64.");
+                                return -E2BIG;
+                        }
+                        ProxyNet *nets = reallocarray(c->trusted_proxies, c->n_trusted_proxies + 1, sizeof(ProxyNet));
+                        if (!nets)
+                                return -ENOMEM;
+                        nets[c->n_trusted_proxies++] = net;
+                        c->trusted_proxies = nets;
                         break;
                 }
                 case ARG_SESSION_IDLE:
@@ -163,11 +188,13 @@ static int run(int argc, char *argv[]) {
                 .sse_keepalive_usec = 15 * 1000000ULL,
         };
         _cleanup_(strv_freep) char **allowed_hosts = NULL; /* after the gateway using it */
+        _cleanup_(freep) ProxyNet *trusted_proxies = NULL;
         _cleanup_(gateway_freep) Gateway *g = NULL;
         int r;
 
         r = parse_argv(argc, argv, &config);
         allowed_hosts = config.allowed_hosts;
+        trusted_proxies = config.trusted_proxies;
         if (r <= 0)
                 return r;
 

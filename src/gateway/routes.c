@@ -203,7 +203,13 @@ void routes_dispatch_continue(Request *r) {
                 /* every peer's name and traffic: not for a peer, nor for any process on this machine */
                 if (metrics_token_matches(g->metrics_token, http_header(r, "Authorization")))
                         ;
-                else if (!s) {
+                else if (r->fwd.proxied) {
+                        /* through a trusted proxy it is reached from elsewhere: the token, never a session */
+                        http_reply_error(r, 401, "unauthenticated",
+                                         "Through the proxy, /metrics answers only the scrape token (Authorization: Bearer).",
+                                         NULL);
+                        return;
+                } else if (!s) {
                         http_reply_error(r, 401, "unauthenticated", "Log in first, or give the scrape token.", NULL);
                         return;
                 } else if (s->role != ROLE_ADMIN) {
