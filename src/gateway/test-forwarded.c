@@ -27,24 +27,21 @@ static bool contains(const ProxyNet *nets, size_t n, const char *addr) {
 }
 
 static void test_proxy_net_parse(void **state) {
+        static const struct { const char *text; int family; unsigned prefix; } good[] = {
+                { "127.0.0.2", AF_INET, 32 },
+                { "10.0.0.0/8", AF_INET, 8 },
+                { "2001:db8::/32", AF_INET6, 32 },
+                { "::1", AF_INET6, 128 },
+                { "0.0.0.0/0", AF_INET, 0 },
+                { "::ffff:192.0.2.0/120", AF_INET, 24 },   /* an IPv4-mapped network is the IPv4 one */
+        };
         ProxyNet n;
 
-        n = net("127.0.0.2");
-        assert_int_equal(n.family, AF_INET);
-        assert_int_equal(n.prefix, 32);
-        n = net("10.0.0.0/8");
-        assert_int_equal(n.prefix, 8);
-        n = net("2001:db8::/32");
-        assert_int_equal(n.family, AF_INET6);
-        assert_int_equal(n.prefix, 32);
-        n = net("::1");
-        assert_int_equal(n.prefix, 128);
-        n = net("0.0.0.0/0");
-        assert_int_equal(n.prefix, 0);
-        /* an IPv4-mapped network is the IPv4 one */
-        n = net("::ffff:192.0.2.0/120");
-        assert_int_equal(n.family, AF_INET);
-        assert_int_equal(n.prefix, 24);
+        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+                n = net(good[i].text);
+                assert_int_equal(n.family, good[i].family);
+                assert_int_equal(n.prefix, good[i].prefix);
+        }
 
         static const char *const bad[] = {
                 "", "/8", "10.0.0.0/", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/08", "10.0.0.0/-1",

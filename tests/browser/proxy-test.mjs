@@ -77,13 +77,8 @@ async function main() {
                 return 0;
         } catch (e) {
                 console.error(`proxy-test: FAILED at step "${currentStep}": ${e.message}`);
-                if (page) {
-                        try {
-                                await shot(page, 'failure');
-                        } catch {
-                                // the browser may be gone
-                        }
-                }
+                if (page)
+                        await shot(page, 'failure').catch(() => {});   // the browser may be gone
                 return 1;
         } finally {
                 if (browser)

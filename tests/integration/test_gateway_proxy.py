@@ -14,7 +14,6 @@ At the end headless Chromium signs in through nginx and adds a peer (tests/brows
 import base64
 import hashlib
 import http.client
-import json
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from gateway_client import ADMIN_PASSWORD, Response, free_port, setup_cell  # noqa: E402
+from gateway_client import ADMIN_PASSWORD, GatewayEndpoint, free_port, setup_cell  # noqa: E402
 
 PROXY_ADDRESS = '127.0.0.2'     # nginx's side of its connections to the gateway
 HOST = 'pic.test'               # the name clients reach nginx by
@@ -101,37 +100,30 @@ class Nginx:
 
     def request(self, method, path, body=None, headers=None, source='127.0.0.1'):
         """One request over https to nginx from the loopback address @source, Host pic.test:PORT."""
-        hdrs = {'Host': self.host}
-        hdrs.update(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs.setdefault('Content-Type', 'application/json')
-        c = http.client.HTTPSConnection('127.0.0.1', self.port, context=self.context, timeout=30,
-                                        source_address=(source, 0))
-        try:
-            c.request(method, path, body=data, headers=hdrs)
-            r = c.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-        finally:
-            c.close()
+        return Endpoint(self.port, self.host, source, self.context).request(method, path, body, headers)
+
+
+class Endpoint(GatewayEndpoint):
+    """Requests to 127.0.0.1:port from the loopback address @source with Host @host (unless the
+    headers give one), over https when given an SSL context."""
+
+    def __init__(self, port, host, source='127.0.0.1', context=None):
+        super().__init__(port)
+        self.host, self.source, self.context = host, source, context
+
+    def connection(self, timeout=30):
+        if self.context:
+            return http.client.HTTPSConnection('127.0.0.1', self.port, context=self.context, timeout=timeout,
+                                               source_address=(self.source, 0))
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout, source_address=(self.source, 0))
+
+    def request(self, method, path, body=None, headers=None, **kwargs):
+        return super().request(method, path, body, dict({'Host': self.host}, **(headers or {})), **kwargs)
 
 
 def plain_request(port, method, path, body=None, headers=None, source='127.0.0.1'):
-    """One request straight to the gateway from @source, headers exactly as given."""
-    hdrs = {'Host': '127.0.0.1:%d' % port}
-    hdrs.update(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs.setdefault('Content-Type', 'application/json')
-    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30, source_address=(source, 0))
-    try:
-        c.request(method, path, body=data, headers=hdrs)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        c.close()
+    """One request straight to the gateway from @source, Host 127.0.0.1:PORT unless given."""
+    return Endpoint(port, '127.0.0.1:%d' % port, source).request(method, path, body, headers)
 
 
 def raw_status(port, text, source):
