@@ -12,7 +12,8 @@ own on one bridge, test_pairing's world), its state on a fresh ext4 file system
     files costs, with nothing checked or encrypted), and its size;
   - Restore (Replace=true) of the encrypted archive: to the reply (read, checked, staged,
     committed), to the restarted daemon serving every peer again, and to every link
-    "connected" again (a handshake with each other cell after the restart);
+    "connected" again (a handshake with each other cell after the restart); and the same
+    archive onto a new box (a fresh cell on its own fresh file system): to the reply;
   - pic-celld's resident memory: its peak (VmHWM) is reset before each backup
     (/proc/PID/clear_refs 5), so the growth shows what streaming costs; Argon2id's
     moderate setting itself takes 256 MiB while the key is derived.
@@ -192,6 +193,20 @@ def main():
         restore_linked = time.monotonic() - t0
         assert len(h.uapi_get(cell.uapi_socket)['peers']) == args.peers + args.links
 
+        # the same archive onto a new box: a fresh cell, nothing of the old state on its disk
+        newbox = h.Cell(world=world, name='newbox', extra_args=['--stats-interval=3600', '--log-level=warning'])
+        put_state_on_fresh_ext4(world, newbox, 'newbox-fs')
+        newbox.polkit.set_allowed(ACTIONS)
+        newbox.start()
+        fd = os.open(path, os.O_RDONLY)
+        t0 = time.monotonic()
+        try:
+            newbox.manager().Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE},
+                                                                             signature='sv'), timeout=600)
+        finally:
+            os.close(fd)
+        newbox_reply = time.monotonic() - t0
+
     print('\n## Backup and restore: a cell with %d peers and %d links (state on a fresh ext4)\n'
           % (args.peers, args.links))
     print('| what | seconds | ratio to tar | archive MiB | pic-celld peak RSS growth (MiB) |')
@@ -201,6 +216,8 @@ def main():
                                   ('Backup, encrypted (Argon2id moderate)', enc_time, archive, enc_mem)):
         print('| %s | %.2f | %.1f | %.1f | %.1f |' % (name, took, took / tar_time, len(data) / 2**20, mem / 1024))
     print('| Restore, encrypted: to the reply | %.2f | %.1f | | |' % (restore_reply, restore_reply / tar_time))
+    print('| Restore, encrypted, onto a new box (a fresh cell): to the reply | %.2f | %.1f | | |'
+          % (newbox_reply, newbox_reply / tar_time))
     print('| Restore: to the restarted daemon serving every peer and link | %.2f | %.1f | | |'
           % (restore_serving, restore_serving / tar_time))
     print('| Restore: to every link "connected" again | %.2f | %.1f | | |' % (restore_linked, restore_linked / tar_time))
