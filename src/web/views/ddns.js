@@ -17,6 +17,7 @@ const PROVIDERS = {
                    hostname: 'cell.example.net' },
 };
 const SECRETS = ['ddns_token', 'ddns_username', 'ddns_password'];   // write-only
+const RECHECK_MS = 3000;
 const SETTINGS = ['ddns_hostname', 'ddns_zone_id', 'ddns_record_id', 'ddns_server', 'ddns_address_source'];
 const STATES = {
         off: 'Off',
@@ -96,10 +97,16 @@ export function ddnsSection({ api, store }) {
                         input(name).value = '';
                 showProvider();
         }
+        // "checking" and "updating" last a moment: asked again shortly too, should their end's event be
+        // missed (events resume only after a reconnect, with a full refresh at most every 30 s)
+        let recheck = null;
         function showState(cell) {
                 status.textContent = statusText(cell);
                 lastError.textContent = cell.ddns_last_error ? `Last error: ${cell.ddns_last_error}` : '';
                 offButton.hidden = !cell.ddns_provider;
+                clearTimeout(recheck);
+                if (cell.ddns_state === 'checking' || cell.ddns_state === 'updating')
+                        recheck = setTimeout(() => api.getCell().then(c => store.setCell(c)).catch(() => {}), RECHECK_MS);
         }
 
         input('ddns_provider').addEventListener('change', () => {
@@ -163,9 +170,13 @@ export function ddnsSection({ api, store }) {
         }
         if (store.state.cell)
                 update(store.state.cell);
-        const stop = store.listen(what => {
+        const unlisten = store.listen(what => {
                 if (what === 'cell' && store.state.cell)
                         update(store.state.cell);
         });
+        const stop = () => {
+                clearTimeout(recheck);
+                unlisten();
+        };
         return { el: form, stop, fill };
 }
