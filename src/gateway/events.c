@@ -176,23 +176,25 @@ static void fetch_all(Events *e, const char *path, const char *iface, sd_bus_mes
                 log_debug_errno(r, "Failed to read %s for an event: %m", path);
 }
 
-static int follow_setup_complete(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
-        Gateway *g = userdata;
+/* What a Manager PropertiesChanged tells the gateway itself: SetupComplete (its cached setup
+ * state) and whether the cell's names changed (cell-hosts.h). */
+typedef struct ManagerChange {
+        Gateway *gateway;
+        bool names;
+} ManagerChange;
+
+static int follow_manager(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        ManagerChange *c = userdata;
         int b, r;
 
+        c->names = c->names || cell_hosts_follow(key);
         if (!streq(key, "SetupComplete") || !streq(contents, "b"))
                 return 0;
         r = sd_bus_message_read(m, "v", "b", &b);
         if (r < 0)
                 return r;
-        g->setup = b ? SETUP_YES : SETUP_NO;
+        c->gateway->setup = b ? SETUP_YES : SETUP_NO;
         return 1;
-}
-
-static int follow_cell_names(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
-        bool *changed = userdata;
-        *changed = *changed || cell_hosts_follow(key);
-        return 0;
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -204,11 +206,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (r < 0 || !path)
                 return 0;
         if (streq(iface, PIC_MANAGER_INTERFACE)) {
-                /* keep the cached setup state in step */
-                (void) bus_dict_walk(m, follow_setup_complete, e->gateway);
-                bool names = false;
-                if (sd_bus_message_rewind(m, true) >= 0 && sd_bus_message_skip(m, "s") >= 0 &&
-                    bus_dict_walk(m, follow_cell_names, &names) >= 0 && names)
+                ManagerChange c = { .gateway = e->gateway };
+                if (bus_dict_walk(m, follow_manager, &c) >= 0 && c.names)
                         cell_hosts_refresh(e->gateway);
                 if (e->clients)
                         fetch_all(e, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell_properties);
