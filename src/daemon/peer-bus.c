@@ -52,15 +52,6 @@ void peer_bus_emit_changed(Peer *p, char **names) {
 }
 
 /* Lists without repeats (as grants are) holding the same entries in any order. */
-static bool strv_same_set(char *const *a, char *const *b) {
-        if (strv_length(a) != strv_length(b))
-                return false;
-        for (char *const *i = a; i && *i; i++)
-                if (!strv_contains(b, *i))
-                        return false;
-        return true;
-}
-
 void peer_bus_emit_diff(Peer *new, const Peer *old) {
         char *names[12];
         size_t n = 0;
@@ -69,9 +60,10 @@ void peer_bus_emit_diff(Peer *new, const Peer *old) {
                 names[n++] = "PublicKey";
         if (new->address != old->address)
                 names[n++] = "Address";
-        if (!strv_same_set(new->service_access, old->service_access))
+        /* the same grants in another order are another value: whoever holds the old one must hear of it */
+        if (!strv_equal(new->service_access, old->service_access))
                 names[n++] = "ServiceAccess";
-        if (!strv_same_set(new->network_access, old->network_access))
+        if (!strv_equal(new->network_access, old->network_access))
                 names[n++] = "NetworkAccess";
         if (new->persistent_keepalive != old->persistent_keepalive)
                 names[n++] = "PersistentKeepalive";

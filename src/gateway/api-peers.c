@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /api/peers…: list, create, read, change, remove, keys, configuration, login. */
+#include <ctype.h>
+#include <inttypes.h>
 #include <sodium.h>
 
 #include "api.h"
 #include "bus-call.h"
 #include "log.h"
+#include "names.h"
+#include "peer-cache.h"
 #include "qr-svg.h"
 
 static const char *const create_options[] = { "public_key", "address", "service_access", "network_access",
@@ -57,125 +61,163 @@ static void then_peer(Request *r, sd_bus_message *reply) {
         bus_get_all(r, path, PIC_PEER_INTERFACE, on_peer);
 }
 
-/* ------------------------------------------------------------------ list */
+/* ------------------------------------------------------------------ list (from peer-cache.h) */
 
-static int compare_names(const void *a, const void *b) {
-        const cJSON *x = *(const cJSON *const *) a, *y = *(const cJSON *const *) b;
-        const char *nx = cJSON_GetStringValue(cJSON_GetObjectItem(x, "name"));
-        const char *ny = cJSON_GetStringValue(cJSON_GetObjectItem(y, "name"));
-        return strcmp(strempty(nx), strempty(ny));
-}
+#define PAGE_LIMIT_MAX 1000
 
-/* GetManagedObjects → the peers, sorted by name */
-int managed_peers(sd_bus_message *reply, cJSON **ret) {
-        _cleanup_(freep) cJSON **items = NULL;
-        size_t n = 0, allocated = 0;
-        int k;
+typedef struct PeerQuery {
+        size_t limit;                           /* SIZE_MAX: no limit asked for */
+        char prefix[PEER_NAME_MAX + 1];
+        char cursor[PEER_NAME_MAX + 1];
+        bool seen_limit, seen_prefix, seen_cursor;
+        const char *error_field;
+        char error[160];
+} PeerQuery;
 
-        k = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        while (k >= 0 && (k = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path;
-                k = sd_bus_message_read_basic(reply, 'o', &path);
-                if (k >= 0)
-                        k = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                while (k >= 0 && (k = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        const char *iface;
-                        k = sd_bus_message_read_basic(reply, 's', &iface);
-                        if (k < 0)
-                                break;
-                        if (streq(iface, PIC_PEER_INTERFACE)) {
-                                cJSON *o = bus_peer_json(reply);
-                                if (!o) {
-                                        k = -ENOMEM;
-                                        break;
-                                }
-                                if (n == allocated) {
-                                        allocated = allocated ? allocated * 2 : 64;
-                                        cJSON **x = realloc(items, allocated * sizeof(cJSON *));
-                                        if (!x) {
-                                                cJSON_Delete(o);
-                                                k = -ENOMEM;
-                                                break;
-                                        }
-                                        items = x;
-                                }
-                                items[n++] = o;
-                        } else
-                                k = sd_bus_message_skip(reply, "a{sv}");
-                        if (k >= 0)
-                                k = sd_bus_message_exit_container(reply);
-                }
-                if (k >= 0)
-                        k = sd_bus_message_exit_container(reply);
-                if (k >= 0)
-                        k = sd_bus_message_exit_container(reply);
-        }
-        cJSON *a = k >= 0 ? cJSON_CreateArray() : NULL;
-        if (n > 1)
-                qsort(items, n, sizeof(cJSON *), compare_names);
-        for (size_t i = 0; i < n; i++) {
-                if (a)
-                        cJSON_AddItemToArray(a, items[i]);
-                else
-                        cJSON_Delete(items[i]);
-        }
-        if (!a)
-                return k < 0 ? k : -ENOMEM;
-        *ret = a;
-        return 0;
-}
-
-static void on_managed_objects(Request *r, sd_bus_message *reply) {
-        cJSON *a = NULL;
-        if (managed_peers(reply, &a) < 0) {
-                http_reply_error(r, 500, "failed", "The cell answered with unexpected objects.", NULL);
-                return;
-        }
-        http_reply_json(r, 200, a);
-}
-
-static void on_own_peer(Request *r, sd_bus_message *reply) {
-        cJSON *o = bus_peer_json(reply), *a = cJSON_CreateArray();
-        if (!o || !a) {
-                cJSON_Delete(o);
-                cJSON_Delete(a);
-                http_reply_error(r, 500, "failed", "The cell answered with unexpected properties.", NULL);
-                return;
-        }
-        cJSON_AddItemToArray(a, o);
-        http_reply_json(r, 200, a);
-}
-
-static bool on_own_peer_error(Request *r, const sd_bus_error *e) {
-        /* a peer whose object is gone sees an empty list */
-        if (!sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject") &&
-            !sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownMethod") &&
-            !sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownInterface"))
-                return false;
-        http_reply_json(r, 200, cJSON_CreateArray());
+static bool is_name_chars(const char *s) {
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && *s != '-' && *s != '_')
+                        return false;
         return true;
 }
 
-void api_peers_list(Request *r) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+static enum MHD_Result read_query_item(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        PeerQuery *q = cls;
+        bool *seen = streq(key, "limit") ? &q->seen_limit : streq(key, "prefix") ? &q->seen_prefix :
+                     streq(key, "cursor") ? &q->seen_cursor : NULL;
 
-        if (r->role == ROLE_PEER) {
-                _cleanup_(freep) char *path = NULL;
-                if (peer_path(r, r->session_peer, &path) < 0)
-                        return;
-                if (bus_new_call(r, path, "org.freedesktop.DBus.Properties", "GetAll", &m) < 0 ||
-                    sd_bus_message_append(m, "s", PIC_PEER_INTERFACE) < 0) {
-                        http_reply_error(r, 500, "failed", "Out of memory.", NULL);
-                        return;
+        if (!seen) {
+                bool printable = string_is_printable_ascii(key, PEER_NAME_MAX);
+                snprintf(q->error, sizeof q->error, "Unknown parameter%s%s: /api/peers takes limit, cursor and prefix.",
+                         printable ? " " : "", printable ? key : "");
+                q->error_field = printable ? key : NULL;
+                return MHD_NO;
+        }
+        q->error_field = streq(key, "limit") ? "limit" : streq(key, "prefix") ? "prefix" : "cursor";
+        if (*seen) {
+                snprintf(q->error, sizeof q->error, "%s is given twice.", q->error_field);
+                return MHD_NO;
+        }
+        *seen = true;
+        value = strempty(value);
+        if (seen == &q->seen_limit) {
+                char *end;
+                errno = 0;
+                unsigned long v = strtoul(value, &end, 10);
+                if (!isdigit((unsigned char) value[0]) || *end || errno || v < 1 || v > PAGE_LIMIT_MAX) {
+                        snprintf(q->error, sizeof q->error, "limit must be a whole number from 1 to %d.", PAGE_LIMIT_MAX);
+                        return MHD_NO;
                 }
-                bus_call(r, m, on_own_peer, on_own_peer_error);
+                q->limit = v;
+        } else if (seen == &q->seen_prefix) {
+                if (strlen(value) > PEER_NAME_MAX || !is_name_chars(value)) {
+                        snprintf(q->error, sizeof q->error,
+                                 "prefix must be at most %d characters: letters, digits, '-' and '_'.", PEER_NAME_MAX);
+                        return MHD_NO;
+                }
+                strcpy(q->prefix, value);
+        } else {
+                if (!peer_name_is_valid(value)) {
+                        snprintf(q->error, sizeof q->error,
+                                 "cursor must be a peer name (the last one of the page before): %s.", PEER_NAME_CHARSET_DOC);
+                        return MHD_NO;
+                }
+                strcpy(q->cursor, value);
+        }
+        q->error_field = NULL;
+        return MHD_YES;
+}
+
+static bool etag_matches(const char *if_none_match, const char *etag) {
+        /* each tag is quoted, so finding ours whole is finding it in the list */
+        return if_none_match && (streq(if_none_match, "*") || strstr(if_none_match, etag));
+}
+
+static void answer_list(Request *r) {
+        PeerCache *c = r->gateway->peers;
+        const PeerQuery *q = r->data;
+        _cleanup_(freep) char *body = NULL;
+        char etag[40], total[24], *link = NULL;
+        PeerPage page = {};
+        size_t size, own;
+
+        /* a peer's session sees itself only: another list, another tag */
+        snprintf(etag, sizeof etag, "\"%016" PRIx64 "%s\"", peer_cache_version(c), r->role == ROLE_PEER ? "-p" : "");
+        if (etag_matches(http_header(r, "If-None-Match"), etag)) {
+                struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+                if (resp) {
+                        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+                        http_reply(r, 304, resp);
+                }
                 return;
         }
+        if (r->role != ROLE_PEER)
+                peer_cache_page(c, q->prefix, q->seen_cursor ? q->cursor : NULL, q->limit, &page);
+        else if (peer_cache_find(c, r->session_peer, &own) >= 0 && startswith(r->session_peer, q->prefix) &&
+                 (!q->seen_cursor || strcmp(r->session_peer, q->cursor) > 0))
+                page = (PeerPage) { .first = own, .n = q->limit > 0, .total = 1 };
+        if (peer_cache_render(c, &page, &body, &size) < 0) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(size, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return;
+        snprintf(total, sizeof total, "%zu", page.total);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+        MHD_add_response_header(resp, "X-Total-Count", total);
+        /* the next page starts after the last name of this one */
+        if (page.more && page.n > 0 &&
+            asprintf(&link, "</api/peers?limit=%zu%s%s&cursor=%s>; rel=\"next\"", q->limit,
+                     q->prefix[0] ? "&prefix=" : "", q->prefix,
+                     cJSON_GetStringValue(cJSON_GetObjectItem(peer_cache_json(c, page.first + page.n - 1), "name")) ?: "") >= 0) {
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link);
+                free(link);
+        }
+        http_reply(r, 200, resp);
+}
+
+void peers_load(Request *r, BusReplyHandler on_loaded) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        bus_call(r, m, on_managed_objects, NULL);
+        bus_call(r, m, on_loaded, NULL);
+}
+
+int peers_loaded(Request *r, sd_bus_message *reply) {
+        int k = peer_cache_load(r->gateway->peers, reply);
+        if (k < 0)
+                http_reply_error(r, 500, "failed", "The cell answered with unexpected objects.", NULL);
+        return k;
+}
+
+static void on_list_loaded(Request *r, sd_bus_message *reply) {
+        if (peers_loaded(r, reply) >= 0)
+                answer_list(r);
+}
+
+void api_peers_list(Request *r) {
+        PeerQuery *q = calloc(1, sizeof(PeerQuery));
+        if (!q) {
+                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
+                return;
+        }
+        q->limit = SIZE_MAX;
+        r->data = q;
+        r->free_data = free;
+        /* the query is checked whole before anything else */
+        MHD_get_connection_values(r->connection, MHD_GET_ARGUMENT_KIND, read_query_item, q);
+        if (q->error[0]) {
+                http_reply_error(r, 400, "invalid", q->error, q->error_field);
+                return;
+        }
+        if (peer_cache_valid(r->gateway->peers))
+                answer_list(r);
+        else
+                peers_load(r, on_list_loaded);
 }
 
 /* ------------------------------------------------------------------ create, read, change, remove */

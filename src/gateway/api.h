@@ -25,8 +25,10 @@ void api_peer_rotate_keys(Request *r);
 void api_peer_config(Request *r);
 void api_peer_config_svg(Request *r);
 void api_peer_login(Request *r);
-/* GetManagedObjects reply → JSON array of peers sorted by name */
-int managed_peers(sd_bus_message *reply, cJSON **ret);
+/* Loads the gateway's copy of the peers (peer-cache.h) from the cell, then calls @on_loaded, which
+ * calls peers_loaded() first (it replied when that fails). */
+void peers_load(Request *r, void (*on_loaded)(Request *r, sd_bus_message *reply));
+int peers_loaded(Request *r, sd_bus_message *reply);
 
 /* api-links.c */
 void api_links_list(Request *r);

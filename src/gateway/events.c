@@ -8,6 +8,7 @@
 #include "cell-hosts.h"
 #include "events.h"
 #include "log.h"
+#include "peer-cache.h"
 #include "strv.h"
 
 #define SSE_BUFFER_MAX (1024U * 1024U)   /* a client this far behind is dropped */
@@ -25,6 +26,7 @@ struct SseClient {
 struct Events {
         Gateway *gateway;
         sd_bus_slot *slots[4];
+        sd_bus_slot *load_slot;         /* GetManagedObjects in flight */
         sd_event_source *keepalive;
         SseClient *clients;
         size_t n_clients;
@@ -159,21 +161,103 @@ static int on_cell_properties(sd_bus_message *reply, void *userdata, sd_bus_erro
         return 0;
 }
 
-static int on_peer_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+static void fetch_cell(Events *e) {
+        int r = sd_bus_call_method_async(e->gateway->bus, NULL, PIC_BUS_NAME, PIC_MANAGER_PATH,
+                                         "org.freedesktop.DBus.Properties", "GetAll", on_cell_properties, e,
+                                         "s", PIC_MANAGER_INTERFACE);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read the cell for an event: %m");
+}
+
+/* ------------------------------------------------------------------ the peer list (peer-cache.h) */
+
+static void broadcast_peer(Events *e, size_t index) {
+        _cleanup_(freep) char *text = NULL;
+        size_t size;
+        const char *json = peer_cache_text(e->gateway->peers, index, &size);
+
+        if (!e->clients || !json || asprintf(&text, "event: peer\ndata: %.*s\n\n", (int) size, json) < 0)
+                return;
+        broadcast_text(e, text);
+}
+
+static int on_peers_loaded(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Events *e = userdata;
-        if (sd_bus_message_is_method_error(reply, NULL))
+        int r;
+
+        e->load_slot = sd_bus_slot_unref(e->load_slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                log_debug("Failed to read the cell's peers: %s", sd_bus_message_get_error(reply)->message);
                 return 0;
-        cJSON *o = bus_peer_json(reply);
-        if (o)
-                broadcast(e, "peer", o);
+        }
+        r = peer_cache_load(e->gateway->peers, reply);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read the cell's peers: %m");
         return 0;
 }
 
-static void fetch_all(Events *e, const char *path, const char *iface, sd_bus_message_handler_t cb) {
-        int r = sd_bus_call_method_async(e->gateway->bus, NULL, PIC_BUS_NAME, path,
-                                         "org.freedesktop.DBus.Properties", "GetAll", cb, e, "s", iface);
+/* Reads every peer again, once at a time (a reply replaces the whole copy). */
+static void load_peers(Events *e) {
+        int r;
+        if (e->load_slot)
+                return;
+        r = sd_bus_call_method_async(e->gateway->bus, &e->load_slot, PIC_BUS_NAME, PIC_MANAGER_PATH,
+                                     "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", on_peers_loaded, e, "");
         if (r < 0)
-                log_debug_errno(r, "Failed to read %s for an event: %m", path);
+                log_debug_errno(r, "Failed to ask for the cell's peers: %m");
+}
+
+typedef struct PeerRead {
+        Events *events;
+        char name[];
+} PeerRead;
+
+static int on_peer_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PeerRead *p = userdata;
+        size_t i;
+
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return 0;   /* gone meanwhile: InterfacesRemoved says so */
+        if (peer_cache_put(p->events->gateway->peers, p->name, reply, &i) >= 0)
+                broadcast_peer(p->events, i);
+        return 0;
+}
+
+/* A peer whose change the copy could not follow from the signal alone. */
+static void read_peer(Events *e, const char *path, const char *name) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        size_t len = strlen(name) + 1;
+        PeerRead *p = malloc(sizeof(PeerRead) + len);
+        int r;
+
+        if (!p)
+                return;
+        p->events = e;
+        memcpy(p->name, name, len);
+        r = sd_bus_call_method_async(e->gateway->bus, &slot, PIC_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                     "GetAll", on_peer_read, p, "s", PIC_PEER_INTERFACE);
+        if (r < 0) {
+                free(p);
+                peer_cache_invalidate(e->gateway->peers);
+                return;
+        }
+        /* the slot owns p from here: freed when the call ends, however it ends */
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+}
+
+static void peer_changed(Events *e, sd_bus_message *m, const char *path) {
+        _cleanup_(freep) char *name = NULL;
+        size_t i;
+        int r;
+
+        if (sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
+                return;
+        r = peer_cache_changed(e->gateway->peers, name, m, &i);
+        if (r >= 0)
+                broadcast_peer(e, i);
+        else if (peer_cache_valid(e->gateway->peers) || e->clients)
+                read_peer(e, path, name);
 }
 
 /* What a Manager PropertiesChanged tells the gateway itself: SetupComplete (its cached setup
@@ -210,30 +294,32 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 if (bus_dict_walk(m, follow_manager, &c) >= 0 && c.names)
                         cell_hosts_refresh(e->gateway);
                 if (e->clients)
-                        fetch_all(e, PIC_MANAGER_PATH, PIC_MANAGER_INTERFACE, on_cell_properties);
-        } else if (streq(iface, PIC_PEER_INTERFACE) && e->clients)
-                fetch_all(e, path, PIC_PEER_INTERFACE, on_peer_properties);
+                        fetch_cell(e);
+        } else if (streq(iface, PIC_PEER_INTERFACE))
+                peer_changed(e, m, path);
         return 0;
 }
 
 static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Events *e = userdata;
+        _cleanup_(freep) char *name = NULL;
         const char *path;
         int r;
 
-        if (!e->clients)
-                return 0;
         r = sd_bus_message_read(m, "o", &path);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        if (r < 0 || sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 const char *iface;
+                size_t i;
                 if (sd_bus_message_read(m, "s", &iface) < 0)
                         break;
                 if (streq(iface, PIC_PEER_INTERFACE)) {
-                        cJSON *o = bus_peer_json(m);
-                        if (o)
-                                broadcast(e, "peer", o);
+                        if (peer_cache_put(e->gateway->peers, name, m, &i) >= 0)
+                                broadcast_peer(e, i);
+                        else
+                                peer_cache_invalidate(e->gateway->peers);
                         break;
                 }
                 if (sd_bus_message_skip(m, "a{sv}") < 0 || sd_bus_message_exit_container(m) < 0)
@@ -255,7 +341,10 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
                 return 0;
         for (char **i = ifaces; *i; i++)
                 peer = peer || streq(*i, PIC_PEER_INTERFACE);
-        if (!peer || !e->clients || sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
+        if (!peer || sd_bus_path_decode(path, PIC_PEER_PATH_PREFIX, &name) <= 0)
+                return 0;
+        peer_cache_remove(e->gateway->peers, name);
+        if (!e->clients)
                 return 0;
         cJSON *o = cJSON_CreateObject();
         if (o)
@@ -266,9 +355,16 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
 
 static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Events *e = userdata;
+        const char *name, *old_owner, *new_owner;
+
         /* a new pic-celld may have other state: ask again */
         e->gateway->setup = SETUP_UNKNOWN;
         cell_hosts_refresh(e->gateway);
+        peer_cache_invalidate(e->gateway->peers);
+        /* a load still on its way to the old owner would only fail: ask the new one */
+        e->load_slot = sd_bus_slot_unref(e->load_slot);
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && !isempty(new_owner))
+                load_peers(e);
         return 0;
 }
 
@@ -292,6 +388,7 @@ Events *events_free(Events *e) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(e->slots); i++)
                 sd_bus_slot_unref(e->slots[i]);
+        sd_bus_slot_unref(e->load_slot);
         sd_event_source_disable_unref(e->keepalive);
         free(e);
         return NULL;
@@ -320,6 +417,7 @@ int events_start(Events *e) {
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the cell's signals: %m");
         cell_hosts_refresh(e->gateway);
+        load_peers(e);
         r = sd_event_add_time_relative(e->gateway->event, &e->keepalive, CLOCK_MONOTONIC,
                                        e->gateway->config.sse_keepalive_usec, 0, on_keepalive, e);
         if (r < 0)

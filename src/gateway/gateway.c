@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "gateway.h"
 #include "pairing-listener.h"
+#include "peer-cache.h"
 #include "strv.h"
 #include "http.h"
 #include "log.h"
@@ -86,6 +87,7 @@ Gateway *gateway_free(Gateway *g) {
         /* pending calls of events.c die with the bus, before their userdata */
         sd_bus_flush_close_unref(g->bus);
         events_free(g->events);
+        peer_cache_free(g->peers);
         session_authority_free(g->authority);
         slow_clients_free(g->slow_clients);
         strv_free(g->allowed_hosts);
@@ -301,6 +303,9 @@ int gateway_start(Gateway *g) {
         r = session_authority_start(g, &g->authority);
         if (r < 0)
                 return r;
+        r = peer_cache_new(&g->peers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the peer list: %m");
         r = events_new(&g->events, g);
         if (r < 0)
                 return r;

@@ -53,6 +53,7 @@ typedef struct Gateway {
         LoginLimiter *limiter;
         CheckBudget check_budget;
         Events *events;
+        struct PeerCache *peers;            /* peer-cache.h: fed by events.c */
         struct SessionAuthority *authority; /* session-authority.h */
         struct SlowClients *slow_clients;   /* slow-clients.h */
         char **allowed_hosts;   /* config.allowed_hosts and the cell's own names (cell-hosts.h) */

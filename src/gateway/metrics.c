@@ -5,6 +5,7 @@
 #include "api.h"
 #include "bus-call.h"
 #include "metrics.h"
+#include "peer-cache.h"
 
 static const double bucket_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 #define N_BUCKETS ELEMENTSOF(bucket_bounds)
@@ -61,17 +62,13 @@ static double json_number(const cJSON *o, const char *key) {
         return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static void on_peers(Request *r, sd_bus_message *reply) {
+static void answer_metrics(Request *r) {
         Metrics *m = r->gateway->metrics;
-        _cleanup_(cJSON_Deletep) cJSON *peers = NULL;
+        PeerCache *peers = r->gateway->peers;
         _cleanup_(freep) char *buf = NULL;
-        size_t size = 0;
+        size_t size = 0, n = peer_cache_count(peers);
         struct timespec ts;
 
-        if (managed_peers(reply, &peers) < 0) {
-                http_reply_error(r, 500, "failed", "The cell answered with unexpected objects.", NULL);
-                return;
-        }
         FILE *f = open_memstream(&buf, &size);
         if (!f) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
@@ -81,15 +78,15 @@ static void on_peers(Request *r, sd_bus_message *reply) {
         double now = ts.tv_sec + ts.tv_nsec / 1e9;
         const cJSON *p;
 
-        fprintf(f, "# HELP pic_peers Peers (WireGuard devices) of the cell.\n# TYPE pic_peers gauge\npic_peers %d\n",
-                cJSON_GetArraySize(peers));
+        fprintf(f, "# HELP pic_peers Peers (WireGuard devices) of the cell.\n# TYPE pic_peers gauge\npic_peers %zu\n", n);
         static const struct { const char *name, *key, *help; } counters[] = {
                 { "pic_peer_rx_bytes", "rx_bytes", "Bytes received from the peer." },
                 { "pic_peer_tx_bytes", "tx_bytes", "Bytes sent to the peer." },
         };
         for (size_t i = 0; i < ELEMENTSOF(counters); i++) {
                 fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", counters[i].name, counters[i].help, counters[i].name);
-                cJSON_ArrayForEach(p, peers) {
+                for (size_t k = 0; k < n; k++) {
+                        p = peer_cache_json(peers, k);
                         fprintf(f, "%s{peer=\"", counters[i].name);
                         label_value(f, cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")));
                         fprintf(f, "\"} %.0f\n", json_number(p, counters[i].key));
@@ -97,7 +94,8 @@ static void on_peers(Request *r, sd_bus_message *reply) {
         }
         fputs("# HELP pic_peer_handshake_age_seconds Seconds since the peer's latest handshake (absent: never).\n"
               "# TYPE pic_peer_handshake_age_seconds gauge\n", f);
-        cJSON_ArrayForEach(p, peers) {
+        for (size_t k = 0; k < n; k++) {
+                p = peer_cache_json(peers, k);
                 double hs = json_number(p, "latest_handshake");
                 if (hs <= 0)
                         continue;
@@ -134,11 +132,14 @@ static void on_peers(Request *r, sd_bus_message *reply) {
         http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf, size);
 }
 
+static void on_peers_loaded(Request *r, sd_bus_message *reply) {
+        if (peers_loaded(r, reply) >= 0)
+                answer_metrics(r);
+}
+
 void api_metrics(Request *r) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        if (bus_new_call(r, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &m) < 0) {
-                http_reply_error(r, 500, "failed", "Out of memory.", NULL);
-                return;
-        }
-        bus_call(r, m, on_peers, NULL);
+        if (peer_cache_valid(r->gateway->peers))
+                answer_metrics(r);
+        else
+                peers_load(r, on_peers_loaded);
 }

@@ -152,6 +152,23 @@ class Client:
         return self.request('DELETE', path, **kw)
 
 
+def open_events(gw, client, add_cleanup):
+    """GET /api/events as @client on a socket of its own; returns the stream (after the headers)
+    and the headers (lower-case names). @add_cleanup: a test's addCleanup."""
+    s = socket.create_connection(('127.0.0.1', gw.port), timeout=15)
+    add_cleanup(s.close)
+    s.sendall(('GET /api/events HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\n\r\n' % (gw.host, client.cookie)).encode())
+    f = s.makefile('rb')
+    add_cleanup(f.close)
+    headers = {'status': f.readline().decode().strip()}
+    while True:
+        line = f.readline().decode().strip()
+        if not line:
+            return f, headers
+        k, _, v = line.partition(':')
+        headers[k.lower()] = v.strip()
+
+
 def setup_cell(world, extra_args=(), gateway_args=(), allowed=ALL_ACTIONS, setup=True):
     """A started cell (mock polkit allowing @allowed), a gateway, and — when @setup — a set-up cell."""
     cell = h.Cell(world=world, extra_args=extra_args)

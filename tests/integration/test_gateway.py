@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, EXIT_ACTIONS, SETUP, Client, Gateway,  # noqa: E402
-                            exit_wg_quick, free_port, gatewayd_binary, setup_cell)
+                            exit_wg_quick, free_port, gatewayd_binary, open_events, setup_cell)
 
 ERROR_KEYS = {'error', 'message', 'field'}
 PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'network_access', 'persistent_keepalive',
@@ -749,20 +749,8 @@ class EventsTest(GatewayTestCase):
     def test_events_follow_the_bus(self):
         cell, gw = setup_cell(self.world, gateway_args=['--sse-keepalive=0.5'])
         admin = self.admin(gw)
-        s = socket.create_connection(('127.0.0.1', gw.port), timeout=15)
-        self.addCleanup(s.close)
-        s.sendall(('GET /api/events HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\n\r\n' % (gw.host, admin.cookie)).encode())
-        f = s.makefile('rb')
-        self.addCleanup(f.close)
-        status = f.readline().decode()
-        self.assertIn(' 200 ', status)
-        headers = {}
-        while True:
-            line = f.readline().decode().strip()
-            if not line:
-                break
-            k, _, v = line.partition(':')
-            headers[k.lower()] = v.strip()
+        f, headers = open_events(gw, admin, self.addCleanup)
+        self.assertIn(' 200 ', headers['status'])
         self.assertEqual(headers['content-type'], 'text/event-stream')
 
         self.assertEqual(admin.post('/api/peers', {'name': 'tablet'}).status, 201)
