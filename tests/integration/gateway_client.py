@@ -96,8 +96,12 @@ class GatewayEndpoint:
 class Gateway(GatewayEndpoint):
     """pic-gatewayd on 127.0.0.1:<free port> talking to cell's bus."""
 
-    def __init__(self, world, cell, extra_args=(), build=None, as_nobody=False):
-        """as_nobody: run as user nobody, as the shipped unit runs it as pic-gateway (not root)."""
+    def __init__(self, world, cell, extra_args=(), build=None, as_nobody=None):
+        """as_nobody: run as user nobody, as the shipped unit runs it as pic-gateway (not root);
+        the default with the real polkitd in place of the mock (PIC_POLKIT=real)."""
+        if as_nobody is None:
+            as_nobody = getattr(cell.polkit, 'stands_in_for_mock', False)
+        self.as_nobody = as_nobody
         self.world = world
         super().__init__(free_port())
         argv = [gatewayd_binary(build), '--listen=%s' % self.host,
@@ -169,6 +173,15 @@ def open_events(gw, client, add_cleanup):
         headers[k.lower()] = v.strip()
 
 
+def setup_body(cell, gw, **fields):
+    """SETUP with @fields; with the setup code a gateway not running as root needs (its admin reads
+    it as root: picctl setup-code)."""
+    body = dict(SETUP, **fields)
+    if gw.as_nobody and not cell.properties('org.pic.Cell1.Manager')['SetupComplete']:
+        body['setup_code'] = str(cell.manager().GetSetupCode())
+    return body
+
+
 def setup_cell(world, extra_args=(), gateway_args=(), allowed=ALL_ACTIONS, setup=True):
     """A started cell (mock polkit allowing @allowed), a gateway, and — when @setup — a set-up cell."""
     cell = h.Cell(world=world, extra_args=extra_args)
@@ -176,7 +189,7 @@ def setup_cell(world, extra_args=(), gateway_args=(), allowed=ALL_ACTIONS, setup
     cell.start()
     gw = Gateway(world, cell, gateway_args)
     if setup:
-        r = gw.request('POST', '/api/setup', SETUP)
+        r = gw.request('POST', '/api/setup', setup_body(cell, gw))
         if r.status != 200:
             raise RuntimeError('setup through the gateway failed: %r' % r)
     return cell, gw

@@ -36,6 +36,10 @@ from harness_bus import *  # noqa: E402,F401,F403
 # bus and starts the shipped pic-celld.service, bus-activated through SystemdService=,
 # as in production) or "bus" (dbus-daemon starts the binary itself).
 SERVICE_MANAGER = os.environ.get('PIC_TEST_SERVICE_MANAGER', 'systemd')
+# Which polkit a test that asks for the mock gets: "mock" (python-dbusmock's template, told per
+# test what to allow) or "real" (the real polkitd with the shipped rules for the gateway, the
+# gateway as an unprivileged user: PIC_POLKIT=real reruns suites that way, see meson.build).
+POLKIT_MODE = os.environ.get('PIC_POLKIT', 'mock')
 
 
 class Cell:
@@ -66,7 +70,10 @@ class Cell:
                                            runtime_name='systemd-rt' if name == 'cell' else '%s-systemd-rt' % name,
                                            log_prefix='' if name == 'cell' else name + '-')
         self.bus = bus or PrivateBus(dir=bus_dir, world=self.world, source=self.source)
-        if polkit == 'mock':
+        if polkit == 'mock' and POLKIT_MODE == 'real':
+            self.polkit = RealPolkit(self.bus, source=self.source, rules_files=[shipped_gateway_rules(self.world)],
+                                     stands_in_for_mock=True)
+        elif polkit == 'mock':
             self.polkit = MockPolkit(self.bus)
         elif polkit == 'real':
             self.polkit = RealPolkit(self.bus, source=self.source)

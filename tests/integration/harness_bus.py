@@ -373,9 +373,10 @@ class RealPolkit:
     policy_files defaults to <source>/polkit/*.policy; rules_files go to /etc/polkit-1/rules.d.
     uid 0 is always authorized; deny paths need a non-root caller."""
 
-    def __init__(self, bus, source=None, policy_files=None, rules_files=(), world=None):
+    def __init__(self, bus, source=None, policy_files=None, rules_files=(), world=None, stands_in_for_mock=False):
         self.world = _world(world if world is not None else bus.world)
         self.bus = bus
+        self.stands_in_for_mock = stands_in_for_mock
         if policy_files is None:
             policy_files = project_policy_files(source)
         self.dir = self.world.subdir('polkit')
@@ -390,10 +391,43 @@ class RealPolkit:
             raise
         self.pid = bus.owner_pid(POLKIT_BUS_NAME)
 
+    def set_allowed(self, actions):
+        """In place of the mock (PIC_POLKIT=real) the rules decide, whatever the test allows; one that
+        wants everything refused cannot run this way (and one that wants a granted action refused
+        fails: the real-polkitd runs in tests/integration/meson.build leave it out, saying why)."""
+        if not self.stands_in_for_mock:
+            raise TypeError('the real polkitd is told nothing: its rules decide')
+        if not actions:
+            raise unittest.SkipTest('needs the mock polkit to refuse everything')
+
+    def set_delay(self, seconds):
+        raise unittest.SkipTest('needs the mock polkit to answer late')
+
     def stop(self):
         self.proc.stop()
         with contextlib.suppress(TimeoutError):
             self.bus.wait_for_no_owner(POLKIT_BUS_NAME, 5)
+
+
+# The actions polkit/50-pic-gateway.rules.example grants the gateway's user.
+SHIPPED_GATEWAY_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.authenticate',
+                           'org.pic.cell1.manage-links', 'org.pic.cell1.manage-exits', 'org.pic.cell1.backup',
+                           'org.pic.cell1.peer-sync', 'org.pic.cell1.read-secrets']
+TEST_GATEWAY_USER = 'nobody'    # Gateway(as_nobody=True), as the shipped unit runs it as pic-gateway
+
+
+def shipped_gateway_rules(world):
+    """The shipped rules file, for the user the tests run the gateway as (nothing else changed)."""
+    with open(os.path.join(source_dir(), 'polkit', '50-pic-gateway.rules.example')) as f:
+        text = f.read()
+    granted = re.findall(r'"(org\.pic\.cell1\.[a-z-]+)"', text)
+    rule = 'subject.user == "pic-gateway"'
+    if sorted(granted) != sorted(SHIPPED_GATEWAY_ACTIONS) or text.count(rule) != 1:
+        raise RuntimeError('polkit/50-pic-gateway.rules.example changed: update SHIPPED_GATEWAY_ACTIONS')
+    path = os.path.join(world.subdir('shipped-rules'), '50-pic-gateway.rules')
+    with open(path, 'w') as f:
+        f.write(text.replace(rule, 'subject.user == "%s"' % TEST_GATEWAY_USER))
+    return path
 
 
 # ---------------------------------------------------------------- other users

@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, EXIT_ACTIONS, SETUP, Client, Gateway,  # noqa: E402
-                            exit_wg_quick, free_port, gatewayd_binary, open_events, setup_cell)
+from gateway_client import (ADMIN_PASSWORD, ALL_ACTIONS, EXIT_ACTIONS, Client, Gateway,  # noqa: E402
+                            exit_wg_quick, free_port, gatewayd_binary, open_events, setup_body, setup_cell)
 
 ERROR_KEYS = {'error', 'message', 'field'}
 PEER_KEYS = {'name', 'public_key', 'address', 'service_access', 'network_access', 'persistent_keepalive',
@@ -122,24 +122,24 @@ class BeforeSetupTest(GatewayTestCase):
         self.assertIn('GET', r.header('Allow'))
 
         # setup: bad input names its field, then it works once
-        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, admin_password='')), 400, 'invalid',
+        self.assertError(gw.request('POST', '/api/setup', setup_body(cell, gw, admin_password='')), 400, 'invalid',
                          'admin_password')
-        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, listen_port='x')), 400, 'invalid',
+        self.assertError(gw.request('POST', '/api/setup', setup_body(cell, gw, listen_port='x')), 400, 'invalid',
                          'listen_port')
-        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, vpn_address='8.8.8.8/24')), 400, 'invalid',
+        self.assertError(gw.request('POST', '/api/setup', setup_body(cell, gw, vpn_address='8.8.8.8/24')), 400, 'invalid',
                          'vpn_address')
-        self.assertError(gw.request('POST', '/api/setup', dict(SETUP, colour='red')), 400, 'invalid', 'colour')
+        self.assertError(gw.request('POST', '/api/setup', setup_body(cell, gw, colour='red')), 400, 'invalid', 'colour')
         self.assertError(gw.request('POST', '/api/setup', raw=b'{not json'), 400, 'invalid')
         self.assertError(gw.request('POST', '/api/setup', {'name': 'x'}, headers={'Origin': 'http://evil.example'}),
                          403, 'csrf')
-        r = gw.request('POST', '/api/setup', SETUP)
+        r = gw.request('POST', '/api/setup', setup_body(cell, gw))
         self.assertEqual(r.status, 200, r)
         cell_json = r.json()
         self.assertEqual(set(cell_json), CELL_KEYS)
         self.assertNotIn('admin_password', r.body.decode())
         self.assertEqual((cell_json['name'], cell_json['vpn_address'], cell_json['setup_complete']),
                          ('home', '10.81.0.1/24', True))
-        self.assertError(gw.request('POST', '/api/setup', SETUP), 409, 'conflict')
+        self.assertError(gw.request('POST', '/api/setup', setup_body(cell, gw)), 409, 'conflict')
         self.assertEqual(gw.request('GET', '/health').json()['setup_complete'], True)
         # after setup: no session, no data
         self.assertError(gw.request('GET', '/api/cell'), 401, 'unauthenticated')

@@ -103,9 +103,12 @@ class WebUiTest(h.HarnessTestCase):
         port = free_port()
         url = 'http://127.0.0.1:%d' % port
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cell.bus.address)
-        self.gateway = self.world.spawn([gateway_binary(self.build), '--listen=127.0.0.1:%d' % port,
-                                         '--web-root=%s' % os.path.join(self.source, 'src', 'web')],
-                                        name='pic-gatewayd', env=env)
+        argv = [gateway_binary(self.build), '--listen=127.0.0.1:%d' % port,
+                '--web-root=%s' % os.path.join(self.source, 'src', 'web')]
+        # with the real polkitd and the shipped rules (PIC_POLKIT=real): as the user they name
+        if getattr(cell.polkit, 'stands_in_for_mock', False):
+            argv = h.NOBODY_PREFIX + argv
+        self.gateway = self.world.spawn(argv, name='pic-gatewayd', env=env)
         try:
             h.wait_for(lambda: health(url), 15, 0.1, 'the gateway at %s' % url)
         except TimeoutError:
