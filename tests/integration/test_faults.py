@@ -21,6 +21,19 @@ ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers']
 FIU_RUN, FIU_CTRL = shutil.which('fiu-run'), shutil.which('fiu-ctrl')
 
 
+FIU_LIBS = '/usr/lib/fiu'    # where fiu-run finds its preloads
+
+
+def fiu_wrapper(fifo):
+    """What fiu-run -x -f FIFO does, but with an ASan build's runtime first in LD_PRELOAD (ASan
+    must come first; fiu-run sets LD_PRELOAD to its own libraries only: the daemon crashed)."""
+    daemon = os.path.join(h.build_dir(), 'src', 'daemon', 'pic-celld')
+    asan = [line.split('=>')[1].split()[0] for line in h.run(['ldd', daemon]).stdout.splitlines()
+            if 'libasan' in line and '=>' in line]
+    preload = asan + [os.path.join(FIU_LIBS, 'fiu_run_preload.so'), os.path.join(FIU_LIBS, 'fiu_posix_preload.so')]
+    return ['/usr/bin/env', 'FIU_CTRL_FIFO=' + fifo, 'FIU_ENABLE=', 'LD_PRELOAD=' + ' '.join(preload)]
+
+
 def sv(d):
     return dbus.Dictionary(d, signature='sv')
 
@@ -40,10 +53,7 @@ class FaultTest(h.SharedWorldTestCase):
         if not FIU_RUN or not FIU_CTRL:
             raise unittest_skip('fiu-run and fiu-ctrl (Debian fiu-utils) are needed')
         cls.fifo = os.path.join(cls.world.path, 'fiu-ctrl')
-        # an ASan build must let libfiu's preload come first (tools/dev test --sanitize)
-        asan = ':'.join(o for o in (os.environ.get('ASAN_OPTIONS', ''), 'verify_asan_link_order=0') if o)
-        cls.cell = h.Cell(world=cls.world, service_manager='bus',
-                          wrapper=['/usr/bin/env', 'ASAN_OPTIONS=' + asan, FIU_RUN, '-x', '-f', cls.fifo])
+        cls.cell = h.Cell(world=cls.world, service_manager='bus', wrapper=fiu_wrapper(cls.fifo))
         cls.cell.polkit.set_allowed(ACTIONS)
         cls.cell.start()
         cls.cell.manager().Setup(sv({'Name': 'home', 'Domain': 'home.lan',
