@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <stdarg.h>
 #include <math.h>
 
 #include "bus-call.h"
@@ -81,6 +82,27 @@ int bus_call_full(Request *r, sd_bus_message *m, uint64_t timeout_usec, bool sus
         if (suspend)
                 http_suspend(r);
         return 0;
+}
+
+int bus_call_background(sd_bus *bus, sd_bus_slot **ret_slot, const char *path, const char *iface, const char *member,
+                        sd_bus_message_handler_t callback, void *userdata, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PIC_BUS_NAME, path, iface, member);
+        if (r < 0)
+                return r;
+        /* following the cell must not start it: a stopped pic-celld stays stopped */
+        r = sd_bus_message_set_auto_start(m, false);
+        if (r >= 0 && !isempty(types)) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(bus, ret_slot, m, callback, userdata, 0);
 }
 
 void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorHandler on_error) {

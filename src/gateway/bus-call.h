@@ -30,6 +30,10 @@ void bus_call(Request *r, sd_bus_message *m, BusReplyHandler on_reply, BusErrorH
  * suspended only when @suspend (a streamed body goes on coming meanwhile). Returns < 0 when it replied. */
 int bus_call_full(Request *r, sd_bus_message *m, uint64_t timeout_usec, bool suspend, BusReplyHandler on_reply,
                   BusErrorHandler on_error);
+/* A call of the gateway's own (not a request's) to the cell that does not start it when it is not
+ * running; the arguments as sd_bus_message_append() takes them (@types NULL or "": none). */
+int bus_call_background(sd_bus *bus, sd_bus_slot **ret_slot, const char *path, const char *iface, const char *member,
+                        sd_bus_message_handler_t callback, void *userdata, const char *types, ...);
 /* Shorthand: Properties.GetAll(@iface) on @path. */
 void bus_get_all(Request *r, const char *path, const char *iface, BusReplyHandler on_reply);
 /* For a call that returned a new object's path ("o"): GetAll(@iface) on it. */

@@ -76,6 +76,7 @@ static int on_settings(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
 }
 
 void cell_hosts_refresh(Gateway *g) {
+        /* may start the cell: at the gateway's start, a request naming the cell's host is on its way */
         int r = sd_bus_call_method_async(g->bus, NULL, PIC_BUS_NAME, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties",
                                          "GetAll", on_settings, g, "s", PIC_MANAGER_INTERFACE);
         if (r < 0)

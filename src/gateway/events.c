@@ -162,9 +162,8 @@ static int on_cell_properties(sd_bus_message *reply, void *userdata, sd_bus_erro
 }
 
 static void fetch_cell(Events *e) {
-        int r = sd_bus_call_method_async(e->gateway->bus, NULL, PIC_BUS_NAME, PIC_MANAGER_PATH,
-                                         "org.freedesktop.DBus.Properties", "GetAll", on_cell_properties, e,
-                                         "s", PIC_MANAGER_INTERFACE);
+        int r = bus_call_background(e->gateway->bus, NULL, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties",
+                                    "GetAll", on_cell_properties, e, "s", PIC_MANAGER_INTERFACE);
         if (r < 0)
                 log_debug_errno(r, "Failed to read the cell for an event: %m");
 }
@@ -201,8 +200,8 @@ static void load_peers(Events *e) {
         int r;
         if (e->load_slot)
                 return;
-        r = sd_bus_call_method_async(e->gateway->bus, &e->load_slot, PIC_BUS_NAME, PIC_MANAGER_PATH,
-                                     "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", on_peers_loaded, e, "");
+        r = bus_call_background(e->gateway->bus, &e->load_slot, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                "GetManagedObjects", on_peers_loaded, e, NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to ask for the cell's peers: %m");
 }
@@ -234,8 +233,8 @@ static void read_peer(Events *e, const char *path, const char *name) {
                 return;
         p->events = e;
         memcpy(p->name, name, len);
-        r = sd_bus_call_method_async(e->gateway->bus, &slot, PIC_BUS_NAME, path, "org.freedesktop.DBus.Properties",
-                                     "GetAll", on_peer_read, p, "s", PIC_PEER_INTERFACE);
+        r = bus_call_background(e->gateway->bus, &slot, path, "org.freedesktop.DBus.Properties", "GetAll",
+                                on_peer_read, p, "s", PIC_PEER_INTERFACE);
         if (r < 0) {
                 free(p);
                 peer_cache_invalidate(e->gateway->peers);
@@ -359,12 +358,14 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
 
         /* a new pic-celld may have other state: ask again */
         e->gateway->setup = SETUP_UNKNOWN;
-        cell_hosts_refresh(e->gateway);
         peer_cache_invalidate(e->gateway->peers);
         /* a load still on its way to the old owner would only fail: ask the new one */
         e->load_slot = sd_bus_slot_unref(e->load_slot);
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && !isempty(new_owner))
-                load_peers(e);
+        /* only a new owner is asked: asking a gone one would start it again (a stopped cell stays stopped) */
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || isempty(new_owner))
+                return 0;
+        cell_hosts_refresh(e->gateway);
+        load_peers(e);
         return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "bus-message.h"
 #include "gateway.h"
 #include "hashmap.h"
+#include "bus-call.h"
 #include "log.h"
 #include "session-authority.h"
 #include "sessions.h"
@@ -198,10 +199,10 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
 
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || isempty(new_owner))
                 return 0;
-        if (sd_bus_call_method_async(bus, NULL, PIC_BUS_NAME, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                                     "GetManagedObjects", on_objects, a, NULL) < 0 ||
-            sd_bus_call_method_async(bus, NULL, PIC_BUS_NAME, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties",
-                                     "GetAll", on_manager, a, "s", PIC_MANAGER_INTERFACE) < 0)
+        if (bus_call_background(bus, NULL, PIC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                on_objects, a, NULL) < 0 ||
+            bus_call_background(bus, NULL, PIC_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                                on_manager, a, "s", PIC_MANAGER_INTERFACE) < 0)
                 log_warning("Cannot ask the restarted cell about its logins; sessions are checked at the next change.");
         return 0;
 }

@@ -229,8 +229,13 @@ class CoherenceTest(PeerListTestCase):
         calls = ''.join(seen)
         self.assertEqual(calls.count('path=/org/pic/Cell1/peer/'), 1, calls[-2000:])
 
-        # a daemon restarted with other state (a peer file moved away while it was down) is read again
+        # a daemon restarted with other state (a peer file moved away while it was down) is read again;
+        # stopped, it stays stopped: following it never starts it (the gateway's own calls do not)
         cell.stop()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            self.assertFalse(cell.bus.has_owner(h.CELL_BUS_NAME), 'the gateway started pic-celld again')
+            time.sleep(0.1)
         gone = sorted(names)[0]
         os.rename(os.path.join(cell.state_dir, 'peers', gone + '.json'),
                   os.path.join(self.world.subdir('moved-away'), gone + '.json'))
