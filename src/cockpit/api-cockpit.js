@@ -258,11 +258,11 @@ export function createCockpitApi(cockpit, fields) {
                 }
         }
 
+        // as the REST transport's: the cell, then 'resync' for the views to ask again for what they show
         async function resync() {
                 try {
-                        const [cell, peers] = await Promise.all([getCell(), api.listPeers()]);
-                        emit({ type: 'cell', data: cell });
-                        emit({ type: 'peers', data: peers });
+                        emit({ type: 'cell', data: await getCell() });
+                        emit({ type: 'resync', data: null });
                 } catch (e) {
                         emit({ type: 'error', data: toApiError(e) });
                 }

@@ -14,7 +14,7 @@
 import { ApiError } from './errors.js';
 
 const POLL_MS = 5000;          // refresh interval when server-sent events are unavailable
-const RESYNC_MS = 30000;       // full refresh even while events flow, in case one was missed
+const RESYNC_MS = 30000;       // refresh even while events flow, in case one was missed
 const SSE_OPEN_TIMEOUT_MS = 5000;
 
 function retryAfterSeconds(res) {
@@ -111,12 +111,12 @@ export function createRestApi({ base = '' } = {}) {
                 }
         }
 
-        // One full refresh: what a client would have learned from missed events.
+        // What a client would have learned from missed events: the cell, and a 'resync' for the views to
+        // ask again for what they show (the Peers page its page, with If-None-Match; never every peer).
         async function resync() {
                 try {
-                        const [cell, peers] = await Promise.all([api.getCell(), api.listPeers()]);
-                        emit({ type: 'cell', data: cell });
-                        emit({ type: 'peers', data: peers });
+                        emit({ type: 'cell', data: await api.getCell() });
+                        emit({ type: 'resync', data: null });
                 } catch (e) {
                         if (e.status !== 401)
                                 emit({ type: 'error', data: e });
@@ -401,7 +401,8 @@ export function createRestApi({ base = '' } = {}) {
 
                 /**
                  * callback({type, data}) for type 'cell' (cell), 'peer' (peer), 'peer-removed' ({name}),
-                 * 'peers' (the whole list, after a refresh), 'transport' ({live, mode}), 'error' (ApiError).
+                 * 'resync' (null: events may have been missed, ask again for what is shown), 'transport'
+                 * ({live, mode}), 'error' (ApiError).
                  * Returns a function that unsubscribes.
                  */
                 subscribe(callback) {
