@@ -17,12 +17,12 @@
 // Exits 0 when every step passed, 1 otherwise.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, check, configure, currentStep, loadPlaywright, log, shot, step,
-         watchErrors } from './browser-lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, ask as askTest, check, configure, currentStep, loadPlaywright, log,
+         shot, step, watchErrors } from './browser-lib.mjs';
 
 const COCKPIT = (process.env.PIC_COCKPIT_URL || '').replace(/\/$/, '');
 const GATEWAY = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
@@ -34,15 +34,7 @@ const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
 const VOLATILE = new Set(['latest_handshake', 'rx_bytes', 'tx_bytes', 'dns_state', 'state', 'last_error', 'endpoint']);
 
 /** Asks test_cockpit.py for something and waits until it is done. */
-async function ask(what, timeoutMs = 60000) {
-        writeFileSync(join(SYNC, `${what}.request`), '');
-        const until = Date.now() + timeoutMs;
-        while (!existsSync(join(SYNC, `${what}.done`))) {
-                if (Date.now() > until)
-                        throw new Error(`the test did not do "${what}" in time`);
-                await new Promise(r => setTimeout(r, 100));
-        }
-}
+const ask = (what, timeoutMs) => askTest(SYNC, what, timeoutMs);
 
 /** The gateway's JSON for the cell's objects, signed in as admin. */
 async function gatewayJson() {
