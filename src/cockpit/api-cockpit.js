@@ -19,7 +19,10 @@ const OBJECT_MANAGER = 'org.freedesktop.DBus.ObjectManager';
 const PATH_PREFIX = { [PEER]: '/org/pic/Cell1/peer', [LINK]: '/org/pic/Cell1/link', [EXIT]: '/org/pic/Cell1/exit' };
 const CALL_TIMEOUT_MS = 120000;   // polkit may be asking the admin for a password meanwhile
 const PAGE_MAX = 1000;            // the most peers one listPeerPage() gives, as the gateway's limit
-const PAGE_WORD = /^[A-Za-z0-9_-]{0,32}$/;   // what a cursor or prefix may hold: (part of) a peer name
+const PAGE_WORDS = {   // a cursor is a peer name (the last of the page before), a prefix the start of one
+        cursor: [/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'a peer name (the last one of the page before)'],
+        prefix: [/^[A-Za-z0-9_-]{0,32}$/, 'at most 32 characters: letters, digits, "-" and "_"'],
+};
 
 /** The gateway's camel_to_snake(): keys inside a{sv} values (PendingChanges) are named mechanically. */
 export function camelToSnake(s) {
@@ -82,9 +85,9 @@ export function peerPage(all, { limit = 100, cursor = null, prefix = '', etag = 
         if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
                 throw new ApiError(400, 'invalid', `limit must be a number from 1 to ${PAGE_MAX}.`, 'limit');
         for (const [field, v] of [['cursor', cursor], ['prefix', prefix]]) {
-                if (v !== null && v !== undefined && (typeof v !== 'string' || !PAGE_WORD.test(v)))
-                        throw new ApiError(400, 'invalid', `${field} must be (the start of) a peer name: up to 32 ` +
-                                           'letters, digits, "-" and "_".', field);
+                const [valid, words] = PAGE_WORDS[field];
+                if (v !== null && v !== undefined && (typeof v !== 'string' || !valid.test(v)))
+                        throw new ApiError(400, 'invalid', `${field} must be ${words}.`, field);
         }
         const matching = prefix ? all.filter(p => p.name.startsWith(prefix)) : all;
         const after = cursor ? matching.filter(p => p.name > cursor) : matching;
