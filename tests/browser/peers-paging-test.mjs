@@ -146,6 +146,29 @@ async function run(page) {
                 await counted('1–100 of 253 peers');
         });
 
+        await step('the REST transport reads a page, its total, the next cursor, a 304 and a refusal', async () => {
+                const r = await page.evaluate(async () => {
+                        const { createRestApi } = await import('/static/api-rest.js');
+                        const api = createRestApi();
+                        const first = await api.listPeerPage({ limit: 2, prefix: 'peer00' });
+                        const second = await api.listPeerPage({ limit: 2, prefix: 'peer00', cursor: first.next });
+                        const again = await api.listPeerPage({ limit: 2, prefix: 'peer00', etag: first.etag });
+                        let refused = null;
+                        try {
+                                await api.listPeerPage({ limit: 1001 });
+                        } catch (e) {
+                                refused = { status: e.status, field: e.field };
+                        }
+                        const names = x => x.peers.map(p => p.name).join(' ');
+                        return { first: [names(first), first.total, first.next], second: [names(second), second.next],
+                                 again, refused };
+                });
+                check(JSON.stringify(r.first) === '["peer000 peer000a",11,"peer000a"]', `first page ${JSON.stringify(r.first)}`);
+                check(JSON.stringify(r.second) === '["peer001 peer002","peer002"]', `second page ${JSON.stringify(r.second)}`);
+                check(r.again.notModified === true, `asked with its ETag: not modified (${JSON.stringify(r.again)})`);
+                check(r.refused && r.refused.status === 400 && r.refused.field === 'limit', `limit 1001 refused by name (${JSON.stringify(r.refused)})`);
+        });
+
         await step('the whole list was never asked for', async () => {
                 check(wholeLists.length === 0, `GET /api/peers without a limit: ${wholeLists.join(', ')}`);
         });
