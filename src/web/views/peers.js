@@ -131,7 +131,9 @@ export function renderPeers(root, ctx) {
                 const loading = !answered;
                 table.show(pages.names, loading ? 'Loading…'
                                                 : pages.prefix ? `No peers start with "${pages.prefix}".` : 'No peers yet. Add one above.');
-                count.textContent = loading ? '' : pages.rangeText();
+                const where = loading ? '' : pages.rangeText();
+                if (count.textContent !== where)   // a live region: said again only when it changes
+                        count.textContent = where;
                 prevButton.disabled = !pages.hasPrevious;
                 nextButton.disabled = !pages.hasNext;
         }
