@@ -5,7 +5,9 @@
 // a search by name prefix narrowing the rows and the count, a peer changed over the bus followed
 // live on its row, peers added over the bus shown when they belong on the page (and only
 // counted when not), one removed over the bus gone with the page filled again, the add form on
-// a full page; the whole list is never asked for. A screenshot per step.
+// a full page, the REST transport's reading of a page, and the 30 s resync asking for the page with
+// If-None-Match (the page's clock skipped ahead); the whole list is never asked for. A screenshot
+// per step.
 //
 // env: PIC_UI_URL, PIC_ADMIN_PASSWORD; PIC_TEST_SYNC (test_web_ui.py does what is asked there:
 //      add-NAME, remove-NAME, disable-NAME); PIC_UI_SCREENSHOTS, PIC_BROWSER_DEPS, PIC_CHROMIUM as
@@ -169,6 +171,19 @@ async function run(page) {
                 check(r.refused && r.refused.status === 400 && r.refused.field === 'limit', `limit 1001 refused by name (${JSON.stringify(r.refused)})`);
         });
 
+        await step('the 30 s resync asks for the page with its ETag: 304, nothing changed', async () => {
+                const revalidated = page.waitForResponse(res => {
+                        const u = new URL(res.url());
+                        return u.pathname === '/api/peers' && u.searchParams.get('limit') === '100' &&
+                               !!res.request().headers()['if-none-match'];
+                });
+                await page.clock.fastForward('00:31');
+                const res = await revalidated;
+                check(res.status() === 304, `the page asked again with If-None-Match: ${res.status()}`);
+                await counted('1–100 of 253 peers');
+                check((await names()).length === 100, 'the rows stay');
+        });
+
         await step('the whole list was never asked for', async () => {
                 check(wholeLists.length === 0, `GET /api/peers without a limit: ${wholeLists.join(', ')}`);
         });
@@ -187,6 +202,7 @@ async function main() {
                 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
                 context.setDefaultTimeout(STEP_TIMEOUT);
                 page = await context.newPage();
+                await page.clock.install();   // time flows, and the resync's 30 s can be skipped
                 watchErrors(page);
                 await run(page);
                 log('all steps passed');
