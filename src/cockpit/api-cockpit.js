@@ -18,6 +18,11 @@ const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const OBJECT_MANAGER = 'org.freedesktop.DBus.ObjectManager';
 const PATH_PREFIX = { [PEER]: '/org/pic/Cell1/peer', [LINK]: '/org/pic/Cell1/link', [EXIT]: '/org/pic/Cell1/exit' };
 const CALL_TIMEOUT_MS = 120000;   // polkit may be asking the admin for a password meanwhile
+const PAGE_MAX = 1000;            // the most peers one listPeerPage() gives, as the gateway's limit
+const PAGE_WORDS = {   // a cursor is a peer name (the last of the page before), a prefix the start of one
+        cursor: [/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'a peer name (the last one of the page before)'],
+        prefix: [/^[A-Za-z0-9_-]{0,32}$/, 'at most 32 characters: letters, digits, "-" and "_"'],
+};
 
 /** The gateway's camel_to_snake(): keys inside a{sv} values (PendingChanges) are named mechanically. */
 export function camelToSnake(s) {
@@ -62,6 +67,35 @@ function plain(value, type) {
                 return out;
         }
         return value;
+}
+
+// FNV-1a of a string, in hex: the page's ETag (it only has to change when the page does).
+function fnv1a(text) {
+        let hash = 0x811c9dc5;
+        for (let i = 0; i < text.length; i++)
+                hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+        return hash.toString(16).padStart(8, '0');
+}
+
+/**
+ * One page of `all` (sorted by name) as GET /api/peers?limit&cursor&prefix gives it: the names starting
+ * with prefix, after cursor, at most limit → {peers, total, next, etag}, or {notModified, etag}.
+ */
+export function peerPage(all, { limit = 100, cursor = null, prefix = '', etag = null } = {}) {
+        if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
+                throw new ApiError(400, 'invalid', `limit must be a number from 1 to ${PAGE_MAX}.`, 'limit');
+        for (const [field, v] of [['cursor', cursor], ['prefix', prefix]]) {
+                const [valid, words] = PAGE_WORDS[field];
+                if (v !== null && v !== undefined && (typeof v !== 'string' || !valid.test(v)))
+                        throw new ApiError(400, 'invalid', `${field} must be ${words}.`, field);
+        }
+        const matching = prefix ? all.filter(p => p.name.startsWith(prefix)) : all;
+        const after = cursor ? matching.filter(p => p.name > cursor) : matching;
+        const peers = after.slice(0, limit);
+        const tag = `"${fnv1a(JSON.stringify([matching.length, peers]))}"`;
+        if (etag && etag === tag)
+                return { notModified: true, etag };
+        return { peers, total: matching.length, next: after.length > limit ? peers[peers.length - 1].name : null, etag: tag };
 }
 
 /** The fields table's view of one object's properties ({Key: {t, v}} as GetAll gives them). */
@@ -227,11 +261,11 @@ export function createCockpitApi(cockpit, fields) {
                 }
         }
 
+        // as the REST transport's: the cell, then 'resync' for the views to ask again for what they show
         async function resync() {
                 try {
-                        const [cell, peers] = await Promise.all([getCell(), api.listPeers()]);
-                        emit({ type: 'cell', data: cell });
-                        emit({ type: 'peers', data: peers });
+                        emit({ type: 'cell', data: await getCell() });
+                        emit({ type: 'resync', data: null });
                 } catch (e) {
                         emit({ type: 'error', data: toApiError(e) });
                 }
@@ -338,6 +372,8 @@ export function createCockpitApi(cockpit, fields) {
                 },
 
                 listPeers: () => objects(PEER, T.peer_fields),
+                // the bus has no pages: the whole list, paged here with the gateway's order and words
+                listPeerPage: async (options = {}) => peerPage(await objects(PEER, T.peer_fields), options),
                 getPeer,
 
                 async addPeer(name, options = {}) {

@@ -3,7 +3,7 @@
 // Views only use the object createRestApi() returns; api-cockpit.js offers the same
 // methods over cockpit.dbus(), so the views run unchanged in Cockpit. The interface:
 //   status setup login logout changePassword getCell configure apply discard
-//   listPeers getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
+//   listPeers listPeerPage getPeer addPeer updatePeer removePeer setEnabled peerConfig peerQrSvgUrl peerQrSvg
 //   setPeerLogin listLinks addLink setShared offerExit removeLink listInvites createInvite revokeInvite
 //   listExits addExit updateExit removeExit testExit
 //   backup restore
@@ -14,7 +14,7 @@
 import { ApiError } from './errors.js';
 
 const POLL_MS = 5000;          // refresh interval when server-sent events are unavailable
-const RESYNC_MS = 30000;       // full refresh even while events flow, in case one was missed
+const RESYNC_MS = 30000;       // refresh even while events flow, in case one was missed
 const SSE_OPEN_TIMEOUT_MS = 5000;
 
 function retryAfterSeconds(res) {
@@ -37,6 +37,16 @@ async function errorFromResponse(res) {
 
 const enc = encodeURIComponent;
 
+// The cursor of the page the Link header's rel="next" names, or null on the last page.
+function nextCursor(res) {
+        for (const part of (res.headers.get('Link') || '').split(',')) {
+                const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+                if (m && /(^|;)\s*rel="?next"?\s*(;|$)/.test(m[2]))
+                        return new URL(m[1], location.href).searchParams.get('cursor');
+        }
+        return null;
+}
+
 /**
  * @param {{base?: string}} options  base URL of the gateway ("" = same origin)
  */
@@ -46,7 +56,8 @@ export function createRestApi({ base = '' } = {}) {
         const sessionLostHandlers = new Set();
         let events = null;        // {source, timers} while someone is subscribed
 
-        // body: JSON; data: sent as it is (a file) with headers; raw: the Response back (a download read by the caller)
+        // body: JSON; data: sent as it is (a file) with headers; raw: the Response back (a download read by the caller,
+        // or a 304 answering the caller's If-None-Match)
         async function request(method, path, { body, data, headers: extra = {}, accept = 'application/json', authRoute = false,
                                                raw = false } = {}) {
                 const headers = { Accept: accept, ...extra };
@@ -66,7 +77,7 @@ export function createRestApi({ base = '' } = {}) {
                 } catch (e) {
                         throw new ApiError(0, 'network', `Cannot reach the gateway (${e.message})`);
                 }
-                if (!res.ok) {
+                if (!res.ok && !(raw && res.status === 304)) {
                         const err = await errorFromResponse(res);
                         if (res.status === 401 && !authRoute) {
                                 csrfToken = null;
@@ -100,12 +111,12 @@ export function createRestApi({ base = '' } = {}) {
                 }
         }
 
-        // One full refresh: what a client would have learned from missed events.
+        // What a client would have learned from missed events: the cell, and a 'resync' for the views to
+        // ask again for what they show (the Peers page its page, with If-None-Match; never every peer).
         async function resync() {
                 try {
-                        const [cell, peers] = await Promise.all([api.getCell(), api.listPeers()]);
-                        emit({ type: 'cell', data: cell });
-                        emit({ type: 'peers', data: peers });
+                        emit({ type: 'cell', data: await api.getCell() });
+                        emit({ type: 'resync', data: null });
                 } catch (e) {
                         if (e.status !== 401)
                                 emit({ type: 'error', data: e });
@@ -233,8 +244,31 @@ export function createRestApi({ base = '' } = {}) {
                         return request('POST', '/api/cell/discard');
                 },
 
+                /** every peer, sorted by name (for the views that need them all; the Peers page pages) */
                 listPeers() {
                         return request('GET', '/api/peers');
+                },
+
+                /**
+                 * One page of peers sorted by name: at most limit (1..1000), only names after cursor, only names
+                 * starting with prefix → {peers, total (matching prefix), next (the cursor of the next page, or
+                 * null), etag}, or {notModified: true, etag} when etag is given and nothing changed.
+                 */
+                async listPeerPage({ limit = 100, cursor = null, prefix = '', etag = null } = {}) {
+                        const q = new URLSearchParams({ limit: String(limit) });
+                        if (prefix)
+                                q.set('prefix', prefix);
+                        if (cursor !== null && cursor !== undefined)
+                                q.set('cursor', cursor);
+                        const res = await request('GET', `/api/peers?${q}`, { raw: true,
+                                                                               headers: etag ? { 'If-None-Match': etag } : {} });
+                        if (res.status === 304)
+                                return { notModified: true, etag };
+                        const peers = await res.json();
+                        const count = res.headers.get('X-Total-Count');
+                        const total = count === null ? NaN : Number(count);
+                        return { peers, total: Number.isFinite(total) ? total : peers.length, next: nextCursor(res),
+                                 etag: res.headers.get('ETag') };
                 },
 
                 getPeer(name) {
@@ -367,7 +401,8 @@ export function createRestApi({ base = '' } = {}) {
 
                 /**
                  * callback({type, data}) for type 'cell' (cell), 'peer' (peer), 'peer-removed' ({name}),
-                 * 'peers' (the whole list, after a refresh), 'transport' ({live, mode}), 'error' (ApiError).
+                 * 'resync' (null: events may have been missed, ask again for what is shown), 'transport'
+                 * ({live, mode}), 'error' (ApiError).
                  * Returns a function that unsubscribes.
                  */
                 subscribe(callback) {

@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What the UI knows about the cell: the cell object and the peers, kept current from
-// the transport's events; views subscribe to changes instead of polling themselves.
+// What the UI knows about the cell: the cell object and the peers the current view holds (the
+// Peers page's page, or every peer for the Exits page), kept current from the transport's events;
+// views subscribe to changes instead of polling themselves.
 
 export function createStore() {
         const state = { cell: null, peers: new Map(), live: null };
         const listeners = new Set();
 
-        function notify(what) {
+        function notify(what, detail = null) {
                 for (const fn of listeners)
-                        fn(what, state);
+                        fn(what, state, detail);
         }
 
         return {
                 state,
 
-                /** fn(what, state) with what = 'cell' | 'peers' | 'transport' */
+                /**
+                 * fn(what, state, detail) with what = 'cell' | 'peers' | 'transport' | 'resync' (ask again for
+                 * what is shown) | 'peer-removed' (detail: its name, held or not) | 'peer-elsewhere' (detail: an
+                 * event's peer the store does not hold: one just added, or one changed off the page)
+                 */
                 listen(fn) {
                         listeners.add(fn);
                         return () => listeners.delete(fn);
@@ -25,6 +30,7 @@ export function createStore() {
                         notify('cell');
                 },
 
+                /** the peers the view holds (those the store follows), replacing any before */
                 setPeers(list) {
                         state.peers = new Map(list.map(p => [p.name, p]));
                         notify('peers');
@@ -47,13 +53,18 @@ export function createStore() {
                                 this.setCell({ ...(state.cell || {}), ...event.data });
                                 break;
                         case 'peer':
-                                this.putPeer(event.data);
+                                // a peer the view does not hold is the view's to place (or not)
+                                if (state.peers.has(event.data.name))
+                                        this.putPeer(event.data);
+                                else
+                                        notify('peer-elsewhere', event.data);
                                 break;
                         case 'peer-removed':
                                 this.dropPeer(event.data.name);
+                                notify('peer-removed', event.data.name);
                                 break;
-                        case 'peers':
-                                this.setPeers(event.data);
+                        case 'resync':
+                                notify('resync');
                                 break;
                         case 'transport':
                                 state.live = event.data;

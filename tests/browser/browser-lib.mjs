@@ -4,7 +4,7 @@
 // live here.
 
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,4 +75,15 @@ export function watchErrors(page) {
                 if (m.type() === 'error')
                         log('console error:', m.text());
         });
+}
+
+/** Asks the Python test (its sync directory) for something and waits until it says it is done. */
+export async function ask(sync, what, timeoutMs = 60000) {
+        writeFileSync(join(sync, `${what}.request`), '');
+        const until = Date.now() + timeoutMs;
+        while (!existsSync(join(sync, `${what}.done`))) {
+                if (Date.now() > until)
+                        throw new Error(`the test did not do "${what}" in time`);
+                await new Promise(r => setTimeout(r, 50));
+        }
 }

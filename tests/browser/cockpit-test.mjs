@@ -17,12 +17,12 @@
 // Exits 0 when every step passed, 1 otherwise.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, check, configure, currentStep, loadPlaywright, log, shot, step,
-         watchErrors } from './browser-lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, SHOTS, STEP_TIMEOUT, ask as askTest, check, configure, currentStep, loadPlaywright, log,
+         shot, step, watchErrors } from './browser-lib.mjs';
 
 const COCKPIT = (process.env.PIC_COCKPIT_URL || '').replace(/\/$/, '');
 const GATEWAY = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
@@ -34,15 +34,7 @@ const DECODE_QR = process.env.PIC_UI_DECODE_QR !== '0' && existsSync(ZBARIMG);
 const VOLATILE = new Set(['latest_handshake', 'rx_bytes', 'tx_bytes', 'dns_state', 'state', 'last_error', 'endpoint']);
 
 /** Asks test_cockpit.py for something and waits until it is done. */
-async function ask(what, timeoutMs = 60000) {
-        writeFileSync(join(SYNC, `${what}.request`), '');
-        const until = Date.now() + timeoutMs;
-        while (!existsSync(join(SYNC, `${what}.done`))) {
-                if (Date.now() > until)
-                        throw new Error(`the test did not do "${what}" in time`);
-                await new Promise(r => setTimeout(r, 100));
-        }
-}
+const ask = (what, timeoutMs) => askTest(SYNC, what, timeoutMs);
 
 /** The gateway's JSON for the cell's objects, signed in as admin. */
 async function gatewayJson() {
@@ -58,7 +50,7 @@ async function gatewayJson() {
                 return res.json();
         };
         return { cell: await get('/api/cell'), peers: await get('/api/peers'), links: await get('/api/links'),
-                 exits: await get('/api/exits') };
+                 exits: await get('/api/exits'), pages: await gatewayPages(cookie) };
 }
 
 /** The same objects as the Cockpit transport gives them to the views, read inside the page. */
@@ -69,6 +61,51 @@ function transportJson(frame) {
                 return { cell: await api.getCell(), peers: await api.listPeers(), links: await api.listLinks(),
                          exits: await api.listExits() };
         });
+}
+
+// pages asked of both (the cell holds laptop alone then), and asked wrongly
+const PAGE_QUERIES = [{ limit: 1 }, { limit: 1000, prefix: 'lap' }, { limit: 5, prefix: 'x' }, { limit: 1, cursor: 'laptop' },
+                      { limit: 0 }, { limit: 1001 }, { limit: 1, prefix: 'a b' }, { limit: 1, cursor: '-x' }];
+
+/** What GET /api/peers?… answers: {names, total, next} or {status, field}. */
+async function gatewayPages(cookie) {
+        const out = [];
+        for (const { limit, prefix, cursor } of PAGE_QUERIES) {
+                const q = new URLSearchParams({ limit: String(limit) });
+                if (prefix)
+                        q.set('prefix', prefix);
+                if (cursor)
+                        q.set('cursor', cursor);
+                const res = await fetch(`${GATEWAY}/api/peers?${q}`, { headers: { Cookie: cookie } });
+                const body = await res.json();
+                const link = /cursor=([^>&]*)>; rel="next"/.exec(res.headers.get('link') || '');
+                out.push(res.ok ? { names: body.map(p => p.name), total: Number(res.headers.get('x-total-count')),
+                                    next: link ? decodeURIComponent(link[1]) : null }
+                                : { status: res.status, field: body.field });
+        }
+        return out;
+}
+
+/** The same pages from the Cockpit transport, and its paging of a longer list than the cell holds. */
+function transportPages(frame) {
+        return frame.evaluate(async queries => {
+                const m = await import('./api-cockpit.js');
+                const api = m.createCockpitApi(window.cockpit, await m.loadBusFields());
+                const out = [];
+                for (const q of queries) {
+                        try {
+                                const r = await api.listPeerPage(q);
+                                out.push({ names: r.peers.map(p => p.name), total: r.total, next: r.next });
+                        } catch (e) {
+                                out.push({ status: e.status, field: e.field });
+                        }
+                }
+                const list = ['a', 'b', 'ba', 'c'].map(name => ({ name }));
+                const first = m.peerPage(list, { limit: 2 });
+                const second = m.peerPage(list, { limit: 2, cursor: first.next });
+                return { out, longer: [first, second, m.peerPage(list, { limit: 2, prefix: 'b' }),
+                                       m.peerPage(list, { limit: 2, etag: first.etag })] };
+        }, PAGE_QUERIES);
 }
 
 function sameObject(what, a, b) {
@@ -180,6 +217,21 @@ async function run(page) {
                 sameLists('exits', rest.exits, bus.exits);
                 log(`same JSON: cell (${Object.keys(bus.cell).length} fields), ${bus.peers.length} peers, ` +
                     `${bus.exits.length} exits, ${bus.links.length} links`);
+        });
+
+        await step('the transport pages peers as the gateway does', async () => {
+                const rest = await gatewayJson();
+                const bus = await transportPages(frame);
+                PAGE_QUERIES.forEach((q, i) => check(JSON.stringify(rest.pages[i]) === JSON.stringify(bus.out[i]),
+                                                     `${JSON.stringify(q)}: gateway ${JSON.stringify(rest.pages[i])}, ` +
+                                                     `transport ${JSON.stringify(bus.out[i])}`));
+                const [first, second, prefixed, again] = bus.longer;
+                const said = r => JSON.stringify([r.peers.map(p => p.name), r.total, r.next]);
+                check(said(first) === '[["a","b"],4,"b"]', `a, b of 4, then after b (${said(first)})`);
+                check(said(second) === '[["ba","c"],4,null]', `then ba, c, the last (${said(second)})`);
+                check(said(prefixed) === '[["b","ba"],2,null]', `b… is b, ba (${said(prefixed)})`);
+                check(again.notModified === true, 'the same page asked with its ETag is not sent again');
+                log(`same pages for ${PAGE_QUERIES.length} queries`);
         });
 
         await step('a change polkit refuses is refused with the message shown', async () => {

@@ -2,18 +2,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Time to first paint of the Peers page, in a fresh browser context per round: the Cockpit page
 // (inside Cockpit's shell, and alone) and the web UI through pic-gatewayd, on the same cell.
-// Per round: the browser's first contentful paint, and when every peer's row is shown (the
+// Per round: the browser's first contentful paint, and when the first page's rows are shown (the
 // page is of use), both from the start of the navigation. Prints one JSON object on stdout:
 // {case: {fcp: [ms…], rows: [ms…]}}.
 //
-// env: PIC_COCKPIT_URL, PIC_UI_URL, PIC_ADMIN_PASSWORD, PIC_BENCH_PEERS (rows to wait for),
-//      PIC_BENCH_ROUNDS (default 5), PIC_BROWSER_DEPS, PIC_CHROMIUM as for ui-test.mjs
+// env: PIC_COCKPIT_URL, PIC_UI_URL, PIC_ADMIN_PASSWORD, PIC_BENCH_PEERS (the cell's peers),
+//      PIC_BENCH_ROWS (rows to wait for; default the first page's: 100, or fewer peers),
+//      PIC_BENCH_CASES (which: "shell,alone,web", the default), PIC_BENCH_ROUNDS (default 5),
+//      PIC_BROWSER_DEPS, PIC_CHROMIUM as for ui-test.mjs
 
 import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from './browser-lib.mjs';
 
 const COCKPIT = (process.env.PIC_COCKPIT_URL || '').replace(/\/$/, '');
 const GATEWAY = (process.env.PIC_UI_URL || '').replace(/\/$/, '');
 const PEERS = Number(process.env.PIC_BENCH_PEERS || 1000);
+const ROWS = Number(process.env.PIC_BENCH_ROWS || Math.min(PEERS, 100));
+const CASES = (process.env.PIC_BENCH_CASES || 'shell,alone,web').split(',');
 const ROUNDS = Number(process.env.PIC_BENCH_ROUNDS || 5);
 const TIMEOUT = 120000;
 
@@ -46,7 +50,7 @@ async function measure(browser, c) {
                         await page.waitForSelector(`iframe[name="${c.frame}"]`, { state: 'attached', timeout: TIMEOUT });
                         frame = page.frame({ name: c.frame });
                 }
-                await frame.waitForFunction(rowsShown, PEERS, { timeout: TIMEOUT, polling: 'raf' });
+                await frame.waitForFunction(rowsShown, ROWS, { timeout: TIMEOUT, polling: 'raf' });
                 const rows = Date.now() - start;
                 return { fcp: await fcp(page.mainFrame()), rows };
         } finally {
@@ -57,11 +61,12 @@ async function measure(browser, c) {
 async function main() {
         const { chromium } = loadPlaywright();
         const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-        const cases = {
-                'Cockpit page in the shell (/pic#/peers)': { url: `${COCKPIT}/pic#/peers`, frame: 'cockpit1:localhost/pic' },
-                'Cockpit page alone (cockpit/@localhost/pic)': { url: `${COCKPIT}/cockpit/@localhost/pic/index.html#peers` },
-                'web UI through pic-gatewayd (baseline)': { url: `${GATEWAY}/#peers`, login: true },
+        const all = {
+                shell: ['Cockpit page in the shell (/pic#/peers)', { url: `${COCKPIT}/pic#/peers`, frame: 'cockpit1:localhost/pic' }],
+                alone: ['Cockpit page alone (cockpit/@localhost/pic)', { url: `${COCKPIT}/cockpit/@localhost/pic/index.html#peers` }],
+                web: ['web UI through pic-gatewayd', { url: `${GATEWAY}/#peers`, login: true }],
         };
+        const cases = Object.fromEntries(CASES.map(k => all[k]));
         const out = {};
         try {
                 for (const [name, c] of Object.entries(cases)) {

@@ -8,18 +8,24 @@ ssh-keygen, never shown again), downloads an encrypted backup on the Settings
 page, sees a restore with a wrong passphrase refused, and at the end restores
 that backup (the cell restarts without the peer added since), saving a
 screenshot per step under the build directory (ui-screenshots/, or
-$PIC_UI_SCREENSHOTS)."""
+$PIC_UI_SCREENSHOTS). tests/browser/peers-paging-test.mjs pages through a cell
+with 250 peers: 100 rows at a time, Previous and Next, a search by name prefix,
+and peers added, changed and removed over the bus shown live where the page
+holds them."""
 
 import glob
 import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
+import time
 import urllib.request
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
 import harness as h  # noqa: E402
 
 KNOWN_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.pic.cell1.read-secrets', 'org.pic.cell1.read-firewall',
@@ -27,6 +33,7 @@ KNOWN_ACTIONS = ['org.pic.cell1.configure', 'org.pic.cell1.manage-peers', 'org.p
                  'org.pic.cell1.peer-sync', 'org.pic.cell1.authenticate']
 CHROMIUM = os.environ.get('PIC_CHROMIUM', '/usr/bin/chromium')
 UI_TEST_TIMEOUT = 300
+ADMIN_PASSWORD = 'correct horse battery staple'
 
 
 def all_actions():
@@ -72,7 +79,9 @@ class BrowserTest:
                 ('node', shutil.which('node')),
                 ('playwright-core (tools/dev deps)', browser_deps_found(self.source, build))) if not ok]
 
-    def run_script(self, script, world, subdir=None, **env):
+    def run_script(self, script, world, subdir=None, handlers=None, **env):
+        """handlers: {word: fn(argument)} for what the script asks of the test while it runs (its
+        PIC_TEST_SYNC directory: WORD-ARGUMENT.request, answered by WORD-ARGUMENT.done)."""
         shots = os.path.abspath(os.environ.get('PIC_UI_SCREENSHOTS') or os.path.join(self.build, 'ui-screenshots'))
         if subdir:
             shots = os.path.join(shots, subdir)
@@ -81,13 +90,47 @@ class BrowserTest:
             os.unlink(old)
         env = dict(os.environ, PIC_UI_SCREENSHOTS=shots, PIC_BUILD_DIR=self.build, PIC_CHROMIUM=CHROMIUM, **env)
         env[h.WORLD_MARKER] = world.path   # chromium and its helpers are cleaned up with the world
-        p = h.run(['node', os.path.join(self.source, 'tests', 'browser', script)], check=False,
-                  timeout=UI_TEST_TIMEOUT, env=env)
+        argv = ['node', os.path.join(self.source, 'tests', 'browser', script)]
+        if handlers is None:
+            p = h.run(argv, check=False, timeout=UI_TEST_TIMEOUT, env=env)
+        else:
+            env['PIC_TEST_SYNC'] = world.subdir('sync-' + os.path.splitext(script)[0])
+            p = self.run_serving(argv, world, env, handlers)
         sys.stdout.write(p.stdout)
         sys.stderr.write(p.stderr)
         print('screenshots in %s' % shots)
         self.shots = shots
         return p
+
+    @staticmethod
+    def run_serving(argv, world, env, handlers):
+        """Runs the script, doing what it asks (see run_script) until it ends; its CompletedProcess."""
+        sync = env['PIC_TEST_SYNC']
+        name = os.path.basename(argv[-1])
+        out, err = open(world.log_path(name + '.out'), 'w+'), open(world.log_path(name + '.err'), 'w+')
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, start_new_session=True)
+        world.track(proc.pid, name, proc)
+        handled, deadline = set(), time.monotonic() + UI_TEST_TIMEOUT
+        try:
+            while proc.poll() is None and time.monotonic() < deadline:
+                for req in sorted(glob.glob(os.path.join(sync, '*.request'))):
+                    what = os.path.basename(req)[:-len('.request')]
+                    if what in handled:
+                        continue
+                    handled.add(what)
+                    word, _, arg = what.partition('-')
+                    handlers[word](arg)
+                    with open(os.path.join(sync, what + '.done'), 'w') as f:
+                        f.write('ok\n')
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        with out, err:
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(argv, proc.returncode, out.read(), err.read())
 
 
 class WebUiTest(h.HarnessTestCase):
@@ -144,6 +187,38 @@ class WebUiTest(h.HarnessTestCase):
         self.assertNotEqual(cell.pid(), pid)
         self.assertTrue(glob.glob(os.path.join(shots, '*-restore-refused.png')))
         self.assertFalse(glob.glob(os.path.join(shots, '*.picbackup')))
+
+
+    def test_peers_paged(self):
+        """250 peers, added over the bus: the Peers page shows 100 at a time (Previous, Next, "of 250"),
+        searches by name prefix on the gateway, follows peers changed, added and removed over the bus
+        where its page holds them, and never asks for the whole list."""
+        cell = h.Cell(world=self.world, polkit='mock')
+        cell.polkit.set_allowed(all_actions())
+        cell.start()
+        mgr = cell.manager()
+        mgr.Setup(dbus.Dictionary({'Name': 'home', 'Domain': 'home.lan', 'VpnAddress': '10.67.0.1/22',
+                                   'AdminPassword': ADMIN_PASSWORD}, signature='sv'))
+        mgr.AddPeers(dbus.Array([dbus.Dictionary({'Name': 'peer%03d' % i}, signature='sv') for i in range(250)],
+                                signature='a{sv}'), timeout=120)
+        url = self.start_gateway(cell)
+
+        def peer(name):
+            return cell.interface('org.pic.Cell1.Peer', mgr.GetPeerByName(name))
+
+        handlers = {'add': lambda name: mgr.AddPeer(name, dbus.Dictionary({}, signature='sv')),
+                    'remove': lambda name: peer(name).Remove(),
+                    'disable': lambda name: peer(name).SetEnabled(False)}
+        p = self.browser.run_script('peers-paging-test.mjs', self.world, subdir='paging', handlers=handlers,
+                                    PIC_UI_URL=url, PIC_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        self.assertEqual(p.returncode, 0, 'peers-paging-test.mjs failed: %s' % p.stderr.strip())
+
+        # what the browser did is what the cell holds
+        names = {str(ifaces['org.pic.Cell1.Peer']['Name'])
+                 for ifaces in cell.managed_objects().values() if 'org.pic.Cell1.Peer' in ifaces}
+        self.assertEqual(len(names), 253)
+        self.assertTrue({'peer000a', 'peer050x', 'peer055a', 'zed'} <= names)
+        self.assertNotIn('peer010', names)
 
 
 if __name__ == '__main__':

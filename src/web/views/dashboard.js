@@ -43,7 +43,7 @@ export function renderDashboard(root, ctx) {
                       h('h2', { id: 'dash-wg' }, 'WireGuard'),
                       dl([['Backend', c.wireguard_backend], ['Interface', c.interface_name],
                           ['Listen port', c.listen_port], ['Public key', c.public_key, 'key'],
-                          ['Endpoint', c.endpoint], ['Peers', c.peer_count ?? ctx.store.state.peers.size],
+                          ['Endpoint', c.endpoint], ['Peers', c.peer_count],
                           ['Uplink', c.uplink]]));
                 // "running", or a state with its reason after the colon ("failed: …")
                 const dnsState = c.dns_state || '';
@@ -80,7 +80,7 @@ export function renderDashboard(root, ctx) {
               h('div', { class: 'grid' }, identity, wireguard, dns, pending));
         render();
         const stop = ctx.store.listen(what => {
-                if (what === 'cell' || what === 'peers')
+                if (what === 'cell')
                         render();
         });
         return stop;

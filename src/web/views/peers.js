@@ -1,44 +1,30 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Peers: the live table (handshake age, traffic), the add form, and per-peer actions.
+// Peers: the add form, a search by name, and one page of the peers at a time (peer-table.js
+// draws its rows, peer-pages.js knows which page it is), kept live from the events: a row on the
+// page follows its peer, a peer added or removed where the page shows it brings the page again.
 
-import { h, clear, formatAge, formatBytes } from '../dom.js';
+import { h, clear, uniqueId } from '../dom.js';
 import { textField, checkboxGroup, formError, clearErrors, setFieldError, showError, errorText,
          formValues, checkedValues, whileBusy } from '../forms.js';
-import { showQrDialog, confirmRemove, confirmReplaceLogin, showLoginDialog, downloadConfig,
-         showExitDialog } from './peer-dialogs.js';
+import { SERVICES, NETWORKS, createPeerTable } from './peer-table.js';
+import { createPeerPages } from './peer-pages.js';
 
-export const SERVICES = [
-        { value: 'dns', label: 'DNS' },
-        { value: 'web', label: 'Web' },
-        { value: 'mail', label: 'Mail' },
-        { value: 'calendar', label: 'Calendar' },
-        { value: 'files', label: 'Files' },
-        { value: 'webdav', label: 'WebDAV' },
-];
-export const NETWORKS = [
-        { value: 'internet', label: 'Internet' },
-        { value: 'lan', label: 'LAN' },
-        { value: 'peers', label: 'Other peers' },
-];
-const ONLINE_SECONDS = 180;   // WireGuard re-handshakes every 2 min while traffic flows
+export { SERVICES, NETWORKS };
 
-function labels(list, known) {
-        const names = (list || []).map(v => (known.find(s => s.value === v) || { label: v }).label);
-        return names.length ? names.join(', ') : 'none';
-}
-
-function isOnline(peer, now) {
-        const hs = Number(peer.latest_handshake) || 0;
-        return hs > 0 && now - hs / 1000 < ONLINE_SECONDS * 1000;
-}
+const SEARCH_DELAY_MS = 200;    // typing a name asks once it pauses
+const REFETCH_DELAY_MS = 250;   // a burst of adds or removes (an import) brings the page once
+const NAME_PART = /^[A-Za-z0-9_-]{0,32}$/;
 
 export function renderPeers(root, ctx) {
         const { api, store } = ctx;
         const status = h('p', { class: 'status', role: 'status' });
         const actionError = h('p', { class: 'form-error', role: 'alert' });
-        const rows = new Map();       // name → {tr, cells}
-        const tbody = h('tbody');
-        const empty = h('tr', { class: 'empty' }, h('td', { colspan: 10 }, 'No peers yet. Add one above.'));
+        const pages = createPeerPages(api);
+        const table = createPeerTable(ctx, { status, actionError, onRemoved: () => refetchSoon() });
+        let refetchTimer = null;
+        let searchTimer = null;
+        let stopped = false;
+        let answered = false;   // the first page came: until then the table says it is loading
 
         const addForm = h('form', { class: 'card add-peer', novalidate: true, 'aria-labelledby': 'add-peer-title' },
                           h('h2', { id: 'add-peer-title' }, 'Add a peer'),
@@ -65,169 +51,166 @@ export function renderPeers(root, ctx) {
                         const peer = await whileBusy(addForm, () =>
                                 api.addPeer(name, { service_access: checkedValues(addForm, 'service_access'),
                                                     network_access: checkedValues(addForm, 'network_access') }));
-                        store.putPeer(peer);
                         addForm.querySelector('input[name=name]').value = '';
-                        status.textContent = `Peer ${peer.name} added (${peer.address}). Use its QR code or config to set up the device.`;
+                        const elsewhere = !pages.belongs(peer.name);
+                        status.textContent = `Peer ${peer.name} added (${peer.address}). Use its QR code or config to set up the device.` +
+                                             (elsewhere ? ` It is listed on another page: search for ${peer.name} to see it.` : '');
+                        refetchSoon();
                 } catch (err) {
                         if (!showError(addForm, err))
                                 setFieldError(addForm, null, errorText(err));
                 }
         });
 
-        async function act(fn, done) {
-                actionError.textContent = '';
-                status.textContent = '';
-                try {
-                        await fn();
-                        if (done)
-                                status.textContent = done;
-                } catch (err) {
-                        actionError.textContent = errorText(err);
-                }
+        // the search: names starting with what is typed, asked of the cell once typing pauses
+        const searchId = uniqueId('peer-search');
+        const search = h('input', { id: searchId, type: 'search', name: 'prefix', autocomplete: 'off', spellcheck: 'false',
+                                    'aria-describedby': `${searchId}-hint ${searchId}-error`, 'aria-controls': 'peer-table' });
+        const searchError = h('p', { class: 'field-error', id: `${searchId}-error`, 'aria-live': 'polite' });
+        const searchField = h('div', { class: 'field' },
+                              h('label', { for: searchId }, 'Search peers'),
+                              search,
+                              h('p', { class: 'hint', id: `${searchId}-hint` }, 'Shows the peers whose names start with this.'),
+                              searchError);
+        const searchForm = h('form', { role: 'search', class: 'peer-search', 'aria-label': 'Peers', novalidate: true },
+                             searchField);
+
+        function setSearchError(message) {
+                searchError.textContent = message;
+                searchField.classList.toggle('invalid', !!message);
+                if (message)
+                        search.setAttribute('aria-invalid', 'true');
+                else
+                        search.removeAttribute('aria-invalid');
         }
 
-        // a peer that has a login is asked about first: the new password replaces its current one
-        function webLogin(name, button) {
-                const given = password => {
-                        store.putPeer({ name, has_login: true });
-                        status.textContent = `${name} can sign in to the web UI with its new password.`;
-                        showLoginDialog(name, password);
-                };
-                const p = store.state.peers.get(name);
-                if (p && p.has_login) {
-                        actionError.textContent = '';
-                        status.textContent = '';
-                        confirmReplaceLogin(api, name, given);
+        function runSearch() {
+                clearTimeout(searchTimer);
+                const prefix = search.value.trim();
+                if (!NAME_PART.test(prefix)) {
+                        setSearchError('A peer name has only letters, digits, "-" and "_" (at most 32).');
                         return;
                 }
-                button.disabled = true;
-                act(async () => given((await api.setPeerLogin(name)).password))
-                        .finally(() => { button.disabled = false; });
+                setSearchError('');
+                if (prefix === pages.prefix)
+                        return;
+                pages.search(prefix);
+                load();
         }
 
-        function makeRow(name) {
-                const cells = {
-                        name: h('th', { scope: 'row', 'data-label': 'Name' }, name),
-                        address: h('td', { 'data-label': 'Address' }),
-                        services: h('td', { 'data-label': 'Services' }),
-                        networks: h('td', { 'data-label': 'Networks' }),
-                        exit: h('td', { 'data-label': 'Exit' }),
-                        state: h('td', { 'data-label': 'Status' }),
-                        handshake: h('td', { 'data-label': 'Last handshake', class: 'handshake' }),
-                        rx: h('td', { 'data-label': 'Received', class: 'num' }),
-                        tx: h('td', { 'data-label': 'Sent', class: 'num' }),
-                };
-                const toggle = h('button', { type: 'button', class: 'secondary small', onclick: () => {
-                        const p = store.state.peers.get(name);
-                        const enable = !(p && p.enabled);
-                        act(async () => store.putPeer(await api.setEnabled(name, enable) || { name, enabled: enable }),
-                            `${name} ${enable ? 'enabled' : 'disabled'}.`);
-                } });
-                const actions = h('td', { class: 'row-actions', 'data-label': 'Actions' },
-                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Download the configuration of ${name}`,
-                                                onclick: () => act(() => downloadConfig(api, name)) }, 'Config'),
-                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Show the QR code of ${name}`,
-                                                onclick: () => showQrDialog(api, name) }, 'QR code'),
-                                  toggle,
-                                  h('button', { type: 'button', class: 'secondary small', 'aria-label': `Choose the exit of ${name}`,
-                                                onclick: () => showExitDialog(api, store.state.peers.get(name) || { name }, peer => {
-                                                        store.putPeer(peer);
-                                                        status.textContent = peer.exit
-                                                                ? `${name} now reaches the internet through exit ${peer.exit}. Its device needs its configuration again.`
-                                                                : `${name} now reaches the internet through the cell's uplink.`;
-                                                }) }, 'Exit'),
-                                  ctx.can('webLogins')
-                                          ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Web login for ${name}`,
-                                                          onclick: ev => webLogin(name, ev.currentTarget) }, 'Web login')
-                                          : null,
-                                  h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}`,
-                                                onclick: () => confirmRemove(api, name, () => {
-                                                        store.dropPeer(name);
-                                                        status.textContent = `Peer ${name} removed.`;
-                                                }) }, 'Remove'));
-                const tr = h('tr', { 'data-peer': name }, Object.values(cells), actions);
-                return { tr, cells, toggle };
-        }
+        search.addEventListener('input', () => {
+                clearTimeout(searchTimer);
+                searchTimer = setTimeout(runSearch, SEARCH_DELAY_MS);
+        });
+        searchForm.addEventListener('submit', ev => {
+                ev.preventDefault();
+                runSearch();
+        });
 
-        function updateRow(row, p, now) {
-                row.cells.address.textContent = p.address || '—';
-                row.cells.services.textContent = labels(p.service_access, SERVICES);
-                row.cells.networks.textContent = labels(p.network_access, NETWORKS);
-                row.cells.exit.textContent = p.exit || '—';
-                const online = p.enabled && isOnline(p, now);
-                clear(row.cells.state, h('span', { class: `badge ${!p.enabled ? 'off' : online ? 'on' : 'idle'}` },
-                                         !p.enabled ? 'Disabled' : online ? 'Online' : 'Idle'));
-                row.cells.handshake.textContent = formatAge(p.latest_handshake, now);
-                row.cells.rx.textContent = formatBytes(p.rx_bytes);
-                row.cells.tx.textContent = formatBytes(p.tx_bytes);
-                row.toggle.textContent = p.enabled ? 'Disable' : 'Enable';
-                row.toggle.setAttribute('aria-label', `${p.enabled ? 'Disable' : 'Enable'} ${p.name}`);
-                row.tr.classList.toggle('disabled', !p.enabled);
-        }
+        // the pager: Previous and Next, and where the page is ("101–200 of 10,000 peers")
+        const count = h('p', { class: 'muted count', id: 'peer-count', 'aria-live': 'polite' });
+        const prevButton = h('button', { type: 'button', class: 'secondary small', 'aria-label': 'Previous page',
+                                         onclick: () => turn('previous') }, 'Previous');
+        const nextButton = h('button', { type: 'button', class: 'secondary small', 'aria-label': 'Next page',
+                                         onclick: () => turn('next') }, 'Next');
+        const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of peers' }, prevButton, count, nextButton);
 
-        // keyed update: rows (and their focused buttons) survive live refreshes
-        function render() {
-                const now = Date.now();
-                const peers = [...store.state.peers.values()].sort((a, b) => a.name.localeCompare(b.name));
-                for (const [name, row] of rows) {
-                        if (!store.state.peers.has(name)) {
-                                row.tr.remove();
-                                rows.delete(name);
-                        }
-                }
-                let prev = null;
-                for (const p of peers) {
-                        let row = rows.get(p.name);
-                        if (!row) {
-                                row = makeRow(p.name);
-                                rows.set(p.name, row);
-                        }
-                        updateRow(row, p, now);
-                        const want = prev ? prev.nextSibling : tbody.firstChild;
-                        if (row.tr !== want)
-                                tbody.insertBefore(row.tr, want);
-                        prev = row.tr;
-                }
-                if (peers.length === 0)
-                        tbody.append(empty);
+        async function turn(way) {
+                const button = way === 'next' ? nextButton : prevButton;
+                if (way === 'next')
+                        pages.next();
                 else
-                        empty.remove();
-                count.textContent = `${peers.length} ${peers.length === 1 ? 'peer' : 'peers'}`;
+                        pages.previous();
+                await load();
+                // the button pressed is off at either end: the other one keeps the keyboard's place
+                if (document.activeElement === button && button.disabled)
+                        (way === 'next' ? prevButton : nextButton).focus();
         }
 
-        function tick() {
-                const now = Date.now();
-                for (const [name, row] of rows) {
-                        const p = store.state.peers.get(name);
-                        if (p)
-                                row.cells.handshake.textContent = formatAge(p.latest_handshake, now);
+        function render() {
+                const loading = !answered;
+                table.show(pages.names, loading ? 'Loading…'
+                                                : pages.prefix ? `No peers start with "${pages.prefix}".` : 'No peers yet. Add one above.');
+                const where = loading ? '' : pages.rangeText();
+                if (count.textContent !== where)   // a live region: said again only when it changes
+                        count.textContent = where;
+                prevButton.disabled = !pages.hasPrevious;
+                nextButton.disabled = !pages.hasNext;
+        }
+
+        async function load({ revalidate = false } = {}) {
+                try {
+                        const res = await pages.load({ revalidate });
+                        if (!res || res.notModified || stopped)
+                                return;
+                        answered = true;
+                        if (res.peers.length === 0 && pages.hasPrevious) {   // the page emptied: the one before it
+                                pages.previous();
+                                await load();
+                                return;
+                        }
+                        store.setPeers(res.peers);   // renders
+                } catch (err) {
+                        if (stopped)
+                                return;
+                        if (err.field === 'prefix' || err.field === 'cursor')
+                                setSearchError(errorText(err));
+                        else
+                                actionError.textContent = errorText(err);
                 }
         }
 
-        const count = h('span', { class: 'muted count' });
-        const table = h('table', { class: 'peers' },
-                        h('caption', { class: 'visually-hidden' }, 'Peers of this cell'),
-                        h('thead', {}, h('tr', {},
-                                         ['Name', 'Address', 'Services', 'Networks', 'Exit', 'Status', 'Last handshake', 'Received', 'Sent', 'Actions']
-                                                 .map(t => h('th', { scope: 'col', class: ['Received', 'Sent'].includes(t) ? 'num' : null }, t)))),
-                        tbody);
+        function refetchSoon() {
+                clearTimeout(refetchTimer);
+                refetchTimer = setTimeout(() => load(), REFETCH_DELAY_MS);
+        }
+
+        let peerCount = null;
+        function cellChanged(cell) {
+                const n = cell && Number.isInteger(cell.peer_count) ? cell.peer_count : null;
+                if (n === null || n === peerCount)
+                        return;
+                peerCount = n;
+                // a peer added or removed elsewhere: the count follows (a search's count is the cell's to say)
+                if (!pages.loaded)
+                        return;
+                if (pages.prefix)
+                        refetchSoon();
+                else if (pages.total !== n) {
+                        pages.total = n;
+                        render();
+                }
+        }
 
         clear(root,
               h('h1', {}, 'Peers'),
               addForm,
               h('section', { class: 'card', 'aria-labelledby': 'peer-list-title' },
-                h('div', { class: 'section-head' }, h('h2', { id: 'peer-list-title' }, 'Devices'), count),
+                h('div', { class: 'section-head' }, h('h2', { id: 'peer-list-title' }, 'Devices'), pager),
+                searchForm,
                 status, actionError,
-                h('div', { class: 'table-wrap' }, table)));
+                h('div', { class: 'table-wrap', id: 'peer-table' }, table.table)));
         render();
-        const stop = store.listen(what => {
+        const stop = store.listen((what, state, detail) => {
                 if (what === 'peers')
                         render();
+                else if (what === 'peer-elsewhere' && pages.belongs(detail.name))
+                        refetchSoon();   // added where the page shows it
+                else if (what === 'peer-removed' && pages.names.includes(detail))
+                        refetchSoon();   // its row went: the page fills up again
+                else if (what === 'cell')
+                        cellChanged(state.cell);
+                else if (what === 'resync')
+                        load({ revalidate: true });
         });
-        const ticker = setInterval(tick, 1000);
-        api.listPeers().then(list => store.setPeers(list)).catch(err => { actionError.textContent = errorText(err); });
+        peerCount = store.state.cell && Number.isInteger(store.state.cell.peer_count) ? store.state.cell.peer_count : null;
+        const ticker = setInterval(table.tick, 1000);
+        load();
         return () => {
+                stopped = true;
                 stop();
                 clearInterval(ticker);
+                clearTimeout(refetchTimer);
+                clearTimeout(searchTimer);
         };
 }
