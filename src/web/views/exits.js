@@ -11,6 +11,7 @@ import { addExitForm } from './exit-form.js';
 import { confirmAction } from './peer-dialogs.js';
 
 const REFRESH_MS = 5000;          // state and handshakes change without bus events the UI follows yet
+const NAMES_UP_TO = 200;          // peers in the cell up to which each exit's peers are named
 const BADGES = { up: 'on', starting: 'idle', down: 'off', failed: 'off' };
 const TYPE_NAMES = { wireguard: 'WireGuard', openvpn: 'OpenVPN', tor: 'Tor', proxy: 'Proxy', sshuttle: 'sshuttle' };
 
@@ -98,7 +99,8 @@ export function renderExits(root, ctx) {
                 row.cells.address.textContent = e.address || '—';
                 row.cells.endpoint.textContent = e.endpoint || '—';
                 const users = [...store.state.peers.values()].filter(p => p.exit === e.name).map(p => p.name).sort();
-                row.cells.peers.textContent = users.length ? users.join(', ') : (e.peer_count ? `${e.peer_count}` : 'none');
+                row.cells.peers.textContent = users.length ? users.join(', ')
+                        : e.peer_count ? `${e.peer_count} ${e.peer_count === 1 ? 'peer' : 'peers'}` : 'none';
                 row.cells.handshake.textContent = formatAge(e.latest_handshake, now);
                 row.cells.traffic.textContent = `${formatBytes(e.rx_bytes)} in, ${formatBytes(e.tx_bytes)} out`;
         }
@@ -134,9 +136,12 @@ export function renderExits(root, ctx) {
 
         async function refresh() {
                 try {
-                        const [list, peers] = await Promise.all([api.listExits(), api.listPeers()]);
+                        // the names of an exit's peers while the cell is small; past that, each exit's count
+                        // (every peer every few seconds would not stay cheap at 10,000)
+                        const many = (store.state.cell?.peer_count ?? 0) > NAMES_UP_TO;
+                        const [list, peers] = await Promise.all([api.listExits(), many ? null : api.listPeers()]);
                         exits = list;
-                        store.setPeers(peers);
+                        store.setPeers(peers || []);
                 } catch (err) {
                         actionError.textContent = errorText(err);
                 }
