@@ -16,20 +16,42 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import harness as h  # noqa: E402
 
 
-def fresh_ext4(world, name, size_mb=1024):
+def backing_fs(path):
+    """The file system type path is on (statfs), e.g. 'ext2/ext3' (ext4) or 'tmpfs'."""
+    return h.run(['stat', '-f', '-c', '%T', path]).stdout.strip()
+
+
+def fresh_ext4(world, name, size_mb=1024, also_in_pids=()):
+    """A fresh ext4 image in the world's directory (which must be on a disk, not tmpfs: there fsync
+    is free), loop-mounted at <world>/<name> here and in the mount namespaces of also_in_pids."""
     image = os.path.join(world.path, name + '.img')
+    if backing_fs(world.path) == 'tmpfs':
+        raise RuntimeError('%s is on tmpfs: fsync would cost nothing there' % world.path)
     mountpoint = world.subdir(name, 0o700)
     with open(image, 'wb') as f:
         f.truncate(size_mb * 1024 * 1024)
     h.run(['mkfs.ext4', '-q', '-F', image])
-    h.run(['mount', '-o', 'loop', image, mountpoint])
-    world.add_cleanup(lambda: h.run(['umount', '-l', mountpoint], check=False))
+    # one loop device mounted in each namespace: one file system (two loop devices on one image
+    # would be two file systems writing the same blocks)
+    dev = h.run(['losetup', '--find', '--show', image]).stdout.strip()
+    try:
+        h.run(['mount', dev, mountpoint])
+        world.add_cleanup(lambda: h.run(['umount', '-l', mountpoint], check=False))
+        for pid in also_in_pids:
+            h.run(['nsenter', '--mount=/proc/%d/ns/mnt' % pid, 'mount', dev, mountpoint])
+    finally:
+        h.run(['losetup', '-d', dev], check=False)  # busy: detached when the last mount goes
     return mountpoint
 
 
 def put_state_on_fresh_ext4(world, cell, name):
-    """Moves a (not yet started) cell's state directory onto a fresh ext4 file system."""
-    mountpoint = fresh_ext4(world, name)
+    """Moves a (not yet started) cell's state directory onto a fresh ext4 file system.
+
+    Under a systemd manager the daemon's unit sees the manager's mount namespace (a slave
+    made when the manager started, so a mount made here later never reaches it): the file
+    system is mounted there too, or the daemon would write to the directory under it."""
+    manager = getattr(cell.bus, 'proc', None) if cell.service_manager == 'systemd' else None
+    mountpoint = fresh_ext4(world, name, also_in_pids=[manager.pid] if manager else ())
     cell.state_dir = os.path.join(mountpoint, 'state')
     os.mkdir(cell.state_dir, 0o700)
     cell.install()
