@@ -13,7 +13,11 @@ one AddPeer at a time up to N (default 10,000):
   - p99 of a property Get from another client while 10 logins hash (Argon2id)
     and while Apply moves every peer to another subnet.
 
-Usage: bench_loop.py [--peers N]   (needs root; prints tables)
+Each run (--repeat, default 3) is a fresh cell; the tables show min / median /
+max over the runs of each run's figure (and of every sample for the timings
+taken several times a run), with ratios of medians.
+
+Usage: bench_loop.py [--peers N] [--repeat R]   (needs root; prints tables)
 """
 
 import argparse
@@ -27,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+import repeat  # noqa: E402
 from fresh_fs import durable_writes, put_state_on_fresh_ext4  # noqa: E402
 
 MANAGER = 'org.pic.Cell1.Manager'
@@ -55,23 +60,21 @@ PLAIN_PATH = '/org/pic/Bench'
 
 
 def busctl_managed_objects(bus, name, path, runs=5):
-    """Best of runs, in ms, of `busctl call` printing the whole answer."""
-    best = None
+    """Seconds, each of runs, of `busctl call` printing the whole answer."""
+    times = []
     for _ in range(runs):
         t0 = time.monotonic()
         p = h.run(['busctl', '--system', 'call', name, path, 'org.freedesktop.DBus.ObjectManager',
                    'GetManagedObjects'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=120)
-        dt = time.monotonic() - t0
+        times.append(time.monotonic() - t0)
         assert p.returncode == 0 and len(p.stdout) > 100
-        best = dt if best is None else min(best, dt)
-    return best * 1000
+    return times
 
 
 def client_managed_objects(bus, name, path, runs=5):
-    """Best of runs, in ms, of an sd-bus client that reads the answer and prints nothing."""
-    p = h.run([PLAIN, 'call', name, path, str(runs)], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
-              timeout=120)
-    return float(p.stdout)
+    """Seconds, each of runs, of an sd-bus client that reads the answer and prints nothing."""
+    return [float(h.run([PLAIN, 'call', name, path, '1'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
+                        timeout=120).stdout) / 1000 for _ in range(runs)]
 
 
 def plain_service(world, bus, name, n, kind):
@@ -111,12 +114,9 @@ def gets_while(cell, work):
     return latencies
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--peers', type=int, default=10000)
-    n = ap.parse_args().peers
-    h.require_root()
-
+def one_run(n):
+    """A fresh cell with n peers: one run of every case; returns {case: value or [samples]}."""
+    r = {}
     with h.TempWorld(prefix='pic-bench-') as world:
         cell = h.Cell(world=world, polkit='real', extra_args=['--stats-interval=3600', '--log-level=warning'])
         put_state_on_fresh_ext4(world, cell, 'cell-fs')
@@ -131,6 +131,9 @@ def main():
             mgr.AddPeer('peer%d' % i, empty, timeout=60)
             add_times.append(time.monotonic() - t0)
         first, last = add_times[:1000], add_times[-1000:]
+        r['first'], r['last'] = first, last
+        r['first50'], r['last50'] = statistics.median(first), statistics.median(last)
+        r['first99'], r['last99'] = pct(first, 99) / 1000, pct(last, 99) / 1000
         assert len(h.uapi_get(cell.uapi_socket)['peers']) == n
 
         # The two waits inside every AddPeer, alone: polkitd's answer and the fsyncs.
@@ -140,17 +143,18 @@ def main():
             t0 = time.monotonic()
             h.check_authorization(cell.bus, me, 'org.pic.cell1.manage-peers')
             polkit_only.append(time.monotonic() - t0)
+        r['polkit'] = polkit_only
         probe = os.path.join(os.path.dirname(cell.state_dir), 'fsync-probe')
         os.mkdir(probe)
-        fsync_only = durable_writes(probe, 1000) / 1000
+        r['fsync'] = durable_writes(probe, 1000) / 1000
 
         plain_service(world, cell.bus, 'org.pic.BenchSame', n, 'full')
         plain_service(world, cell.bus, 'org.pic.BenchSmall', n, 'small')
-        gmo = [(what, busctl_managed_objects(cell.bus, name, path), client_managed_objects(cell.bus, name, path))
-               for what, name, path in (('pic-celld', h.CELL_BUS_NAME, h.CELL_PATH),
-                                        ('plain sd-bus, same 14 properties', 'org.pic.BenchSame', PLAIN_PATH),
-                                        ('plain sd-bus, 1 property', 'org.pic.BenchSmall', PLAIN_PATH))]
-        rss = rss_kib(cell.pid())
+        for key, name, path in (('pic', h.CELL_BUS_NAME, h.CELL_PATH), ('same', 'org.pic.BenchSame', PLAIN_PATH),
+                                ('small', 'org.pic.BenchSmall', PLAIN_PATH)):
+            r['busctl-' + key] = busctl_managed_objects(cell.bus, name, path)
+            r['client-' + key] = client_managed_objects(cell.bus, name, path)
+        r['rss'] = rss_kib(cell.pid()) / 1024
 
         logins = lambda: [threading.Thread(target=lambda: cell.manager().Authenticate('admin', PASSWORD, timeout=60))
                           for _ in range(10)]
@@ -166,36 +170,68 @@ def main():
         mgr.Configure(sv({'VpnAddress': '10.65.0.1/16'}), timeout=60)
         t0 = time.monotonic()
         during_apply = gets_while(cell, lambda: cell.manager().Apply(timeout=600))
-        apply_time = time.monotonic() - t0
+        r['apply'] = time.monotonic() - t0
         assert str(cell.properties(MANAGER)['VpnAddress']) == '10.65.0.1/16'
+        for key, lat in (('logins', during_logins), ('applying', during_apply)):
+            r[key + '-n'] = len(lat)
+            r[key + '-50'], r[key + '-99'], r[key + '-max'] = pct(lat, 50) / 1000, pct(lat, 99) / 1000, max(lat)
+    return r
 
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--peers', type=int, default=10000)
+    repeat.add_argument(ap, default=3)
+    args = ap.parse_args()
+    n = args.peers
+    h.require_root()
+
+    results = repeat.runs(args.repeat, lambda: one_run(n))
+    col = lambda key: [r[key] for r in results]  # noqa: E731
+    every = lambda key: [v for r in results for v in r[key]]  # noqa: E731
+    MS = repeat.MS
     print()
-    print('| AddPeer, one call at a time, real polkitd | p50 | p99 |')
-    print('|---|---|---|')
-    print('| first 1,000 peers | %.2f ms | %.2f ms |' % (pct(first, 50), pct(first, 99)))
-    print('| last 1,000 (up to %d peers) | %.2f ms | %.2f ms |' % (n, pct(last, 50), pct(last, 99)))
-    print('| ratio last / first (p50) | %.2f | |' % (statistics.median(last) / statistics.median(first)))
-    print('| alone: a polkitd CheckAuthorization (python-dbus client) | %.2f ms | %.2f ms |'
-          % (pct(polkit_only, 50), pct(polkit_only, 99)))
-    print('| alone: a durable write (write, fsync, rename, fsync dir) | %.2f ms (mean) | |' % (fsync_only * 1000))
+    print('AddPeer, one call at a time, real polkitd, state on a fresh ext4 (%d runs of %d adds each)' % (
+        len(results), n))
     print()
-    print('| with %d peers | value |' % n)
-    print('|---|---|')
-    print('| pic-celld RSS | %.1f MB |' % (rss / 1024))
-    print('| Apply moving every peer | %.2f s |' % apply_time)
+    repeat.compare_table('AddPeer: each run\'s p50 and p99', 'last 1,000 (up to %d peers)' % n, 'first 1,000', [
+        ('p50', col('last50'), col('first50'), MS),
+        ('p99', col('last99'), col('first99'), MS),
+    ])
     print()
-    print('| GetManagedObjects, %d objects (best of 5) | `busctl call` | ratio to pic-celld | '
-          'client reading, not printing | ratio to pic-celld |' % n)
-    print('|---|---|---|---|---|')
-    for what, busctl, client in gmo:
-        print('| %s | %.0f ms | %.2f | %.0f ms | %.2f |' % (what, busctl, busctl / gmo[0][1], client,
-                                                           client / gmo[0][2]))
+    repeat.table(['every single call of all runs', 'min / median / max', 'p99'], [
+        ('AddPeer, first 1,000 of each run', repeat.mmm(every('first'), MS), '%.2f ms' % pct(every('first'), 99)),
+        ('AddPeer, last 1,000 of each run', repeat.mmm(every('last'), MS), '%.2f ms' % pct(every('last'), 99)),
+        ('alone: a polkitd CheckAuthorization (python-dbus client)', repeat.mmm(every('polkit'), MS),
+         '%.2f ms' % pct(every('polkit'), 99)),
+        ('alone: a durable write (write, fsync, rename, fsync dir), mean of 1,000 per run',
+         repeat.mmm(col('fsync'), MS), ''),
+    ])
     print()
-    print('| property Get from another client | n | p50 | p99 | max |')
-    print('|---|---|---|---|---|')
-    for what, lat in (('while 10 logins hash', during_logins), ('while Apply moves %d peers' % n, during_apply)):
-        print('| %s | %d | %.2f ms | %.2f ms | %.1f ms |' % (what, len(lat), pct(lat, 50), pct(lat, 99),
-                                                             max(lat) * 1000))
+    repeat.table(['with %d peers, per run' % n, 'min / median / max'], [
+        ('pic-celld RSS', repeat.mmm(col('rss'), ('%.1f MB', 1))),
+        ('Apply moving every peer', repeat.mmm(col('apply'), ('%.2f s', 1))),
+    ])
+    print()
+    rows = []
+    for key, what in (('same', 'plain sd-bus, same 14 properties'), ('small', 'plain sd-bus, 1 property')):
+        for how, label in (('busctl', '`busctl call`'), ('client', 'a client reading, not printing')):
+            rows.append(('%s: %s' % (label, what), every(how + '-pic'), every(how + '-' + key), MS_0))
+    repeat.compare_table('GetManagedObjects, %d objects, 5 calls a run (baseline: the same objects from)' % n,
+                         'pic-celld', 'baseline', rows, runs_note=False)
+    print()
+    repeat.table(['property Get from another client, each run\'s figure', 'Gets per run', 'p50', 'p99', 'max'], [
+        ('while 10 logins hash', repeat.mmm(col('logins-n'), ('%d', 1)), repeat.mmm(col('logins-50'), MS),
+         repeat.mmm(col('logins-99'), MS), repeat.mmm(col('logins-max'), MS_1)),
+        ('while Apply moves %d peers' % n, repeat.mmm(col('applying-n'), ('%d', 1)),
+         repeat.mmm(col('applying-50'), MS), repeat.mmm(col('applying-99'), MS),
+         repeat.mmm(col('applying-max'), MS_1)),
+    ])
+    print('\n(cells with three values are min / median / max over the runs)')
+
+
+MS_0 = ('%.0f ms', 1000)
+MS_1 = ('%.1f ms', 1000)
 
 
 if __name__ == '__main__':
