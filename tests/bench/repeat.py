@@ -66,14 +66,15 @@ def table(headers, rows):
 
 def compare_table(what, ours_name, base_name, rows, unit=SECONDS, runs_note=True):
     """rows: (label, ours values, baseline values[, unit]); a baseline of None prints no ratio.
-    The ratio is ours / baseline, of the medians."""
+    The ratio is ours / baseline, of the medians (n/a when the baseline's is 0)."""
     out = []
     n = None
     for row in rows:
         label, ours, base = row[:3]
         u = row[3] if len(row) > 3 else unit
         n = len(ours)
-        out.append((label, mmm(ours, u), mmm(base, u) if base else '', '%.3g' % ratio(ours, base) if base else ''))
+        r = '%.3g' % ratio(ours, base) if base and median(base) else ('n/a' if base else '')
+        out.append((label, mmm(ours, u), mmm(base, u) if base else '', r))
     suffix = ' (%d runs each)' % n if runs_note and n else ''
     table([what + suffix, '%s: min / median / max' % ours_name, '%s: min / median / max' % base_name,
            'ratio (%s / %s, medians)' % (ours_name, base_name)], out)
