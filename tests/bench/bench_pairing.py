@@ -30,10 +30,21 @@ WireGuard peer, route and DNS forward moved, B's firewall for the new subnet.
 No baseline is named for it (innernet and headscale have no cell-to-cell
 links; re-pairing by hand is what it replaces).
 
-Usage: bench_pairing.py [--rounds N] [--toggles N] [--moves N]   (needs root; prints tables)
+The SetShared figures sit next to a baseline from the same run: the same
+firewall change made by hand in b's namespace (`nft add element` / `nft delete
+element` of exactly the elements SetShared adds, read back from b's ruleset),
+timed the same way: the process until it exits, then until the laptop's
+connection works (or is refused). Pairing and healing have no baseline to run
+(see above).
+
+Every case runs many times (--rounds, --toggles, --moves, or --repeat N for
+all three); tables show min / median / max and p99, and ratios of medians.
+
+Usage: bench_pairing.py [--rounds N] [--toggles N] [--moves N] [--repeat N]   (needs root; prints tables)
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +53,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+import repeat  # noqa: E402
 from gateway_client import gatewayd_binary  # noqa: E402
 
 N = os.getpid() % 200
@@ -101,7 +113,10 @@ def main():
     ap.add_argument('--rounds', type=int, default=30)
     ap.add_argument('--toggles', type=int, default=100)
     ap.add_argument('--moves', type=int, default=20)
+    ap.add_argument('--repeat', type=int, default=None, metavar='N', help='rounds, toggles and moves all N')
     args = ap.parse_args()
+    if args.repeat:
+        args.rounds = args.toggles = args.moves = args.repeat
     h.require_root()
     with h.TempWorld() as w:
         cells = {}
@@ -143,11 +158,11 @@ def main():
             # a tells b ("unlink"): b drops its side
             h.wait_for(lambda: link_state(b, 'a') is None, 10, 0.002, "b's side removed")
 
-        print('\n| pairing two cells (%d rounds, one LAN, 2 cores) | p50 | p99 | max |' % args.rounds)
-        print('|---|---|---|---|')
-        for label, values in (('AddLink until its reply', reply_ms),
-                              ('AddLink until both links are connected', connected_ms)):
-            print('| %s | %.1f ms | %.1f ms | %.1f ms |' % (label, pct(values, 50), pct(values, 99), max(values)))
+        print()
+        repeat.table(['pairing two cells (%d rounds, one LAN, 2 cores)' % args.rounds, 'min / median / max', 'p99'],
+                     [(label, repeat.mmm(values, MS), '%.1f ms' % pct(values, 99))
+                      for label, values in (('AddLink until its reply', reply_ms),
+                                            ('AddLink until both links are connected', connected_ms))])
         print('\n(--stats-interval=0.05: "connected" is seen on the daemons\' statistics tick; the default 5 s tick'
               ' adds up to 5 s.)')
 
@@ -163,27 +178,56 @@ def main():
         prober = subprocess.Popen(laptop.enter_argv(['/usr/bin/python3', '-c', PROBER]), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         link = b.interface(LINK, '/org/pic/Cell1/link/a')
-        call_ms, on_ms, off_ms = [], [], []
+        before = set_elements(b.netns)
+        link.SetShared(dbus.Array(['web'], signature='s'))
+        added = {k: v - before.get(k, set()) for k, v in set_elements(b.netns).items() if v - before.get(k, set())}
+        link.SetShared(dbus.Array([], signature='s'))
+        assert added, 'SetShared added no set element'
+        add_cmd = ['nft', 'add element inet pic ' + '; add element inet pic '.join(
+            '%s { %s }' % (name, ', '.join(sorted(elems))) for (_, name), elems in sorted(added.items()))]
+        del_cmd = [add_cmd[0], add_cmd[1].replace('add element', 'delete element')]
+        ours = {'call': [], 'on': [], 'off': []}
+        base = {'call': [], 'on': [], 'off': []}
         try:
             for i in range(args.toggles):
                 share = i % 2 == 0
                 t0 = time.monotonic()
                 link.SetShared(dbus.Array(['web'] if share else [], signature='s'))
-                call_ms.append((time.monotonic() - t0) * 1000)
+                ours['call'].append((time.monotonic() - t0) * 1000)
                 prober.stdin.write('%s %d\n' % (b_ip, share))
                 prober.stdin.flush()
-                (on_ms if share else off_ms).append(float(prober.stdout.readline()))
+                ours['on' if share else 'off'].append(float(prober.stdout.readline()))
+            if share:
+                link.SetShared(dbus.Array([], signature='s'))
+            for i in range(args.toggles):
+                share = i % 2 == 0
+                t0 = time.monotonic()
+                b.netns.run(add_cmd if share else del_cmd)
+                base['call'].append((time.monotonic() - t0) * 1000)
+                prober.stdin.write('%s %d\n' % (b_ip, share))
+                prober.stdin.flush()
+                base['on' if share else 'off'].append(float(prober.stdout.readline()))
+            if share:
+                b.netns.run(del_cmd)
         finally:
             prober.stdin.close()
             prober.wait(timeout=10)
-        print('\n| SetShared on b, enforced for a\'s laptop (%d toggles) | p50 | p99 | max |' % args.toggles)
-        print('|---|---|---|---|')
-        for label, values in (('SetShared call (store + firewall, before the reply)', call_ms),
-                              ('reply → the laptop\'s connection works (shared)', on_ms),
-                              ('reply → the laptop\'s connection is refused (unshared)', off_ms)):
-            print('| %s | %.1f ms | %.1f ms | %.1f ms |' % (label, pct(values, 50), pct(values, 99), max(values)))
-        print('\n(a refused connection is a dropped SYN: the probe learns it from its own 20 ms connect timeout, so')
-        print(' ~20 ms there means the first probe after the reply failed. Anchors from the issue: innernet polls')
+        print()
+        repeat.compare_table('SetShared on b, enforced for a\'s laptop (%d toggles)' % args.toggles, 'SetShared',
+                             '`nft` by hand', [
+                                 ('the call (SetShared: polkit, store, firewall; nft: the process)', ours['call'],
+                                  base['call'], MS),
+                                 ('its end → the laptop\'s connection works (shared)', ours['on'], base['on'], MS),
+                                 ('its end → the laptop\'s connection is refused (unshared)', ours['off'], base['off'],
+                                  MS),
+                             ], runs_note=False)
+        print()
+        repeat.table(['p99 of the same', 'SetShared', '`nft` by hand'],
+                     [(k, '%.1f ms' % pct(ours[k], 99), '%.1f ms' % pct(base[k], 99)) for k in ('call', 'on', 'off')])
+        print('\n(`nft` by hand adds or deletes exactly the elements SetShared adds (%s), read back from b\'s '
+              'ruleset.' % ', '.join(sorted(name for _, name in added)))
+        print(' A refused connection is a dropped SYN: the probe learns it from its own 20 ms connect timeout, so')
+        print(' ~20 ms there means the first probe after the call failed. Anchors from the issue: innernet polls')
         print(' every 60 s; headscale batches changes for 800 ms.)')
         web.stop()
         heal(cells, args.moves)
@@ -219,16 +263,35 @@ def heal(cells, moves):
         for p in probers.values():
             p.stdin.close()
             p.wait(timeout=10)
-    print('\n| b moves to a new VPN subnet, linked with a, c, d (%d moves) | p50 | p99 | max |' % moves)
-    print('|---|---|---|---|')
-    print('| Apply call on b (store, WireGuard, firewall, DNS; before the reply) | %.1f ms | %.1f ms | %.1f ms |'
-          % (pct(apply_ms, 50), pct(apply_ms, 99), max(apply_ms)))
-    for n in others:
-        print('| reply → a connection from %s to b\'s new address works | %.1f ms | %.1f ms | %.1f ms |'
-              % (n, pct(per_cell[n], 50), pct(per_cell[n], 99), max(per_cell[n])))
-    print('| reply → all three reach it | %.1f ms | %.1f ms | %.1f ms |'
-          % (pct(all_ms, 50), pct(all_ms, 99), max(all_ms)))
+    print()
+    rows = [('Apply call on b (store, WireGuard, firewall, DNS; before the reply)', apply_ms)]
+    rows += [('reply → a connection from %s to b\'s new address works' % n, per_cell[n]) for n in others]
+    rows += [('reply → all three reach it', all_ms)]
+    repeat.table(['b moves to a new VPN subnet, linked with a, c, d (%d moves)' % moves, 'min / median / max', 'p99'],
+                 [(label, repeat.mmm(v, MS), '%.1f ms' % pct(v, 99)) for label, v in rows])
 
+
+def set_elements(netns):
+    """{(family, set name): {element as nft's language writes it}} of the namespace's table inet pic."""
+    def text(e):
+        if isinstance(e, dict):
+            if 'concat' in e:
+                return ' . '.join(text(x) for x in e['concat'])
+            if 'prefix' in e:
+                return '%s/%d' % (e['prefix']['addr'], e['prefix']['len'])
+            if 'range' in e:
+                return '%s-%s' % tuple(text(x) for x in e['range'])
+            if 'elem' in e:
+                return text(e['elem']['val'])
+        return str(e)
+    out = {}
+    for item in json.loads(netns.run(['nft', '-j', 'list', 'table', 'inet', 'pic']).stdout)['nftables']:
+        if 'set' in item and item['set'].get('elem'):
+            out[('inet', item['set']['name'])] = {text(e) for e in item['set']['elem']}
+    return out
+
+
+MS = ('%.1f ms', 1)
 
 if __name__ == '__main__':
     main()
