@@ -20,7 +20,11 @@ Throughput (iperf3, TCP, one stream, 3 s each), next to the uplink directly:
 Every WireGuard tunnel is wireguard-go (this kernel has no WireGuard), so the
 ratios are what userspace tunnels cost on these 2 cores, one tunnel or two.
 
-Usage: bench_exits.py [--switches N] [--seconds S]   (needs root; prints tables)
+Each throughput path is measured --repeat times (default 3); the switch
+--switches times. Tables show min / median / max and ratios of medians, all
+from the same run.
+
+Usage: bench_exits.py [--switches N] [--seconds S] [--repeat R]   (needs root; prints tables)
 """
 
 import argparse
@@ -33,6 +37,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+import repeat  # noqa: E402
 from exit_world import (INTERNET, INTERNET_PORT, UPLINK_UP, ExitServer, ExitWorld, OpenVpnServer,  # noqa: E402
                         SshServer)
 
@@ -71,6 +76,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--switches', type=int, default=50)
     ap.add_argument('--seconds', type=int, default=3)
+    repeat.add_argument(ap, default=3)
     args = ap.parse_args()
     h.require_root()
 
@@ -121,33 +127,34 @@ def main():
 
         w.up.spawn(['iperf3', '-s', '-B', INTERNET], name='iperf3-server')
         time.sleep(0.5)
-        direct = iperf(w.cell.netns, args.seconds)
+        r = args.repeat
+        direct = repeat.runs(r, lambda: iperf(w.cell.netns, args.seconds))
         w.set_peer_exit('')
-        via_uplink = iperf(w.peer_ns, args.seconds)
+        via_uplink = repeat.runs(r, lambda: iperf(w.peer_ns, args.seconds))
         w.set_peer_exit('vpn1')
-        via_exit = iperf(w.peer_ns, args.seconds)
+        via_exit = repeat.runs(r, lambda: iperf(w.peer_ns, args.seconds))
         w.set_peer_exit('ovpn')
-        via_openvpn = iperf(w.peer_ns, args.seconds)
+        via_openvpn = repeat.runs(r, lambda: iperf(w.peer_ns, args.seconds))
         w.set_peer_exit('px')
-        via_proxy = iperf(w.peer_ns, args.seconds)
+        via_proxy = repeat.runs(r, lambda: iperf(w.peer_ns, args.seconds))
         w.set_peer_exit('ssh')
-        via_sshuttle = iperf(w.peer_ns, args.seconds)
+        via_sshuttle = repeat.runs(r, lambda: iperf(w.peer_ns, args.seconds))
         assert w.leaked() > 0  # the uplink rows did go out of the uplink (the counter works)
 
     print('\n## Exits: Update(Exit) reply → first connection through the new exit (%d switches)\n' % len(times))
-    print('| | p50 | p99 | max |')
-    print('|---|---:|---:|---:|')
-    print('| switch time (ms) | %.1f | %.1f | %.1f |' % (percentile(times, 50), percentile(times, 99), max(times)))
-    print('\n## Exits: throughput (iperf3, 1 TCP stream, %d s; WireGuard tunnels are wireguard-go)\n' % args.seconds)
-    print('| path | Mbit/s | ratio to the uplink directly | ratio to the peer by the uplink |')
-    print('|---|---:|---:|---:|')
-    for name, value in (('uplink directly (cell → internet)', direct), ('peer → cell tunnel → uplink', via_uplink),
-                        ('peer → cell tunnel → wireguard exit', via_exit),
-                        ('peer → cell tunnel → openvpn exit', via_openvpn),
-                        ('peer → cell tunnel → proxy exit (redsocks, SOCKS5)', via_proxy),
-                        ('peer → cell tunnel → sshuttle exit', via_sshuttle)):
-        print('| %s | %.0f | %.2f | %.2f |' % (name, value, value / direct, value / via_uplink))
-
+    repeat.table(['', 'min / median / max', 'p99'],
+                 [('switch time', repeat.mmm(times, ('%.1f ms', 1)), '%.1f ms' % percentile(times, 99))])
+    print('\n## Exits: throughput (iperf3, 1 TCP stream, %d s a run; WireGuard tunnels are wireguard-go)\n'
+          % args.seconds)
+    paths = (('peer → cell tunnel → uplink', via_uplink), ('peer → cell tunnel → wireguard exit', via_exit),
+             ('peer → cell tunnel → openvpn exit', via_openvpn),
+             ('peer → cell tunnel → proxy exit (redsocks, SOCKS5)', via_proxy),
+             ('peer → cell tunnel → sshuttle exit', via_sshuttle))
+    repeat.compare_table('path', 'the path', 'uplink directly (cell → internet)',
+                         [(name, value, direct) for name, value in paths], repeat.MBITS)
+    print()
+    repeat.table(['path', 'ratio to the peer by the uplink (medians)'],
+                 [(name, '%.2f' % repeat.ratio(value, via_uplink)) for name, value in paths[1:]])
 
 if __name__ == '__main__':
     main()
