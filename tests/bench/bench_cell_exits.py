@@ -22,7 +22,10 @@ Every WireGuard tunnel is wireguard-go (this kernel has no WireGuard), so the
 exit row is two userspace tunnels in a row (the laptop's to b, b's to a) on
 these 2 cores.
 
-Usage: bench_cell_exits.py [--seconds S]   (needs root; prints a table)
+Each path is measured --repeat times (default 3); the table shows min /
+median / max and ratios of medians, all from the same run.
+
+Usage: bench_cell_exits.py [--seconds S] [--repeat R]   (needs root; prints a table)
 """
 
 import argparse
@@ -33,6 +36,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+import repeat  # noqa: E402
 import test_cell_exits as tce  # noqa: E402
 import test_pairing as tp  # noqa: E402
 from exit_world import INTERNET, INTERNET_PORT, PEER_IFACE, PROBE  # noqa: E402
@@ -57,7 +61,9 @@ def seen_from(argv_prefix, timeout=2):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seconds', type=int, default=3)
+    repeat.add_argument(ap, default=3)
     args = ap.parse_args()
+    r = args.repeat
     h.require_root()
 
     with h.TempWorld() as world:
@@ -105,29 +111,30 @@ def main():
         h.wait_for(lambda: h.run(in_hub + ['ss', '-Htln', 'sport = :5201']).stdout.strip(), 10, 0.05,
                    'the iperf3 server listens')
         assert seen_from(in_b) == tp.LAN['b'], seen_from(in_b)
-        b_direct = iperf(in_b, args.seconds)
+        b_direct = repeat.runs(r, lambda: iperf(in_b, args.seconds))
         set_exit('', tp.LAN['b'])
         before = t.leaked()
-        via_uplink = iperf(in_laptop, args.seconds)
+        via_uplink = repeat.runs(r, lambda: iperf(in_laptop, args.seconds))
         assert t.leaked() > before, 'the laptop by the uplink did not leave by b\'s uplink'
         set_exit('a', tp.LAN['a'])
         before = t.leaked()
-        via_a = iperf(in_laptop, args.seconds)
+        via_a = repeat.runs(r, lambda: iperf(in_laptop, args.seconds))
         assert seen_from(in_laptop) == tp.LAN['a']
         assert t.leaked() == before, 'the laptop through exit a left by b\'s uplink (%d packets)' % (
             t.leaked() - before)
         assert seen_from(in_a) == tp.LAN['a'], seen_from(in_a)
-        a_direct = iperf(in_a, args.seconds)
+        a_direct = repeat.runs(r, lambda: iperf(in_a, args.seconds))
 
-    print('\n## Linked cell as exit: throughput (iperf3, 1 TCP stream, %d s; WireGuard tunnels are wireguard-go)\n'
-          % args.seconds)
-    print("| path | Mbit/s | ratio to b's uplink directly | ratio to the peer by the uplink |")
-    print('|---|---:|---:|---:|')
-    for name, value in (("b's uplink directly (cell b → internet)", b_direct),
-                        ("laptop → b's tunnel → b's uplink (Exit none)", via_uplink),
-                        ("laptop → b's tunnel → b's tunnel to a → a's uplink (Exit a)", via_a),
-                        ("a's uplink directly (cell a → internet)", a_direct)):
-        print('| %s | %.0f | %.2f | %.2f |' % (name, value, value / b_direct, value / via_uplink))
+    print('\n## Linked cell as exit: throughput (iperf3, 1 TCP stream, %d s a run; WireGuard tunnels are '
+          'wireguard-go)\n' % args.seconds)
+    paths = (("laptop → b's tunnel → b's uplink (Exit none)", via_uplink),
+             ("laptop → b's tunnel → b's tunnel to a → a's uplink (Exit a)", via_a),
+             ("a's uplink directly (cell a → internet)", a_direct))
+    repeat.compare_table('path', 'the path', "b's uplink directly (cell b → internet)",
+                         [(name, value, b_direct) for name, value in paths], repeat.MBITS)
+    print()
+    repeat.table(['path', 'ratio to the laptop by b\'s uplink (medians)'],
+                 [(paths[1][0], '%.2f' % repeat.ratio(via_a, via_uplink))])
 
 
 if __name__ == '__main__':

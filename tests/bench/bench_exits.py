@@ -156,5 +156,6 @@ def main():
     repeat.table(['path', 'ratio to the peer by the uplink (medians)'],
                  [(name, '%.2f' % repeat.ratio(value, via_uplink)) for name, value in paths[1:]])
 
+
 if __name__ == '__main__':
     main()

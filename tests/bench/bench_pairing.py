@@ -293,5 +293,6 @@ def set_elements(netns):
 
 MS = ('%.1f ms', 1)
 
+
 if __name__ == '__main__':
     main()
