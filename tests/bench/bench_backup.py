@@ -18,7 +18,11 @@ own on one bridge, test_pairing's world), its state on a fresh ext4 file system
     (/proc/PID/clear_refs 5), so the growth shows what streaming costs; Argon2id's
     moderate setting itself takes 256 MiB while the key is derived.
 
-Usage: bench_backup.py [--peers N] [--links L]   (needs root; prints tables)
+Each case runs --repeat times (default 3; the new box is a new cell each time);
+the tables show min / median / max and ratios of medians to tar, all from the
+same run.
+
+Usage: bench_backup.py [--peers N] [--links L] [--repeat R]   (needs root; prints tables)
 """
 
 import argparse
@@ -33,6 +37,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 import dbus  # noqa: E402
 import harness as h  # noqa: E402
+import repeat  # noqa: E402
 import test_pairing as tp  # noqa: E402
 from fresh_fs import put_state_on_fresh_ext4  # noqa: E402
 from gateway_client import gatewayd_binary  # noqa: E402
@@ -143,12 +148,56 @@ def backup(cell, **options):
     return took, b''.join(chunks), status_kib(pid, 'VmHWM') - rss
 
 
+def restore_replace(cells, path, peers, links):
+    """Restore (Replace) of the archive at path: seconds to the reply, to serving every peer and
+    link again, to every link connected."""
+    cell = cells.cells[CELL]
+    pid = cell.pid()
+    fd = os.open(path, os.O_RDONLY)
+    t0 = time.monotonic()
+    try:
+        cell.manager().Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE, 'Replace': True},
+                                                                      signature='sv'), timeout=600)
+    finally:
+        os.close(fd)
+    reply = time.monotonic() - t0
+    h.wait_for(lambda: cell.bus.has_owner(h.CELL_BUS_NAME) and cell.pid() != pid, 300, 0.05,
+               'pic-celld back with the restored state')
+    h.wait_for(lambda: len(h.uapi_get(cell.uapi_socket)['peers']) >= peers + links, 300, 0.05,
+               'every peer and link in WireGuard again')
+    serving = time.monotonic() - t0
+    cells.wait_connected(300)
+    linked = time.monotonic() - t0
+    assert len(h.uapi_get(cell.uapi_socket)['peers']) == peers + links
+    return reply, serving, linked
+
+
+def restore_new_box(world, path, i):
+    """The archive onto a new box: a fresh cell, nothing of the old state on its disk; seconds to the reply."""
+    newbox = h.Cell(world=world, name='newbox%d' % i, extra_args=['--stats-interval=3600', '--log-level=warning'])
+    put_state_on_fresh_ext4(world, newbox, 'newbox%d-fs' % i)
+    newbox.polkit.set_allowed(ACTIONS)
+    newbox.start()
+    fd = os.open(path, os.O_RDONLY)
+    t0 = time.monotonic()
+    try:
+        newbox.manager().Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE}, signature='sv'),
+                                 timeout=600)
+    finally:
+        os.close(fd)
+    took = time.monotonic() - t0
+    newbox.stop()
+    return took
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--peers', type=int, default=10000)
     ap.add_argument('--links', type=int, default=10)
+    repeat.add_argument(ap, default=3)
     args = ap.parse_args()
     h.require_root()
+    r = args.repeat
 
     with h.TempWorld(prefix='pic-bench-') as world:
         cells = LinkedCells(world, args.links)
@@ -159,69 +208,49 @@ def main():
                                             signature='sv') for i in range(args.peers)], signature='a{sv}')
         mgr.AddPeers(batch, timeout=600)
 
-        enc_time, archive, enc_mem = backup(cell, Passphrase=PASSPHRASE)
-        plain_time, plain, plain_mem = backup(cell, Unencrypted=True)
-        # the same files for tar (the state's file system is mounted where only the daemon sees it)
+        enc = repeat.runs(r, lambda: backup(cell, Passphrase=PASSPHRASE))
+        plain = repeat.runs(r, lambda: backup(cell, Unencrypted=True))
+        archive = enc[-1][1]
+        # the same files for tar: the plain archive's own, written out (tar copies what the backup holds)
         copy = world.subdir('state-copy')
-        for name, data in plain_entries(plain):
+        for name, data in plain_entries(plain[-1][1]):
             os.makedirs(os.path.dirname(os.path.join(copy, name)), exist_ok=True)
             with open(os.path.join(copy, name), 'wb') as f:
                 f.write(data)
         subprocess.run(['sync'], check=True)
-        t0 = time.monotonic()
-        tar = subprocess.run(['tar', '-C', copy, '-cf', '-', '.'], stdout=subprocess.PIPE, check=True).stdout
-        tar_time = time.monotonic() - t0
+        tars = []
+
+        def tar():
+            t0 = time.monotonic()
+            out = subprocess.run(['tar', '-C', copy, '-cf', '-', '.'], stdout=subprocess.PIPE, check=True).stdout
+            tars.append(len(out))
+            return time.monotonic() - t0
+        tar_time = repeat.runs(r, tar)
 
         path = os.path.join(world.path, 'bench.backup')
         with open(path, 'wb') as f:
             f.write(archive)
-        pid = cell.pid()
-        fd = os.open(path, os.O_RDONLY)
-        t0 = time.monotonic()
-        try:
-            mgr.Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE, 'Replace': True},
-                                                               signature='sv'), timeout=600)
-        finally:
-            os.close(fd)
-        restore_reply = time.monotonic() - t0
-        h.wait_for(lambda: cell.bus.has_owner(h.CELL_BUS_NAME) and cell.pid() != pid, 300, 0.05,
-                   'pic-celld back with the restored state')
-        h.wait_for(lambda: len(h.uapi_get(cell.uapi_socket)['peers']) >= args.peers + args.links, 300, 0.05,
-                   'every peer and link in WireGuard again')
-        restore_serving = time.monotonic() - t0
-        cells.wait_connected(300)
-        restore_linked = time.monotonic() - t0
-        assert len(h.uapi_get(cell.uapi_socket)['peers']) == args.peers + args.links
+        restores = repeat.runs(r, lambda: restore_replace(cells, path, args.peers, args.links))
+        newbox = [restore_new_box(world, path, i) for i in range(r)]
 
-        # the same archive onto a new box: a fresh cell, nothing of the old state on its disk
-        newbox = h.Cell(world=world, name='newbox', extra_args=['--stats-interval=3600', '--log-level=warning'])
-        put_state_on_fresh_ext4(world, newbox, 'newbox-fs')
-        newbox.polkit.set_allowed(ACTIONS)
-        newbox.start()
-        fd = os.open(path, os.O_RDONLY)
-        t0 = time.monotonic()
-        try:
-            newbox.manager().Restore(dbus.types.UnixFd(fd), dbus.Dictionary({'Passphrase': PASSPHRASE},
-                                                                             signature='sv'), timeout=600)
-        finally:
-            os.close(fd)
-        newbox_reply = time.monotonic() - t0
-
+    col = lambda runs, i: [x[i] for x in runs]  # noqa: E731
     print('\n## Backup and restore: a cell with %d peers and %d links (state on a fresh ext4)\n'
           % (args.peers, args.links))
-    print('| what | seconds | ratio to tar | archive MiB | pic-celld peak RSS growth (MiB) |')
-    print('|---|---:|---:|---:|---:|')
-    print('| tar -cf - of the state directory (baseline) | %.2f | 1.00 | %.1f | |' % (tar_time, len(tar) / 2**20))
-    for name, took, data, mem in (('Backup, plain', plain_time, plain, plain_mem),
-                                  ('Backup, encrypted (Argon2id moderate)', enc_time, archive, enc_mem)):
-        print('| %s | %.2f | %.1f | %.1f | %.1f |' % (name, took, took / tar_time, len(data) / 2**20, mem / 1024))
-    print('| Restore, encrypted: to the reply | %.2f | %.1f | | |' % (restore_reply, restore_reply / tar_time))
-    print('| Restore, encrypted, onto a new box (a fresh cell): to the reply | %.2f | %.1f | | |'
-          % (newbox_reply, newbox_reply / tar_time))
-    print('| Restore: to the restarted daemon serving every peer and link | %.2f | %.1f | | |'
-          % (restore_serving, restore_serving / tar_time))
-    print('| Restore: to every link "connected" again | %.2f | %.1f | | |' % (restore_linked, restore_linked / tar_time))
-
+    repeat.compare_table('what', 'pic-celld', 'tar -cf - of the state directory', [
+        ('Backup, plain', col(plain, 0), tar_time),
+        ('Backup, encrypted (Argon2id moderate)', col(enc, 0), tar_time),
+        ('Restore, encrypted: to the reply', col(restores, 0), tar_time),
+        ('Restore, encrypted, onto a new box (a fresh cell): to the reply', newbox, tar_time),
+        ('Restore: to the restarted daemon serving every peer and link', col(restores, 1), tar_time),
+        ('Restore: to every link "connected" again', col(restores, 2), tar_time),
+    ])
+    print()
+    MIB, KIB_AS_MIB = ('%.1f MiB', 1 / 2**20), ('%.1f MiB', 1 / 1024)
+    repeat.table(['what (%d runs each)' % r, 'size', 'pic-celld peak RSS growth: min / median / max'], [
+        ('tar -cf - of the state directory', repeat.mmm(tars, MIB), ''),
+        ('Backup, plain', repeat.mmm([len(x[1]) for x in plain], MIB), repeat.mmm(col(plain, 2), KIB_AS_MIB)),
+        ('Backup, encrypted', repeat.mmm([len(x[1]) for x in enc], MIB), repeat.mmm(col(enc, 2), KIB_AS_MIB)),
+    ])
 
 if __name__ == '__main__':
     main()
