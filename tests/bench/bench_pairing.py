@@ -281,7 +281,7 @@ def heal(cells, moves):
                   for label, v in rows])
     if missed:
         print('\nNOT HEALED within 10 s (left out of the figures above): ' + '; '.join(
-            'move %d, cell %s: b moved to %s, %s still has b at %s' % m for m in missed))
+            'move %d, cell %s: b moved to %s, the cell still has b at %s' % m for m in missed))
 
 
 def set_elements(netns):
