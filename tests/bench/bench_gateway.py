@@ -159,7 +159,7 @@ def main():
             whole = admin.get('/api/peers')
             assert len(whole.json()) == n
             page = admin.get('/api/peers?limit=100')
-            assert len(page.json()) == 100 and page.header('Link')
+            assert len(page.json()) == min(100, n) and bool(page.header('Link')) == (n > 100)
             tag = dict(cookie, **{'If-None-Match': page.header('ETag')})
             assert admin.get('/api/peers?limit=100', headers=tag).status == 304
 
