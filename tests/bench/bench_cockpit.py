@@ -56,7 +56,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--peers', type=int, default=1000)
     ap.add_argument('--many', type=int, default=10000, help='then the web UI alone with this many peers (0: not)')
-    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--rounds', '--repeat', dest='rounds', type=int, default=5,
+                    help='rounds of each case (--repeat: the name every bench takes, for tools/dev bench)')
     args = ap.parse_args()
     h.require_root()
     browser = BrowserTest()
