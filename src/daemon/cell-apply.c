@@ -293,6 +293,7 @@ int cell_apply_start(Manager *m, ApplyDone done, void *userdata) {
                 return r;
         }
         m->apply = op;
+        log_debug("Applying the pending settings: %zu peers' files being written.", op->plan.n);
         return 0;
 }
 

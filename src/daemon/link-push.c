@@ -199,6 +199,12 @@ void link_push_resume(Manager *m) {
 
 int link_push_mark(Manager *m, Link *l, bool shared, bool identity) {
         bool old_shared = l->push_pending, old_identity = l->identity_pending;
+
+        /* a message of a marked kind already on its way predates the change: were it answered, its
+         * answer would clear the mark and the change would never be told (the caller pushes anew) */
+        if (l->push_request && ((shared && l->push_type == LINK_MESSAGE_SHARED) ||
+                                (identity && l->push_type == LINK_MESSAGE_IDENTITY)))
+                link_push_cancel(l);
         if ((!shared || old_shared) && (!identity || old_identity))
                 return 0;
         l->push_pending = old_shared || shared;

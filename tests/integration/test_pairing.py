@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -495,6 +496,43 @@ class PairingWorld(h.SharedWorldTestCase):
             with open(os.path.join(a.state_dir, 'links', 'b.json')) as f:
                 return json.load(f)['rx_counter']
         h.wait_for(lambda: rx_counter() >= counter + 2, 10, 0.05, 'identity and sharing told again')
+
+    def test_9d_healing_when_the_older_move_is_answered_during_an_apply(self):
+        """b moves twice; its message of the first move is still on its way to a (a's gateway is
+        stopped) when the second Apply starts, and is answered while that Apply writes its files:
+        a is still told of the second move (the answer cleared the mark: a stayed behind)."""
+        a, b = self.cells['a'], self.cells['b']
+        first, second = '10.76.%d.1/24' % N, '10.77.%d.1/24' % N
+        gateway = [int(pid) for pid in h.run(['ip', 'netns', 'pids', a.netns.name]).stdout.split()
+                   if h.process_name(int(pid)) == 'pic-gatewayd']
+        self.assertEqual(len(gateway), 1)
+        failures = os.path.join(self.world.path, 'fail-b')
+        b_log = os.path.join(self.world.path, 'logs', 'unit-b-pic-celld.service.log')
+        os.kill(gateway[0], signal.SIGSTOP)
+        try:
+            self.mgr('b').Configure(sv({'VpnAddress': first}))
+            self.mgr('b').Apply(timeout=30)
+            h.wait_for(lambda: self.links('c')['b']['VpnSubnet'] == net(first), 10, 0.02, 'c follows the first move')
+            self.assertNotEqual(self.links('a')['b']['VpnSubnet'], net(first))  # held by its stopped gateway
+            self.mgr('b').Configure(sv({'VpnAddress': second}))
+            with open(failures, 'w') as f:
+                f.write('apply-delay 3000\n')
+            with open(b_log) as f:
+                applies = f.read().count('Applying the pending settings')
+            apply = subprocess.Popen(['busctl', '--address=' + b.bus.address, 'call', '--timeout=30', h.CELL_BUS_NAME,
+                                      '/org/pic/Cell1', MANAGER, 'Apply'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            h.wait_for(lambda: open(b_log).read().count('Applying the pending settings') > applies, 10, 0.02,
+                       "b's second Apply writing its files")
+        finally:
+            os.kill(gateway[0], signal.SIGCONT)
+        h.wait_for(lambda: self.links('a')['b']['VpnSubnet'] == net(first), 10, 0.02, 'a told of the first move')
+        self.assertIsNone(apply.poll(), 'the second Apply ended before the first move was answered')
+        self.assertEqual(apply.wait(30), 0, apply.stdout.read())
+        os.unlink(failures)
+        for cell in ('a', 'c'):
+            h.wait_for(lambda: self.links(cell)['b']['VpnSubnet'] == net(second), 10, 0.02,
+                       '%s follows the second move' % cell)
+        h.wait_for(lambda: not self.links('b')['a']['PendingPush'], 10, 0.05, 'nothing pending on b')
 
     def test_9e_a_cell_that_dropped_the_link_refuses(self):
         # a drops its side without b hearing of it (the "unlink" made here as b would send it)
