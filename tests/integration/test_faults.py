@@ -4,7 +4,8 @@
 libfiu's POSIX wrappers, fiu-ctrl turns a failure point on for one call and off again.
 A failing disk (ENOSPC or EIO on open, write or fsync of a state file) gives the
 caller a named error, leaves every state file byte-identical and the daemon the same
-process, and the next call works."""
+process, and the next call works; so does the firewall's netlink failing (recv of its batch's
+answers). polkit gone, hanging or slow: test_polkit."""
 
 import errno
 import os
@@ -125,6 +126,22 @@ class FaultTest(h.SharedWorldTestCase):
         self.assertFalse(self.cell.properties(PEER, path)['Enabled'])
         peer.Remove()
         self.assertNotIn(path, self.cell.managed_objects())
+
+
+    def test_netlink_failures_fail_by_name(self):
+        """The firewall's netlink failing under AddPeer (its batch's answers read with recv(); the bus
+        uses sendmsg/recvmsg, left alone): a named error, no peer, nothing stored, the next call works."""
+        mgr = self.cell.manager()
+        for point, err in (('posix/io/net/recv', errno.EIO), ('posix/io/net/recv', errno.ENOBUFS)):
+            with self.subTest(point=point, errno=err):
+                name = self.next_name()
+                e = self.call_with_fault(point, err, lambda: mgr.AddPeer(name, sv({})))
+                self.assertEqual(e.get_dbus_name(), 'org.pic.Cell1.Error.Failed', e.get_dbus_message())
+                self.assertIn(os.strerror(err), e.get_dbus_message())
+                self.assertNotIn(name, [str(p[PEER]['Name']) for p in self.cell.managed_objects().values()
+                                        if PEER in p])
+                mgr.AddPeer(name, sv({}))
+                self.assertIn(name, [str(p[PEER]['Name']) for p in self.cell.managed_objects().values() if PEER in p])
 
 
 def unittest_skip(why):
