@@ -62,7 +62,7 @@ void routes_print(FILE *f) {
 }
 
 /* Matches @url against @pattern segment by segment; fills the captures on success. */
-static bool route_match(const char *pattern, const char *url, char **name, char **path) {
+bool route_match(const char *pattern, const char *url, char **name, char **path) {
         const char *p = pattern, *u = url;
 
         *name = *path = NULL;

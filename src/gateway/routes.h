@@ -32,6 +32,8 @@ struct Route {
 extern const Route routes[];
 extern const size_t routes_count;
 
+/* @url against one route's @pattern; *name, *path: its captures (freed by the caller). Public for tests/fuzz. */
+bool route_match(const char *pattern, const char *url, char **name, char **path);
 /* Whether the route for @method and @url takes its body as a stream (ROUTE_STREAM_BODY). */
 bool routes_stream_body(const char *method, const char *url);
 void routes_dispatch(Request *r);
