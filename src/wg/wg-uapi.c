@@ -292,8 +292,8 @@ static int send_all(int fd, const char *p, size_t n) {
         return 0;
 }
 
-/* Reads until the blank line that ends every reply. */
-static int read_reply(int fd, char **ret) {
+/* Reads until the blank line that ends every reply; *ret_size: the bytes read (a NUL may come before). */
+static int read_reply(int fd, char **ret, size_t *ret_size) {
         size_t size = 0, alloc = 4096;
         _cleanup_(freep) char *buf = malloc(alloc);
         if (!buf)
@@ -322,12 +322,13 @@ static int read_reply(int fd, char **ret) {
                         break;
         }
         *ret = TAKE_PTR(buf);
+        *ret_size = size;
         return 0;
 }
 
 int wg_uapi_set_device(const char *run_dir, const WgDevice *dev) {
         _cleanup_(freep) char *body = NULL, *reply = NULL;
-        size_t size;
+        size_t size, reply_size;
         int r;
 
         _cleanup_(closep) int fd = wg_uapi_connect(run_dir, dev->name);
@@ -344,7 +345,7 @@ int wg_uapi_set_device(const char *run_dir, const WgDevice *dev) {
                 r = send_all(fd, "\n", 1);
         if (r < 0)
                 return r;
-        r = read_reply(fd, &reply);
+        r = read_reply(fd, &reply, &reply_size);
         if (r < 0)
                 return r;
 
@@ -356,6 +357,7 @@ int wg_uapi_set_device(const char *run_dir, const WgDevice *dev) {
 
 int wg_uapi_get_device(const char *run_dir, const char *ifname, WgDevice **ret) {
         _cleanup_(freep) char *reply = NULL;
+        size_t reply_size;
         int r;
 
         _cleanup_(closep) int fd = wg_uapi_connect(run_dir, ifname);
@@ -364,7 +366,7 @@ int wg_uapi_get_device(const char *run_dir, const char *ifname, WgDevice **ret) 
         r = send_all(fd, "get=1\n\n", 7);
         if (r < 0)
                 return r;
-        r = read_reply(fd, &reply);
+        r = read_reply(fd, &reply, &reply_size);
         if (r < 0)
                 return r;
 
@@ -373,7 +375,7 @@ int wg_uapi_get_device(const char *run_dir, const char *ifname, WgDevice **ret) 
                 return -ENOMEM;
         snprintf(dev->name, sizeof dev->name, "%s", ifname);
         r = wg_uapi_parse_get(reply, dev);
-        sodium_memzero(reply, strlen(reply));
+        sodium_memzero(reply, reply_size); /* all of it: keys may follow a stray NUL */
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(dev);
