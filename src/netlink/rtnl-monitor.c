@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 
 #include "macro.h"
+#include "netlink-read.h"
 #include "rtnl-monitor.h"
 
 int rtnl_monitor_open(int *ret_fd) {
@@ -39,6 +40,10 @@ int rtnl_monitor_drain(int fd) {
                                 continue;
                         }
                         return negative_errno();
+                }
+                if (!netlink_read_valid(buf, (size_t) n)) {
+                        changed = 1; /* cannot tell what it said: assume the worst */
+                        continue;
                 }
                 int len = (int) n;
                 for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);

@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 
 #include "macro.h"
+#include "netlink-read.h"
 #include "rtnl-socket.h"
 
 #define RTNL_RECEIVE_SIZE 32768 /* libmnl's advice for dumps: bigger than a page */
@@ -182,6 +183,8 @@ int rtnl_socket_call(Rtnl *r, struct nlmsghdr *nlh, RtnlReplyFunc reply, void *u
                                 continue;
                         return negative_errno();
                 }
+                if (!netlink_read_valid(buf, (size_t) n))
+                        return -EBADMSG;
 
                 k = mnl_cb_run2(buf, n, nlh->nlmsg_seq, r->portid, on_data, &c,
                                 control, ELEMENTSOF(control));

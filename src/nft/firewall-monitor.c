@@ -10,6 +10,7 @@
 
 #include "firewall-internal.h"
 #include "log.h"
+#include "netlink-read.h"
 #include "nft-query.h"
 
 int firewall_open_monitor(int *ret_fd) {
@@ -71,6 +72,10 @@ int firewall_monitor_process(int fd, bool *ret_table_gone) {
                                 continue;
                         }
                         return negative_errno();
+                }
+                if (!netlink_read_valid(buf, (size_t) n)) {
+                        check = true; /* cannot tell what it said: look for ourselves */
+                        continue;
                 }
                 int len = (int) n;
                 for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "netlink-read.h"
 #include "nft-batch.h"
 #include "nft-query.h"
 
@@ -209,6 +210,10 @@ int nft_batch_commit(NftBatch *b) {
                                 break;
                         return negative_errno();
                 }
+                if (!netlink_read_valid(buf, (size_t) n))
+                        return -EBADMSG;
+                if (!netlink_read_valid(buf, (size_t) n))
+                        return -EBADMSG;
                 int len = (int) n;
                 for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf;
                      mnl_nlmsg_ok(nlh, len);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "netlink-read.h"
 #include "nft-query.h"
 
 int nft_socket_open(struct mnl_socket **ret, unsigned groups) {
@@ -71,6 +72,8 @@ int nft_query(struct nlmsghdr *request, mnl_cb_t cb, void *userdata) {
                 ssize_t n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_DUMP_SIZE);
                 if (n < 0)
                         return negative_errno();
+                if (!netlink_read_valid(buf, (size_t) n))
+                        return -EBADMSG;
 
                 r = mnl_cb_run(buf, n, seq, portid, cb, userdata);
                 if (r < 0) {

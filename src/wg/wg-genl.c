@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "log.h"
 #include "macro.h"
+#include "netlink-read.h"
 #include "wg-genl.h"
 
 /* Dump replies may be up to 32 KiB (the kernel's cap on dump skbs). */
@@ -439,6 +440,8 @@ static int genl_transact(GenlSocket *s, struct nlmsghdr *nlh, mnl_cb_t handler, 
                 n = mnl_socket_recvfrom(s->nl, s->buf, GENL_RECV_BUFFER_SIZE);
                 if (n < 0)
                         return negative_errno();
+                if (!netlink_read_valid(s->buf, (size_t) n))
+                        return -EBADMSG;
 
                 errno = 0;
                 r = mnl_cb_run2(s->buf, n, nlh->nlmsg_seq, s->portid, handler, userdata,
