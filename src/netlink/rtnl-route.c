@@ -206,6 +206,8 @@ static int route_parse(const struct nlmsghdr *nlh, int family, RtnlRoute *ret, b
         size = rtnl_family_address_size(rtm->rtm_family);
         if (size < 0)
                 return 0;
+        if (rtm->rtm_dst_len > size * 8) /* longer than the address: a mask would shift past it */
+                return -EBADMSG;
 
         route = (RtnlRoute) {
                 .family = rtm->rtm_family,

@@ -201,6 +201,8 @@ static int rule_dump_parse(const struct nlmsghdr *nlh, void *item, bool *unmodel
         size = rtnl_family_address_size(frh->family);
         if (size < 0)
                 return 0;
+        if (frh->src_len > size * 8) /* longer than the address: a mask would shift past it */
+                return -EBADMSG;
 
         rule = (RtnlRule) {
                 .family = frh->family,

@@ -272,6 +272,8 @@ static int parse_address(const struct nlmsghdr *nlh, void *item, bool *unmodelle
         size = rtnl_family_address_size(ifa->ifa_family);
         if (size < 0)
                 return 0; /* another protocol's idea of an address */
+        if (ifa->ifa_prefixlen > size * 8) /* longer than the address: a mask would shift past it */
+                return -EBADMSG;
 
         mnl_attr_for_each(attr, nlh, sizeof *ifa) {
                 if (mnl_attr_get_payload_len(attr) != (size_t) size)
