@@ -388,8 +388,9 @@ static int render_chain(FILE *out, struct nftnl_chain *c) {
 int firewall_dump(Firewall *f, char **ret_text) {
         _cleanup_(obj_list_done) ObjList chains = { .free_item = chain_free };
         _cleanup_(obj_list_done) ObjList sets = { .free_item = set_free };
-        _cleanup_(fclosep) FILE *out = NULL;
+        /* text first: cleanups run in reverse, and fclose() writes text, so it must run before free() */
         _cleanup_(freep) char *text = NULL;
+        _cleanup_(fclosep) FILE *out = NULL;
         size_t size = 0;
         int r;
 
