@@ -53,7 +53,8 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data) {
 
         if (!c)
                 return MNL_CB_ERROR;
-        if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+        /* one without a name (never the kernel's) could be neither asked for nor shown */
+        if (nftnl_chain_nlmsg_parse(nlh, c) < 0 || !nftnl_chain_get_str(c, NFTNL_CHAIN_NAME) ||
             !ours(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY))) {
                 nftnl_chain_free(c);
                 return MNL_CB_OK;
@@ -91,7 +92,8 @@ static int set_cb(const struct nlmsghdr *nlh, void *data) {
 
         if (!s)
                 return MNL_CB_ERROR;
-        if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+        /* one without a name (never the kernel's) could be neither asked for nor shown */
+        if (nftnl_set_nlmsg_parse(nlh, s) < 0 || !nftnl_set_get_str(s, NFTNL_SET_NAME) ||
             !ours(nftnl_set_get_str(s, NFTNL_SET_TABLE), nftnl_set_get_u32(s, NFTNL_SET_FAMILY))) {
                 nftnl_set_free(s);
                 return MNL_CB_OK;
