@@ -330,6 +330,18 @@ static int comment_cb(const struct nftnl_udata *attr, void *data) {
         return 0;
 }
 
+/* Whether each type-length-value of a rule's user data fits in it: nftnl_udata_parse() checks
+ * only where each one starts and hands on one whose length runs past the end. */
+static bool udata_fits(const uint8_t *p, uint32_t n) {
+        while (n > 0) {
+                if (n < 2 || (uint32_t) p[1] + 2 > n)
+                        return false;
+                n -= (uint32_t) p[1] + 2;
+                p += (uint32_t) p[1] + 2;
+        }
+        return true;
+}
+
 static int render_rule(FILE *out, struct nftnl_rule *r) {
         struct nftnl_expr_iter *it;
         const char *comment = NULL;
@@ -338,7 +350,7 @@ static int render_rule(FILE *out, struct nftnl_rule *r) {
         char buf[1024];
 
         udata = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udata_len);
-        if (udata)
+        if (udata && udata_fits(udata, udata_len))
                 (void) nftnl_udata_parse(udata, udata_len, comment_cb, &comment);
         fprintf(out, "\trule %" PRIu64 ": %s\n\t\t", nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE), comment ?: "(no comment)");
 
