@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /api/peers…: list, create, read, change, remove, keys, configuration, login. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 
@@ -9,6 +8,7 @@
 #include "log.h"
 #include "names.h"
 #include "peer-cache.h"
+#include "peer-query.h"
 #include "qr-svg.h"
 
 static const char *const create_options[] = { "public_key", "address", "service_access", "network_access",
@@ -63,69 +63,9 @@ static void then_peer(Request *r, sd_bus_message *reply) {
 
 /* ------------------------------------------------------------------ list (from peer-cache.h) */
 
-#define PAGE_LIMIT_MAX 1000
-
-typedef struct PeerQuery {
-        size_t limit;                           /* SIZE_MAX: no limit asked for */
-        char prefix[PEER_NAME_MAX + 1];
-        char cursor[PEER_NAME_MAX + 1];
-        bool seen_limit, seen_prefix, seen_cursor;
-        const char *error_field;
-        char error[160];
-} PeerQuery;
-
-static bool is_name_chars(const char *s) {
-        for (; *s; s++)
-                if (!isalnum((unsigned char) *s) && *s != '-' && *s != '_')
-                        return false;
-        return true;
-}
-
+/* libmicrohttpd's iterator over the query: stops at the first refusal */
 static enum MHD_Result read_query_item(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-        PeerQuery *q = cls;
-        bool *seen = streq(key, "limit") ? &q->seen_limit : streq(key, "prefix") ? &q->seen_prefix :
-                     streq(key, "cursor") ? &q->seen_cursor : NULL;
-
-        if (!seen) {
-                bool printable = string_is_printable_ascii(key, PEER_NAME_MAX);
-                snprintf(q->error, sizeof q->error, "Unknown parameter%s%s: /api/peers takes limit, cursor and prefix.",
-                         printable ? " " : "", printable ? key : "");
-                q->error_field = printable ? key : NULL;
-                return MHD_NO;
-        }
-        q->error_field = streq(key, "limit") ? "limit" : streq(key, "prefix") ? "prefix" : "cursor";
-        if (*seen) {
-                snprintf(q->error, sizeof q->error, "%s is given twice.", q->error_field);
-                return MHD_NO;
-        }
-        *seen = true;
-        value = strempty(value);
-        if (seen == &q->seen_limit) {
-                char *end;
-                errno = 0;
-                unsigned long v = strtoul(value, &end, 10);
-                if (!isdigit((unsigned char) value[0]) || *end || errno || v < 1 || v > PAGE_LIMIT_MAX) {
-                        snprintf(q->error, sizeof q->error, "limit must be a whole number from 1 to %d.", PAGE_LIMIT_MAX);
-                        return MHD_NO;
-                }
-                q->limit = v;
-        } else if (seen == &q->seen_prefix) {
-                if (strlen(value) > PEER_NAME_MAX || !is_name_chars(value)) {
-                        snprintf(q->error, sizeof q->error,
-                                 "prefix must be at most %d characters: letters, digits, '-' and '_'.", PEER_NAME_MAX);
-                        return MHD_NO;
-                }
-                strcpy(q->prefix, value);
-        } else {
-                if (!peer_name_is_valid(value)) {
-                        snprintf(q->error, sizeof q->error,
-                                 "cursor must be a peer name (the last one of the page before): %s.", PEER_NAME_CHARSET_DOC);
-                        return MHD_NO;
-                }
-                strcpy(q->cursor, value);
-        }
-        q->error_field = NULL;
-        return MHD_YES;
+        return peer_query_add(cls, key, value) ? MHD_YES : MHD_NO;
 }
 
 static bool etag_matches(const char *if_none_match, const char *etag) {
@@ -200,12 +140,12 @@ static void on_list_loaded(Request *r, sd_bus_message *reply) {
 }
 
 void api_peers_list(Request *r) {
-        PeerQuery *q = calloc(1, sizeof(PeerQuery));
+        PeerQuery *q = malloc(sizeof(PeerQuery));
         if (!q) {
                 http_reply_error(r, 500, "failed", "Out of memory.", NULL);
                 return;
         }
-        q->limit = SIZE_MAX;
+        peer_query_init(q);
         r->data = q;
         r->free_data = free;
         /* the query is checked whole before anything else */

@@ -4,9 +4,10 @@
  * the body as the strict JSON object http_body_object() takes, the pic_session cookie's
  * value and the X-CSRF-Token (sessions), the X-Forwarded-* headers from a peer trusted or
  * not (forwarded.c) and the Host and Origin checks that follow them (host-check.c), a
- * --trusted-proxy network, and the path: http_unescape() then every route's pattern.
+ * --trusted-proxy network, the path: http_unescape() then every route's pattern, and GET
+ * /api/peers' query (peer-query.h: "key=value" pairs joined by '&', as MHD hands them on).
  *
- * Input: byte 0 picks the parser (mod 5), the rest is the body or the header values, one a
+ * Input: byte 0 picks the parser (mod 6), the rest is the body or the header values, one a
  * line (MHD hands them on without their line ends). For the X-Forwarded-* headers, byte 1
  * says which headers are present (bits 0-4: X-Forwarded-For, X-Forwarded-Proto,
  * X-Forwarded-Host, Host, Origin) and who the connection is from and to (bits 5-7); the
@@ -23,10 +24,12 @@
 #include "host-check.h"
 #include "http.h"
 #include "json-strict.h"
+#include "names.h"
+#include "peer-query.h"
 #include "routes.h"
 #include "sessions.h"
 
-enum { KIND_BODY, KIND_SESSION, KIND_FORWARDED, KIND_PROXY_NET, KIND_PATH, _KIND_MAX };
+enum { KIND_BODY, KIND_SESSION, KIND_FORWARDED, KIND_PROXY_NET, KIND_PATH, KIND_PEER_QUERY, _KIND_MAX };
 
 static Sessions *sessions;
 static Session *session;
@@ -165,6 +168,27 @@ static void fuzz_path(char *text) {
         }
 }
 
+/* What is accepted is within bounds; what is refused says why. */
+static void fuzz_peer_query(char *text) {
+        PeerQuery q;
+        char *pair;
+
+        peer_query_init(&q);
+        while ((pair = strsep(&text, "&"))) {
+                char *value = strchr(pair, '=');
+                if (value)
+                        *value++ = 0;
+                if (!peer_query_add(&q, pair, value)) {
+                        if (!q.error[0] || strlen(q.error) >= sizeof q.error)
+                                abort();
+                        return;
+                }
+        }
+        if (q.error[0] || (q.limit != SIZE_MAX && (q.limit < 1 || q.limit > PAGE_LIMIT_MAX)) ||
+            strlen(q.prefix) > PEER_NAME_MAX || (q.seen_cursor && !peer_name_is_valid(q.cursor)))
+                abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1 || size > HTTP_BODY_MAX)
                 return 0;
@@ -191,6 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_forwarded(bits, text);
         else if (kind == KIND_PROXY_NET)
                 fuzz_proxy_net(text);
+        else if (kind == KIND_PEER_QUERY)
+                fuzz_peer_query(text);
         else
                 fuzz_path(text);
         free(text);
