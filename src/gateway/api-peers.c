@@ -111,7 +111,7 @@ static void answer_list(Request *r) {
         if (page.more && page.n > 0 &&
             asprintf(&link, "</api/peers?limit=%zu%s%s&cursor=%s>; rel=\"next\"", q->limit,
                      q->prefix[0] ? "&prefix=" : "", q->prefix,
-                     cJSON_GetStringValue(cJSON_GetObjectItem(peer_cache_json(c, page.first + page.n - 1), "name")) ?: "") >= 0) {
+                     peer_cache_name(c, page.first + page.n - 1)) >= 0) {
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link);
                 free(link);
         }

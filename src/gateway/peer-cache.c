@@ -261,6 +261,10 @@ const cJSON *peer_cache_json(const PeerCache *c, size_t index) {
         return c->items[index].json;
 }
 
+const char *peer_cache_name(const PeerCache *c, size_t index) {
+        return c->items[index].name;
+}
+
 void peer_cache_page(const PeerCache *c, const char *prefix, const char *cursor, size_t limit, PeerPage *ret) {
         size_t start = lower_bound(c, prefix, false), end = start, hi = c->n, plen = strlen(prefix);
 

@@ -39,6 +39,7 @@ int peer_cache_remove(PeerCache *c, const char *name);
 /* The peer at @index as JSON text (rendered once per change); NULL on OOM. */
 const char *peer_cache_text(PeerCache *c, size_t index, size_t *ret_size);
 const cJSON *peer_cache_json(const PeerCache *c, size_t index);
+const char *peer_cache_name(const PeerCache *c, size_t index);
 /* The index of @name, or -ENOENT. */
 int peer_cache_find(const PeerCache *c, const char *name, size_t *ret_index);
 
